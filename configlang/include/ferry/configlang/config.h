@@ -1,0 +1,188 @@
+// The typed, immutable configuration snapshot produced by configlang.
+//
+// Ownership: a Config is built once by configlang::load() on the control thread and then
+// published as std::shared_ptr<const Config>. Nothing mutates a published snapshot; every
+// thread may read it concurrently. Cross references are by index into the vectors below
+// (resolved and validated by the resolve pass), so a snapshot is self-contained and copyable.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace ferry::config {
+
+using Duration = std::chrono::milliseconds;
+
+// Where a config item came from, for diagnostics after the parse (e.g. bind errors at reload).
+struct SourceLoc {
+  std::string file;
+  int line = 0;
+  int col = 0;
+};
+
+// An IP literal and port as written. `host` is empty for ":80" (all IPv4 addresses, like
+// HAProxy). Hostnames are rejected by the parser: the data plane never resolves DNS.
+struct Address {
+  std::string host;  // "127.0.0.1", "::1" (no brackets), or "" for the wildcard
+  uint16_t port = 0;
+  bool is_v6() const { return host.find(':') != std::string::npos; }
+  // "127.0.0.1:80", "[::1]:80", "0.0.0.0:80" for the wildcard.
+  std::string to_string() const {
+    std::string h = host.empty() ? std::string("0.0.0.0") : host;
+    if (is_v6()) h = "[" + h + "]";
+    return h + ":" + std::to_string(port);
+  }
+  bool operator==(const Address&) const = default;
+};
+
+// Timeouts; every field always holds a value (defaults below, then `defaults`, then the
+// section's own directives). A zero duration means "no timeout".
+struct Timeouts {
+  Duration connect{std::chrono::seconds(5)};
+  Duration client{std::chrono::seconds(60)};
+  Duration server{std::chrono::seconds(60)};
+  Duration http_request{std::chrono::seconds(10)};
+  Duration http_keep_alive{std::chrono::seconds(75)};
+  Duration tunnel{std::chrono::hours(1)};
+  Duration queue{std::chrono::seconds(5)};
+  Duration drain{std::chrono::seconds(30)};
+  bool operator==(const Timeouts&) const = default;
+};
+
+// HTTP/1 parsing limits of a frontend (defaults, then frontend).
+struct HttpLimits {
+  uint32_t max_request_line = 8 * 1024;   // `http-max-request-line`, over it: 414
+  uint32_t max_header_size = 32 * 1024;   // `http-max-header-size` (all header bytes), over: 431
+  uint32_t max_headers = 100;             // `http-max-headers` (field count), over: 431
+  bool operator==(const HttpLimits&) const = default;
+};
+
+enum class LogLevel { trace, debug, info, notice, warning, error, critical, fatal };
+enum class AccessLogFormat { off, common, json };
+enum class Mode { http, tcp };
+enum class Balance { random, roundrobin, leastconn };
+enum class ProxyProtocol { none, v1, v2 };
+
+struct AdminUser {
+  std::string name;
+  std::string password_hash;
+};
+
+struct Global {
+  std::string node;                  // `node NAME`; default: the host name
+  std::string region;                // `region NAME`; default: empty
+  int workers = 0;                   // `workers N|auto`; 0 = auto (one per core)
+  std::string state_dir = "/var/lib/ferry";
+  std::optional<Address> admin = Address{"127.0.0.1", 9900};  // `admin ADDR|off`
+  std::vector<AdminUser> admin_users;
+  std::string log_target = "stderr";  // `log stderr|PATH [LEVEL]`
+  LogLevel log_level = LogLevel::info;
+  std::string access_log_target = "stderr";  // `access-log off|stderr|PATH [common|json]`
+  AccessLogFormat access_log_format = AccessLogFormat::off;
+  uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
+};
+
+struct Bind {
+  Address addr;
+  bool tls = false;           // `bind ADDR tls` (TLS arrives with a later issue; parsed now)
+  bool accept_proxy = false;  // `bind ADDR accept-proxy`: PROXY protocol v1/v2 required
+  SourceLoc loc;
+  bool operator==(const Bind& o) const { return addr == o.addr && tls == o.tls && accept_proxy == o.accept_proxy; }
+};
+
+// A CIDR such as 10.0.0.0/8 or ::1/128.
+struct Cidr {
+  std::string network;  // IP literal without brackets
+  uint8_t prefix = 0;
+};
+
+struct Frontend {
+  std::string name;
+  Mode mode = Mode::http;
+  std::vector<Bind> binds;
+  int app = -1;           // tcp: `app NAME` (required); http: `default-app NAME` (optional)
+  Timeouts timeouts;      // client, http-request, http-keep-alive, tunnel apply here
+  HttpLimits limits;
+  // `trust-forwarded CIDR...`: downstream peers whose X-Forwarded-* and Ferry-Request-Id are
+  // kept (appended to); from everyone else those headers are replaced.
+  std::vector<Cidr> trusted;
+  SourceLoc loc;
+};
+
+struct HealthCheck {
+  enum class Kind { none, tcp, http };
+  Kind kind = Kind::none;
+  std::string method = "GET";
+  std::string path = "/";
+  std::string host;  // Host header sent by http checks; default: the server address
+  Duration interval{std::chrono::seconds(2)};
+  Duration timeout{std::chrono::seconds(1)};
+  int rise = 2;
+  int fall = 3;
+};
+
+// Passive health: `eject-after N` consecutive connect failures or 5xx eject a server for
+// `eject-time` (doubling while it keeps failing, up to 8x).
+struct PassiveHealth {
+  int consecutive_failures = 5;  // 0 disables passive ejection
+  Duration eject_time{std::chrono::seconds(10)};
+};
+
+struct Server {
+  std::string name;
+  Address addr;
+  int weight = 1;             // 0..256; 0 = receives no traffic
+  int maxconn = 0;            // 0 = unlimited; requests (or TCP connections) in flight
+  bool backup = false;        // used only when no non-backup server is up
+  bool disabled = false;
+  ProxyProtocol send_proxy = ProxyProtocol::none;  // `send-proxy` / `send-proxy-v2`
+  std::string node;           // owning node (mesh issue); empty = local
+  std::string region;
+  SourceLoc loc;
+};
+
+struct Backend {
+  std::string name;
+  Balance balance = Balance::random;
+  HealthCheck health;
+  PassiveHealth passive;
+  std::vector<Server> servers;
+  Timeouts timeouts;   // connect, server, queue, tunnel apply here
+  int retries = 2;     // extra attempts on another server
+  uint32_t pool_max_idle = 64;                   // `pool-max-idle N` per server per worker
+  Duration pool_idle_timeout{std::chrono::seconds(30)};  // `pool-idle-timeout`
+  SourceLoc loc;
+};
+
+struct Concurrency {
+  int soft = 0;   // 0 = none; balancing prefers instances below it
+  int hard = 0;   // 0 = unlimited; above it requests queue
+  int queue = 0;  // bounded FIFO length; 0 = reject at once above `hard`
+};
+
+struct App {
+  std::string name;
+  std::vector<std::string> hosts;  // lower-cased; "*.example.com" wildcards
+  int backend = -1;                // index into Config::backends
+  Concurrency concurrency;
+  uint64_t max_body_size = 0;      // `max-body-size SIZE`; 0 = unlimited; over it: 413
+  std::string certificate;         // `certificate acme|PATH` (TLS issue)
+  SourceLoc loc;
+};
+
+struct Config {
+  std::vector<std::string> files;  // every file read, main file first
+  Global global;
+  Timeouts default_timeouts;       // the `defaults` section, resolved
+  std::vector<Frontend> frontends;
+  std::vector<Backend> backends;
+  std::vector<App> apps;
+  // Lookup by name -> index.
+  std::unordered_map<std::string, int> frontend_index, backend_index, app_index;
+};
+
+}  // namespace ferry::config

@@ -1,0 +1,29 @@
+// Host -> app lookup for HTTP frontends. Exact names first, then the most specific wildcard
+// ("*.example.com" matches any name ending in ".example.com", at any depth).
+//
+// Ownership: built on the control thread when a plan is created, then immutable; any thread
+// may call find(). Lookups are O(number of labels in the host), independent of table size.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace ferry::proxy {
+
+class HostRouter {
+ public:
+  // `pattern` is lower-case ("a.example.com" or "*.example.com"). Later adds of the same
+  // pattern are ignored (configlang already rejects conflicts).
+  void add(std::string_view pattern, int app);
+  // `host` is a raw Host header value or :authority: the port, a trailing dot and case are
+  // normalised here; "[v6]:port" literals are handled. Returns the app index or -1.
+  int find(std::string_view host) const;
+  size_t size() const { return exact_.size() + wildcard_.size(); }
+
+ private:
+  std::unordered_map<std::string, int> exact_;     // "a.example.com"
+  std::unordered_map<std::string, int> wildcard_;  // ".example.com" for "*.example.com"
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package Ferry needs to build, run and test.
+# Usage: scripts/install-deps.sh [build|test]   (default: build)
+#   build: compiler, CMake and the libraries ferryd links against.
+#   test : build + the real peers the test suite starts (clang for fuzzing, curl).
+# Idempotent: apt-get skips packages that are already installed.
+set -euo pipefail
+what="${1:-build}"
+
+build_pkgs=(
+  build-essential g++ cmake pkg-config ninja-build
+  libpoco-dev libasio-dev libnghttp2-dev libssl-dev
+  libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
+  libsqlite3-dev prometheus-cpp-dev libsystemd-dev
+  catch2 python3
+)
+test_pkgs=(
+  clang libclang-rt-14-dev curl iproute2 procps
+)
+
+pkgs=("${build_pkgs[@]}")
+if [ "$what" = "test" ]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: need root to install: ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"
