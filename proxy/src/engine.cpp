@@ -1,20 +1,156 @@
-// TEMPORARY stub so the daemon links while the data plane is written. Replaced by the real
-// engine (worker loops, listeners) in the next commits.
+// Engine: owns the workers, listening sockets, runtime registry, health checker and access
+// log writer; turns each new Config into a Plan and publishes it. Control thread only.
 #include "ferry/proxy/engine.h"
+
+#include <map>
+#include <set>
+#include <thread>
+
+#include "access_log.h"
+#include "health/checker.h"
+#include "listen_socket.h"
+#include "log.h"
+#include "plan/plan.h"
+#include "worker.h"
 
 namespace ferry::proxy {
 
-struct Engine::Impl {};
-static LogSink g_sink;
-void set_log_sink(LogSink sink, config::LogLevel) { g_sink = std::move(sink); }
-Engine::Engine() : impl_(std::make_unique<Impl>()) {}
-Engine::~Engine() = default;
-bool Engine::apply(std::shared_ptr<const config::Config>, std::string& error) { return true; }
-std::vector<ListenerInfo> Engine::listeners() const { return {}; }
-void Engine::begin_drain() {}
-bool Engine::wait_drained(std::chrono::milliseconds) { return true; }
-void Engine::stop() {}
-size_t Engine::active_connections() const { return 0; }
-int Engine::worker_count() const { return 1; }
+struct Engine::Impl {
+  EngineShared shared;
+  AccessLogWriter access_log;
+  std::vector<std::unique_ptr<Worker>> workers;
+  RuntimeRegistry registry;
+  std::unique_ptr<HealthChecker> health;
+  struct Listener {
+    std::string frontend;
+    std::string bound;
+  };
+  std::map<std::string, Listener> listeners;  // listener key -> info (sockets live in workers)
+  std::vector<ListenerInfo> ordered;          // config order, for listeners()
+  std::shared_ptr<const config::Config> config;
+  uint64_t generation = 0;
+  bool started = false, draining = false, stopped = false;
+};
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) { impl_->shared.access_log = &impl_->access_log; }
+
+Engine::~Engine() { stop(); }
+
+static std::vector<CheckTarget> health_targets(const Plan& plan) {
+  std::vector<CheckTarget> targets;
+  for (const auto& be : plan.backends) {
+    if (be.cfg->health.kind == config::HealthCheck::Kind::none) continue;
+    for (size_t i = 0; i < be.servers.size(); ++i) {
+      const auto& s = *be.servers[i].cfg;
+      if (s.disabled) continue;
+      targets.push_back(CheckTarget{be.cfg->name, s.name, s.addr, be.cfg->health, s.send_proxy, be.states[i]});
+    }
+  }
+  return targets;
+}
+
+bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error) {
+  Impl& m = *impl_;
+  if (m.stopped || m.draining) {
+    error = "the engine is shutting down";
+    return false;
+  }
+  if (!m.started) {
+    int n = cfg->global.workers > 0 ? cfg->global.workers : int(std::max(1u, std::thread::hardware_concurrency()));
+    for (int i = 0; i < n; ++i) m.workers.push_back(std::make_unique<Worker>(i, m.shared));
+  }
+  const int nworkers = static_cast<int>(m.workers.size());
+
+  // 1. Listening sockets for binds that are new in this configuration.
+  std::map<std::string, std::pair<const config::Frontend*, size_t>> wanted;
+  for (const auto& fe : cfg->frontends)
+    for (size_t i = 0; i < fe.binds.size(); ++i) wanted[listener_key(fe, i)] = {&fe, i};
+  std::map<std::string, ListenSockets> opened;
+  std::string errors;
+  for (const auto& [key, ref] : wanted) {
+    if (m.listeners.count(key)) continue;
+    ListenSockets ls;
+    std::string err;
+    const auto& bind = ref.first->binds[ref.second];
+    if (!open_listen_sockets(bind.addr, nworkers, ls, err)) {
+      errors += err + " (frontend " + ref.first->name + ", " + bind.loc.file + ":" + std::to_string(bind.loc.line) +
+                ":" + std::to_string(bind.loc.col) + ")\n";
+      continue;
+    }
+    opened[key] = std::move(ls);
+  }
+  std::string log_err;
+  if (errors.empty() && !m.access_log.configure(cfg->global.access_log_target, cfg->global.access_log_format, log_err))
+    errors += log_err + "\n";
+  if (!errors.empty()) {
+    for (auto& [k, ls] : opened) close_listen_sockets(ls);
+    if (errors.back() == '\n') errors.pop_back();
+    error = errors;
+    return false;
+  }
+
+  // 2. The plan, then publish it with the listener changes to every worker.
+  auto plan = build_plan(cfg, ++m.generation, m.registry);
+  std::vector<std::string> removed;
+  for (const auto& [key, l] : m.listeners)
+    if (!wanted.count(key)) removed.push_back(key);
+  for (int w = 0; w < nworkers; ++w) {
+    std::vector<std::pair<std::string, int>> add;
+    for (auto& [key, ls] : opened) add.emplace_back(key, ls.fds[w]);
+    m.workers[w]->install(plan, std::move(add), removed);
+  }
+  for (const auto& key : removed) {
+    log(config::LogLevel::info, "closing listener " + m.listeners[key].bound + " (frontend " + m.listeners[key].frontend + ")");
+    m.listeners.erase(key);
+  }
+  for (auto& [key, ls] : opened) m.listeners[key] = Impl::Listener{wanted[key].first->name, ls.bound};
+  m.ordered.clear();
+  for (const auto& fe : cfg->frontends)
+    for (size_t i = 0; i < fe.binds.size(); ++i) {
+      auto& l = m.listeners[listener_key(fe, i)];
+      l.frontend = fe.name;
+      m.ordered.push_back(ListenerInfo{fe.name, l.bound});
+    }
+  m.shared.max_connections.store(cfg->global.max_connections, std::memory_order_relaxed);
+
+  if (!m.health) m.health = std::make_unique<HealthChecker>();
+  m.health->update(health_targets(*plan));
+  m.config = cfg;
+  if (!m.started) {
+    for (auto& w : m.workers) w->start();
+    m.started = true;
+  }
+  return true;
+}
+
+std::vector<ListenerInfo> Engine::listeners() const { return impl_->ordered; }
+
+void Engine::begin_drain() {
+  if (impl_->draining || !impl_->started) return;
+  impl_->draining = true;
+  for (auto& w : impl_->workers) w->begin_drain();
+}
+
+bool Engine::wait_drained(std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (impl_->shared.connections.load() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+void Engine::stop() {
+  Impl& m = *impl_;
+  if (m.stopped) return;
+  m.stopped = true;
+  if (m.health) m.health->stop();
+  for (auto& w : m.workers) w->stop();
+  m.workers.clear();
+}
+
+size_t Engine::active_connections() const { return impl_->shared.connections.load(); }
+
+int Engine::worker_count() const { return static_cast<int>(impl_->workers.size()); }
 
 }  // namespace ferry::proxy

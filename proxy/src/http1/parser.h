@@ -98,11 +98,12 @@ class ChunkedDecoder {
   bool done() const { return state_ == State::done; }
 
  private:
-  enum class State { size, size_ext, size_lf, data, data_cr, data_lf, trailer_start, trailer_line, trailer_lf, last_lf, done };
+  enum class State { size, size_ext, size_lf, data, data_cr, data_lf, trailer_start, trailer_line, trailer_lf, last_lf, done, error };
   State state_ = State::size;
   uint64_t remaining_ = 0;
   int size_digits_ = 0;
   size_t trailer_bytes_ = 0;
+  size_t line_bytes_ = 0;  // bytes of the current chunk-size line (size + extensions)
 };
 
 // Appends "<hex>\r\n" to out.

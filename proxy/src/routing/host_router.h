@@ -5,6 +5,7 @@
 // may call find(). Lookups are O(number of labels in the host), independent of table size.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,8 +23,14 @@ class HostRouter {
   size_t size() const { return exact_.size() + wildcard_.size(); }
 
  private:
-  std::unordered_map<std::string, int> exact_;     // "a.example.com"
-  std::unordered_map<std::string, int> wildcard_;  // ".example.com" for "*.example.com"
+  // Transparent hash: find() looks up std::string_view keys without building a std::string.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using Map = std::unordered_map<std::string, int, Hash, std::equal_to<>>;
+  Map exact_;     // "a.example.com"
+  Map wildcard_;  // ".example.com" for "*.example.com"
 };
 
 }  // namespace ferry::proxy

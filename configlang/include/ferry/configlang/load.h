@@ -33,6 +33,8 @@ std::string format(const std::vector<Diagnostic>& ds);
 struct LoadOptions {
   // Environment lookup for ${VAR}; nullptr result = undefined (an error).
   std::function<const char*(const char*)> getenv = [](const char* n) { return ::getenv(n); };
+  // false: an `include` line is an error and no other file is read (fuzzing, untrusted text).
+  bool allow_includes = true;
 };
 
 struct LoadResult {

@@ -1,0 +1,74 @@
+// The mutable draft the keyword handlers fill while walking the AST; resolve.cpp turns it into
+// the immutable Config. Values that inherit (defaults <- section) are optionals here so the
+// resolve pass can tell "not set" from "set to the default". Private to configlang.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ast.h"
+#include "ferry/configlang/config.h"
+
+namespace ferry::config::detail {
+
+enum TimeoutKind { kConnect, kClient, kServer, kHttpRequest, kHttpKeepAlive, kTunnel, kQueue, kDrain, kTimeoutCount };
+inline constexpr const char* kTimeoutNames[kTimeoutCount] = {
+    "connect", "client", "server", "http-request", "http-keep-alive", "tunnel", "queue", "drain"};
+using TimeoutSet = std::array<std::optional<Duration>, kTimeoutCount>;
+
+struct LimitsSet {
+  std::optional<uint32_t> max_request_line, max_header_size, max_headers;
+};
+
+struct DefaultsDraft {
+  TimeoutSet timeouts;
+  LimitsSet limits;
+  std::optional<int> retries;
+  std::optional<uint64_t> max_body_size;
+  std::optional<Balance> balance;
+};
+
+struct FrontendDraft {
+  Frontend fe;
+  Arg name;
+  Loc loc;
+  TimeoutSet timeouts;
+  LimitsSet limits;
+  std::optional<Arg> app_ref;          // `app NAME`
+  std::optional<Arg> default_app_ref;  // `default-app NAME`
+  std::vector<Arg> bind_args;          // parallel to fe.binds
+};
+
+struct BackendDraft {
+  Backend be;
+  Arg name;
+  Loc loc;
+  TimeoutSet timeouts;
+  std::optional<int> retries;
+  std::optional<Balance> balance;
+  std::vector<Arg> server_names;  // every `server` line's NAME, valid or not
+};
+
+struct AppDraft {
+  App app;
+  Arg name;
+  Loc loc;
+  std::optional<Arg> backend_ref;
+  std::optional<uint64_t> max_body_size;
+  std::vector<Arg> host_args;  // parallel to app.hosts
+};
+
+struct Draft {
+  Global global;
+  std::optional<Loc> global_loc;
+  bool node_set = false;
+  DefaultsDraft defaults;
+  bool any_timeout = false;  // a `timeout` directive appeared anywhere
+  std::vector<FrontendDraft> frontends;
+  std::vector<BackendDraft> backends;
+  std::vector<AppDraft> apps;
+};
+
+}  // namespace ferry::config::detail

@@ -1,0 +1,188 @@
+// Resolve-and-validate pass: see resolve.h.
+#include "resolve.h"
+
+#include <unistd.h>
+
+#include <climits>
+#include <map>
+
+#include "suggest.h"
+#include "values.h"
+
+namespace ferry::config::detail {
+
+namespace {
+
+Timeouts inherit(const TimeoutSet& defaults, const TimeoutSet& own) {
+  Timeouts t;
+  Duration* f[kTimeoutCount] = {&t.connect, &t.client, &t.server, &t.http_request,
+                                &t.http_keep_alive, &t.tunnel, &t.queue, &t.drain};
+  for (int k = 0; k < kTimeoutCount; ++k) {
+    if (defaults[k]) *f[k] = *defaults[k];
+    if (own[k]) *f[k] = *own[k];
+  }
+  return t;
+}
+
+HttpLimits inherit(const LimitsSet& defaults, const LimitsSet& own) {
+  HttpLimits l;
+  l.max_request_line = own.max_request_line.value_or(defaults.max_request_line.value_or(l.max_request_line));
+  l.max_header_size = own.max_header_size.value_or(defaults.max_header_size.value_or(l.max_header_size));
+  l.max_headers = own.max_headers.value_or(defaults.max_headers.value_or(l.max_headers));
+  return l;
+}
+
+// Registers section names of one kind; reports duplicates with a note at the first one.
+template <typename D>
+std::unordered_map<std::string, int> index_names(Ctx& ctx, const std::vector<D>& items, const char* kind) {
+  std::unordered_map<std::string, int> idx;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Arg& n = items[i].name;
+    if (n.text.empty()) continue;
+    auto [it, fresh] = idx.emplace(n.text, static_cast<int>(i));
+    if (!fresh) {
+      ctx.error(n.loc, std::string("duplicate ") + kind + " '" + n.text + "'");
+      ctx.note(items[it->second].name.loc, "first defined here");
+    }
+  }
+  return idx;
+}
+
+template <typename D>
+std::vector<std::string> names_of(const std::vector<D>& items) {
+  std::vector<std::string> out;
+  for (const auto& i : items)
+    if (!i.name.text.empty()) out.push_back(i.name.text);
+  return out;
+}
+
+int lookup(Ctx& ctx, const Arg& ref, const std::unordered_map<std::string, int>& idx,
+           const std::vector<std::string>& names, const char* kind) {
+  if (ref.bad) return -1;
+  auto it = idx.find(ref.text);
+  if (it != idx.end()) return it->second;
+  ctx.error(ref.loc, std::string("unknown ") + kind + " '" + ref.text + "'" + did_you_mean(ref.text, names));
+  return -1;
+}
+
+bool binds_conflict(const Address& a, const Address& b) {
+  if (a.port == 0 || a.port != b.port) return false;
+  if (a.host == b.host) return true;
+  if (a.host == "::" || b.host == "::") return true;  // dual-stack wildcard
+  if (a.host.empty()) return !b.is_v6();
+  if (b.host.empty()) return !a.is_v6();
+  return false;
+}
+
+std::string defaults_list() {
+  Timeouts t;
+  const Duration* f[kTimeoutCount] = {&t.connect, &t.client, &t.server, &t.http_request,
+                                      &t.http_keep_alive, &t.tunnel, &t.queue, &t.drain};
+  std::string s;
+  for (int k = 0; k < kTimeoutCount; ++k)
+    s += (s.empty() ? "" : ", ") + std::string(kTimeoutNames[k]) + " " + duration_to_string(*f[k]);
+  return s;
+}
+
+}  // namespace
+
+std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_file) {
+  auto cfg = std::make_shared<Config>();
+  for (const auto& f : ctx.src.files) cfg->files.push_back(f.name);
+  cfg->global = dr.global;
+  if (!dr.node_set) {
+    char host[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) cfg->global.node = host;
+  }
+  cfg->default_timeouts = inherit(dr.defaults.timeouts, TimeoutSet{});
+
+  cfg->frontend_index = index_names(ctx, dr.frontends, "frontend");
+  cfg->backend_index = index_names(ctx, dr.backends, "backend");
+  cfg->app_index = index_names(ctx, dr.apps, "app");
+  auto app_names = names_of(dr.apps);
+  auto backend_names = names_of(dr.backends);
+  std::vector<bool> app_used(dr.apps.size(), false);
+  bool any_http_frontend = false;
+
+  // Frontends: inheritance, app references, mode consistency.
+  for (auto& f : dr.frontends) {
+    Frontend& fe = f.fe;
+    fe.timeouts = inherit(dr.defaults.timeouts, f.timeouts);
+    fe.limits = inherit(dr.defaults.limits, f.limits);
+    const std::string who = "frontend '" + fe.name + "'";
+    if (fe.mode == Mode::tcp) {
+      if (f.default_app_ref)
+        ctx.error(f.default_app_ref->loc, "'default-app' is for http frontends; a tcp frontend uses 'app NAME'");
+      if (f.app_ref) fe.app = lookup(ctx, *f.app_ref, cfg->app_index, app_names, "app");
+      else ctx.error(f.name.loc, "tcp " + who + " needs 'app NAME' (the app its connections go to)");
+    } else {
+      any_http_frontend = true;
+      if (f.app_ref)
+        ctx.error(f.app_ref->loc, "'app' is for tcp frontends; in an http frontend apps are picked by Host, "
+                                  "use 'default-app " + f.app_ref->text + "' for requests no app's hosts match");
+      if (f.default_app_ref) fe.app = lookup(ctx, *f.default_app_ref, cfg->app_index, app_names, "app");
+    }
+    if (fe.app >= 0) app_used[fe.app] = true;
+    if (fe.binds.empty()) ctx.warning(f.name.loc, who + " has no 'bind' lines: it accepts nothing");
+  }
+
+  // Binds: the same address:port (or a wildcard and a specific address on one port) twice.
+  struct Seen { const Address* addr; const Arg* arg; const std::string* fe; };
+  std::vector<Seen> seen;
+  for (auto& f : dr.frontends)
+    for (size_t i = 0; i < f.fe.binds.size(); ++i) {
+      const Address& a = f.fe.binds[i].addr;
+      const Arg& arg = f.bind_args[i];
+      for (const auto& s : seen)
+        if (binds_conflict(a, *s.addr)) {
+          ctx.error(arg.loc, "bind " + arg.text + " conflicts with bind " + s.arg->text + " of frontend '" + *s.fe + "'");
+          ctx.note(s.arg->loc, "first bound here");
+          break;
+        }
+      seen.push_back({&a, &arg, &f.fe.name});
+    }
+
+  // Backends.
+  for (auto& b : dr.backends) {
+    Backend& be = b.be;
+    be.timeouts = inherit(dr.defaults.timeouts, b.timeouts);
+    be.retries = b.retries.value_or(dr.defaults.retries.value_or(be.retries));
+    be.balance = b.balance.value_or(dr.defaults.balance.value_or(be.balance));
+    if (be.servers.empty()) ctx.warning(b.name.loc, "backend '" + be.name + "' has no servers");
+  }
+
+  // Apps: backend reference, hosts unique across apps.
+  std::map<std::string, std::pair<size_t, const Arg*>> hosts;
+  for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
+    AppDraft& a = dr.apps[ai];
+    App& app = a.app;
+    app.max_body_size = a.max_body_size.value_or(dr.defaults.max_body_size.value_or(0));
+    if (a.backend_ref) app.backend = lookup(ctx, *a.backend_ref, cfg->backend_index, backend_names, "backend");
+    else ctx.error(a.name.loc, "app '" + app.name + "' needs 'backend NAME'");
+    for (size_t i = 0; i < app.hosts.size(); ++i) {
+      auto [it, fresh] = hosts.emplace(app.hosts[i], std::make_pair(ai, &a.host_args[i]));
+      if (!fresh) {
+        const std::string& other = dr.apps[it->second.first].app.name;
+        ctx.error(a.host_args[i].loc, it->second.first == ai
+                                          ? "host '" + app.hosts[i] + "' is listed twice in app '" + other + "'"
+                                          : "host '" + app.hosts[i] + "' is already served by app '" + other + "'");
+        ctx.note(it->second.second->loc, "first listed here");
+      }
+    }
+  }
+  for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
+    bool reachable = app_used[ai] || (any_http_frontend && !dr.apps[ai].app.hosts.empty());
+    if (!reachable)
+      ctx.warning(dr.apps[ai].name.loc, "app '" + dr.apps[ai].app.name + "' is not used by any frontend "
+                                        "(no tcp frontend's 'app', no 'default-app', and no hosts served by an http frontend)");
+  }
+
+  if (!dr.any_timeout) ctx.diags.warning_nopos(main_file, "no timeouts configured; using the built-in defaults (" + defaults_list() + ")");
+
+  for (auto& f : dr.frontends) cfg->frontends.push_back(std::move(f.fe));
+  for (auto& b : dr.backends) cfg->backends.push_back(std::move(b.be));
+  for (auto& a : dr.apps) cfg->apps.push_back(std::move(a.app));
+  return cfg;
+}
+
+}  // namespace ferry::config::detail

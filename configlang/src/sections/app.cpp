@@ -1,0 +1,104 @@
+// `app NAME` sections: host names, the backend serving them, per-app limits.
+#include <algorithm>
+
+#include "sections/common.h"
+#include "suggest.h"
+#include "values.h"
+
+namespace ferry::config::detail {
+
+namespace {
+
+using R = DirectiveSpec::Repeat;
+AppDraft& cur(Draft& d) { return d.apps.back(); }
+
+const char* kConcurrencySyntax = "concurrency [soft N] [hard M] [queue Q]";
+
+void concurrency(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 2, 6, kConcurrencySyntax)) return;
+  const std::vector<std::string> opts = {"soft", "hard", "queue"};
+  std::optional<int> vals[3];
+  Loc locs[3];
+  for (size_t i = 0; i < d.args.size(); i += 2) {
+    const Arg& o = d.args[i];
+    auto it = std::find(opts.begin(), opts.end(), o.text);
+    if (it == opts.end()) {
+      ctx.error(o.loc, "unknown concurrency option '" + o.text + "' (expected soft, hard or queue)" +
+                           did_you_mean(o.text, opts));
+      return;
+    }
+    size_t k = static_cast<size_t>(it - opts.begin());
+    if (vals[k]) {
+      ctx.error(o.loc, "concurrency option '" + o.text + "' is given twice");
+      return;
+    }
+    if (i + 1 >= d.args.size()) {
+      ctx.error(d.end_loc(), "missing value after '" + o.text + "': expected '" + kConcurrencySyntax + "'");
+      return;
+    }
+    auto n = ctx.integer(d.args[i + 1], 0, 1'000'000);
+    if (!n) return;
+    vals[k] = static_cast<int>(*n);
+    locs[k] = d.args[i + 1].loc;
+  }
+  if (vals[0] && vals[1] && *vals[0] > *vals[1]) {
+    ctx.error(locs[0], "concurrency soft " + std::to_string(*vals[0]) + " is above hard " + std::to_string(*vals[1]));
+    return;
+  }
+  if (vals[2] && !vals[1]) {
+    ctx.error(locs[2], "concurrency queue needs a hard limit: requests queue only above 'hard M'");
+    return;
+  }
+  Concurrency& c = cur(dr).app.concurrency;
+  c.soft = vals[0].value_or(0);
+  c.hard = vals[1].value_or(0);
+  c.queue = vals[2].value_or(0);
+}
+
+}  // namespace
+
+void register_section_app(Registry& r) {
+  SectionSpec s;
+  s.kind = "app";
+  s.takes_name = true;
+  s.begin = [](Ctx& ctx, const Section& sec, const Arg& name, Draft& dr) {
+    AppDraft a;
+    a.name = name;
+    a.loc = sec.kind.loc;
+    a.app.name = name.text;
+    a.app.loc = ctx.source_loc(sec.kind.loc);
+    dr.apps.push_back(std::move(a));
+  };
+  s.directives = {
+      {"hosts", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, -1, "hosts HOST...")) return;
+         for (const auto& a : d.args) {
+           std::string why;
+           auto h = parse_host_pattern(a.text, why);
+           if (!h) {
+             ctx.error(a.loc, why);
+             continue;
+           }
+           cur(dr).app.hosts.push_back(*h);
+           cur(dr).host_args.push_back(a);
+         }
+       }, R::many},
+      {"backend", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "backend NAME")) return;
+         cur(dr).backend_ref = d.args[0];
+       }},
+      {"concurrency", concurrency},
+      max_body_size_spec([](Draft& d) -> std::optional<uint64_t>& { return cur(d).max_body_size; }),
+      {"certificate", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "certificate acme|PATH")) return;
+         if (d.args[0].text.empty()) {
+           ctx.error(d.args[0].loc, "empty certificate path");
+           return;
+         }
+         cur(dr).app.certificate = d.args[0].text;
+       }},
+  };
+  r.add(std::move(s));
+}
+
+}  // namespace ferry::config::detail

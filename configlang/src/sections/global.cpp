@@ -1,0 +1,103 @@
+// `global` section: process-wide settings (once per configuration).
+#include "keywords.h"
+#include "values.h"
+
+namespace ferry::config::detail {
+
+namespace {
+
+using R = DirectiveSpec::Repeat;
+
+void name_arg(Ctx& ctx, const Directive& d, const std::string& syntax, std::string& out) {
+  if (!ctx.arity(d, 1, 1, syntax)) return;
+  if (d.args[0].text.empty()) {
+    ctx.error(d.args[0].loc, "empty value: expected '" + syntax + "'");
+    return;
+  }
+  out = d.args[0].text;
+}
+
+const std::vector<std::string> kLevels = {"trace", "debug", "info", "notice", "warning", "error"};
+
+}  // namespace
+
+void register_section_global(Registry& r) {
+  SectionSpec s;
+  s.kind = "global";
+  s.begin = [](Ctx& ctx, const Section& sec, const Arg&, Draft& draft) {
+    if (draft.global_loc) {
+      ctx.error(sec.kind.loc, "duplicate 'global' section (only one is allowed)");
+      ctx.note(*draft.global_loc, "first defined here");
+      return;
+    }
+    draft.global_loc = sec.kind.loc;
+  };
+  s.directives = {
+      {"node", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         name_arg(ctx, d, "node NAME", dr.global.node);
+         dr.node_set = true;
+       }},
+      {"region", [](Ctx& ctx, const Directive& d, Draft& dr) { name_arg(ctx, d, "region NAME", dr.global.region); }},
+      {"workers", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "workers N|auto")) return;
+         if (d.args[0].text == "auto") dr.global.workers = 0;
+         else if (auto v = ctx.integer(d.args[0], 1, 256)) dr.global.workers = static_cast<int>(*v);
+       }},
+      {"state-dir", [](Ctx& ctx, const Directive& d, Draft& dr) { name_arg(ctx, d, "state-dir PATH", dr.global.state_dir); }},
+      {"admin", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "admin ADDR|off")) return;
+         if (d.args[0].text == "off") dr.global.admin.reset();
+         else if (auto a = ctx.address(d.args[0])) dr.global.admin = *a;
+       }},
+      {"admin-user", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 2, 2, "admin-user NAME HASH")) return;
+         for (const auto& u : dr.global.admin_users)
+           if (u.name == d.args[0].text) {
+             ctx.error(d.args[0].loc, "admin user '" + u.name + "' is already defined");
+             return;
+           }
+         if (d.args[0].text.empty() || d.args[1].text.empty()) {
+           ctx.error(d.args[d.args[0].text.empty() ? 0 : 1].loc, "empty value: expected 'admin-user NAME HASH'");
+           return;
+         }
+         dr.global.admin_users.push_back({d.args[0].text, d.args[1].text});
+       }, R::many},
+      {"log", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 2, "log stderr|PATH [trace|debug|info|notice|warning|error]")) return;
+         if (d.args[0].text.empty()) {
+           ctx.error(d.args[0].loc, "empty log target");
+           return;
+         }
+         dr.global.log_target = d.args[0].text;
+         if (d.args.size() == 2)
+           if (auto l = ctx.choice(d.args[1], kLevels, "log level")) dr.global.log_level = static_cast<LogLevel>(*l);
+       }},
+      {"access-log", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 2, "access-log off|stderr|PATH [common|json]")) return;
+         if (d.args[0].text == "off") {
+           if (d.args.size() == 2) {
+             ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'access-log off'");
+             return;
+           }
+           dr.global.access_log_format = AccessLogFormat::off;
+           return;
+         }
+         if (d.args[0].text.empty()) {
+           ctx.error(d.args[0].loc, "empty access log target");
+           return;
+         }
+         dr.global.access_log_target = d.args[0].text;
+         dr.global.access_log_format = AccessLogFormat::common;
+         if (d.args.size() == 2)
+           if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
+             dr.global.access_log_format = *f == 0 ? AccessLogFormat::common : AccessLogFormat::json;
+       }},
+      {"maxconn", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "maxconn N")) return;
+         if (auto v = ctx.integer(d.args[0], 1, 10'000'000)) dr.global.max_connections = static_cast<uint32_t>(*v);
+       }},
+  };
+  r.add(std::move(s));
+}
+
+}  // namespace ferry::config::detail

@@ -1,0 +1,242 @@
+#include "daemon.h"
+
+#include <Poco/Message.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <iostream>
+
+#include "check.h"
+#include "exit_codes.h"
+#include "ferry/netlink/netlink.h"
+#include "logging.h"
+#include "notify.h"
+#include "signals.h"
+
+namespace ferry::daemon {
+
+namespace {
+
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr milliseconds kDrainPollSlice{200};
+
+}  // namespace
+
+Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {}
+
+Daemon::~Daemon() {
+  if (engine_ && !stopped_) engine_->stop();
+  if (admin_) admin_->stop();
+}
+
+int Daemon::start() {
+  config::LoadResult result = config::load_file(config_path_);
+  if (!result.ok()) {
+    print_diagnostics(std::cerr, result);
+    std::cerr << count_summary(result) << std::endl;
+    logger().fatal("configuration invalid: " + count_summary(result) + ", not starting");
+    return kExitConfigInvalid;
+  }
+  std::shared_ptr<const config::Config> cfg = result.config;
+
+  std::string error;
+  if (!apply_logging(*cfg, error)) {
+    logger().fatal("start-up failed: " + error);
+    return kExitStartup;
+  }
+  install_proxy_sink(cfg->global.log_level);
+  log_warnings(result);
+
+  std::string nl_error;
+  if (netlink::probe_route_socket(nl_error))
+    logger().debug("netlink route socket ok");
+  else
+    logger().debug("netlink route socket unavailable: " + nl_error);
+
+  engine_ = std::make_unique<proxy::Engine>();
+  if (!engine_->apply(cfg, error)) {
+    log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
+              "start-up failed: ");
+    engine_->stop();
+    stopped_ = true;
+    return kExitStartup;
+  }
+  config_ = cfg;
+  generation_ = 1;
+
+  bool admin_started = false;
+  if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
+    engine_->stop();
+    stopped_ = true;
+    return kExitStartup;
+  }
+
+  log_new_listeners();
+  if (admin_started) logger().information("admin listening address=" + admin_->bound_address());
+  logger().information("ready pid=" + std::to_string(::getpid()) +
+                       " workers=" + std::to_string(engine_->worker_count()) +
+                       " config=" + config_path_);
+  notify_ready();
+  return kExitOk;
+}
+
+int Daemon::run() {
+  for (;;) {
+    int signo = wait_control_signal();
+    logger().information(std::string("received ") + signal_name(signo));
+    if (signo == SIGHUP) {
+      reload();
+      continue;
+    }
+    shutdown();
+    return kExitOk;
+  }
+}
+
+void Daemon::reload() {
+  notify_reloading();
+  try {
+    config::LoadResult result = config::load_file(config_path_);
+    if (!result.ok()) {
+      log_lines(Poco::Message::PRIO_ERROR, config::format(result.diagnostics));
+      logger().error("reload failed: " + std::to_string(result.error_count()) +
+                     " errors, keeping the running configuration");
+      notify_reloaded();
+      return;
+    }
+    std::string error;
+    if (!engine_->apply(result.config, error)) {
+      log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
+                "reload failed: ");
+      notify_reloaded();
+      return;
+    }
+    config_ = result.config;
+    ++generation_;
+
+    if (!apply_logging(*config_, error))
+      logger().error("reload: " + error + ", keeping the previous log target");
+    log_warnings(result);
+    bool admin_started = false;
+    sync_admin(*config_, /*startup=*/false, admin_started);
+    log_new_listeners();
+    if (admin_started)
+      logger().information("admin listening address=" + admin_->bound_address());
+    logger().information("reload ok generation=" + std::to_string(generation_));
+  } catch (const std::exception& e) {
+    logger().error(std::string("reload failed: ") + e.what());
+  }
+  notify_reloaded();
+}
+
+void Daemon::shutdown() {
+  if (stopped_ || !engine_) return;
+  notify_stopping();
+  const milliseconds timeout =
+      config_ ? config_->default_timeouts.drain : milliseconds(std::chrono::seconds(30));
+  logger().information("draining connections=" + std::to_string(engine_->active_connections()) +
+                       " timeout=" + std::to_string(timeout.count()));
+  engine_->begin_drain();
+  if (admin_) admin_->set_draining(true);
+
+  // Wait in slices so a second stop signal cuts the drain short. Zero = no timeout.
+  const auto deadline = Clock::now() + timeout;
+  bool drained = false;
+  for (;;) {
+    milliseconds slice = kDrainPollSlice;
+    if (timeout.count() > 0) {
+      auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) break;
+      slice = std::min(slice, left);
+    }
+    if (engine_->wait_drained(slice)) {
+      drained = true;
+      break;
+    }
+    if (poll_stop_signal()) {
+      logger().warning("second stop signal, not waiting any longer");
+      break;
+    }
+  }
+  if (drained)
+    logger().information("drained");
+  else
+    logger().warning("drain timeout, closing " + std::to_string(engine_->active_connections()) +
+                     " connections");
+
+  engine_->stop();
+  stopped_ = true;
+  if (admin_) admin_->stop();
+  logger().information("stopped");
+}
+
+void Daemon::log_new_listeners() {
+  std::set<std::pair<std::string, std::string>> now;
+  for (const proxy::ListenerInfo& l : engine_->listeners()) {
+    auto key = std::make_pair(l.frontend, l.address);
+    if (!listeners_.count(key))
+      logger().information("listening frontend=" + l.frontend + " address=" + l.address);
+    now.insert(std::move(key));
+  }
+  listeners_ = std::move(now);
+}
+
+bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) {
+  started = false;
+  const std::optional<config::Address>& want = cfg.global.admin;
+  if (admin_ && admin_addr_ == want) return true;  // unchanged: keep serving
+  if (!want) {
+    if (admin_) {
+      admin_->stop();
+      admin_.reset();
+      admin_addr_.reset();
+      logger().information("admin listener closed");
+    }
+    return true;
+  }
+  // A moved listener may reuse the same port on another address: stop the old one first
+  // only when it could conflict (same port), otherwise start the new one first.
+  bool same_port = admin_addr_ && admin_addr_->port == want->port && want->port != 0;
+  std::unique_ptr<web::AdminServer> old = std::move(admin_);
+  if (old && same_port) old->stop();
+  auto fresh = std::make_unique<web::AdminServer>();
+  std::string error;
+  if (!fresh->start(*want, error)) {
+    if (startup) {
+      logger().fatal("start-up failed: " + error);
+      return false;
+    }
+    logger().error("reload: " + error + ", keeping the previous admin listener");
+    if (old && !old->running() && admin_addr_) {
+      std::string again;
+      if (!old->start(*admin_addr_, again)) {
+        logger().error("reload: restarting the previous admin listener: " + again);
+        admin_addr_.reset();
+        return false;
+      }
+    }
+    admin_ = std::move(old);
+    return false;
+  }
+  if (old) old->stop();
+  admin_ = std::move(fresh);
+  admin_addr_ = want;
+  started = true;
+  return true;
+}
+
+void Daemon::log_warnings(const config::LoadResult& result) {
+  for (const config::Diagnostic& d : result.diagnostics)
+    log_lines(Poco::Message::PRIO_WARNING, config::format(d));
+}
+
+bool Daemon::apply_logging(const config::Config& cfg, std::string& error) {
+  return configure_logging(cfg.global.log_target, cfg.global.log_level, error);
+}
+
+}  // namespace ferry::daemon

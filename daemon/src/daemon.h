@@ -1,0 +1,70 @@
+// The running daemon: start-up, reload (SIGHUP), graceful stop (SIGTERM/SIGINT/SIGQUIT).
+// Wires the configuration, the data-plane Engine and the admin server together.
+//
+// Ownership: FerryApp owns one Daemon for the process lifetime; the Daemon owns the Engine,
+// the AdminServer and the current configuration snapshot. Thread: every method runs on the
+// main (control) thread, which must have called block_control_signals() before start().
+// Errors are reported by return value (exit codes, exit_codes.h) and logged; exceptions from
+// POCO are caught here, except truly unexpected ones, which FerryApp catches.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+#include "ferry/configlang/config.h"
+#include "ferry/configlang/load.h"
+#include "ferry/proxy/engine.h"
+#include "ferry/web/admin_server.h"
+
+namespace ferry::daemon {
+
+class Daemon {
+ public:
+  explicit Daemon(std::string config_path);
+  ~Daemon();  // stops the engine and the admin server if still running
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Loads the configuration, starts the engine and the admin listener, logs the
+  // `listening ...`, `admin listening ...` and `ready ...` lines and notifies systemd.
+  // Returns kExitOk, kExitConfigInvalid or kExitStartup (then everything started is stopped).
+  int start();
+
+  // Serves control signals until a stop signal has been handled. Returns the exit code.
+  int run();
+
+  // SIGHUP: re-read the file; on success apply it, else keep the running configuration.
+  void reload();
+
+  // Graceful stop: drain (bounded by `timeout drain`), stop the engine and the admin server.
+  void shutdown();
+
+  // The configuration in force. Control thread (the admin API will receive copies).
+  std::shared_ptr<const config::Config> current() const { return config_; }
+  uint64_t generation() const { return generation_; }
+
+ private:
+  // Logs the `listening` line of every listener not logged before; remembers the set.
+  void log_new_listeners();
+  // Starts/moves/stops the admin server to match `cfg`. At start-up a failure is fatal
+  // (returns false); at reload it is logged and the old server keeps running. `started`
+  // is set when a new listener was started (the caller logs its address).
+  bool sync_admin(const config::Config& cfg, bool startup, bool& started);
+  void log_warnings(const config::LoadResult& result);
+  bool apply_logging(const config::Config& cfg, std::string& error);
+
+  std::string config_path_;
+  std::shared_ptr<const config::Config> config_;
+  uint64_t generation_ = 0;  // successful loads; 1 after start()
+  std::unique_ptr<proxy::Engine> engine_;
+  std::unique_ptr<web::AdminServer> admin_;
+  std::optional<config::Address> admin_addr_;  // as configured for the running admin_
+  std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged
+  bool stopped_ = false;
+};
+
+}  // namespace ferry::daemon

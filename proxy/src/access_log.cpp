@@ -1,0 +1,214 @@
+#include "access_log.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+
+namespace ferry::proxy {
+
+std::string format_ip(const sockaddr_storage* addr) {
+  char buf[INET6_ADDRSTRLEN] = "-";
+  if (!addr) return buf;
+  if (addr->ss_family == AF_INET)
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, buf, sizeof buf);
+  else if (addr->ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
+AccessLogWriter::AccessLogWriter() : thread_([this] { run(); }) {}
+
+AccessLogWriter::~AccessLogWriter() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+  if (fd_ > 2) ::close(fd_);
+}
+
+bool AccessLogWriter::configure(const std::string& target, config::AccessLogFormat format, std::string& error) {
+  int fd = 2;
+  if (format != config::AccessLogFormat::off && target != "stderr") {
+    fd = ::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0) {
+      error = "access-log " + target + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  {
+    std::lock_guard lk(mu_);
+    if (fd_ > 2) ::close(fd_);
+    fd_ = fd;
+    target_ = target;
+  }
+  format_.store(format, std::memory_order_relaxed);
+  return true;
+}
+
+void AccessLogWriter::submit(std::string batch) {
+  {
+    std::lock_guard lk(mu_);
+    queue_.push_back(std::move(batch));
+  }
+  cv_.notify_one();
+}
+
+void AccessLogWriter::run() {
+  std::vector<std::string> batch;
+  std::unique_lock lk(mu_);
+  for (;;) {
+    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
+    batch.swap(queue_);
+    int fd = fd_;
+    bool stop = stop_;
+    lk.unlock();
+    for (const auto& b : batch) {
+      size_t off = 0;
+      while (off < b.size()) {
+        ssize_t n = ::write(fd, b.data() + off, b.size() - off);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;  // a log write error must never stall or kill the proxy
+        off += static_cast<size_t>(n);
+      }
+    }
+    batch.clear();
+    lk.lock();
+    if (stop && queue_.empty()) return;
+  }
+}
+
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out += '"';
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c >= 0x7f) {
+          char esc[8];
+          std::snprintf(esc, sizeof esc, "\\u%04x", c);
+          out += esc;
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  out += '"';
+}
+
+// Text fields in the common format: printable ASCII only, spaces kept, quotes escaped.
+void append_text(std::string& out, std::string_view s) {
+  if (s.empty()) {
+    out += '-';
+    return;
+  }
+  for (unsigned char c : s) out += (c < 0x20 || c >= 0x7f || c == '"') ? '?' : static_cast<char>(c);
+}
+
+void append_time(std::string& out, bool iso) {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  if (iso) {
+    size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
+  } else {
+    std::strftime(buf, sizeof buf, "%d/%b/%Y:%H:%M:%S +0000", &tm);
+  }
+  out += buf;
+}
+
+}  // namespace
+
+void AccessLogBuffer::add(const AccessRecord& r) {
+  if (!enabled()) return;
+  char num[64];
+  if (writer_->format() == config::AccessLogFormat::json) {
+    buf_ += "{\"ts\":\"";
+    append_time(buf_, true);
+    buf_ += "\",\"client\":";
+    append_json_string(buf_, format_ip(r.client));
+    buf_ += ",\"frontend\":";
+    append_json_string(buf_, r.frontend);
+    buf_ += ",\"proto\":";
+    append_json_string(buf_, r.tcp ? "tcp" : "http/1.1");
+    buf_ += ",\"method\":";
+    append_json_string(buf_, r.method);
+    buf_ += ",\"path\":";
+    append_json_string(buf_, r.path);
+    buf_ += ",\"host\":";
+    append_json_string(buf_, r.host);
+    std::snprintf(num, sizeof num, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu", r.status,
+                  (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out);
+    buf_ += num;
+    buf_ += ",\"app\":";
+    append_json_string(buf_, r.app);
+    buf_ += ",\"server\":";
+    append_json_string(buf_, r.server);
+    std::snprintf(num, sizeof num, ",\"duration_ms\":%.3f,\"upstream_ms\":%.3f,\"retries\":%d", r.duration_ms,
+                  r.upstream_ms, r.retries);
+    buf_ += num;
+    buf_ += ",\"request_id\":";
+    append_json_string(buf_, r.request_id);
+    buf_ += ",\"termination\":";
+    append_json_string(buf_, r.termination);
+    buf_ += "}\n";
+  } else {
+    // Common Log Format, then Ferry's fields as key=value.
+    buf_ += format_ip(r.client);
+    buf_ += " - - [";
+    append_time(buf_, false);
+    buf_ += "] \"";
+    if (r.tcp) {
+      buf_ += "TCP";
+    } else {
+      append_text(buf_, r.method);
+      buf_ += ' ';
+      append_text(buf_, r.path);
+      buf_ += " HTTP/1.1";
+    }
+    std::snprintf(num, sizeof num, "\" %d %llu", r.status, (unsigned long long)r.bytes_out);
+    buf_ += num;
+    buf_ += " frontend=";
+    append_text(buf_, r.frontend);
+    buf_ += " app=";
+    append_text(buf_, r.app);
+    buf_ += " server=";
+    append_text(buf_, r.server);
+    std::snprintf(num, sizeof num, " in=%llu dur_ms=%.3f up_ms=%.3f retries=%d", (unsigned long long)r.bytes_in,
+                  r.duration_ms, r.upstream_ms, r.retries);
+    buf_ += num;
+    buf_ += " req_id=";
+    append_text(buf_, r.request_id);
+    if (!r.termination.empty()) {
+      buf_ += " term=";
+      append_text(buf_, r.termination);
+    }
+    buf_ += '\n';
+  }
+  if (buf_.size() >= 32 * 1024) flush();
+}
+
+void AccessLogBuffer::flush() {
+  if (buf_.empty() || !writer_) return;
+  writer_->submit(std::move(buf_));
+  buf_.clear();
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,222 @@
+// Balancer implementations: random (power of two choices), smooth weighted round robin,
+// least connections. See balancer.h for the contract.
+//
+// Candidate selection is shared by all algorithms:
+//   1. eligible non-backup servers that were not tried yet;
+//   2. if none, eligible backup servers that were not tried yet;
+//   3. if req.soft_limit > 0 and some candidate has inflight < soft_limit, only those.
+// Candidates are collected into a stack array (up to kInline servers) or, for bigger
+// backends, into a vector owned by the balancer and reused across picks, so a pick does not
+// allocate in the steady state.
+#include "balance/balancer.h"
+
+#include <algorithm>
+
+namespace ferry::proxy {
+
+bool eligible(const ServerRef& s, int64_t now) {
+  if (s.cfg == nullptr || s.state == nullptr) return false;
+  const config::Server& c = *s.cfg;
+  const ServerState& st = *s.state;
+  if (c.disabled || c.weight <= 0) return false;
+  if (!st.healthy.load(std::memory_order_relaxed)) return false;
+  if (st.ejected(now)) return false;
+  if (c.maxconn > 0 && st.inflight.load(std::memory_order_relaxed) >= c.maxconn) return false;
+  return true;
+}
+
+namespace {
+
+constexpr size_t kInline = 64;
+
+// splitmix64: tiny, fast, good enough for load balancing (not for anything secret).
+struct SplitMix64 {
+  uint64_t s;
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform-ish in [0, n) (Lemire's multiply-shift; the bias is negligible for our n).
+  uint64_t below(uint64_t n) { return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64); }
+};
+
+// A view over the candidate indices of one pick.
+struct Candidates {
+  int* data = nullptr;
+  size_t n = 0;
+};
+
+class BalancerBase : public Balancer {
+ public:
+  explicit BalancerBase(size_t server_count) { spill_.reserve(server_count > kInline ? server_count : 0); }
+
+ protected:
+  // Fills `c` with the candidates of `req` (see the file comment). `buf` has kInline slots.
+  Candidates collect(const PickRequest& req, int* buf) {
+    const size_t total = req.servers.size();
+    int* out = buf;
+    if (total > kInline) {
+      spill_.resize(total);  // no allocation once capacity was reached
+      out = spill_.data();
+    }
+    size_t n = 0;
+    for (int pass = 0; pass < 2 && n == 0; ++pass) {
+      const bool want_backup = pass == 1;
+      for (size_t i = 0; i < total; ++i) {
+        const ServerRef& s = req.servers[i];
+        if (s.cfg == nullptr || s.cfg->backup != want_backup) continue;
+        if (req.tried != nullptr && i < req.tried->size() && (*req.tried)[i]) continue;
+        if (!eligible(s, req.now)) continue;
+        out[n++] = static_cast<int>(i);
+      }
+    }
+    if (n > 0 && req.soft_limit > 0) {
+      size_t m = 0;
+      for (size_t k = 0; k < n; ++k) {
+        if (req.servers[out[k]].state->inflight.load(std::memory_order_relaxed) < req.soft_limit) ++m;
+      }
+      if (m > 0 && m < n) {  // keep only those below the soft limit, preserving order
+        size_t w = 0;
+        for (size_t k = 0; k < n; ++k) {
+          if (req.servers[out[k]].state->inflight.load(std::memory_order_relaxed) < req.soft_limit) out[w++] = out[k];
+        }
+        n = w;
+      }
+    }
+    return Candidates{out, n};
+  }
+
+ private:
+  std::vector<int> spill_;
+};
+
+// Power of two choices. Two distinct candidates are sampled with probability proportional to
+// their weight (the second among the remaining ones); the one with the lower score wins:
+//   score = (inflight + 1) * max(ewma_latency_us, 1) / weight
+// Ties go to the first sample (itself random). Compared by cross-multiplication in 128-bit
+// integers, so no rounding and no division.
+class RandomBalancer final : public BalancerBase {
+ public:
+  RandomBalancer(size_t count, uint64_t seed) : BalancerBase(count), rng_{seed} {}
+
+  int pick(const PickRequest& req) override {
+    int buf[kInline];
+    Candidates c = collect(req, buf);
+    if (c.n == 0) return -1;
+    if (c.n == 1) return c.data[0];
+    uint64_t total = 0;
+    for (size_t k = 0; k < c.n; ++k) total += weight(req, c.data[k]);
+    const size_t a = sample(req, c, total, c.n);
+    const size_t b = sample(req, c, total - weight(req, c.data[a]), a);
+    const int ia = c.data[a], ib = c.data[b];
+    return less_score(req, ib, ia) ? ib : ia;
+  }
+
+ private:
+  static uint64_t weight(const PickRequest& req, int i) { return static_cast<uint64_t>(req.servers[i].cfg->weight); }
+
+  // Weighted sample among candidates except position `skip` (c.n = skip nothing).
+  size_t sample(const PickRequest& req, const Candidates& c, uint64_t total, size_t skip) {
+    uint64_t r = rng_.below(total);
+    size_t last = c.n;
+    for (size_t k = 0; k < c.n; ++k) {
+      if (k == skip) continue;
+      last = k;
+      const uint64_t w = weight(req, c.data[k]);
+      if (r < w) return k;
+      r -= w;
+    }
+    return last;  // unreachable with consistent weights
+  }
+
+  static bool less_score(const PickRequest& req, int x, int y) {
+    using U = unsigned __int128;
+    const ServerState& sx = *req.servers[x].state;
+    const ServerState& sy = *req.servers[y].state;
+    const U ix = static_cast<U>(std::max(sx.inflight.load(std::memory_order_relaxed), 0)) + 1;
+    const U iy = static_cast<U>(std::max(sy.inflight.load(std::memory_order_relaxed), 0)) + 1;
+    const U lx = std::max<uint32_t>(sx.ewma_latency_us.load(std::memory_order_relaxed), 1);
+    const U ly = std::max<uint32_t>(sy.ewma_latency_us.load(std::memory_order_relaxed), 1);
+    const U wx = static_cast<U>(weight(req, x)), wy = static_cast<U>(weight(req, y));
+    return ix * lx * wy < iy * ly * wx;
+  }
+
+  SplitMix64 rng_;
+};
+
+// Smooth weighted round robin (nginx, ngx_http_upstream_get_peer): each candidate's current
+// weight grows by its weight; the largest wins and loses the total. Only candidates take part
+// in a pick, so an ineligible server neither gains nor loses.
+class RoundRobinBalancer final : public BalancerBase {
+ public:
+  explicit RoundRobinBalancer(size_t count) : BalancerBase(count), current_(count, 0) {}
+
+  int pick(const PickRequest& req) override {
+    if (current_.size() != req.servers.size()) current_.assign(req.servers.size(), 0);
+    int buf[kInline];
+    Candidates c = collect(req, buf);
+    if (c.n == 0) return -1;
+    int64_t total = 0;
+    int best = -1;
+    for (size_t k = 0; k < c.n; ++k) {
+      const int i = c.data[k];
+      const int64_t w = req.servers[i].cfg->weight;
+      current_[i] += w;
+      total += w;
+      if (best < 0 || current_[i] > current_[best]) best = i;
+    }
+    current_[best] -= total;
+    return best;
+  }
+
+ private:
+  std::vector<int64_t> current_;
+};
+
+// Fewest inflight relative to weight (inflight_a * weight_b < inflight_b * weight_a). The scan
+// starts at a rotating offset, so equal candidates are taken in turn.
+class LeastConnBalancer final : public BalancerBase {
+ public:
+  explicit LeastConnBalancer(size_t count) : BalancerBase(count) {}
+
+  int pick(const PickRequest& req) override {
+    int buf[kInline];
+    Candidates c = collect(req, buf);
+    if (c.n == 0) return -1;
+    const size_t start = static_cast<size_t>(next_++ % c.n);
+    int best = -1;
+    int64_t best_in = 0, best_w = 1;
+    for (size_t j = 0; j < c.n; ++j) {
+      const int i = c.data[(start + j) % c.n];
+      const int64_t in = std::max(req.servers[i].state->inflight.load(std::memory_order_relaxed), 0);
+      const int64_t w = req.servers[i].cfg->weight;
+      if (best < 0 || in * best_w < best_in * w) {
+        best = i;
+        best_in = in;
+        best_w = w;
+      }
+    }
+    return best;
+  }
+
+ private:
+  uint64_t next_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Balancer> Balancer::make(config::Balance kind, size_t server_count, uint64_t seed) {
+  switch (kind) {
+    case config::Balance::roundrobin:
+      return std::make_unique<RoundRobinBalancer>(server_count);
+    case config::Balance::leastconn:
+      return std::make_unique<LeastConnBalancer>(server_count);
+    case config::Balance::random:
+      break;
+  }
+  return std::make_unique<RandomBalancer>(server_count, seed);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,56 @@
+#include "error_pages.h"
+
+namespace ferry::proxy {
+
+std::string_view reason_phrase(int status) {
+  switch (status) {
+    case 100: return "Continue";
+    case 101: return "Switching Protocols";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 421: return "Misdirected Request";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Error";
+  }
+}
+
+std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
+                           std::string_view extra_headers) {
+  std::string body = std::to_string(status);
+  body += ' ';
+  body += reason_phrase(status);
+  body += '\n';
+  if (!detail.empty()) {
+    body += detail;
+    body += '\n';
+  }
+  std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
+  r += reason_phrase(status);
+  r += "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
+  r += std::to_string(body.size());
+  r += "\r\n";
+  if (!request_id.empty()) {
+    r += "Ferry-Request-Id: ";
+    r += request_id;
+    r += "\r\n";
+  }
+  if (close) r += "Connection: close\r\n";
+  r += extra_headers;
+  r += "\r\n";
+  r += body;
+  return r;
+}
+
+}  // namespace ferry::proxy

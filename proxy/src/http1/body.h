@@ -1,0 +1,41 @@
+// Streams one HTTP/1 message body from a source connection to a destination connection with
+// bounded memory and natural backpressure (read, write, repeat). Decodes chunked input and
+// can re-encode as chunked output; trailers are dropped.
+//
+// Worker thread coroutine; errors are reported in the result, never thrown. `dl` is the
+// connection's deadline; it is re-armed with `read_timeout` before each read and
+// `write_timeout` before each write, and its expiry cancels both sockets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "http1/parser.h"
+#include "net/asio_util.h"
+#include "net/buffer.h"
+#include "net/deadline.h"
+
+namespace ferry::proxy::http1 {
+
+struct BodyResult {
+  enum class Error { none, read, write, read_timeout, write_timeout, malformed, too_large };
+  Error error = Error::none;
+  uint64_t bytes = 0;  // payload bytes delivered to the destination
+  bool ok() const { return error == Error::none; }
+};
+
+struct BodyTransfer {
+  tcp::socket* src = nullptr;
+  Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
+  Framing in = Framing::none;           // content_length, chunked or until_close
+  uint64_t length = 0;                  // for content_length
+  tcp::socket* dst = nullptr;
+  bool chunk_out = false;               // re-encode as chunked (else raw)
+  uint64_t max_bytes = 0;               // 0 = unlimited; exceeded -> too_large (nothing more sent)
+  Deadline* dl = nullptr;
+  std::chrono::milliseconds read_timeout{0}, write_timeout{0};
+};
+
+awaitable<BodyResult> transfer_body(const BodyTransfer& t);
+
+}  // namespace ferry::proxy::http1

@@ -1,0 +1,42 @@
+// Serialises the heads Ferry sends: the request to the upstream (hop-by-hop headers removed,
+// forwarding headers and the request id added, framing re-stated) and the response to the
+// downstream client. Pure functions, any thread; the output is a fresh string so the parsed
+// views may die right after.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "http1/parser.h"
+
+namespace ferry::proxy::http1 {
+
+struct ForwardContext {
+  std::string_view client_ip;   // becomes (or is appended to) X-Forwarded-For
+  std::string_view proto = "http";
+  uint16_t local_port = 0;      // X-Forwarded-Port
+  std::string_view request_id;  // Ferry-Request-Id
+  bool trusted = false;         // keep client-supplied X-Forwarded-* (append to XFF)
+};
+
+// Appends the upstream request head to `out`. Framing: Content-Length for
+// content_length, `Transfer-Encoding: chunked` for chunked, nothing for none. Upgrade
+// requests keep `Connection: upgrade` and their Upgrade header.
+void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, std::string& out);
+
+enum class ResponseBodyOut {
+  same,         // forward as framed upstream (Content-Length kept, or no body)
+  chunked,      // re-frame as chunked (upstream chunked or close-delimited; HTTP/1.1 client)
+  until_close,  // raw bytes then close (HTTP/1.0 client and no length known)
+  tunnel,       // 101: switch protocols
+};
+
+// Chooses how to frame the response body towards a client speaking HTTP/1.<client_minor>.
+ResponseBodyOut choose_body_out(const ResponseHead& resp, int client_minor);
+
+// Appends the downstream response head to `out`: upstream headers minus hop-by-hop, our
+// framing, Ferry-Request-Id, and `Connection: close` / `keep-alive` as decided.
+void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
+                               int client_minor, std::string_view request_id, std::string& out);
+
+}  // namespace ferry::proxy::http1

@@ -1,0 +1,223 @@
+#include "http1/session.h"
+
+#include "error_pages.h"
+#include "http1/session_impl.h"
+#include "log.h"
+
+namespace ferry::proxy {
+
+awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
+                                  int bind) {
+  http1::Session s(w, std::move(sock), std::move(wp), frontend, bind);
+  co_await s.run();
+}
+
+}  // namespace ferry::proxy
+
+namespace ferry::proxy::http1 {
+
+Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend, int bind)
+    : w_(w),
+      sock_(std::move(sock)),
+      wp_(std::move(wp)),
+      fe_(wp_->plan->frontends[frontend]),
+      bind_(bind),
+      buf_(16 * 1024),
+      dl_(sock_.get_executor(), [this] { cancel_all(); }) {
+  handle_.sock = &sock_;
+  w_.add_session(&handle_);
+  peer_from_socket(sock_, peer_);
+}
+
+Session::~Session() { w_.remove_session(&handle_); }
+
+void Session::cancel_all() {
+  std::error_code ignored;
+  sock_.cancel(ignored);
+  if (up_) up_->sock.cancel(ignored);
+}
+
+awaitable<void> Session::run() {
+  const config::Frontend& fe = *fe_.cfg;
+  if (fe.binds[bind_].accept_proxy) {
+    dl_.arm(fe.timeouts.http_request);
+    if (!co_await read_proxy_header(sock_, buf_, peer_)) {
+      log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
+      co_return;
+    }
+  }
+  client_ip_ = format_ip(&peer_.client);
+  trusted_ = fe_.trusted.contains(peer_.client);
+
+  RequestHead req;
+  for (bool first = true;; first = false) {
+    if (co_await read_head(req, first) != HeadResult::ok) co_return;
+    if (!co_await handle(req)) break;
+    if (w_.draining()) break;
+  }
+  co_await lingering_close();
+}
+
+awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) {
+  const config::Frontend& fe = *fe_.cfg;
+  Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
+  if (buf_.empty()) {
+    // Idle between requests: the keep-alive timeout applies; drain may close us here.
+    if (w_.draining()) co_return HeadResult::close;
+    buf_.release_if_empty();
+    handle_.idle = true;
+    dl_.arm(first ? fe.timeouts.http_request : fe.timeouts.http_keep_alive);
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+    handle_.idle = false;
+    if (ec || n == 0) {
+      if (ec && dl_.expired() && first) co_await send_error(408, "no request received in time", true);
+      co_return HeadResult::close;
+    }
+    buf_.commit(n);
+  }
+  // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
+  dl_.arm(fe.timeouts.http_request);
+  for (;;) {
+    auto r = parse_request(buf_.data(), limits, req);
+    if (r.status == ParseStatus::complete) co_return HeadResult::ok;
+    if (r.status == ParseStatus::error) {
+      log(config::LogLevel::debug, "frontend " + fe.name + ": bad request from " + client_ip_ + ": " + r.reason);
+      co_await send_error(r.http_status, r.reason, true);
+      co_return HeadResult::close;
+    }
+    if (buf_.space_size() == 0) {
+      // Limits are enforced on partial input, so growing up to them always terminates.
+      buf_.reserve(std::max<size_t>(buf_.capacity() * 2, limits.max_header_size + 1024));
+      if (buf_.space_size() == 0) {
+        co_await send_error(431, "request head too large", true);
+        co_return HeadResult::close;
+      }
+    }
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+    if (ec || n == 0) {
+      if (ec && dl_.expired()) co_await send_error(408, "request head not received in time", true);
+      co_return HeadResult::close;
+    }
+    buf_.commit(n);
+  }
+}
+
+std::string Session::make_request_id(const RequestHead& req) const {
+  if (trusted_) {
+    for (const auto& h : req.headers) {
+      if (iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
+        bool clean = true;
+        for (unsigned char c : h.value) clean = clean && c > 0x20 && c < 0x7f;
+        if (clean) return std::string(h.value);
+      }
+    }
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string id(32, '0');
+  uint64_t a = w_.random(), b = w_.random();
+  for (int i = 0; i < 16; ++i) {
+    id[i] = hex[(a >> (i * 4)) & 15];
+    id[16 + i] = hex[(b >> (i * 4)) & 15];
+  }
+  return id;
+}
+
+awaitable<bool> Session::handle(RequestHead& req) {
+  const Plan& plan = *wp_->plan;
+  RequestInfo info;
+  info.started = SteadyClock::now();
+  info.minor = req.minor;
+  info.keep_alive = req.keep_alive;
+  info.idempotent = is_idempotent(req.method);
+  info.request_id = make_request_id(req);
+  current_request_id_ = info.request_id;
+  if (w_.access_log().enabled()) {
+    info.method = req.method;
+    info.path = req.target;
+    info.host = req.host;
+  }
+  const bool has_body = req.framing != Framing::none;
+
+  int app = plan.router.find(req.host);
+  if (app < 0) app = fe_.cfg->app;  // default-app
+  if (app < 0) {
+    std::string host(req.host.substr(0, 200));
+    buf_.consume(req.head_size);
+    co_await send_error(404, "no app is configured for host '" + host + "'", has_body || !req.keep_alive);
+    log_request(info, 404, 0, 0, {}, -1, 0, "no-app");
+    co_return !has_body && req.keep_alive;
+  }
+  info.app = app;
+  const PlanApp& pa = plan.apps[app];
+  if (pa.cfg->max_body_size && req.framing == Framing::content_length && req.content_length > pa.cfg->max_body_size) {
+    buf_.consume(req.head_size);
+    co_await send_error(413, "request body exceeds max-body-size", true);
+    log_request(info, 413, 0, 0, {}, -1, 0, "body-too-large");
+    co_return false;
+  }
+  const config::Backend& be = *plan.backends[pa.backend].cfg;
+  auto granted = co_await pa.budget->acquire(be.timeouts.queue);
+  if (granted != BudgetResult::granted) {
+    buf_.consume(req.head_size);
+    bool full = granted == BudgetResult::queue_full;
+    co_await send_error(503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
+                        has_body || !req.keep_alive, "Retry-After: 1\r\n");
+    log_request(info, 503, 0, 0, {}, -1, 0, full ? "queue-full" : "queue-timeout");
+    co_return !has_body && req.keep_alive;
+  }
+  struct Release {
+    AppBudget& b;
+    ~Release() { b.release(); }
+  } release{*pa.budget};
+  co_return co_await forward(req, info);
+}
+
+awaitable<void> Session::send_error(int status, std::string_view detail, bool close, std::string_view extra) {
+  std::string page = error_response(status, detail, current_request_id_, close, extra);
+  dl_.arm(fe_.cfg->timeouts.client);
+  co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
+  if (close) co_await lingering_close();
+}
+
+awaitable<void> Session::lingering_close() {
+  // Half-close, then read and discard what the client still sends for a short while so
+  // that our last response is not destroyed by a TCP reset.
+  std::error_code ignored;
+  if (!sock_.is_open()) co_return;
+  sock_.shutdown(tcp::socket::shutdown_send, ignored);
+  dl_.arm(std::chrono::milliseconds(500));
+  size_t drained = 0;
+  char junk[4096];
+  while (drained < 256 * 1024) {
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(junk), use_nothrow);
+    if (ec || n == 0) break;
+    drained += n;
+  }
+  sock_.close(ignored);
+}
+
+void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+                          double upstream_ms, int retries, std::string_view termination) {
+  auto& al = w_.access_log();
+  if (!al.enabled()) return;
+  const Plan& plan = *wp_->plan;
+  AccessRecord r;
+  r.client = &peer_.client;
+  r.frontend = fe_.cfg->name;
+  r.app = info.app >= 0 ? std::string_view(plan.apps[info.app].cfg->name) : std::string_view();
+  r.server = server;
+  r.method = info.method;
+  r.path = info.path;
+  r.host = info.host;
+  r.request_id = info.request_id;
+  r.termination = termination;
+  r.status = status;
+  r.bytes_in = in;
+  r.bytes_out = out;
+  r.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - info.started).count();
+  r.upstream_ms = upstream_ms;
+  r.retries = retries;
+  al.add(r);
+}
+
+}  // namespace ferry::proxy::http1

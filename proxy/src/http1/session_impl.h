@@ -1,0 +1,69 @@
+// Private to http1/session.cpp and http1/exchange.cpp: the state of one downstream HTTP/1
+// connection. Worker thread only.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "access_log.h"
+#include "http1/parser.h"
+#include "net/asio_util.h"
+#include "net/buffer.h"
+#include "net/connect.h"
+#include "net/deadline.h"
+#include "upstream/pool.h"
+#include "worker.h"
+
+namespace ferry::proxy::http1 {
+
+// Per-request facts kept after the parsed head's views die (for logs and retries).
+struct RequestInfo {
+  std::string method, path, host, request_id;
+  int minor = 1;
+  bool keep_alive = true;
+  bool idempotent = false;
+  int app = -1;
+  SteadyClock::time_point started;
+};
+
+class Session {
+ public:
+  Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend, int bind);
+  ~Session();
+  awaitable<void> run();
+
+  // exchange.cpp: forwards one routed request; returns whether the downstream connection
+  // may serve another request. `req` views are valid until the upstream head is built.
+  awaitable<bool> forward(RequestHead& req, RequestInfo& info);
+
+ private:
+  enum class HeadResult { ok, close };
+  awaitable<HeadResult> read_head(RequestHead& req, bool first);
+  awaitable<bool> handle(RequestHead& req);
+  // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
+  awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
+  awaitable<void> lingering_close();
+  std::string make_request_id(const RequestHead& req) const;
+  void log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+                   double upstream_ms, int retries, std::string_view termination);
+  void cancel_all();
+
+  Worker& w_;
+  tcp::socket sock_;
+  std::shared_ptr<WorkerPlan> wp_;
+  const PlanFrontend& fe_;
+  int bind_;
+  SessionHandle handle_;
+  PeerInfo peer_;
+  std::string client_ip_;
+  Buffer buf_;
+  Deadline dl_;
+  std::unique_ptr<UpstreamConn> up_;  // the upstream connection of the current exchange
+  std::string out_;                   // scratch for serialised heads
+  bool trusted_ = false;
+  std::string current_request_id_;
+
+  friend struct ExchangeState;
+};
+
+}  // namespace ferry::proxy::http1

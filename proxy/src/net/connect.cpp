@@ -1,0 +1,86 @@
+#include "net/connect.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+#include "proxy_protocol.h"
+
+namespace ferry::proxy {
+
+awaitable<std::error_code> connect_with_timeout(tcp::socket& sock, const tcp::endpoint& ep,
+                                                std::chrono::milliseconds timeout) {
+  Deadline dl(co_await asio::this_coro::executor, [&sock] {
+    std::error_code ignored;
+    sock.cancel(ignored);
+  });
+  dl.arm(timeout);
+  auto [ec] = co_await sock.async_connect(ep, use_nothrow);
+  if (ec && dl.expired()) ec = asio::error::timed_out;
+  if (!ec) {
+    std::error_code ignored;
+    sock.set_option(tcp::no_delay(true), ignored);
+  }
+  co_return ec;
+}
+
+void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
+  socklen_t len = sizeof info.client;
+  ::getpeername(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.client), &len);
+  len = sizeof info.local;
+  ::getsockname(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.local), &len);
+  if (info.local.ss_family == AF_INET)
+    info.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&info.local)->sin_port);
+  else if (info.local.ss_family == AF_INET6)
+    info.local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&info.local)->sin6_port);
+}
+
+awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info) {
+  for (;;) {
+    if (!buf.empty()) {
+      pp::Endpoints ep;
+      auto r = pp::parse(buf.data(), ep);
+      if (r.status == pp::Status::error) co_return false;
+      if (r.status == pp::Status::complete) {
+        buf.consume(r.consumed);
+        if (!ep.local) {
+          info.client = ep.src;
+          info.local = ep.dst;
+        }
+        co_return true;
+      }
+    }
+    if (buf.space_size() == 0) co_return false;
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.space(), buf.space_size()), use_nothrow);
+    if (ec || n == 0) co_return false;
+    buf.commit(n);
+  }
+}
+
+awaitable<std::error_code> write_proxy_header(tcp::socket& sock, config::ProxyProtocol pp, const PeerInfo& info) {
+  if (pp == config::ProxyProtocol::none) co_return std::error_code{};
+  std::string h = pp == config::ProxyProtocol::v1 ? pp::build_v1(info.client, info.local)
+                                                  : pp::build_v2(info.client, info.local);
+  auto [ec, n] = co_await asio::async_write(sock, asio::buffer(h), use_nothrow);
+  co_return ec;
+}
+
+std::string format_endpoint(const sockaddr_storage& a) {
+  char buf[INET6_ADDRSTRLEN] = "?";
+  uint16_t port = 0;
+  if (a.ss_family == AF_INET) {
+    auto* s = reinterpret_cast<const sockaddr_in*>(&a);
+    inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf);
+    port = ntohs(s->sin_port);
+    return std::string(buf) + ":" + std::to_string(port);
+  }
+  if (a.ss_family == AF_INET6) {
+    auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
+    inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf);
+    port = ntohs(s->sin6_port);
+    return "[" + std::string(buf) + "]:" + std::to_string(port);
+  }
+  return "?";
+}
+
+}  // namespace ferry::proxy

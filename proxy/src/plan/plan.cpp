@@ -1,0 +1,65 @@
+#include "plan/plan.h"
+
+namespace ferry::proxy {
+
+std::string listener_key(const config::Frontend& fe, size_t bind_index) {
+  const auto& b = fe.binds[bind_index];
+  std::string key = b.addr.to_string();
+  if (b.addr.port == 0) key += "|" + fe.name + "|" + std::to_string(bind_index);
+  return key;
+}
+
+std::shared_ptr<ServerState> RuntimeRegistry::server(const std::string& backend, const config::Server& s) {
+  std::string key = backend + "/" + s.name + "@" + s.addr.to_string();
+  auto it = servers_.find(key);
+  std::shared_ptr<ServerState> st = it != servers_.end() ? it->second : std::make_shared<ServerState>();
+  servers_used_[key] = st;
+  return st;
+}
+
+std::shared_ptr<AppBudget> RuntimeRegistry::budget(const std::string& app) {
+  auto it = budgets_.find(app);
+  std::shared_ptr<AppBudget> b = it != budgets_.end() ? it->second : std::make_shared<AppBudget>();
+  budgets_used_[app] = b;
+  return b;
+}
+
+void RuntimeRegistry::retain_only_used() {
+  servers_ = std::move(servers_used_);
+  budgets_ = std::move(budgets_used_);
+  servers_used_.clear();
+  budgets_used_.clear();
+}
+
+std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
+                                       RuntimeRegistry& registry) {
+  auto plan = std::make_shared<Plan>();
+  plan->config = cfg;
+  plan->generation = generation;
+  for (const auto& fe : cfg->frontends) {
+    plan->frontends.push_back(PlanFrontend{&fe, CidrSet(fe.trusted)});
+    for (size_t i = 0; i < fe.binds.size(); ++i)
+      plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
+  }
+  for (const auto& be : cfg->backends) {
+    PlanBackend pb;
+    pb.cfg = &be;
+    for (const auto& s : be.servers) {
+      auto st = registry.server(be.name, s);
+      pb.servers.push_back(ServerRef{&s, st.get()});
+      pb.states.push_back(std::move(st));
+    }
+    plan->backends.push_back(std::move(pb));
+  }
+  for (size_t i = 0; i < cfg->apps.size(); ++i) {
+    const auto& app = cfg->apps[i];
+    PlanApp pa{&app, app.backend, registry.budget(app.name)};
+    pa.budget->set_limits(app.concurrency);
+    plan->apps.push_back(std::move(pa));
+    for (const auto& h : app.hosts) plan->router.add(h, static_cast<int>(i));
+  }
+  registry.retain_only_used();
+  return plan;
+}
+
+}  // namespace ferry::proxy

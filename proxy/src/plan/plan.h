@@ -1,0 +1,78 @@
+// The routing plan: everything a worker needs to route and balance, derived from one Config
+// snapshot plus the live runtime state objects (server health/load, app budgets) that
+// survive reloads.
+//
+// Ownership: built by build_plan() on the control thread, then immutable and shared
+// (shared_ptr<const Plan>) by every worker; requests in flight keep the plan they started
+// with. The ServerState / AppBudget objects it points to are shared and atomic.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "balance/balancer.h"
+#include "ferry/configlang/config.h"
+#include "limits/app_budget.h"
+#include "plan/cidr.h"
+#include "routing/host_router.h"
+#include "runtime/server_state.h"
+
+namespace ferry::proxy {
+
+struct PlanBackend {
+  const config::Backend* cfg = nullptr;
+  std::vector<ServerRef> servers;                     // same order as cfg->servers
+  std::vector<std::shared_ptr<ServerState>> states;   // keeps `servers[i].state` alive
+};
+
+struct PlanApp {
+  const config::App* cfg = nullptr;
+  int backend = -1;
+  std::shared_ptr<AppBudget> budget;
+};
+
+struct PlanFrontend {
+  const config::Frontend* cfg = nullptr;
+  CidrSet trusted;
+};
+
+// Identifies a listening socket across reloads: "127.0.0.1:80"; port-0 binds also carry
+// the frontend name and bind position so that each stays its own socket.
+std::string listener_key(const config::Frontend& fe, size_t bind_index);
+
+struct Plan {
+  std::shared_ptr<const config::Config> config;  // keeps every cfg pointer below alive
+  uint64_t generation = 0;
+  std::vector<PlanFrontend> frontends;
+  std::vector<PlanBackend> backends;
+  std::vector<PlanApp> apps;
+  HostRouter router;  // all apps' hosts
+  struct BindRef {
+    int frontend;
+    int bind;
+  };
+  std::unordered_map<std::string, BindRef> binds;  // listener_key -> frontend/bind
+};
+
+// Control-thread registry of the runtime objects that outlive a single plan. A server keeps
+// its state while (backend name, server name, address) stay the same; an app keeps its
+// budget while its name stays. Not thread-safe: control thread only.
+class RuntimeRegistry {
+ public:
+  std::shared_ptr<ServerState> server(const std::string& backend, const config::Server& s);
+  std::shared_ptr<AppBudget> budget(const std::string& app);
+  // Drops entries not used by the latest build (called after each successful build).
+  void retain_only_used();
+
+ private:
+  std::map<std::string, std::shared_ptr<ServerState>> servers_, servers_used_;
+  std::map<std::string, std::shared_ptr<AppBudget>> budgets_, budgets_used_;
+};
+
+std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
+                                       RuntimeRegistry& registry);
+
+}  // namespace ferry::proxy

@@ -1,0 +1,44 @@
+// Per-worker pool of idle keep-alive connections to upstream servers.
+//
+// Ownership: each Worker owns one UpstreamPool; connections taken from it are owned by the
+// request that took them until returned with put() or dropped. Worker thread only (no locks).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "net/asio_util.h"
+#include "net/buffer.h"
+#include "runtime/server_state.h"
+
+namespace ferry::proxy {
+
+struct UpstreamConn {
+  explicit UpstreamConn(asio::any_io_executor ex) : sock(std::move(ex)) {}
+  tcp::socket sock;
+  Buffer buf{16 * 1024};                  // response bytes read ahead
+  std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
+  SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
+  uint32_t requests = 0;                  // requests served on this connection
+};
+
+class UpstreamPool {
+ public:
+  // An idle connection to `server` that still looks alive (no EOF or stray bytes pending),
+  // or nullptr. Most recently used first (keeps few connections warm).
+  std::unique_ptr<UpstreamConn> take(ServerState* server);
+  // Returns a connection for reuse; closes it instead when the server already has
+  // `max_idle` idle connections here. It stays pooled at most `idle_timeout`.
+  void put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout);
+  // Closes connections past their idle time or closed by the server. Worker tick.
+  void sweep();
+  void clear() { idle_.clear(); }
+  size_t idle_count() const;
+
+ private:
+  std::unordered_map<ServerState*, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,164 @@
+#include "worker.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <random>
+
+#include "http1/session.h"
+#include "log.h"
+#include "tcp/tcp_session.h"
+
+namespace ferry::proxy {
+
+Worker::Worker(int id, EngineShared& shared) : id_(id), shared_(shared), access_log_(shared.access_log) {
+  std::random_device rd;
+  rng_state_ = (uint64_t(rd()) << 32) ^ rd() ^ (uint64_t(id) << 56);
+}
+
+Worker::~Worker() { stop(); }
+
+uint64_t Worker::random() {
+  // splitmix64: fast, good enough for ids and jitter (not for secrets).
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+void Worker::start() {
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), ("ferry-w" + std::to_string(id_)).c_str());
+    io_.run();
+  });
+}
+
+void Worker::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+  access_log_.flush();
+  acceptors_.clear();
+  pool_.clear();
+}
+
+void Worker::install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std::string, int>> add,
+                     std::vector<std::string> remove) {
+  asio::post(io_, [this, plan = std::move(plan), add = std::move(add), remove = std::move(remove)]() mutable {
+    auto wp = std::make_shared<WorkerPlan>();
+    wp->plan = plan;
+    for (size_t b = 0; b < plan->backends.size(); ++b) {
+      const auto& be = plan->backends[b];
+      wp->balancers.push_back(Balancer::make(be.cfg->balance, be.servers.size(), random()));
+      std::vector<tcp::endpoint> eps;
+      for (const auto& s : be.servers) {
+        std::error_code ec;
+        auto ip = asio::ip::make_address(s.cfg->addr.host.empty() ? "0.0.0.0" : s.cfg->addr.host, ec);
+        eps.emplace_back(ip, s.cfg->addr.port);
+      }
+      wp->endpoints.push_back(std::move(eps));
+    }
+    plan_ = std::move(wp);
+    for (auto& key : remove) {
+      auto it = acceptors_.find(key);
+      if (it == acceptors_.end()) continue;
+      std::error_code ignored;
+      it->second->close(ignored);
+      acceptors_.erase(it);
+    }
+    for (auto& [key, fd] : add) {
+      if (draining_) {
+        ::close(fd);
+        continue;
+      }
+      open_acceptor(key, fd);
+    }
+  });
+}
+
+void Worker::open_acceptor(const std::string& key, int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  auto acc = std::make_shared<tcp::acceptor>(io_);
+  std::error_code ec;
+  acc->assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    log(config::LogLevel::error, "worker " + std::to_string(id_) + ": cannot use listener " + key + ": " + ec.message());
+    ::close(fd);
+    return;
+  }
+  acceptors_[key] = acc;
+  asio::co_spawn(io_, accept_loop(acc, key), asio::detached);
+}
+
+awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acc, std::string key) {
+  asio::steady_timer pause(io_);
+  while (acc->is_open()) {
+    if (shared_.connections.load(std::memory_order_relaxed) >= shared_.max_connections.load(std::memory_order_relaxed)) {
+      // Global maxconn reached: stop accepting for a moment (the kernel queues meanwhile).
+      pause.expires_after(std::chrono::milliseconds(10));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    auto [ec, sock] = co_await acc->async_accept(use_nothrow);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      log(config::LogLevel::warning, "accept on " + key + ": " + ec.message());
+      pause.expires_after(std::chrono::milliseconds(50));
+      co_await pause.async_wait(use_nothrow);
+      continue;
+    }
+    dispatch(std::move(sock), key);
+  }
+}
+
+void Worker::dispatch(tcp::socket sock, const std::string& key) {
+  auto wp = plan_;
+  auto it = wp->plan->binds.find(key);
+  if (it == wp->plan->binds.end()) return;  // listener being removed: drop the connection
+  std::error_code ignored;
+  sock.set_option(tcp::no_delay(true), ignored);
+  int fe = it->second.frontend, bind = it->second.bind;
+  shared_.connections.fetch_add(1, std::memory_order_relaxed);
+  auto done = [this](std::exception_ptr e) {
+    shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+    if (e) log(config::LogLevel::error, "worker " + std::to_string(id_) + ": session ended with an exception");
+  };
+  if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp)
+    asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), std::move(wp), fe, bind), done);
+  else
+    asio::co_spawn(io_, run_http1_session(*this, std::move(sock), std::move(wp), fe, bind), done);
+}
+
+void Worker::begin_drain() {
+  asio::post(io_, [this] {
+    draining_ = true;
+    for (auto& [key, acc] : acceptors_) {
+      std::error_code ignored;
+      acc->close(ignored);
+    }
+    acceptors_.clear();
+    for (auto* h : sessions_) {
+      std::error_code ignored;
+      if (h->idle && h->sock) h->sock->cancel(ignored);
+    }
+    pool_.clear();
+  });
+}
+
+awaitable<void> Worker::tick_loop() {
+  asio::steady_timer t(io_);
+  for (;;) {
+    t.expires_after(std::chrono::milliseconds(200));
+    auto [ec] = co_await t.async_wait(use_nothrow);
+    if (ec) co_return;
+    access_log_.flush();
+    pool_.sweep();
+  }
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,96 @@
+// One data-plane worker: an event loop on its own thread, its own listening sockets
+// (SO_REUSEPORT), its own upstream pool, balancers and access-log buffer. A connection
+// lives and dies on one worker; nothing here is locked.
+//
+// Ownership: the Engine owns the Workers. Thread: methods marked [any] post to the loop;
+// everything else runs on the worker's own thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "access_log.h"
+#include "balance/balancer.h"
+#include "net/asio_util.h"
+#include "plan/plan.h"
+#include "upstream/pool.h"
+
+namespace ferry::proxy {
+
+// Facts shared by all workers of one Engine.
+struct EngineShared {
+  std::atomic<size_t> connections{0};  // downstream connections, all workers
+  std::atomic<uint32_t> max_connections{100000};
+  AccessLogWriter* access_log = nullptr;
+};
+
+// A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
+// started under one plan finishes with it (and its balancers) after a reload.
+struct WorkerPlan {
+  std::shared_ptr<const Plan> plan;
+  std::vector<std::unique_ptr<Balancer>> balancers;  // per plan->backends
+  std::vector<std::vector<tcp::endpoint>> endpoints;  // per backend, per server
+};
+
+// A downstream connection as the worker sees it, for drain.
+struct SessionHandle {
+  tcp::socket* sock = nullptr;
+  bool idle = false;  // waiting for the next request (safe to close at drain)
+};
+
+class Worker {
+ public:
+  Worker(int id, EngineShared& shared);
+  ~Worker();
+  void start();  // spawns the thread
+
+  // [any] Installs a new plan; opens acceptors for `add` (listener key -> fd, ownership
+  // moves to the worker) and closes those named in `remove`.
+  void install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std::string, int>> add,
+               std::vector<std::string> remove);
+  // [any] Stop accepting, close idle connections, mark draining.
+  void begin_drain();
+  // [any] Stops the loop and joins the thread. Remaining connections are aborted.
+  void stop();
+
+  int id() const { return id_; }
+  asio::io_context& io() { return io_; }
+  const std::shared_ptr<WorkerPlan>& plan() const { return plan_; }
+  UpstreamPool& pool() { return pool_; }
+  AccessLogBuffer& access_log() { return access_log_; }
+  EngineShared& shared() { return shared_; }
+  bool draining() const { return draining_; }
+  uint64_t random();  // fast per-worker PRNG (request ids, jitter)
+
+  void add_session(SessionHandle* h) { sessions_.insert(h); }
+  void remove_session(SessionHandle* h) { sessions_.erase(h); }
+
+ private:
+  void open_acceptor(const std::string& key, int fd);
+  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::string key);
+  awaitable<void> tick_loop();
+  void dispatch(tcp::socket sock, const std::string& key);
+
+  int id_;
+  EngineShared& shared_;
+  std::thread thread_;
+  std::shared_ptr<WorkerPlan> plan_;
+  std::unordered_map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
+  std::unordered_set<SessionHandle*> sessions_;
+  UpstreamPool pool_;
+  AccessLogBuffer access_log_;
+  bool draining_ = false;
+  bool stopped_ = false;
+  uint64_t rng_state_;
+  // Last member, so destroyed first: pending sessions are destroyed while the members they
+  // use (sessions_, pool_, access_log_) still exist.
+  asio::io_context io_{1};
+};
+
+}  // namespace ferry::proxy

@@ -1,0 +1,95 @@
+"""Access log in JSON: one line per request with the documented fields."""
+import json
+import os
+import time
+
+import harness as H
+
+FIELDS = ["ts", "client", "method", "path", "host", "status", "bytes_in", "bytes_out", "app", "frontend",
+          "server", "duration_ms", "upstream_ms", "request_id", "retries"]
+
+
+def _read(path, n, timeout=5):
+    def lines():
+        if not os.path.exists(path):
+            return None
+        ls = [l for l in open(path).read().splitlines() if l.strip()]
+        return ls if len(ls) >= n else None
+    return H.wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
+
+
+def test_json_access_log():
+    be = H.HttpBackend("logged")
+    path = os.path.join(H.tmpdir(), "access.log")
+    cfg = H.base_config(global_extra=["access-log %s json" % path])
+    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += H.backend_section("pool", [("srv1", be.port)])
+    cfg += H.section("app shop", "hosts shop.test", "backend pool")
+    f = H.Ferry(cfg)
+    port = f.port("web")
+    r1 = H.request(port, "/items/42?color=red", host="shop.test")
+    r2 = H.request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
+    r3 = H.request(port, "/nope", host="unknown.test")
+    assert (r1.status, r2.status, r3.status) == (200, 200, 404)
+    lines = _read(path, 3)
+    recs = []
+    for l in lines:
+        try:
+            recs.append(json.loads(l))
+        except ValueError:
+            raise AssertionError("access log line is not JSON: %r" % l)
+    by_id = {x.get("request_id"): x for x in recs}
+    for r in (r1, r2, r3):
+        assert r.header("Ferry-Request-Id") in by_id, "no log line with request_id %r: %r" % (r.header("Ferry-Request-Id"), recs)
+    a = by_id[r1.header("Ferry-Request-Id")]
+    print("  sample: %s" % json.dumps(a))
+    missing = [k for k in FIELDS if k not in a]
+    assert not missing, "fields missing: %r in %r" % (missing, a)
+    assert a["method"] == "GET" and a["path"].startswith("/items/42"), a
+    assert a["host"] == "shop.test" and a["status"] == 200, a
+    assert a["app"] == "shop" and a["frontend"] == "web" and a["server"] == "srv1", a
+    assert a["client"].startswith("127.0.0.1"), a
+    assert isinstance(a["bytes_out"], int) and a["bytes_out"] >= len(r1.body), a
+    assert isinstance(a["bytes_in"], int) and a["bytes_in"] > 0, a
+    assert isinstance(a["duration_ms"], (int, float)) and a["duration_ms"] >= 0, a
+    assert isinstance(a["upstream_ms"], (int, float)) and 0 <= a["upstream_ms"] <= a["duration_ms"] + 1, a
+    assert a["retries"] == 0, a
+    assert isinstance(a["ts"], str) and a["ts"][:4].isdigit(), a
+    b = by_id[r2.header("Ferry-Request-Id")]
+    assert b["method"] == "POST" and b["bytes_in"] >= 1000, b
+    c = by_id[r3.header("Ferry-Request-Id")]
+    assert c["status"] == 404 and c["host"] == "unknown.test", c
+    assert c.get("app") in (None, "", "-") and c.get("server") in (None, "", "-"), c
+
+
+def test_access_log_records_retries_and_errors():
+    be = H.HttpBackend("ok")
+    dead = H.free_port_closed()
+    path = os.path.join(H.tmpdir(), "access.log")
+    cfg = H.base_config(global_extra=["access-log %s json" % path])
+    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += H.backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
+                             "eject-after 0")
+    cfg += H.section("app a", "hosts app.test", "backend pool")
+    f = H.Ferry(cfg)
+    for _ in range(4):
+        assert H.request(f.port("web")).status == 200
+    recs = [json.loads(l) for l in _read(path, 4)]
+    assert all(x["server"] == "alive" for x in recs), recs
+    assert any(x["retries"] >= 1 for x in recs), "no request logged a retry: %r" % recs
+
+
+def test_access_log_off_by_default():
+    be = H.HttpBackend("ok")
+    cfg = H.base_config()
+    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += H.backend_section("pool", [("s", be.port)])
+    cfg += H.section("app a", "hosts app.test", "backend pool")
+    f = H.Ferry(cfg)
+    H.request(f.port("web"), "/quiet")
+    time.sleep(0.3)
+    assert "/quiet" not in f.log, "access log written although not configured"
+
+
+if __name__ == "__main__":
+    H.main()

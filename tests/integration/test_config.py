@@ -1,0 +1,107 @@
+"""`ferryd -c`: a valid config passes, a broken one lists every error with file:line:col."""
+import os
+import re
+
+import harness as H
+
+TOP = os.path.dirname(os.path.dirname(H.HERE))
+
+
+def test_version():
+    code, out = H.run_ferryd(["--version"])
+    assert code == 0, "ferryd --version exited %d: %s" % (code, out)
+    assert re.search(r"\d+\.\d+\.\d+", out), "no version number in %r" % out
+
+
+def test_quickstart_is_valid():
+    path = os.path.join(TOP, "examples", "quickstart.conf")
+    assert os.path.isfile(path), "missing %s" % path
+    code, out = H.run_ferryd(["-c", path])
+    print(out)
+    assert code == 0, "quickstart.conf rejected (exit %d):\n%s" % (code, out)
+    assert "Configuration file is valid" in out, out
+
+
+def test_test_base_config_is_valid():
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + H.backend_section("pool", [("s1", 1)]) + H.section("app a", "hosts a.test", "backend pool")
+    path = os.path.join(H.tmpdir(), "ok.conf")
+    with open(path, "w") as f:
+        f.write(cfg)
+    code, out = H.run_ferryd(["-c", path])
+    assert code == 0 and "Configuration file is valid" in out, "exit %d:\n%s" % (code, out)
+
+
+# Four independent errors at known lines (all detectable in one pass over the file).
+BROKEN = """\
+global
+    workers      banana
+    admin        127.0.0.1:0
+
+defaults
+    timeout connect   5 parsecs
+    frobnicate        yes
+
+frontend web
+    bind localhost:80
+    mode http
+"""
+BROKEN_LINES = [2, 6, 7, 10]
+
+
+def test_broken_config_lists_every_error():
+    path = os.path.join(H.tmpdir(), "broken.conf")
+    with open(path, "w") as f:
+        f.write(BROKEN)
+    code, out = H.run_ferryd(["-c", path])
+    print(out)
+    assert code == 1, "expected exit 1, got %d" % code
+    diag = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
+    lines = out.splitlines()
+    found = {}
+    for i, l in enumerate(lines):
+        m = diag.match(l)
+        if not m:
+            continue
+        assert m.group("file").endswith("broken.conf"), "diagnostic names %r" % m.group("file")
+        ln, col = int(m.group("line")), int(m.group("col"))
+        assert col >= 1, l
+        found.setdefault(ln, []).append((col, i))
+    missing = [n for n in BROKEN_LINES if n not in found]
+    assert not missing, "no diagnostic for line(s) %s in:\n%s" % (missing, out)
+    src = BROKEN.splitlines()
+    for n in BROKEN_LINES:
+        col, i = found[n][0]
+        # The offending source line and a caret under column `col` follow the diagnostic.
+        follow = lines[i + 1:i + 3]
+        assert len(follow) == 2 and src[n - 1].strip() in follow[0], \
+            "line %d: source line not echoed after the diagnostic: %r" % (n, follow)
+        assert "^" in follow[1], "line %d: no caret line: %r" % (n, follow)
+        # The caret points at column `col` of the echoed line (whatever indent is used).
+        off = follow[0].index(src[n - 1]) if src[n - 1] in follow[0] else None
+        if off is not None:
+            assert follow[1].index("^") == off + col - 1, \
+                "line %d: caret at %d, expected %d:\n%s\n%s" % (n, follow[1].index("^"), off + col - 1, follow[0], follow[1])
+    m = re.search(r"(\d+) errors?, (\d+) warnings?\s*$", out.strip())
+    assert m, "last line is not 'N errors, M warnings': %r" % lines[-1]
+    assert int(m.group(1)) >= len(BROKEN_LINES), "summary counts %s errors" % m.group(1)
+    assert lines[-1].strip() == m.group(0).strip(), "summary is not the last line: %r" % lines[-1]
+
+
+def test_start_with_broken_config_fails():
+    path = os.path.join(H.tmpdir(), "broken.conf")
+    with open(path, "w") as f:
+        f.write(BROKEN)
+    code, out = H.run_ferryd(["-f", path], timeout=20)
+    assert code != 0, "ferryd started on a broken config:\n%s" % out
+    assert "broken.conf:2:" in out, "start failure does not show the diagnostics:\n%s" % out
+
+
+def test_check_missing_file():
+    code, out = H.run_ferryd(["-c", os.path.join(H.tmpdir(), "nope.conf")])
+    assert code == 1, "exit %d for a missing file:\n%s" % (code, out)
+    assert "nope.conf" in out, out
+
+
+if __name__ == "__main__":
+    H.main()

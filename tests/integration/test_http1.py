@@ -1,0 +1,184 @@
+"""HTTP/1.1 semantics through Ferry: keep-alive, pipelining, chunked both ways, 100-continue,
+HTTP/1.0 clients, HEAD, large bodies."""
+import hashlib
+import http.client
+import os
+import time
+
+import harness as H
+
+
+def _setup(chunked=False):
+    be = H.HttpBackend("h1", chunked=chunked)
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
+    return H.Ferry(cfg), be
+
+
+def test_keepalive_reuses_connection():
+    f, be = _setup()
+    conn = http.client.HTTPConnection("127.0.0.1", f.port("web"), timeout=5)
+    socks = set()
+    upstream_conns = set()
+    for i in range(10):
+        r = H.request(f.port("web"), "/ka/%d" % i, conn=conn)
+        assert r.status == 200, r
+        assert (r.header("Connection") or "").lower() != "close", r.headers
+        socks.add(id(conn.sock))
+        upstream_conns.add(r.json()["conn"])
+    conn.close()
+    assert len(socks) == 1, "client connection was not kept alive"
+    H.figure("upstream connections for 10 keep-alive requests", len(upstream_conns))
+    assert len(upstream_conns) <= 2, "upstream connections not pooled: %d for 10 sequential requests" % len(upstream_conns)
+
+
+def test_pipelining_in_order():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    reqs = "".join("GET /p/%d?delay=%s HTTP/1.1\r\nHost: app.test\r\n\r\n" % (i, "0.2" if i == 0 else "0")
+                   for i in range(5))
+    reqs += "POST /p/5 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello"
+    reqs += "GET /p/6 HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+    c.send(reqs)
+    paths = []
+    for i in range(7):
+        r = c.read_response()
+        assert r.status == 200, r
+        paths.append(r.json()["path"].split("?")[0])
+        if i == 5:
+            assert r.json()["body"] == "hello"
+    assert paths == ["/p/%d" % i for i in range(7)], "out of order: %r" % paths
+    assert c.wait_closed(3), "Connection: close not honoured"
+
+
+def test_chunked_request_body():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    parts = [b"first-", b"x" * 10000, b"-last"]
+    c.send(b"POST /chunked HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n")
+    for p in parts:
+        c.send(b"%x\r\n%s\r\n" % (len(p), p))
+        time.sleep(0.05)
+    c.send(b"0\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200, r
+    e = r.json()
+    assert e["body"].encode("latin-1") == b"".join(parts), "upstream body mismatch (%d bytes)" % e["body_len"]
+
+
+def test_chunked_response_body():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    c.send("GET /?chunked=1&size=100000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200, r
+    assert len(r.body) == 100000 and r.body == b"x" * 100000, "got %d bytes" % len(r.body)
+    # Framing is either chunked or a Content-Length, never both.
+    assert not (r.header("Content-Length") and r.header("Transfer-Encoding")), r.headers
+    c.send("GET /after HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    assert c.read_response().json()["path"] == "/after"
+
+
+def test_large_bodies_both_directions():
+    f, be = _setup()
+    body = os.urandom(3 * 1024 * 1024)
+    r = H.request(f.port("web"), "/big", method="PUT", body=body, timeout=30)
+    assert r.status == 200, r
+    e = r.json()
+    assert e["body_len"] == len(body), e["body_len"]
+    assert hashlib.sha256(e["body"].encode("latin-1")).hexdigest() == hashlib.sha256(body).hexdigest()
+    r = H.request(f.port("web"), "/?size=%d" % (8 * 1024 * 1024), timeout=30)
+    assert r.status == 200 and len(r.body) == 8 * 1024 * 1024, (r.status, len(r.body))
+
+
+def test_expect_100_continue():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    c.send("POST /expect HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n")
+    interim = c.read_response(allow_1xx=True, timeout=3)
+    assert interim.status == 100, "expected 100 Continue before the body, got %r" % interim
+    c.send("hello world")
+    extra_1xx = 0
+    while True:
+        r = c.read_response(allow_1xx=True)
+        if r.status != 100:
+            break
+        extra_1xx += 1
+    assert r.status == 200, r
+    assert r.json()["body"] == "hello world" and r.json()["body_len"] == 11, r.json()
+    if extra_1xx:
+        print("  note: %d extra 100 Continue forwarded after Ferry's own" % extra_1xx)
+
+
+def test_expect_100_rejected_before_body():
+    # With a Content-Length over max-body-size, Ferry answers 413 instead of 100.
+    be = H.HttpBackend("h1")
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool", "max-body-size 1k")
+    f = H.Ferry(cfg)
+    c = H.RawConn(f.port("web"))
+    c.send("POST /expect HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n")
+    r = c.read_response(allow_1xx=True, timeout=3)
+    assert r.status == 413, "expected 413 without 100 Continue, got %r" % r
+
+
+def test_http10_client():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    c.send("GET /old HTTP/1.0\r\nHost: app.test\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200, r
+    assert r.version in ("HTTP/1.0", "HTTP/1.1"), r.version
+    assert (r.header("Transfer-Encoding") or "") == "", "chunked sent to an HTTP/1.0 client: %r" % r.headers
+    assert r.json()["path"] == "/old"
+    assert c.wait_closed(3), "HTTP/1.0 connection without keep-alive not closed"
+    # A chunked upstream response must be de-chunked (close-delimited or Content-Length) for 1.0.
+    c = H.RawConn(f.port("web"))
+    c.send("GET /?chunked=1&size=5000 HTTP/1.0\r\nHost: app.test\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200 and r.body == b"x" * 5000, (r.status, r.headers, r.body[:60])
+    assert (r.header("Transfer-Encoding") or "") == "", r.headers
+    # HTTP/1.0 with a body (Content-Length).
+    c = H.RawConn(f.port("web"))
+    c.send("POST /old HTTP/1.0\r\nHost: app.test\r\nContent-Length: 4\r\n\r\nabcd")
+    r = c.read_response()
+    assert r.status == 200 and r.json()["body"] == "abcd", r
+
+
+def test_http10_keepalive():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    c.send("GET /a HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200, r
+    if (r.header("Connection") or "").lower() == "keep-alive":
+        c.send("GET /b HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n")
+        assert c.read_response().json()["path"] == "/b"
+    else:
+        assert c.wait_closed(3), "no keep-alive announced but connection left open"
+
+
+def test_head_request():
+    f, be = _setup()
+    c = H.RawConn(f.port("web"))
+    c.send("HEAD /h?size=1234 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    r = c.read_response(head_request=True)
+    assert r.status == 200, r
+    assert r.header("Content-Length") in ("1234", None), r.headers
+    c.send("GET /after-head HTTP/1.1\r\nHost: app.test\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200 and r.json()["path"] == "/after-head", "HEAD broke framing: %r" % r
+
+
+def test_upstream_connection_close_honoured():
+    # The upstream closes after each response; Ferry must not reuse that connection.
+    f, be = _setup()
+    conn = http.client.HTTPConnection("127.0.0.1", f.port("web"), timeout=5)
+    for i in range(5):
+        r = H.request(f.port("web"), "/c/%d?close=1" % i, conn=conn)
+        assert r.status == 200, r
+    conn.close()
+
+
+if __name__ == "__main__":
+    H.main()

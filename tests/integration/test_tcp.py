@@ -1,0 +1,93 @@
+"""TCP mode: bytes forwarded both ways, half-close propagated, balancing over servers."""
+import os
+import socket
+import threading
+import time
+
+import harness as H
+
+
+def _setup(n=1, extra=()):
+    echoes = [H.TcpEchoBackend("echo%d" % i) for i in range(n)]
+    cfg = H.base_config()
+    cfg += H.section("frontend tcp", "bind 127.0.0.1:0", "mode tcp", "app echo", *extra)
+    cfg += H.backend_section("echo-pool", [("e%d" % i, e.port) for i, e in enumerate(echoes)], "balance roundrobin")
+    cfg += H.section("app echo", "backend echo-pool")
+    return H.Ferry(cfg), echoes
+
+
+def _read_to_eof(s, timeout=10):
+    s.settimeout(timeout)
+    out = bytearray()
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return bytes(out)
+        out += d
+
+
+def test_echo_interactive():
+    f, (e,) = _setup()
+    s = H.connect(f.port("tcp"))
+    for i in range(10):
+        msg = b"ping %d\n" % i
+        s.sendall(msg)
+        got = b""
+        while len(got) < len(msg):
+            got += s.recv(100)
+        assert got == msg, got
+    s.close()
+
+
+def test_half_close():
+    f, (e,) = _setup()
+    s = H.connect(f.port("tcp"))
+    data = os.urandom(2 * 1024 * 1024)
+    # Write everything from a thread (the echo comes back concurrently), then shut down writes.
+    def writer():
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    got = _read_to_eof(s, timeout=20)
+    t.join(5)
+    trailer = b"--eof after %d bytes--\n" % len(data)
+    assert got.endswith(trailer), "the upstream's reply after our half-close did not arrive: tail %r" % got[-60:]
+    assert got[:-len(trailer)] == data, "echoed bytes differ (%d vs %d)" % (len(got) - len(trailer), len(data))
+
+
+def test_half_close_before_any_reply():
+    f, (e,) = _setup()
+    s = H.connect(f.port("tcp"))
+    s.sendall(b"only this")
+    s.shutdown(socket.SHUT_WR)
+    got = _read_to_eof(s)
+    assert got == b"only this--eof after 9 bytes--\n", got
+
+
+def test_tcp_roundrobin_and_concurrency():
+    f, echoes = _setup(n=2)
+    socks = [H.connect(f.port("tcp")) for _ in range(10)]
+    for i, s in enumerate(socks):
+        s.sendall(b"c%d" % i)
+        s.shutdown(socket.SHUT_WR)
+    for i, s in enumerate(socks):
+        assert _read_to_eof(s).startswith(b"c%d--eof" % i)
+    counts = [e.accepted for e in echoes]
+    print("  connections per server: %r" % counts)
+    assert sum(counts) == 10 and min(counts) >= 3, counts
+
+
+def test_tcp_upstream_down_closes_client():
+    dead = H.free_port_closed()
+    cfg = H.base_config() + H.section("frontend tcp", "bind 127.0.0.1:0", "mode tcp", "app echo") \
+        + H.backend_section("echo-pool", [("dead", dead)], "retries 0") + H.section("app echo", "backend echo-pool")
+    f = H.Ferry(cfg)
+    c = H.RawConn(f.port("tcp"))
+    c.send(b"hello")
+    assert c.wait_closed(5), "client connection left open with no upstream"
+    assert c.buf == b"", "unexpected bytes %r" % bytes(c.buf)
+
+
+if __name__ == "__main__":
+    H.main()

@@ -1,0 +1,77 @@
+"""WebSocket: the Upgrade is forwarded, and after the upstream's 101 bytes are tunneled."""
+import os
+import time
+
+import harness as H
+
+
+def _setup(tunnel="30s"):
+    ws = H.WsEchoBackend()
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a",
+                                      "timeout tunnel %s" % tunnel) \
+        + H.backend_section("pool", [("s1", ws.port)]) + H.section("app a", "hosts app.test", "backend pool")
+    return H.Ferry(cfg), ws
+
+
+def test_websocket_echo():
+    f, ws = _setup()
+    c, resp, rd = H.ws_handshake(f.port("web"), path="/chat?room=1")
+    assert (resp.header("Upgrade") or "").lower() == "websocket", resp.headers
+    hs = ws.records[-1]
+    assert hs["target"] == "/chat?room=1", hs
+    assert hs["headers"].get("upgrade", "").lower() == "websocket", "Upgrade not forwarded: %r" % hs
+    assert "upgrade" in hs["headers"].get("connection", "").lower(), "Connection: upgrade not forwarded: %r" % hs
+    assert hs["headers"].get("x-forwarded-for") == "127.0.0.1", hs
+    for i in range(20):
+        msg = "message %d" % i
+        c.send(H.ws_encode(msg))
+        op, payload = rd.frame()
+        assert (op, payload) == (1, msg.encode()), (op, payload)
+    big = os.urandom(1 << 20)
+    t0 = time.monotonic()
+    c.send(H.ws_encode(big, opcode=2))
+    op, payload = rd.frame()
+    H.figure("1 MiB websocket echo", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
+    assert op == 2 and payload == big
+    c.send(H.ws_encode(b"ping!", opcode=9))
+    assert rd.frame() == (10, b"ping!")
+    c.send(H.ws_encode(b"\x03\xe8", opcode=8))
+    assert rd.frame() == (8, b"\x03\xe8")
+    assert c.wait_closed(3), "tunnel not closed after the upstream closed"
+
+
+def test_many_concurrent_websockets():
+    f, ws = _setup()
+    conns = [H.ws_handshake(f.port("web")) for _ in range(20)]
+    for i, (c, _, rd) in enumerate(conns):
+        c.send(H.ws_encode("hi %d" % i))
+    for i, (c, _, rd) in enumerate(conns):
+        assert rd.frame() == (1, b"hi %d" % i)
+
+
+def test_upgrade_refused_by_upstream_is_plain_http():
+    # The upstream answers 200 (no 101): no tunnel, a normal response.
+    be = H.HttpBackend("plain")
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
+    f = H.Ferry(cfg)
+    c = H.RawConn(f.port("web"))
+    c.send("GET /ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200, r
+    assert r.json()["name"] == "plain"
+
+
+def test_tunnel_idle_timeout():
+    f, ws = _setup(tunnel="1s")
+    c, _, rd = H.ws_handshake(f.port("web"))
+    c.send(H.ws_encode("x"))
+    assert rd.frame() == (1, b"x")
+    t0 = time.monotonic()
+    assert c.wait_closed(5), "idle tunnel not closed by timeout tunnel 1s"
+    H.figure("idle tunnel closed after", "%.2f" % (time.monotonic() - t0), "s (timeout tunnel 1s)")
+
+
+if __name__ == "__main__":
+    H.main()

@@ -1,0 +1,475 @@
+// Directives of each section: values, defaults, arity and range errors.
+#include <catch2/catch.hpp>
+
+#include "helpers.h"
+
+using namespace cfgtest;
+using namespace std::chrono_literals;
+
+namespace {
+std::string with(const std::string& extra) { return std::string(kBase) + extra; }  // extra starts at line 11
+}  // namespace
+
+TEST_CASE("global directives and defaults", "[configlang][global]") {
+  auto d = load(kBase);
+  REQUIRE(d.ok());
+  const Global& g0 = d.config->global;
+  CHECK_FALSE(g0.node.empty());  // gethostname
+  CHECK(g0.workers == 0);
+  CHECK(g0.admin == Address{"127.0.0.1", 9900});
+  CHECK(g0.log_target == "stderr");
+  CHECK(g0.log_level == LogLevel::info);
+  CHECK(g0.access_log_format == AccessLogFormat::off);
+  CHECK(g0.max_connections == 100000u);
+
+  auto r = load(with("global\n"
+                     "    node edge-1\n"
+                     "    region yyz\n"
+                     "    workers 4\n"
+                     "    state-dir /tmp/ferry\n"
+                     "    admin [::1]:0\n"
+                     "    admin-user ops $hash1\n"
+                     "    admin-user dev 'h2'\n"
+                     "    log /var/log/ferry.log debug\n"
+                     "    access-log /var/log/access.log json\n"
+                     "    maxconn 5000\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  const Global& g = r.config->global;
+  CHECK(g.node == "edge-1");
+  CHECK(g.region == "yyz");
+  CHECK(g.workers == 4);
+  CHECK(g.state_dir == "/tmp/ferry");
+  CHECK(g.admin == Address{"::1", 0});
+  REQUIRE(g.admin_users.size() == 2);
+  CHECK(g.admin_users[0].name == "ops");
+  CHECK(g.admin_users[0].password_hash == "$hash1");
+  CHECK(g.admin_users[1].password_hash == "h2");
+  CHECK(g.log_target == "/var/log/ferry.log");
+  CHECK(g.log_level == LogLevel::debug);
+  CHECK(g.access_log_target == "/var/log/access.log");
+  CHECK(g.access_log_format == AccessLogFormat::json);
+  CHECK(g.max_connections == 5000u);
+
+  auto off = load(with("global\n    admin off\n    access-log stderr\n    workers auto\n"));
+  REQUIRE(off.ok());
+  CHECK_FALSE(off.config->global.admin);
+  CHECK(off.config->global.access_log_format == AccessLogFormat::common);
+  CHECK(off.config->global.workers == 0);
+}
+
+TEST_CASE("global errors", "[configlang][global]") {
+  auto r = load(with("global\n"
+                     "    workers 0\n"         // 12
+                     "    workers 300\n"       // 13
+                     "    admin localhost:9900\n"  // 14
+                     "    log stderr verbose\n"    // 15
+                     "    access-log x yaml\n"     // 16
+                     "    admin-user ops\n"        // 17
+                     "    maxconn 0\n"             // 18
+                     "    node a b\n"              // 19
+                     "global\n"));                 // 20
+  CHECK(where(r, "out of range (1..256)") == "12:13");
+  CHECK(where(r, "'workers' is already set in this global section") == "13:5");
+  CHECK(where(r, "must be an IP address (DNS names are not resolved)") == "14:11");
+  CHECK(where(r, "invalid log level 'verbose'") == "15:16");
+  CHECK(where(r, "invalid access log format 'yaml'") == "16:18");
+  CHECK(where(r, "missing argument: expected 'admin-user NAME HASH'") == "17:19");
+  CHECK(where(r, "out of range (1..10000000)") == "18:13");
+  CHECK(where(r, "unexpected extra argument 'b': expected 'node NAME'") == "19:12");
+  CHECK(where(r, "duplicate 'global' section") == "20:1");
+  const Diagnostic* dup = find(r, "duplicate 'global' section");
+  REQUIRE(dup);
+  const Diagnostic& note = *(dup + 1);
+  CHECK(note.severity == Diagnostic::Severity::note);
+  CHECK(note.message == "first defined here");
+  CHECK(note.line == 11);
+  auto n = load(with("global\n    workers 2\n    workers 3\n"));
+  const Diagnostic* rep = find(n, "already set");
+  REQUIRE(rep);
+  CHECK((rep + 1)->message == "first set here");
+  CHECK((rep + 1)->line == 12);
+  CHECK((rep + 1)->col == 5);
+  auto u = load(with("global\n    admin-user a x\n    admin-user a y\n"));
+  CHECK(where(u, "admin user 'a' is already defined") == "13:16");
+}
+
+TEST_CASE("defaults: timeouts, inheritance and merge order", "[configlang][defaults]") {
+  auto r = load("defaults\n"
+                "    timeout connect 1s\n"
+                "    timeout client 2s\n"
+                "    retries 3\n"
+                "    http-max-request-line 4k\n"
+                "    max-body-size 1m\n"
+                "    balance leastconn\n"
+                "frontend web\n"
+                "    bind 127.0.0.1:0\n"
+                "    timeout client 9s\n"
+                "    http-max-headers 50\n"
+                "backend pool\n"
+                "    server s1 127.0.0.1:1\n"
+                "    timeout server 7s\n"
+                "app a\n"
+                "    hosts a.example\n"
+                "    backend pool\n"
+                "defaults\n"
+                "    timeout connect 3s\n"
+                "    http-max-header-size 64k\n"
+                "    timeout drain 1m\n");
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const Config& c = *r.config;
+  CHECK(c.default_timeouts.connect == 3s);  // later defaults section wins
+  CHECK(c.default_timeouts.client == 2s);
+  CHECK(c.default_timeouts.drain == 1min);
+  CHECK(c.default_timeouts.server == 60s);
+  const Frontend& f = c.frontends.at(0);
+  CHECK(f.timeouts.client == 9s);
+  CHECK(f.timeouts.connect == 3s);
+  CHECK(f.timeouts.http_request == 10s);
+  CHECK(f.timeouts.http_keep_alive == 75s);
+  CHECK(f.timeouts.tunnel == 1h);
+  CHECK(f.limits.max_request_line == 4096u);
+  CHECK(f.limits.max_header_size == 65536u);
+  CHECK(f.limits.max_headers == 50u);
+  const Backend& b = c.backends.at(0);
+  CHECK(b.timeouts.server == 7s);
+  CHECK(b.timeouts.connect == 3s);
+  CHECK(b.timeouts.queue == 5s);
+  CHECK(b.retries == 3);
+  CHECK(b.balance == Balance::leastconn);
+  CHECK(c.apps.at(0).max_body_size == 1048576u);
+}
+
+TEST_CASE("built-in defaults without a defaults section", "[configlang][defaults]") {
+  auto r = load("frontend web\n    bind 127.0.0.1:0\n    default-app a\n"
+                "backend pool\n    server s1 127.0.0.1:1\napp a\n    backend pool\n");
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.config->frontends[0].timeouts == Timeouts{});
+  CHECK(r.config->frontends[0].limits == HttpLimits{});
+  const Backend& b = r.config->backends[0];
+  CHECK(b.retries == 2);
+  CHECK(b.balance == Balance::random);
+  CHECK(b.pool_max_idle == 64u);
+  CHECK(b.pool_idle_timeout == 30s);
+  CHECK(b.passive.consecutive_failures == 5);
+  CHECK(b.passive.eject_time == 10s);
+  CHECK(b.health.kind == HealthCheck::Kind::none);
+  CHECK(r.config->apps[0].max_body_size == 0u);
+  // The only warning: no timeouts anywhere.
+  REQUIRE(r.warning_count() == 1);
+  const Diagnostic* w = find(r, "no timeouts configured; using the built-in defaults (connect 5s, client 60s, server 60s",
+                             Diagnostic::Severity::warning);
+  REQUIRE(w);
+  CHECK(w->line == 0);
+  CHECK(w->file == "t.conf");
+}
+
+TEST_CASE("defaults errors and warnings", "[configlang][defaults]") {
+  auto r = load(with("defaults\n"
+                     "    timeout client 0\n"        // 12: warning
+                     "    timeout server 5\n"        // 13
+                     "    timeout bogus 5s\n"        // 14
+                     "    timeout client 1s\n"       // 15: repeated
+                     "    retries 11\n"              // 16
+                     "    http-max-headers 0\n"      // 17
+                     "    balance closest\n"         // 18
+                     "    timeout\n"                 // 19
+                     "    timeout tunnel 1s 2s\n"    // 20
+                     "    http-max-request-line 1t\n"  // 21
+                     "    timeout queue 0s\n"));     // 22
+  CHECK(warn_where(r, "'timeout client 0' disables this timeout for every frontend and backend") == "12:20");
+  CHECK(warn_where(r, "'timeout queue 0' disables") == "22:19");
+  CHECK(where(r, "invalid duration '5': missing unit, e.g. 5s") == "13:20");
+  CHECK(where(r, "invalid timeout 'bogus'") == "14:13");
+  CHECK(where(r, "'timeout client' is already set in this defaults section") == "15:5");
+  CHECK(where(r, "number '11' is out of range (0..10)") == "16:13");
+  CHECK(where(r, "number '0' is out of range (1..1000)") == "17:22");
+  CHECK(where(r, "balance 'closest' needs the mesh (not supported yet)") == "18:13");
+  CHECK(where(r, "missing argument: expected 'timeout connect|client|server|http-request|http-keep-alive|tunnel|queue|drain DURATION'") == "19:12");
+  CHECK(where(r, "unexpected extra argument '2s'") == "20:23");
+  CHECK(where(r, "invalid size '1t'") == "21:27");
+  CHECK(find(r, "invalid timeout 'bogus' (expected connect|client|server|http-request|http-keep-alive|tunnel|queue|drain)"));
+}
+
+TEST_CASE("frontend directives", "[configlang][frontend]") {
+  auto r = load("defaults\n    timeout client 1s\n"
+                "frontend web\n"
+                "    bind 127.0.0.1:8080 tls accept-proxy\n"
+                "    bind [::1]:8080\n"
+                "    bind :0\n"
+                "    mode http\n"
+                "    default-app a\n"
+                "    timeout http-request 3s\n"
+                "    timeout tunnel 0\n"
+                "    timeout drain 2s\n"
+                "    http-max-request-line 2k\n"
+                "    http-max-header-size 16k\n"
+                "    http-max-headers 20\n"
+                "    trust-forwarded 10.0.0.0/8 ::1/128\n"
+                "    trust-forwarded 192.168.0.1\n"
+                "frontend pg\n"
+                "    bind :5432\n"
+                "    mode tcp\n"
+                "    app a\n"
+                "backend pool\n    server s1 127.0.0.1:1\n"
+                "app a\n    backend pool\n");
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const Config& c = *r.config;
+  REQUIRE(c.frontends.size() == 2);
+  const Frontend& f = c.frontends[0];
+  CHECK(f.name == "web");
+  CHECK(c.frontend_index.at("web") == 0);
+  CHECK(c.frontend_index.at("pg") == 1);
+  REQUIRE(f.binds.size() == 3);
+  CHECK(f.binds[0].addr == Address{"127.0.0.1", 8080});
+  CHECK(f.binds[0].tls);
+  CHECK(f.binds[0].accept_proxy);
+  CHECK(f.binds[0].loc.file == "t.conf");
+  CHECK(f.binds[0].loc.line == 4);
+  CHECK(f.binds[0].loc.col == 10);
+  CHECK_FALSE(f.binds[1].tls);
+  CHECK(f.binds[1].addr.is_v6());
+  CHECK(f.mode == Mode::http);
+  CHECK(f.app == 0);
+  CHECK(f.timeouts.client == 1s);
+  CHECK(f.timeouts.http_request == 3s);
+  CHECK(f.timeouts.tunnel == 0s);
+  CHECK(f.timeouts.drain == 2s);
+  CHECK(f.limits == HttpLimits{2048, 16384, 20});
+  REQUIRE(f.trusted.size() == 3);
+  CHECK(f.trusted[1].network == "::1");
+  CHECK(f.trusted[2].prefix == 32);
+  CHECK(f.loc.line == 3);
+  CHECK(c.frontends[1].mode == Mode::tcp);
+  CHECK(c.frontends[1].app == 0);
+}
+
+TEST_CASE("frontend errors and warnings", "[configlang][frontend]") {
+  auto r = load(with("frontend f2\n"
+                     "    bind 127.0.0.1:80 tsl\n"      // 12
+                     "    bind 127.0.0.1:81 tls tls\n"  // 13
+                     "    bind example.com:80\n"        // 14
+                     "    mode htp\n"                   // 15
+                     "    timeout connect 5s\n"         // 16: warning
+                     "    timeout server 5s\n"          // 17: warning
+                     "    timeout queue 5s\n"           // 18: warning
+                     "    trust-forwarded 10.0.0.0/40\n"  // 19
+                     "    bind\n"                       // 20
+                     "    server s 1.2.3.4:5\n"         // 21
+                     "    mode http\n"                  // 22
+                     "    mode tcp\n"));                // 23
+  CHECK(where(r, "unknown bind option 'tsl' (expected tls or accept-proxy); did you mean 'tls'?") == "12:23");
+  CHECK(where(r, "bind option 'tls' is given twice") == "13:27");
+  CHECK(where(r, "'example.com' must be an IP address (DNS names are not resolved)") == "14:10");
+  CHECK(where(r, "invalid mode 'htp' (expected http|tcp); did you mean 'http'?") == "15:10");
+  CHECK(warn_where(r, "'timeout connect' has no effect in a frontend") == "16:13");
+  CHECK(warn_where(r, "'timeout server' has no effect in a frontend") == "17:13");
+  CHECK(warn_where(r, "'timeout queue' has no effect in a frontend") == "18:13");
+  CHECK(where(r, "invalid CIDR '10.0.0.0/40'") == "19:21");
+  CHECK(where(r, "missing argument: expected 'bind ADDR [tls] [accept-proxy]'") == "20:9");
+  CHECK(where(r, "'server' is not allowed in a frontend section (it belongs in a backend section)") == "21:5");
+  CHECK(where(r, "'mode' is already set in this frontend section") == "22:5");
+  CHECK(where(r, "'mode' is already set in this frontend section") != "23:5");  // the first repeat only
+}
+
+TEST_CASE("frontend app / default-app by mode", "[configlang][frontend]") {
+  auto http_app = load(with("frontend f2\n    bind 127.0.0.1:1\n    app hello\n"));
+  CHECK(where(http_app, "'app' is for tcp frontends; in an http frontend apps are picked by Host, use 'default-app hello'") == "13:9");
+  auto tcp_noapp = load(with("frontend pg\n    bind 127.0.0.1:2\n    mode tcp\n"));
+  CHECK(where(tcp_noapp, "tcp frontend 'pg' needs 'app NAME'") == "11:10");
+  auto tcp_default = load(with("frontend pg\n    bind 127.0.0.1:2\n    mode tcp\n    app hello\n    default-app hello\n"));
+  CHECK(where(tcp_default, "'default-app' is for http frontends; a tcp frontend uses 'app NAME'") == "15:17");
+  auto unknown = load(with("frontend pg\n    bind 127.0.0.1:2\n    mode tcp\n    app helo\n"));
+  CHECK(where(unknown, "unknown app 'helo'; did you mean 'hello'?") == "14:9");
+  auto unknown_default = load(with("frontend f2\n    bind 127.0.0.1:2\n    default-app nothing-like-it\n"));
+  const Diagnostic* d = find(unknown_default, "unknown app 'nothing-like-it'");
+  REQUIRE(d);
+  CHECK(d->message.find("did you mean") == std::string::npos);
+}
+
+TEST_CASE("backend directives", "[configlang][backend]") {
+  auto r = load(with("backend b2\n"
+                     "    balance roundrobin\n"
+                     "    health-check http GET /healthz host api.internal interval 5s timeout 2s rise 3 fall 4\n"
+                     "    eject-after 0\n"
+                     "    eject-time 30s\n"
+                     "    server a 10.0.0.1:80 weight 0 maxconn 100 backup disabled send-proxy-v2 node w1 region dfw\n"
+                     "    server b [fd00::1]:8080 send-proxy\n"
+                     "    timeout connect 2s\n"
+                     "    timeout queue 1s\n"
+                     "    retries 0\n"
+                     "    pool-max-idle 8\n"
+                     "    pool-idle-timeout 1m\n"
+                     "app a2\n    hosts a2.example\n    backend b2\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const Backend& b = r.config->backends.at(r.config->backend_index.at("b2"));
+  CHECK(b.balance == Balance::roundrobin);
+  CHECK(b.health.kind == HealthCheck::Kind::http);
+  CHECK(b.health.method == "GET");
+  CHECK(b.health.path == "/healthz");
+  CHECK(b.health.host == "api.internal");
+  CHECK(b.health.interval == 5s);
+  CHECK(b.health.timeout == 2s);
+  CHECK(b.health.rise == 3);
+  CHECK(b.health.fall == 4);
+  CHECK(b.passive.consecutive_failures == 0);
+  CHECK(b.passive.eject_time == 30s);
+  REQUIRE(b.servers.size() == 2);
+  const Server& s = b.servers[0];
+  CHECK(s.name == "a");
+  CHECK(s.addr == Address{"10.0.0.1", 80});
+  CHECK(s.weight == 0);
+  CHECK(s.maxconn == 100);
+  CHECK(s.backup);
+  CHECK(s.disabled);
+  CHECK(s.send_proxy == ProxyProtocol::v2);
+  CHECK(s.node == "w1");
+  CHECK(s.region == "dfw");
+  CHECK(s.loc.line == 16);
+  CHECK(b.servers[1].send_proxy == ProxyProtocol::v1);
+  CHECK(b.servers[1].weight == 1);
+  CHECK(b.timeouts.connect == 2s);
+  CHECK(b.timeouts.queue == 1s);
+  CHECK(b.timeouts.client == 30s);  // from kBase's defaults
+  CHECK(b.retries == 0);
+  CHECK(b.pool_max_idle == 8u);
+  CHECK(b.pool_idle_timeout == 1min);
+  CHECK(r.config->apps.at(1).backend == r.config->backend_index.at("b2"));
+
+  auto tcp = load(with("backend b2\n    health-check tcp interval 1s\n    server a 10.0.0.1:80\n"));
+  REQUIRE(tcp.ok());
+  const HealthCheck& h = tcp.config->backends[1].health;
+  CHECK(h.kind == HealthCheck::Kind::tcp);
+  CHECK(h.interval == 1s);
+  CHECK(h.timeout == 1s);
+  CHECK(h.rise == 2);
+  CHECK(h.fall == 3);
+  CHECK(h.method == "GET");
+  CHECK(h.path == "/");
+}
+
+TEST_CASE("backend errors and warnings", "[configlang][backend]") {
+  auto r = load(with("backend b2\n"
+                     "    balance closest\n"                            // 12
+                     "    server a 10.0.0.1:0\n"                        // 13
+                     "    server b 10.0.0.1:80 weight 257\n"            // 14
+                     "    server c 10.0.0.1:80 wieght 3\n"              // 15
+                     "    server d 10.0.0.1:80 send-proxy send-proxy-v2\n"  // 16
+                     "    server e web.internal:80\n"                   // 17
+                     "    server a 10.0.0.2:80\n"                       // 18
+                     "    health-check http GET healthz\n"              // 19
+                     "    timeout client 5s\n"                          // 20: warning
+                     "    retries 20\n"                                 // 21
+                     "    server f\n"                                   // 22
+                     "    server g 10.0.0.1:80 weight\n"                // 23
+                     "    eject-time 10\n"                              // 24
+                     "backend empty\n"));                               // 25
+  CHECK(where(r, "balance 'closest' needs the mesh (not supported yet)") == "12:13");
+  CHECK(where(r, "server port must be 1..65535") == "13:14");
+  CHECK(where(r, "number '257' is out of range (0..256)") == "14:33");
+  CHECK(where(r, "unknown server option 'wieght'; did you mean 'weight'?") == "15:26");
+  CHECK(where(r, "server option 'send-proxy-v2' is given twice (send-proxy and send-proxy-v2 exclude each other)") == "16:37");
+  CHECK(where(r, "'web.internal' must be an IP address (DNS names are not resolved)") == "17:14");
+  CHECK(where(r, "duplicate server 'a' in backend 'b2'") == "18:12");
+  const Diagnostic* dup = find(r, "duplicate server 'a'");
+  REQUIRE(dup);
+  CHECK((dup + 1)->message == "first defined here");
+  CHECK((dup + 1)->line == 13);
+  CHECK(where(r, "invalid health check path 'healthz': it must start with '/'") == "19:27");
+  CHECK(warn_where(r, "'timeout client' has no effect in a backend") == "20:13");
+  CHECK(where(r, "number '20' is out of range (0..10)") == "21:13");
+  CHECK(where(r, "missing argument: expected 'server NAME ADDR") == "22:13");
+  CHECK(where(r, "missing value after 'weight'") == "23:32");
+  CHECK(where(r, "missing unit") == "24:16");
+  CHECK(warn_where(r, "backend 'empty' has no servers") == "25:9");
+}
+
+TEST_CASE("health-check errors", "[configlang][backend]") {
+  auto hc = [](const std::string& line) {
+    return load(with("backend b2\n    server a 10.0.0.1:80\n    health-check " + line + "\n"));
+  };
+  CHECK(where(hc("udp"), "invalid health check kind 'udp' (expected tcp|http)") == "13:18");
+  CHECK(where(hc("tcp GET /"), "a tcp health check takes no METHOD PATH") == "13:22");
+  CHECK(where(hc("http get /"), "invalid HTTP method 'get'") == "13:23");
+  CHECK(where(hc("http GET"), "missing PATH after the method") == "13:26");
+  CHECK(where(hc("http interval"), "missing value after 'interval'") == "13:31");
+  CHECK(where(hc("http rise 0"), "out of range (1..100)") == "13:28");
+  CHECK(where(hc("http timeout 0"), "health-check timeout must be greater than 0") == "13:31");
+  CHECK(where(hc("http fall 2 fall 3"), "health-check option 'fall' is given twice") == "13:30");
+  CHECK(where(hc("http intervall 2s"), "unknown health-check option 'intervall'; did you mean 'interval'?") == "13:23");
+  CHECK(where(hc("tcp host x"), "'host' applies only to http health checks") == "13:22");
+  CHECK(where(hc(""), "missing argument: expected 'health-check tcp|http") == "13:17");
+  CHECK(hc("http POST /check").ok());
+}
+
+TEST_CASE("app directives", "[configlang][app]") {
+  auto r = load(with("app a2\n"
+                     "    hosts API.Example.com *.api.example.com\n"
+                     "    hosts other.example\n"
+                     "    backend pool\n"
+                     "    concurrency soft 20 hard 25 queue 100\n"
+                     "    max-body-size 10m\n"
+                     "    certificate acme\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  const App& a = r.config->apps.at(r.config->app_index.at("a2"));
+  CHECK(a.hosts == std::vector<std::string>{"api.example.com", "*.api.example.com", "other.example"});
+  CHECK(a.backend == 0);
+  CHECK(a.concurrency.soft == 20);
+  CHECK(a.concurrency.hard == 25);
+  CHECK(a.concurrency.queue == 100);
+  CHECK(a.max_body_size == 10u * 1024 * 1024);
+  CHECK(a.certificate == "acme");
+  CHECK(a.loc.line == 11);
+  auto hard = load(with("app a2\n    backend pool\n    hosts x.example\n    concurrency hard 200\n    certificate /etc/c.pem\n"));
+  REQUIRE(hard.ok());
+  CHECK(hard.config->apps[1].concurrency.hard == 200);
+  CHECK(hard.config->apps[1].concurrency.soft == 0);
+  CHECK(hard.config->apps[1].certificate == "/etc/c.pem");
+}
+
+TEST_CASE("app errors", "[configlang][app]") {
+  auto r = load(with("app a2\n"
+                     "    hosts x.example:8080 a.*.example a..example *\n"  // 12
+                     "    backend pol\n"                                   // 13
+                     "    concurrency soft 10 hard 5\n"                    // 14
+                     "app a3\n"                                            // 15
+                     "    concurrency queue 5\n"                           // 16
+                     "    hosts hello.example.com\n"                       // 17
+                     "    hosts Y.example y.example\n"                     // 18
+                     "app a4\n"                                            // 19
+                     "    backend pool\n"                                  // 20
+                     "    concurrency hard 2000000\n"                      // 21
+                     "    concurrency soft 1\n"                            // 22
+                     "    concurrency\n"                                   // 23
+                     "app a5\n"                                            // 24
+                     "    backend pool\n"                                  // 25
+                     "    concurrency hard 1 hard 2\n"                     // 26
+                     "    certificate\n"));                                // 27
+  CHECK(where(r, "invalid host 'x.example:8080': hosts take no port") == "12:11");
+  CHECK(where(r, "invalid host 'a.*.example': '*' is only allowed as a leading '*.' label") == "12:26");
+  CHECK(where(r, "invalid host 'a..example': empty label") == "12:38");
+  CHECK(where(r, "invalid host '*'") == "12:49");
+  CHECK(where(r, "unknown backend 'pol'; did you mean 'pool'?") == "13:13");
+  CHECK(where(r, "concurrency soft 10 is above hard 5") == "14:22");
+  CHECK(where(r, "app 'a3' needs 'backend NAME'") == "15:5");
+  CHECK(where(r, "concurrency queue needs a hard limit") == "16:23");
+  CHECK(where(r, "host 'hello.example.com' is already served by app 'hello'") == "17:11");
+  const Diagnostic* dup = find(r, "is already served by app 'hello'");
+  REQUIRE(dup);
+  CHECK((dup + 1)->message == "first listed here");
+  CHECK((dup + 1)->line == 9);
+  CHECK((dup + 1)->col == 11);
+  CHECK(where(r, "host 'y.example' is listed twice in app 'a3'") == "18:21");
+  CHECK(where(r, "number '2000000' is out of range (0..1000000)") == "21:22");
+  CHECK(where(r, "'concurrency' is already set in this app section") == "22:5");
+  CHECK(where(r, "concurrency option 'hard' is given twice") == "26:24");
+  CHECK(where(r, "missing argument: expected 'certificate acme|PATH'") == "27:16");
+}

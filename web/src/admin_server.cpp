@@ -1,0 +1,111 @@
+#include "ferry/web/admin_server.h"
+
+#include <Poco/Exception.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/ThreadPool.h>
+
+#include "route_table.h"
+
+namespace ferry::web {
+
+namespace {
+
+constexpr int kMinThreads = 2;
+constexpr int kMaxThreads = 4;
+constexpr int kMaxQueued = 64;  // accepted connections waiting for a thread
+constexpr int kBacklog = 64;
+const Poco::Timespan kIoTimeout(10, 0);        // per read/write on a connection
+const Poco::Timespan kKeepAliveTimeout(5, 0);  // idle time between requests
+constexpr int kMaxKeepAliveRequests = 100;
+
+std::string format_address(const Poco::Net::SocketAddress& sa) {
+  std::string host = sa.host().toString();
+  if (sa.family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";
+  return host + ":" + std::to_string(sa.port());
+}
+
+}  // namespace
+
+// Declaration order matters: the server is destroyed before the pool it borrows threads from.
+struct AdminServer::Server {
+  Poco::ThreadPool pool{kMinThreads, kMaxThreads, 60, 0};
+  std::unique_ptr<Poco::Net::HTTPServer> http;
+};
+
+AdminServer::AdminServer()
+    : routes_(std::make_shared<RouteTable>()),
+      draining_(std::make_shared<std::atomic<bool>>(false)) {
+  // Built-in routes. Handlers capture shared state by shared_ptr, never `this`.
+  add_route("GET", "/healthz",
+            [draining = draining_](Poco::Net::HTTPServerRequest&,
+                                   Poco::Net::HTTPServerResponse& resp) {
+              if (draining->load())
+                send_text(resp, 503, "draining\n");
+              else
+                send_text(resp, 200, "ok\n");
+            });
+}
+
+AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::add_route(std::string method, std::string path, Handler handler) {
+  routes_->add(Route{std::move(method), std::move(path), std::move(handler)});
+}
+
+std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::string& error) {
+  if (server_) {
+    error = "admin server already running on " + bound_;
+    return std::nullopt;
+  }
+  try {
+    Poco::Net::IPAddress ip(addr.host.empty() ? std::string("0.0.0.0") : addr.host);
+    Poco::Net::SocketAddress sa(ip, addr.port);
+    Poco::Net::ServerSocket socket;
+    // SO_REUSEADDR only: SO_REUSEPORT would let a second ferryd share the port silently.
+    socket.bind(sa, /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.listen(kBacklog);
+
+    auto params = new Poco::Net::HTTPServerParams;  // ref-counted, owned by the server
+    params->setMaxThreads(kMaxThreads);
+    params->setMaxQueued(kMaxQueued);
+    params->setTimeout(kIoTimeout);
+    params->setKeepAlive(true);
+    params->setKeepAliveTimeout(kKeepAliveTimeout);
+    params->setMaxKeepAliveRequests(kMaxKeepAliveRequests);
+    params->setServerName("ferryd");
+    params->setSoftwareVersion("ferryd/" FERRY_VERSION);
+
+    auto srv = std::make_unique<Server>();
+    srv->http = std::make_unique<Poco::Net::HTTPServer>(new RouterFactory(routes_), srv->pool,
+                                                         socket, params);
+    srv->http->start();
+    uint16_t port = socket.address().port();
+    bound_ = format_address(socket.address());
+    server_ = std::move(srv);
+    return port;
+  } catch (const Poco::Exception& e) {
+    error = "admin " + addr.to_string() + ": " + e.displayText();
+  } catch (const std::exception& e) {
+    error = "admin " + addr.to_string() + ": " + e.what();
+  }
+  return std::nullopt;
+}
+
+void AdminServer::stop() {
+  if (!server_) return;
+  try {
+    server_->http->stopAll(/*abortCurrent=*/true);
+  } catch (...) {
+    // stopping is best effort; the destructors below still release the socket
+  }
+  server_->http.reset();
+  server_->pool.joinAll();
+  server_.reset();
+  bound_.clear();
+}
+
+}  // namespace ferry::web
