@@ -49,7 +49,6 @@ int Daemon::start() {
     logger().fatal("start-up failed: " + error);
     return kExitStartup;
   }
-  install_proxy_sink(cfg->global.log_level);
   log_warnings(result);
 
   std::string nl_error;
@@ -236,7 +235,9 @@ void Daemon::log_warnings(const config::LoadResult& result) {
 }
 
 bool Daemon::apply_logging(const config::Config& cfg, std::string& error) {
-  return configure_logging(cfg.global.log_target, cfg.global.log_level, error);
+  if (!configure_logging(cfg.global.log_target, cfg.global.log_level, error)) return false;
+  install_proxy_sink(cfg.global.log_level);  // safe while workers run; updates the level
+  return true;
 }
 
 }  // namespace ferry::daemon

@@ -131,7 +131,7 @@ void Worker::dispatch(tcp::socket sock, const std::string& key) {
   if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp)
     asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), std::move(wp), fe, bind), done);
   else
-    asio::co_spawn(io_, run_http1_session(*this, std::move(sock), std::move(wp), fe, bind), done);
+    asio::co_spawn(io_, run_http1_session(*this, std::move(sock), std::move(wp), key), done);
 }
 
 void Worker::begin_drain() {

@@ -36,7 +36,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   const PlanApp& pa = plan.apps[info.app];
   const PlanBackend& pb = plan.backends[pa.backend];
   const config::Backend& be = *pb.cfg;
-  const config::Frontend& fe = *fe_.cfg;
+  const config::Frontend& fe = *fe_->cfg;
   Balancer& balancer = *wp_->balancers[pa.backend];
 
   // Serialise the upstream head now: the parsed views die once the buffer moves on.

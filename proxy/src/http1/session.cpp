@@ -6,9 +6,8 @@
 
 namespace ferry::proxy {
 
-awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
-                                  int bind) {
-  http1::Session s(w, std::move(sock), std::move(wp), frontend, bind);
+awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
+  http1::Session s(w, std::move(sock), std::move(wp), std::move(key));
   co_await s.run();
 }
 
@@ -16,20 +15,35 @@ awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<W
 
 namespace ferry::proxy::http1 {
 
-Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend, int bind)
+Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key)
     : w_(w),
       sock_(std::move(sock)),
       wp_(std::move(wp)),
-      fe_(wp_->plan->frontends[frontend]),
-      bind_(bind),
+      key_(std::move(key)),
       buf_(16 * 1024),
       dl_(sock_.get_executor(), [this] { cancel_all(); }) {
+  const auto& ref = wp_->plan->binds.at(key_);  // the worker checked it exists
+  fe_ = &wp_->plan->frontends[ref.frontend];
+  bind_ = ref.bind;
   handle_.sock = &sock_;
   w_.add_session(&handle_);
   peer_from_socket(sock_, peer_);
 }
 
 Session::~Session() { w_.remove_session(&handle_); }
+
+bool Session::refresh_plan() {
+  if (w_.plan() == wp_) return true;
+  auto it = w_.plan()->plan->binds.find(key_);
+  if (it == w_.plan()->plan->binds.end()) return false;  // listener removed: finish here
+  const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
+  if (fe.cfg->mode != config::Mode::http) return false;
+  wp_ = w_.plan();
+  fe_ = &fe;
+  bind_ = it->second.bind;
+  trusted_ = fe_->trusted.contains(peer_.client);
+  return true;
+}
 
 void Session::cancel_all() {
   std::error_code ignored;
@@ -38,7 +52,7 @@ void Session::cancel_all() {
 }
 
 awaitable<void> Session::run() {
-  const config::Frontend& fe = *fe_.cfg;
+  const config::Frontend& fe = *fe_->cfg;
   if (fe.binds[bind_].accept_proxy) {
     dl_.arm(fe.timeouts.http_request);
     if (!co_await read_proxy_header(sock_, buf_, peer_)) {
@@ -47,11 +61,15 @@ awaitable<void> Session::run() {
     }
   }
   client_ip_ = format_ip(&peer_.client);
-  trusted_ = fe_.trusted.contains(peer_.client);
+  trusted_ = fe_->trusted.contains(peer_.client);
 
   RequestHead req;
   for (bool first = true;; first = false) {
     if (co_await read_head(req, first) != HeadResult::ok) co_return;
+    if (!refresh_plan()) {
+      co_await send_error(503, "this listener was removed by a reload", true);
+      co_return;
+    }
     if (!co_await handle(req)) break;
     if (w_.draining()) break;
   }
@@ -59,7 +77,7 @@ awaitable<void> Session::run() {
 }
 
 awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) {
-  const config::Frontend& fe = *fe_.cfg;
+  const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
@@ -77,8 +95,11 @@ awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) 
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);
+  bool reparse = true;
   for (;;) {
-    auto r = parse_request(buf_.data(), limits, req);
+    // Re-parse only when a line may have completed (or the request-line limit may fire), so
+    // a byte-at-a-time sender cannot make us rescan a large head for every byte.
+    auto r = reparse ? parse_request(buf_.data(), limits, req) : ParseResult{};
     if (r.status == ParseStatus::complete) co_return HeadResult::ok;
     if (r.status == ParseStatus::error) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": bad request from " + client_ip_ + ": " + r.reason);
@@ -98,6 +119,8 @@ awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) 
       if (ec && dl_.expired()) co_await send_error(408, "request head not received in time", true);
       co_return HeadResult::close;
     }
+    std::string_view fresh(buf_.space(), n);
+    reparse = fresh.find('\n') != std::string_view::npos || buf_.size() + n > limits.max_request_line;
     buf_.commit(n);
   }
 }
@@ -139,7 +162,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
   const bool has_body = req.framing != Framing::none;
 
   int app = plan.router.find(req.host);
-  if (app < 0) app = fe_.cfg->app;  // default-app
+  if (app < 0) app = fe_->cfg->app;  // default-app
   if (app < 0) {
     std::string host(req.host.substr(0, 200));
     buf_.consume(req.head_size);
@@ -174,7 +197,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
 
 awaitable<void> Session::send_error(int status, std::string_view detail, bool close, std::string_view extra) {
   std::string page = error_response(status, detail, current_request_id_, close, extra);
-  dl_.arm(fe_.cfg->timeouts.client);
+  dl_.arm(fe_->cfg->timeouts.client);
   co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
   if (close) co_await lingering_close();
 }
@@ -203,7 +226,7 @@ void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint
   const Plan& plan = *wp_->plan;
   AccessRecord r;
   r.client = &peer_.client;
-  r.frontend = fe_.cfg->name;
+  r.frontend = fe_->cfg->name;
   r.app = info.app >= 0 ? std::string_view(plan.apps[info.app].cfg->name) : std::string_view();
   r.server = server;
   r.method = info.method;

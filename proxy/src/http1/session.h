@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "net/asio_util.h"
 
@@ -14,7 +15,8 @@ class Worker;
 struct WorkerPlan;
 
 // Worker thread coroutine; owns `sock` until it returns.
-awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
-                                  int bind);
+// `key` names the listener (plan.h listener_key); each new request on the connection
+// uses the worker's newest plan, found again by that key.
+awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
 
 }  // namespace ferry::proxy

@@ -28,7 +28,7 @@ struct RequestInfo {
 
 class Session {
  public:
-  Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend, int bind);
+  Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
   ~Session();
   awaitable<void> run();
 
@@ -39,6 +39,8 @@ class Session {
  private:
   enum class HeadResult { ok, close };
   awaitable<HeadResult> read_head(RequestHead& req, bool first);
+  // Switches to the worker's newest plan; false when our listener is gone from it.
+  bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
   awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
@@ -51,8 +53,9 @@ class Session {
   Worker& w_;
   tcp::socket sock_;
   std::shared_ptr<WorkerPlan> wp_;
-  const PlanFrontend& fe_;
-  int bind_;
+  std::string key_;
+  const PlanFrontend* fe_ = nullptr;  // in wp_->plan
+  int bind_ = 0;
   SessionHandle handle_;
   PeerInfo peer_;
   std::string client_ip_;

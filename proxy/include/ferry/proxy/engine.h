@@ -18,7 +18,8 @@
 namespace ferry::proxy {
 
 // Receives the proxy's own log lines (not the access log). Called from any thread, possibly
-// concurrently; must be thread-safe. Install before the first apply().
+// concurrently; must be thread-safe. Install before the first apply(); calling it again
+// (e.g. on reload, to change the level) is safe while workers run.
 using LogSink = std::function<void(config::LogLevel, std::string_view)>;
 void set_log_sink(LogSink sink, config::LogLevel min_level);
 

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Runs Ferry's whole test suite, as on CI (.ci/run runs exactly this).
+#
+#   1. scripts/install-deps.sh test       Debian packages (needs root on a fresh machine)
+#   2. RelWithDebInfo build in build-test/ and `ctest`: unit + integration tests
+#   3. ASan+UBSan build in build-asan/: unit + integration tests again
+#      (skipped with FERRY_TEST_SANITIZE=0)
+#   4. scripts/fuzz.sh 20: every libFuzzer target for 20 s (exit 77 = skipped)
+#
+# Environment: JOBS (default 2) build parallelism; FERRY_TEST_SANITIZE=0 skips phase 3;
+# FERRY_TEST_FUZZ=0 skips phase 4; CTEST_ARGS extra ctest arguments (e.g. "-R integration").
+# Prints the duration of each phase; exits non-zero if anything failed.
+set -uo pipefail
+top="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$top"
+jobs="${JOBS:-2}"
+failed=()
+summary=()
+t_start=$(date +%s)
+
+phase() {  # phase NAME COMMAND...: runs a phase, records its time and result
+  local name="$1"; shift
+  local t0 rc
+  t0=$(date +%s)
+  echo
+  echo "=================== $name"
+  "$@"
+  rc=$?
+  local dt=$(( $(date +%s) - t0 ))
+  if [ "$rc" -eq 0 ]; then
+    summary+=("$(printf '%-34s %5ss  ok' "$name" "$dt")")
+  elif [ "$rc" -eq 77 ]; then
+    summary+=("$(printf '%-34s %5ss  skipped' "$name" "$dt")")
+  else
+    summary+=("$(printf '%-34s %5ss  FAILED (exit %s)' "$name" "$dt" "$rc")")
+    failed+=("$name")
+  fi
+  echo "=================== $name: exit $rc after ${dt}s"
+  return "$rc"
+}
+
+configure_build() {  # configure_build DIR BUILD_TYPE [cmake args...]
+  local dir="$1" type="$2"; shift 2
+  cmake -S "$top" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" "$@" && ninja -C "$dir" -j "$jobs"
+}
+
+run_ctest() {  # run_ctest DIR [ctest args...]
+  local dir="$1"; shift
+  # Tests run one at a time: several are timing-sensitive (latency under load, timeouts).
+  # shellcheck disable=SC2086
+  ctest --test-dir "$dir" --output-on-failure --timeout 300 "$@" ${CTEST_ARGS:-}
+}
+
+finish() {
+  echo
+  echo "=================== summary ($(( $(date +%s) - t_start ))s total)"
+  printf '  %s\n' "${summary[@]}"
+  if [ "${#failed[@]}" -gt 0 ]; then
+    echo "FAILED: ${failed[*]}"
+    exit 1
+  fi
+  echo "all phases passed"
+  exit 0
+}
+
+phase "install dependencies" scripts/install-deps.sh test || finish
+
+if phase "build RelWithDebInfo (build-test)" configure_build "$top/build-test" RelWithDebInfo; then
+  phase "ctest RelWithDebInfo" run_ctest "$top/build-test"
+fi
+
+if [ "${FERRY_TEST_SANITIZE:-1}" != "0" ]; then
+  if phase "build ASan+UBSan (build-asan)" configure_build "$top/build-asan" RelWithDebInfo -DFERRY_SANITIZE=address,undefined; then
+    # Leaks at exit of the POCO application are reported but must not hide real bugs:
+    # keep leak detection on, abort on the first UBSan report.
+    ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}" \
+    UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+      phase "ctest ASan+UBSan" run_ctest "$top/build-asan"
+  fi
+else
+  summary+=("$(printf '%-34s %5s   skipped (FERRY_TEST_SANITIZE=0)' "ASan+UBSan" "-")")
+fi
+
+if [ "${FERRY_TEST_FUZZ:-1}" != "0" ]; then
+  phase "fuzz 20s per target" scripts/fuzz.sh 20
+else
+  summary+=("$(printf '%-34s %5s   skipped (FERRY_TEST_FUZZ=0)' "fuzz" "-")")
+fi
+
+finish
