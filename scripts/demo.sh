@@ -17,7 +17,7 @@ ninja -C "$top/build" -j "${JOBS:-2}" ferryd
 ferryd="$top/build/daemon/ferryd"
 conf="$top/examples/quickstart.conf"
 
-"$ferryd" -c "$conf"
+"$ferryd" -c -f "$conf"
 
 for port in 8080 8081 8082 9900; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

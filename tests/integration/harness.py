@@ -222,18 +222,23 @@ def base_config(workers=2, admin=True, global_extra=(), defaults_extra=(), log_l
          "    admin        %s" % ("127.0.0.1:0" if admin else "off"),
          "    log          stderr %s" % log_level]
     g += ["    " + l for l in global_extra]
-    d = ["defaults",
-         "    timeout connect          1s",
-         "    timeout client           10s",
-         "    timeout server           5s",
-         "    timeout http-request     5s",
-         "    timeout http-keep-alive  5s",
-         "    timeout tunnel           30s",
-         "    timeout queue            2s",
-         "    timeout drain            5s",
-         "    retries                  2"]
-    d += ["    " + l for l in defaults_extra]
-    return "\n".join(g) + "\n\n" + "\n".join(d) + "\n\n"
+    d = ["timeout connect          1s",
+         "timeout client           10s",
+         "timeout server           5s",
+         "timeout http-request     5s",
+         "timeout http-keep-alive  5s",
+         "timeout tunnel           30s",
+         "timeout queue            2s",
+         "timeout drain            5s",
+         "retries                  2"]
+
+    def key(line):  # "timeout server 30s" -> "timeout server"; "retries 2" -> "retries"
+        w = line.split()
+        return " ".join(w[:2]) if w[0] == "timeout" else w[0]
+    # A directive set twice in one section is an error: defaults_extra replaces our default.
+    for extra in defaults_extra:
+        d = [l for l in d if key(l) != key(extra)] + [extra]
+    return "\n".join(g) + "\n\ndefaults\n" + "".join("    %s\n" % l for l in d) + "\n"
 
 
 def section(header, *lines):
@@ -453,6 +458,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ferry-it-backend"
     sys_version = ""
+    disable_nagle_algorithm = True  # like real servers: no 40 ms Nagle/delayed-ACK stalls
 
     def log_message(self, *args):
         pass
@@ -574,9 +580,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(b"0\r\n\r\n")
         else:
             self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
             if not head_only:
-                self.wfile.write(payload)
+                self._headers_buffer.append(b"\r\n" + payload)  # head and body in one write
+                self.flush_headers()
+            else:
+                self.end_headers()
         self.wfile.flush()
 
     do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = do_OPTIONS = _handle
@@ -832,6 +840,14 @@ def ws_accept_key(key):
     return base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
 
 
+def _ws_mask(data, key):
+    n = len(data)
+    if n == 0:
+        return b""
+    k = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
+
+
 def ws_encode(payload, opcode=1, mask=True, fin=True):
     if isinstance(payload, str):
         payload = payload.encode()
@@ -846,8 +862,7 @@ def ws_encode(payload, opcode=1, mask=True, fin=True):
         head = struct.pack("!BBQ", b0, mbit | 127, n)
     if mask:
         key = os.urandom(4)
-        masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-        return head + key + masked
+        return head + key + _ws_mask(payload, key)
     return head + payload
 
 
@@ -886,7 +901,7 @@ class WsReader:
         payload = bytes(self.buf[off:off + n])
         del self.buf[:off + n]
         if key:
-            payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+            payload = _ws_mask(payload, key)
         return b0 & 0x0F, payload
 
 

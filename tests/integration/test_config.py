@@ -16,7 +16,7 @@ def test_version():
 def test_quickstart_is_valid():
     path = os.path.join(TOP, "examples", "quickstart.conf")
     assert os.path.isfile(path), "missing %s" % path
-    code, out = H.run_ferryd(["-c", path])
+    code, out = H.run_ferryd(["-c", "-f", path])
     print(out)
     assert code == 0, "quickstart.conf rejected (exit %d):\n%s" % (code, out)
     assert "Configuration file is valid" in out, out
@@ -28,7 +28,7 @@ def test_test_base_config_is_valid():
     path = os.path.join(H.tmpdir(), "ok.conf")
     with open(path, "w") as f:
         f.write(cfg)
-    code, out = H.run_ferryd(["-c", path])
+    code, out = H.run_ferryd(["-c", "-f", path])
     assert code == 0 and "Configuration file is valid" in out, "exit %d:\n%s" % (code, out)
 
 
@@ -53,7 +53,7 @@ def test_broken_config_lists_every_error():
     path = os.path.join(H.tmpdir(), "broken.conf")
     with open(path, "w") as f:
         f.write(BROKEN)
-    code, out = H.run_ferryd(["-c", path])
+    code, out = H.run_ferryd(["-c", "-f", path])
     print(out)
     assert code == 1, "expected exit 1, got %d" % code
     diag = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
@@ -98,7 +98,7 @@ def test_start_with_broken_config_fails():
 
 
 def test_check_missing_file():
-    code, out = H.run_ferryd(["-c", os.path.join(H.tmpdir(), "nope.conf")])
+    code, out = H.run_ferryd(["-c", "-f", os.path.join(H.tmpdir(), "nope.conf")])
     assert code == 1, "exit %d for a missing file:\n%s" % (code, out)
     assert "nope.conf" in out, out
 

@@ -89,7 +89,7 @@ def test_accept_proxy_missing_header_rejected():
 
 def _send_setup(opt, mode="http"):
     pp = H.ProxyProtoBackend("ppb", tcp=(mode == "tcp"))
-    cfg = H.base_config()
+    cfg = H.base_config(workers=1)  # one worker: a second client would find the first one's pool
     if mode == "http":
         cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
         cfg += H.section("app a", "hosts app.test", "backend pool")

@@ -40,6 +40,10 @@ class Balancer {
 
   // random = power of two choices over (inflight, EWMA latency); roundrobin = smooth weighted
   // round robin (nginx's algorithm); leastconn = fewest inflight relative to weight.
+  // random: two distinct candidates are sampled with probability proportional to weight and
+  // the lower score wins, score = (inflight + 1) * max(ewma_latency_us, 1) / weight (compared
+  // exactly by cross-multiplication; ties go to the first sample). leastconn breaks ties by
+  // a rotating scan start. `seed` seeds the per-balancer PRNG (splitmix64).
   static std::unique_ptr<Balancer> make(config::Balance kind, size_t server_count, uint64_t seed);
 };
 

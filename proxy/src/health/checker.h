@@ -30,7 +30,9 @@ class HealthChecker {
   ~HealthChecker();  // stops and joins
   // Replaces the checked set. A target whose `state` pointer and check settings are unchanged
   // keeps its rise/fall counters; new targets start as healthy=true and are checked at once;
-  // dropped targets stop being checked. Servers without checks are not passed in.
+  // dropped targets stop being checked and are set healthy=true again (unchecked servers are
+  // healthy). A target whose state pointer is kept but whose settings changed restarts its
+  // counters and keeps its current result. Servers without checks are not passed in.
   void update(std::vector<CheckTarget> targets);
   void stop();
 

@@ -58,6 +58,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   Inflight inflight;
   int attempt = 0, chosen = -1;
   bool body_sent = false;  // request body bytes left our buffer (no replay possible)
+  uint64_t body_streamed = 0;
   ResponseHead resp;
   SteadyClock::time_point up_started;
   const char* fail_reason = "no server available";
@@ -122,6 +123,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
       BodyTransfer bt{&sock_, &buf_, req_framing, req_length, &up_->sock, req_framing == Framing::chunked,
                       pa.cfg->max_body_size, &dl_, fe.timeouts.client, be.timeouts.server};
       auto br = co_await transfer_body(bt);
+      body_streamed = br.bytes;
       if (!br.ok()) {
         up_.reset();
         using E = BodyResult::Error;
@@ -190,13 +192,14 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
       break;
     }
     // Closed or reset before any response byte. A reused pooled connection may simply have
-    // been closed by the server; otherwise the server failed.
+    // been closed by the server; otherwise the server failed. The request bytes were sent,
+    // so only an idempotent request with a replayable body may go elsewhere (RFC 9110 §9.2.2).
     if (!reused) {
       tried[i] = true;
       st.record_failure(be.passive, now_ms());
     }
     fail_status = 502, fail_reason = "upstream closed the connection without a response";
-    if (!(replayable && (info.idempotent || reused)) || body_sent) break;
+    if (!replayable || !info.idempotent || body_sent) break;
   }
 
   if (chosen < 0) {
@@ -213,7 +216,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   else st.record_success(static_cast<uint32_t>(upstream_ms * 1000));
   st.responses.fetch_add(1, std::memory_order_relaxed);
   if (replay_len) buf_.consume(replay_len);
-  uint64_t bytes_in = replay_len;
+  uint64_t bytes_in = replay_len + body_streamed;
 
   ResponseBodyOut body_out = choose_body_out(resp, info.minor);
   if (body_out == ResponseBodyOut::tunnel && !upgrade) body_out = ResponseBodyOut::until_close;
@@ -259,7 +262,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
       co_return false;  // the response is cut short: the client must see the connection end
     }
   }
-  if (up_keep && resp_framing != Framing::until_close)
+  // A connection that started with a PROXY header speaks for one client only: never shared.
+  if (up_keep && resp_framing != Framing::until_close && srv.send_proxy == config::ProxyProtocol::none)
     w_.pool().put(std::move(up_), be.pool_max_idle, be.pool_idle_timeout);
   else
     up_.reset();

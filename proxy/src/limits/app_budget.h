@@ -33,7 +33,9 @@ class AppBudget {
   void set_limits(const config::Concurrency& c);
 
   // Worker coroutine. Returns immediately when a unit is free and nobody is queued; else
-  // waits in FIFO order up to `queue_timeout`.
+  // waits in FIFO order up to `queue_timeout`. A zero `queue_timeout` waits without a deadline
+  // (config: zero = no timeout). `cancelled` is returned when the coroutine's cancellation
+  // slot fired while waiting. The AppBudget must outlive the executors of its waiters.
   asio::awaitable<BudgetResult> acquire(std::chrono::milliseconds queue_timeout);
   // Any thread. Hands the unit to the oldest waiter if one is queued.
   void release();

@@ -32,7 +32,7 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 class Responder {
  public:
   explicit Responder(std::shared_ptr<ServerState> watch = nullptr) : watch_(std::move(watch)) {
-    open(0);
+    REQUIRE(open(0));
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Responder() {
@@ -62,7 +62,11 @@ class Responder {
     return requests_.size();
   }
   void close_listener() { run_sync([this] { acceptor_.reset(); }); }
-  void reopen() { run_sync([this] { open(port_); }); }
+  bool reopen() {
+    bool ok = false;
+    run_sync([&] { ok = open(port_); });
+    return ok;
+  }
 
  private:
   template <class F>
@@ -75,17 +79,18 @@ class Responder {
     done.get_future().wait();
   }
 
-  void open(uint16_t port) {
+  bool open(uint16_t port) {
     acceptor_ = std::make_unique<asio::ip::tcp::acceptor>(io_);
     asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
     std::error_code ec;
     acceptor_->open(ep.protocol(), ec);
     acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
     acceptor_->bind(ep, ec);
-    REQUIRE(!ec);
-    acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    port_ = acceptor_->local_endpoint().port();
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return false;
+    port_ = acceptor_->local_endpoint(ec).port();
     asio::co_spawn(io_, accept_loop(acceptor_.get()), asio::detached);
+    return true;
   }
 
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor* a) {
@@ -167,7 +172,7 @@ TEST_CASE("tcp check: up while listening, down when the listener closes, up agai
   CHECK(st->healthy);
   r.close_listener();
   REQUIRE(wait_for([&] { return !st->healthy.load(); }));
-  r.reopen();
+  REQUIRE(r.reopen());
   REQUIRE(wait_for([&] { return st->healthy.load(); }));
 }
 
