@@ -93,10 +93,14 @@ class BalancerBase : public Balancer {
 };
 
 // Power of two choices. Two distinct candidates are sampled with probability proportional to
-// their weight (the second among the remaining ones); the one with the lower score wins:
-//   score = (inflight + 1) * max(ewma_latency_us, 1) / weight
-// Ties go to the first sample (itself random). Compared by cross-multiplication in 128-bit
-// integers, so no rounding and no division.
+// their weight (the second among the remaining ones), so weight is already in the sampling;
+// the one with the lower score wins:
+//   score = (inflight + 1) * max(ewma_latency_us, 1)
+// Ties go to the first sample (itself random). Compared in 128-bit integers, no rounding.
+// A latency EWMA only changes when its server is picked, so a server that once answered
+// slowly would lose every comparison for ever on stale data. To avoid that, a server that
+// loses with the higher latency has its EWMA aged by 1/16: after a few dozen lost comparisons
+// it competes again and gets a fresh sample (a shared relaxed store, only on such losses).
 class RandomBalancer final : public BalancerBase {
  public:
   RandomBalancer(size_t count, uint64_t seed) : BalancerBase(count), rng_{seed} {}
@@ -111,7 +115,9 @@ class RandomBalancer final : public BalancerBase {
     const size_t a = sample(req, c, total, c.n);
     const size_t b = sample(req, c, total - weight(req, c.data[a]), a);
     const int ia = c.data[a], ib = c.data[b];
-    return less_score(req, ib, ia) ? ib : ia;
+    const bool b_wins = less_score(req, ib, ia);
+    age_loser(req, b_wins ? ib : ia, b_wins ? ia : ib);
+    return b_wins ? ib : ia;
   }
 
  private:
@@ -131,6 +137,13 @@ class RandomBalancer final : public BalancerBase {
     return last;  // unreachable with consistent weights
   }
 
+  static void age_loser(const PickRequest& req, int winner, int loser) {
+    auto& l = req.servers[loser].state->ewma_latency_us;
+    const uint32_t lv = l.load(std::memory_order_relaxed);
+    if (lv > req.servers[winner].state->ewma_latency_us.load(std::memory_order_relaxed))
+      l.store(lv - lv / 16, std::memory_order_relaxed);
+  }
+
   static bool less_score(const PickRequest& req, int x, int y) {
     using U = unsigned __int128;
     const ServerState& sx = *req.servers[x].state;
@@ -139,8 +152,7 @@ class RandomBalancer final : public BalancerBase {
     const U iy = static_cast<U>(std::max(sy.inflight.load(std::memory_order_relaxed), 0)) + 1;
     const U lx = std::max<uint32_t>(sx.ewma_latency_us.load(std::memory_order_relaxed), 1);
     const U ly = std::max<uint32_t>(sy.ewma_latency_us.load(std::memory_order_relaxed), 1);
-    const U wx = static_cast<U>(weight(req, x)), wy = static_cast<U>(weight(req, y));
-    return ix * lx * wy < iy * ly * wx;
+    return ix * lx < iy * ly;
   }
 
   SplitMix64 rng_;

@@ -239,7 +239,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
 
   if (body_out == ResponseBodyOut::tunnel) {
     dl_.disarm();
-    auto tr = co_await run_tunnel(sock_, buf_, up_->sock, up_->buf, be.timeouts.tunnel);
+    auto tr = co_await run_tunnel(sock_, buf_, up_->sock, up_->buf, tunnel_idle_limit(fe.timeouts.tunnel, be.timeouts.tunnel));
     up_.reset();
     log_request(info, status, bytes_in + tr.a_to_b, tr.b_to_a, srv.name, upstream_ms, attempt,
                 tr.idle_timeout ? "tunnel-timeout" : "");

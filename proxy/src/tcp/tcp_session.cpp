@@ -96,7 +96,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
   dl.disarm();
   auto ec = co_await write_proxy_header(up, be.servers[chosen].cfg->send_proxy, peer);
   TunnelResult tr;
-  if (!ec) tr = co_await run_tunnel(sock, down_buf, up, up_buf, be.cfg->timeouts.tunnel);
+  if (!ec) tr = co_await run_tunnel(sock, down_buf, up, up_buf, tunnel_idle_limit(fe.timeouts.tunnel, be.cfg->timeouts.tunnel));
   st.inflight.fetch_sub(1, std::memory_order_relaxed);
   rec.status = 200;
   rec.bytes_in = tr.a_to_b;

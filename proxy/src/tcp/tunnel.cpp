@@ -1,5 +1,7 @@
 #include "tcp/tunnel.h"
 
+#include <algorithm>
+
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "net/deadline.h"
@@ -58,6 +60,12 @@ awaitable<void> pump(Shared& sh, tcp::socket& from, Buffer& pending, tcp::socket
 }
 
 }  // namespace
+
+std::chrono::milliseconds tunnel_idle_limit(std::chrono::milliseconds frontend, std::chrono::milliseconds backend) {
+  if (frontend.count() <= 0) return backend;
+  if (backend.count() <= 0) return frontend;
+  return std::min(frontend, backend);
+}
 
 awaitable<TunnelResult> run_tunnel(tcp::socket& a, Buffer& a_pending, tcp::socket& b, Buffer& b_pending,
                                    std::chrono::milliseconds idle) {

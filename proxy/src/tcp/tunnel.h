@@ -20,6 +20,10 @@ struct TunnelResult {
   bool error = false;   // a read or write failed (reset etc.)
 };
 
+// The idle limit of a tunnel: `timeout tunnel` may be set in the frontend and in the backend;
+// the stricter (smaller non-zero) one applies. 0 = no limit.
+std::chrono::milliseconds tunnel_idle_limit(std::chrono::milliseconds frontend, std::chrono::milliseconds backend);
+
 // `a_pending` holds bytes already read from `a` that must reach `b` first, and vice versa.
 awaitable<TunnelResult> run_tunnel(tcp::socket& a, Buffer& a_pending, tcp::socket& b, Buffer& b_pending,
                                    std::chrono::milliseconds idle);
