@@ -22,22 +22,25 @@ struct UpstreamConn {
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
   uint32_t requests = 0;                  // requests served on this connection
+  uint64_t pool_generation = 0;           // bumped at each put(); guards stale idle watches
 };
 
 class UpstreamPool {
  public:
-  // An idle connection to `server` that still looks alive (no EOF or stray bytes pending),
-  // or nullptr. Most recently used first (keeps few connections warm).
+  // An idle connection to `server`, or nullptr. Most recently used first (keeps few
+  // connections warm). Connections the server closed while idle were already removed by
+  // their idle watch; a close racing with take() is handled by the caller's retry rules.
   std::unique_ptr<UpstreamConn> take(ServerState* server);
   // Returns a connection for reuse; closes it instead when the server already has
   // `max_idle` idle connections here. It stays pooled at most `idle_timeout`.
   void put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout);
-  // Closes connections past their idle time or closed by the server. Worker tick.
+  // Closes connections past their idle time. Worker tick.
   void sweep();
   void clear() { idle_.clear(); }
   size_t idle_count() const;
 
  private:
+  void remove(ServerState* key, UpstreamConn* raw, uint64_t gen);
   std::unordered_map<ServerState*, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
 };
 
