@@ -90,7 +90,9 @@ class Worker {
   uint64_t rng_state_;
   // Last member, so destroyed first: pending sessions are destroyed while the members they
   // use (sessions_, pool_, access_log_) still exist.
-  asio::io_context io_{1};
+  // Sockets are only touched by this thread, so the reactor needs no per-descriptor locks;
+  // the scheduler keeps its lock because other threads post() to us.
+  asio::io_context io_{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
 };
 
 }  // namespace ferry::proxy

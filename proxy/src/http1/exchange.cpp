@@ -1,5 +1,7 @@
 // Forwarding one request upstream: server choice, pooled connections, retries, request and
 // response streaming, WebSocket upgrade. Part of http1::Session (session_impl.h).
+#include <algorithm>
+
 #include "error_pages.h"
 #include "http1/body.h"
 #include "http1/rewrite.h"
@@ -40,7 +42,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   Balancer& balancer = *wp_->balancers[pa.backend];
 
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
-  std::string head;
+  std::string& head = head_;  // member: keeps its capacity from request to request
+  head.clear();
   ForwardContext ctx{client_ip_, "http", peer_.local_port, info.request_id, trusted_};
   build_upstream_request(req, ctx, head);
   const Framing req_framing = req.framing;
@@ -54,7 +57,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
                           (req_framing == Framing::content_length && buf_.size() >= req_length);
   const size_t replay_len = req_framing == Framing::content_length && replayable ? req_length : 0;
 
-  std::vector<bool> tried(pb.servers.size(), false);
+  std::vector<bool>& tried = tried_;
+  tried.assign(pb.servers.size(), false);
   Inflight inflight;
   int attempt = 0, chosen = -1;
   bool body_sent = false;  // request body bytes left our buffer (no replay possible)
@@ -229,8 +233,15 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   const uint64_t resp_length = resp.content_length;
   const bool up_keep = resp.keep_alive;
   up_->buf.consume(resp.head_size);
+  // The head goes out together with the body bytes already read: one write for a small
+  // response.
+  uint64_t early = 0;
+  if (body_out == ResponseBodyOut::same && resp_framing == Framing::content_length)
+    early = std::min<uint64_t>(resp_length, up_->buf.size());
+  std::array<asio::const_buffer, 2> head_bufs{asio::buffer(out_), asio::buffer(up_->buf.data().substr(0, early))};
   dl_.arm(fe.timeouts.client);
-  auto [hec, hn] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
+  auto [hec, hn] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
+  up_->buf.consume(early);
   if (hec) {
     up_.reset();
     log_request(info, status, bytes_in, 0, srv.name, upstream_ms, attempt, "client-abort");
@@ -246,12 +257,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     co_return false;
   }
 
-  uint64_t bytes_out = 0;
-  if (resp_framing != Framing::none) {
-    BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length, &sock_, body_out == ResponseBodyOut::chunked,
-                    0, &dl_, be.timeouts.server, fe.timeouts.client};
+  uint64_t bytes_out = early;
+  if (resp_framing != Framing::none && !(resp_framing == Framing::content_length && early == resp_length)) {
+    BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
+                    body_out == ResponseBodyOut::chunked, 0, &dl_, be.timeouts.server, fe.timeouts.client};
     auto br = co_await transfer_body(bt);
-    bytes_out = br.bytes;
+    bytes_out += br.bytes;
     if (!br.ok()) {
       using E = BodyResult::Error;
       const char* term = br.error == E::read_timeout ? "upstream-timeout"

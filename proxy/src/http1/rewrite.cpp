@@ -1,5 +1,8 @@
 #include "http1/rewrite.h"
 
+#include <array>
+#include <cstdio>
+
 namespace ferry::proxy::http1 {
 namespace {
 
@@ -10,10 +13,91 @@ void add(std::string& out, std::string_view name, std::string_view value) {
   out += "\r\n";
 }
 
-bool skip_common(const std::vector<Header>& headers, const Header& h) {
-  return is_hop_by_hop(h.name) || iequals(h.name, "Content-Length") || listed_in_connection(headers, h.name) ||
-         iequals(h.name, "Ferry-Request-Id");
+// The header names the rewrite cares about, recognised with one switch on the length and
+// one case-insensitive compare (this runs for every header of every message).
+enum class Name {
+  other, connection, keep_alive, proxy_connection, te, transfer_encoding, upgrade, trailer,
+  content_length, ferry_request_id, expect, host, xff, xfp, xfh, xfport,
+};
+
+Name classify(std::string_view n) {
+  auto is = [&](std::string_view lit, Name id) { return iequals(n, lit) ? id : Name::other; };
+  switch (n.size()) {
+    case 2: return is("TE", Name::te);
+    case 4: return is("Host", Name::host);
+    case 6: return is("Expect", Name::expect);
+    case 7: {
+      Name r = is("Upgrade", Name::upgrade);
+      return r != Name::other ? r : is("Trailer", Name::trailer);
+    }
+    case 10: {
+      Name r = is("Connection", Name::connection);
+      return r != Name::other ? r : is("Keep-Alive", Name::keep_alive);
+    }
+    case 14: return is("Content-Length", Name::content_length);
+    case 15: return is("X-Forwarded-For", Name::xff);
+    case 16: {
+      Name r = is("Ferry-Request-Id", Name::ferry_request_id);
+      if (r != Name::other) return r;
+      r = is("Proxy-Connection", Name::proxy_connection);
+      if (r != Name::other) return r;
+      r = is("X-Forwarded-Host", Name::xfh);
+      return r != Name::other ? r : is("X-Forwarded-Port", Name::xfport);
+    }
+    case 17: {
+      Name r = is("Transfer-Encoding", Name::transfer_encoding);
+      return r != Name::other ? r : is("X-Forwarded-Proto", Name::xfp);
+    }
+    default: return Name::other;
+  }
 }
+
+bool hop_by_hop(Name id) {
+  switch (id) {
+    case Name::connection: case Name::keep_alive: case Name::proxy_connection: case Name::te:
+    case Name::transfer_encoding: case Name::upgrade: case Name::trailer:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The values of the message's Connection headers, collected once per message; a field whose
+// name is listed there is hop-by-hop too (RFC 9110 §7.6.1).
+struct ConnectionTokens {
+  std::array<std::string_view, 8> values;
+  size_t n = 0;
+  bool overflow = false;  // more Connection headers than slots: fall back to a full scan
+  const std::vector<Header>* headers = nullptr;
+
+  explicit ConnectionTokens(const std::vector<Header>& hs) : headers(&hs) {
+    for (const auto& h : hs) {
+      if (h.name.size() != 10 || !iequals(h.name, "Connection")) continue;
+      if (n == values.size()) {
+        overflow = true;
+        break;
+      }
+      values[n++] = h.value;
+    }
+  }
+  bool lists(std::string_view name) const {
+    if (n == 0) return false;
+    if (overflow) return listed_in_connection(*headers, name);
+    for (size_t i = 0; i < n; ++i) {
+      std::string_view v = values[i];
+      while (!v.empty()) {
+        size_t comma = v.find(',');
+        std::string_view tok = v.substr(0, comma);
+        while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+        while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+        if (iequals(tok, name)) return true;
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+      }
+    }
+    return false;
+  }
+};
 
 std::string_view upgrade_value(const std::vector<Header>& headers) {
   for (const auto& h : headers)
@@ -31,27 +115,36 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += " HTTP/1.1\r\n";
   bool has_host = false, has_xfp = false, has_xfh = false, has_xfport = false;
   std::string xff;
+  const ConnectionTokens conn(req.headers);
   for (const auto& h : req.headers) {
-    if (skip_common(req.headers, h) || iequals(h.name, "Expect")) continue;
-    if (iequals(h.name, "X-Forwarded-For")) {
-      if (ctx.trusted) {
-        if (!xff.empty()) xff += ", ";
-        xff += h.value;
-      }
-      continue;
+    Name id = classify(h.name);
+    if (hop_by_hop(id) || id == Name::content_length || id == Name::ferry_request_id || id == Name::expect) continue;
+    switch (id) {
+      case Name::xff:
+        if (ctx.trusted) {
+          if (!xff.empty()) xff += ", ";
+          xff += h.value;
+        }
+        continue;
+      case Name::xfp:
+        if (!ctx.trusted) continue;
+        has_xfp = true;
+        break;
+      case Name::xfh:
+        if (!ctx.trusted) continue;
+        has_xfh = true;
+        break;
+      case Name::xfport:
+        if (!ctx.trusted) continue;
+        has_xfport = true;
+        break;
+      case Name::host:
+        has_host = true;
+        break;
+      default:
+        break;
     }
-    if (iequals(h.name, "X-Forwarded-Proto")) {
-      if (!ctx.trusted) continue;
-      has_xfp = true;
-    } else if (iequals(h.name, "X-Forwarded-Host")) {
-      if (!ctx.trusted) continue;
-      has_xfh = true;
-    } else if (iequals(h.name, "X-Forwarded-Port")) {
-      if (!ctx.trusted) continue;
-      has_xfport = true;
-    } else if (iequals(h.name, "Host")) {
-      has_host = true;
-    }
+    if (conn.lists(h.name)) continue;
     add(out, h.name, h.value);
   }
   if (!has_host && !req.host.empty()) add(out, "Host", req.host);
@@ -61,12 +154,20 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
     add(out, "Connection", "upgrade");
     add(out, "Upgrade", upgrade_value(req.headers));
   }
-  if (!xff.empty()) xff += ", ";
-  xff += ctx.client_ip;
-  add(out, "X-Forwarded-For", xff);
+  out += "X-Forwarded-For: ";
+  if (!xff.empty()) {
+    out += xff;
+    out += ", ";
+  }
+  out += ctx.client_ip;
+  out += "\r\n";
   if (!has_xfp) add(out, "X-Forwarded-Proto", ctx.proto);
   if (!has_xfh && !req.host.empty()) add(out, "X-Forwarded-Host", req.host);
-  if (!has_xfport) add(out, "X-Forwarded-Port", std::to_string(ctx.local_port));
+  if (!has_xfport) {
+    char port[8];
+    int n = std::snprintf(port, sizeof port, "%u", unsigned(ctx.local_port));
+    add(out, "X-Forwarded-Port", std::string_view(port, size_t(n)));
+  }
   add(out, "Via", req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
   add(out, "Ferry-Request-Id", ctx.request_id);
   out += "\r\n";
@@ -86,17 +187,21 @@ ResponseBodyOut choose_body_out(const ResponseHead& resp, int client_minor) {
 void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
                                int client_minor, std::string_view request_id, std::string& out) {
   out.reserve(out.size() + resp.head_size + 128);
+  char status[8];
+  int sn = std::snprintf(status, sizeof status, "%d", resp.status);
   out += "HTTP/1.1 ";
-  out += std::to_string(resp.status);
+  out.append(status, size_t(sn));
   out += ' ';
   out += resp.reason;
   out += "\r\n";
+  const ConnectionTokens conn(resp.headers);
   for (const auto& h : resp.headers) {
-    if (iequals(h.name, "Content-Length")) {
+    Name id = classify(h.name);
+    if (id == Name::content_length) {
       if (body == ResponseBodyOut::same) add(out, h.name, h.value);  // also HEAD / 304 lengths
       continue;
     }
-    if (skip_common(resp.headers, h)) continue;
+    if (hop_by_hop(id) || id == Name::ferry_request_id || conn.lists(h.name)) continue;
     add(out, h.name, h.value);
   }
   if (body == ResponseBodyOut::chunked) add(out, "Transfer-Encoding", "chunked");

@@ -1,5 +1,7 @@
 #include "http1/session.h"
 
+#include <tuple>
+
 #include "error_pages.h"
 #include "http1/session_impl.h"
 #include "log.h"
@@ -82,10 +84,14 @@ awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) 
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
-    buf_.release_if_empty();
     handle_.idle = true;
     dl_.arm(first ? fe.timeouts.http_request : fe.timeouts.http_keep_alive);
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+    // An idle connection holds no buffer: wait for readability, then allocate and read.
+    buf_.release_if_empty();
+    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
+    std::error_code ec = wec;
+    size_t n = 0;
+    if (!ec) std::tie(ec, n) = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
     handle_.idle = false;
     if (ec || n == 0) {
       if (ec && dl_.expired() && first) co_await send_error(408, "no request received in time", true);

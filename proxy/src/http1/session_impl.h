@@ -62,7 +62,9 @@ class Session {
   Buffer buf_;
   Deadline dl_;
   std::unique_ptr<UpstreamConn> up_;  // the upstream connection of the current exchange
-  std::string out_;                   // scratch for serialised heads
+  std::string out_;                   // scratch: the downstream response head
+  std::string head_;                  // scratch: the upstream request head
+  std::vector<bool> tried_;           // scratch: servers tried for the current request
   bool trusted_ = false;
   std::string current_request_id_;
 
