@@ -1,0 +1,218 @@
+"""Configuration files for the upstream and for each proxy under test.
+
+Fairness rules (see bench/README.md), applied identically to Ferry, HAProxy and nginx:
+  * the same number of worker threads (`workers`, `nbthread`, `worker_processes`);
+  * keep-alive to the upstream, with an idle pool large enough never to churn (1024);
+  * no access log, errors only to a file in the run's temporary directory;
+  * the same timeouts: connect 5s, client/server 60s, request head 10s, keep-alive 75s,
+    queue 5s, tunnel 1h;
+  * each adds X-Forwarded-For (Ferry always does; HAProxy `option forwardfor`, nginx
+    `proxy_add_x_forwarded_for`), so every proxy rewrites the request head.
+"""
+import os
+
+POOL = 1024          # idle upstream connections kept per proxy worker
+MAX_FDS = 20000      # the container's hard RLIMIT_NOFILE; every proxy is told the same
+# HAProxy sizes its fd table as 2 x maxconn: maxconn 10200 wants 20414 fds, over the hard limit,
+# so `no strict-limits` lets it start with 20000 (enough: 10,000 clients + a few upstream).
+SMALL_BODY = "hello from the upstream\n"  # 24 bytes
+
+
+# -- the upstream (nginx, fixed for the whole run) ---------------------------------------------
+
+def nginx_common(d, name):
+    return """daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile {fds};
+pid {d}/{name}.pid;
+error_log {d}/{name}-error.log warn;
+events {{ worker_connections {conns}; }}
+""".format(d=d, name=name, fds=MAX_FDS, conns=MAX_FDS - 500)
+
+
+def nginx_http_common(d, name):
+    return """    access_log off;
+    client_body_temp_path {d}/{name}-tmp/body;
+    proxy_temp_path {d}/{name}-tmp/proxy;
+    fastcgi_temp_path {d}/{name}-tmp/fastcgi;
+    uwsgi_temp_path {d}/{name}-tmp/uwsgi;
+    scgi_temp_path {d}/{name}-tmp/scgi;
+""".format(d=d, name=name)
+
+
+def upstream_nginx(d, port, www):
+    """nginx answering `/` with a 24-byte 200, `/64k` and `/big` from files in `www`."""
+    os.makedirs(os.path.join(d, "upstream-tmp"), exist_ok=True)
+    return nginx_common(d, "upstream") + """http {{
+{common}    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 300s;
+    keepalive_requests 100000000;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        root {www};
+        location = / {{ default_type text/plain; return 200 "{body}"; }}
+        location / {{ }}
+    }}
+}}
+""".format(common=nginx_http_common(d, "upstream"), port=port, www=www,
+           body=SMALL_BODY.replace("\n", "\\n"))
+
+
+# -- Ferry -------------------------------------------------------------------------------------
+
+def ferry(d, workers, http_port, up_port, tcp_port=None, apps=None, log_level="info"):
+    """apps: extra text (app/backend sections) appended; the default app `a` -> backend `b`."""
+    text = """global
+    workers {w}
+    admin off
+    state-dir {d}/ferry-state
+    log stderr {lvl}
+    access-log off
+    maxconn 100000
+
+defaults
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 75s
+    timeout queue 5s
+    timeout tunnel 1h
+    retries 2
+
+frontend web
+    bind 127.0.0.1:{hp}
+    default-app a
+
+backend b
+    balance roundrobin
+    pool-max-idle {pool}
+    server s1 127.0.0.1:{up}
+
+app a
+    hosts a.test
+    backend b
+""".format(w=workers, d=d, lvl=log_level, hp=http_port, up=up_port, pool=POOL)
+    if tcp_port:
+        text += """
+frontend t
+    bind 127.0.0.1:{tp}
+    mode tcp
+    app t
+
+app t
+    backend b
+""".format(tp=tcp_port)
+    if apps:
+        text += "\n" + apps
+    return text
+
+
+def ferry_many_apps(n):
+    """n apps (host appN.test) sharing backend b: the routing-scale config body."""
+    return "".join("app app%d\n    hosts app%d.test\n    backend b\n" % (i, i) for i in range(n))
+
+
+# -- HAProxy -----------------------------------------------------------------------------------
+
+def haproxy(d, workers, http_port, up_port, tcp_port=None, extra_frontend="", extra=""):
+    text = """global
+    nbthread {w}
+    maxconn {mc}
+    no strict-limits
+    pidfile {d}/haproxy.pid
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 75s
+    timeout queue 5s
+    timeout tunnel 1h
+    retries 2
+    option http-keep-alive
+
+frontend web
+    bind 127.0.0.1:{hp}
+    option forwardfor
+{xf}    default_backend b
+
+backend b
+    balance roundrobin
+    http-reuse always
+    server s1 127.0.0.1:{up}
+""".format(w=workers, d=d, hp=http_port, up=up_port, mc=10200,
+           xf=extra_frontend)
+    if tcp_port:
+        text += """
+frontend t
+    mode tcp
+    bind 127.0.0.1:{tp}
+    default_backend tb
+
+backend tb
+    mode tcp
+    server s1 127.0.0.1:{up}
+""".format(tp=tcp_port, up=up_port)
+    return text + extra
+
+
+# -- nginx as a reverse proxy ------------------------------------------------------------------
+
+def nginx_proxy(d, workers, http_port, up_port, tcp_port=None):
+    os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
+    text = ""
+    if tcp_port:
+        text += "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
+    text += nginx_common(d, "nginx").replace("worker_processes 1;", "worker_processes %d;" % workers)
+    text += """http {{
+{common}    keepalive_timeout 75s;
+    keepalive_requests 100000000;
+    client_header_timeout 10s;
+    send_timeout 60s;
+    upstream b {{
+        server 127.0.0.1:{up};
+        keepalive {pool};
+        keepalive_requests 100000000;
+        keepalive_timeout 30s;
+    }}
+    server {{
+        listen 127.0.0.1:{hp} backlog=4096;
+        location / {{
+            proxy_pass http://b;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout 60s;
+            proxy_send_timeout 60s;
+            proxy_next_upstream_tries 3;
+            proxy_buffers 16 8k;
+            proxy_max_temp_file_size 0;
+        }}
+    }}
+}}
+""".format(common=nginx_http_common(d, "nginx"), up=up_port, pool=POOL, hp=http_port)
+    if tcp_port:
+        text += """stream {{
+    server {{
+        listen 127.0.0.1:{tp} backlog=4096;
+        proxy_pass 127.0.0.1:{up};
+        proxy_connect_timeout 5s;
+        proxy_timeout 60s;
+    }}
+}}
+""".format(tp=tcp_port, up=up_port)
+    return text
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+    return path

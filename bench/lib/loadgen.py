@@ -1,0 +1,79 @@
+"""Load generators: wrk (HTTP/1.1) and curl (bulk download), with their output parsed."""
+import re
+import subprocess
+
+from procs import pinned, run
+
+_UNITS_T = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}   # -> ms
+_UNITS_B = {"B": 1, "KB": 1024, "MB": 1024 ** 2, "GB": 1024 ** 3, "TB": 1024 ** 4}
+
+
+def _ms(text):
+    m = re.match(r"([\d.]+)(us|ms|s|m|h)$", text)
+    return float(m.group(1)) * _UNITS_T[m.group(2)]
+
+
+def _bytes(text):
+    m = re.match(r"([\d.]+)(B|KB|MB|GB|TB)$", text)
+    return float(m.group(1)) * _UNITS_B[m.group(2)]
+
+
+def parse_wrk(out):
+    r = {"errors": 0, "non2xx": 0}
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+), ([\d.]+\w+) read", out)
+    if not m:
+        raise RuntimeError("cannot parse wrk output:\n" + out)
+    r["requests"] = int(m.group(1))
+    secs = _ms(m.group(2) + m.group(3)) / 1e3
+    r["seconds"] = secs
+    r["bytes"] = _bytes(m.group(4))
+    r["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    r["mib_s"] = r["bytes"] / secs / 2 ** 20
+    for pct in ("50", "75", "90", "99"):
+        m = re.search(r"^\s+%s%%\s+(\S+)" % pct, out, re.M)
+        if m:
+            r["p" + pct] = _ms(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        r["errors"] = sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m:
+        r["non2xx"] = int(m.group(1))
+    return r
+
+
+def wrk_argv(url, conns, secs, headers=(), threads=1, latency=True):
+    argv = ["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % secs, "--timeout", "10s"]
+    if latency:
+        argv.append("--latency")
+    for h in headers:
+        argv += ["-H", h]
+    return argv + [url]
+
+
+def wrk(url, conns, secs, cpus, headers=(), threads=1):
+    out, _ = run(wrk_argv(url, conns, secs, headers, threads), cpus=cpus, timeout=secs + 60)
+    return parse_wrk(out)
+
+
+def wrk_background(url, conns, secs, cpus, headers=(), threads=1):
+    """Start wrk without waiting; finish with wrk_finish(popen)."""
+    return subprocess.Popen(pinned(cpus, wrk_argv(url, conns, secs, headers, threads)),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def wrk_finish(popen, timeout=120):
+    out, _ = popen.communicate(timeout=timeout)
+    return parse_wrk(out.decode("utf-8", "replace"))
+
+
+def curl_download(url, cpus, timeout=300):
+    """Download url to /dev/null; returns {'mib_s', 'bytes', 'seconds'}."""
+    out, _ = run(["curl", "-sS", "-o", "/dev/null", "--max-time", str(timeout),
+                  "-w", "%{size_download} %{time_total} %{http_code}\n", url], cpus=cpus,
+                 timeout=timeout + 10)
+    size, secs, code = out.split()[-3:]
+    if code != "200":
+        raise RuntimeError("curl %s: HTTP %s" % (url, code))
+    size, secs = float(size), float(secs)
+    return {"bytes": size, "seconds": secs, "mib_s": size / secs / 2 ** 20}

@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""Profile Ferry on scenario 1 (keep-alive, small responses); used by bench/profile.
+
+  1. callgrind on a RelWithDebInfo ferryd, collecting only inside the worker thread's loop
+     (--toggle-collect), for a fixed number of keep-alive requests (ka_client.py): top
+     functions by self and inclusive instructions, instructions per request, and calls per
+     request of malloc/free/new/delete (from the call counts in the callgrind file).
+  2. strace -c -f on the Release ferryd (and, for comparison, haproxy and nginx) during a wrk
+     run: system calls per request.
+
+Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C]
+"""
+import argparse
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import configs  # noqa: E402
+import loadgen  # noqa: E402
+import procs  # noqa: E402
+from stack import HERE, PYTHON, start_proxy, start_upstream  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(HERE))
+ALLOC = ("malloc", "free", "calloc", "realloc", "operator new(unsigned long)",
+         "operator delete(void*, unsigned long)", "operator delete(void*)")
+
+
+class Ctx:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.big_bytes = 1 << 20
+        self.load_cpus = "0"
+        self.proxy_cpus = "1"
+        self.workers = 1
+
+
+def call_counts(path):
+    """callee name -> total calls, from a callgrind output file."""
+    names, counts = {}, collections.Counter()
+    callee = None
+    rx = re.compile(r"^c?fn=\((\d+)\)(?: (.*))?$")
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("fn=", "cfn=")):
+                m = rx.match(line.rstrip("\n"))
+                if m:
+                    if m.group(2):
+                        names[m.group(1)] = m.group(2)
+                    if line.startswith("cfn="):
+                        callee = names.get(m.group(1), m.group(1))
+            elif line.startswith("calls=") and callee:
+                counts[callee] += int(line[6:].split()[0])
+    return counts
+
+
+def total_ir(path):
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    return 0
+
+
+def callgrind(args, ctx, up, out):
+    d = os.path.join(ctx.tmp, "ferry-prof")
+    os.makedirs(d, exist_ok=True)
+    (port,) = procs.free_ports(1)
+    conf = configs.write(os.path.join(d, "ferry.conf"), configs.ferry(d, 1, port, up))
+    cg = os.path.join(out, "callgrind.out")
+    proc = procs.Proc("ferryd-callgrind",
+                      ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
+                       "--toggle-collect=*_Invoker<std::tuple<ferry::proxy::Worker::start()::{lambda()#1}> > >::_M_run()",
+                       "--dump-instr=no", "--compress-strings=yes",
+                       args.ferryd_prof, "-f", conf],
+                      os.path.join(out, "callgrind.log"), cpus=ctx.proxy_cpus)
+    proc.wait_log("ready pid=", timeout=180)
+    r = subprocess.run(["taskset", "-c", ctx.load_cpus, PYTHON, os.path.join(HERE, "ka_client.py"),
+                        str(port), str(args.requests), str(args.conns)], capture_output=True, text=True)
+    print("  client: " + (r.stdout + r.stderr).strip())
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.popen.wait(120)
+    proc.stop()
+    ir = total_ir(cg)
+    n = args.requests
+    print("\n== callgrind: %d keep-alive requests over %d connections, worker loop only" % (n, args.conns))
+    print("  instructions (user space, worker thread): %d = %.0f per request" % (ir, ir / n))
+    for incl in ("no", "yes"):
+        r = subprocess.run(["callgrind_annotate", "--inclusive=" + incl, "--threshold=99",
+                            cg], capture_output=True, text=True)
+        path = os.path.join(out, "annotate-%s.txt" % ("inclusive" if incl == "yes" else "self"))
+        with open(path, "w") as f:
+            f.write(r.stdout)
+        print("\n  top by %s instructions (full list: %s):" % ("inclusive" if incl == "yes" else "self", path))
+        rows = [l for l in r.stdout.splitlines() if re.match(r"^\s*[\d,]+ \(", l)]
+        for l in rows[:args.top]:
+            print("   " + l[:220])
+    counts = call_counts(cg)
+    print("\n  allocator calls per request:")
+    for name in ALLOC:
+        if counts.get(name):
+            print("   %-45s %6.2f" % (name, counts[name] / n))
+    print("\n  most called functions (calls per request):")
+    for name, c in counts.most_common(25):
+        print("   %8.2f  %s" % (c / n, name[:180]))
+    # line-level annotation of the hottest source files, for file:line hot spots
+    r = subprocess.run(["callgrind_annotate", "--auto=yes", "--show-percs=yes", "--context=0", cg],
+                       capture_output=True, text=True)
+    with open(os.path.join(out, "annotate-lines.txt"), "w") as f:
+        f.write(r.stdout)
+    rows = hot_lines(r.stdout)
+    with open(os.path.join(out, "hot-lines.txt"), "w") as f:
+        for c, pct, where, text in rows:
+            f.write("%12d %6.2f%%  %-45s %s\n" % (c, pct, where, text))
+    print("\n  hottest lines of Ferry's own sources (inclusive Ir; full list: hot-lines.txt):")
+    for c, pct, where, text in [x for x in rows if not x[2].startswith("/")][:args.top]:
+        print("   %6.2f%%  %5.0f/req  %-32s %s" % (pct, c / n, where, text[:150]))
+
+
+def hot_lines(text):
+    """(Ir, %, file:line, source or call) for every annotated line, most expensive first."""
+    rows, path, ln = [], None, None
+    for line in text.splitlines():
+        m = re.match(r"-- Auto-annotated source: (.*)", line)
+        if m:
+            path, ln = m.group(1).strip().replace(ROOT + "/", ""), None
+            continue
+        m = re.match(r"-- line (\d+) -+", line)
+        if m:
+            ln = int(m.group(1))
+            continue
+        m = re.match(r"\s*([\d,]+) \(\s*([\d.]+)%\)\s(.*)", line)
+        if m and path and ln is not None:
+            rows.append((int(m.group(1).replace(",", "")), float(m.group(2)), "%s:%d" % (path, ln),
+                         m.group(3).strip()))
+            ln += 1
+        elif ln is not None and re.match(r"\s*\.\s", line):
+            ln += 1
+    rows.sort(reverse=True)
+    return rows
+
+
+def strace_one(ctx, name, port, pid, out, secs):
+    log = os.path.join(out, "strace-%s.txt" % name)
+    st = subprocess.Popen(["strace", "-c", "-f", "-o", log, "-p", str(pid)],
+                          stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    res = loadgen.wrk("http://127.0.0.1:%d/" % port, 32, secs, ctx.load_cpus)
+    st.send_signal(signal.SIGINT)
+    st.wait(30)
+    text = open(log).read()
+    total = 0
+    per = []
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[-1] == "total":
+            total = int(f[3])
+        elif len(f) >= 5 and re.match(r"^[\d.]+$", f[0]) and f[-1] != "total":
+            calls = int(f[3])
+            per.append((calls, f[-1]))
+    per.sort(reverse=True)
+    n = res["requests"]
+    print("  %-8s %6d requests under strace (%5.0f req/s), %.2f syscalls/request: %s"
+          % (name, n, res["rps"], total / max(n, 1),
+             ", ".join("%s %.2f" % (s, c / n) for c, s in per[:8])))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ferryd-prof", required=True)
+    ap.add_argument("--ferryd", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--requests", type=int, default=20000)
+    ap.add_argument("--conns", type=int, default=8)
+    ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--strace-secs", type=int, default=5)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    ctx = Ctx(tempfile.mkdtemp(prefix="ferry-prof-"))
+    ctx.ferryd = args.ferryd
+    try:
+        up, _ = start_upstream(ctx)
+        callgrind(args, ctx, up, args.out)
+        print("\n== strace -c -f during wrk -t1 -c32 -d%ds (Release builds; strace slows everything, "
+              "the counts per request are what matter)" % args.strace_secs)
+        for kind in ("ferry", "haproxy", "nginx"):
+            t = start_proxy(ctx, kind, up, tag="strace")
+            loadgen.wrk(t.url(), 32, 1, ctx.load_cpus)
+            strace_one(ctx, kind, t.http_port, t.proc.pid, args.out, args.strace_secs)
+            t.stop()
+    finally:
+        procs.stop_all()
+        shutil.rmtree(ctx.tmp, ignore_errors=True)
+    print("\nfiles: " + args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""The benchmark scenarios. Each is one function registered with @scenario.
+
+A scenario receives the run context `ctx` and records numbers with
+    ctx.record(SCENARIO_KEY, METRIC, TARGET, value, unit, better)
+where `better` is "higher" or "lower". Rounds are interleaved: for each round, every target in
+turn (ABCABC), so slow drifts of the shared machine hit every proxy alike.
+
+To add one (e.g. TLS, HTTP/2 with h2load, the mesh): write a function here, decorate it with
+@scenario("name", "title"), use ctx.stack() for the standard upstream + proxies, or
+start_proxy()/start_upstream() from stack.py for instances of its own, and stop what you start.
+"""
+import os
+import subprocess
+import time
+
+import configs
+import loadgen
+from procs import Proc, run
+from stack import HERE, PYTHON, start_proxy, start_slow_upstream
+
+REGISTRY = {}  # name -> (number, title, function, default)
+
+
+def scenario(name, title, number=None, default=True):
+    def register(fn):
+        REGISTRY[name] = (number, title, fn, default)
+        return fn
+    return register
+
+
+def _wrk_rounds(ctx, key, path="/", conns=32, headers=(), metrics=("rps", "p50", "p99")):
+    """The common shape: for each round, for each standard target, one wrk run."""
+    units = {"rps": ("req/s", "higher"), "p50": ("ms", "lower"), "p99": ("ms", "lower"),
+             "mib_s": ("MiB/s", "higher")}
+    targets = ctx.stack()
+    for r in range(ctx.rounds):
+        for t in targets:
+            ctx.warm(t)
+            res = loadgen.wrk(t.url(path), conns, ctx.secs, ctx.load_cpus, headers)
+            ctx.say("  %-14s round %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %8.1f MiB/s%s"
+                    % (key, r + 1, t.name, res["rps"], res.get("p50", 0), res.get("p99", 0),
+                       res["mib_s"], _errs(res)))
+            for m in metrics:
+                ctx.record(key, m, t.name, res[m], *units[m])
+            ctx.record(key, "errors", t.name, res["errors"] + res["non2xx"], "count", "lower")
+
+
+def _errs(res):
+    n = res["errors"] + res["non2xx"]
+    return ("  ERRORS %d (socket %d, non-2xx %d)" % (n, res["errors"], res["non2xx"])) if n else ""
+
+
+@scenario("ka", "HTTP/1.1 keep-alive, 24-byte response", 1)
+def keep_alive(ctx):
+    for conns in (32, 256):
+        _wrk_rounds(ctx, "ka-c%d" % conns, "/", conns)
+
+
+@scenario("close", "HTTP/1.1 Connection: close per request (32 connections)", 2)
+def conn_close(ctx):
+    _wrk_rounds(ctx, "close-c32", "/", 32, headers=("Connection: close",))
+
+
+@scenario("big", "64 KiB responses, keep-alive (32 connections)", 3)
+def big(ctx):
+    _wrk_rounds(ctx, "64k-c32", "/64k", 32, metrics=("rps", "mib_s", "p99"))
+
+
+@scenario("tcp", "Raw TCP mode: bulk download through the TCP proxy (curl of a sparse file)", 4)
+def tcp(ctx):
+    key = "tcp-bulk"
+    for r in range(ctx.rounds):
+        for t in ctx.stack():
+            url = t.tcp_url("/big") if t.tcp_port else t.url("/big")
+            res = loadgen.curl_download(url, ctx.load_cpus)
+            ctx.say("  %-14s round %d %-8s %8.0f MiB/s (%.0f MiB in %.2f s)"
+                    % (key, r + 1, t.name, res["mib_s"], res["bytes"] / 2 ** 20, res["seconds"]))
+            ctx.record(key, "mib_s", t.name, res["mib_s"], "MiB/s", "higher")
+
+
+@scenario("routing", "Routing scale: Ferry with 100,000 apps vs 1 app (matching host: a.test "
+                    "in the 1-app config, app50000.test in the 100,000-app one)", 5)
+def routing(ctx):
+    key = "routing"
+    n = ctx.routing_apps
+    many = configs.ferry_many_apps(n)
+    up = ctx.upstream_port()
+    mid = "app%d.test" % (n // 2)
+    for r in range(ctx.rounds):
+        # `ferryd -c` on the big config (the file of the instance started below)
+        small = start_proxy(ctx, "ferry", up, tag="1app-r%d" % r)
+        large = start_proxy(ctx, "ferry", up, tag="%dapps-r%d" % (n, r), ferry_apps=many)
+        out, check_s = run([ctx.ferryd, "-c", "-f", large.config], cpus=ctx.proxy_cpus, check=False)
+        ctx.record(key, "ferryd -c time", "%d apps" % n, check_s, "s", "lower")
+        _, check1_s = run([ctx.ferryd, "-c", "-f", small.config], cpus=ctx.proxy_cpus, check=False)
+        ctx.record(key, "ferryd -c time", "1 app", check1_s, "s", "lower")
+        ctx.record(key, "start to ready", "%d apps" % n, large.ready_s, "s", "lower")
+        ctx.record(key, "start to ready", "1 app", small.ready_s, "s", "lower")
+        ctx.record(key, "RSS after ready", "%d apps" % n, large.proc.rss_kib() / 1024, "MiB", "lower")
+        ctx.record(key, "RSS after ready", "1 app", small.proc.rss_kib() / 1024, "MiB", "lower")
+        size = os.path.getsize(large.config)
+        runs = [("1 app", small, "a.test", "matching host"),
+                ("%d apps" % n, large, mid, "matching host"),
+                ("1 app", small, "nomatch.test", "no matching host (default-app)"),
+                ("%d apps" % n, large, "nomatch.test", "no matching host (default-app)")]
+        for col, t, host, what in runs:
+            loadgen.wrk(t.url(), 32, 1, ctx.load_cpus, headers=("Host: " + host,))  # warm-up
+            res = loadgen.wrk(t.url(), 32, ctx.secs, ctx.load_cpus, headers=("Host: " + host,))
+            ctx.say("  %-14s round %d %-11s Host %-16s %9.0f req/s  p99 %6.2f ms%s"
+                    % (key, r + 1, col, host, res["rps"], res["p99"], _errs(res)))
+            ctx.record(key, "rps, " + what, col, res["rps"], "req/s", "higher")
+            ctx.record(key, "p99, " + what, col, res["p99"], "ms", "lower")
+        ctx.say("  %-14s round %d ferryd -c %.2f s, ready %.2f s vs %.2f s (1 app), RSS %.0f vs %.0f MiB, "
+                "config %.1f MiB" % (key, r + 1, check_s, large.ready_s, small.ready_s,
+                                     large.proc.rss_kib() / 1024, small.proc.rss_kib() / 1024, size / 2 ** 20))
+        if "error" in out:
+            ctx.note(key, "ferryd -c reported: " + out.strip().splitlines()[-1])
+        for col, t in (("%d apps" % n, large), ("1 app", small)):
+            ctx.record(key, "RSS after load", col, t.proc.rss_kib() / 1024, "MiB", "lower")
+        large.stop()
+        small.stop()
+
+
+@scenario("memory", "Memory: RSS holding 10,000 idle keep-alive client connections", 6)
+def memory(ctx):
+    key = "memory"
+    n = ctx.idle_conns
+    up = ctx.upstream_port()
+    for r in range(ctx.rounds):
+        for kind in ctx.proxies:
+            t = start_proxy(ctx, kind, up, tag="mem-r%d" % r)
+            loadgen.wrk(t.url(), 32, 1, ctx.load_cpus)   # warm-up: allocator caches, upstream pool
+            time.sleep(0.5)
+            base = t.proc.rss_kib()
+            client = subprocess.Popen(["taskset", "-c", ctx.load_cpus, PYTHON,
+                                       os.path.join(HERE, "idle_client.py"), str(t.http_port), str(n)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            line = client.stdout.readline().split()
+            held = int(line[1]) if line and line[0] == "holding" else 0
+            time.sleep(1.0)
+            loaded = t.proc.rss_kib()
+            alive = t.proc.poll() is None
+            client.stdin.close()
+            client.terminate()
+            client.wait(10)
+            t.stop()
+            ctx.say("  %-14s round %d %-8s RSS %6.1f MiB idle, %6.1f MiB with %d connections (%.1f KiB each)%s"
+                    % (key, r + 1, kind, base / 1024, loaded / 1024, held,
+                       (loaded - base) / max(held, 1), "" if held == n and alive else
+                       "  WARNING: only %d held, proxy %s" % (held, "alive" if alive else "died")))
+            ctx.record(key, "RSS idle (after warm-up)", kind, base / 1024, "MiB", "lower")
+            ctx.record(key, "RSS with %d idle conns" % n, kind, loaded / 1024, "MiB", "lower")
+            ctx.record(key, "KiB per idle conn", kind, (loaded - base) / max(held, 1), "KiB", "lower")
+            ctx.record(key, "conns held", kind, held, "count", "higher")
+
+
+ISO_FERRY_APPS = """backend slowb
+    pool-max-idle {pool}
+    server slow1 127.0.0.1:{slow}
+
+app slow
+    hosts slow.test
+    backend slowb
+    concurrency hard {limit} queue {queue}
+
+app fast
+    hosts fast.test
+    backend b
+"""
+
+ISO_HAPROXY_FRONTEND = """    acl is_slow hdr(host) -i slow.test
+    use_backend slowb if is_slow
+"""
+
+ISO_HAPROXY_BACKEND = """
+backend slowb
+    http-reuse always
+    server slow1 127.0.0.1:{slow} maxconn {limit} maxqueue {queue}
+"""
+
+
+@scenario("isolation", "Per-app isolation: a fast app's latency while another app is saturated", 7)
+def isolation(ctx):
+    """App `slow` (upstream answering after 100 ms, budget hard 64 + queue) is flooded by 1000
+    connections; app `fast` (the nginx upstream) gets 32 connections. Ferry: `concurrency hard
+    64 queue 2000`; HAProxy: server `maxconn 64 maxqueue 2000` (its per-backend queue). nginx has
+    no request queue in the open-source version (max_conns without a queue would answer 502),
+    so it is not part of this scenario."""
+    key = "isolation"
+    limit, queue, slow_conns, delay = 64, 2000, ctx.iso_slow_conns, 100
+    slow_port, slow_proc = start_slow_upstream(ctx, delay)
+    up = ctx.upstream_port()
+    fmt = dict(pool=configs.POOL, slow=slow_port, limit=limit, queue=queue)
+    targets = [start_proxy(ctx, "ferry", up, tag="iso", ferry_apps=ISO_FERRY_APPS.format(**fmt))]
+    if "haproxy" in ctx.proxies:
+        targets.append(start_proxy(ctx, "haproxy", up, tag="iso", haproxy_frontend=ISO_HAPROXY_FRONTEND,
+                                   haproxy_extra=ISO_HAPROXY_BACKEND.format(**fmt)))
+    try:
+        for r in range(ctx.rounds):
+            for t in targets:
+                if not t.warmed:
+                    loadgen.wrk(t.url(), 32, 1, ctx.load_cpus, headers=("Host: fast.test",))
+                    t.warmed = True
+                alone = loadgen.wrk(t.url(), 32, ctx.secs, ctx.load_cpus, headers=("Host: fast.test",))
+                flood = loadgen.wrk_background(t.url(), slow_conns, ctx.secs + 3, ctx.load_cpus,
+                                               headers=("Host: slow.test",))
+                time.sleep(1.5)   # let the slow app's budget fill and its queue build
+                busy = loadgen.wrk(t.url(), 32, ctx.secs, ctx.load_cpus, headers=("Host: fast.test",))
+                slow = loadgen.wrk_finish(flood)
+                ctx.say("  %-14s round %d %-8s fast app p99 %6.2f ms alone, %6.2f ms with slow app saturated "
+                        "(%.0f vs %.0f req/s); slow app %.0f req/s, p99 %.0f ms, %d errors"
+                        % (key, r + 1, t.name, alone["p99"], busy["p99"], alone["rps"], busy["rps"],
+                           slow["rps"], slow["p99"], slow["errors"] + slow["non2xx"]))
+                ctx.record(key, "fast app p99, alone", t.name, alone["p99"], "ms", "lower")
+                ctx.record(key, "fast app p99, slow app saturated", t.name, busy["p99"], "ms", "lower")
+                ctx.record(key, "fast app rps, alone", t.name, alone["rps"], "req/s", "higher")
+                ctx.record(key, "fast app rps, slow app saturated", t.name, busy["rps"], "req/s", "higher")
+                ctx.record(key, "fast app errors, saturated", t.name, busy["errors"] + busy["non2xx"],
+                           "count", "lower")
+                ctx.record(key, "slow app rps (bound: %d/%.1fs)" % (limit, delay / 1000), t.name,
+                           slow["rps"], "req/s", "higher")
+                ctx.record(key, "slow app p99", t.name, slow["p99"], "ms", "lower")
+                ctx.record(key, "slow app errors/rejections", t.name, slow["errors"] + slow["non2xx"],
+                           "count", "lower")
+    finally:
+        for t in targets:
+            t.stop()
+        slow_proc.stop()

@@ -1,0 +1,95 @@
+"""Starting the upstream and the proxies under test: one `Target` per proxy instance."""
+import os
+
+import configs
+from procs import Proc, free_ports, wait_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+
+
+class Target:
+    """One thing wrk talks to: a proxy instance (or the upstream itself, 'direct')."""
+
+    def __init__(self, name, http_port, tcp_port=None, proc=None):
+        self.name = name
+        self.http_port = http_port
+        self.tcp_port = tcp_port
+        self.proc = proc      # None for 'direct' (the upstream is owned by the context)
+        self.warmed = False
+
+    def url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.http_port, path)
+
+    def tcp_url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.tcp_port, path)
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+
+
+def start_upstream(ctx):
+    """nginx serving `/` (24 B), `/64k` and `/big` (a sparse file), pinned with the load tools."""
+    www = os.path.join(ctx.tmp, "www")
+    os.makedirs(www, exist_ok=True)
+    with open(os.path.join(www, "64k"), "wb") as f:
+        f.write(os.urandom(64 * 1024))
+    with open(os.path.join(www, "big"), "wb") as f:
+        f.truncate(ctx.big_bytes)  # sparse: read from the page cache of zero pages, no disk
+    (port,) = free_ports(1)
+    conf = configs.write(os.path.join(ctx.tmp, "upstream.conf"), configs.upstream_nginx(ctx.tmp, port, www))
+    proc = Proc("upstream-nginx", ["nginx", "-p", ctx.tmp + "/", "-e", ctx.tmp + "/upstream-error.log",
+                                   "-c", conf], os.path.join(ctx.tmp, "upstream.log"), cpus=ctx.load_cpus)
+    wait_port(port, proc=proc)
+    return port, proc
+
+
+def start_slow_upstream(ctx, delay_ms):
+    (port,) = free_ports(1)
+    proc = Proc("slow-upstream", [PYTHON, os.path.join(HERE, "slow_upstream.py"), str(port), str(delay_ms)],
+                os.path.join(ctx.tmp, "slow-upstream-%d.log" % port), cpus=ctx.load_cpus)
+    wait_port(port, proc=proc)
+    return port, proc
+
+
+def start_proxy(ctx, kind, up_port, tcp=False, tag="", ferry_apps=None, haproxy_frontend="",
+                haproxy_extra="", workers=None):
+    """Start `kind` (ferry|haproxy|nginx) in front of 127.0.0.1:up_port, pinned on ctx.proxy_cpus.
+
+    Returns a Target. The ferry start-up time (to the `ready` line) is kept in target.ready_s.
+    """
+    workers = workers or ctx.workers
+    http_port, tcp_port = free_ports(2)
+    if not tcp:
+        tcp_port = None
+    name = kind + (("-" + tag) if tag else "")
+    d = os.path.join(ctx.tmp, name)
+    os.makedirs(d, exist_ok=True)
+    log = os.path.join(d, "stderr.log")
+    if kind == "ferry":
+        conf = configs.write(os.path.join(d, "ferry.conf"),
+                             configs.ferry(d, workers, http_port, up_port, tcp_port, ferry_apps))
+        proc = Proc(name, [ctx.ferryd, "-f", conf], log, cpus=ctx.proxy_cpus)
+        ready_s = proc.wait_log("ready pid=", timeout=300)
+    elif kind == "haproxy":
+        conf = configs.write(os.path.join(d, "haproxy.cfg"),
+                             configs.haproxy(d, workers, http_port, up_port, tcp_port,
+                                             haproxy_frontend, haproxy_extra))
+        proc = Proc(name, ["haproxy", "-db", "-f", conf], log, cpus=ctx.proxy_cpus)
+        ready_s = None
+    elif kind == "nginx":
+        conf = configs.write(os.path.join(d, "nginx.conf"),
+                             configs.nginx_proxy(d, workers, http_port, up_port, tcp_port))
+        proc = Proc(name, ["nginx", "-p", d + "/", "-e", d + "/nginx-error.log", "-c", conf], log,
+                    cpus=ctx.proxy_cpus)
+        ready_s = None
+    else:
+        raise ValueError(kind)
+    wait_port(http_port, proc=proc)
+    if tcp_port:
+        wait_port(tcp_port, proc=proc)
+    t = Target(kind, http_port, tcp_port, proc)
+    t.ready_s = ready_s
+    t.config = conf
+    return t
