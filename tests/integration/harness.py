@@ -23,14 +23,12 @@ import base64
 import hashlib
 import http.client
 import http.server
-import ipaddress
 import json
 import os
 import re
 import shutil
 import signal
 import socket
-import socketserver
 import struct
 import subprocess
 import sys
@@ -600,7 +598,7 @@ class HttpBackend:
     chunked, healthy (GET <health_path> answers 200 "ok" or 503) may be changed while it runs.
     """
 
-    def __init__(self, name, delay=0.0, status=200, chunked=False, health_path="/healthz", host="127.0.0.1"):
+    def __init__(self, name, delay=0.0, status=200, chunked=False, health_path="/healthz", host="127.0.0.1", port=0):
         self.name = name
         self.delay = delay
         self.status = status
@@ -620,7 +618,7 @@ class HttpBackend:
             class _V6(_ThreadingHTTPServer):
                 address_family = socket.AF_INET6
             srv_cls = _V6
-        self.server = srv_cls((host, 0), _Handler)
+        self.server = srv_cls((host, port), _Handler)
         self.server.backend = self
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},

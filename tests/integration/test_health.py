@@ -1,6 +1,5 @@
 """Active health checks (eject and bring back) and passive ejection."""
 import collections
-import http.client
 import time
 
 import harness as H
@@ -72,7 +71,7 @@ def test_tcp_check_ejects_dead_server_and_recovers():
     back = None
     for _ in range(50):
         try:
-            back = _RebindBackend("flaky2", flaky_port)
+            back = H.HttpBackend("flaky2", port=flaky_port)
             break
         except OSError:
             time.sleep(0.1)
@@ -80,25 +79,6 @@ def test_tcp_check_ejects_dead_server_and_recovers():
     t0 = time.monotonic()
     H.wait_until(lambda: _count(port, 4).get("flaky2", 0) > 0, timeout=5, interval=0.05, what="server back")
     H.figure("tcp check: server back after", "%.2f" % (time.monotonic() - t0), "s")
-
-
-def _RebindBackend(name, port):
-    """An HttpBackend listening on a given port (to bring a 'crashed' server back)."""
-    import http.server
-    import threading
-    b = H.HttpBackend.__new__(H.HttpBackend)
-    b.name, b.delay, b.status, b.chunked, b.healthy, b.health_path = name, 0.0, 200, False, True, "/healthz"
-    b.lock = threading.Lock()
-    b.hits = b.health_hits = b.connections = b.in_flight = b.max_in_flight = 0
-    b.requests, b.open_socks = [], set()
-    b.server = H._ThreadingHTTPServer(("127.0.0.1", port), H._Handler)
-    b.server.backend = b
-    b.port = port
-    b.thread = threading.Thread(target=b.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    b.thread.start()
-    b._closed = False
-    H._register(b)
-    return b
 
 
 def test_passive_ejection_on_5xx():

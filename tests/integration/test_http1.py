@@ -180,5 +180,53 @@ def test_upstream_connection_close_honoured():
     conn.close()
 
 
+def test_concurrent_mixed_traffic():
+    # 16 clients x 40 requests, keep-alive and not, GET/POST/chunked, random body sizes: every
+    # response must be the right one (path and body checksum echoed back).
+    import random
+    import threading
+    f, be = _setup()
+    port = f.port("web")
+    errors = []
+
+    def client(k):
+        rnd = random.Random(k)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10) if k % 2 else None
+        for i in range(40):
+            path = "/m/%d/%d" % (k, i)
+            try:
+                kind = rnd.choice(["get", "post", "chunked"])
+                if kind == "get":
+                    r = H.request(port, path, conn=conn)
+                    body = b""
+                elif kind == "post":
+                    body = os.urandom(rnd.choice([0, 10, 1000, 70000]))
+                    r = H.request(port, path, method="POST", body=body, conn=conn)
+                else:
+                    body = os.urandom(rnd.choice([1, 5000, 60000]))
+                    # An iterable body without a length: http.client sends it chunked.
+                    r = H.request(port, path, method="PUT", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
+                                  conn=conn)
+                e = r.json()
+                if r.status != 200 or e["path"] != path or e["body"].encode("latin-1") != body:
+                    errors.append("client %d #%d %s: status %d path %r body %d/%d" % (
+                        k, i, kind, r.status, e.get("path"), e.get("body_len"), len(body)))
+            except Exception as ex:
+                errors.append("client %d #%d: %s" % (k, i, H._oneline(ex)))
+                if conn:
+                    conn.close()
+        if conn:
+            conn.close()
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=client, args=(k,)) for k in range(16)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    H.figure("16x40 mixed requests", "%.2f" % (time.monotonic() - t0), "s")
+    assert not errors, "%d errors:\n%s" % (len(errors), "\n".join(errors[:20]))
+
+
 if __name__ == "__main__":
     H.main()

@@ -1,5 +1,4 @@
 """Timeouts: 408 for slow request heads (slowloris), 504 for slow upstreams, idle keep-alive."""
-import socket
 import threading
 import time
 
