@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "http1/scratch.h"
 #include "http1/session.h"
 #include "log.h"
 #include "tcp/tcp_session.h"
@@ -24,6 +25,18 @@ uint64_t Worker::random() {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+std::unique_ptr<http1::RequestScratch> Worker::take_scratch() {
+  if (scratch_.empty()) return std::make_unique<http1::RequestScratch>();
+  auto s = std::move(scratch_.back());
+  scratch_.pop_back();
+  return s;
+}
+
+void Worker::give_scratch(std::unique_ptr<http1::RequestScratch> s) {
+  // Keep enough for the usual number of concurrent requests; drop the rest after a burst.
+  if (s && scratch_.size() < 256) scratch_.push_back(std::move(s));
 }
 
 void Worker::start() {

@@ -23,6 +23,10 @@
 
 namespace ferry::proxy {
 
+namespace http1 {
+struct RequestScratch;
+}
+
 // Facts shared by all workers of one Engine.
 struct EngineShared {
   std::atomic<size_t> connections{0};  // downstream connections, all workers
@@ -68,6 +72,10 @@ class Worker {
   bool draining() const { return draining_; }
   uint64_t random();  // fast per-worker PRNG (request ids, jitter)
 
+  // Per-request working memory for HTTP/1 sessions (http1/scratch.h), recycled per worker.
+  std::unique_ptr<http1::RequestScratch> take_scratch();
+  void give_scratch(std::unique_ptr<http1::RequestScratch> s);
+
   void add_session(SessionHandle* h) { sessions_.insert(h); }
   void remove_session(SessionHandle* h) { sessions_.erase(h); }
 
@@ -83,6 +91,7 @@ class Worker {
   std::shared_ptr<WorkerPlan> plan_;
   std::unordered_map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
   std::unordered_set<SessionHandle*> sessions_;
+  std::vector<std::unique_ptr<http1::RequestScratch>> scratch_;  // free list
   UpstreamPool pool_;
   AccessLogBuffer access_log_;
   bool draining_ = false;

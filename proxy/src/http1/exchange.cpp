@@ -42,7 +42,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   Balancer& balancer = *wp_->balancers[pa.backend];
 
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
-  std::string& head = head_;  // member: keeps its capacity from request to request
+  std::string& head = s_->head;  // borrowed scratch: keeps its capacity between requests
   head.clear();
   ForwardContext ctx{client_ip_, "http", peer_.local_port, info.request_id, trusted_};
   build_upstream_request(req, ctx, head);
@@ -57,13 +57,13 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
                           (req_framing == Framing::content_length && buf_.size() >= req_length);
   const size_t replay_len = req_framing == Framing::content_length && replayable ? req_length : 0;
 
-  std::vector<bool>& tried = tried_;
+  std::vector<bool>& tried = s_->tried;
   tried.assign(pb.servers.size(), false);
   Inflight inflight;
   int attempt = 0, chosen = -1;
   bool body_sent = false;  // request body bytes left our buffer (no replay possible)
   uint64_t body_streamed = 0;
-  ResponseHead resp;
+  ResponseHead& resp = s_->resp;
   SteadyClock::time_point up_started;
   const char* fail_reason = "no server available";
   int fail_status = 503;
@@ -226,8 +226,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   if (body_out == ResponseBodyOut::tunnel && !upgrade) body_out = ResponseBodyOut::until_close;
   bool keep = info.keep_alive && !w_.draining() && body_out != ResponseBodyOut::until_close &&
               body_out != ResponseBodyOut::tunnel;
-  out_.clear();
-  build_downstream_response(resp, body_out, keep, info.minor, info.request_id, out_);
+  s_->out.clear();
+  build_downstream_response(resp, body_out, keep, info.minor, info.request_id, s_->out);
   const int status = resp.status;
   const Framing resp_framing = resp.framing;
   const uint64_t resp_length = resp.content_length;
@@ -238,7 +238,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   uint64_t early = 0;
   if (body_out == ResponseBodyOut::same && resp_framing == Framing::content_length)
     early = std::min<uint64_t>(resp_length, up_->buf.size());
-  std::array<asio::const_buffer, 2> head_bufs{asio::buffer(out_), asio::buffer(up_->buf.data().substr(0, early))};
+  std::array<asio::const_buffer, 2> head_bufs{asio::buffer(s_->out), asio::buffer(up_->buf.data().substr(0, early))};
   dl_.arm(fe.timeouts.client);
   auto [hec, hn] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
   up_->buf.consume(early);

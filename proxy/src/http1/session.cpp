@@ -32,7 +32,10 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
   peer_from_socket(sock_, peer_);
 }
 
-Session::~Session() { w_.remove_session(&handle_); }
+Session::~Session() {
+  w_.remove_session(&handle_);
+  w_.give_scratch(std::move(s_));
+}
 
 bool Session::refresh_plan() {
   if (w_.plan() == wp_) return true;
@@ -65,29 +68,31 @@ awaitable<void> Session::run() {
   client_ip_ = format_ip(&peer_.client);
   trusted_ = fe_->trusted.contains(peer_.client);
 
-  RequestHead req;
   for (bool first = true;; first = false) {
-    if (co_await read_head(req, first) != HeadResult::ok) co_return;
+    if (co_await read_head(first) != HeadResult::ok) co_return;
     if (!refresh_plan()) {
       co_await send_error(503, "this listener was removed by a reload", true);
       co_return;
     }
-    if (!co_await handle(req)) break;
+    if (!co_await handle(s_->req)) break;
     if (w_.draining()) break;
   }
   co_await lingering_close();
 }
 
-awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) {
+awaitable<Session::HeadResult> Session::read_head(bool first) {
   const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
+  info_.request_id.clear();  // error pages before routing carry no id
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
     handle_.idle = true;
     dl_.arm(first ? fe.timeouts.http_request : fe.timeouts.http_keep_alive);
-    // An idle connection holds no buffer: wait for readability, then allocate and read.
+    // An idle connection holds no buffer and no scratch: wait for readability, then
+    // allocate and read.
     buf_.release_if_empty();
+    w_.give_scratch(std::move(s_));
     auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
     std::error_code ec = wec;
     size_t n = 0;
@@ -101,6 +106,8 @@ awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) 
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);
+  if (!s_) s_ = w_.take_scratch();
+  RequestHead& req = s_->req;
   bool reparse = true;
   for (;;) {
     // Re-parse only when a line may have completed (or the request-line limit may fire), so
@@ -131,35 +138,37 @@ awaitable<Session::HeadResult> Session::read_head(RequestHead& req, bool first) 
   }
 }
 
-std::string Session::make_request_id(const RequestHead& req) const {
+void Session::make_request_id(const RequestHead& req, std::string& id) const {
   if (trusted_) {
     for (const auto& h : req.headers) {
       if (iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
         bool clean = true;
         for (unsigned char c : h.value) clean = clean && c > 0x20 && c < 0x7f;
-        if (clean) return std::string(h.value);
+        if (clean) {
+          id.assign(h.value);
+          return;
+        }
       }
     }
   }
   static const char* hex = "0123456789abcdef";
-  std::string id(32, '0');
+  id.assign(32, '0');
   uint64_t a = w_.random(), b = w_.random();
   for (int i = 0; i < 16; ++i) {
     id[i] = hex[(a >> (i * 4)) & 15];
     id[16 + i] = hex[(b >> (i * 4)) & 15];
   }
-  return id;
 }
 
 awaitable<bool> Session::handle(RequestHead& req) {
   const Plan& plan = *wp_->plan;
-  RequestInfo info;
+  RequestInfo& info = info_;  // member: its strings keep their capacity between requests
   info.started = SteadyClock::now();
   info.minor = req.minor;
   info.keep_alive = req.keep_alive;
   info.idempotent = is_idempotent(req.method);
-  info.request_id = make_request_id(req);
-  current_request_id_ = info.request_id;
+  info.app = -1;
+  make_request_id(req, info.request_id);
   if (w_.access_log().enabled()) {
     info.method = req.method;
     info.path = req.target;
@@ -202,7 +211,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
 }
 
 awaitable<void> Session::send_error(int status, std::string_view detail, bool close, std::string_view extra) {
-  std::string page = error_response(status, detail, current_request_id_, close, extra);
+  std::string page = error_response(status, detail, info_.request_id, close, extra);
   dl_.arm(fe_->cfg->timeouts.client);
   co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
   if (close) co_await lingering_close();

@@ -7,6 +7,7 @@
 
 #include "access_log.h"
 #include "http1/parser.h"
+#include "http1/scratch.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/connect.h"
@@ -38,14 +39,15 @@ class Session {
 
  private:
   enum class HeadResult { ok, close };
-  awaitable<HeadResult> read_head(RequestHead& req, bool first);
+  awaitable<HeadResult> read_head(bool first);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
   awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
   awaitable<void> lingering_close();
-  std::string make_request_id(const RequestHead& req) const;
+  // A trusted client's Ferry-Request-Id, else 32 random hex digits, into `id`.
+  void make_request_id(const RequestHead& req, std::string& id) const;
   void log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                    double upstream_ms, int retries, std::string_view termination);
   void cancel_all();
@@ -62,11 +64,9 @@ class Session {
   Buffer buf_;
   Deadline dl_;
   std::unique_ptr<UpstreamConn> up_;  // the upstream connection of the current exchange
-  std::string out_;                   // scratch: the downstream response head
-  std::string head_;                  // scratch: the upstream request head
-  std::vector<bool> tried_;           // scratch: servers tried for the current request
+  std::unique_ptr<RequestScratch> s_;  // borrowed from the worker while a request is active
   bool trusted_ = false;
-  std::string current_request_id_;
+  RequestInfo info_;                  // the current request
 
   friend struct ExchangeState;
 };
