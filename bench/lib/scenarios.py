@@ -137,7 +137,7 @@ def memory(ctx):
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             line = client.stdout.readline().split()
             held = int(line[1]) if line and line[0] == "holding" else 0
-            time.sleep(1.0)
+            time.sleep(float(os.environ.get("BENCH_MEM_SETTLE", "1.0")))
             loaded = t.proc.rss_kib()
             alive = t.proc.poll() is None
             client.stdin.close()

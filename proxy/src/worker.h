@@ -67,6 +67,7 @@ class Worker {
   asio::io_context& io() { return io_; }
   const std::shared_ptr<WorkerPlan>& plan() const { return plan_; }
   UpstreamPool& pool() { return pool_; }
+  BlockPool& blocks() { return blocks_; }
   AccessLogBuffer& access_log() { return access_log_; }
   EngineShared& shared() { return shared_; }
   bool draining() const { return draining_; }
@@ -92,6 +93,7 @@ class Worker {
   std::unordered_map<std::string, std::shared_ptr<tcp::acceptor>> acceptors_;
   std::unordered_set<SessionHandle*> sessions_;
   std::vector<std::unique_ptr<http1::RequestScratch>> scratch_;  // free list
+  BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
   UpstreamPool pool_;
   AccessLogBuffer access_log_;
   bool draining_ = false;

@@ -82,7 +82,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     up_ = w_.pool().take(&st);
     bool reused = up_ != nullptr;
     if (!up_) {
-      up_ = std::make_unique<UpstreamConn>(sock_.get_executor());
+      up_ = std::make_unique<UpstreamConn>(sock_.get_executor(), &w_.blocks());
       up_->server = pb.states[i];
       auto ec = co_await connect_with_timeout(up_->sock, wp_->endpoints[pa.backend][i], be.timeouts.connect);
       if (!ec) ec = co_await write_proxy_header(up_->sock, srv.send_proxy, peer_);

@@ -22,7 +22,7 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
       sock_(std::move(sock)),
       wp_(std::move(wp)),
       key_(std::move(key)),
-      buf_(16 * 1024),
+      buf_(BlockPool::kBlockSize, &w.blocks()),
       dl_(sock_.get_executor(), [this] { cancel_all(); }) {
   const auto& ref = wp_->plan->binds.at(key_);  // the worker checked it exists
   fe_ = &wp_->plan->frontends[ref.frontend];

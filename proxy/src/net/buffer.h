@@ -6,12 +6,40 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 namespace ferry::proxy {
 
+// A per-worker free list of standard-size buffer blocks, so connections can drop their
+// buffer whenever they go idle and get one back without a malloc. Bounded: beyond
+// `max_free` idle blocks, freed blocks go back to the allocator. Worker thread only.
+class BlockPool {
+ public:
+  static constexpr size_t kBlockSize = 16 * 1024;
+  explicit BlockPool(size_t max_free = 256) : max_free_(max_free) {}
+  std::unique_ptr<char[]> take() {
+    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(kBlockSize);
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (b && free_.size() < max_free_) free_.push_back(std::move(b));
+  }
+
+ private:
+  size_t max_free_;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
 class Buffer {
  public:
-  explicit Buffer(size_t capacity = 16 * 1024) : cap_(capacity) {}
+  // With a pool, the capacity is the pool's block size until reserve() grows it.
+  explicit Buffer(size_t capacity = BlockPool::kBlockSize, BlockPool* pool = nullptr)
+      : cap_(pool ? BlockPool::kBlockSize : capacity), pool_(pool) {}
+  ~Buffer() { drop(); }
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
   std::string_view data() const { return {mem_.get() + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
@@ -41,23 +69,33 @@ class Buffer {
     if (mem_) std::memcpy(m.get(), mem_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
+    drop();
     mem_ = std::move(m);
     cap_ = capacity;
   }
   // Frees the memory of an empty buffer (idle keep-alive connections hold no buffer).
   void release_if_empty() {
     if (begin_ == end_) {
-      mem_.reset();
+      drop();
       begin_ = end_ = 0;
+      if (pool_) cap_ = BlockPool::kBlockSize;  // a grown buffer shrinks back when idle
     }
   }
 
  private:
   void ensure() {
-    if (!mem_) mem_ = std::make_unique_for_overwrite<char[]>(cap_);
+    if (mem_) return;
+    if (pool_ && cap_ == BlockPool::kBlockSize) mem_ = pool_->take();
+    else mem_ = std::make_unique_for_overwrite<char[]>(cap_);
+  }
+  // Frees the memory: standard blocks go back to the pool.
+  void drop() {
+    if (pool_ && mem_ && cap_ == BlockPool::kBlockSize) pool_->give(std::move(mem_));
+    mem_.reset();
   }
   std::unique_ptr<char[]> mem_;
   size_t cap_;
+  BlockPool* pool_ = nullptr;  // the owning worker's; outlives the buffer
   size_t begin_ = 0, end_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "proxy_protocol.h"
@@ -66,19 +67,19 @@ awaitable<std::error_code> write_proxy_header(tcp::socket& sock, config::ProxyPr
 }
 
 std::string format_endpoint(const sockaddr_storage& a) {
-  char buf[INET6_ADDRSTRLEN] = "?";
-  uint16_t port = 0;
+  char ip[INET6_ADDRSTRLEN] = "?";
+  char out[INET6_ADDRSTRLEN + 16];
   if (a.ss_family == AF_INET) {
     auto* s = reinterpret_cast<const sockaddr_in*>(&a);
-    inet_ntop(AF_INET, &s->sin_addr, buf, sizeof buf);
-    port = ntohs(s->sin_port);
-    return std::string(buf) + ":" + std::to_string(port);
+    inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+    std::snprintf(out, sizeof out, "%s:%u", ip, unsigned(ntohs(s->sin_port)));
+    return out;
   }
   if (a.ss_family == AF_INET6) {
     auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
-    inet_ntop(AF_INET6, &s->sin6_addr, buf, sizeof buf);
-    port = ntohs(s->sin6_port);
-    return "[" + std::string(buf) + "]:" + std::to_string(port);
+    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+    std::snprintf(out, sizeof out, "[%s]:%u", ip, unsigned(ntohs(s->sin6_port)));
+    return out;
   }
   return "?";
 }

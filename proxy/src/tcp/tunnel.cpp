@@ -1,6 +1,7 @@
 #include "tcp/tunnel.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <asio/experimental/awaitable_operators.hpp>
 
@@ -53,12 +54,17 @@ awaitable<void> pump(Shared& sh, tcp::socket& from, Buffer& pending, tcp::socket
     }
     pending.consume(pending.size());
   }
-  char* mem = pending.space();
-  size_t cap = pending.capacity();
+  pending.release_if_empty();
+  // 64 KiB per direction while data flows; released while the direction waits, so idle
+  // tunnels (e.g. quiet WebSockets) hold no buffer.
+  constexpr size_t kChunk = 64 * 1024;
+  std::unique_ptr<char[]> mem;
   for (;;) {
+    if (!mem) mem = std::make_unique_for_overwrite<char[]>(kChunk);
     std::error_code ec;
-    size_t n = from.read_some(asio::buffer(mem, cap), ec);
+    size_t n = from.read_some(asio::buffer(mem.get(), kChunk), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      mem.reset();
       auto [wec] = co_await from.async_wait(tcp::socket::wait_read, use_nothrow);
       if (wec) {
         fail();
@@ -76,7 +82,7 @@ awaitable<void> pump(Shared& sh, tcp::socket& from, Buffer& pending, tcp::socket
       co_return;
     }
     sh.dl->touch(sh.idle);
-    if (!co_await write_all(mem, n)) {
+    if (!co_await write_all(mem.get(), n)) {
       fail();
       co_return;
     }

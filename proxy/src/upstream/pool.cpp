@@ -20,6 +20,7 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::
   auto& v = idle_[key];
   if (v.size() >= max_idle || idle_timeout.count() <= 0) return;  // dropping `c` closes it
   c->idle_until = SteadyClock::now() + idle_timeout;
+  c->buf.release_if_empty();  // back to the worker's block pool while idle
   UpstreamConn* raw = c.get();
   const uint64_t gen = ++raw->pool_generation;
   v.push_back(std::move(c));

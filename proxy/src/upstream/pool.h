@@ -16,9 +16,9 @@
 namespace ferry::proxy {
 
 struct UpstreamConn {
-  explicit UpstreamConn(asio::any_io_executor ex) : sock(std::move(ex)) {}
+  UpstreamConn(asio::any_io_executor ex, BlockPool* blocks) : sock(std::move(ex)), buf(BlockPool::kBlockSize, blocks) {}
   tcp::socket sock;
-  Buffer buf{16 * 1024};                  // response bytes read ahead
+  Buffer buf;                             // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
   uint32_t requests = 0;                  // requests served on this connection
