@@ -97,7 +97,6 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
         continue;
       }
     }
-    ++up_->requests;
 
     // Send the head, plus a replayable body straight from our buffer.
     std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(buf_.data().substr(0, replay_len))};

@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstdio>
 #include <cstring>
 
 #include "proxy_protocol.h"
@@ -64,24 +63,6 @@ awaitable<std::error_code> write_proxy_header(tcp::socket& sock, config::ProxyPr
                                                   : pp::build_v2(info.client, info.local);
   auto [ec, n] = co_await asio::async_write(sock, asio::buffer(h), use_nothrow);
   co_return ec;
-}
-
-std::string format_endpoint(const sockaddr_storage& a) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  char out[INET6_ADDRSTRLEN + 16];
-  if (a.ss_family == AF_INET) {
-    auto* s = reinterpret_cast<const sockaddr_in*>(&a);
-    inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
-    std::snprintf(out, sizeof out, "%s:%u", ip, unsigned(ntohs(s->sin_port)));
-    return out;
-  }
-  if (a.ss_family == AF_INET6) {
-    auto* s = reinterpret_cast<const sockaddr_in6*>(&a);
-    inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
-    std::snprintf(out, sizeof out, "[%s]:%u", ip, unsigned(ntohs(s->sin6_port)));
-    return out;
-  }
-  return "?";
 }
 
 }  // namespace ferry::proxy

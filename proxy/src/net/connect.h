@@ -38,7 +38,4 @@ awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info
 // Writes a PROXY header for `info` when `pp` asks for one.
 awaitable<std::error_code> write_proxy_header(tcp::socket& sock, config::ProxyProtocol pp, const PeerInfo& info);
 
-// "ip:port" of a sockaddr (for logs).
-std::string format_endpoint(const sockaddr_storage& a);
-
 }  // namespace ferry::proxy

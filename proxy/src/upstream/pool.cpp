@@ -51,10 +51,4 @@ void UpstreamPool::sweep() {
   }
 }
 
-size_t UpstreamPool::idle_count() const {
-  size_t n = 0;
-  for (const auto& [k, v] : idle_) n += v.size();
-  return n;
-}
-
 }  // namespace ferry::proxy

@@ -21,7 +21,6 @@ struct UpstreamConn {
   Buffer buf;                             // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
-  uint32_t requests = 0;                  // requests served on this connection
   uint64_t pool_generation = 0;           // bumped at each put(); guards stale idle watches
 };
 
@@ -37,7 +36,6 @@ class UpstreamPool {
   // Closes connections past their idle time. Worker tick.
   void sweep();
   void clear() { idle_.clear(); }
-  size_t idle_count() const;
 
  private:
   void remove(ServerState* key, UpstreamConn* raw, uint64_t gen);
