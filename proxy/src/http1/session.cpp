@@ -15,16 +15,8 @@
 namespace ferry::proxy {
 
 awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
-  auto s = std::make_unique<http1::Session>(w, std::move(sock), std::move(wp), std::move(key));
-  if (co_await s->run(false) == http1::Session::Outcome::parked) http1::Session::park(std::move(s));
-}
-
-// Takes ownership of `raw` (a raw pointer, not a unique_ptr parameter: g++ 12 mishandles
-// move-only coroutine parameters here). co_spawn starts it at once, so ownership passes
-// before anything can suspend.
-static awaitable<void> resume_http1_session(http1::Session* raw) {
-  std::unique_ptr<http1::Session> s(raw);
-  if (co_await s->run(true) == http1::Session::Outcome::parked) http1::Session::park(std::move(s));
+  http1::Session s(w, std::move(sock), std::move(wp), std::move(key));
+  co_await s.run();
 }
 
 }  // namespace ferry::proxy
@@ -49,21 +41,6 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
 Session::~Session() {
   w_.remove_session(&handle_);
   w_.give_scratch(std::move(s_));
-  w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
-}
-
-void Session::park(std::unique_ptr<Session> s) {
-  Session* raw = s.get();
-  raw->buf_.release_if_empty();
-  raw->w_.give_scratch(std::move(raw->s_));
-  raw->handle_.idle = true;
-  raw->dl_.arm(raw->fe_->cfg->timeouts.http_keep_alive);
-  raw->sock_.async_wait(tcp::socket::wait_read, [s = std::move(s)](std::error_code ec) mutable {
-    if (ec) return;  // timeout, drain or error: `s` dies here and closes the connection
-    s->handle_.idle = false;
-    asio::io_context& io = s->w_.io();
-    asio::co_spawn(io, resume_http1_session(s.release()), asio::detached);
-  });
 }
 
 bool Session::refresh_plan() {
@@ -85,52 +62,45 @@ void Session::cancel_all() {
   if (up_) up_->sock.cancel(ignored);
 }
 
-awaitable<Session::Outcome> Session::run(bool resumed) {
+awaitable<void> Session::run() {
   const config::Frontend& fe = *fe_->cfg;
-  if (!resumed && fe.binds[bind_].accept_proxy) {
+  if (fe.binds[bind_].accept_proxy) {
     dl_.arm(fe.timeouts.http_request);
     if (!co_await read_proxy_header(sock_, buf_, peer_)) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
-      co_return Outcome::closed;
+      co_return;
     }
   }
-  if (!resumed) {
-    client_ip_ = format_ip(&peer_.client);
-    trusted_ = fe_->trusted.contains(peer_.client);
-  }
+  client_ip_ = format_ip(&peer_.client);
+  trusted_ = fe_->trusted.contains(peer_.client);
 
-  for (bool first = !resumed;; first = false, resumed = false) {
-    auto h = co_await read_head(first, resumed);
-    if (h == HeadResult::park) co_return Outcome::parked;
-    if (h != HeadResult::ok) co_return Outcome::closed;
+  for (bool first = true;; first = false) {
+    if (co_await read_head(first) != HeadResult::ok) co_return;
     if (!refresh_plan()) {
       co_await send_error(503, "this listener was removed by a reload", true);
-      co_return Outcome::closed;
+      co_return;
     }
     if (!co_await handle(s_->req)) break;
     if (w_.draining()) break;
   }
   co_await lingering_close();
-  co_return Outcome::closed;
 }
 
-awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
+awaitable<Session::HeadResult> Session::read_head(bool first) {
   const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
   info_.request_id.clear();  // error pages before routing carry no id
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
-    if (!first && !resumed) co_return HeadResult::park;  // wait without a coroutine frame
-    std::error_code ec;
-    if (first) {
-      // A new connection: wait (within http-request) for its first bytes, holding no buffer.
-      handle_.idle = true;
-      dl_.arm(fe.timeouts.http_request);
-      buf_.release_if_empty();
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
-      ec = wec;
-    }
+    handle_.idle = true;
+    dl_.arm(first ? fe.timeouts.http_request : fe.timeouts.http_keep_alive);
+    // An idle connection holds no buffer and no scratch: wait for readability, then
+    // allocate and read.
+    buf_.release_if_empty();
+    w_.give_scratch(std::move(s_));
+    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
+    std::error_code ec = wec;
     size_t n = 0;
     if (!ec) std::tie(ec, n) = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
     handle_.idle = false;

@@ -30,25 +30,16 @@ struct RequestInfo {
 class Session {
  public:
   Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
-  ~Session();  // the connection ends here (closes the socket, counts it out)
-
-  // Serves requests until the connection closes, or until it is idle between requests:
-  // then it returns `parked` and the caller hands the session to park(). `resumed`: the
-  // session was parked and its socket is now readable.
-  enum class Outcome { closed, parked };
-  awaitable<Outcome> run(bool resumed);
-  // An idle keep-alive connection waits without any coroutine frame: only this object and
-  // one pending readiness wait remain. Readable -> a new coroutine resumes serving; keep-alive
-  // timeout, drain or error -> the session is destroyed.
-  static void park(std::unique_ptr<Session> s);
+  ~Session();
+  awaitable<void> run();
 
   // exchange.cpp: forwards one routed request; returns whether the downstream connection
   // may serve another request. `req` views are valid until the upstream head is built.
   awaitable<bool> forward(RequestHead& req, RequestInfo& info);
 
  private:
-  enum class HeadResult { ok, close, park };
-  awaitable<HeadResult> read_head(bool first, bool resumed);
+  enum class HeadResult { ok, close };
+  awaitable<HeadResult> read_head(bool first);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);
