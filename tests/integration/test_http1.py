@@ -3,6 +3,7 @@ HTTP/1.0 clients, HEAD, large bodies."""
 import hashlib
 import http.client
 import os
+import socket
 import time
 
 import harness as H
@@ -178,6 +179,29 @@ def test_upstream_connection_close_honoured():
         r = H.request(f.port("web"), "/c/%d?close=1" % i, conn=conn)
         assert r.status == 200, r
     conn.close()
+
+
+def test_pooled_connection_closed_by_server_is_not_reused():
+    """A server that closes an idle keep-alive connection: the next request (a POST, which
+    must not be retried after its bytes were sent) goes on a new connection, not the dead one."""
+    def serve(c, srv):
+        c.settimeout(10)
+        method, target, headers, body, _ = H.read_http_request(c)
+        srv.record((method, body))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        time.sleep(0.1)  # idle briefly, then close like a server's keep-alive timeout
+        c.shutdown(socket.SHUT_RDWR)
+
+    be = H.TcpServer(serve, name="closes-idle")
+    cfg = H.base_config(workers=1) + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + H.backend_section("pool", [("s1", be.port)], "retries 0") + H.section("app a", "hosts app.test", "backend pool")
+    f = H.Ferry(cfg)
+    for i in range(3):
+        r = H.request(f.port("web"), "/p/%d" % i, method="POST", body=b"data%d" % i)
+        assert r.status == 200, "request %d: %r" % (i, r)
+        time.sleep(0.4)  # the server closed the pooled connection meanwhile
+    assert be.accepted == 3, "expected a new upstream connection per request, got %d" % be.accepted
+    assert [b for _, b in be.records] == [b"data0", b"data1", b"data2"], be.records
 
 
 def test_concurrent_mixed_traffic():

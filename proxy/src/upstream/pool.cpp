@@ -1,17 +1,34 @@
 #include "upstream/pool.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 
 namespace ferry::proxy {
+namespace {
+
+// True when an idle connection is still usable: nothing to read (EAGAIN). End of stream
+// (the server closed it), stray bytes or an error mean it is not.
+bool still_idle(tcp::socket& s) {
+  char b;
+  ssize_t n = ::recv(s.native_handle(), &b, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
 
 std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server) {
   auto it = idle_.find(server);
-  if (it == idle_.end() || it->second.empty()) return nullptr;
-  auto c = std::move(it->second.back());
-  it->second.pop_back();
-  std::error_code ignored;
-  c->sock.cancel(ignored);  // ends the idle watch; its handler sees operation_aborted
-  return c;
+  if (it == idle_.end()) return nullptr;
+  auto& v = it->second;
+  while (!v.empty()) {
+    auto c = std::move(v.back());
+    v.pop_back();
+    if (still_idle(c->sock)) return c;
+    // closed by the server while pooled (or broken): drop it and try the next one
+  }
+  return nullptr;
 }
 
 void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout) {
@@ -21,25 +38,10 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::
   if (v.size() >= max_idle || idle_timeout.count() <= 0) return;  // dropping `c` closes it
   c->idle_until = SteadyClock::now() + idle_timeout;
   c->buf.release_if_empty();  // back to the worker's block pool while idle
-  UpstreamConn* raw = c.get();
-  const uint64_t gen = ++raw->pool_generation;
+  // No readiness wait while pooled: with asio each wait costs an epoll_ctl, and cancelling it
+  // at take() a handler dispatch, per request. take() checks the socket instead; one the server
+  // closed stays (in CLOSE_WAIT) until taken or swept.
   v.push_back(std::move(c));
-  // Watch the idle connection: readable while idle means the server closed it (or sent
-  // bytes nobody asked for), so it leaves the pool at once. No syscall is needed at take().
-  raw->sock.async_wait(tcp::socket::wait_read, [this, key, raw, gen](std::error_code ec) {
-    if (ec == asio::error::operation_aborted) return;  // taken (cancelled) or pool cleared
-    remove(key, raw, gen);
-  });
-}
-
-void UpstreamPool::remove(ServerState* key, UpstreamConn* raw, uint64_t gen) {
-  auto it = idle_.find(key);
-  if (it == idle_.end()) return;
-  auto& v = it->second;
-  // Only if it is still pooled in the same generation (not taken, not a new object).
-  auto pos = std::find_if(v.begin(), v.end(), [&](const auto& c) { return c.get() == raw; });
-  if (pos == v.end() || (*pos)->pool_generation != gen) return;
-  v.erase(pos);
 }
 
 void UpstreamPool::sweep() {

@@ -21,14 +21,14 @@ struct UpstreamConn {
   Buffer buf;                             // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
-  uint64_t pool_generation = 0;           // bumped at each put(); guards stale idle watches
 };
 
 class UpstreamPool {
  public:
   // An idle connection to `server`, or nullptr. Most recently used first (keeps few
-  // connections warm). Connections the server closed while idle were already removed by
-  // their idle watch; a close racing with take() is handled by the caller's retry rules.
+  // connections warm). Each candidate is checked with a non-blocking peek: one the server
+  // closed while idle is dropped; a close racing with take() is handled by the caller's
+  // retry rules.
   std::unique_ptr<UpstreamConn> take(ServerState* server);
   // Returns a connection for reuse; closes it instead when the server already has
   // `max_idle` idle connections here. It stays pooled at most `idle_timeout`.
@@ -38,7 +38,6 @@ class UpstreamPool {
   void clear() { idle_.clear(); }
 
  private:
-  void remove(ServerState* key, UpstreamConn* raw, uint64_t gen);
   std::unordered_map<ServerState*, std::vector<std::unique_ptr<UpstreamConn>>> idle_;
 };
 
