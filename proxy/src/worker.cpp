@@ -136,15 +136,17 @@ void Worker::dispatch(tcp::socket sock, const std::string& key) {
   std::error_code ignored;
   sock.set_option(tcp::no_delay(true), ignored);
   int fe = it->second.frontend, bind = it->second.bind;
+  // Counted out when the connection ends: by the TCP coroutine's completion here, by the
+  // HTTP session's destructor (an HTTP session outlives its coroutines while parked idle).
   shared_.connections.fetch_add(1, std::memory_order_relaxed);
-  auto done = [this](std::exception_ptr e) {
-    shared_.connections.fetch_sub(1, std::memory_order_relaxed);
-    if (e) log(config::LogLevel::error, "worker " + std::to_string(id_) + ": session ended with an exception");
-  };
-  if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp)
-    asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), std::move(wp), fe, bind), done);
-  else
-    asio::co_spawn(io_, run_http1_session(*this, std::move(sock), std::move(wp), key), done);
+  if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp) {
+    asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), std::move(wp), fe, bind), [this](std::exception_ptr e) {
+      shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+      if (e) log(config::LogLevel::error, "worker " + std::to_string(id_) + ": TCP session ended with an exception");
+    });
+  } else {
+    start_http1_session(*this, std::move(sock), std::move(wp), key);
+  }
 }
 
 void Worker::begin_drain() {

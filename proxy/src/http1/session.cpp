@@ -14,9 +14,8 @@
 
 namespace ferry::proxy {
 
-awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
-  http1::Session s(w, std::move(sock), std::move(wp), std::move(key));
-  co_await s.run();
+void start_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
+  http1::Session::serve(std::make_shared<http1::Session>(w, std::move(sock), std::move(wp), std::move(key)), false);
 }
 
 }  // namespace ferry::proxy
@@ -41,6 +40,30 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
 Session::~Session() {
   w_.remove_session(&handle_);
   w_.give_scratch(std::move(s_));
+  w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Session::serve(std::shared_ptr<Session> s, bool resumed) {
+  Session& self = *s;
+  // The completion handler holds `s` for as long as the coroutine exists (also when the
+  // io_context is destroyed with it pending), so run() never outlives its session.
+  asio::co_spawn(self.w_.io(), self.run(resumed), [s = std::move(s)](std::exception_ptr e, Outcome o) mutable {
+    if (e) log(config::LogLevel::error, "HTTP session ended with an exception");
+    else if (o == Outcome::parked) park(std::move(s));
+  });
+}
+
+void Session::park(std::shared_ptr<Session> s) {
+  Session& self = *s;
+  self.buf_.release_if_empty();
+  self.w_.give_scratch(std::move(self.s_));
+  self.handle_.idle = true;
+  self.dl_.arm(self.fe_->cfg->timeouts.http_keep_alive);
+  self.sock_.async_wait(tcp::socket::wait_read, [s = std::move(s)](std::error_code ec) mutable {
+    if (ec) return;  // timeout, drain or error: `s` dies here and closes the connection
+    s->handle_.idle = false;
+    serve(std::move(s), true);
+  });
 }
 
 bool Session::refresh_plan() {
@@ -62,45 +85,52 @@ void Session::cancel_all() {
   if (up_) up_->sock.cancel(ignored);
 }
 
-awaitable<void> Session::run() {
+awaitable<Session::Outcome> Session::run(bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
-  if (fe.binds[bind_].accept_proxy) {
+  if (!resumed && fe.binds[bind_].accept_proxy) {
     dl_.arm(fe.timeouts.http_request);
     if (!co_await read_proxy_header(sock_, buf_, peer_)) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
-      co_return;
+      co_return Outcome::closed;
     }
   }
-  client_ip_ = format_ip(&peer_.client);
-  trusted_ = fe_->trusted.contains(peer_.client);
+  if (!resumed) {
+    client_ip_ = format_ip(&peer_.client);
+    trusted_ = fe_->trusted.contains(peer_.client);
+  }
 
-  for (bool first = true;; first = false) {
-    if (co_await read_head(first) != HeadResult::ok) co_return;
+  for (bool first = !resumed;; first = false, resumed = false) {
+    auto h = co_await read_head(first, resumed);
+    if (h == HeadResult::park) co_return Outcome::parked;
+    if (h != HeadResult::ok) co_return Outcome::closed;
     if (!refresh_plan()) {
       co_await send_error(503, "this listener was removed by a reload", true);
-      co_return;
+      co_return Outcome::closed;
     }
     if (!co_await handle(s_->req)) break;
     if (w_.draining()) break;
   }
   co_await lingering_close();
+  co_return Outcome::closed;
 }
 
-awaitable<Session::HeadResult> Session::read_head(bool first) {
+awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
   info_.request_id.clear();  // error pages before routing carry no id
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
-    handle_.idle = true;
-    dl_.arm(first ? fe.timeouts.http_request : fe.timeouts.http_keep_alive);
-    // An idle connection holds no buffer and no scratch: wait for readability, then
-    // allocate and read.
-    buf_.release_if_empty();
-    w_.give_scratch(std::move(s_));
-    auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
-    std::error_code ec = wec;
+    if (!first && !resumed) co_return HeadResult::park;  // wait without a coroutine frame
+    std::error_code ec;
+    if (first) {
+      // A new connection: wait (within http-request) for its first bytes, holding no buffer.
+      handle_.idle = true;
+      dl_.arm(fe.timeouts.http_request);
+      buf_.release_if_empty();
+      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
+      ec = wec;
+    }
     size_t n = 0;
     if (!ec) std::tie(ec, n) = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
     handle_.idle = false;

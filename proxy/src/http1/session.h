@@ -14,9 +14,10 @@ namespace ferry::proxy {
 class Worker;
 struct WorkerPlan;
 
-// Worker thread coroutine; owns `sock` until it returns.
-// `key` names the listener (plan.h listener_key); each new request on the connection
-// uses the worker's newest plan, found again by that key.
-awaitable<void> run_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
+// Worker thread. Takes `sock` and serves it until the connection ends (the session owns
+// itself: its coroutine, or its idle wait while parked). `key` names the listener (plan.h
+// listener_key); each new request on the connection uses the worker's newest plan, found
+// again by that key. The connection is counted out of WorkerShared::connections at its end.
+void start_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
 
 }  // namespace ferry::proxy

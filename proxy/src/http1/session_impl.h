@@ -30,16 +30,28 @@ struct RequestInfo {
 class Session {
  public:
   Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
-  ~Session();
-  awaitable<void> run();
+  ~Session();  // the connection ends here (closes the socket, counts it out)
+
+  // Spawns run() on the worker; `s` stays alive until the coroutine ends, then goes to park()
+  // or dies (closing the connection). `resumed`: the session was parked and is now readable.
+  static void serve(std::shared_ptr<Session> s, bool resumed);
+  // An idle keep-alive connection waits without any coroutine frame: only this object and
+  // one pending readiness wait remain. Readable -> serve() again; keep-alive timeout, drain or
+  // error -> the session is destroyed.
+  static void park(std::shared_ptr<Session> s);
+
+  // Serves requests until the connection closes, or until it is idle between requests
+  // (then `parked`).
+  enum class Outcome { closed, parked };
+  awaitable<Outcome> run(bool resumed);
 
   // exchange.cpp: forwards one routed request; returns whether the downstream connection
   // may serve another request. `req` views are valid until the upstream head is built.
   awaitable<bool> forward(RequestHead& req, RequestInfo& info);
 
  private:
-  enum class HeadResult { ok, close };
-  awaitable<HeadResult> read_head(bool first);
+  enum class HeadResult { ok, close, park };
+  awaitable<HeadResult> read_head(bool first, bool resumed);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);
