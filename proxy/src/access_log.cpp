@@ -12,12 +12,12 @@
 
 namespace ferry::proxy {
 
-std::string format_ip(const sockaddr_storage* addr) {
+std::string format_ip(const SockAddr* addr) {
   char buf[INET6_ADDRSTRLEN] = "-";
   if (!addr) return buf;
-  if (addr->ss_family == AF_INET)
+  if (addr->sa.sa_family == AF_INET)
     inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, buf, sizeof buf);
-  else if (addr->ss_family == AF_INET6)
+  else if (addr->sa.sa_family == AF_INET6)
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, buf, sizeof buf);
   return buf;
 }

@@ -19,12 +19,13 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "net/sockaddr.h"
 
 namespace ferry::proxy {
 
 // Fields of one access-log entry. Views must stay valid until AccessLogBuffer::add returns.
 struct AccessRecord {
-  const sockaddr_storage* client = nullptr;
+  const SockAddr* client = nullptr;
   std::string_view frontend, app, server, method, path, host, request_id;
   std::string_view termination;  // "" normal, else e.g. "client-timeout", "upstream-reset"
   int status = 0;
@@ -70,6 +71,6 @@ class AccessLogBuffer {
 };
 
 // Formats "1.2.3.4" / "::1" from a sockaddr; "-" if unknown.
-std::string format_ip(const sockaddr_storage* addr);
+std::string format_ip(const SockAddr* addr);
 
 }  // namespace ferry::proxy

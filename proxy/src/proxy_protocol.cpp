@@ -31,12 +31,12 @@ bool parse_port(std::string_view s, uint16_t& out) {
 }
 
 // Strict textual address (inet_pton: dotted quad without leading zeros / RFC 4291 text).
-bool parse_addr(std::string_view s, int family, uint16_t port, sockaddr_storage& out) {
+bool parse_addr(std::string_view s, int family, uint16_t port, SockAddr& out) {
   char tmp[INET6_ADDRSTRLEN + 1];
   if (s.empty() || s.size() >= sizeof(tmp)) return false;
   std::memcpy(tmp, s.data(), s.size());
   tmp[s.size()] = '\0';
-  out = sockaddr_storage{};
+  out = SockAddr{};
   if (family == AF_INET) {
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
@@ -184,18 +184,18 @@ Result parse(std::string_view buf, Endpoints& out) {
 
 namespace {
 
-bool same_family_inet(const sockaddr_storage& a, const sockaddr_storage& b) {
-  return a.ss_family == b.ss_family && (a.ss_family == AF_INET || a.ss_family == AF_INET6);
+bool same_family_inet(const SockAddr& a, const SockAddr& b) {
+  return a.sa.sa_family == b.sa.sa_family && (a.sa.sa_family == AF_INET || a.sa.sa_family == AF_INET6);
 }
 
 }  // namespace
 
-std::string build_v1(const sockaddr_storage& src, const sockaddr_storage& dst) {
+std::string build_v1(const SockAddr& src, const SockAddr& dst) {
   if (!same_family_inet(src, dst)) return "PROXY UNKNOWN\r\n";
   char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
   unsigned sp, dp;
   const char* proto;
-  if (src.ss_family == AF_INET) {
+  if (src.sa.sa_family == AF_INET) {
     sockaddr_in s, d;
     std::memcpy(&s, &src, sizeof(s));
     std::memcpy(&d, &dst, sizeof(d));
@@ -230,7 +230,7 @@ std::string build_v1(const sockaddr_storage& src, const sockaddr_storage& dst) {
   return out;
 }
 
-std::string build_v2(const sockaddr_storage& src, const sockaddr_storage& dst) {
+std::string build_v2(const SockAddr& src, const SockAddr& dst) {
   std::string out(kV2Sig);
   if (!same_family_inet(src, dst)) {
     out += static_cast<char>(0x20);  // v2, LOCAL
@@ -240,7 +240,7 @@ std::string build_v2(const sockaddr_storage& src, const sockaddr_storage& dst) {
     return out;
   }
   out += static_cast<char>(0x21);  // v2, PROXY
-  if (src.ss_family == AF_INET) {
+  if (src.sa.sa_family == AF_INET) {
     sockaddr_in s, d;
     std::memcpy(&s, &src, sizeof(s));
     std::memcpy(&d, &dst, sizeof(d));

@@ -11,12 +11,14 @@
 #include <string>
 #include <string_view>
 
+#include "net/sockaddr.h"
+
 namespace ferry::proxy::pp {
 
 struct Endpoints {
   bool local = false;          // v2 LOCAL command / v1 "UNKNOWN": keep the real peer address
-  sockaddr_storage src{};      // original client
-  sockaddr_storage dst{};      // original destination
+  SockAddr src{};  // original client
+  SockAddr dst{};  // original destination
 };
 
 enum class Status { complete, incomplete, error };
@@ -33,7 +35,7 @@ struct Result {
 Result parse(std::string_view buf, Endpoints& out);
 
 // Builds a header describing the connection src -> dst. Mixed families -> "UNKNOWN"/LOCAL.
-std::string build_v1(const sockaddr_storage& src, const sockaddr_storage& dst);
-std::string build_v2(const sockaddr_storage& src, const sockaddr_storage& dst);
+std::string build_v1(const SockAddr& src, const SockAddr& dst);
+std::string build_v2(const SockAddr& src, const SockAddr& dst);
 
 }  // namespace ferry::proxy::pp

@@ -84,8 +84,8 @@ int parse_status(std::string_view line) {
   return code;
 }
 
-sockaddr_storage to_storage(const asio::ip::tcp::endpoint& ep) {
-  sockaddr_storage ss{};
+SockAddr to_storage(const asio::ip::tcp::endpoint& ep) {
+  SockAddr ss{};
   std::memcpy(&ss, ep.data(), std::min<size_t>(ep.size(), sizeof ss));
   return ss;
 }
@@ -226,7 +226,7 @@ struct HealthChecker::Impl {
         reason = "connect: " + ec.message();
         co_return false;
       }
-      const sockaddr_storage src = to_storage(local), dst = to_storage(ep);
+      const SockAddr src = to_storage(local), dst = to_storage(ep);
       out = t.send_proxy == config::ProxyProtocol::v1 ? pp::build_v1(src, dst) : pp::build_v2(src, dst);
     }
     const bool http = t.check.kind == config::HealthCheck::Kind::http;

@@ -4,14 +4,27 @@
 // busy ones reuse warmed-up capacity instead of allocating per request. Worker thread only.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
 #include "http1/parser.h"
+#include "runtime/server_state.h"
 
 namespace ferry::proxy::http1 {
 
+// Per-request facts kept after the parsed head's views die (for logs and retries).
+struct RequestInfo {
+  std::string method, path, host, request_id;
+  int minor = 1;
+  bool keep_alive = true;
+  bool idempotent = false;
+  int app = -1;
+  SteadyClock::time_point started{};
+};
+
 struct RequestScratch {
+  RequestInfo info;           // the current request (strings keep their capacity)
   RequestHead req;            // the parsed request head (views into the session buffer)
   ResponseHead resp;          // the parsed response head (views into the upstream buffer)
   std::string head;           // the serialised upstream request head

@@ -1,5 +1,6 @@
 #include "http1/session.h"
 
+#include <cstring>
 #include <tuple>
 
 // g++ 12 -O2 pairs asio's awaitable-frame operator delete with the wrong operator new in
@@ -59,9 +60,12 @@ void Session::park(std::shared_ptr<Session> s) {
   self.w_.give_scratch(std::move(self.s_));
   self.handle_.idle = true;
   self.dl_.arm(self.fe_->cfg->timeouts.http_keep_alive);
-  self.sock_.async_wait(tcp::socket::wait_read, [s = std::move(s)](std::error_code ec) mutable {
-    if (ec) return;  // timeout, drain or error: `s` dies here and closes the connection
+  // A read, not a readiness wait: asio re-arms epoll (epoll_ctl) for every wait, while a read
+  // after one that drained the socket just queues until the next EPOLLIN edge.
+  self.sock_.async_receive(asio::buffer(self.first_), [s = std::move(s)](std::error_code ec, size_t n) mutable {
+    if (ec || n == 0) return;  // timeout, drain, close or error: `s` dies here, closing the connection
     s->handle_.idle = false;
+    s->first_len_ = n;
     serve(std::move(s), true);
   });
 }
@@ -117,32 +121,32 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
 awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
-  info_.request_id.clear();  // error pages before routing carry no id
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
     if (!first && !resumed) co_return HeadResult::park;  // wait without a coroutine frame
-    std::error_code ec;
+    size_t n = first_len_;  // resumed: park() already read these
+    first_len_ = 0;
     if (first) {
-      // A new connection: wait (within http-request) for its first bytes, holding no buffer.
+      // A new connection: its first bytes (within http-request) land in first_, so it holds
+      // no buffer block while nothing has arrived.
       handle_.idle = true;
       dl_.arm(fe.timeouts.http_request);
-      buf_.release_if_empty();
-      auto [wec] = co_await sock_.async_wait(tcp::socket::wait_read, use_nothrow);
-      ec = wec;
+      auto [ec, got] = co_await sock_.async_receive(asio::buffer(first_), use_nothrow);
+      handle_.idle = false;
+      if (ec || got == 0) {
+        if (ec && dl_.expired()) co_await send_error(408, "no request received in time", true);
+        co_return HeadResult::close;
+      }
+      n = got;
     }
-    size_t n = 0;
-    if (!ec) std::tie(ec, n) = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
-    handle_.idle = false;
-    if (ec || n == 0) {
-      if (ec && dl_.expired() && first) co_await send_error(408, "no request received in time", true);
-      co_return HeadResult::close;
-    }
+    std::memcpy(buf_.space(), first_.data(), n);  // an empty buffer has a whole block of space
     buf_.commit(n);
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);
   if (!s_) s_ = w_.take_scratch();
+  s_->info.request_id.clear();  // error pages before routing carry no id
   RequestHead& req = s_->req;
   bool reparse = true;
   for (;;) {
@@ -198,7 +202,7 @@ void Session::make_request_id(const RequestHead& req, std::string& id) const {
 
 awaitable<bool> Session::handle(RequestHead& req) {
   const Plan& plan = *wp_->plan;
-  RequestInfo& info = info_;  // member: its strings keep their capacity between requests
+  RequestInfo& info = s_->info;
   info.started = SteadyClock::now();
   info.minor = req.minor;
   info.keep_alive = req.keep_alive;
@@ -209,6 +213,8 @@ awaitable<bool> Session::handle(RequestHead& req) {
     info.method = req.method;
     info.path = req.target;
     info.host = req.host;
+  } else {  // the scratch may carry another connection's request
+    info.method.clear(), info.path.clear(), info.host.clear();
   }
   const bool has_body = req.framing != Framing::none;
 
@@ -247,7 +253,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
 }
 
 awaitable<void> Session::send_error(int status, std::string_view detail, bool close, std::string_view extra) {
-  std::string page = error_response(status, detail, info_.request_id, close, extra);
+  std::string page = error_response(status, detail, s_ ? std::string_view(s_->info.request_id) : std::string_view(), close, extra);
   dl_.arm(fe_->cfg->timeouts.client);
   co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
   if (close) co_await lingering_close();

@@ -29,9 +29,9 @@ void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
   ::getpeername(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.client), &len);
   len = sizeof info.local;
   ::getsockname(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.local), &len);
-  if (info.local.ss_family == AF_INET)
+  if (info.local.sa.sa_family == AF_INET)
     info.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&info.local)->sin_port);
-  else if (info.local.ss_family == AF_INET6)
+  else if (info.local.sa.sa_family == AF_INET6)
     info.local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&info.local)->sin6_port);
 }
 

@@ -11,6 +11,7 @@
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
+#include "net/sockaddr.h"
 
 namespace ferry::proxy {
 
@@ -21,8 +22,8 @@ awaitable<std::error_code> connect_with_timeout(tcp::socket& sock, const tcp::en
 
 // Addresses of a downstream connection: the real peer, or what a PROXY header claimed.
 struct PeerInfo {
-  sockaddr_storage client{};  // original client
-  sockaddr_storage local{};   // address the client connected to
+  SockAddr client{};  // original client
+  SockAddr local{};   // address the client connected to
   uint16_t local_port = 0;
 };
 

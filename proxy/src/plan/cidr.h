@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "net/sockaddr.h"
 
 namespace ferry::proxy {
 
@@ -16,7 +17,7 @@ class CidrSet {
  public:
   // Entries that do not parse are skipped (configlang validated them already).
   explicit CidrSet(const std::vector<config::Cidr>& cidrs = {});
-  bool contains(const sockaddr_storage& addr) const;
+  bool contains(const SockAddr& addr) const;
   bool empty() const { return nets_.empty(); }
 
  private:

@@ -10,32 +10,33 @@
 
 using namespace std::literals;
 using namespace ferry::proxy::pp;
+using ferry::proxy::SockAddr;
 
 namespace {
 
-sockaddr_storage v4(const char* ip, uint16_t port) {
+SockAddr v4(const char* ip, uint16_t port) {
   sockaddr_in s{};
   s.sin_family = AF_INET;
   s.sin_port = htons(port);
   REQUIRE(inet_pton(AF_INET, ip, &s.sin_addr) == 1);
-  sockaddr_storage ss{};
+  SockAddr ss{};
   std::memcpy(&ss, &s, sizeof(s));
   return ss;
 }
 
-sockaddr_storage v6(const char* ip, uint16_t port) {
+SockAddr v6(const char* ip, uint16_t port) {
   sockaddr_in6 s{};
   s.sin6_family = AF_INET6;
   s.sin6_port = htons(port);
   REQUIRE(inet_pton(AF_INET6, ip, &s.sin6_addr) == 1);
-  sockaddr_storage ss{};
+  SockAddr ss{};
   std::memcpy(&ss, &s, sizeof(s));
   return ss;
 }
 
-bool same(const sockaddr_storage& a, const sockaddr_storage& b) {
-  if (a.ss_family != b.ss_family) return false;
-  if (a.ss_family == AF_INET) {
+bool same(const SockAddr& a, const SockAddr& b) {
+  if (a.sa.sa_family != b.sa.sa_family) return false;
+  if (a.sa.sa_family == AF_INET) {
     sockaddr_in x, y;
     std::memcpy(&x, &a, sizeof(x));
     std::memcpy(&y, &b, sizeof(y));
@@ -102,8 +103,8 @@ TEST_CASE("PROXY v1 UNKNOWN and mixed families", "[pp][v1]") {
   REQUIRE(r.status == Status::complete);
   CHECK(e.local);
   CHECK(r.consumed == h2.size());
-  sockaddr_storage unix_addr{};
-  unix_addr.ss_family = AF_UNIX;
+  SockAddr unix_addr{};
+  unix_addr.sa.sa_family = AF_UNIX;
   CHECK(build_v1(unix_addr, unix_addr) == "PROXY UNKNOWN\r\n");
 }
 

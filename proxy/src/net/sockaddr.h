@@ -1,0 +1,18 @@
+// SockAddr: an IPv4 or IPv6 socket address in 28 bytes. sockaddr_storage takes 128, and every
+// connection keeps two (client and local), so idle connections pay for the difference.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+namespace ferry::proxy {
+
+union SockAddr {
+  sockaddr sa;
+  sockaddr_in in4;
+  sockaddr_in6 in6;
+  SockAddr() : in6{} {}  // zeroed: family AF_UNSPEC
+  int family() const { return sa.sa_family; }
+};
+
+}  // namespace ferry::proxy
