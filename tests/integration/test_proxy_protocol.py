@@ -35,6 +35,8 @@ def test_accept_proxy_v1_ipv6():
     r = c.read_response()
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "2001:db8::7", up(r.json(), "X-Forwarded-For")
+    # X-Forwarded-Port is the destination port the client used (from the header), not ours.
+    assert up(r.json(), "X-Forwarded-Port") == "80", up(r.json(), "X-Forwarded-Port")
 
 
 def test_accept_proxy_v2():

@@ -1,7 +1,7 @@
 #include "http1/rewrite.h"
 
 #include <array>
-#include <cstdio>
+#include <charconv>
 
 namespace ferry::proxy::http1 {
 namespace {
@@ -165,8 +165,8 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   if (!has_xfh && !req.host.empty()) add(out, "X-Forwarded-Host", req.host);
   if (!has_xfport) {
     char port[8];
-    int n = std::snprintf(port, sizeof port, "%u", unsigned(ctx.local_port));
-    add(out, "X-Forwarded-Port", std::string_view(port, size_t(n)));
+    auto [end, ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
+    add(out, "X-Forwarded-Port", std::string_view(port, end));
   }
   add(out, "Via", req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
   add(out, "Ferry-Request-Id", ctx.request_id);
@@ -188,9 +188,9 @@ void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, b
                                int client_minor, std::string_view request_id, std::string& out) {
   out.reserve(out.size() + resp.head_size + 128);
   char status[8];
-  int sn = std::snprintf(status, sizeof status, "%d", resp.status);
+  auto [status_end, ec] = std::to_chars(status, status + sizeof status, resp.status);
   out += "HTTP/1.1 ";
-  out.append(status, size_t(sn));
+  out.append(status, status_end);
   out += ' ';
   out += resp.reason;
   out += "\r\n";

@@ -24,15 +24,20 @@ awaitable<std::error_code> connect_with_timeout(tcp::socket& sock, const tcp::en
   co_return ec;
 }
 
+namespace {
+uint16_t port_of(const SockAddr& a) {
+  if (a.family() == AF_INET) return ntohs(a.in4.sin_port);
+  if (a.family() == AF_INET6) return ntohs(a.in6.sin6_port);
+  return 0;
+}
+}  // namespace
+
 void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
   socklen_t len = sizeof info.client;
   ::getpeername(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.client), &len);
   len = sizeof info.local;
   ::getsockname(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.local), &len);
-  if (info.local.sa.sa_family == AF_INET)
-    info.local_port = ntohs(reinterpret_cast<sockaddr_in*>(&info.local)->sin_port);
-  else if (info.local.sa.sa_family == AF_INET6)
-    info.local_port = ntohs(reinterpret_cast<sockaddr_in6*>(&info.local)->sin6_port);
+  info.local_port = port_of(info.local);
 }
 
 awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info) {
@@ -46,6 +51,7 @@ awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info
         if (!ep.local) {
           info.client = ep.src;
           info.local = ep.dst;
+          info.local_port = port_of(info.local);  // X-Forwarded-Port: the original destination's
         }
         co_return true;
       }
