@@ -98,6 +98,14 @@ class Proc:
         """VmRSS of this process plus its direct children (KiB)."""
         return sum(rss_kib(p) for p in [self.pid] + children(self.pid))
 
+    def cpu_seconds(self):
+        """(user, system) CPU seconds of this process and its direct children (all threads)."""
+        u = k = 0.0
+        for p in [self.pid] + children(self.pid):
+            pu, pk = cpu_seconds(p)
+            u, k = u + pu, k + pk
+        return u, k
+
     def stop(self, timeout=10.0):
         if self.popen.poll() is None:
             try:
@@ -131,6 +139,17 @@ def children(pid):
             return [int(x) for x in f.read().split()]
     except OSError:
         return []
+
+
+def cpu_seconds(pid):
+    """(utime, stime) of a process in seconds, from /proc/PID/stat; (0, 0) if it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        tck = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tck, int(fields[12]) / tck  # fields 14 and 15 of stat(5)
+    except (OSError, IndexError, ValueError):
+        return 0.0, 0.0
 
 
 def rss_kib(pid):

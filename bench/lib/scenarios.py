@@ -36,10 +36,20 @@ def _wrk_rounds(ctx, key, path="/", conns=32, headers=(), metrics=("rps", "p50",
     for r in range(ctx.rounds):
         for t in targets:
             ctx.warm(t)
+            cpu0 = t.proc.cpu_seconds() if t.proc else None
             res = loadgen.wrk(t.url(path), conns, ctx.secs, ctx.load_cpus, headers)
-            ctx.say("  %-14s round %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %8.1f MiB/s%s"
+            cpu = ""
+            if cpu0 and res["requests"]:
+                # Where the proxy's time goes: user space (its code) vs kernel (syscalls, TCP).
+                u1, k1 = t.proc.cpu_seconds()
+                us_user = (u1 - cpu0[0]) * 1e6 / res["requests"]
+                us_sys = (k1 - cpu0[1]) * 1e6 / res["requests"]
+                ctx.record(key, "cpu user us/req", t.name, us_user, "us", "lower")
+                ctx.record(key, "cpu sys us/req", t.name, us_sys, "us", "lower")
+                cpu = "  cpu/req user %5.1f us sys %5.1f us" % (us_user, us_sys)
+            ctx.say("  %-14s round %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %8.1f MiB/s%s%s"
                     % (key, r + 1, t.name, res["rps"], res.get("p50", 0), res.get("p99", 0),
-                       res["mib_s"], _errs(res)))
+                       res["mib_s"], cpu, _errs(res)))
             for m in metrics:
                 ctx.record(key, m, t.name, res[m], *units[m])
             ctx.record(key, "errors", t.name, res["errors"] + res["non2xx"], "count", "lower")
