@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "exit_codes.h"
+#include "load_config.h"
 
 namespace ferry::daemon {
 
@@ -20,7 +21,7 @@ std::string count_summary(const config::LoadResult& result) {
 }
 
 int run_check(const std::string& path) {
-  config::LoadResult result = config::load_file(path);
+  config::LoadResult result = load_config(path);
   print_diagnostics(std::cerr, result);
   if (result.ok()) {
     std::cout << "Configuration file is valid" << std::endl;

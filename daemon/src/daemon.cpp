@@ -12,6 +12,7 @@
 #include "check.h"
 #include "exit_codes.h"
 #include "ferry/netlink/netlink.h"
+#include "load_config.h"
 #include "logging.h"
 #include "notify.h"
 #include "signals.h"
@@ -35,7 +36,7 @@ Daemon::~Daemon() {
 }
 
 int Daemon::start() {
-  config::LoadResult result = config::load_file(config_path_);
+  config::LoadResult result = load_config(config_path_);
   if (!result.ok()) {
     print_diagnostics(std::cerr, result);
     std::cerr << count_summary(result) << std::endl;
@@ -100,7 +101,7 @@ int Daemon::run() {
 void Daemon::reload() {
   notify_reloading();
   try {
-    config::LoadResult result = config::load_file(config_path_);
+    config::LoadResult result = load_config(config_path_);
     if (!result.ok()) {
       log_lines(Poco::Message::PRIO_ERROR, config::format(result.diagnostics));
       logger().error("reload failed: " + std::to_string(result.error_count()) +

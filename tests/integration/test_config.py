@@ -97,6 +97,26 @@ def test_start_with_broken_config_fails():
     assert "broken.conf:2:" in out, "start failure does not show the diagnostics:\n%s" % out
 
 
+def test_tls_bind_rejected_until_supported():
+    """A `tls` bind must not silently serve plaintext: `ferryd -c` and start refuse it with its
+    position, and a reload that adds one keeps the running configuration."""
+    path = os.path.join(H.tmpdir(), "tls.conf")
+    with open(path, "w") as f:
+        f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    bind 127.0.0.1:0 tls\n"
+                "    default-app a\nbackend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n")
+    code, out = H.run_ferryd(["-c", "-f", path])
+    assert code == 1, "ferryd -c accepted a tls bind (exit %d):\n%s" % (code, out)
+    assert re.search(r"tls\.conf:5:\d+: error: frontend 'web': TLS termination .* not supported", out), out
+    code, out = H.run_ferryd(["-f", path], timeout=20)
+    assert code != 0 and "TLS termination" in out, "ferryd started with a tls bind:\n%s" % out
+    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "default-app a") \
+        + H.backend_section("b", [("s1", 9)]) + H.section("app a", "backend b")
+    fr = H.Ferry(cfg)
+    res = fr.reload(cfg.replace("bind 127.0.0.1:0", "bind 127.0.0.1:0\n    bind 127.0.0.1:0 tls"))
+    assert res[0] == "failed" and fr.alive(), "reload with a tls bind: %r" % (res,)
+    assert "TLS termination" in fr.log, "reload failure does not say why"
+
+
 def test_check_missing_file():
     code, out = H.run_ferryd(["-c", "-f", os.path.join(H.tmpdir(), "nope.conf")])
     assert code == 1, "exit %d for a missing file:\n%s" % (code, out)
