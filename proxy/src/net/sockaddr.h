@@ -7,11 +7,12 @@
 
 namespace ferry::proxy {
 
+// Trivial (memcpy-able); always declare it value-initialised, `SockAddr a{};`, which zeroes
+// all of it (family AF_UNSPEC).
 union SockAddr {
   sockaddr sa;
   sockaddr_in in4;
   sockaddr_in6 in6;
-  SockAddr() : in6{} {}  // zeroed: family AF_UNSPEC
   int family() const { return sa.sa_family; }
 };
 
