@@ -15,7 +15,7 @@ build_pkgs=(
   catch2 python3
 )
 test_pkgs=(
-  clang libclang-rt-14-dev curl iproute2 procps
+  clang libclang-rt-14-dev curl iproute2 procps openssl
 )
 
 pkgs=("${build_pkgs[@]}")

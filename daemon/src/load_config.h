@@ -1,8 +1,9 @@
-// The daemon's view of a configuration file: configlang's load_file, then the capabilities
-// of this build. configlang parses the whole language (sections and options of features that
-// arrive in later releases); what this ferryd cannot do yet is an error here, with the source
-// position, instead of being silently ignored (a `tls` bind would otherwise serve plaintext).
-// Used by `ferryd -c`, start and reload alike. Thread: the caller's. Never throws.
+// The daemon's view of a configuration file: configlang's load_file, then what needs the
+// file system or this build's capabilities, as more diagnostics at the directive's position:
+//   - every `certificate PATH` is loaded and checked (key match, dates, chain);
+//   - constructs configlang parses but this ferryd cannot serve yet are errors (a `tls` bind
+//     would otherwise serve plaintext).
+// Used by `ferryd -c`, start and reload alike. Thread: the caller's (reads files). Never throws.
 #pragma once
 
 #include <string>
@@ -12,8 +13,5 @@
 namespace ferry::daemon {
 
 config::LoadResult load_config(const std::string& path);
-
-// Adds an error for each construct this build does not support; clears result.config if any.
-void reject_unsupported(config::LoadResult& result);
 
 }  // namespace ferry::daemon

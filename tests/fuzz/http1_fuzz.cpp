@@ -135,7 +135,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         pp::Endpoints e3;
         const auto rr = pp::parse(built, e3);
         check(rr.status == pp::Status::complete && rr.consumed == built.size() && !e3.local);
-        check(e3.src.ss_family == ep.src.ss_family && e3.dst.ss_family == ep.dst.ss_family);
+        check(e3.src.family() == ep.src.family() && e3.dst.family() == ep.dst.family());
       }
     }
   }

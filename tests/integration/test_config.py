@@ -1,6 +1,8 @@
 """`ferryd -c`: a valid config passes, a broken one lists every error with file:line:col."""
 import os
 import re
+import shutil
+import subprocess
 
 import harness as H
 
@@ -115,6 +117,42 @@ def test_tls_bind_rejected_until_supported():
     res = fr.reload(cfg.replace("bind 127.0.0.1:0", "bind 127.0.0.1:0\n    bind 127.0.0.1:0 tls"))
     assert res[0] == "failed" and fr.alive(), "reload with a tls bind: %r" % (res,)
     assert "TLS termination" in fr.log, "reload failure does not say why"
+
+
+def _openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
+
+
+def test_certificate_files_checked():
+    """`certificate PATH` files are loaded and checked by ferryd -c (path relative to the config
+    file): a missing file and a key that does not match fail with the path at the directive; a
+    good self-signed certificate passes."""
+    if not shutil.which("openssl"):
+        H.skip("the openssl command is not installed")
+    d = H.tmpdir()
+    os.makedirs(os.path.join(d, "certs"))
+    for name in ("good", "other"):
+        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
+                 "-subj", "/CN=%s.test" % name, "-addext", "subjectAltName=DNS:%s.test" % name,
+                 "-keyout", os.path.join(d, "certs", name + ".key"), "-out", os.path.join(d, "certs", name + ".crt"))
+    def pem(dst, crt, key):
+        with open(os.path.join(d, "certs", dst), "w") as f:
+            for p in (crt, key):
+                f.write(open(os.path.join(d, "certs", p)).read())
+    pem("good.pem", "good.crt", "good.key")
+    pem("mismatch.pem", "good.crt", "other.key")
+    def conf(cert):
+        path = os.path.join(d, "c.conf")
+        with open(path, "w") as f:
+            f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    default-app a\n"
+                    "backend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n    certificate %s\n" % cert)
+        return path
+    code, out = H.run_ferryd(["-c", "-f", conf("certs/good.pem")])
+    assert code == 0, "a good certificate was refused:\n%s" % out
+    code, out = H.run_ferryd(["-c", "-f", conf("certs/missing.pem")])
+    assert code == 1 and re.search(r"c\.conf:10:17: error: app 'a': .*certs/missing\.pem", out), out
+    code, out = H.run_ferryd(["-c", "-f", conf("certs/mismatch.pem")])
+    assert code == 1 and "mismatch.pem" in out and "match" in out, out
 
 
 def test_check_missing_file():

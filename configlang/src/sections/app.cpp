@@ -95,7 +95,15 @@ void register_section_app(Registry& r) {
            ctx.error(d.args[0].loc, "empty certificate path");
            return;
          }
-         cur(dr).app.certificate = d.args[0].text;
+         const std::string& arg = d.args[0].text;
+         SourceLoc at = ctx.source_loc(d.args[0].loc);
+         std::string path = arg;
+         if (arg != "acme" && arg[0] != '/') {
+           size_t slash = at.file.rfind('/');
+           if (slash != std::string::npos) path = at.file.substr(0, slash + 1) + arg;
+         }
+         cur(dr).app.certificate = std::move(path);
+         cur(dr).app.certificate_loc = std::move(at);
        }},
   };
   r.add(std::move(s));

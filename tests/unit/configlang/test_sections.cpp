@@ -433,6 +433,15 @@ TEST_CASE("app directives", "[configlang][app]") {
   CHECK(hard.config->apps[1].concurrency.hard == 200);
   CHECK(hard.config->apps[1].concurrency.soft == 0);
   CHECK(hard.config->apps[1].certificate == "/etc/c.pem");
+  CHECK(hard.config->apps[1].certificate_loc.line == 15);
+  // A relative path is relative to the directory of the file that names it.
+  const std::string rel = with("app a2\n    backend pool\n    hosts x.example\n    certificate certs/x.pem\n");
+  auto in_dir = load_string(rel, "/etc/ferry/ferry.conf", env());
+  REQUIRE(in_dir.ok());
+  CHECK(in_dir.config->apps[1].certificate == "/etc/ferry/certs/x.pem");
+  auto bare = load(rel);  // "t.conf": no directory part, so relative to the working directory
+  REQUIRE(bare.ok());
+  CHECK(bare.config->apps[1].certificate == "certs/x.pem");
 }
 
 TEST_CASE("app errors", "[configlang][app]") {

@@ -170,7 +170,10 @@ struct App {
   int backend = -1;                // index into Config::backends
   Concurrency concurrency;
   uint64_t max_body_size = 0;      // `max-body-size SIZE`; 0 = unlimited; over it: 413
-  std::string certificate;         // `certificate acme|PATH` (TLS issue)
+  // `certificate acme|PATH`: "acme", or the PEM file's path, a relative one resolved against
+  // the directory of the file that names it. Checked by the daemon (ferryd -c, start, reload).
+  std::string certificate;
+  SourceLoc certificate_loc;       // of the directive's argument
   SourceLoc loc;
 };
 

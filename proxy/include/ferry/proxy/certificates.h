@@ -1,0 +1,19 @@
+// Checks of the certificate files a configuration names (`certificate PATH`), for the daemon's
+// `ferryd -c`, start and reload: the full load the data plane will do (PEM parse, key match,
+// validity dates, chain order), reported as messages that start with the path.
+// Control thread only: it reads files. Never throws.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ferry::proxy {
+
+struct CertificateCheck {
+  std::vector<std::string> errors;    // the file cannot be served
+  std::vector<std::string> warnings;  // usable, but e.g. expires within 14 days
+};
+
+CertificateCheck check_certificate_file(const std::string& path);
+
+}  // namespace ferry::proxy
