@@ -1,0 +1,34 @@
+// Certificate selection by SNI for one TLS listener. The listener's connections start on a
+// `front` SSL_CTX; a servername callback installed on it looks the client's SNI up in a
+// CertificateSet and switches the connection to that certificate's context
+// (SSL_set_SSL_CTX). A name nothing matches gets the set's default certificate, or, without
+// one, the handshake is refused with an unrecognized_name alert (never a wrong certificate).
+// A ClientHello without SNI is treated like an unknown name.
+//
+// Ownership: the front context holds a shared_ptr to its CertificateSet (ex_data, released
+// with the context). A set is immutable once installed; a new certificate list is a new set
+// on a new front context, so handshakes in flight keep the set they started with. The
+// callback runs on whichever worker thread drives the handshake and only reads the set.
+// Every context of a set must share one TicketKeyRing (ticket_keys.h): OpenSSL encrypts
+// tickets with the front context's callback but decrypts with the selected context's.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <vector>
+
+#include "tls/sni_map.h"
+
+namespace ferry::proxy::tls {
+
+struct CertificateSet {
+  std::vector<std::shared_ptr<SSL_CTX>> contexts;  // one per certificate
+  SniMap names;                                    // server name -> index into `contexts`
+  int default_index = -1;                          // for unknown names; -1: refuse them
+};
+
+// Installs the selection callback on `front`. False if OpenSSL refused the ex_data slot.
+bool install_sni_selector(SSL_CTX* front, std::shared_ptr<const CertificateSet> set);
+
+}  // namespace ferry::proxy::tls
