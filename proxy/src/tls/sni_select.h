@@ -6,7 +6,8 @@
 // A ClientHello without SNI is treated like an unknown name.
 //
 // Ownership: the front context holds a shared_ptr to its CertificateSet (ex_data, released
-// with the context). A set is immutable once installed; a new certificate list is a new set
+// with the context), so the front context must not be one of the set's own contexts (that
+// would be a reference cycle and never be freed). A set is immutable once installed; a new certificate list is a new set
 // on a new front context, so handshakes in flight keep the set they started with. The
 // callback runs on whichever worker thread drives the handshake and only reads the set.
 // Every context of a set must share one TicketKeyRing (ticket_keys.h): OpenSSL encrypts
