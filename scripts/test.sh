@@ -15,6 +15,7 @@ top="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$top"
 jobs="${JOBS:-2}"
 failed=()
+failed_tests=()  # "build-dir: test names" for each ctest phase that failed
 summary=()
 t_start=$(date +%s)
 
@@ -49,6 +50,12 @@ run_ctest() {  # run_ctest DIR [ctest args...]
   # Tests run one at a time: several are timing-sensitive (latency under load, timeouts).
   # shellcheck disable=SC2086
   ctest --test-dir "$dir" --output-on-failure --timeout 300 "$@" ${CTEST_ARGS:-}
+  local rc=$?
+  # Name the failed tests again so they appear next to the summary at the end of the log.
+  if [ "$rc" -ne 0 ] && [ -f "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
+    failed_tests+=("$(basename "$dir"): $(cut -d: -f2 "$dir/Testing/Temporary/LastTestsFailed.log" | tr '\n' ' ')")
+  fi
+  return "$rc"
 }
 
 finish() {
@@ -57,6 +64,7 @@ finish() {
   printf '  %s\n' "${summary[@]}"
   if [ "${#failed[@]}" -gt 0 ]; then
     echo "FAILED: ${failed[*]}"
+    [ "${#failed_tests[@]}" -gt 0 ] && printf '  failed tests in %s\n' "${failed_tests[@]}"
     exit 1
   fi
   echo "all phases passed"

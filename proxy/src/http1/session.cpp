@@ -56,6 +56,9 @@ void Session::serve(std::shared_ptr<Session> s, bool resumed) {
 
 void Session::park(std::shared_ptr<Session> s) {
   Session& self = *s;
+  // A drain that began after run() finished but before this handler ran did not see the
+  // connection as idle; close it here rather than wait out the keep-alive timeout.
+  if (self.w_.draining()) return;
   self.buf_.release_if_empty();
   self.w_.give_scratch(std::move(self.s_));
   self.handle_.idle = true;
