@@ -31,6 +31,10 @@ std::shared_ptr<SSL_CTX> make_server_ctx(const CertificateMaterial& material,
                                          const TlsOptions& options = {},
                                          std::string* error = nullptr);
 
+// A context without a certificate, for a listener's connections to start on until SNI picks
+// their certificate's context (sni_select.h). Same protocol settings as make_server_ctx.
+std::shared_ptr<SSL_CTX> make_front_ctx(const TlsOptions& options = {}, std::string* error = nullptr);
+
 // The ALPN protocol chosen on `ssl` ("" when none was negotiated). Worker thread of `ssl`.
 std::string_view negotiated_alpn(const SSL* ssl);
 

@@ -1,7 +1,7 @@
 // Certificate selection by SNI for one TLS listener. The listener's connections start on a
-// `front` SSL_CTX; a servername callback installed on it looks the client's SNI up in a
-// CertificateSet and switches the connection to that certificate's context
-// (SSL_set_SSL_CTX). A name nothing matches gets the set's default certificate, or, without
+// `front` SSL_CTX (tls::make_front_ctx); a ClientHello callback installed on it looks the
+// client's SNI up in a CertificateSet and switches the connection to that certificate's
+// context (SSL_set_SSL_CTX), including that context's minimum TLS version. A name nothing matches gets the set's default certificate, or, without
 // one, the handshake is refused with an unrecognized_name alert (never a wrong certificate).
 // A ClientHello without SNI is treated like an unknown name.
 //

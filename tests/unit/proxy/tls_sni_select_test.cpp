@@ -14,7 +14,8 @@ using namespace tls_test;
 
 namespace {
 
-std::shared_ptr<SSL_CTX> context_for(const std::string& cn, const std::vector<std::string>& sans) {
+std::shared_ptr<SSL_CTX> context_for(const std::string& cn, const std::vector<std::string>& sans,
+                                     int min_version = TLS1_2_VERSION) {
   static Issued ca = make_ca("SNI Test CA");
   CertSpec spec;
   spec.cn = cn;
@@ -22,7 +23,9 @@ std::shared_ptr<SSL_CTX> context_for(const std::string& cn, const std::vector<st
   Issued leaf = make_leaf(spec, &ca);
   LoadResult r = load_certificate_pem(pem(leaf.cert.get()) + pem(ca.cert.get()) + pem(leaf.key.get()), cn);
   REQUIRE(r.ok());
-  auto ctx = make_server_ctx(*r.material);
+  TlsOptions opt;
+  opt.min_version = min_version;
+  auto ctx = make_server_ctx(*r.material, opt);
   REQUIRE(ctx);
   return ctx;
 }
@@ -43,16 +46,19 @@ struct Listener {
 Listener listener(bool with_default) {
   auto set = std::make_shared<CertificateSet>();
   set->contexts = {context_for("exact", {"a.example.com"}), context_for("wild", {"*.b.example.com"}),
-                   context_for("fallback", {"default.example.com"})};
+                   context_for("fallback", {"default.example.com"}),
+                   context_for("modern", {"modern.example.com"}, TLS1_3_VERSION)};
   std::string reason;
   REQUIRE(set->names.add("a.example.com", 0, reason));
   REQUIRE(set->names.add("*.b.example.com", 1, reason));
   REQUIRE(set->names.add("default.example.com", 2, reason));
+  REQUIRE(set->names.add("modern.example.com", 3, reason));
   if (with_default) set->default_index = 2;
   Listener l;
   // Connections start on a context of their own: one of the set's would hold the set that
   // holds it (a reference cycle, leaked).
-  l.front = context_for("front", {"front.example.com"});
+  l.front = make_front_ctx();
+  REQUIRE(l.front);
   REQUIRE(install_sni_selector(l.front.get(), set));
   return l;
 }
@@ -102,4 +108,20 @@ TEST_CASE("SNI selection keeps ALPN and TLS 1.3 working on the switched context"
   CHECK(served_cn(c) == "wild");
   CHECK(SSL_version(c.server.get()) == TLS1_3_VERSION);
   CHECK(negotiated_alpn(c.server.get()) == "h2");
+}
+
+TEST_CASE("SNI selection applies the selected certificate's minimum TLS version", "[tls][sni]") {
+  Listener l = listener(true);
+  auto tls12_only = client_ctx(TLS1_2_VERSION, TLS1_2_VERSION);
+  Connection old_ok = handshake(tls12_only.get(), l.front.get(), "", nullptr, "a.example.com");
+  REQUIRE(old_ok.ok);
+  CHECK(SSL_version(old_ok.server.get()) == TLS1_2_VERSION);
+  Connection refused = handshake(tls12_only.get(), l.front.get(), "", nullptr, "modern.example.com");
+  CHECK_FALSE(refused.ok);
+  CHECK(served_cn(refused).empty());
+  auto any = client_ctx();
+  Connection modern = handshake(any.get(), l.front.get(), "", nullptr, "modern.example.com");
+  REQUIRE(modern.ok);
+  CHECK(served_cn(modern) == "modern");
+  CHECK(SSL_version(modern.server.get()) == TLS1_3_VERSION);
 }
