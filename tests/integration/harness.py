@@ -523,6 +523,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             "conn": self.conn_id,
         }
         is_health = url.path == b.health_path
+        counted = not is_health  # in b.in_flight
         with b.lock:
             if is_health:
                 b.health_hits += 1
@@ -554,9 +555,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 extra.append(("Connection", "close"))
                 self.close_connection = True
             chunked = qv("chunked", "1" if b.chunked else "0") == "1"
+            # Counted out before the response goes out: once the proxy has the whole response it
+            # may send the next request, which must not find this one still counted.
+            with b.lock:
+                b.in_flight -= 1
+                counted = False
             self._send(status, payload, ctype, extra, chunked=chunked)
         finally:
-            if not is_health:
+            if counted:
                 with b.lock:
                     b.in_flight -= 1
 
