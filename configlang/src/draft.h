@@ -39,6 +39,7 @@ struct FrontendDraft {
   std::optional<Arg> app_ref;          // `app NAME`
   std::optional<Arg> default_app_ref;  // `default-app NAME`
   std::vector<Arg> bind_args;          // parallel to fe.binds
+  std::optional<Arg> default_certificate_arg;
 };
 
 struct BackendDraft {

@@ -123,6 +123,15 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       if (f.default_app_ref) fe.app = lookup(ctx, *f.default_app_ref, cfg->app_index, app_names, "app");
     }
     if (fe.app >= 0) app_used[fe.app] = true;
+    bool any_tls = false;
+    for (size_t i = 0; i < fe.binds.size(); ++i) {
+      any_tls = any_tls || fe.binds[i].tls;
+      if (fe.binds[i].tls && fe.mode == Mode::tcp)
+        ctx.error(f.bind_args[i].loc, "'tls' on a tcp " + who + ": terminating TLS for raw TCP is not supported; "
+                                      "TLS connections pass through a tcp frontend unchanged without it");
+    }
+    if (f.default_certificate_arg && !any_tls)
+      ctx.warning(f.default_certificate_arg->loc, "'default-certificate' has no effect: " + who + " has no 'bind ... tls'");
     if (fe.binds.empty()) ctx.warning(f.name.loc, who + " has no 'bind' lines: it accepts nothing");
   }
 

@@ -99,24 +99,26 @@ def test_start_with_broken_config_fails():
     assert "broken.conf:2:" in out, "start failure does not show the diagnostics:\n%s" % out
 
 
-def test_tls_bind_rejected_until_supported():
-    """A `tls` bind must not silently serve plaintext: `ferryd -c` and start refuse it with its
-    position, and a reload that adds one keeps the running configuration."""
-    path = os.path.join(H.tmpdir(), "tls.conf")
+def test_acme_certificate_rejected_until_supported():
+    """`certificate acme` must not leave an app silently without a certificate: `ferryd -c` and
+    start refuse it with its position, and a reload that adds one keeps the running
+    configuration."""
+    path = os.path.join(H.tmpdir(), "acme.conf")
     with open(path, "w") as f:
-        f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    bind 127.0.0.1:0 tls\n"
-                "    default-app a\nbackend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n")
+        f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n"
+                "    default-app a\nbackend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n"
+                "    certificate acme\n")
     code, out = H.run_ferryd(["-c", "-f", path])
-    assert code == 1, "ferryd -c accepted a tls bind (exit %d):\n%s" % (code, out)
-    assert re.search(r"tls\.conf:5:\d+: error: frontend 'web': TLS termination .* not supported", out), out
+    assert code == 1, "ferryd -c accepted 'certificate acme' (exit %d):\n%s" % (code, out)
+    assert re.search(r"acme\.conf:10:17: error: app 'a': automatic certificates .* not supported", out), out
     code, out = H.run_ferryd(["-f", path], timeout=20)
-    assert code != 0 and "TLS termination" in out, "ferryd started with a tls bind:\n%s" % out
+    assert code != 0 and "automatic certificates" in out, "ferryd started with 'certificate acme':\n%s" % out
     cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "default-app a") \
         + H.backend_section("b", [("s1", 9)]) + H.section("app a", "backend b")
     fr = H.Ferry(cfg)
-    res = fr.reload(cfg.replace("bind 127.0.0.1:0", "bind 127.0.0.1:0\n    bind 127.0.0.1:0 tls"))
-    assert res[0] == "failed" and fr.alive(), "reload with a tls bind: %r" % (res,)
-    assert "TLS termination" in fr.log, "reload failure does not say why"
+    res = fr.reload(cfg.replace("backend b\n\n", "backend b\n    certificate acme\n\n"))
+    assert res[0] == "failed" and fr.alive(), "reload with 'certificate acme': %r" % (res,)
+    assert "automatic certificates" in fr.log, "reload failure does not say why"
 
 
 def _openssl(*args):

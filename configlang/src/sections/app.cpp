@@ -95,15 +95,14 @@ void register_section_app(Registry& r) {
            ctx.error(d.args[0].loc, "empty certificate path");
            return;
          }
-         const std::string& arg = d.args[0].text;
-         SourceLoc at = ctx.source_loc(d.args[0].loc);
-         std::string path = arg;
-         if (arg != "acme" && arg[0] != '/') {
-           size_t slash = at.file.rfind('/');
-           if (slash != std::string::npos) path = at.file.substr(0, slash + 1) + arg;
-         }
-         cur(dr).app.certificate = std::move(path);
-         cur(dr).app.certificate_loc = std::move(at);
+         const Arg& arg = d.args[0];
+         cur(dr).app.certificate = arg.text == "acme" ? arg.text : resolve_path(ctx, arg);
+         cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
+       }},
+      {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;
+         if (auto v = ctx.choice(d.args[0], {"1.2", "1.3"}, "TLS version"))
+           cur(dr).app.tls_min = *v == 0 ? TlsVersion::v1_2 : TlsVersion::v1_3;
        }},
   };
   r.add(std::move(s));

@@ -53,6 +53,13 @@ DirectiveSpec balance_spec(std::function<std::optional<Balance>&(Draft&)> field)
   return {"balance", h};
 }
 
+std::string resolve_path(const Ctx& ctx, const Arg& arg) {
+  if (arg.text.empty() || arg.text[0] == '/') return arg.text;
+  std::string file = ctx.source_loc(arg.loc).file;
+  size_t slash = file.rfind('/');
+  return slash == std::string::npos ? arg.text : file.substr(0, slash + 1) + arg.text;
+}
+
 DirectiveSpec max_body_size_spec(std::function<std::optional<uint64_t>&(Draft&)> field) {
   auto h = [field](Ctx& ctx, const Directive& d, Draft& draft) {
     if (!ctx.arity(d, 1, 1, "max-body-size SIZE")) return;

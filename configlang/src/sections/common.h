@@ -18,6 +18,9 @@ DirectiveSpec timeout_spec(std::function<TimeoutSet&(Draft&)> field, std::vector
 DirectiveSpec retries_spec(std::function<std::optional<int>&(Draft&)> field);
 DirectiveSpec balance_spec(std::function<std::optional<Balance>&(Draft&)> field);
 DirectiveSpec max_body_size_spec(std::function<std::optional<uint64_t>&(Draft&)> field);
+// A file path argument: relative paths resolve against the directory of the file naming
+// them, so a config and its certificates can move together.
+std::string resolve_path(const Ctx& ctx, const Arg& arg);
 // http-max-request-line, http-max-header-size, http-max-headers.
 std::vector<DirectiveSpec> http_limit_specs(std::function<LimitsSet&(Draft&)> field);
 

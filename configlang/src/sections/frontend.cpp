@@ -63,6 +63,16 @@ void register_section_frontend(Registry& r) {
       {"app", [](Ctx& ctx, const Directive& d, Draft& dr) { app_ref(ctx, d, dr, false); }},
       {"default-app", [](Ctx& ctx, const Directive& d, Draft& dr) { app_ref(ctx, d, dr, true); }},
       timeout_spec([](Draft& d) -> TimeoutSet& { return cur(d).timeouts; }, {kConnect, kServer, kQueue}, false),
+      {"default-certificate", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "default-certificate PATH")) return;
+         if (d.args[0].text.empty()) {
+           ctx.error(d.args[0].loc, "empty certificate path");
+           return;
+         }
+         cur(dr).fe.default_certificate = resolve_path(ctx, d.args[0]);
+         cur(dr).fe.default_certificate_loc = ctx.source_loc(d.args[0].loc);
+         cur(dr).default_certificate_arg = d.args[0];
+       }},
       {"trust-forwarded", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, -1, "trust-forwarded CIDR...")) return;
          for (const auto& a : d.args)

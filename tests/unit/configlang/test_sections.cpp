@@ -292,6 +292,24 @@ TEST_CASE("frontend app / default-app by mode", "[configlang][frontend]") {
   CHECK(d->message.find("did you mean") == std::string::npos);
 }
 
+TEST_CASE("frontend TLS: default-certificate, tls on tcp frontends", "[configlang][frontend][tls]") {
+  auto ok = load_string(with("frontend f2\n    bind 127.0.0.1:1 tls\n    default-certificate certs/d.pem\n"),
+                        "/etc/ferry/ferry.conf", env());
+  INFO(format(ok.diagnostics));
+  REQUIRE(ok.ok());
+  const Frontend& fe = ok.config->frontends.at(ok.config->frontend_index.at("f2"));
+  CHECK(fe.binds[0].tls);
+  CHECK(fe.default_certificate == "/etc/ferry/certs/d.pem");
+  CHECK(fe.default_certificate_loc.line == 13);
+  CHECK(fe.default_certificate_loc.col == 25);
+  auto plain = load(with("frontend f2\n    bind 127.0.0.1:1\n    default-certificate /d.pem\n"));
+  CHECK(warn_where(plain, "'default-certificate' has no effect: frontend 'f2' has no 'bind ... tls'") == "13:25");
+  auto tcp = load(with("frontend pg\n    bind 127.0.0.1:2 tls\n    mode tcp\n    app hello\n"));
+  CHECK(where(tcp, "'tls' on a tcp frontend 'pg': terminating TLS for raw TCP is not supported") == "12:10");
+  auto empty = load(with("frontend f2\n    bind 127.0.0.1:1 tls\n    default-certificate \"\"\n"));
+  CHECK(where(empty, "empty certificate path") == "13:25");
+}
+
 TEST_CASE("backend directives", "[configlang][backend]") {
   auto r = load(with("backend b2\n"
                      "    balance roundrobin\n"
@@ -428,6 +446,7 @@ TEST_CASE("app directives", "[configlang][app]") {
   CHECK(a.max_body_size == 10u * 1024 * 1024);
   CHECK(a.certificate == "acme");
   CHECK(a.loc.line == 11);
+  CHECK(a.tls_min == TlsVersion::v1_2);  // the default
   auto hard = load(with("app a2\n    backend pool\n    hosts x.example\n    concurrency hard 200\n    certificate /etc/c.pem\n"));
   REQUIRE(hard.ok());
   CHECK(hard.config->apps[1].concurrency.hard == 200);
@@ -439,6 +458,10 @@ TEST_CASE("app directives", "[configlang][app]") {
   auto in_dir = load_string(rel, "/etc/ferry/ferry.conf", env());
   REQUIRE(in_dir.ok());
   CHECK(in_dir.config->apps[1].certificate == "/etc/ferry/certs/x.pem");
+  auto modern = load(with("app a2\n    backend pool\n    tls-min 1.3\n"));
+  REQUIRE(modern.ok());
+  CHECK(modern.config->apps[1].tls_min == TlsVersion::v1_3);
+  CHECK(where(load(with("app a2\n    backend pool\n    tls-min 1.1\n")), "invalid TLS version '1.1' (expected 1.2|1.3)") == "13:13");
   auto bare = load(rel);  // "t.conf": no directory part, so relative to the working directory
   REQUIRE(bare.ok());
   CHECK(bare.config->apps[1].certificate == "certs/x.pem");

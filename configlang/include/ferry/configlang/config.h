@@ -86,9 +86,11 @@ struct Global {
   uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
 };
 
+enum class TlsVersion { v1_2, v1_3 };
+
 struct Bind {
   Address addr;
-  bool tls = false;           // `bind ADDR tls` (TLS arrives with a later issue; parsed now)
+  bool tls = false;           // `bind ADDR tls`: TLS termination, certificate chosen by SNI
   bool accept_proxy = false;  // `bind ADDR accept-proxy`: PROXY protocol v1/v2 required
   SourceLoc loc;
   bool operator==(const Bind& o) const { return addr == o.addr && tls == o.tls && accept_proxy == o.accept_proxy; }
@@ -110,6 +112,10 @@ struct Frontend {
   // `trust-forwarded CIDR...`: downstream peers whose X-Forwarded-* and Ferry-Request-Id are
   // kept (appended to); from everyone else those headers are replaced.
   std::vector<Cidr> trusted;
+  // `default-certificate PATH`: served on this frontend's TLS binds to clients whose SNI
+  // matches no app (or who send none); without it such handshakes are refused.
+  std::string default_certificate;
+  SourceLoc default_certificate_loc;
   SourceLoc loc;
 };
 
@@ -174,6 +180,7 @@ struct App {
   // the directory of the file that names it. Checked by the daemon (ferryd -c, start, reload).
   std::string certificate;
   SourceLoc certificate_loc;       // of the directive's argument
+  TlsVersion tls_min = TlsVersion::v1_2;  // `tls-min 1.2|1.3`: lowest version its clients may use
   SourceLoc loc;
 };
 
