@@ -11,6 +11,7 @@
 #include "listen_socket.h"
 #include "log.h"
 #include "plan/plan.h"
+#include "plan/tls_plan.h"
 #include "worker.h"
 
 namespace ferry::proxy {
@@ -28,6 +29,7 @@ struct Engine::Impl {
   std::map<std::string, Listener> listeners;  // listener key -> info (sockets live in workers)
   std::vector<ListenerInfo> ordered;          // config order, for listeners()
   std::shared_ptr<const config::Config> config;
+  std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first apply; kept across reloads
   uint64_t generation = 0;
   bool started = false, draining = false, stopped = false;
 };
@@ -79,6 +81,11 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
     }
     opened[key] = std::move(ls);
   }
+  if (!m.tickets) m.tickets = tls::TicketKeyRing::create();
+  TlsPlan tls_plan;
+  std::string tls_err;
+  if (!m.tickets) errors += "cannot create TLS session ticket keys (random generator failed)\n";
+  else if (!build_tls_plan(*cfg, m.tickets, tls_plan, tls_err)) errors += tls_err + "\n";
   std::string log_err;
   if (errors.empty() && !m.access_log.configure(cfg->global.access_log_target, cfg->global.access_log_format, log_err))
     errors += log_err + "\n";
@@ -90,7 +97,7 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
   }
 
   // 2. The plan, then publish it with the listener changes to every worker.
-  auto plan = build_plan(cfg, ++m.generation, m.registry);
+  auto plan = build_plan(cfg, ++m.generation, m.registry, std::move(tls_plan), m.tickets);
   std::vector<std::string> removed;
   for (const auto& [key, l] : m.listeners)
     if (!wanted.count(key)) removed.push_back(key);

@@ -159,10 +159,22 @@ void Worker::begin_drain() {
     acceptors_.clear();
     for (auto* h : sessions_) {
       std::error_code ignored;
-      if (h->idle && h->sock) h->sock->cancel(ignored);
+      if (h->idle && h->stream) h->stream->cancel();
     }
     pool_.clear();
   });
+}
+
+// Tickets issued with a key stay valid while it is one of the ring's keys: the current one
+// plus two previous ones, so 2-3 hours, more than OpenSSL's default 2-hour ticket lifetime.
+constexpr auto kTicketKeyLifetime = std::chrono::hours(1);
+
+void Worker::rotate_ticket_keys(SteadyClock::time_point now) {
+  if (!plan_) return;
+  const auto& tickets = plan_->plan->tickets;
+  if (!tickets || now - tickets_rotated_ < kTicketKeyLifetime) return;
+  tickets_rotated_ = now;
+  if (!tickets->rotate()) log(config::LogLevel::warning, "TLS session ticket key rotation failed (random generator)");
 }
 
 awaitable<void> Worker::tick_loop() {
@@ -173,6 +185,7 @@ awaitable<void> Worker::tick_loop() {
     if (ec) co_return;
     access_log_.flush();
     pool_.sweep();
+    if (id_ == 0) rotate_ticket_keys(SteadyClock::now());
   }
 }
 

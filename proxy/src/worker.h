@@ -18,6 +18,7 @@
 #include "access_log.h"
 #include "balance/balancer.h"
 #include "net/asio_util.h"
+#include "net/stream.h"
 #include "plan/plan.h"
 #include "upstream/pool.h"
 
@@ -44,7 +45,7 @@ struct WorkerPlan {
 
 // A downstream connection as the worker sees it, for drain.
 struct SessionHandle {
-  tcp::socket* sock = nullptr;
+  Stream* stream = nullptr;
   bool idle = false;  // waiting for the next request (safe to close at drain)
 };
 
@@ -84,6 +85,9 @@ class Worker {
   void open_acceptor(const std::string& key, int fd);
   awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::string key);
   awaitable<void> tick_loop();
+  // Worker 0 only: a new session ticket key every kTicketKeyLifetime (tls/ticket_keys.h).
+  void rotate_ticket_keys(SteadyClock::time_point now);
+  SteadyClock::time_point tickets_rotated_ = SteadyClock::now();
   void dispatch(tcp::socket sock, const std::string& key);
 
   int id_;

@@ -14,6 +14,7 @@
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
+#include "net/stream.h"
 
 namespace ferry::proxy::http1 {
 
@@ -25,11 +26,11 @@ struct BodyResult {
 };
 
 struct BodyTransfer {
-  tcp::socket* src = nullptr;
+  Stream* src = nullptr;
   Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
   Framing in = Framing::none;           // content_length, chunked or until_close
   uint64_t length = 0;                  // for content_length
-  tcp::socket* dst = nullptr;
+  Stream* dst = nullptr;
   bool chunk_out = false;               // re-encode as chunked (else raw)
   uint64_t max_bytes = 0;               // 0 = unlimited; exceeded -> too_large (nothing more sent)
   Deadline* dl = nullptr;

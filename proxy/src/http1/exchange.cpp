@@ -46,7 +46,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
   std::string& head = s_->head;  // borrowed scratch: keeps its capacity between requests
   head.clear();
-  ForwardContext ctx{client_ip_, "http", peer_.local_port, info.request_id, trusted_};
+  ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_};
   build_upstream_request(req, ctx, head);
   const Framing req_framing = req.framing;
   const uint64_t req_length = req.content_length;
@@ -86,8 +86,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     if (!up_) {
       up_ = std::make_unique<UpstreamConn>(sock_.get_executor(), &w_.blocks());
       up_->server = pb.states[i];
-      auto ec = co_await connect_with_timeout(up_->sock, wp_->endpoints[pa.backend][i], be.timeouts.connect);
-      if (!ec) ec = co_await write_proxy_header(up_->sock, srv.send_proxy, peer_);
+      auto ec = co_await connect_with_timeout(up_->sock.socket(), wp_->endpoints[pa.backend][i], be.timeouts.connect);
+      if (!ec) ec = co_await write_proxy_header(up_->sock.socket(), srv.send_proxy, peer_);
       if (ec) {
         up_.reset();
         tried[i] = true;

@@ -33,9 +33,9 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
   const auto& ref = wp_->plan->binds.at(key_);  // the worker checked it exists
   fe_ = &wp_->plan->frontends[ref.frontend];
   bind_ = ref.bind;
-  handle_.sock = &sock_;
+  handle_.stream = &sock_;
   w_.add_session(&handle_);
-  peer_from_socket(sock_, peer_);
+  peer_from_socket(sock_.socket(), peer_);
 }
 
 Session::~Session() {
@@ -65,7 +65,7 @@ void Session::park(std::shared_ptr<Session> s) {
   self.dl_.arm(self.fe_->cfg->timeouts.http_keep_alive);
   // A read, not a readiness wait: asio re-arms epoll (epoll_ctl) for every wait, while a read
   // after one that drained the socket just queues until the next EPOLLIN edge.
-  self.sock_.async_receive(asio::buffer(self.first_), [s = std::move(s)](std::error_code ec, size_t n) mutable {
+  self.sock_.async_read_some(asio::buffer(self.first_), [s = std::move(s)](std::error_code ec, size_t n) mutable {
     if (ec || n == 0) return;  // timeout, drain, close or error: `s` dies here, closing the connection
     s->handle_.idle = false;
     s->first_len_ = n;
@@ -87,20 +87,43 @@ bool Session::refresh_plan() {
 }
 
 void Session::cancel_all() {
-  std::error_code ignored;
-  sock_.cancel(ignored);
-  if (up_) up_->sock.cancel(ignored);
+  sock_.cancel();
+  if (up_) up_->sock.cancel();
+}
+
+awaitable<bool> Session::start_tls() {
+  const config::Frontend& fe = *fe_->cfg;
+  SSL* ssl = fe_->tls ? SSL_new(fe_->tls.get()) : nullptr;
+  if (!ssl) {
+    log(config::LogLevel::error, "frontend " + fe.name + ": cannot start TLS (no context or out of memory)");
+    co_return false;
+  }
+  // Bytes after a PROXY header are the start of the TLS stream.
+  std::string prefix(buf_.data());
+  buf_.consume(buf_.size());
+  sock_.start_server_tls(ssl, std::move(prefix));
+  handle_.idle = true;  // no request yet: a drain may close it
+  dl_.arm(fe.timeouts.http_request);
+  std::error_code ec = co_await sock_.handshake();
+  handle_.idle = false;
+  if (ec) {
+    log(config::LogLevel::debug, "frontend " + fe.name + ": TLS handshake with " + format_ip(&peer_.client) +
+                                     " failed: " + (dl_.expired() ? std::string("timeout") : ec.message()));
+    co_return false;
+  }
+  co_return true;
 }
 
 awaitable<Session::Outcome> Session::run(bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
   if (!resumed && fe.binds[bind_].accept_proxy) {
     dl_.arm(fe.timeouts.http_request);
-    if (!co_await read_proxy_header(sock_, buf_, peer_)) {
+    if (!co_await read_proxy_header(sock_.socket(), buf_, peer_)) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
       co_return Outcome::closed;
     }
   }
+  if (!resumed && fe.binds[bind_].tls && !co_await start_tls()) co_return Outcome::closed;
   if (!resumed) {
     client_ip_ = format_ip(&peer_.client);
     trusted_ = fe_->trusted.contains(peer_.client);
@@ -135,7 +158,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
       // no buffer block while nothing has arrived.
       handle_.idle = true;
       dl_.arm(fe.timeouts.http_request);
-      auto [ec, got] = co_await sock_.async_receive(asio::buffer(first_), use_nothrow);
+      auto [ec, got] = co_await sock_.async_read_some(asio::buffer(first_), use_nothrow);
       handle_.idle = false;
       if (ec || got == 0) {
         if (ec && dl_.expired()) co_await send_error(408, "no request received in time", true);
@@ -263,20 +286,21 @@ awaitable<void> Session::send_error(int status, std::string_view detail, bool cl
 }
 
 awaitable<void> Session::lingering_close() {
-  // Half-close, then read and discard what the client still sends for a short while so
-  // that our last response is not destroyed by a TCP reset.
-  std::error_code ignored;
+  // Half-close (after TLS close_notify), then read and discard what the client still sends
+  // for a short while so that our last response is not destroyed by a TCP reset.
   if (!sock_.is_open()) co_return;
-  sock_.shutdown(tcp::socket::shutdown_send, ignored);
+  // One 500 ms budget for both steps: TLS's shutdown waits for the client's close_notify, and
+  // once the deadline fired nothing cancels further reads, so stop there.
   dl_.arm(std::chrono::milliseconds(500));
+  co_await sock_.shutdown_send();
   size_t drained = 0;
   char junk[4096];
-  while (drained < 256 * 1024) {
+  while (!dl_.expired() && drained < 256 * 1024) {
     auto [ec, n] = co_await sock_.async_read_some(asio::buffer(junk), use_nothrow);
     if (ec || n == 0) break;
     drained += n;
   }
-  sock_.close(ignored);
+  sock_.close();
 }
 
 void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,

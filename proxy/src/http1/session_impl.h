@@ -13,6 +13,7 @@
 #include "net/buffer.h"
 #include "net/connect.h"
 #include "net/deadline.h"
+#include "net/stream.h"
 #include "upstream/pool.h"
 #include "worker.h"
 
@@ -42,6 +43,8 @@ class Session {
 
  private:
   enum class HeadResult { ok, close, park };
+  // TLS on a `tls` bind: the handshake within `timeout http-request`. False: close.
+  awaitable<bool> start_tls();
   awaitable<HeadResult> read_head(bool first, bool resumed);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
@@ -56,7 +59,7 @@ class Session {
   void cancel_all();
 
   Worker& w_;
-  tcp::socket sock_;
+  Stream sock_;  // the downstream connection (TLS on `tls` binds)
   std::shared_ptr<WorkerPlan> wp_;
   std::string key_;
   const PlanFrontend* fe_ = nullptr;  // in wp_->plan

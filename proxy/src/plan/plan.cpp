@@ -32,12 +32,15 @@ void RuntimeRegistry::retain_only_used() {
 }
 
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
-                                       RuntimeRegistry& registry) {
+                                       RuntimeRegistry& registry, TlsPlan tls,
+                                       std::shared_ptr<tls::TicketKeyRing> tickets) {
   auto plan = std::make_shared<Plan>();
   plan->config = cfg;
   plan->generation = generation;
-  for (const auto& fe : cfg->frontends) {
-    plan->frontends.push_back(PlanFrontend{&fe, CidrSet(fe.trusted)});
+  plan->tickets = std::move(tickets);
+  for (size_t f = 0; f < cfg->frontends.size(); ++f) {
+    const auto& fe = cfg->frontends[f];
+    plan->frontends.push_back(PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f))});
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }

@@ -17,6 +17,7 @@
 #include "ferry/configlang/config.h"
 #include "limits/app_budget.h"
 #include "plan/cidr.h"
+#include "plan/tls_plan.h"
 #include "routing/host_router.h"
 #include "runtime/server_state.h"
 
@@ -37,6 +38,7 @@ struct PlanApp {
 struct PlanFrontend {
   const config::Frontend* cfg = nullptr;
   CidrSet trusted;
+  std::shared_ptr<SSL_CTX> tls;  // connections on its `tls` binds start here; null without any
 };
 
 // Identifies a listening socket across reloads: "127.0.0.1:80"; port-0 binds also carry
@@ -55,6 +57,7 @@ struct Plan {
     int bind;
   };
   std::unordered_map<std::string, BindRef> binds;  // listener_key -> frontend/bind
+  std::shared_ptr<tls::TicketKeyRing> tickets;      // the engine's; rotated by worker 0
 };
 
 // Control-thread registry of the runtime objects that outlive a single plan. A server keeps
@@ -72,7 +75,9 @@ class RuntimeRegistry {
   std::map<std::string, std::shared_ptr<AppBudget>> budgets_, budgets_used_;
 };
 
+// `tls` from build_tls_plan for the same `cfg`; its contexts use `tickets`.
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
-                                       RuntimeRegistry& registry);
+                                       RuntimeRegistry& registry, TlsPlan tls,
+                                       std::shared_ptr<tls::TicketKeyRing> tickets);
 
 }  // namespace ferry::proxy

@@ -8,8 +8,9 @@
 
 namespace ferry::proxy {
 
-awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
+awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<WorkerPlan> wp, int frontend,
                                 int bind) {
+  Stream sock(std::move(socket));
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *plan.frontends[frontend].cfg;
   auto started = SteadyClock::now();
@@ -22,13 +23,12 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
   } unregister{w, &handle};
 
   PeerInfo peer;
-  peer_from_socket(sock, peer);
+  peer_from_socket(sock.socket(), peer);
   Buffer down_buf(16 * 1024), up_buf(16 * 1024);
-  tcp::socket up(sock.get_executor());
+  Stream up(sock.get_executor());
   Deadline dl(sock.get_executor(), [&] {
-    std::error_code ignored;
-    sock.cancel(ignored);
-    up.cancel(ignored);
+    sock.cancel();
+    up.cancel();
   });
 
   AccessRecord rec;
@@ -38,7 +38,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
 
   if (fe.binds[bind].accept_proxy) {
     dl.arm(fe.timeouts.client);
-    if (!co_await read_proxy_header(sock, down_buf, peer)) {
+    if (!co_await read_proxy_header(sock.socket(), down_buf, peer)) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
       co_return;
     }
@@ -69,9 +69,8 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
     tried[i] = true;
     ServerState& st = *be.servers[i].state;
     st.inflight.fetch_add(1, std::memory_order_relaxed);
-    std::error_code ignored;
-    if (up.is_open()) up.close(ignored);
-    auto ec = co_await connect_with_timeout(up, wp->endpoints[app.backend][i], be.cfg->timeouts.connect);
+    if (up.is_open()) up.close();
+    auto ec = co_await connect_with_timeout(up.socket(), wp->endpoints[app.backend][i], be.cfg->timeouts.connect);
     if (!ec) {
       chosen = i;
       break;
@@ -94,7 +93,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
   st.record_success(static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count()));
   dl.disarm();
-  auto ec = co_await write_proxy_header(up, be.servers[chosen].cfg->send_proxy, peer);
+  auto ec = co_await write_proxy_header(up.socket(), be.servers[chosen].cfg->send_proxy, peer);
   TunnelResult tr;
   if (!ec) tr = co_await run_tunnel(sock, down_buf, up, up_buf, tunnel_idle_limit(fe.timeouts.tunnel, be.cfg->timeouts.tunnel));
   st.inflight.fetch_sub(1, std::memory_order_relaxed);

@@ -10,6 +10,7 @@
 
 #include "net/asio_util.h"
 #include "net/buffer.h"
+#include "net/stream.h"
 
 namespace ferry::proxy {
 
@@ -25,7 +26,7 @@ struct TunnelResult {
 std::chrono::milliseconds tunnel_idle_limit(std::chrono::milliseconds frontend, std::chrono::milliseconds backend);
 
 // `a_pending` holds bytes already read from `a` that must reach `b` first, and vice versa.
-awaitable<TunnelResult> run_tunnel(tcp::socket& a, Buffer& a_pending, tcp::socket& b, Buffer& b_pending,
+awaitable<TunnelResult> run_tunnel(Stream& a, Buffer& a_pending, Stream& b, Buffer& b_pending,
                                    std::chrono::milliseconds idle);
 
 }  // namespace ferry::proxy

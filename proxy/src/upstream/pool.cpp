@@ -25,7 +25,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server) {
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
-    if (still_idle(c->sock)) return c;
+    if (still_idle(c->sock.socket())) return c;
     // closed by the server while pooled (or broken): drop it and try the next one
   }
   return nullptr;

@@ -11,13 +11,14 @@
 
 #include "net/asio_util.h"
 #include "net/buffer.h"
+#include "net/stream.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy {
 
 struct UpstreamConn {
   UpstreamConn(asio::any_io_executor ex, BlockPool* blocks) : sock(std::move(ex)), buf(BlockPool::kBlockSize, blocks) {}
-  tcp::socket sock;
+  Stream sock;
   Buffer buf;                             // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this

@@ -1,0 +1,121 @@
+#include "plan/tls_plan.h"
+
+#include <map>
+#include <utility>
+
+#include "tls/certificate.h"
+#include "tls/server_context.h"
+#include "tls/sni_select.h"
+
+namespace ferry::proxy {
+namespace {
+
+std::string where(const config::SourceLoc& loc) {
+  return loc.file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+}
+
+// One context per (file, minimum version): apps sharing a certificate file share its context.
+class ContextCache {
+ public:
+  explicit ContextCache(std::shared_ptr<tls::TicketKeyRing> tickets) : tickets_(std::move(tickets)) {}
+
+  std::shared_ptr<SSL_CTX> get(const std::string& path, int min_version, std::string& error) {
+    auto key = std::make_pair(path, min_version);
+    if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+    auto loaded = tls::load_certificate_file(path);
+    if (!loaded.ok()) {
+      error = loaded.errors.empty() ? path + ": cannot load" : loaded.errors.front();
+      return nullptr;
+    }
+    tls::TlsOptions opt;
+    opt.min_version = min_version;
+    opt.alpn = served_alpn();
+    auto ctx = tls::make_server_ctx(*loaded.material, opt, &error);
+    if (!ctx) return nullptr;
+    if (!tls::install(ctx.get(), tickets_)) {
+      error = path + ": cannot install session ticket keys";
+      return nullptr;
+    }
+    cache_.emplace(key, ctx);
+    return ctx;
+  }
+
+ private:
+  std::shared_ptr<tls::TicketKeyRing> tickets_;
+  std::map<std::pair<std::string, int>, std::shared_ptr<SSL_CTX>> cache_;
+};
+
+}  // namespace
+
+const std::vector<std::string>& served_alpn() {
+  static const std::vector<std::string> alpn = {"http/1.1"};
+  return alpn;
+}
+
+bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets, TlsPlan& out,
+                    std::string& error) {
+  out.fronts.assign(cfg.frontends.size(), nullptr);
+  bool any_tls = false;
+  for (const auto& fe : cfg.frontends)
+    for (const auto& b : fe.binds) any_tls = any_tls || b.tls;
+  if (!any_tls) return true;  // no certificate is loaded when nothing serves TLS
+
+  ContextCache cache(tickets);
+  std::string errors;
+  // The apps' certificates, selected by the apps' hosts; shared by every TLS frontend.
+  auto apps = std::make_shared<tls::CertificateSet>();
+  for (const auto& app : cfg.apps) {
+    if (app.certificate.empty() || app.certificate == "acme") continue;
+    std::string err;
+    int min = app.tls_min == config::TlsVersion::v1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+    auto ctx = cache.get(app.certificate, min, err);
+    if (!ctx) {
+      errors += err + " (app " + app.name + ", " + where(app.certificate_loc) + ")\n";
+      continue;
+    }
+    int index = static_cast<int>(apps->contexts.size());
+    apps->contexts.push_back(std::move(ctx));
+    for (const auto& host : app.hosts) {
+      std::string reason;
+      if (!apps->names.add(host, index, reason))
+        errors += "host " + host + " of app " + app.name + ": " + reason + "\n";
+    }
+  }
+
+  for (size_t i = 0; i < cfg.frontends.size(); ++i) {
+    const auto& fe = cfg.frontends[i];
+    bool tls_bind = false;
+    for (const auto& b : fe.binds) tls_bind = tls_bind || b.tls;
+    if (!tls_bind) continue;
+    std::shared_ptr<const tls::CertificateSet> set = apps;
+    if (!fe.default_certificate.empty()) {
+      std::string err;
+      auto ctx = cache.get(fe.default_certificate, TLS1_2_VERSION, err);
+      if (!ctx) {
+        errors += err + " (frontend " + fe.name + ", " + where(fe.default_certificate_loc) + ")\n";
+        continue;
+      }
+      auto with_default = std::make_shared<tls::CertificateSet>(*apps);
+      with_default->default_index = static_cast<int>(with_default->contexts.size());
+      with_default->contexts.push_back(std::move(ctx));
+      set = std::move(with_default);
+    }
+    tls::TlsOptions opt;
+    opt.alpn = served_alpn();
+    std::string err;
+    auto front = tls::make_front_ctx(opt, &err);
+    if (!front || !tls::install(front.get(), tickets) || !tls::install_sni_selector(front.get(), set)) {
+      errors += "frontend " + fe.name + ": cannot set up TLS: " + (err.empty() ? "OpenSSL refused" : err) + "\n";
+      continue;
+    }
+    out.fronts[i] = std::move(front);
+  }
+  if (!errors.empty()) {
+    errors.pop_back();
+    error = std::move(errors);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace ferry::proxy
