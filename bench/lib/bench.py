@@ -21,7 +21,7 @@ import loadgen  # noqa: E402
 import procs  # noqa: E402
 import report  # noqa: E402
 import scenarios  # noqa: E402
-from stack import Target, start_proxy, start_upstream  # noqa: E402
+from stack import Target, make_tls_cert, start_proxy, start_upstream  # noqa: E402
 
 
 class Context:
@@ -70,7 +70,8 @@ class Context:
         """The standard targets, started once: each proxy (HTTP + TCP frontends) and 'direct'."""
         if self._stack is None:
             up = self.upstream_port()
-            self._stack = [start_proxy(self, kind, up, tcp=True) for kind in self.proxies]
+            cert = make_tls_cert(self)
+            self._stack = [start_proxy(self, kind, up, tcp=True, tls_cert=cert) for kind in self.proxies]
             self._stack.append(Target("direct", up))
             self.say("  started: " + ", ".join("%s :%d%s" % (t.name, t.http_port,
                                                            (" tcp :%d" % t.tcp_port) if t.tcp_port else "")

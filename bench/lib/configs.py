@@ -63,8 +63,10 @@ def upstream_nginx(d, port, www):
 
 # -- Ferry -------------------------------------------------------------------------------------
 
-def ferry(d, workers, http_port, up_port, tcp_port=None, apps=None, log_level="info"):
-    """apps: extra text (app/backend sections) appended; the default app `a` -> backend `b`."""
+def ferry(d, workers, http_port, up_port, tcp_port=None, apps=None, log_level="info", tls_port=None, tls_cert=None):
+    """apps: extra text (app/backend sections) appended; the default app `a` -> backend `b`.
+    tls_port: a TLS frontend with `tls_cert` (PEM with key) as its default certificate, so the
+    load tool's SNI (an IP address) gets it like HAProxy's and nginx's only certificate."""
     text = """global
     workers {w}
     admin off
@@ -106,6 +108,13 @@ frontend t
 app t
     backend b
 """.format(tp=tcp_port)
+    if tls_port:
+        text += """
+frontend webtls
+    bind 127.0.0.1:{tp} tls
+    default-certificate {cert}
+    default-app a
+""".format(tp=tls_port, cert=tls_cert)
     if apps:
         text += "\n" + apps
     return text
@@ -118,7 +127,7 @@ def ferry_many_apps(n):
 
 # -- HAProxy -----------------------------------------------------------------------------------
 
-def haproxy(d, workers, http_port, up_port, tcp_port=None, extra_frontend="", extra=""):
+def haproxy(d, workers, http_port, up_port, tcp_port=None, extra_frontend="", extra="", tls_port=None, tls_cert=None):
     text = """global
     nbthread {w}
     maxconn {mc}
@@ -159,31 +168,19 @@ backend tb
     mode tcp
     server s1 127.0.0.1:{up}
 """.format(tp=tcp_port, up=up_port)
+    if tls_port:
+        text += """
+frontend webtls
+    bind 127.0.0.1:{tp} ssl crt {cert}
+    option forwardfor
+    default_backend b
+""".format(tp=tls_port, cert=tls_cert)
     return text + extra
 
 
 # -- nginx as a reverse proxy ------------------------------------------------------------------
 
-def nginx_proxy(d, workers, http_port, up_port, tcp_port=None):
-    os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
-    text = ""
-    if tcp_port:
-        text += "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
-    text += nginx_common(d, "nginx").replace("worker_processes 1;", "worker_processes %d;" % workers)
-    text += """http {{
-{common}    keepalive_timeout 75s;
-    keepalive_requests 100000000;
-    client_header_timeout 10s;
-    send_timeout 60s;
-    upstream b {{
-        server 127.0.0.1:{up};
-        keepalive {pool};
-        keepalive_requests 100000000;
-        keepalive_timeout 30s;
-    }}
-    server {{
-        listen 127.0.0.1:{hp} backlog=4096;
-        location / {{
+_NGINX_LOCATION = """        location / {
             proxy_pass http://b;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -195,10 +192,33 @@ def nginx_proxy(d, workers, http_port, up_port, tcp_port=None):
             proxy_next_upstream_tries 3;
             proxy_buffers 16 8k;
             proxy_max_temp_file_size 0;
-        }}
+        }
+"""
+
+
+def nginx_proxy(d, workers, http_port, up_port, tcp_port=None, tls_port=None, tls_cert=None):
+    os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
+    text = ""
+    if tcp_port:
+        text += "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
+    text += nginx_common(d, "nginx").replace("worker_processes 1;", "worker_processes %d;" % workers)
+    servers = "    server {\n        listen 127.0.0.1:%d backlog=4096;\n%s    }\n" % (http_port, _NGINX_LOCATION)
+    if tls_port:  # the same proxying, over TLS (the PEM holds certificate and key)
+        servers += ("    server {\n        listen 127.0.0.1:%d ssl backlog=4096;\n        ssl_certificate %s;\n"
+                    "        ssl_certificate_key %s;\n%s    }\n" % (tls_port, tls_cert, tls_cert, _NGINX_LOCATION))
+    text += """http {{
+{common}    keepalive_timeout 75s;
+    keepalive_requests 100000000;
+    client_header_timeout 10s;
+    send_timeout 60s;
+    upstream b {{
+        server 127.0.0.1:{up};
+        keepalive {pool};
+        keepalive_requests 100000000;
+        keepalive_timeout 30s;
     }}
-}}
-""".format(common=nginx_http_common(d, "nginx"), up=up_port, pool=POOL, hp=http_port)
+{servers}}}
+""".format(common=nginx_http_common(d, "nginx"), up=up_port, pool=POOL, servers=servers)
     if tcp_port:
         text += """stream {{
     server {{

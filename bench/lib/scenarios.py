@@ -28,16 +28,17 @@ def scenario(name, title, number=None, default=True):
     return register
 
 
-def _wrk_rounds(ctx, key, path="/", conns=32, headers=(), metrics=("rps", "p50", "p99")):
-    """The common shape: for each round, for each standard target, one wrk run."""
+def _wrk_rounds(ctx, key, path="/", conns=32, headers=(), metrics=("rps", "p50", "p99"), tls=False):
+    """The common shape: for each round, for each standard target, one wrk run. `tls`: over
+    each proxy's HTTPS listener (the plain upstream, 'direct', has none and is left out)."""
     units = {"rps": ("req/s", "higher"), "p50": ("ms", "lower"), "p99": ("ms", "lower"),
              "mib_s": ("MiB/s", "higher")}
-    targets = ctx.stack()
+    targets = [t for t in ctx.stack() if t.tls_port or not tls]
     for r in range(ctx.rounds):
         for t in targets:
             ctx.warm(t)
             cpu0 = t.proc.cpu_seconds() if t.proc else None
-            res = loadgen.wrk(t.url(path), conns, ctx.secs, ctx.load_cpus, headers)
+            res = loadgen.wrk(t.tls_url(path) if tls else t.url(path), conns, ctx.secs, ctx.load_cpus, headers)
             cpu = ""
             if cpu0 and res["requests"]:
                 # Where the proxy's time goes: user space (its code) vs kernel (syscalls, TCP).
@@ -74,6 +75,17 @@ def conn_close(ctx):
 @scenario("big", "64 KiB responses, keep-alive (32 connections)", 3)
 def big(ctx):
     _wrk_rounds(ctx, "64k-c32", "/64k", 32, metrics=("rps", "mib_s", "p99"))
+
+
+@scenario("tls", "HTTPS keep-alive (TLS 1.3, ECDSA P-256, 32 connections, 24-byte response)", 8)
+def tls_keep_alive(ctx):
+    _wrk_rounds(ctx, "tls-ka-c32", "/", 32, tls=True)
+
+
+@scenario("tls-hs", "HTTPS with a full TLS handshake per request (Connection: close, no "
+                    "resumption, 32 connections)", 9)
+def tls_handshakes(ctx):
+    _wrk_rounds(ctx, "tls-hs-c32", "/", 32, headers=("Connection: close",), tls=True)
 
 
 @scenario("tcp", "Raw TCP mode: bulk download through the TCP proxy (curl of a sparse file)", 4)
