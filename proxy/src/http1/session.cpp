@@ -111,6 +111,9 @@ awaitable<bool> Session::start_tls() {
                                      " failed: " + (dl_.expired() ? std::string("timeout") : ec.message()));
     co_return false;
   }
+  if (log_enabled(config::LogLevel::debug))
+    log(config::LogLevel::debug, "frontend " + fe.name + ": TLS " + SSL_get_version(sock_.ssl()) + " from " +
+                                     format_ip(&peer_.client) + (SSL_session_reused(sock_.ssl()) ? " (resumed)" : ""));
   co_return true;
 }
 

@@ -41,8 +41,8 @@ bool init_mac(EVP_MAC_CTX* hctx, const TicketKey& k) {
 
 // OpenSSL's ticket callback. enc=1: encrypt a new ticket with the current key (1 = done,
 // 0 = issue no ticket, -1 = fatal error). enc=0: find the key named in the ticket; 0 = unknown
-// key (full handshake), 1 = current key, 2 = an older key (accepted, and a fresh ticket is
-// issued). Runs on the worker thread of the handshake; takes no lock.
+// key (full handshake), 1 = current key, 2 = accepted and a fresh ticket is issued (an older
+// key, or any TLS 1.3 resumption). Runs on the worker thread of the handshake; takes no lock.
 int ticket_cb(SSL* s, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_CTX* cctx,
               EVP_MAC_CTX* hctx, int enc) {
   TicketKeyRing* ring = ring_of(s);
@@ -61,7 +61,10 @@ int ticket_cb(SSL* s, unsigned char key_name[16], unsigned char* iv, EVP_CIPHER_
   if (it == set->keys.end()) return 0;
   if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), nullptr, it->aes_key.data(), iv) != 1 || !init_mac(hctx, *it))
     return -1;
-  return it == set->keys.begin() ? 1 : 2;
+  // TLS 1.3 always gets a fresh ticket on resumption: OpenSSL sends none otherwise, and a
+  // client that keeps the session of its resumed connection (wrk, many HTTP clients) would then
+  // fall back to a full handshake every other connection.
+  return it == set->keys.begin() && SSL_version(s) != TLS1_3_VERSION ? 1 : 2;
 }
 
 }  // namespace
