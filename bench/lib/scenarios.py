@@ -82,8 +82,8 @@ def tls_keep_alive(ctx):
     _wrk_rounds(ctx, "tls-ka-c32", "/", 32, tls=True)
 
 
-@scenario("tls-hs", "HTTPS with a full TLS handshake per request (Connection: close, no "
-                    "resumption, 32 connections)", 9)
+@scenario("tls-hs", "HTTPS with a new TLS connection per request (Connection: close; wrk "
+                    "resumes the previous session, 32 connections)", 9)
 def tls_handshakes(ctx):
     _wrk_rounds(ctx, "tls-hs-c32", "/", 32, headers=("Connection: close",), tls=True)
 
