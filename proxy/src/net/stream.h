@@ -10,8 +10,8 @@
 // SSL-on-fd layer: it is maintained, composes with every asio operation, and never loses
 // bytes on a partial write. Its price is two 17 KiB record buffers per TLS connection.
 //
-// Ownership: a Stream owns its socket and, after start_tls(), its SSL. Worker thread only;
-// at most one read and one write may be pending at a time (as for a socket).
+// Ownership: a Stream owns its socket and, after start_server_tls(), its SSL. Worker thread
+// only; at most one read and one write may be pending at a time (as for a socket).
 #pragma once
 
 #include <memory>
