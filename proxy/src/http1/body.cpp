@@ -12,13 +12,15 @@ using Error = BodyResult::Error;
 // unless `eof_ok`, then *eof is set) or read_timeout.
 awaitable<Error> fill(const BodyTransfer& t, bool eof_ok, bool* eof) {
   t.dl->arm(t.read_timeout);
-  auto [ec, n] = co_await t.src->async_read_some(asio::buffer(t.src_buf->space(), t.src_buf->space_size()), use_nothrow);
+  const size_t space = t.src_buf->space_size();
+  auto [ec, n] = co_await t.src->async_read_some(asio::buffer(t.src_buf->space(), space), use_nothrow);
   if (ec == asio::error::eof && eof_ok) {
     *eof = true;
     co_return Error::none;
   }
   if (ec) co_return t.dl->expired() ? Error::read_timeout : Error::read;
   t.src_buf->commit(n);
+  if (n == space && t.grow_to > t.src_buf->capacity()) t.src_buf->reserve(t.grow_to);
   co_return Error::none;
 }
 

@@ -35,6 +35,9 @@ struct BodyTransfer {
   uint64_t max_bytes = 0;               // 0 = unlimited; exceeded -> too_large (nothing more sent)
   Deadline* dl = nullptr;
   std::chrono::milliseconds read_timeout{0}, write_timeout{0};
+  // A read that fills all the space of `src_buf` grows it to this many bytes (0 = never), so a
+  // large body moves in larger reads while a small one never pays for the bigger buffer.
+  size_t grow_to = 0;
 };
 
 awaitable<BodyResult> transfer_body(const BodyTransfer& t);
