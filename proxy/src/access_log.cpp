@@ -15,10 +15,10 @@ namespace ferry::proxy {
 std::string format_ip(const SockAddr* addr) {
   char buf[INET6_ADDRSTRLEN] = "-";
   if (!addr) return buf;
-  if (addr->sa.sa_family == AF_INET)
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr, buf, sizeof buf);
-  else if (addr->sa.sa_family == AF_INET6)
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr, buf, sizeof buf);
+  if (addr->family() == AF_INET)
+    inet_ntop(AF_INET, &addr->in4.sin_addr, buf, sizeof buf);
+  else if (addr->family() == AF_INET6)
+    inet_ntop(AF_INET6, &addr->in6.sin6_addr, buf, sizeof buf);
   return buf;
 }
 

@@ -185,7 +185,7 @@ Result parse(std::string_view buf, Endpoints& out) {
 namespace {
 
 bool same_family_inet(const SockAddr& a, const SockAddr& b) {
-  return a.sa.sa_family == b.sa.sa_family && (a.sa.sa_family == AF_INET || a.sa.sa_family == AF_INET6);
+  return a.family() == b.family() && (a.family() == AF_INET || a.family() == AF_INET6);
 }
 
 }  // namespace
@@ -195,19 +195,15 @@ std::string build_v1(const SockAddr& src, const SockAddr& dst) {
   char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
   unsigned sp, dp;
   const char* proto;
-  if (src.sa.sa_family == AF_INET) {
-    sockaddr_in s, d;
-    std::memcpy(&s, &src, sizeof(s));
-    std::memcpy(&d, &dst, sizeof(d));
+  if (src.family() == AF_INET) {
+    const sockaddr_in &s = src.in4, &d = dst.in4;
     inet_ntop(AF_INET, &s.sin_addr, sa, sizeof(sa));
     inet_ntop(AF_INET, &d.sin_addr, da, sizeof(da));
     sp = ntohs(s.sin_port);
     dp = ntohs(d.sin_port);
     proto = "TCP4";
   } else {
-    sockaddr_in6 s, d;
-    std::memcpy(&s, &src, sizeof(s));
-    std::memcpy(&d, &dst, sizeof(d));
+    const sockaddr_in6 &s = src.in6, &d = dst.in6;
     inet_ntop(AF_INET6, &s.sin6_addr, sa, sizeof(sa));
     inet_ntop(AF_INET6, &d.sin6_addr, da, sizeof(da));
     sp = ntohs(s.sin6_port);
@@ -240,10 +236,8 @@ std::string build_v2(const SockAddr& src, const SockAddr& dst) {
     return out;
   }
   out += static_cast<char>(0x21);  // v2, PROXY
-  if (src.sa.sa_family == AF_INET) {
-    sockaddr_in s, d;
-    std::memcpy(&s, &src, sizeof(s));
-    std::memcpy(&d, &dst, sizeof(d));
+  if (src.family() == AF_INET) {
+    const sockaddr_in &s = src.in4, &d = dst.in4;
     out += static_cast<char>(0x11);
     out += '\0';
     out += static_cast<char>(12);
@@ -252,9 +246,7 @@ std::string build_v2(const SockAddr& src, const SockAddr& dst) {
     out.append(reinterpret_cast<const char*>(&s.sin_port), 2);
     out.append(reinterpret_cast<const char*>(&d.sin_port), 2);
   } else {
-    sockaddr_in6 s, d;
-    std::memcpy(&s, &src, sizeof(s));
-    std::memcpy(&d, &dst, sizeof(d));
+    const sockaddr_in6 &s = src.in6, &d = dst.in6;
     out += static_cast<char>(0x21);
     out += '\0';
     out += static_cast<char>(36);

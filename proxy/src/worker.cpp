@@ -157,10 +157,8 @@ void Worker::begin_drain() {
       acc->close(ignored);
     }
     acceptors_.clear();
-    for (auto* h : sessions_) {
-      std::error_code ignored;
+    for (auto* h : sessions_)
       if (h->idle && h->stream) h->stream->cancel();
-    }
     pool_.clear();
   });
 }

@@ -28,7 +28,7 @@ class Session {
   // or dies (closing the connection). `resumed`: the session was parked and is now readable.
   static void serve(std::shared_ptr<Session> s, bool resumed);
   // An idle keep-alive connection waits without any coroutine frame: only this object and
-  // one pending readiness wait remain. Readable -> serve() again; keep-alive timeout, drain or
+  // one pending read (into first_) remain. Readable -> serve() again; keep-alive timeout, drain or
   // error -> the session is destroyed.
   static void park(std::shared_ptr<Session> s);
 

@@ -34,10 +34,10 @@ static bool prefix_match(const uint8_t* a, const uint8_t* b, unsigned prefix) {
 bool CidrSet::contains(const SockAddr& addr) const {
   const uint8_t* v4 = nullptr;
   const uint8_t* v6 = nullptr;
-  if (addr.sa.sa_family == AF_INET) {
-    v4 = reinterpret_cast<const uint8_t*>(&reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr);
-  } else if (addr.sa.sa_family == AF_INET6) {
-    v6 = reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr.s6_addr;
+  if (addr.family() == AF_INET) {
+    v4 = reinterpret_cast<const uint8_t*>(&addr.in4.sin_addr);
+  } else if (addr.family() == AF_INET6) {
+    v6 = addr.in6.sin6_addr.s6_addr;
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(v6, mapped, 12) == 0) v4 = v6 + 12;  // ::ffff:a.b.c.d
   }

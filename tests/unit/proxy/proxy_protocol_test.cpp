@@ -35,17 +35,9 @@ SockAddr v6(const char* ip, uint16_t port) {
 }
 
 bool same(const SockAddr& a, const SockAddr& b) {
-  if (a.sa.sa_family != b.sa.sa_family) return false;
-  if (a.sa.sa_family == AF_INET) {
-    sockaddr_in x, y;
-    std::memcpy(&x, &a, sizeof(x));
-    std::memcpy(&y, &b, sizeof(y));
-    return x.sin_port == y.sin_port && x.sin_addr.s_addr == y.sin_addr.s_addr;
-  }
-  sockaddr_in6 x, y;
-  std::memcpy(&x, &a, sizeof(x));
-  std::memcpy(&y, &b, sizeof(y));
-  return x.sin6_port == y.sin6_port && std::memcmp(&x.sin6_addr, &y.sin6_addr, 16) == 0;
+  if (a.family() != b.family()) return false;
+  if (a.family() == AF_INET) return a.in4.sin_port == b.in4.sin_port && a.in4.sin_addr.s_addr == b.in4.sin_addr.s_addr;
+  return a.in6.sin6_port == b.in6.sin6_port && std::memcmp(&a.in6.sin6_addr, &b.in6.sin6_addr, 16) == 0;
 }
 
 Status status_of(std::string_view s) {
