@@ -1,34 +1,14 @@
 #include "store/hosts_json.h"
 
-#include <cstdio>
+#include "acme/json.h"
 
 namespace ferry::store {
-namespace {
-
-void append_escaped(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
-
-}  // namespace
 
 std::string encode_hosts(const std::vector<std::string>& hosts) {
   std::string out = "[";
   for (size_t i = 0; i < hosts.size(); ++i) {
     if (i) out += ',';
-    append_escaped(out, hosts[i]);
+    out += acme::json_quote(hosts[i]);
   }
   out += ']';
   return out;

@@ -10,7 +10,8 @@
 
 namespace ferry::store {
 
-// Pure; any thread. Escapes '"', '\\' and control characters; other bytes pass through.
+// Pure; any thread. Each host is quoted by acme::json_quote (the project's one JSON string
+// writer for the control plane).
 std::string encode_hosts(const std::vector<std::string>& hosts);
 
 // Decodes with SQLite's json_each(), the same JSON reader that checks the column, so the two

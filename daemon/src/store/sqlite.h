@@ -73,7 +73,6 @@ class Db {
   // A failure Status for the connection's current error: "<what> (<path>): <errmsg>".
   Status error(std::string_view what, int code) const;
   const std::string& path() const { return path_; }
-  sqlite3* handle() const { return db_; }
 
  private:
   sqlite3* db_ = nullptr;
