@@ -1,5 +1,7 @@
 #include "load_config.h"
 
+#include <map>
+
 #include "ferry/proxy/certificates.h"
 
 namespace ferry::daemon {
@@ -18,50 +20,40 @@ config::Diagnostic at(const config::SourceLoc& loc, Severity sev, std::string me
 }
 
 // One certificate file, checked now so that a bad file fails `ferryd -c` (and a reload keeps
-// the running configuration) instead of failing handshakes later.
-bool check_file(const std::string& path, const config::SourceLoc& loc, const std::string& who,
-                std::vector<config::Diagnostic>& out) {
-  auto check = proxy::check_certificate_file(path);
-  for (auto& e : check.errors) out.push_back(at(loc, Severity::error, who + ": " + e));
-  for (auto& w : check.warnings) out.push_back(at(loc, Severity::warning, who + ": " + w));
-  return !check.errors.empty();
+// the running configuration) instead of failing handshakes later. A file named several times
+// is read once (`seen`), and reported at each directive.
+void check_file(const std::string& path, const config::SourceLoc& loc, const std::string& who,
+                std::map<std::string, proxy::CertificateCheck>& seen, std::vector<config::Diagnostic>& out) {
+  auto it = seen.find(path);
+  if (it == seen.end()) it = seen.emplace(path, proxy::check_certificate_file(path)).first;
+  for (auto& e : it->second.errors) out.push_back(at(loc, Severity::error, who + ": " + e));
+  for (auto& w : it->second.warnings) out.push_back(at(loc, Severity::warning, who + ": " + w));
 }
 
-// Every `certificate PATH` and `default-certificate PATH`.
-bool check_certificates(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
-  bool failed = false;
+// Every `certificate PATH` and `default-certificate PATH`; `certificate acme`, which this
+// build cannot serve yet, is an error.
+void check_certificates(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
+  std::map<std::string, proxy::CertificateCheck> seen;
   for (const auto& app : cfg.apps) {
-    if (app.certificate.empty() || app.certificate == "acme") continue;
-    failed = check_file(app.certificate, app.certificate_loc, "app '" + app.name + "'", out) || failed;
+    if (app.certificate == "acme")
+      out.push_back(at(app.certificate_loc, Severity::error,
+                       "app '" + app.name + "': automatic certificates ('certificate acme') are not supported by "
+                       "this version of ferryd yet; use 'certificate PATH' with a PEM file"));
+    else if (!app.certificate.empty())
+      check_file(app.certificate, app.certificate_loc, "app '" + app.name + "'", seen, out);
   }
-  for (const auto& fe : cfg.frontends) {
-    if (fe.default_certificate.empty()) continue;
-    failed = check_file(fe.default_certificate, fe.default_certificate_loc, "frontend '" + fe.name + "'", out) || failed;
-  }
-  return failed;
-}
-
-// Constructs configlang parses but this build cannot serve yet.
-bool reject_unsupported(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
-  bool rejected = false;
-  for (const auto& app : cfg.apps) {
-    if (app.certificate != "acme") continue;
-    out.push_back(at(app.certificate_loc, Severity::error,
-                     "app '" + app.name + "': automatic certificates ('certificate acme') are not supported by "
-                     "this version of ferryd yet; use 'certificate PATH' with a PEM file"));
-    rejected = true;
-  }
-  return rejected;
+  for (const auto& fe : cfg.frontends)
+    if (!fe.default_certificate.empty())
+      check_file(fe.default_certificate, fe.default_certificate_loc, "frontend '" + fe.name + "'", seen, out);
 }
 
 }  // namespace
 
 config::LoadResult load_config(const std::string& path) {
   config::LoadResult result = config::load_file(path);
-  if (!result.config) return result;
-  bool bad = check_certificates(*result.config, result.diagnostics);
-  bad = reject_unsupported(*result.config, result.diagnostics) || bad;
-  if (bad) result.config.reset();
+  if (!result.config) return result;  // a config is only returned without errors
+  check_certificates(*result.config, result.diagnostics);
+  if (result.error_count() > 0) result.config.reset();
   return result;
 }
 
