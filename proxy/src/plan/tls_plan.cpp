@@ -52,17 +52,18 @@ const std::vector<std::string>& served_alpn() {
   return alpn;
 }
 
-bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets, TlsPlan& out,
-                    std::string& error) {
-  out.fronts.assign(cfg.frontends.size(), nullptr);
-  bool any_tls = false;
-  for (const auto& fe : cfg.frontends)
-    for (const auto& b : fe.binds) any_tls = any_tls || b.tls;
-  if (!any_tls) return true;  // no certificate is loaded when nothing serves TLS
+namespace {
 
-  ContextCache cache(tickets);
-  std::string errors;
-  // The apps' certificates, selected by the apps' hosts; shared by every TLS frontend.
+bool has_tls_bind(const config::Frontend& fe) {
+  for (const auto& b : fe.binds)
+    if (b.tls) return true;
+  return false;
+}
+
+// The apps' certificates, selected by the apps' hosts; shared by every TLS frontend. Problems
+// are appended to `errors`, one line each.
+std::shared_ptr<tls::CertificateSet> app_certificates(const config::Config& cfg, ContextCache& cache,
+                                                      std::string& errors) {
   auto apps = std::make_shared<tls::CertificateSet>();
   for (const auto& app : cfg.apps) {
     if (app.certificate.empty() || app.certificate == "acme") continue;
@@ -81,12 +82,21 @@ bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRin
         errors += "host " + host + " of app " + app.name + ": " + reason + "\n";
     }
   }
+  return apps;
+}
 
+}  // namespace
+
+bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets, TlsPlan& out,
+                    std::string& error) {
+  out.fronts.assign(cfg.frontends.size(), nullptr);
+  ContextCache cache(tickets);
+  std::string errors;
+  std::shared_ptr<const tls::CertificateSet> apps;  // loaded at the first TLS frontend, if any
   for (size_t i = 0; i < cfg.frontends.size(); ++i) {
     const auto& fe = cfg.frontends[i];
-    bool tls_bind = false;
-    for (const auto& b : fe.binds) tls_bind = tls_bind || b.tls;
-    if (!tls_bind) continue;
+    if (!has_tls_bind(fe)) continue;
+    if (!apps) apps = app_certificates(cfg, cache, errors);
     std::shared_ptr<const tls::CertificateSet> set = apps;
     if (!fe.default_certificate.empty()) {
       std::string err;
@@ -100,10 +110,8 @@ bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRin
       with_default->contexts.push_back(std::move(ctx));
       set = std::move(with_default);
     }
-    tls::TlsOptions opt;
-    opt.alpn = served_alpn();
     std::string err;
-    auto front = tls::make_front_ctx(opt, &err);
+    auto front = tls::make_front_ctx({}, &err);
     if (!front || !tls::install(front.get(), tickets) || !tls::install_sni_selector(front.get(), set)) {
       errors += "frontend " + fe.name + ": cannot set up TLS: " + (err.empty() ? "OpenSSL refused" : err) + "\n";
       continue;

@@ -124,7 +124,7 @@ std::shared_ptr<SSL_CTX> make_server_ctx(const CertificateMaterial& material, co
 std::shared_ptr<SSL_CTX> make_front_ctx(const TlsOptions& options, std::string* error) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
   if (!ctx) return fail(error, "cannot create SSL_CTX: " + drain_openssl_errors()), nullptr;
-  if (!apply_protocol(ctx.get(), options, error) || !apply_alpn(ctx.get(), options.alpn, error)) return nullptr;
+  if (!apply_protocol(ctx.get(), options, error)) return nullptr;
   return ctx;
 }
 

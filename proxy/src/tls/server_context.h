@@ -32,7 +32,9 @@ std::shared_ptr<SSL_CTX> make_server_ctx(const CertificateMaterial& material,
                                          std::string* error = nullptr);
 
 // A context without a certificate, for a listener's connections to start on until SNI picks
-// their certificate's context (sni_select.h). Same protocol settings as make_server_ctx.
+// their certificate's context (sni_select.h). Same protocol settings as make_server_ctx, but
+// no ALPN: OpenSSL asks the context a connection is on when it answers ALPN, which by then is
+// the selected one (`options.alpn` is ignored).
 std::shared_ptr<SSL_CTX> make_front_ctx(const TlsOptions& options = {}, std::string* error = nullptr);
 
 // The ALPN protocol chosen on `ssl` ("" when none was negotiated). Worker thread of `ssl`.
