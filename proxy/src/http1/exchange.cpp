@@ -260,9 +260,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
 
   uint64_t bytes_out = early;
   if (resp_framing != Framing::none && !(resp_framing == Framing::content_length && early == resp_length)) {
-    // A body larger than the 16 KiB block moves in 64 KiB reads once one read filled the block:
-    // 4x fewer syscalls and wake-ups per response. The grown buffer is freed when the
-    // connection goes idle.
+    // A body larger than the 16 KiB block moves in 64 KiB reads: 4x fewer syscalls and
+    // wake-ups per response. Known large (Content-Length): grown now. Unknown (chunked, until
+    // close): grown once a read fills the block, so small ones never allocate it. The grown
+    // buffer is freed when the connection goes idle.
+    if (resp_framing == Framing::content_length && resp_length - early > up_->buf.capacity())
+      up_->buf.reserve(kBodyBufferSize);
     BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
                     body_out == ResponseBodyOut::chunked, 0, &dl_, be.timeouts.server, fe.timeouts.client,
                     kBodyBufferSize};
