@@ -41,6 +41,11 @@ void check_certificates(const config::Config& cfg, std::vector<config::Diagnosti
                        "this version of ferryd yet; use 'certificate PATH' with a PEM file"));
     else if (!app.certificate.empty())
       check_file(app.certificate, app.certificate_loc, "app '" + app.name + "'", seen, out);
+    if (app.certificate.empty()) continue;
+    for (const auto& host : app.hosts)
+      if (std::string why = proxy::check_server_name(host); !why.empty())
+        out.push_back(at(app.certificate_loc, Severity::error,
+                         "app '" + app.name + "': host '" + host + "' cannot select a TLS certificate: " + why));
   }
   for (const auto& fe : cfg.frontends)
     if (!fe.default_certificate.empty())

@@ -1,7 +1,8 @@
 // The daemon's view of a configuration file: configlang's load_file, then what needs the
 // file system or this build's capabilities, as more diagnostics at the directive's position:
 //   - every `certificate PATH` and `default-certificate PATH` is loaded and checked (key match,
-//     dates, chain), once per file;
+//     dates, chain), once per file, and the hosts of an app with a certificate must be valid
+//     SNI names;
 //   - `certificate acme`, which this ferryd cannot serve yet, is an error (the app would
 //     otherwise have no certificate).
 // Used by `ferryd -c`, start and reload alike. Thread: the caller's (reads files). Never throws.

@@ -143,11 +143,12 @@ def test_certificate_files_checked():
                 f.write(open(os.path.join(d, "certs", p)).read())
     pem("good.pem", "good.crt", "good.key")
     pem("mismatch.pem", "good.crt", "other.key")
-    def conf(cert):
+    def conf(cert, hosts=""):
         path = os.path.join(d, "c.conf")
         with open(path, "w") as f:
             f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    default-app a\n"
-                    "backend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n    certificate %s\n" % cert)
+                    "backend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n    certificate %s\n" % cert
+                    + ("    hosts %s\n" % hosts if hosts else ""))
         return path
     code, out = H.run_ferryd(["-c", "-f", conf("certs/good.pem")])
     assert code == 0, "a good certificate was refused:\n%s" % out
@@ -155,6 +156,10 @@ def test_certificate_files_checked():
     assert code == 1 and re.search(r"c\.conf:10:17: error: app 'a': .*certs/missing\.pem", out), out
     code, out = H.run_ferryd(["-c", "-f", conf("certs/mismatch.pem")])
     assert code == 1 and "mismatch.pem" in out and "match" in out, out
+    # A host routing accepts but SNI cannot select ('_') fails the check, not the start.
+    code, out = H.run_ferryd(["-c", "-f", conf("certs/good.pem", "good.test my_svc.good.test")])
+    assert code == 1 and re.search(r"c\.conf:10:17: error: app 'a': host 'my_svc\.good\.test' cannot select a TLS "
+                                   r"certificate: invalid character '_'", out), out
 
 
 def test_check_missing_file():

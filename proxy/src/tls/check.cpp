@@ -1,6 +1,7 @@
 #include "ferry/proxy/certificates.h"
 
 #include "tls/certificate.h"
+#include "tls/sni_map.h"
 
 namespace ferry::proxy {
 
@@ -8,5 +9,7 @@ CertificateCheck check_certificate_file(const std::string& path) {
   tls::LoadResult r = tls::load_certificate_file(path);
   return {std::move(r.errors), std::move(r.warnings)};
 }
+
+std::string check_server_name(const std::string& host) { return tls::SniMap::validate(host); }
 
 }  // namespace ferry::proxy

@@ -16,4 +16,9 @@ struct CertificateCheck {
 
 CertificateCheck check_certificate_file(const std::string& path);
 
+// "" when `host` (an app's host name) can select a certificate by SNI, else why not. The SNI
+// table is stricter than routing (e.g. no '_'), so a config that would fail at start is
+// refused by `ferryd -c` instead. Pure; any thread.
+std::string check_server_name(const std::string& host);
+
 }  // namespace ferry::proxy
