@@ -8,24 +8,10 @@
 #include "http1/session_impl.h"
 #include "log.h"
 #include "tcp/tunnel.h"
+#include "upstream/exchange.h"
 
 namespace ferry::proxy::http1 {
 namespace {
-
-// Holds one unit of a server's in-flight count for the current attempt.
-struct Inflight {
-  ServerState* st = nullptr;
-  void take(ServerState* s) {
-    drop();
-    st = s;
-    st->inflight.fetch_add(1, std::memory_order_relaxed);
-  }
-  void drop() {
-    if (st) st->inflight.fetch_sub(1, std::memory_order_relaxed);
-    st = nullptr;
-  }
-  ~Inflight() { drop(); }
-};
 
 constexpr size_t kBodyBufferSize = 64 * 1024;
 
@@ -41,7 +27,6 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   const PlanBackend& pb = plan.backends[pa.backend];
   const config::Backend& be = *pb.cfg;
   const config::Frontend& fe = *fe_->cfg;
-  Balancer& balancer = *wp_->balancers[pa.backend];
 
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
   std::string& head = s_->head;  // borrowed scratch: keeps its capacity between requests
@@ -49,177 +34,82 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_};
   build_upstream_request(req, ctx, head);
   const Framing req_framing = req.framing;
-  const uint64_t req_length = req.content_length;
   const bool upgrade = req.upgrade;
-  const bool expect = req.expect_continue;
   std::string method(req.method);
   buf_.consume(req.head_size);
   // A body that is already complete in our buffer can be replayed on another server.
   const bool replayable = req_framing == Framing::none ||
-                          (req_framing == Framing::content_length && buf_.size() >= req_length);
-  const size_t replay_len = req_framing == Framing::content_length && replayable ? req_length : 0;
+                          (req_framing == Framing::content_length && buf_.size() >= req.content_length);
+  const size_t replay_len = req_framing == Framing::content_length && replayable ? req.content_length : 0;
 
-  std::vector<bool>& tried = s_->tried;
-  tried.assign(pb.servers.size(), false);
-  Inflight inflight;
-  int attempt = 0, chosen = -1;
-  bool body_sent = false;  // request body bytes left our buffer (no replay possible)
-  uint64_t body_streamed = 0;
-  ResponseHead& resp = s_->resp;
-  SteadyClock::time_point up_started;
-  const char* fail_reason = "no server available";
-  int fail_status = 503;
-
-  for (;; ++attempt) {
-    if (attempt > be.retries) break;
-    PickRequest pr{pb.servers, &tried, pa.cfg->concurrency.soft, now_ms()};
-    int i = balancer.pick(pr);
-    if (i < 0) break;
-    ServerState& st = *pb.servers[i].state;
-    const config::Server& srv = *pb.servers[i].cfg;
-    if (attempt > 0) st.retries.fetch_add(1, std::memory_order_relaxed);
-    inflight.take(&st);
-    up_started = SteadyClock::now();
-
-    up_ = w_.pool().take(&st);
-    bool reused = up_ != nullptr;
-    if (!up_) {
-      up_ = std::make_unique<UpstreamConn>(sock_.get_executor(), &w_.blocks());
-      up_->server = pb.states[i];
-      auto ec = co_await connect_with_timeout(up_->sock.socket(), wp_->endpoints[pa.backend][i], be.timeouts.connect);
-      if (!ec) ec = co_await write_proxy_header(up_->sock.socket(), srv.send_proxy, peer_);
-      if (ec) {
-        up_.reset();
-        tried[i] = true;
-        st.connect_errors.fetch_add(1, std::memory_order_relaxed);
-        if (st.record_failure(be.passive, now_ms()))
-          log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");
-        log(config::LogLevel::debug, "connect to " + be.name + "/" + srv.name + " failed: " + ec.message());
-        fail_reason = "could not connect to any server";
-        continue;
-      }
-    }
-
-    // Send the head, plus a replayable body straight from our buffer.
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(buf_.data().substr(0, replay_len))};
-    dl_.arm(be.timeouts.server);
-    auto [wec, wn] = co_await asio::async_write(up_->sock, bufs, use_nothrow);
-    if (wec) {
-      up_.reset();
-      if (!reused) {
-        tried[i] = true;
-        st.record_failure(be.passive, now_ms());
-      }
-      if (dl_.expired()) {
-        fail_status = 504, fail_reason = "upstream did not accept the request in time";
-        break;
-      }
-      fail_reason = "upstream connection failed while sending the request";
-      fail_status = 502;
-      continue;
-    }
-    if (!replayable) {
-      if (expect && buf_.empty()) {
+  // The rest of the body streams from our connection; 100-continue is sent first when the
+  // client waits for it.
+  struct Downstream final : ExchangeDownstream {
+    Session& s;
+    const PlanApp& pa;
+    Framing framing;
+    uint64_t length;
+    bool expect;
+    int minor;
+    Downstream(Session& s, const PlanApp& pa, const RequestHead& req)
+        : s(s), pa(pa), framing(req.framing), length(req.content_length), expect(req.expect_continue), minor(req.minor) {}
+    awaitable<BodyResult> send_body(UpstreamConn& up) override {
+      const auto& fe = *s.fe_->cfg;
+      if (expect && s.buf_.empty()) {
         static constexpr std::string_view cont = "HTTP/1.1 100 Continue\r\n\r\n";
-        dl_.arm(fe.timeouts.client);
-        co_await asio::async_write(sock_, asio::buffer(cont), use_nothrow);
+        s.dl_.arm(fe.timeouts.client);
+        co_await asio::async_write(s.sock_, asio::buffer(cont), use_nothrow);
       }
-      body_sent = true;
-      BodyTransfer bt{&sock_, &buf_, req_framing, req_length, &up_->sock, req_framing == Framing::chunked,
-                      pa.cfg->max_body_size, &dl_, fe.timeouts.client, be.timeouts.server};
-      auto br = co_await transfer_body(bt);
-      body_streamed = br.bytes;
-      if (!br.ok()) {
-        up_.reset();
-        using E = BodyResult::Error;
-        if (br.error == E::too_large) {
-          co_await send_error(413, "request body exceeds max-body-size", true);
-          log_request(info, 413, br.bytes, 0, srv.name, ms_since(up_started), attempt, "body-too-large");
-        } else if (br.error == E::malformed) {
-          co_await send_error(400, "malformed chunked request body", true);
-          log_request(info, 400, br.bytes, 0, srv.name, ms_since(up_started), attempt, "bad-body");
-        } else if (br.error == E::write || br.error == E::write_timeout) {
-          co_await send_error(br.error == E::write ? 502 : 504, "upstream failed while receiving the request body", true);
-          log_request(info, br.error == E::write ? 502 : 504, br.bytes, 0, srv.name, ms_since(up_started), attempt,
-                      "upstream-body");
-        } else {
-          log_request(info, 0, br.bytes, 0, srv.name, -1, attempt,
-                      br.error == E::read_timeout ? "client-timeout" : "client-abort");
-        }
-        co_return false;
-      }
+      const auto& be = *s.wp_->plan->backends[pa.backend].cfg;
+      BodyTransfer bt{&s.sock_, &s.buf_, framing, length, &up.sock, framing == Framing::chunked,
+                      pa.cfg->max_body_size, &s.dl_, fe.timeouts.client, be.timeouts.server};
+      co_return co_await transfer_body(bt);
     }
+    // 103 Early Hints goes on to HTTP/1.1 clients; other 1xx stop here.
+    awaitable<void> interim(const ResponseHead& r, std::string_view raw) override {
+      if (r.status != 103 || minor < 1) co_return;
+      s.dl_.arm(s.fe_->cfg->timeouts.client);
+      co_await asio::async_write(s.sock_, asio::buffer(raw), use_nothrow);
+    }
+  } down(*this, pa, req);
 
-    // Response head (skipping interim 1xx, forwarding 103 to HTTP/1.1 clients).
-    Limits rl{64 * 1024, 64 * 1024, 200};
-    bool got_bytes = false;
-    int status_err = 0;
-    for (;;) {
-      auto r = parse_response(up_->buf.data(), rl, method, resp);
-      if (r.status == ParseStatus::complete) {
-        if (resp.status >= 100 && resp.status < 200 && resp.status != 101) {
-          if (resp.status == 103 && info.minor >= 1) {
-            dl_.arm(fe.timeouts.client);
-            co_await asio::async_write(sock_, asio::buffer(up_->buf.data().substr(0, resp.head_size)), use_nothrow);
-          }
-          up_->buf.consume(resp.head_size);
-          continue;
-        }
-        break;
-      }
-      if (r.status == ParseStatus::error) {
-        status_err = 502;
-        break;
-      }
-      if (up_->buf.space_size() == 0) up_->buf.reserve(rl.max_header_size + 1024);
-      dl_.arm(be.timeouts.server);
-      auto [ec, n] = co_await up_->sock.async_read_some(asio::buffer(up_->buf.space(), up_->buf.space_size()), use_nothrow);
-      if (ec || n == 0) {
-        status_err = dl_.expired() ? 504 : -1;  // -1: closed/reset
-        break;
-      }
-      got_bytes = true;
-      up_->buf.commit(n);
+  Exchange x{w_, *wp_, info.app, peer_, dl_, up_, s_->resp, s_->tried};
+  UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method};
+  co_await run_exchange(x, ur, down);
+  const int attempt = x.attempts;
+  const uint64_t body_streamed = x.body.bytes;
+
+  if (!x.body.ok()) {
+    using E = BodyResult::Error;
+    const auto& br = x.body;
+    std::string_view srv_name = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();
+    double up_ms = ms_since(x.started);
+    if (br.error == E::too_large) {
+      co_await send_error(413, "request body exceeds max-body-size", true);
+      log_request(info, 413, br.bytes, 0, srv_name, up_ms, attempt, "body-too-large");
+    } else if (br.error == E::malformed) {
+      co_await send_error(400, "malformed chunked request body", true);
+      log_request(info, 400, br.bytes, 0, srv_name, up_ms, attempt, "bad-body");
+    } else if (br.error == E::write || br.error == E::write_timeout) {
+      co_await send_error(br.error == E::write ? 502 : 504, "upstream failed while receiving the request body", true);
+      log_request(info, br.error == E::write ? 502 : 504, br.bytes, 0, srv_name, up_ms, attempt, "upstream-body");
+    } else {
+      log_request(info, 0, br.bytes, 0, srv_name, -1, attempt,
+                  br.error == E::read_timeout ? "client-timeout" : "client-abort");
     }
-    if (status_err == 0) {
-      chosen = i;
-      break;
-    }
-    up_.reset();
-    if (status_err == 504) {
-      st.record_failure(be.passive, now_ms());
-      fail_status = 504, fail_reason = "upstream did not answer in time";
-      break;
-    }
-    if (status_err == 502 || got_bytes) {
-      st.record_failure(be.passive, now_ms());
-      fail_status = 502, fail_reason = "invalid response from upstream";
-      break;
-    }
-    // Closed or reset before any response byte. A reused pooled connection may simply have
-    // been closed by the server; otherwise the server failed. The request bytes were sent,
-    // so only an idempotent request with a replayable body may go elsewhere (RFC 9110 §9.2.2).
-    if (!reused) {
-      tried[i] = true;
-      st.record_failure(be.passive, now_ms());
-    }
-    fail_status = 502, fail_reason = "upstream closed the connection without a response";
-    if (!replayable || !info.idempotent || body_sent) break;
+    co_return false;
+  }
+  if (x.server < 0) {
+    const bool body_sent = x.body_sent;
+    co_await send_error(x.fail_status, x.fail_reason, body_sent || !replayable || !info.keep_alive);
+    log_request(info, x.fail_status, 0, 0, {}, -1, attempt, "no-response");
+    co_return !body_sent && replayable && info.keep_alive;
   }
 
-  if (chosen < 0) {
-    inflight.drop();
-    co_await send_error(fail_status, fail_reason, body_sent || (req_framing != Framing::none && !replayable) || !info.keep_alive);
-    log_request(info, fail_status, 0, 0, {}, -1, attempt, "no-response");
-    co_return !body_sent && (req_framing == Framing::none || replayable) && info.keep_alive;
-  }
-
+  const int chosen = x.server;
+  ResponseHead& resp = s_->resp;
   const config::Server& srv = *pb.servers[chosen].cfg;
-  ServerState& st = *pb.servers[chosen].state;
-  double upstream_ms = ms_since(up_started);
-  if (resp.status >= 500) st.record_failure(be.passive, now_ms());
-  else st.record_success(static_cast<uint32_t>(upstream_ms * 1000));
-  st.responses.fetch_add(1, std::memory_order_relaxed);
+  double upstream_ms = ms_since(x.started);
   if (replay_len) buf_.consume(replay_len);
   uint64_t bytes_in = replay_len + body_streamed;
 

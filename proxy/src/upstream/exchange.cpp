@@ -1,0 +1,145 @@
+#include "upstream/exchange.h"
+
+#include <array>
+
+#include "log.h"
+
+namespace ferry::proxy {
+
+using http1::ParseStatus;
+
+awaitable<void> ExchangeDownstream::interim(const http1::ResponseHead&, std::string_view) { co_return; }
+
+awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
+  const Plan& plan = *x.wp.plan;
+  const PlanApp& pa = plan.apps[x.app];
+  const PlanBackend& pb = plan.backends[pa.backend];
+  const config::Backend& be = *pb.cfg;
+  Balancer& balancer = *x.wp.balancers[pa.backend];
+  auto& up = x.up;
+
+  x.tried.assign(pb.servers.size(), false);
+  for (;; ++x.attempts) {
+    if (x.attempts > be.retries) break;
+    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms()};
+    int i = balancer.pick(pr);
+    if (i < 0) break;
+    ServerState& st = *pb.servers[i].state;
+    const config::Server& srv = *pb.servers[i].cfg;
+    x.last = i;
+    if (x.attempts > 0) st.retries.fetch_add(1, std::memory_order_relaxed);
+    x.inflight.take(&st);
+    x.started = SteadyClock::now();
+
+    up = x.w.pool().take(&st);
+    const bool reused = up != nullptr;
+    if (!up) {
+      up = std::make_unique<UpstreamConn>(x.w.io().get_executor(), &x.w.blocks());
+      up->server = pb.states[i];
+      auto ec = co_await connect_with_timeout(up->sock.socket(), x.wp.endpoints[pa.backend][i], be.timeouts.connect);
+      if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x.peer);
+      if (ec) {
+        up.reset();
+        x.tried[i] = true;
+        st.connect_errors.fetch_add(1, std::memory_order_relaxed);
+        if (st.record_failure(be.passive, now_ms()))
+          log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");
+        log(config::LogLevel::debug, "connect to " + be.name + "/" + srv.name + " failed: " + ec.message());
+        x.fail_reason = "could not connect to any server";
+        continue;
+      }
+    }
+
+    // The head, plus the body bytes we already have, in one write.
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(req.head), asio::buffer(req.body)};
+    x.dl.arm(be.timeouts.server);
+    auto [wec, wn] = co_await asio::async_write(up->sock, bufs, use_nothrow);
+    if (wec) {
+      up.reset();
+      if (!reused) {
+        x.tried[i] = true;
+        st.record_failure(be.passive, now_ms());
+      }
+      if (x.dl.expired()) {
+        x.fail_status = 504, x.fail_reason = "upstream did not accept the request in time";
+        break;
+      }
+      x.fail_status = 502, x.fail_reason = "upstream connection failed while sending the request";
+      continue;
+    }
+    if (!req.replayable) {
+      x.body_sent = true;
+      x.body = co_await down.send_body(*up);
+      if (!x.body.ok()) {
+        up.reset();
+        break;
+      }
+    }
+
+    // The response head, skipping interim 1xx responses (the downstream may forward them).
+    http1::Limits rl{64 * 1024, 64 * 1024, 200};
+    bool got_bytes = false;
+    int status_err = 0;
+    for (;;) {
+      auto r = parse_response(up->buf.data(), rl, req.method, x.resp);
+      if (r.status == ParseStatus::complete) {
+        if (x.resp.status >= 100 && x.resp.status < 200 && x.resp.status != 101) {
+          co_await down.interim(x.resp, up->buf.data().substr(0, x.resp.head_size));
+          up->buf.consume(x.resp.head_size);
+          continue;
+        }
+        break;
+      }
+      if (r.status == ParseStatus::error) {
+        status_err = 502;
+        break;
+      }
+      if (up->buf.space_size() == 0) up->buf.reserve(rl.max_header_size + 1024);
+      x.dl.arm(be.timeouts.server);
+      auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
+      if (ec || n == 0) {
+        status_err = x.dl.expired() ? 504 : -1;  // -1: closed/reset
+        break;
+      }
+      got_bytes = true;
+      up->buf.commit(n);
+    }
+    if (status_err == 0) {
+      x.server = i;
+      break;
+    }
+    up.reset();
+    if (status_err == 504) {
+      st.record_failure(be.passive, now_ms());
+      x.fail_status = 504, x.fail_reason = "upstream did not answer in time";
+      break;
+    }
+    if (status_err == 502 || got_bytes) {
+      st.record_failure(be.passive, now_ms());
+      x.fail_status = 502, x.fail_reason = "invalid response from upstream";
+      break;
+    }
+    // Closed or reset before any response byte. A reused pooled connection may simply have
+    // been closed by the server; otherwise the server failed. The request bytes were sent,
+    // so only an idempotent request with a replayable body may go elsewhere (RFC 9110 §9.2.2).
+    if (!reused) {
+      x.tried[i] = true;
+      st.record_failure(be.passive, now_ms());
+    }
+    x.fail_status = 502, x.fail_reason = "upstream closed the connection without a response";
+    if (!req.replayable || !req.idempotent) break;
+  }
+
+  if (x.server < 0) {
+    x.inflight.drop();
+    co_return;
+  }
+  ServerState& st = *pb.servers[x.server].state;
+  if (x.resp.status >= 500) st.record_failure(be.passive, now_ms());
+  else
+    st.record_success(static_cast<uint32_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x.started).count()));
+  st.responses.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,98 @@
+// One request's trip to a backend, independent of the downstream protocol: choose a server
+// (balancer), take a pooled connection or connect, send the HTTP/1.1 request head (and a
+// body that is already complete), stream the rest of the body through the downstream's hook,
+// and read the response head — retrying on another server where RFC 9110 allows it. HTTP/1
+// sessions and HTTP/2 streams both call run_exchange() and then send the response their own
+// way.
+//
+// Ownership: the caller owns every object an Exchange refers to, for the whole call and for
+// the response that follows. Thread: the worker's; a coroutine that never throws.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "http1/body.h"
+#include "http1/parser.h"
+#include "net/asio_util.h"
+#include "net/connect.h"
+#include "net/deadline.h"
+#include "upstream/pool.h"
+#include "worker.h"
+
+namespace ferry::proxy {
+
+// Holds one unit of a server's in-flight count for the current attempt and then for the
+// response (released when the response is done or the exchange fails).
+struct Inflight {
+  ServerState* st = nullptr;
+  Inflight() = default;
+  Inflight(const Inflight&) = delete;
+  Inflight& operator=(const Inflight&) = delete;
+  void take(ServerState* s) {
+    drop();
+    st = s;
+    st->inflight.fetch_add(1, std::memory_order_relaxed);
+  }
+  void drop() {
+    if (st) st->inflight.fetch_sub(1, std::memory_order_relaxed);
+    st = nullptr;
+  }
+  ~Inflight() { drop(); }
+};
+
+struct UpstreamRequest {
+  std::string_view head;   // the serialised HTTP/1.1 request head
+  std::string_view body;   // body bytes written right after the head
+  bool replayable = true;  // head + body is the whole request: it may go to another server
+  bool idempotent = false;
+  std::string_view method;  // decides the response framing of HEAD and CONNECT
+};
+
+// The downstream side's part of an exchange.
+class ExchangeDownstream {
+ public:
+  // Streams the request body that follows UpstreamRequest::body to `up`. Called once per
+  // exchange, and only for a request that is not replayable (so never retried after it).
+  virtual awaitable<http1::BodyResult> send_body(UpstreamConn& up) = 0;
+  // A 1xx response other than 101 arrived; `raw` is its head as received. Default: dropped.
+  virtual awaitable<void> interim(const http1::ResponseHead& head, std::string_view raw);
+
+ protected:
+  ~ExchangeDownstream() = default;
+};
+
+struct Exchange {
+  Exchange(Worker& w, const WorkerPlan& wp, int app, const PeerInfo& peer, Deadline& dl,
+           std::unique_ptr<UpstreamConn>& up, http1::ResponseHead& resp, std::vector<bool>& tried)
+      : w(w), wp(wp), app(app), peer(peer), dl(dl), up(up), resp(resp), tried(tried) {}
+
+  // Inputs.
+  Worker& w;
+  const WorkerPlan& wp;
+  int app = -1;
+  const PeerInfo& peer;                // for send-proxy
+  Deadline& dl;                        // the caller's; its expiry must cancel `up`
+  std::unique_ptr<UpstreamConn>& up;   // the connection in use (the caller's slot)
+  http1::ResponseHead& resp;           // the parsed response head (views into up->buf)
+  std::vector<bool>& tried;            // scratch: servers tried
+
+  // Outputs.
+  int server = -1;        // index of the answering server in the backend; -1: failed
+  int last = -1;          // the server of the last attempt (for logs); -1: none picked
+  int attempts = 0;       // retries made (0 = answered at the first attempt)
+  bool body_sent = false;  // request body bytes left through send_body (no replay possible)
+  http1::BodyResult body;  // send_body's result (error != none: the exchange failed there)
+  int fail_status = 503;   // server < 0 and body.ok(): the status to answer with
+  const char* fail_reason = "no server available";
+  SteadyClock::time_point started{};  // when the answering attempt began
+  Inflight inflight;                  // held for the answering server until the caller drops it
+};
+
+// Runs the exchange. On success (`server >= 0`) `up` holds the connection with the parsed
+// head in `resp` and its bytes still in up->buf (the caller consumes resp.head_size), and the
+// server's success or 5xx failure is already recorded. On failure `up` is empty.
+awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down);
+
+}  // namespace ferry::proxy
