@@ -19,7 +19,7 @@ inline constexpr const char* kTimeoutNames[kTimeoutCount] = {
 using TimeoutSet = std::array<std::optional<Duration>, kTimeoutCount>;
 
 struct LimitsSet {
-  std::optional<uint32_t> max_request_line, max_header_size, max_headers;
+  std::optional<uint32_t> max_request_line, max_header_size, max_headers, h2_max_streams;
 };
 
 struct DefaultsDraft {

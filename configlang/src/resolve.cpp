@@ -29,6 +29,7 @@ HttpLimits inherit(const LimitsSet& defaults, const LimitsSet& own) {
   l.max_request_line = own.max_request_line.value_or(defaults.max_request_line.value_or(l.max_request_line));
   l.max_header_size = own.max_header_size.value_or(defaults.max_header_size.value_or(l.max_header_size));
   l.max_headers = own.max_headers.value_or(defaults.max_headers.value_or(l.max_headers));
+  l.h2_max_streams = own.h2_max_streams.value_or(defaults.h2_max_streams.value_or(l.h2_max_streams));
   return l;
 }
 

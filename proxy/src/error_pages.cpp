@@ -26,8 +26,7 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
-                           std::string_view extra_headers) {
+std::string error_body(int status, std::string_view detail) {
   std::string body = std::to_string(status);
   body += ' ';
   body += reason_phrase(status);
@@ -36,6 +35,12 @@ std::string error_response(int status, std::string_view detail, std::string_view
     body += detail;
     body += '\n';
   }
+  return body;
+}
+
+std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
+                           std::string_view extra_headers) {
+  std::string body = error_body(status, detail);
   std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
   r += reason_phrase(status);
   r += "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";

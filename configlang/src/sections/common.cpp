@@ -82,13 +82,17 @@ std::vector<DirectiveSpec> http_limit_specs(std::function<LimitsSet&(Draft&)> fi
     };
     return DirectiveSpec{kw, h};
   };
-  auto count = [field](Ctx& ctx, const Directive& d, Draft& draft) {
-    if (!ctx.arity(d, 1, 1, "http-max-headers N")) return;
-    if (auto v = ctx.integer(d.args[0], 1, 1000)) field(draft).max_headers = static_cast<uint32_t>(*v);
+  auto count = [field](const char* kw, std::optional<uint32_t> LimitsSet::*member, int64_t max) {
+    auto h = [field, kw, member, max](Ctx& ctx, const Directive& d, Draft& draft) {
+      if (!ctx.arity(d, 1, 1, std::string(kw) + " N")) return;
+      if (auto v = ctx.integer(d.args[0], 1, max)) field(draft).*member = static_cast<uint32_t>(*v);
+    };
+    return DirectiveSpec{kw, h};
   };
   return {size_limit("http-max-request-line", &LimitsSet::max_request_line),
           size_limit("http-max-header-size", &LimitsSet::max_header_size),
-          DirectiveSpec{"http-max-headers", count}};
+          count("http-max-headers", &LimitsSet::max_headers, 1000),
+          count("http2-max-concurrent-streams", &LimitsSet::h2_max_streams, 10000)};
 }
 
 }  // namespace ferry::config::detail

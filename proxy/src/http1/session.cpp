@@ -11,7 +11,9 @@
 
 #include "error_pages.h"
 #include "http1/session_impl.h"
+#include "http2/session.h"
 #include "log.h"
+#include "request_common.h"
 
 namespace ferry::proxy {
 
@@ -131,10 +133,22 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     client_ip_ = format_ip(&peer_.client);
     trusted_ = fe_->trusted.contains(peer_.client);
   }
+  if (!resumed && sock_.is_tls() && alpn_is_h2(sock_.ssl())) {
+    dl_.disarm();
+    start_http2_session(w_, std::move(sock_), wp_, key_, peer_, {});
+    co_return Outcome::closed;
+  }
 
   for (bool first = !resumed;; first = false, resumed = false) {
     auto h = co_await read_head(first, resumed);
     if (h == HeadResult::park) co_return Outcome::parked;
+    if (h == HeadResult::h2) {  // h2c with prior knowledge
+      dl_.disarm();
+      std::string received(buf_.data());
+      buf_.consume(buf_.size());
+      start_http2_session(w_, std::move(sock_), wp_, key_, peer_, received);
+      co_return Outcome::closed;
+    }
     if (h != HeadResult::ok) co_return Outcome::closed;
     if (!refresh_plan()) {
       co_await send_error(503, "this listener was removed by a reload", true);
@@ -171,6 +185,8 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
     }
     std::memcpy(buf_.space(), first_.data(), n);  // an empty buffer has a whole block of space
     buf_.commit(n);
+    if (first && !sock_.is_tls() && kClientPreface.starts_with(buf_.data().substr(0, kClientPreface.size())))
+      co_return co_await read_preface();
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);
@@ -207,28 +223,6 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   }
 }
 
-void Session::make_request_id(const RequestHead& req, std::string& id) const {
-  if (trusted_) {
-    for (const auto& h : req.headers) {
-      if (iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
-        bool clean = true;
-        for (unsigned char c : h.value) clean = clean && c > 0x20 && c < 0x7f;
-        if (clean) {
-          id.assign(h.value);
-          return;
-        }
-      }
-    }
-  }
-  static const char* hex = "0123456789abcdef";
-  id.assign(32, '0');
-  uint64_t a = w_.random(), b = w_.random();
-  for (int i = 0; i < 16; ++i) {
-    id[i] = hex[(a >> (i * 4)) & 15];
-    id[16 + i] = hex[(b >> (i * 4)) & 15];
-  }
-}
-
 awaitable<bool> Session::handle(RequestHead& req) {
   const Plan& plan = *wp_->plan;
   RequestInfo& info = s_->info;
@@ -237,7 +231,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
   info.keep_alive = req.keep_alive;
   info.idempotent = is_idempotent(req.method);
   info.app = -1;
-  make_request_id(req, info.request_id);
+  make_request_id(w_, req.headers, trusted_, info.request_id);
   if (w_.access_log().enabled()) {
     info.method = req.method;
     info.path = req.target;
@@ -306,28 +300,29 @@ awaitable<void> Session::lingering_close() {
   sock_.close();
 }
 
+awaitable<Session::HeadResult> Session::read_preface() {
+  // The first bytes match the HTTP/2 preface so far: read until it is complete (or proven
+  // not to be one; then it is parsed as HTTP/1 and fails there).
+  while (buf_.size() < kClientPreface.size()) {
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+    if (ec || n == 0) co_return HeadResult::close;
+    buf_.commit(n);
+    if (!kClientPreface.starts_with(buf_.data().substr(0, kClientPreface.size()))) break;
+  }
+  if (buf_.data().starts_with(kClientPreface)) co_return HeadResult::h2;
+  co_return co_await read_head(false, false);
+}
+
+bool Session::alpn_is_h2(SSL* ssl) {
+  const unsigned char* p = nullptr;
+  unsigned len = 0;
+  SSL_get0_alpn_selected(ssl, &p, &len);
+  return len == 2 && p[0] == 'h' && p[1] == '2';
+}
+
 void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                           double upstream_ms, int retries, std::string_view termination) {
-  auto& al = w_.access_log();
-  if (!al.enabled()) return;
-  const Plan& plan = *wp_->plan;
-  AccessRecord r;
-  r.client = &peer_.client;
-  r.frontend = fe_->cfg->name;
-  r.app = info.app >= 0 ? std::string_view(plan.apps[info.app].cfg->name) : std::string_view();
-  r.server = server;
-  r.method = info.method;
-  r.path = info.path;
-  r.host = info.host;
-  r.request_id = info.request_id;
-  r.termination = termination;
-  r.status = status;
-  r.bytes_in = in;
-  r.bytes_out = out;
-  r.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - info.started).count();
-  r.upstream_ms = upstream_ms;
-  r.retries = retries;
-  al.add(r);
+  proxy::log_request(w_, *wp_->plan, *fe_->cfg, peer_, info, status, in, out, server, upstream_ms, retries, termination);
 }
 
 }  // namespace ferry::proxy::http1

@@ -42,18 +42,19 @@ class Session {
   awaitable<bool> forward(RequestHead& req, RequestInfo& info);
 
  private:
-  enum class HeadResult { ok, close, park };
+  enum class HeadResult { ok, close, park, h2 };
   // TLS on a `tls` bind: the handshake within `timeout http-request`. False: close.
   awaitable<bool> start_tls();
   awaitable<HeadResult> read_head(bool first, bool resumed);
+  // The connection starts like the h2c preface: h2 once it is complete, else parsed as HTTP/1.
+  awaitable<HeadResult> read_preface();
+  static bool alpn_is_h2(SSL* ssl);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
   awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
   awaitable<void> lingering_close();
-  // A trusted client's Ferry-Request-Id, else 32 random hex digits, into `id`.
-  void make_request_id(const RequestHead& req, std::string& id) const;
   void log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                    double upstream_ms, int retries, std::string_view termination);
   void cancel_all();

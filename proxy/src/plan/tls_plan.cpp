@@ -48,7 +48,7 @@ class ContextCache {
 }  // namespace
 
 const std::vector<std::string>& served_alpn() {
-  static const std::vector<std::string> alpn = {"http/1.1"};
+  static const std::vector<std::string> alpn = {"h2", "http/1.1"};
   return alpn;
 }
 

@@ -30,7 +30,7 @@ struct TlsPlan {
 bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets, TlsPlan& out,
                     std::string& error);
 
-// ALPN protocols offered to clients today: HTTP/1.1 only (no HTTP/2 yet).
+// ALPN protocols offered to clients, in server preference order: h2, then http/1.1.
 const std::vector<std::string>& served_alpn();
 
 }  // namespace ferry::proxy

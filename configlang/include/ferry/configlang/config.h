@@ -58,6 +58,8 @@ struct HttpLimits {
   uint32_t max_request_line = 8 * 1024;   // `http-max-request-line`, over it: 414
   uint32_t max_header_size = 32 * 1024;   // `http-max-header-size` (all header bytes), over: 431
   uint32_t max_headers = 100;             // `http-max-headers` (field count), over: 431
+  // `http2-max-concurrent-streams`: streams one HTTP/2 client may have open at once.
+  uint32_t h2_max_streams = 100;
   bool operator==(const HttpLimits&) const = default;
 };
 

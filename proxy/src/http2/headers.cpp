@@ -1,0 +1,136 @@
+#include "http2/headers.h"
+
+#include <charconv>
+
+#include "error_pages.h"
+
+namespace ferry::proxy::http2 {
+namespace {
+
+nghttp2_nv nv(std::string_view name, std::string_view value) {
+  return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+          reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+          NGHTTP2_NV_FLAG_NONE};
+}
+
+// Fields that make no sense on an HTTP/2 connection (RFC 9113 §8.2.2) or that Ferry restates.
+bool dropped_response_field(std::string_view name) {
+  return http1::is_hop_by_hop(name) || http1::iequals(name, "content-length") ||
+         http1::iequals(name, "ferry-request-id");
+}
+
+}  // namespace
+
+void RequestFields::add(std::string_view name, std::string_view value, uint64_t max_list_size, uint32_t max_count) {
+  list_size += name.size() + value.size() + 32;
+  if (!name.empty() && name[0] != ':') ++count;
+  if (list_size > max_list_size || count > max_count) too_large = true;
+  if (too_large) return;
+  if (name == ":method") method = value;
+  else if (name == ":scheme") scheme = value;
+  else if (name == ":authority") authority = value;
+  else if (name == ":path") path = value;
+  else if (name[0] == ':') return;  // :protocol (extended CONNECT) is not offered
+  else if (name == "cookie") {
+    if (!cookie.empty()) cookie += "; ";
+    cookie += value;
+  } else {
+    fields.emplace_back(name, value);
+  }
+}
+
+int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead& out, const char** reason) {
+  out.clear();
+  out.method = f.method;
+  out.target = f.path;
+  out.minor = 1;
+  out.host = f.authority;
+  out.keep_alive = true;
+  if (f.method == "CONNECT") {
+    *reason = "CONNECT is not supported over HTTP/2";
+    return 501;
+  }
+  if (f.path.empty() || (f.path[0] != '/' && f.path != "*")) {
+    *reason = "invalid :path";
+    return 400;
+  }
+  bool has_length = false;
+  for (const auto& [name, value] : f.fields) {
+    if (name == "host") {
+      if (out.host.empty()) out.host = value;
+      continue;  // the upstream head states Host once, from :authority
+    }
+    if (name == "content-length") {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (ec != std::errc() || p != value.data() + value.size() || (has_length && n != out.content_length)) {
+        *reason = "invalid content-length";
+        return 400;
+      }
+      has_length = true;
+      out.content_length = n;
+      continue;
+    }
+    if (name == "expect") {
+      out.expect_continue = http1::iequals(value, "100-continue");
+      continue;
+    }
+    out.headers.push_back({name, value});
+  }
+  if (!f.cookie.empty()) out.headers.push_back({"cookie", f.cookie});
+  if (out.host.empty()) {
+    *reason = "no :authority or host";
+    return 400;
+  }
+  if (has_length) out.framing = http1::Framing::content_length;
+  else out.framing = end_stream ? http1::Framing::none : http1::Framing::chunked;
+  return 0;
+}
+
+void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
+                     std::vector<nghttp2_nv>& out) {
+  out.clear();
+  arena.clear();
+  // Offsets first: the arena may move while it grows, so pointers are taken at the end.
+  struct Item {
+    size_t name_off, name_len;
+    std::string_view value;
+  };
+  std::vector<Item> items;
+  items.reserve(resp.headers.size() + 2);
+  char status[4];
+  std::to_chars(status, status + 3, resp.status);
+  arena.append(status, 3);
+  for (const auto& h : resp.headers) {
+    if (dropped_response_field(h.name) || http1::listed_in_connection(resp.headers, h.name)) continue;
+    size_t off = arena.size();
+    for (char c : h.name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    items.push_back({off, h.name.size(), h.value});
+  }
+  size_t length_off = arena.size(), length_len = 0;
+  if (resp.framing == http1::Framing::content_length) {
+    arena += std::to_string(resp.content_length);
+    length_len = arena.size() - length_off;
+  }
+  out.push_back(nv(":status", std::string_view(arena.data(), 3)));
+  for (const auto& it : items) out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len), it.value));
+  if (length_len) out.push_back(nv("content-length", std::string_view(arena.data() + length_off, length_len)));
+  if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
+}
+
+void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
+                  std::string& arena, std::vector<nghttp2_nv>& out, std::string& body) {
+  body = error_body(status, detail);
+  arena = std::to_string(status);
+  size_t status_len = arena.size();
+  arena += std::to_string(body.size());
+  out.clear();
+  out.push_back(nv(":status", std::string_view(arena.data(), status_len)));
+  out.push_back(nv("content-type", "text/plain; charset=utf-8"));
+  out.push_back(nv("cache-control", "no-store"));
+  out.push_back(nv("content-length", std::string_view(arena.data() + status_len, arena.size() - status_len)));
+  if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
+  if (retry_after) out.push_back(nv("retry-after", "1"));
+}
+
+}  // namespace ferry::proxy::http2

@@ -1,0 +1,52 @@
+// Conversions between an HTTP/2 stream's fields and the HTTP/1.1 heads of the shared upstream
+// path (RFC 9113 §8.2-8.3): pseudo-headers, cookie crumbs, the header list limit, framing,
+// and the response fields a client may see. Pure functions and values; any thread.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "http1/parser.h"
+
+namespace ferry::proxy::http2 {
+
+// One request's fields as nghttp2 delivered them. nghttp2's HTTP messaging checks have
+// already validated them: lowercase names, legal characters, pseudo-headers first, present and
+// not repeated, no connection-specific fields, `te` only "trailers", content-length syntax.
+struct RequestFields {
+  std::string method, scheme, authority, path;
+  std::vector<std::pair<std::string, std::string>> fields;  // regular fields, in order
+  std::string cookie;       // cookie crumbs joined with "; " (RFC 9113 §8.2.3)
+  uint64_t list_size = 0;   // sum of name + value + 32 per field (RFC 9113 §6.5.2)
+  uint32_t count = 0;
+  bool too_large = false;   // over a limit: the request is answered 431 and not forwarded
+
+  // Adds one field unless a limit is exceeded (then only `too_large` is set).
+  void add(std::string_view name, std::string_view value, uint64_t max_list_size, uint32_t max_count);
+};
+
+// Fills `out` with views into `f` for the shared HTTP/1 path: method, target (:path), host
+// (:authority, else the host field, which is then not repeated), fields, framing
+// (content-length when given; else none when the request ended with its headers; else
+// chunked towards the upstream). Returns 0, or 400 with `reason` for a CONNECT-less request
+// without :path and similar malformations nghttp2 leaves to us.
+int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead& out, const char** reason);
+
+// Response fields for nghttp2_submit_response: ":status", the upstream's fields lowercased,
+// minus connection-specific ones (RFC 9113 §8.2.2) and those the Connection field lists,
+// content-length only for Content-Length framing, and ferry-request-id. The nv entries point
+// into `arena` and `resp`, valid until either changes.
+void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
+                     std::vector<nghttp2_nv>& out);
+
+// Ferry's own responses (errors) on a stream: `out` gets the fields (pointing into `arena`
+// and static strings) and `body` the text/plain page. `retry_after` adds "retry-after: 1".
+void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
+                  std::string& arena, std::vector<nghttp2_nv>& out, std::string& body);
+
+}  // namespace ferry::proxy::http2

@@ -1,0 +1,370 @@
+// The HTTP/2 connection: nghttp2 session set-up, protective limits, the read and write loops,
+// stream bookkeeping, idle timeout and graceful shutdown. Per-stream forwarding is in
+// stream.cpp.
+#include <cstring>
+
+#include "http2/session_impl.h"
+#include "log.h"
+
+namespace ferry::proxy {
+
+void start_http2_session(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key,
+                         const PeerInfo& peer, std::string_view received) {
+  auto c = std::make_shared<http2::Connection>(w, std::move(sock), std::move(wp), std::move(key), peer);
+  http2::Connection::start(std::move(c), received);
+}
+
+}  // namespace ferry::proxy
+
+namespace ferry::proxy::http2 {
+namespace {
+
+constexpr int32_t kStreamWindow = 256 * 1024;       // per stream: request bytes we buffer
+constexpr int32_t kConnectionWindow = 4 * 1024 * 1024;
+constexpr size_t kWriteBatch = 64 * 1024;           // frames gathered into one write
+constexpr auto kLingerTime = std::chrono::milliseconds(500);
+
+Connection& conn(void* user_data) { return *static_cast<Connection*>(user_data); }
+
+StreamState* stream_of(nghttp2_session* ng, int32_t id) {
+  return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(ng, id));
+}
+
+}  // namespace
+
+StreamState::StreamState(Connection& c, int32_t id)
+    : c(c), id(id), wake(c.w_.io().get_executor()), dl(c.w_.io().get_executor(), [this] {
+        if (up) up->sock.cancel();
+        wake.notify();
+      }) {}
+
+// The nghttp2 callbacks. They run inside nghttp2_session_mem_recv (read loop) or
+// nghttp2_session_mem_send (write loop) on the worker thread; none may suspend.
+struct Callbacks {
+  static int begin_headers(nghttp2_session* ng, const nghttp2_frame* frame, void* ud) {
+    Connection& c = conn(ud);
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    if (c.w_.draining()) c.begin_shutdown();
+    // Streams whose coroutine still runs after a reset count too, so resetting streams does
+    // not let a client start unbounded upstream work (rapid reset, CVE-2023-44487).
+    if (c.streams_.size() >= 2 * static_cast<size_t>(c.fe_->cfg->limits.h2_max_streams)) {
+      nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
+    auto s = std::make_unique<StreamState>(c, frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s.get());
+    c.streams_.emplace(frame->hd.stream_id, std::move(s));
+    c.update_idle();
+    return 0;
+  }
+
+  static int header(nghttp2_session* ng, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+                    const uint8_t* value, size_t valuelen, uint8_t, void* ud) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // trailers: dropped
+    StreamState* s = stream_of(ng, frame->hd.stream_id);
+    if (!s) return 0;
+    const auto& lim = conn(ud).fe_->cfg->limits;
+    s->req.add({reinterpret_cast<const char*>(name), namelen}, {reinterpret_cast<const char*>(value), valuelen},
+               lim.max_header_size, lim.max_headers);
+    return 0;
+  }
+
+  static int frame_recv(nghttp2_session* ng, const nghttp2_frame* frame, void* ud) {
+    Connection& c = conn(ud);
+    StreamState* s = frame->hd.stream_id ? stream_of(ng, frame->hd.stream_id) : nullptr;
+    if (!s) return 0;
+    const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+      s->headers_done = true;
+      s->req_end = end;
+      s->running = true;
+      auto self = c.shared_from_this();
+      asio::co_spawn(c.w_.io(), c.serve_stream(self, *s), [self](std::exception_ptr e) {
+        if (e) log(config::LogLevel::error, "HTTP/2 stream ended with an exception");
+      });
+      return 0;
+    }
+    if ((frame->hd.type == NGHTTP2_DATA || frame->hd.type == NGHTTP2_HEADERS) && end) {
+      s->req_end = true;
+      s->wake.notify();
+    }
+    return 0;
+  }
+
+  static int data_chunk(nghttp2_session* ng, uint8_t, int32_t id, const uint8_t* data, size_t len, void* ud) {
+    StreamState* s = stream_of(ng, id);
+    if (!s || s->discard) {
+      // Nobody reads it: give the window back now.
+      nghttp2_session_consume_connection(ng, len);
+      if (s) nghttp2_session_consume_stream(ng, id, len);
+      conn(ud).kick();
+      return 0;
+    }
+    s->req_body.append(reinterpret_cast<const char*>(data), len);
+    s->req_received += len;
+    s->wake.notify();
+    return 0;
+  }
+
+  static int frame_send(nghttp2_session* ng, const nghttp2_frame* frame, void*) {
+    // Our response is complete while the client still sends its body: tell it to stop
+    // (RFC 9113 §8.1), after the response, never before.
+    if ((frame->hd.type != NGHTTP2_DATA && frame->hd.type != NGHTTP2_HEADERS) ||
+        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+      return 0;
+    StreamState* s = stream_of(ng, frame->hd.stream_id);
+    if (s && !s->req_end) nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
+    return 0;
+  }
+
+  static int stream_close(nghttp2_session*, int32_t id, uint32_t, void* ud) {
+    Connection& c = conn(ud);
+    auto it = c.streams_.find(id);
+    if (it == c.streams_.end()) return 0;
+    StreamState& s = *it->second;
+    s.closed = true;
+    if (!s.req_body.empty()) {  // received but never forwarded: the connection window gets it back
+      nghttp2_session_consume_connection(c.ng_, s.req_body.size());
+      s.req_body.clear();
+    }
+    if (s.running) {
+      // The coroutine notices at its next step; pending upstream I/O is cut short.
+      if (s.up) s.up->sock.cancel();
+      s.wake.notify();
+      return 0;
+    }
+    c.streams_.erase(it);
+    c.update_idle();
+    return 0;
+  }
+
+};
+
+Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer)
+    : w_(w),
+      sock_(std::move(sock)),
+      wp_(std::move(wp)),
+      key_(std::move(key)),
+      peer_(peer),
+      idle_dl_(w.io().get_executor(), [this] {
+        // Keep-alive timeout with no stream open: GOAWAY, then close once it is written.
+        if (!streams_.empty() || closed_) return;
+        nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
+        kick();
+      }),
+      write_dl_(w.io().get_executor(), [this] { sock_.cancel(); }) {
+  const auto& ref = wp_->plan->binds.at(key_);
+  fe_ = &wp_->plan->frontends[ref.frontend];
+  client_ip_ = format_ip(&peer_.client);
+  trusted_ = fe_->trusted.contains(peer_.client);
+  handle_.stream = &sock_;
+  w_.add_session(&handle_);
+  w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+Connection::~Connection() {
+  streams_.clear();
+  if (ng_) nghttp2_session_del(ng_);
+  w_.remove_session(&handle_);
+  w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Connection::start(std::shared_ptr<Connection> self, std::string_view received) {
+  Connection& c = *self;
+  nghttp2_session_callbacks* cb = nullptr;
+  nghttp2_option* opt = nullptr;
+  if (nghttp2_session_callbacks_new(&cb) != 0 || nghttp2_option_new(&opt) != 0) {
+    if (cb) nghttp2_session_callbacks_del(cb);
+    log(config::LogLevel::error, "HTTP/2: out of memory");
+    return;
+  }
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cb, Callbacks::begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cb, Callbacks::header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cb, Callbacks::frame_recv);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, Callbacks::data_chunk);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, Callbacks::frame_send);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cb, Callbacks::stream_close);
+  // Windows open only as request bytes reach the upstream (backpressure), not on receipt.
+  nghttp2_option_set_no_auto_window_update(opt, 1);
+  // Flood limits, explicit rather than relying on the library's defaults: RST_STREAM rate
+  // (rapid reset), CONTINUATION frames per header block, SETTINGS per frame, queued
+  // PING/SETTINGS acknowledgements. Exceeding one ends the connection with GOAWAY
+  // (ENHANCE_YOUR_CALM) or makes mem_recv fail with NGHTTP2_ERR_FLOODED.
+  nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
+  nghttp2_option_set_max_continuations(opt, 8);
+  nghttp2_option_set_max_settings(opt, 32);
+  nghttp2_option_set_max_outbound_ack(opt, 1000);
+  int rv = nghttp2_session_server_new2(&c.ng_, cb, &c, opt);
+  nghttp2_session_callbacks_del(cb);
+  nghttp2_option_del(opt);
+  if (rv != 0) {
+    log(config::LogLevel::error, std::string("HTTP/2: cannot create a session: ") + nghttp2_strerror(rv));
+    return;
+  }
+  const auto& lim = c.fe_->cfg->limits;
+  nghttp2_settings_entry iv[] = {
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, lim.h2_max_streams},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, lim.max_header_size},
+  };
+  nghttp2_submit_settings(c.ng_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
+  nghttp2_session_set_local_window_size(c.ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
+  if (!received.empty()) {
+    ssize_t n = nghttp2_session_mem_recv(c.ng_, reinterpret_cast<const uint8_t*>(received.data()), received.size());
+    if (n < 0) {
+      log(config::LogLevel::debug, "HTTP/2 from " + c.client_ip_ + ": " + nghttp2_strerror(static_cast<int>(n)));
+      return;
+    }
+  }
+  c.update_idle();
+  c.kick();
+  asio::co_spawn(c.w_.io(), c.read_loop(self), [self](std::exception_ptr e) {
+    if (e) log(config::LogLevel::error, "HTTP/2 connection ended with an exception");
+  });
+}
+
+bool Connection::refresh_plan() {
+  if (w_.plan() == wp_) return true;
+  auto it = w_.plan()->plan->binds.find(key_);
+  if (it == w_.plan()->plan->binds.end()) return false;
+  const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
+  if (fe.cfg->mode != config::Mode::http) return false;
+  wp_ = w_.plan();
+  fe_ = &fe;
+  trusted_ = fe_->trusted.contains(peer_.client);
+  return true;
+}
+
+void Connection::update_idle() {
+  if (closed_) return;
+  handle_.idle = streams_.empty();
+  if (streams_.empty()) idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
+  else idle_dl_.disarm();
+}
+
+void Connection::begin_shutdown() {
+  if (shutting_down_ || closed_) return;
+  shutting_down_ = true;
+  nghttp2_submit_goaway(ng_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(ng_), NGHTTP2_NO_ERROR,
+                        nullptr, 0);
+  if (streams_.empty()) nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
+  kick();
+}
+
+void Connection::finish_stream(StreamState& s) {
+  s.running = false;
+  if (!s.closed) {
+    // The coroutine ended without completing a response (e.g. the connection failed):
+    // reset the stream so nghttp2 releases it.
+    if (!s.resp_submitted) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    s.discard = true;
+    kick();
+    return;  // erased by the stream-close callback
+  }
+  streams_.erase(s.id);
+  update_idle();
+  if (w_.draining()) begin_shutdown();
+  if (shutting_down_ && streams_.empty()) {
+    nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
+    kick();
+  }
+}
+
+void Connection::kick() {
+  if (writing_ || closed_) return;
+  if (!nghttp2_session_want_write(ng_)) {
+    if (!nghttp2_session_want_read(ng_)) close_now();
+    return;
+  }
+  writing_ = true;
+  auto self = shared_from_this();
+  asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
+}
+
+void Connection::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  idle_dl_.disarm();
+  handle_.idle = true;
+  // A TCP half-close, so the GOAWAY we just wrote is not destroyed by a reset; the read
+  // loop then discards what still arrives for a moment and closes the socket.
+  std::error_code ignored;
+  sock_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  sock_.cancel();
+  for (auto& [id, s] : streams_) {
+    s->closed = true;
+    if (s->up) s->up->sock.cancel();
+    s->wake.notify();
+  }
+}
+
+awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
+  while (!closed_) {
+    out_.clear();
+    for (;;) {
+      const uint8_t* data = nullptr;
+      ssize_t n = nghttp2_session_mem_send(ng_, &data);
+      if (n < 0) {
+        log(config::LogLevel::debug, std::string("HTTP/2 send: ") + nghttp2_strerror(static_cast<int>(n)));
+        close_now();
+        break;
+      }
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
+      if (out_.size() >= kWriteBatch) break;
+    }
+    if (closed_ || out_.empty()) break;
+    write_dl_.arm(fe_->cfg->timeouts.client);
+    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
+    write_dl_.disarm();
+    if (ec) {
+      close_now();
+      break;
+    }
+  }
+  writing_ = false;
+  if (out_.capacity() > kWriteBatch * 2) std::string().swap(out_);
+  if (!closed_ && !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) close_now();
+}
+
+awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
+  Deadline linger(w_.io().get_executor(), [this] { sock_.cancel(); });
+  bool lingering = false;
+  for (;;) {
+    if (closed_ && !lingering) {
+      lingering = true;
+      linger.arm(kLingerTime);
+    }
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(rbuf_), use_nothrow);
+    if (lingering) {
+      if (ec || n == 0 || linger.expired()) break;
+      continue;  // discarded
+    }
+    if (closed_) continue;  // closed while this read was pending: linger now
+    if (ec || n == 0) {
+      // The worker cancels idle connections when it starts draining: GOAWAY, then close.
+      if (ec == asio::error::operation_aborted && w_.draining()) {
+        begin_shutdown();
+        continue;
+      }
+      close_now();
+      continue;
+    }
+    ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(rbuf_.data()), n);
+    if (rv < 0) {
+      log(config::LogLevel::debug, "HTTP/2 from " + client_ip_ + ": " + nghttp2_strerror(static_cast<int>(rv)));
+      // Floods and a bad preface end at once; other failures with a GOAWAY.
+      if (rv != NGHTTP2_ERR_FLOODED && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+        nghttp2_session_terminate_session(ng_, NGHTTP2_INTERNAL_ERROR);
+        kick();
+      } else {
+        close_now();
+      }
+      continue;
+    }
+    kick();
+  }
+  sock_.close();
+}
+
+}  // namespace ferry::proxy::http2

@@ -1,0 +1,123 @@
+// Private to http2/session.cpp and http2/stream.cpp: one downstream HTTP/2 connection and its
+// streams. Worker thread only.
+//
+// Ownership: the Connection owns its streams (by id) and the nghttp2 session. The connection
+// stays alive through shared_ptrs held by its read loop, its write loop and every running
+// stream coroutine. A StreamState is erased once nghttp2 has closed the stream AND its
+// coroutine has finished, whichever comes last.
+#pragma once
+
+#include <nghttp2/nghttp2.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "http1/scratch.h"
+#include "http2/headers.h"
+#include "http2/session.h"
+#include "net/asio_util.h"
+#include "net/deadline.h"
+#include "upstream/pool.h"
+#include "worker.h"
+
+namespace ferry::proxy::http2 {
+
+// Wakes one waiting coroutine; a notify() before the wait is remembered.
+class Signal {
+ public:
+  explicit Signal(asio::any_io_executor ex) : timer_(std::move(ex)) {}
+  awaitable<void> wait() {
+    if (!pending_) {
+      timer_.expires_at(SteadyClock::time_point::max());
+      co_await timer_.async_wait(use_nothrow);
+    }
+    pending_ = false;
+  }
+  void notify() {
+    pending_ = true;
+    timer_.cancel();
+  }
+
+ private:
+  asio::steady_timer timer_;
+  bool pending_ = false;
+};
+
+class Connection;
+
+struct StreamState {
+  StreamState(Connection& c, int32_t id);
+  Connection& c;
+  int32_t id;
+  RequestFields req;
+  bool headers_done = false;  // the request head is complete (the coroutine runs)
+  bool req_end = false;       // END_STREAM received: the request body is complete
+  bool discard = false;       // request DATA is no longer wanted: consumed as it arrives
+  std::string req_body;       // received, not yet sent upstream (bounded by the stream window)
+  uint64_t req_received = 0;
+
+  std::string resp_body;  // response bytes waiting for nghttp2 (bounded by kResponseBuffer)
+  size_t resp_off = 0;
+  bool resp_end = false;      // no more response bytes will come
+  bool resp_submitted = false;
+
+  bool closed = false;   // nghttp2 closed the stream (reset, or response done)
+  bool running = false;  // the stream coroutine is active
+  Signal wake;           // request data, end, drain of the response buffer, close
+  Deadline dl;           // bounds the current step; cancels `up` and wakes the coroutine
+  std::unique_ptr<UpstreamConn> up;
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer);
+  ~Connection();
+  // Sets up nghttp2, queues our SETTINGS, feeds `received` and starts the loops.
+  static void start(std::shared_ptr<Connection> self, std::string_view received);
+
+  // stream.cpp: serves one request (route, budget, exchange, response).
+  awaitable<void> serve_stream(std::shared_ptr<Connection> self, StreamState& s);
+
+  // Flushes frames nghttp2 wants to send (starts the write loop if idle).
+  void kick();
+
+  Worker& w_;
+  Stream sock_;
+  std::shared_ptr<WorkerPlan> wp_;
+  std::string key_;
+  const PlanFrontend* fe_ = nullptr;  // in wp_->plan
+  PeerInfo peer_;
+  std::string client_ip_;
+  bool trusted_ = false;
+  nghttp2_session* ng_ = nullptr;
+
+ private:
+  friend struct Callbacks;
+  awaitable<void> read_loop(std::shared_ptr<Connection> self);
+  awaitable<void> write_loop(std::shared_ptr<Connection> self);
+  // Switches to the worker's newest plan for new streams; false when our listener is gone.
+  bool refresh_plan();
+  // No new streams from now on (GOAWAY with the last stream we took); closes when idle.
+  void begin_shutdown();
+  void finish_stream(StreamState& s);
+  void update_idle();
+  void close_now();
+  size_t active_streams() const;
+
+  std::unordered_map<int32_t, std::unique_ptr<StreamState>> streams_;
+  SessionHandle handle_;
+  Deadline idle_dl_;   // keep-alive timeout while no stream is open
+  Deadline write_dl_;  // `timeout client` for each write
+  std::array<char, 16 * 1024> rbuf_;
+  std::string out_;    // frames being written
+  bool writing_ = false;
+  bool shutting_down_ = false;
+  bool closed_ = false;
+
+  friend struct StreamState;
+  friend awaitable<void> serve_stream_impl(std::shared_ptr<Connection>, StreamState&);
+};
+
+}  // namespace ferry::proxy::http2

@@ -1,0 +1,51 @@
+#include "request_common.h"
+
+namespace ferry::proxy {
+
+void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id) {
+  if (trusted) {
+    for (const auto& h : headers) {
+      if (http1::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
+        bool clean = true;
+        for (unsigned char c : h.value) clean = clean && c > 0x20 && c < 0x7f;
+        if (clean) {
+          id.assign(h.value);
+          return;
+        }
+      }
+    }
+  }
+  static const char* hex = "0123456789abcdef";
+  id.assign(32, '0');
+  uint64_t a = w.random(), b = w.random();
+  for (int i = 0; i < 16; ++i) {
+    id[i] = hex[(a >> (i * 4)) & 15];
+    id[16 + i] = hex[(b >> (i * 4)) & 15];
+  }
+}
+
+void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
+                 const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+                 double upstream_ms, int retries, std::string_view termination) {
+  auto& al = w.access_log();
+  if (!al.enabled()) return;
+  AccessRecord r;
+  r.client = &peer.client;
+  r.frontend = fe.name;
+  r.app = info.app >= 0 ? std::string_view(plan.apps[info.app].cfg->name) : std::string_view();
+  r.server = server;
+  r.method = info.method;
+  r.path = info.path;
+  r.host = info.host;
+  r.request_id = info.request_id;
+  r.termination = termination;
+  r.status = status;
+  r.bytes_in = in;
+  r.bytes_out = out;
+  r.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - info.started).count();
+  r.upstream_ms = upstream_ms;
+  r.retries = retries;
+  al.add(r);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,25 @@
+// Per-request steps every HTTP downstream protocol shares (HTTP/1 sessions and HTTP/2
+// streams): the request id and the access-log entry. Worker thread only.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http1/parser.h"
+#include "http1/scratch.h"
+#include "net/connect.h"
+#include "worker.h"
+
+namespace ferry::proxy {
+
+// A trusted client's Ferry-Request-Id (printable, at most 128 bytes), else 32 random hex
+// digits from the worker's generator, into `id`.
+void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id);
+
+// One access-log entry for a finished (or failed) request; nothing when logging is off.
+void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
+                 const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+                 double upstream_ms, int retries, std::string_view termination);
+
+}  // namespace ferry::proxy
