@@ -2,7 +2,8 @@
 # Installs every Debian 12 package Ferry needs to build, run and test.
 # Usage: scripts/install-deps.sh [build|test]   (default: build)
 #   build: compiler, CMake and the libraries ferryd links against.
-#   test : build + the real peers the test suite starts (clang for fuzzing, curl).
+#   test : build + the real peers the test suite starts (clang for fuzzing, curl, nghttp2-client
+#          for nghttp and h2load).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -15,7 +16,7 @@ build_pkgs=(
   catch2 python3
 )
 test_pkgs=(
-  clang libclang-rt-14-dev curl iproute2 procps openssl
+  clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -171,7 +171,7 @@ backend tb
     if tls_port:
         text += """
 frontend webtls
-    bind 127.0.0.1:{tp} ssl crt {cert}
+    bind 127.0.0.1:{tp} ssl crt {cert} alpn h2,http/1.1
     option forwardfor
     default_backend b
 """.format(tp=tls_port, cert=tls_cert)
@@ -204,7 +204,7 @@ def nginx_proxy(d, workers, http_port, up_port, tcp_port=None, tls_port=None, tl
     text += nginx_common(d, "nginx").replace("worker_processes 1;", "worker_processes %d;" % workers)
     servers = "    server {\n        listen 127.0.0.1:%d backlog=4096;\n%s    }\n" % (http_port, _NGINX_LOCATION)
     if tls_port:  # the same proxying, over TLS (the PEM holds certificate and key)
-        servers += ("    server {\n        listen 127.0.0.1:%d ssl backlog=4096;\n        ssl_certificate %s;\n"
+        servers += ("    server {\n        listen 127.0.0.1:%d ssl http2 backlog=4096;\n        ssl_certificate %s;\n"
                     "        ssl_certificate_key %s;\n%s    }\n" % (tls_port, tls_cert, tls_cert, _NGINX_LOCATION))
     text += """http {{
 {common}    keepalive_timeout 75s;

@@ -67,6 +67,30 @@ def wrk_finish(popen, timeout=120):
     return parse_wrk(out.decode("utf-8", "replace"))
 
 
+def parse_h2load(out):
+    m = re.search(r"finished in ([\d.]+)(\w+), ([\d.]+) req/s, ([\d.]+)(\w+)/s", out)
+    if not m:
+        raise RuntimeError("cannot parse h2load output:\n" + out)
+    r = {"seconds": _ms(m.group(1) + m.group(2)) / 1e3, "rps": float(m.group(3)),
+         "mib_s": _bytes(m.group(4) + m.group(5)) / 2 ** 20}
+    m = re.search(r"requests: (\d+) total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, (\d+) errored", out)
+    r["requests"] = int(m.group(2))
+    r["errors"] = int(m.group(4)) + int(m.group(5))
+    m = re.search(r"status codes: (\d+) 2xx", out)
+    r["non2xx"] = r["requests"] - int(m.group(1)) if m else 0
+    m = re.search(r"time for request:\s+(\S+)\s+(\S+)\s+(\S+)", out)
+    if m:
+        r["mean"] = _ms(m.group(3))
+    return r
+
+
+def h2load(url, conns, streams, secs, cpus):
+    """HTTP/2 load for `secs` seconds: `conns` connections with `streams` concurrent streams each."""
+    out, _ = run(["h2load", "-c", str(conns), "-m", str(streams), "-D", str(secs), url], cpus=cpus,
+                 timeout=secs + 60)
+    return parse_h2load(out)
+
+
 def curl_download(url, cpus, timeout=300):
     """Download url to /dev/null; returns {'mib_s', 'bytes', 'seconds'}."""
     out, _ = run(["curl", "-sS", "-o", "/dev/null", "--max-time", str(timeout),

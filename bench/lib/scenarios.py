@@ -39,21 +39,26 @@ def _wrk_rounds(ctx, key, path="/", conns=32, headers=(), metrics=("rps", "p50",
             ctx.warm(t)
             cpu0 = t.proc.cpu_seconds() if t.proc else None
             res = loadgen.wrk(t.tls_url(path) if tls else t.url(path), conns, ctx.secs, ctx.load_cpus, headers)
-            cpu = ""
-            if cpu0 and res["requests"]:
-                # Where the proxy's time goes: user space (its code) vs kernel (syscalls, TCP).
-                u1, k1 = t.proc.cpu_seconds()
-                us_user = (u1 - cpu0[0]) * 1e6 / res["requests"]
-                us_sys = (k1 - cpu0[1]) * 1e6 / res["requests"]
-                ctx.record(key, "cpu user us/req", t.name, us_user, "us", "lower")
-                ctx.record(key, "cpu sys us/req", t.name, us_sys, "us", "lower")
-                cpu = "  cpu/req user %5.1f us sys %5.1f us" % (us_user, us_sys)
+            cpu = _record_cpu(ctx, key, t, cpu0, res["requests"])
             ctx.say("  %-14s round %d %-8s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  %8.1f MiB/s%s%s"
                     % (key, r + 1, t.name, res["rps"], res.get("p50", 0), res.get("p99", 0),
                        res["mib_s"], cpu, _errs(res)))
             for m in metrics:
                 ctx.record(key, m, t.name, res[m], *units[m])
             ctx.record(key, "errors", t.name, res["errors"] + res["non2xx"], "count", "lower")
+
+
+def _record_cpu(ctx, key, t, cpu0, requests):
+    """Where the proxy's time went per request since `cpu0`: user space (its code) vs kernel
+    (syscalls, TCP). Records both and returns them as text for the progress line."""
+    if not cpu0 or not requests:
+        return ""
+    u1, k1 = t.proc.cpu_seconds()
+    us_user = (u1 - cpu0[0]) * 1e6 / requests
+    us_sys = (k1 - cpu0[1]) * 1e6 / requests
+    ctx.record(key, "cpu user us/req", t.name, us_user, "us", "lower")
+    ctx.record(key, "cpu sys us/req", t.name, us_sys, "us", "lower")
+    return "  cpu/req user %5.1f us sys %5.1f us" % (us_user, us_sys)
 
 
 def _errs(res):
@@ -86,6 +91,24 @@ def tls_keep_alive(ctx):
                     "resumes the previous session, 32 connections)", 9)
 def tls_handshakes(ctx):
     _wrk_rounds(ctx, "tls-hs-c32", "/", 32, headers=("Connection: close",), tls=True)
+
+
+@scenario("h2", "HTTP/2 over TLS with h2load (16 connections x 32 streams, 24-byte response; "
+                "HTTP/1.1 upstream)", 10)
+def h2_tls(ctx):
+    key = "h2-c16-m32"
+    targets = [t for t in ctx.stack() if t.tls_port]
+    for r in range(ctx.rounds):
+        for t in targets:
+            ctx.warm(t)
+            cpu0 = t.proc.cpu_seconds() if t.proc else None
+            res = loadgen.h2load(t.tls_url("/"), 16, 32, ctx.secs, ctx.load_cpus)
+            cpu = _record_cpu(ctx, key, t, cpu0, res["requests"])
+            ctx.say("  %-14s round %d %-8s %9.0f req/s  mean %6.2f ms%s%s"
+                    % (key, r + 1, t.name, res["rps"], res.get("mean", 0), cpu, _errs(res)))
+            ctx.record(key, "rps", t.name, res["rps"], "req/s", "higher")
+            ctx.record(key, "mean", t.name, res.get("mean", 0), "ms", "lower")
+            ctx.record(key, "errors", t.name, res["errors"] + res["non2xx"], "count", "lower")
 
 
 @scenario("tcp", "Raw TCP mode: bulk download through the TCP proxy (curl of a sparse file)", 4)

@@ -14,9 +14,11 @@ nghttp2_nv nv(std::string_view name, std::string_view value) {
 }
 
 // Fields that make no sense on an HTTP/2 connection (RFC 9113 §8.2.2) or that Ferry restates.
+// Content-Length stays as the upstream sent it: it states the body (or, for HEAD and 304,
+// the representation), and an HTTP/1 response with a body but without it is close-delimited
+// or chunked, where HTTP/2 needs no length.
 bool dropped_response_field(std::string_view name) {
-  return http1::is_hop_by_hop(name) || http1::iequals(name, "content-length") ||
-         http1::iequals(name, "ferry-request-id");
+  return http1::is_hop_by_hop(name) || http1::iequals(name, "ferry-request-id");
 }
 
 }  // namespace
@@ -107,14 +109,8 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
     for (char c : h.name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     items.push_back({off, h.name.size(), h.value});
   }
-  size_t length_off = arena.size(), length_len = 0;
-  if (resp.framing == http1::Framing::content_length) {
-    arena += std::to_string(resp.content_length);
-    length_len = arena.size() - length_off;
-  }
   out.push_back(nv(":status", std::string_view(arena.data(), 3)));
   for (const auto& it : items) out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len), it.value));
-  if (length_len) out.push_back(nv("content-length", std::string_view(arena.data() + length_off, length_len)));
   if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
 }
 

@@ -38,8 +38,8 @@ struct RequestFields {
 int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead& out, const char** reason);
 
 // Response fields for nghttp2_submit_response: ":status", the upstream's fields lowercased,
-// minus connection-specific ones (RFC 9113 §8.2.2) and those the Connection field lists,
-// content-length only for Content-Length framing, and ferry-request-id. The nv entries point
+// minus connection-specific ones (RFC 9113 §8.2.2) and those the Connection field lists, and
+// ferry-request-id. The nv entries point
 // into `arena` and `resp`, valid until either changes.
 void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
                      std::vector<nghttp2_nv>& out);

@@ -134,7 +134,7 @@ struct Callbacks {
       return 0;
     }
     c.streams_.erase(it);
-    c.update_idle();
+    c.stream_removed();
     return 0;
   }
 
@@ -187,9 +187,9 @@ void Connection::start(std::shared_ptr<Connection> self, std::string_view receiv
   // Windows open only as request bytes reach the upstream (backpressure), not on receipt.
   nghttp2_option_set_no_auto_window_update(opt, 1);
   // Flood limits, explicit rather than relying on the library's defaults: RST_STREAM rate
-  // (rapid reset), CONTINUATION frames per header block, SETTINGS per frame, queued
-  // PING/SETTINGS acknowledgements. Exceeding one ends the connection with GOAWAY
-  // (ENHANCE_YOUR_CALM) or makes mem_recv fail with NGHTTP2_ERR_FLOODED.
+  // (rapid reset: nghttp2 itself answers with GOAWAY INTERNAL_ERROR), CONTINUATION frames per
+  // header block and entries per SETTINGS frame (mem_recv fails; we send GOAWAY
+  // ENHANCE_YOUR_CALM), queued PING/SETTINGS acknowledgements (NGHTTP2_ERR_FLOODED: closed).
   nghttp2_option_set_stream_reset_rate_limit(opt, 1000, 33);
   nghttp2_option_set_max_continuations(opt, 8);
   nghttp2_option_set_max_settings(opt, 32);
@@ -262,7 +262,13 @@ void Connection::finish_stream(StreamState& s) {
     return;  // erased by the stream-close callback
   }
   streams_.erase(s.id);
+  stream_removed();
+}
+
+void Connection::stream_removed() {
   update_idle();
+  // A drain began while streams were open (the worker only cancels idle connections):
+  // GOAWAY now, and the end of the connection with its last stream.
   if (w_.draining()) begin_shutdown();
   if (shutting_down_ && streams_.empty()) {
     nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
@@ -353,13 +359,18 @@ awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
     ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(rbuf_.data()), n);
     if (rv < 0) {
       log(config::LogLevel::debug, "HTTP/2 from " + client_ip_ + ": " + nghttp2_strerror(static_cast<int>(rv)));
-      // Floods and a bad preface end at once; other failures with a GOAWAY.
-      if (rv != NGHTTP2_ERR_FLOODED && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-        nghttp2_session_terminate_session(ng_, NGHTTP2_INTERNAL_ERROR);
-        kick();
-      } else {
+      // A peer that does not read what it provokes, or no HTTP/2 preface: closed at once.
+      // Other failures: GOAWAY with the fitting code (nghttp2 may have queued one already).
+      if (rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
         close_now();
+        continue;
       }
+      uint32_t code = rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS || rv == NGHTTP2_ERR_TOO_MANY_SETTINGS
+                          ? NGHTTP2_ENHANCE_YOUR_CALM
+                      : rv == NGHTTP2_ERR_CALLBACK_FAILURE ? NGHTTP2_INTERNAL_ERROR
+                                                           : NGHTTP2_PROTOCOL_ERROR;
+      nghttp2_session_terminate_session(ng_, code);
+      kick();
       continue;
     }
     kick();

@@ -102,6 +102,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // No new streams from now on (GOAWAY with the last stream we took); closes when idle.
   void begin_shutdown();
   void finish_stream(StreamState& s);
+  // After a stream left streams_: idle state, drain, shutdown.
+  void stream_removed();
   void update_idle();
   void close_now();
   size_t active_streams() const;

@@ -92,6 +92,8 @@ struct StreamDownstream final : ExchangeDownstream {
                    std::chrono::milliseconds st)
       : c(c), s(s), framing(f), expect(expect), max_bytes(max), client_timeout(ct), server_timeout(st) {}
 
+  bool abandoned() const override { return s.closed; }
+
   awaitable<BodyResult> send_body(UpstreamConn& up) override {
     BodyResult r;
     if (expect && s.req_body.empty() && !s.req_end && !s.closed) {
@@ -324,6 +326,10 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
                        : status       ? "upstream-body"
                        : x.body.error == E::read_timeout ? "client-timeout" : "client-abort";
     log_it(status, x.body.bytes, 0, srv, -1, x.attempts, term);
+    co_return;
+  }
+  if (x.abandoned) {
+    log_it(0, bytes_in, 0, {}, -1, x.attempts, "client-abort");
     co_return;
   }
   if (x.server < 0) {

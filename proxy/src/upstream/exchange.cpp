@@ -19,8 +19,17 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
   auto& up = x.up;
 
   x.tried.assign(pb.servers.size(), false);
+  // A failure that the client's own abandonment caused ends the exchange with no blame on
+  // the server and no retry.
+  auto gone = [&] {
+    if (!down.abandoned()) return false;
+    up.reset();
+    x.abandoned = true;
+    x.fail_reason = "client went away";
+    return true;
+  };
   for (;; ++x.attempts) {
-    if (x.attempts > be.retries) break;
+    if (x.attempts > be.retries || gone()) break;
     PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms()};
     int i = balancer.pick(pr);
     if (i < 0) break;
@@ -38,6 +47,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       up->server = pb.states[i];
       auto ec = co_await connect_with_timeout(up->sock.socket(), x.wp.endpoints[pa.backend][i], be.timeouts.connect);
       if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x.peer);
+      if (ec && gone()) break;
       if (ec) {
         up.reset();
         x.tried[i] = true;
@@ -54,6 +64,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     std::array<asio::const_buffer, 2> bufs{asio::buffer(req.head), asio::buffer(req.body)};
     x.dl.arm(be.timeouts.server);
     auto [wec, wn] = co_await asio::async_write(up->sock, bufs, use_nothrow);
+    if (wec && gone()) break;
     if (wec) {
       up.reset();
       if (!reused) {
@@ -108,6 +119,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       x.server = i;
       break;
     }
+    if (gone()) break;
     up.reset();
     if (status_err == 504) {
       st.record_failure(be.passive, now_ms());

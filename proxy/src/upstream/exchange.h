@@ -58,6 +58,9 @@ class ExchangeDownstream {
   virtual awaitable<http1::BodyResult> send_body(UpstreamConn& up) = 0;
   // A 1xx response other than 101 arrived; `raw` is its head as received. Default: dropped.
   virtual awaitable<void> interim(const http1::ResponseHead& head, std::string_view raw);
+  // True once the client gave up on the request (an HTTP/2 stream reset): the upstream I/O it
+  // cut short is then no failure of the server and nothing is retried.
+  virtual bool abandoned() const { return false; }
 
  protected:
   ~ExchangeDownstream() = default;
@@ -84,6 +87,7 @@ struct Exchange {
   int attempts = 0;       // retries made (0 = answered at the first attempt)
   bool body_sent = false;  // request body bytes left through send_body (no replay possible)
   http1::BodyResult body;  // send_body's result (error != none: the exchange failed there)
+  bool abandoned = false;  // the client gave up (ExchangeDownstream::abandoned): nothing to answer
   int fail_status = 503;   // server < 0 and body.ok(): the status to answer with
   const char* fail_reason = "no server available";
   SteadyClock::time_point started{};  // when the answering attempt began

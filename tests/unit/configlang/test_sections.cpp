@@ -106,6 +106,7 @@ TEST_CASE("defaults: timeouts, inheritance and merge order", "[configlang][defau
                 "    bind 127.0.0.1:0\n"
                 "    timeout client 9s\n"
                 "    http-max-headers 50\n"
+                "    http2-max-concurrent-streams 7\n"
                 "backend pool\n"
                 "    server s1 127.0.0.1:1\n"
                 "    timeout server 7s\n"
@@ -133,6 +134,7 @@ TEST_CASE("defaults: timeouts, inheritance and merge order", "[configlang][defau
   CHECK(f.limits.max_request_line == 4096u);
   CHECK(f.limits.max_header_size == 65536u);
   CHECK(f.limits.max_headers == 50u);
+  CHECK(f.limits.h2_max_streams == 7u);
   const Backend& b = c.backends.at(0);
   CHECK(b.timeouts.server == 7s);
   CHECK(b.timeouts.connect == 3s);
@@ -179,7 +181,8 @@ TEST_CASE("defaults errors and warnings", "[configlang][defaults]") {
                      "    timeout\n"                 // 19
                      "    timeout tunnel 1s 2s\n"    // 20
                      "    http-max-request-line 1t\n"  // 21
-                     "    timeout queue 0s\n"));     // 22
+                     "    timeout queue 0s\n"       // 22
+                     "    http2-max-concurrent-streams 10001\n"));  // 23
   CHECK(warn_where(r, "'timeout client 0' disables this timeout for every frontend and backend") == "12:20");
   CHECK(warn_where(r, "'timeout queue 0' disables") == "22:19");
   CHECK(where(r, "invalid duration '5': missing unit, e.g. 5s") == "13:20");
@@ -191,6 +194,7 @@ TEST_CASE("defaults errors and warnings", "[configlang][defaults]") {
   CHECK(where(r, "missing argument: expected 'timeout connect|client|server|http-request|http-keep-alive|tunnel|queue|drain DURATION'") == "19:12");
   CHECK(where(r, "unexpected extra argument '2s'") == "20:23");
   CHECK(where(r, "invalid size '1t'") == "21:27");
+  CHECK(where(r, "number '10001' is out of range (1..10000)") == "23:34");
   CHECK(find(r, "invalid timeout 'bogus' (expected connect|client|server|http-request|http-keep-alive|tunnel|queue|drain)"));
 }
 

@@ -1,0 +1,652 @@
+"""A small raw HTTP/2 client for Ferry's integration tests (stdlib only, RFC 9113 / RFC 7541).
+
+Frames are built and parsed by hand so tests can send what real clients never would (floods,
+resets right after HEADERS, header blocks split across CONTINUATION frames, no reading) and
+see exactly what the server sends back (SETTINGS values, RST_STREAM and GOAWAY error codes,
+literal response fields).
+
+  - frame(type, flags, stream_id, payload) -> bytes; read frames with H2Conn.read_frame().
+  - encode_headers(fields): HPACK "literal without indexing, new name", no Huffman.
+  - Decoder: full HPACK decoding of the server's blocks (static + dynamic table, Huffman).
+  - H2Conn: preface + SETTINGS, auto-ACK of the server's SETTINGS and PINGs, requests with
+    flow-controlled bodies, per-stream responses (status, fields, body, reset code), GOAWAY.
+"""
+import socket
+import ssl
+import struct
+import time
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+# Frame types
+DATA, HEADERS, PRIORITY, RST_STREAM, SETTINGS, PUSH_PROMISE, PING, GOAWAY, WINDOW_UPDATE, CONTINUATION = range(10)
+FRAME_NAMES = {0: "DATA", 1: "HEADERS", 2: "PRIORITY", 3: "RST_STREAM", 4: "SETTINGS", 5: "PUSH_PROMISE",
+               6: "PING", 7: "GOAWAY", 8: "WINDOW_UPDATE", 9: "CONTINUATION"}
+# Flags
+END_STREAM = 0x1
+ACK = 0x1
+END_HEADERS = 0x4
+PADDED = 0x8
+PRIORITY_FLAG = 0x20
+# Error codes
+NO_ERROR, PROTOCOL_ERROR, INTERNAL_ERROR, FLOW_CONTROL_ERROR, SETTINGS_TIMEOUT, STREAM_CLOSED, \
+    FRAME_SIZE_ERROR, REFUSED_STREAM, CANCEL, COMPRESSION_ERROR, CONNECT_ERROR, ENHANCE_YOUR_CALM, \
+    INADEQUATE_SECURITY, HTTP_1_1_REQUIRED = range(14)
+ERROR_NAMES = {0: "NO_ERROR", 1: "PROTOCOL_ERROR", 2: "INTERNAL_ERROR", 3: "FLOW_CONTROL_ERROR",
+               4: "SETTINGS_TIMEOUT", 5: "STREAM_CLOSED", 6: "FRAME_SIZE_ERROR", 7: "REFUSED_STREAM",
+               8: "CANCEL", 9: "COMPRESSION_ERROR", 10: "CONNECT_ERROR", 11: "ENHANCE_YOUR_CALM",
+               12: "INADEQUATE_SECURITY", 13: "HTTP_1_1_REQUIRED"}
+# Settings
+SETTINGS_HEADER_TABLE_SIZE = 0x1
+SETTINGS_ENABLE_PUSH = 0x2
+SETTINGS_MAX_CONCURRENT_STREAMS = 0x3
+SETTINGS_INITIAL_WINDOW_SIZE = 0x4
+SETTINGS_MAX_FRAME_SIZE = 0x5
+SETTINGS_MAX_HEADER_LIST_SIZE = 0x6
+
+MAX_WINDOW = 2 ** 31 - 1
+
+
+def error_name(code):
+    return ERROR_NAMES.get(code, "0x%x" % code)
+
+
+# ----------------------------------------------------------------------------------------------
+# Frames
+# ----------------------------------------------------------------------------------------------
+
+def frame(ftype, flags, stream_id, payload=b""):
+    n = len(payload)
+    return struct.pack("!BHBBI", (n >> 16) & 0xFF, n & 0xFFFF, ftype, flags, stream_id & 0x7FFFFFFF) + payload
+
+
+def settings_frame(entries=(), ack=False):
+    """entries: iterable of (id, value) (or a dict)."""
+    if isinstance(entries, dict):
+        entries = entries.items()
+    return frame(SETTINGS, ACK if ack else 0, 0, b"".join(struct.pack("!HI", k, v) for k, v in entries))
+
+
+def ping_frame(data=b"\0" * 8, ack=False):
+    return frame(PING, ACK if ack else 0, 0, data)
+
+
+def rst_frame(stream_id, code=CANCEL):
+    return frame(RST_STREAM, 0, stream_id, struct.pack("!I", code))
+
+
+def window_update_frame(stream_id, increment):
+    return frame(WINDOW_UPDATE, 0, stream_id, struct.pack("!I", increment))
+
+
+def goaway_frame(last_stream_id, code=NO_ERROR, debug=b""):
+    return frame(GOAWAY, 0, 0, struct.pack("!II", last_stream_id, code) + debug)
+
+
+def data_frame(stream_id, data, end_stream=False):
+    return frame(DATA, END_STREAM if end_stream else 0, stream_id, data)
+
+
+def headers_frames(stream_id, block, end_stream=True, end_headers=True, max_frame=16384):
+    """A HEADERS frame, plus CONTINUATION frames when `block` is larger than max_frame."""
+    first, rest = block[:max_frame], block[max_frame:]
+    out = []
+    flags = END_STREAM if end_stream else 0
+    if not rest and end_headers:
+        flags |= END_HEADERS
+    out.append(frame(HEADERS, flags, stream_id, first))
+    while rest:
+        part, rest = rest[:max_frame], rest[max_frame:]
+        out.append(frame(CONTINUATION, END_HEADERS if (not rest and end_headers) else 0, stream_id, part))
+    return b"".join(out)
+
+
+class Frame:
+    __slots__ = ("type", "flags", "stream_id", "payload")
+
+    def __init__(self, ftype, flags, stream_id, payload):
+        self.type, self.flags, self.stream_id, self.payload = ftype, flags, stream_id, payload
+
+    @property
+    def name(self):
+        return FRAME_NAMES.get(self.type, "0x%x" % self.type)
+
+    def settings(self):
+        return {struct.unpack("!H", self.payload[i:i + 2])[0]: struct.unpack("!I", self.payload[i + 2:i + 6])[0]
+                for i in range(0, len(self.payload) - 5, 6)}
+
+    def error_code(self):
+        if self.type == RST_STREAM:
+            return struct.unpack("!I", self.payload[:4])[0]
+        if self.type == GOAWAY:
+            return struct.unpack("!I", self.payload[4:8])[0]
+        raise ValueError("no error code in %s" % self.name)
+
+    def __repr__(self):
+        extra = ""
+        if self.type in (RST_STREAM, GOAWAY):
+            extra = " " + error_name(self.error_code())
+        if self.type == GOAWAY:
+            extra += " last=%d debug=%r" % (struct.unpack("!I", self.payload[:4])[0] & 0x7FFFFFFF, self.payload[8:60])
+        return "<%s flags=0x%x sid=%d len=%d%s>" % (self.name, self.flags, self.stream_id, len(self.payload), extra)
+
+
+# ----------------------------------------------------------------------------------------------
+# HPACK
+# ----------------------------------------------------------------------------------------------
+
+def encode_int(value, prefix_bits, first_byte=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first_byte | value])
+    out = bytearray([first_byte | limit])
+    value -= limit
+    while value >= 128:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _bytes(s):
+    return s if isinstance(s, (bytes, bytearray)) else s.encode("latin-1")
+
+
+def encode_headers(fields):
+    """HPACK block: every field a "literal without indexing, new name", no Huffman (RFC 7541
+    §6.2.2). Names are sent as given (HTTP/2 requires lowercase: tests may break that)."""
+    out = bytearray()
+    for name, value in fields:
+        n, v = _bytes(name), _bytes(value)
+        out += b"\x00" + encode_int(len(n), 7) + n + encode_int(len(v), 7) + v
+    return bytes(out)
+
+
+STATIC_TABLE = [
+    None,
+    (":authority", ""), (":method", "GET"), (":method", "POST"), (":path", "/"), (":path", "/index.html"),
+    (":scheme", "http"), (":scheme", "https"), (":status", "200"), (":status", "204"), (":status", "206"),
+    (":status", "304"), (":status", "400"), (":status", "404"), (":status", "500"), ("accept-charset", ""),
+    ("accept-encoding", "gzip, deflate"), ("accept-language", ""), ("accept-ranges", ""), ("accept", ""),
+    ("access-control-allow-origin", ""), ("age", ""), ("allow", ""), ("authorization", ""),
+    ("cache-control", ""), ("content-disposition", ""), ("content-encoding", ""), ("content-language", ""),
+    ("content-length", ""), ("content-location", ""), ("content-range", ""), ("content-type", ""),
+    ("cookie", ""), ("date", ""), ("etag", ""), ("expect", ""), ("expires", ""), ("from", ""), ("host", ""),
+    ("if-match", ""), ("if-modified-since", ""), ("if-none-match", ""), ("if-range", ""),
+    ("if-unmodified-since", ""), ("last-modified", ""), ("link", ""), ("location", ""), ("max-forwards", ""),
+    ("proxy-authenticate", ""), ("proxy-authorization", ""), ("range", ""), ("referer", ""), ("refresh", ""),
+    ("retry-after", ""), ("server", ""), ("set-cookie", ""), ("strict-transport-security", ""),
+    ("transfer-encoding", ""), ("user-agent", ""), ("vary", ""), ("via", ""), ("www-authenticate", ""),
+]
+
+# RFC 7541 Appendix B: (code, bit length) for symbols 0..255 and EOS (256).
+HUFFMAN = [
+    (0x1ff8, 13), (0x7fffd8, 23), (0xfffffe2, 28), (0xfffffe3, 28), (0xfffffe4, 28), (0xfffffe5, 28), (0xfffffe6, 28), (0xfffffe7, 28),
+    (0xfffffe8, 28), (0xffffea, 24), (0x3ffffffc, 30), (0xfffffe9, 28), (0xfffffea, 28), (0x3ffffffd, 30), (0xfffffeb, 28), (0xfffffec, 28),
+    (0xfffffed, 28), (0xfffffee, 28), (0xfffffef, 28), (0xffffff0, 28), (0xffffff1, 28), (0xffffff2, 28), (0x3ffffffe, 30), (0xffffff3, 28),
+    (0xffffff4, 28), (0xffffff5, 28), (0xffffff6, 28), (0xffffff7, 28), (0xffffff8, 28), (0xffffff9, 28), (0xffffffa, 28), (0xffffffb, 28),
+    (0x14, 6), (0x3f8, 10), (0x3f9, 10), (0xffa, 12), (0x1ff9, 13), (0x15, 6), (0xf8, 8), (0x7fa, 11),
+    (0x3fa, 10), (0x3fb, 10), (0xf9, 8), (0x7fb, 11), (0xfa, 8), (0x16, 6), (0x17, 6), (0x18, 6),
+    (0x0, 5), (0x1, 5), (0x2, 5), (0x19, 6), (0x1a, 6), (0x1b, 6), (0x1c, 6), (0x1d, 6),
+    (0x1e, 6), (0x1f, 6), (0x5c, 7), (0xfb, 8), (0x7ffc, 15), (0x20, 6), (0xffb, 12), (0x3fc, 10),
+    (0x1ffa, 13), (0x21, 6), (0x5d, 7), (0x5e, 7), (0x5f, 7), (0x60, 7), (0x61, 7), (0x62, 7),
+    (0x63, 7), (0x64, 7), (0x65, 7), (0x66, 7), (0x67, 7), (0x68, 7), (0x69, 7), (0x6a, 7),
+    (0x6b, 7), (0x6c, 7), (0x6d, 7), (0x6e, 7), (0x6f, 7), (0x70, 7), (0x71, 7), (0x72, 7),
+    (0xfc, 8), (0x73, 7), (0xfd, 8), (0x1ffb, 13), (0x7fff0, 19), (0x1ffc, 13), (0x3ffc, 14), (0x22, 6),
+    (0x7ffd, 15), (0x3, 5), (0x23, 6), (0x4, 5), (0x24, 6), (0x5, 5), (0x25, 6), (0x26, 6),
+    (0x27, 6), (0x6, 5), (0x74, 7), (0x75, 7), (0x28, 6), (0x29, 6), (0x2a, 6), (0x7, 5),
+    (0x2b, 6), (0x76, 7), (0x2c, 6), (0x8, 5), (0x9, 5), (0x2d, 6), (0x77, 7), (0x78, 7),
+    (0x79, 7), (0x7a, 7), (0x7b, 7), (0x7ffe, 15), (0x7fc, 11), (0x3ffd, 14), (0x1ffd, 13), (0xffffffc, 28),
+    (0xfffe6, 20), (0x3fffd2, 22), (0xfffe7, 20), (0xfffe8, 20), (0x3fffd3, 22), (0x3fffd4, 22), (0x3fffd5, 22), (0x7fffd9, 23),
+    (0x3fffd6, 22), (0x7fffda, 23), (0x7fffdb, 23), (0x7fffdc, 23), (0x7fffdd, 23), (0x7fffde, 23), (0xffffeb, 24), (0x7fffdf, 23),
+    (0xffffec, 24), (0xffffed, 24), (0x3fffd7, 22), (0x7fffe0, 23), (0xffffee, 24), (0x7fffe1, 23), (0x7fffe2, 23), (0x7fffe3, 23),
+    (0x7fffe4, 23), (0x1fffdc, 21), (0x3fffd8, 22), (0x7fffe5, 23), (0x3fffd9, 22), (0x7fffe6, 23), (0x7fffe7, 23), (0xffffef, 24),
+    (0x3fffda, 22), (0x1fffdd, 21), (0xfffe9, 20), (0x3fffdb, 22), (0x3fffdc, 22), (0x7fffe8, 23), (0x7fffe9, 23), (0x1fffde, 21),
+    (0x7fffea, 23), (0x3fffdd, 22), (0x3fffde, 22), (0xfffff0, 24), (0x1fffdf, 21), (0x3fffdf, 22), (0x7fffeb, 23), (0x7fffec, 23),
+    (0x1fffe0, 21), (0x1fffe1, 21), (0x3fffe0, 22), (0x1fffe2, 21), (0x7fffed, 23), (0x3fffe1, 22), (0x7fffee, 23), (0x7fffef, 23),
+    (0xfffea, 20), (0x3fffe2, 22), (0x3fffe3, 22), (0x3fffe4, 22), (0x7ffff0, 23), (0x3fffe5, 22), (0x3fffe6, 22), (0x7ffff1, 23),
+    (0x3ffffe0, 26), (0x3ffffe1, 26), (0xfffeb, 20), (0x7fff1, 19), (0x3fffe7, 22), (0x7ffff2, 23), (0x3fffe8, 22), (0x1ffffec, 25),
+    (0x3ffffe2, 26), (0x3ffffe3, 26), (0x3ffffe4, 26), (0x7ffffde, 27), (0x7ffffdf, 27), (0x3ffffe5, 26), (0xfffff1, 24), (0x1ffffed, 25),
+    (0x7fff2, 19), (0x1fffe3, 21), (0x3ffffe6, 26), (0x7ffffe0, 27), (0x7ffffe1, 27), (0x3ffffe7, 26), (0x7ffffe2, 27), (0xfffff2, 24),
+    (0x1fffe4, 21), (0x1fffe5, 21), (0x3ffffe8, 26), (0x3ffffe9, 26), (0xffffffd, 28), (0x7ffffe3, 27), (0x7ffffe4, 27), (0x7ffffe5, 27),
+    (0xfffec, 20), (0xfffff3, 24), (0xfffed, 20), (0x1fffe6, 21), (0x3fffe9, 22), (0x1fffe7, 21), (0x1fffe8, 21), (0x7ffff3, 23),
+    (0x3fffea, 22), (0x3fffeb, 22), (0x1ffffee, 25), (0x1ffffef, 25), (0xfffff4, 24), (0xfffff5, 24), (0x3ffffea, 26), (0x7ffff4, 23),
+    (0x3ffffeb, 26), (0x7ffffe6, 27), (0x3ffffec, 26), (0x3ffffed, 26), (0x7ffffe7, 27), (0x7ffffe8, 27), (0x7ffffe9, 27), (0x7ffffea, 27),
+    (0x7ffffeb, 27), (0xffffffe, 28), (0x7ffffec, 27), (0x7ffffed, 27), (0x7ffffee, 27), (0x7ffffef, 27), (0x7fffff0, 27), (0x3ffffee, 26),
+    (0x3fffffff, 30),
+]
+
+_HUFF_DECODE = {(length, code): sym for sym, (code, length) in enumerate(HUFFMAN)}
+
+
+def huffman_decode(data):
+    out = bytearray()
+    code = 0
+    length = 0
+    for byte in data:
+        for i in range(7, -1, -1):
+            code = (code << 1) | ((byte >> i) & 1)
+            length += 1
+            sym = _HUFF_DECODE.get((length, code))
+            if sym is not None:
+                if sym == 256:
+                    raise ValueError("HPACK: EOS in a Huffman string")
+                out.append(sym)
+                code = 0
+                length = 0
+            elif length > 30:
+                raise ValueError("HPACK: bad Huffman code")
+    if length > 7 or code != (1 << length) - 1:
+        raise ValueError("HPACK: bad Huffman padding")
+    return bytes(out)
+
+
+class Decoder:
+    """HPACK decoder (RFC 7541): static and dynamic tables, Huffman strings."""
+
+    def __init__(self, max_size=4096):
+        self.dynamic = []  # newest first
+        self.size = 0
+        self.max_size = max_size
+
+    def _evict(self):
+        while self.size > self.max_size and self.dynamic:
+            n, v = self.dynamic.pop()
+            self.size -= len(n) + len(v) + 32
+
+    def _add(self, name, value):
+        self.dynamic.insert(0, (name, value))
+        self.size += len(name) + len(value) + 32
+        self._evict()
+
+    def _get(self, index):
+        if index <= 0:
+            raise ValueError("HPACK: index 0")
+        if index < len(STATIC_TABLE):
+            n, v = STATIC_TABLE[index]
+            return n.encode(), v.encode()
+        i = index - len(STATIC_TABLE)
+        if i >= len(self.dynamic):
+            raise ValueError("HPACK: index %d out of range" % index)
+        return self.dynamic[i]
+
+    @staticmethod
+    def _int(data, pos, prefix_bits):
+        limit = (1 << prefix_bits) - 1
+        value = data[pos] & limit
+        pos += 1
+        if value < limit:
+            return value, pos
+        shift = 0
+        while True:
+            b = data[pos]
+            pos += 1
+            value += (b & 0x7F) << shift
+            shift += 7
+            if not b & 0x80:
+                return value, pos
+
+    def _str(self, data, pos):
+        huff = data[pos] & 0x80
+        n, pos = self._int(data, pos, 7)
+        s = bytes(data[pos:pos + n])
+        if len(s) != n:
+            raise ValueError("HPACK: truncated string")
+        return (huffman_decode(s) if huff else s), pos + n
+
+    def decode(self, block):
+        """Returns [(name, value)] as str (latin-1)."""
+        out = []
+        pos = 0
+        while pos < len(block):
+            b = block[pos]
+            if b & 0x80:  # indexed
+                idx, pos = self._int(block, pos, 7)
+                out.append(self._get(idx))
+            elif b & 0x40:  # literal with incremental indexing
+                idx, pos = self._int(block, pos, 6)
+                name = self._get(idx)[0] if idx else None
+                if name is None:
+                    name, pos = self._str(block, pos)
+                value, pos = self._str(block, pos)
+                self._add(name, value)
+                out.append((name, value))
+            elif b & 0x20:  # dynamic table size update
+                self.max_size, pos = self._int(block, pos, 5)
+                self._evict()
+            else:  # literal without indexing / never indexed
+                idx, pos = self._int(block, pos, 4)
+                name = self._get(idx)[0] if idx else None
+                if name is None:
+                    name, pos = self._str(block, pos)
+                value, pos = self._str(block, pos)
+                out.append((name, value))
+        return [(n.decode("latin-1"), v.decode("latin-1")) for n, v in out]
+
+
+# ----------------------------------------------------------------------------------------------
+# Connection
+# ----------------------------------------------------------------------------------------------
+
+class StreamResult:
+    """What the server sent on one stream."""
+
+    def __init__(self, sid):
+        self.sid = sid
+        self.headers = None      # [(name, value)] of the final response head
+        self.informational = []  # 1xx heads
+        self.trailers = None
+        self.body = bytearray()
+        self.ended = False       # END_STREAM received
+        self.reset = None        # RST_STREAM error code
+
+    @property
+    def status(self):
+        v = self.header(":status")
+        return int(v) if v is not None else None
+
+    def header(self, name, default=None):
+        for k, v in self.headers or ():
+            if k == name:
+                return v
+        return default
+
+    def header_all(self, name):
+        return [v for k, v in self.headers or () if k == name]
+
+    @property
+    def done(self):
+        return self.ended or self.reset is not None
+
+    def __repr__(self):
+        return "<Stream %d status=%s ended=%s reset=%s headers=%r body=%r>" % (
+            self.sid, self.status, self.ended, None if self.reset is None else error_name(self.reset),
+            self.headers, bytes(self.body[:200]))
+
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class H2Conn:
+    """One client connection. `sock`: a connected socket (TLS with ALPN h2, or plain for h2c).
+
+    On creation sends the preface and SETTINGS (ours: `settings`, by default a large initial
+    window and no push) and opens the connection window wide, so the server is never blocked
+    by us unless a test means it. Frames are processed as read: the server's SETTINGS are
+    acknowledged (when auto_ack), PINGs answered, HEADERS/DATA/RST_STREAM gathered per stream,
+    GOAWAY remembered in .goaway = (last_stream_id, error_code, debug)."""
+
+    def __init__(self, sock, settings=None, send_preface=True, auto_ack=True, window=MAX_WINDOW):
+        self.sock = sock
+        self.buf = bytearray()
+        self.decoder = Decoder()
+        self.streams = {}
+        self.next_sid = 1
+        self.server_settings = None   # from the server's first SETTINGS frame
+        self.settings_acked = 0       # ACKs of our SETTINGS received
+        self.goaway = None
+        self.goaways = []
+        self.eof = False
+        self.frames = []              # every frame received (type, flags, sid, len) when record
+        self.record = False
+        self.auto_ack = auto_ack
+        self.pings = []               # payloads of PING ACKs received
+        self.send_window = 65535      # connection-level, for our DATA
+        self.stream_windows = {}
+        self.initial_send_window = 65535
+        self.max_frame = 16384
+        self._hdr_sid = None          # a header block in progress (HEADERS without END_HEADERS)
+        self._hdr_block = bytearray()
+        self._hdr_flags = 0
+        if send_preface:
+            s = {SETTINGS_ENABLE_PUSH: 0, SETTINGS_INITIAL_WINDOW_SIZE: window}
+            if settings:
+                s.update(settings)
+            out = PREFACE + settings_frame(s)
+            if window > 65535:
+                out += window_update_frame(0, window - 65535)
+            self.send(out)
+
+    # -- opening -------------------------------------------------------------------------------
+
+    @classmethod
+    def connect(cls, port, addr="127.0.0.1", tls=None, sni=None, timeout=5.0, rcvbuf=None, **kw):
+        """h2c with prior knowledge (tls=None) or h2 over TLS (tls: an ssl.SSLContext; ALPN "h2"
+        is offered and required)."""
+        s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        s.settimeout(timeout)
+        s.connect((addr, port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            tls.set_alpn_protocols(["h2"])
+            s = tls.wrap_socket(s, server_hostname=sni)
+            if s.selected_alpn_protocol() != "h2":
+                s.close()
+                raise AssertionError("ALPN chose %r, not h2" % s.selected_alpn_protocol())
+        return cls(s, **kw)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def new_sid(self):
+        sid = self.next_sid
+        self.next_sid += 2
+        return sid
+
+    def send_headers(self, sid, fields, end_stream=True, end_headers=True, max_frame=None):
+        self.streams.setdefault(sid, StreamResult(sid))
+        self.stream_windows.setdefault(sid, self.initial_send_window)
+        self.send(headers_frames(sid, encode_headers(fields), end_stream, end_headers, max_frame or self.max_frame))
+
+    def send_data(self, sid, data, end_stream=False, flow=True, timeout=10.0):
+        """Sends `data` in DATA frames; with flow, waits for window as the server opens it."""
+        view = memoryview(bytes(data))
+        if not view and end_stream:
+            self.send(data_frame(sid, b"", True))
+            return
+        deadline = time.monotonic() + timeout
+        while view:
+            n = min(len(view), self.max_frame)
+            if flow:
+                while min(self.send_window, self.stream_windows.get(sid, 0)) <= 0:
+                    if time.monotonic() > deadline:
+                        raise AssertionError("no flow-control window from the server within %.0fs" % timeout)
+                    if self.streams.get(sid) and self.streams[sid].done:
+                        raise AssertionError("stream %d ended while sending its body: %r" % (sid, self.streams[sid]))
+                    self.read_frame(timeout=max(0.01, deadline - time.monotonic()))
+                n = min(n, self.send_window, self.stream_windows.get(sid, 0))
+            chunk, view = view[:n], view[n:]
+            self.send(data_frame(sid, bytes(chunk), end_stream and not view))
+            self.send_window -= n
+            self.stream_windows[sid] = self.stream_windows.get(sid, 0) - n
+
+    def request(self, authority, path="/", method="GET", scheme="https", headers=(), body=None,
+                end_stream=None, sid=None):
+        """Opens a stream: HEADERS (+ DATA when body is given). Returns the stream id."""
+        sid = sid or self.new_sid()
+        fields = [(":method", method), (":scheme", scheme), (":authority", authority), (":path", path)]
+        fields += list(headers)
+        if end_stream is None:
+            end_stream = body is None
+        self.send_headers(sid, fields, end_stream=end_stream)
+        if body is not None:
+            self.send_data(sid, body, end_stream=True)
+        return sid
+
+    def ping(self, data=b"12345678"):
+        self.send(ping_frame(data))
+
+    def rst(self, sid, code=CANCEL):
+        self.send(rst_frame(sid, code))
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def _fill(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            chunk = self.sock.recv(262144)
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError):
+            chunk = b""
+        except OSError as e:
+            if isinstance(e, socket.timeout):
+                raise
+            chunk = b""
+        if not chunk:
+            self.eof = True
+            return False
+        self.buf += chunk
+        return True
+
+    def read_frame(self, timeout=5.0):
+        """Reads and processes one frame. Returns it, or None at EOF; socket.timeout if none
+        arrives in time."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if len(self.buf) >= 9:
+                n = (self.buf[0] << 16) | (self.buf[1] << 8) | self.buf[2]
+                if len(self.buf) >= 9 + n:
+                    f = Frame(self.buf[3], self.buf[4], struct.unpack("!I", self.buf[5:9])[0] & 0x7FFFFFFF,
+                              bytes(self.buf[9:9 + n]))
+                    del self.buf[:9 + n]
+                    self._process(f)
+                    return f
+            if self.eof:
+                return None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise socket.timeout("no frame within %.1fs" % timeout)
+            if not self._fill(left):
+                if len(self.buf) < 9:
+                    return None
+
+    def _stream(self, sid):
+        st = self.streams.get(sid)
+        if st is None:
+            st = self.streams[sid] = StreamResult(sid)
+        return st
+
+    def _process(self, f):
+        if self.record:
+            self.frames.append(f)
+        t = f.type
+        if t == SETTINGS:
+            if f.flags & ACK:
+                self.settings_acked += 1
+                return
+            s = f.settings()
+            if self.server_settings is None:
+                self.server_settings = dict(s)
+            else:
+                self.server_settings.update(s)
+            if SETTINGS_INITIAL_WINDOW_SIZE in s:
+                delta = s[SETTINGS_INITIAL_WINDOW_SIZE] - self.initial_send_window
+                self.initial_send_window = s[SETTINGS_INITIAL_WINDOW_SIZE]
+                for k in self.stream_windows:
+                    self.stream_windows[k] += delta
+            if SETTINGS_MAX_FRAME_SIZE in s:
+                self.max_frame = s[SETTINGS_MAX_FRAME_SIZE]
+            if self.auto_ack:
+                self.send(settings_frame(ack=True))
+        elif t == PING:
+            if f.flags & ACK:
+                self.pings.append(f.payload)
+            elif self.auto_ack:
+                self.send(ping_frame(f.payload, ack=True))
+        elif t == WINDOW_UPDATE:
+            inc = struct.unpack("!I", f.payload[:4])[0] & 0x7FFFFFFF
+            if f.stream_id == 0:
+                self.send_window += inc
+            else:
+                self.stream_windows[f.stream_id] = self.stream_windows.get(f.stream_id, self.initial_send_window) + inc
+        elif t == GOAWAY:
+            last, code = struct.unpack("!II", f.payload[:8])
+            self.goaway = (last & 0x7FFFFFFF, code, f.payload[8:])
+            self.goaways.append(self.goaway)
+        elif t == RST_STREAM:
+            self._stream(f.stream_id).reset = f.error_code()
+        elif t in (HEADERS, CONTINUATION):
+            if t == HEADERS:
+                payload = f.payload
+                if f.flags & PADDED:
+                    pad = payload[0]
+                    payload = payload[1:len(payload) - pad]
+                if f.flags & PRIORITY_FLAG:
+                    payload = payload[5:]
+                self._hdr_sid, self._hdr_flags, self._hdr_block = f.stream_id, f.flags, bytearray(payload)
+            else:
+                if self._hdr_sid != f.stream_id:
+                    raise AssertionError("CONTINUATION for stream %d without HEADERS" % f.stream_id)
+                self._hdr_block += f.payload
+            if f.flags & END_HEADERS:
+                fields = self.decoder.decode(bytes(self._hdr_block))
+                st = self._stream(self._hdr_sid)
+                status = dict(fields).get(":status")
+                if st.headers is None and status and status.startswith("1"):
+                    st.informational.append(fields)
+                elif st.headers is None:
+                    st.headers = fields
+                else:
+                    st.trailers = fields
+                if self._hdr_flags & END_STREAM:
+                    st.ended = True
+                self._hdr_sid = None
+        elif t == DATA:
+            payload = f.payload
+            if f.flags & PADDED:
+                pad = payload[0]
+                payload = payload[1:len(payload) - pad]
+            st = self._stream(f.stream_id)
+            st.body += payload
+            if f.flags & END_STREAM:
+                st.ended = True
+
+    def read_until(self, pred, timeout=10.0, what="condition"):
+        """Processes frames until pred() is true. Raises AssertionError on timeout or EOF."""
+        deadline = time.monotonic() + timeout
+        while not pred():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+            try:
+                f = self.read_frame(timeout=left)
+            except socket.timeout:
+                continue
+            if f is None and not pred():
+                raise ConnectionClosed("connection closed while waiting for %s (goaway=%r)" % (what, self.goaway))
+        return True
+
+    def response(self, sid, timeout=10.0):
+        """Waits until stream `sid` ends (END_STREAM or RST_STREAM); returns its StreamResult."""
+        st = self._stream(sid)
+        self.read_until(lambda: st.done, timeout, what="the end of stream %d" % sid)
+        return st
+
+    def wait_closed(self, timeout=5.0):
+        """Reads (processing frames) until EOF; True if the server closed within timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                f = self.read_frame(timeout=left)
+            except socket.timeout:
+                return False
+            if f is None:
+                return True
+
+
+def get(conn, authority, path="/", scheme="https", headers=(), timeout=10.0):
+    """One GET on an open H2Conn; returns the StreamResult."""
+    return conn.response(conn.request(authority, path, scheme=scheme, headers=headers), timeout)

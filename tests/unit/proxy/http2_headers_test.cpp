@@ -1,0 +1,152 @@
+// http2/headers: HTTP/2 request fields -> the HTTP/1 head of the upstream path, and HTTP/1
+// response heads -> HTTP/2 response fields (RFC 9113 §8.2-8.3).
+#include <catch2/catch.hpp>
+
+#include <map>
+
+#include "http2/headers.h"
+
+using namespace ferry::proxy;
+using namespace ferry::proxy::http2;
+
+namespace {
+
+RequestFields fields(std::initializer_list<std::pair<const char*, const char*>> list, uint64_t max_size = 1 << 20,
+                     uint32_t max_count = 100) {
+  RequestFields f;
+  for (auto& [n, v] : list) f.add(n, v, max_size, max_count);
+  return f;
+}
+
+std::string field(const http1::RequestHead& h, std::string_view name) {
+  std::string out;
+  for (auto& x : h.headers)
+    if (x.name == name) out += (out.empty() ? "" : ",") + std::string(x.value);
+  return out;
+}
+
+std::map<std::string, std::string> nv_map(const std::vector<nghttp2_nv>& nv) {
+  std::map<std::string, std::string> m;
+  for (auto& x : nv) m[std::string(reinterpret_cast<char*>(x.name), x.namelen)] = std::string(reinterpret_cast<char*>(x.value), x.valuelen);
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("h2 request: pseudo-headers become method, target and host", "[http2]") {
+  auto f = fields({{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/x?y=1"}, {"accept", "*/*"}});
+  http1::RequestHead h;
+  const char* reason = "";
+  REQUIRE(to_request_head(f, true, h, &reason) == 0);
+  CHECK(h.method == "GET");
+  CHECK(h.target == "/x?y=1");
+  CHECK(h.host == "a.test");
+  CHECK(h.framing == http1::Framing::none);
+  CHECK(field(h, "accept") == "*/*");
+  CHECK(h.minor == 1);
+}
+
+TEST_CASE("h2 request: :authority wins over host, which is not repeated", "[http2]") {
+  auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}, {"host", "b.test"}});
+  http1::RequestHead h;
+  const char* reason = "";
+  REQUIRE(to_request_head(f, true, h, &reason) == 0);
+  CHECK(h.host == "a.test");
+  CHECK(field(h, "host").empty());
+  // Without :authority the host field routes.
+  auto g = fields({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "b.test"}});
+  REQUIRE(to_request_head(g, true, h, &reason) == 0);
+  CHECK(h.host == "b.test");
+  // Neither: 400.
+  auto n = fields({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}});
+  CHECK(to_request_head(n, true, h, &reason) == 400);
+}
+
+TEST_CASE("h2 request: framing from content-length and END_STREAM", "[http2]") {
+  http1::RequestHead h;
+  const char* reason = "";
+  auto cl = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"content-length", "12"}});
+  REQUIRE(to_request_head(cl, false, h, &reason) == 0);
+  CHECK(h.framing == http1::Framing::content_length);
+  CHECK(h.content_length == 12);
+  CHECK(field(h, "content-length").empty());  // restated by the upstream head builder
+  auto streamed = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}});
+  REQUIRE(to_request_head(streamed, false, h, &reason) == 0);
+  CHECK(h.framing == http1::Framing::chunked);
+  auto bad = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"content-length", "1x"}});
+  CHECK(to_request_head(bad, false, h, &reason) == 400);
+  auto two = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"},
+                     {"content-length", "3"}, {"content-length", "4"}});
+  CHECK(to_request_head(two, false, h, &reason) == 400);
+}
+
+TEST_CASE("h2 request: cookie crumbs are joined, CONNECT and odd paths refused", "[http2]") {
+  http1::RequestHead h;
+  const char* reason = "";
+  auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"},
+                   {"cookie", "a=1"}, {"x", "y"}, {"cookie", "b=2"}});
+  REQUIRE(to_request_head(f, true, h, &reason) == 0);
+  CHECK(field(h, "cookie") == "a=1; b=2");
+  auto c = fields({{":method", "CONNECT"}, {":authority", "a:443"}});
+  CHECK(to_request_head(c, false, h, &reason) == 501);
+  auto p = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "x"}});
+  CHECK(to_request_head(p, true, h, &reason) == 400);
+}
+
+TEST_CASE("h2 request: the header list limits count name + value + 32 and the field count", "[http2]") {
+  auto ok = fields({{":method", "GET"}, {"a", "1234"}}, 7 + 3 + 32 + 1 + 4 + 32, 10);
+  CHECK_FALSE(ok.too_large);
+  auto big = fields({{":method", "GET"}, {"a", "12345"}}, 7 + 3 + 32 + 1 + 4 + 32, 10);
+  CHECK(big.too_large);
+  auto many = fields({{":method", "GET"}, {"a", "1"}, {"b", "2"}, {"c", "3"}}, 1 << 20, 2);
+  CHECK(many.too_large);
+}
+
+TEST_CASE("h2 response: status, lowercase names, connection-specific fields dropped", "[http2]") {
+  std::string raw =
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\n"
+      "X-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nFerry-Request-Id: old\r\n\r\n";
+  http1::ResponseHead r;
+  REQUIRE(http1::parse_response(raw, {}, "GET", r).status == http1::ParseStatus::complete);
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  response_fields(r, "abc", arena, nv);
+  REQUIRE(!nv.empty());
+  CHECK(std::string(reinterpret_cast<char*>(nv[0].name), nv[0].namelen) == ":status");
+  CHECK(std::string(reinterpret_cast<char*>(nv[0].value), nv[0].valuelen) == "200");
+  auto m = nv_map(nv);
+  CHECK(m["content-type"] == "text/plain");
+  CHECK(m.count("connection") == 0);
+  CHECK(m.count("keep-alive") == 0);
+  CHECK(m.count("transfer-encoding") == 0);
+  CHECK(m.count("x-hop") == 0);
+  CHECK(m["ferry-request-id"] == "abc");
+  int cookies = 0;
+  for (auto& x : nv) cookies += std::string(reinterpret_cast<char*>(x.name), x.namelen) == "set-cookie";
+  CHECK(cookies == 2);
+}
+
+TEST_CASE("h2 response: content-length kept as sent (also for HEAD)", "[http2]") {
+  std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
+  http1::ResponseHead r;
+  REQUIRE(http1::parse_response(raw, {}, "HEAD", r).status == http1::ParseStatus::complete);
+  CHECK(r.framing == http1::Framing::none);
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  response_fields(r, "", arena, nv);
+  auto m = nv_map(nv);
+  CHECK(m["content-length"] == "42");
+  CHECK(m.count("ferry-request-id") == 0);
+}
+
+TEST_CASE("h2 error responses carry a text page with its length", "[http2]") {
+  std::string arena, body;
+  std::vector<nghttp2_nv> nv;
+  error_fields(503, "busy", "id1", true, arena, nv, body);
+  auto m = nv_map(nv);
+  CHECK(m[":status"] == "503");
+  CHECK(m["content-length"] == std::to_string(body.size()));
+  CHECK(m["retry-after"] == "1");
+  CHECK(m["ferry-request-id"] == "id1");
+  CHECK(body.find("busy") != std::string::npos);
+}
