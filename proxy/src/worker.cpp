@@ -55,6 +55,7 @@ void Worker::stop() {
   access_log_.flush();
   acceptors_.clear();
   pool_.clear();
+  h2_upstreams_.clear();
 }
 
 void Worker::install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std::string, int>> add,
@@ -159,7 +160,7 @@ void Worker::begin_drain() {
     acceptors_.clear();
     for (auto* h : sessions_)
       if (h->idle && h->stream) h->stream->cancel();
-    pool_.clear();
+    pool_.clear();  // idle ones only; HTTP/2 upstream connections carry in-flight streams
   });
 }
 
@@ -183,6 +184,7 @@ awaitable<void> Worker::tick_loop() {
     if (ec) co_return;
     access_log_.flush();
     pool_.sweep();
+    h2_upstreams_.sweep();
     if (id_ == 0) rotate_ticket_keys(SteadyClock::now());
   }
 }

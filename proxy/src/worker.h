@@ -20,6 +20,7 @@
 #include "net/asio_util.h"
 #include "net/stream.h"
 #include "plan/plan.h"
+#include "upstream/h2_upstream.h"
 #include "upstream/pool.h"
 
 namespace ferry::proxy {
@@ -68,6 +69,7 @@ class Worker {
   asio::io_context& io() { return io_; }
   const std::shared_ptr<WorkerPlan>& plan() const { return plan_; }
   UpstreamPool& pool() { return pool_; }
+  H2Upstreams& h2_upstreams() { return h2_upstreams_; }
   BlockPool& blocks() { return blocks_; }
   AccessLogBuffer& access_log() { return access_log_; }
   EngineShared& shared() { return shared_; }
@@ -99,6 +101,7 @@ class Worker {
   std::vector<std::unique_ptr<http1::RequestScratch>> scratch_;  // free list
   BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
   UpstreamPool pool_;
+  H2Upstreams h2_upstreams_{*this};
   AccessLogBuffer access_log_;
   bool draining_ = false;
   bool stopped_ = false;

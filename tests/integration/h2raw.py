@@ -650,3 +650,119 @@ class H2Conn:
 def get(conn, authority, path="/", scheme="https", headers=(), timeout=10.0):
     """One GET on an open H2Conn; returns the StreamResult."""
     return conn.response(conn.request(authority, path, scheme=scheme, headers=headers), timeout)
+
+
+# ----------------------------------------------------------------------------------------------
+# Server side: an h2c backend (prior knowledge) for upstream HTTP/2 tests
+# ----------------------------------------------------------------------------------------------
+
+class H2Backend:
+    """An HTTP/2 cleartext server on 127.0.0.1:0 (harness.TcpServer per connection thread).
+
+    Each request gets: HEADERS (:status 200, content-type, x-h2-backend: 1) and a JSON body
+    {"method", "path", "authority", "headers": [[name, value]...], "body_len", "body_sha256"};
+    with content-length unless the path starts with /grpc, which answers like gRPC: no length,
+    then trailers grpc-status: 0 and grpc-message: ok (END_STREAM on the trailers). /slow/<ms>
+    waits first. `self.requests` records every request; `self.connections` counts connections.
+    Windows are reopened as data arrives, so large uploads flow."""
+
+    def __init__(self, harness):
+        import hashlib
+        import json
+        import threading
+        self._hashlib, self._json = hashlib, json
+        self.lock = threading.Lock()
+        self.requests = []
+        self.server = harness.TcpServer(self._handle, name="h2backend")
+        self.port = self.server.port
+        self.connections = 0
+
+    def _handle(self, sock, server):
+        with self.lock:
+            self.connections += 1
+        sock.settimeout(30)
+        buf = bytearray()
+        while len(buf) < len(PREFACE):
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+        if bytes(buf[:len(PREFACE)]) != PREFACE:
+            return
+        del buf[:len(PREFACE)]
+        sock.sendall(settings_frame({SETTINGS_MAX_CONCURRENT_STREAMS: 100}))
+        dec = Decoder()
+        streams = {}   # sid -> {"fields": [...], "body": bytearray}
+        block, block_sid, block_flags = bytearray(), None, 0
+        while True:
+            while len(buf) < 9 or len(buf) < 9 + ((buf[0] << 16) | (buf[1] << 8) | buf[2]):
+                chunk = sock.recv(262144)
+                if not chunk:
+                    return
+                buf += chunk
+            n = (buf[0] << 16) | (buf[1] << 8) | buf[2]
+            ftype, flags = buf[3], buf[4]
+            sid = struct.unpack("!I", buf[5:9])[0] & 0x7FFFFFFF
+            payload = bytes(buf[9:9 + n])
+            del buf[:9 + n]
+            if ftype == SETTINGS and not flags & ACK:
+                sock.sendall(settings_frame(ack=True))
+            elif ftype == PING and not flags & ACK:
+                sock.sendall(ping_frame(payload, ack=True))
+            elif ftype in (HEADERS, CONTINUATION):
+                if ftype == HEADERS:
+                    if flags & PADDED:
+                        payload = payload[1:len(payload) - payload[0]]
+                    if flags & PRIORITY_FLAG:
+                        payload = payload[5:]
+                    block, block_sid, block_flags = bytearray(payload), sid, flags
+                else:
+                    block += payload
+                if flags & END_HEADERS:
+                    fields = dec.decode(bytes(block))
+                    st = streams.setdefault(block_sid, {"fields": [], "body": bytearray()})
+                    if not st["fields"]:
+                        st["fields"] = fields
+                    if block_flags & END_STREAM:
+                        self._respond(sock, block_sid, streams.pop(block_sid))
+            elif ftype == DATA:
+                if flags & PADDED:
+                    payload = payload[1:len(payload) - payload[0]]
+                st = streams.get(sid)
+                if n:
+                    sock.sendall(window_update_frame(0, n) + (window_update_frame(sid, n) if not flags & END_STREAM else b""))
+                if st is not None:
+                    st["body"] += payload
+                    if flags & END_STREAM:
+                        self._respond(sock, sid, streams.pop(sid))
+            elif ftype == RST_STREAM:
+                streams.pop(sid, None)
+            elif ftype == GOAWAY:
+                return
+
+    def _respond(self, sock, sid, st):
+        fields = st["fields"]
+        get = dict((k, v) for k, v in fields)
+        path = get.get(":path", "")
+        rec = {"method": get.get(":method"), "path": path, "authority": get.get(":authority"),
+               "scheme": get.get(":scheme"), "headers": [[k, v] for k, v in fields if not k.startswith(":")],
+               "body_len": len(st["body"]), "body_sha256": self._hashlib.sha256(bytes(st["body"])).hexdigest()}
+        with self.lock:
+            self.requests.append(rec)
+        if path.startswith("/slow/"):
+            time.sleep(int(path.split("/")[2]) / 1000.0)
+        body = self._json.dumps(rec).encode()
+        grpc = path.startswith("/grpc")
+        head = [(":status", "200"), ("content-type", "application/grpc" if grpc else "application/json"),
+                ("x-h2-backend", "1")]
+        if not grpc:
+            head.append(("content-length", str(len(body))))
+        out = headers_frames(sid, encode_headers(head), end_stream=False)
+        for i in range(0, len(body), 16384):
+            out += data_frame(sid, body[i:i + 16384], end_stream=(not grpc and i + 16384 >= len(body)))
+        if grpc:
+            out += headers_frames(sid, encode_headers([("grpc-status", "0"), ("grpc-message", "ok")]), end_stream=True)
+        sock.sendall(out)
+
+    def close(self):
+        self.server.close()

@@ -72,17 +72,21 @@ def test_hop_by_hop_removed():
     c = H.RawConn(f.port("web"))
     c.send("GET /?hdr=Connection:X-Resp-Hop&hdr=X-Resp-Hop:secret&hdr=Keep-Alive:timeout%3D99&hdr=X-Resp-Kept:1 HTTP/1.1\r\n"
            "Host: app.test\r\nConnection: keep-alive, X-Req-Hop\r\nX-Req-Hop: secret\r\n"
-           "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
+           "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: deflate, trailers;q=1\r\n"
            "X-Req-Kept: 1\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
     e = r.json()
     seen = {k.lower() for k, _ in e["headers"]}
-    # RFC 9110 7.6.1: fields named in Connection, plus Keep-Alive, Proxy-Connection and TE.
-    for h in ("x-req-hop", "keep-alive", "proxy-connection", "te"):
+    # RFC 9110 7.6.1: fields named in Connection, plus Keep-Alive and Proxy-Connection.
+    for h in ("x-req-hop", "keep-alive", "proxy-connection"):
         assert h not in seen, "hop-by-hop request header %r reached the upstream: %r" % (h, e["headers"])
     conn = (up(e, "Connection") or "").lower()
     assert "x-req-hop" not in conn, "Connection upstream: %r" % conn
+    # The client's TE is not forwarded; Ferry states its own "TE: trailers" (it forwards
+    # trailers), as a hop-by-hop field of its connection.
+    assert up(e, "TE") == "trailers", e["headers"]
+    assert conn == "te", "Connection upstream: %r" % conn
     assert up(e, "X-Req-Kept") == "1"
     names = {k.lower() for k, _ in r.headers}
     assert "x-resp-hop" not in names, "hop-by-hop response header reached the client: %r" % r.headers

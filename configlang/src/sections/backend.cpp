@@ -125,7 +125,7 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
   }
   sv.addr = *a;
   const std::vector<std::string> opts = {"weight", "maxconn", "backup", "disabled", "send-proxy",
-                                         "send-proxy-v2", "node", "region"};
+                                         "send-proxy-v2", "node", "region", "proto"};
   std::vector<std::string> seen;
   for (size_t i = 2; i < d.args.size(); ++i) {
     const Arg& o = d.args[i];
@@ -154,6 +154,15 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
         auto n = ctx.integer(v, 0, 256);
         if (!n) return;
         sv.weight = static_cast<int>(*n);
+      } else if (o.text == "proto") {
+        if (v.text == "h2") {
+          ctx.error(v.loc, "'proto h2' (HTTP/2 over TLS to servers) is not supported yet; use 'proto h2c' for HTTP/2 "
+                           "with prior knowledge over cleartext");
+          return;
+        }
+        auto p = ctx.choice(v, {"h1", "h2c"}, "proto");
+        if (!p) return;
+        sv.proto = static_cast<UpstreamProto>(*p);
       } else if (o.text == "maxconn") {
         auto n = ctx.integer(v, 0, 1'000'000);
         if (!n) return;
@@ -162,6 +171,11 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
         (o.text == "node" ? sv.node : sv.region) = v.text;
       }
     }
+  }
+  if (sv.proto == UpstreamProto::h2c && sv.send_proxy != ProxyProtocol::none) {
+    ctx.error(d.args[0].loc, "server '" + sv.name + "': send-proxy cannot be combined with 'proto h2c' (one HTTP/2 "
+                             "connection carries requests of many clients)");
+    return;
   }
   cur(dr).be.servers.push_back(sv);
 }

@@ -81,7 +81,8 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
     }
   } else if (t.in == Framing::chunked) {
     ChunkedDecoder dec;
-    std::string out;
+    std::string out, trailers;
+    if (t.chunk_out) dec.keep_trailers(&trailers);  // re-chunked output carries them on (gRPC over HTTP/1.1)
     while (!dec.done()) {
       // Decode what is buffered into `out` (re-chunked or raw), then write it in one go.
       out.clear();
@@ -105,7 +106,11 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
         buf.consume(s.consumed);
         if (out.size() >= 64 * 1024) break;
       }
-      if (dec.done() && t.chunk_out) out += kLastChunk;
+      if (dec.done() && t.chunk_out) {
+        out += "0\r\n";
+        out += trailers;
+        out += "\r\n";
+      }
       if (!out.empty()) {
         if (auto e = co_await send(t, asio::buffer(out)); e != Error::none) {
           r.error = e;

@@ -638,6 +638,7 @@ ChunkedDecoder::Step ChunkedDecoder::step(std::string_view in) {
         } else if (is(c, kTchar)) {
           state_ = State::trailer_line;
           size_digits_ = 0;  // in trailer_line: 0 = in name, 1 = in value
+          if (trailers_) *trailers_ += c;
         } else {
           return fail();  // obs-fold, bare LF, empty name, CTL
         }
@@ -655,11 +656,13 @@ ChunkedDecoder::Step ChunkedDecoder::step(std::string_view in) {
         } else if (!is(c, kFieldChar)) {
           return fail();
         }
+        if (trailers_) *trailers_ += c;
         ++i;
         break;
       case State::trailer_lf:
         if (++trailer_bytes_ > kMaxTrailers) return fail();
         if (c != '\n') return fail();
+        if (trailers_) *trailers_ += c;
         state_ = State::trailer_start;
         ++i;
         break;

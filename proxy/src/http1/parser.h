@@ -83,7 +83,7 @@ ParseResult parse_response(std::string_view buf, const Limits& limits,
                            std::string_view request_method, ResponseHead& out);
 
 // Incremental chunked-body decoder. Feed it bytes; it reports payload spans within the fed
-// buffer. Trailers are validated and discarded (reported via `trailers` if wanted later).
+// buffer. Trailers are validated, and kept only when asked (keep_trailers).
 class ChunkedDecoder {
  public:
   struct Step {
@@ -96,6 +96,9 @@ class ChunkedDecoder {
   // until consumed==0 (needs more input), done, or error.
   Step step(std::string_view in);
   bool done() const { return state_ == State::done; }
+  // From now on, the trailer section is appended to `*out` as received ("name: value\r\n"
+  // per field, validated as above; bounded by the trailer limit). nullptr: discarded.
+  void keep_trailers(std::string* out) { trailers_ = out; }
 
  private:
   enum class State { size, size_ext, size_lf, data, data_cr, data_lf, trailer_start, trailer_line, trailer_lf, last_lf, done, error };
@@ -104,6 +107,7 @@ class ChunkedDecoder {
   int size_digits_ = 0;
   size_t trailer_bytes_ = 0;
   size_t line_bytes_ = 0;  // bytes of the current chunk-size line (size + extensions)
+  std::string* trailers_ = nullptr;
 };
 
 // Appends "<hex>\r\n" to out.

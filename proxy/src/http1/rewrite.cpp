@@ -52,6 +52,21 @@ Name classify(std::string_view n) {
   }
 }
 
+// Whether the comma-separated list `value` holds `token` (case-insensitive, parameters ignored).
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    item = item.substr(0, item.find(';'));
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    if (iequals(item, token)) return true;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 bool hop_by_hop(Name id) {
   switch (id) {
     case Name::connection: case Name::keep_alive: case Name::proxy_connection: case Name::te:
@@ -113,11 +128,13 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += ' ';
   out += req.target;
   out += " HTTP/1.1\r\n";
-  bool has_host = false, has_xfp = false, has_xfh = false, has_xfport = false;
+  bool has_host = false, has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
   std::string xff;
   const ConnectionTokens conn(req.headers);
   for (const auto& h : req.headers) {
     Name id = classify(h.name);
+    // "TE: trailers" is restated as ours: Ferry forwards trailers (gRPC needs it upstream).
+    if (id == Name::te) te_trailers = te_trailers || has_token(h.value, "trailers");
     if (hop_by_hop(id) || id == Name::content_length || id == Name::ferry_request_id || id == Name::expect) continue;
     switch (id) {
       case Name::xff:
@@ -150,9 +167,12 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   if (!has_host && !req.host.empty()) add(out, "Host", req.host);
   if (req.framing == Framing::content_length) add(out, "Content-Length", std::to_string(req.content_length));
   else if (req.framing == Framing::chunked) add(out, "Transfer-Encoding", "chunked");
+  if (te_trailers) add(out, "TE", "trailers");
   if (req.upgrade) {
-    add(out, "Connection", "upgrade");
+    add(out, "Connection", te_trailers ? "upgrade, te" : "upgrade");
     add(out, "Upgrade", upgrade_value(req.headers));
+  } else if (te_trailers) {
+    add(out, "Connection", "te");
   }
   out += "X-Forwarded-For: ";
   if (!xff.empty()) {

@@ -114,6 +114,35 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
   if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
 }
 
+void trailer_fields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  arena.clear();
+  arena.reserve(lines.size());  // never grows past this: the views below stay valid
+  struct Item {
+    size_t name_off, name_len, value_off, value_len;
+  };
+  std::vector<Item> items;
+  while (!lines.empty()) {
+    size_t eol = lines.find("\r\n");
+    std::string_view line = lines.substr(0, eol);
+    lines.remove_prefix(eol == std::string_view::npos ? lines.size() : eol + 2);
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0) continue;
+    std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    if (http1::is_hop_by_hop(name)) continue;
+    Item it{arena.size(), name.size(), 0, value.size()};
+    for (char c : name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    it.value_off = arena.size();
+    arena += value;
+    items.push_back(it);
+  }
+  for (const auto& it : items)
+    out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len),
+                     std::string_view(arena.data() + it.value_off, it.value_len)));
+}
+
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body) {
   body = error_body(status, detail);

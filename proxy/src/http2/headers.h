@@ -44,6 +44,11 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
 void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
                      std::vector<nghttp2_nv>& out);
 
+// Trailer fields for nghttp2_submit_trailer from HTTP/1.1 chunked trailers ("name: value\r\n"
+// lines as ChunkedDecoder keeps them): names lowercased, values trimmed, connection-specific
+// and pseudo fields dropped. The nv entries point into `arena`.
+void trailer_fields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& out);
+
 // Ferry's own responses (errors) on a stream: `out` gets the fields (pointing into `arena`
 // and static strings) and `body` the text/plain page. `retry_after` adds "retry-after: 1".
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,

@@ -61,6 +61,7 @@ struct StreamState {
   std::string resp_body;  // response bytes waiting for nghttp2 (bounded by kResponseBuffer)
   size_t resp_off = 0;
   bool resp_end = false;      // no more response bytes will come
+  std::string resp_trailers;  // the upstream's chunked trailers ("name: value\r\n" lines)
   bool resp_submitted = false;
 
   bool closed = false;   // nghttp2 closed the stream (reset, or response done)

@@ -28,7 +28,7 @@ double ms_since(SteadyClock::time_point t) {
 nghttp2_data_provider provider(StreamState& s) {
   nghttp2_data_provider p;
   p.source.ptr = &s;
-  p.read_callback = [](nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+  p.read_callback = [](nghttp2_session* ng, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
                        nghttp2_data_source* source, void*) -> ssize_t {
     auto& st = *static_cast<StreamState*>(source->ptr);
     size_t n = std::min(length, st.resp_body.size() - st.resp_off);
@@ -39,8 +39,18 @@ nghttp2_data_provider provider(StreamState& s) {
       st.resp_off = 0;
     }
     if (n) st.wake.notify();  // room for the producer
-    if (st.resp_end && st.resp_body.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    else if (n == 0) return NGHTTP2_ERR_DEFERRED;
+    if (st.resp_end && st.resp_body.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st.resp_trailers.empty()) {
+        // The trailers end the stream instead (gRPC status); nghttp2 allows submitting them here.
+        std::string arena;
+        std::vector<nghttp2_nv> nv;
+        trailer_fields(st.resp_trailers, arena, nv);
+        if (!nv.empty() && nghttp2_submit_trailer(ng, id, nv.data(), nv.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+    } else if (n == 0) {
+      return NGHTTP2_ERR_DEFERRED;
+    }
     return static_cast<ssize_t>(n);
   };
   return p;
@@ -157,6 +167,7 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
                                     uint64_t length, std::chrono::milliseconds server_timeout,
                                     std::chrono::milliseconds client_timeout, uint64_t& bytes) {
   http1::ChunkedDecoder dec;
+  dec.keep_trailers(&s.resp_trailers);
   uint64_t remaining = length;
   bool done = framing == Framing::content_length && remaining == 0;
   while (!done) {

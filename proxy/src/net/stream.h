@@ -14,6 +14,7 @@
 // only; at most one read and one write may be pending at a time (as for a socket).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -60,6 +61,19 @@ class PrefixedSocket {
   std::string prefix_;
 };
 
+// A byte stream that is not a socket of ours: e.g. one HTTP/2 stream to an upstream presented
+// as an HTTP/1.1 byte stream (upstream/h2_upstream). Each call completes its handler exactly
+// once and never inline (through the worker's loop), like a socket operation.
+class PipeEnd {
+ public:
+  using Handler = std::function<void(std::error_code, size_t)>;
+  virtual ~PipeEnd() = default;
+  virtual void read_some(asio::mutable_buffer b, Handler h) = 0;
+  virtual void write_some(asio::const_buffer b, Handler h) = 0;
+  // Pending operations complete with operation_aborted.
+  virtual void cancel() = 0;
+};
+
 class Stream {
  public:
   using executor_type = tcp::socket::executor_type;
@@ -67,6 +81,7 @@ class Stream {
 
   explicit Stream(tcp::socket sock) : sock_(std::move(sock)) {}
   explicit Stream(asio::any_io_executor ex) : sock_(std::move(ex)) {}
+  Stream(asio::any_io_executor ex, std::unique_ptr<PipeEnd> pipe) : sock_(std::move(ex)), pipe_(std::move(pipe)) {}
 
   // The TCP socket (inside the TLS layer once TLS started).
   tcp::socket& socket() { return tls_ ? tls_->next_layer().socket() : sock_; }
@@ -85,7 +100,10 @@ class Stream {
   auto async_read_some(const MutableBuffers& b, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, size_t)>(
         [this](auto handler, const MutableBuffers& b) {
-          if (tls_) tls_->async_read_some(b, std::move(handler));
+          if (pipe_) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            pipe_->read_some(first_buffer(b), [h](std::error_code ec, size_t n) { (*h)(ec, n); });
+          } else if (tls_) tls_->async_read_some(b, std::move(handler));
           else sock_.async_read_some(b, std::move(handler));
         },
         token, b);
@@ -95,7 +113,10 @@ class Stream {
   auto async_write_some(const ConstBuffers& b, Token&& token) {
     return asio::async_initiate<Token, void(std::error_code, size_t)>(
         [this](auto handler, const ConstBuffers& b) {
-          if (tls_) tls_->async_write_some(b, std::move(handler));
+          if (pipe_) {
+            auto h = std::make_shared<decltype(handler)>(std::move(handler));
+            pipe_->write_some(first_buffer(b), [h](std::error_code ec, size_t n) { (*h)(ec, n); });
+          } else if (tls_) tls_->async_write_some(b, std::move(handler));
           else sock_.async_write_some(b, std::move(handler));
         },
         token, b);
@@ -105,18 +126,30 @@ class Stream {
   // as the caller's deadline allows), then a TCP half-close. Errors are of no interest here.
   awaitable<void> shutdown_send();
   void cancel() {
+    if (pipe_) return pipe_->cancel();
     std::error_code ignored;
     socket().cancel(ignored);
   }
   void close() {
+    if (pipe_) return pipe_->cancel();
     std::error_code ignored;
     socket().close(ignored);
   }
-  bool is_open() { return socket().is_open(); }
+  bool is_open() { return pipe_ || socket().is_open(); }
+  bool is_pipe() const { return pipe_ != nullptr; }
 
  private:
+  // Pipes move one buffer per operation (asio's composed operations loop as with sockets).
+  template <typename Buffers>
+  static auto first_buffer(const Buffers& bufs) {
+    for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it)
+      if (it->size()) return *it;
+    return *asio::buffer_sequence_begin(bufs);
+  }
+
   tcp::socket sock_;          // the socket until TLS starts; then a closed placeholder
   std::unique_ptr<Tls> tls_;  // owns the socket once TLS started
+  std::unique_ptr<PipeEnd> pipe_;  // instead of the socket, for a pipe stream
 };
 
 }  // namespace ferry::proxy

@@ -40,24 +40,31 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     x.inflight.take(&st);
     x.started = SteadyClock::now();
 
-    up = x.w.pool().take(&st);
-    const bool reused = up != nullptr;
-    if (!up) {
+    // A stream on a shared HTTP/2 connection (opened when none has room), a pooled
+    // connection, or a new one.
+    const bool h2c = srv.proto == config::UpstreamProto::h2c;
+    up = h2c ? nullptr : x.w.pool().take(&st);
+    bool reused = up != nullptr;
+    std::error_code ec;
+    if (h2c) {
+      ec = co_await x.w.h2_upstreams().open(pb.states[i], x.wp.endpoints[pa.backend][i], be.timeouts.connect,
+                                            be.pool_idle_timeout, up, reused);
+    } else if (!up) {
       up = std::make_unique<UpstreamConn>(x.w.io().get_executor(), &x.w.blocks());
       up->server = pb.states[i];
-      auto ec = co_await connect_with_timeout(up->sock.socket(), x.wp.endpoints[pa.backend][i], be.timeouts.connect);
+      ec = co_await connect_with_timeout(up->sock.socket(), x.wp.endpoints[pa.backend][i], be.timeouts.connect);
       if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x.peer);
-      if (ec && gone()) break;
-      if (ec) {
-        up.reset();
-        x.tried[i] = true;
-        st.connect_errors.fetch_add(1, std::memory_order_relaxed);
-        if (st.record_failure(be.passive, now_ms()))
-          log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");
-        log(config::LogLevel::debug, "connect to " + be.name + "/" + srv.name + " failed: " + ec.message());
-        x.fail_reason = "could not connect to any server";
-        continue;
-      }
+    }
+    if (ec && gone()) break;
+    if (ec) {
+      up.reset();
+      x.tried[i] = true;
+      st.connect_errors.fetch_add(1, std::memory_order_relaxed);
+      if (st.record_failure(be.passive, now_ms()))
+        log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");
+      log(config::LogLevel::debug, "connect to " + be.name + "/" + srv.name + " failed: " + ec.message());
+      x.fail_reason = "could not connect to any server";
+      continue;
     }
 
     // The head, plus the body bytes we already have, in one write.

@@ -18,6 +18,9 @@ namespace ferry::proxy {
 
 struct UpstreamConn {
   UpstreamConn(asio::any_io_executor ex, BlockPool* blocks) : sock(std::move(ex)), buf(BlockPool::kBlockSize, blocks) {}
+  // A stream that is not a TCP connection of its own (an HTTP/2 stream: upstream/h2_upstream).
+  UpstreamConn(asio::any_io_executor ex, BlockPool* blocks, std::unique_ptr<PipeEnd> pipe)
+      : sock(std::move(ex), std::move(pipe)), buf(BlockPool::kBlockSize, blocks) {}
   Stream sock;
   Buffer buf;                             // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
@@ -32,7 +35,8 @@ class UpstreamPool {
   // retry rules.
   std::unique_ptr<UpstreamConn> take(ServerState* server);
   // Returns a connection for reuse; closes it instead when the server already has
-  // `max_idle` idle connections here. It stays pooled at most `idle_timeout`.
+  // `max_idle` idle connections here, or when it is a pipe (its HTTP/2 connection is shared
+  // and stays). It stays pooled at most `idle_timeout`.
   void put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout);
   // Closes connections past their idle time. Worker tick.
   void sweep();

@@ -68,6 +68,8 @@ enum class AccessLogFormat { off, common, json };
 enum class Mode { http, tcp };
 enum class Balance { random, roundrobin, leastconn };
 enum class ProxyProtocol { none, v1, v2 };
+// What Ferry speaks to a server: HTTP/1.1, or HTTP/2 with prior knowledge over cleartext.
+enum class UpstreamProto { http1, h2c };
 
 struct AdminUser {
   std::string name;
@@ -148,6 +150,7 @@ struct Server {
   bool backup = false;        // used only when no non-backup server is up
   bool disabled = false;
   ProxyProtocol send_proxy = ProxyProtocol::none;  // `send-proxy` / `send-proxy-v2`
+  UpstreamProto proto = UpstreamProto::http1;      // `proto h1|h2c`
   std::string node;           // owning node (mesh issue); empty = local
   std::string region;
   SourceLoc loc;

@@ -1,0 +1,51 @@
+// HTTP/2 to upstream servers (`server ... proto h2c`): per worker and server, a few
+// multiplexed nghttp2 client connections. Each request gets one stream, presented to the
+// shared upstream path (upstream/exchange) as an HTTP/1.1 byte stream — a PipeEnd inside the
+// UpstreamConn's Stream: the request head and body the exchange writes become HEADERS and DATA
+// (RFC 9113 §8.3.1: Host becomes :authority, connection-specific fields are dropped), and
+// HEADERS/DATA/trailers come back as an HTTP/1.1 response (Content-Length as the server sent
+// it, else chunked, with trailers as chunked trailers). So retries, timeouts, body streaming
+// and both downstream protocols work unchanged, and gRPC trailers reach HTTP/2 clients.
+//
+// Ownership: the Worker owns one H2Upstreams; it owns the connections; each stream's state is
+// shared by its PipeEnd (owned by the request's UpstreamConn) and its connection until the
+// stream closes. Worker thread only.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "net/asio_util.h"
+#include "runtime/server_state.h"
+#include "upstream/pool.h"
+
+namespace ferry::proxy {
+
+class Worker;
+class H2ClientConn;
+
+class H2Upstreams {
+ public:
+  explicit H2Upstreams(Worker& w) : w_(w) {}
+  ~H2Upstreams();
+
+  // A new stream to `server` in `out`: on a connection with room for another stream, else on
+  // a new connection (TCP connect within `timeout`; closed after `idle_timeout` without
+  // streams). `reused`: on an existing connection. Errors: the connect error (`out` empty).
+  awaitable<std::error_code> open(std::shared_ptr<ServerState> server, const tcp::endpoint& ep,
+                                  std::chrono::milliseconds timeout, std::chrono::milliseconds idle_timeout,
+                                  std::unique_ptr<UpstreamConn>& out, bool& reused);
+  // Closes connections idle past their idle timeout, and forgets dead ones. Worker tick.
+  void sweep();
+  // Closes every connection (drain, stop); streams in flight fail.
+  void clear();
+
+ private:
+  Worker& w_;
+  std::unordered_map<ServerState*, std::vector<std::shared_ptr<H2ClientConn>>> conns_;
+};
+
+}  // namespace ferry::proxy
