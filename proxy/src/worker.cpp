@@ -158,8 +158,13 @@ void Worker::begin_drain() {
       acc->close(ignored);
     }
     acceptors_.clear();
-    for (auto* h : sessions_)
-      if (h->idle && h->stream) h->stream->cancel();
+    // Copied: a drain hook may end its session (and unregister it) right away.
+    std::vector<SessionHandle*> handles(sessions_.begin(), sessions_.end());
+    for (auto* h : handles) {
+      if (!sessions_.contains(h)) continue;
+      if (h->on_drain) h->on_drain();
+      else if (h->idle && h->stream) h->stream->cancel();
+    }
     pool_.clear();  // idle ones only; HTTP/2 upstream connections carry in-flight streams
   });
 }

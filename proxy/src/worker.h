@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -48,6 +49,8 @@ struct WorkerPlan {
 struct SessionHandle {
   Stream* stream = nullptr;
   bool idle = false;  // waiting for the next request (safe to close at drain)
+  // Called at drain instead of cancelling an idle stream (HTTP/2: GOAWAY, then finish).
+  std::function<void()> on_drain;
 };
 
 class Worker {

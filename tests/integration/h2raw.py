@@ -656,59 +656,203 @@ def get(conn, authority, path="/", scheme="https", headers=(), timeout=10.0):
 # Server side: an h2c backend (prior knowledge) for upstream HTTP/2 tests
 # ----------------------------------------------------------------------------------------------
 
+class _H2BackendConn:
+    """One connection of an H2Backend: the handler thread reads frames; each response is sent
+    by its own thread, within the client's flow-control windows (so a slow or large response
+    never blocks the other streams, nor the reading of WINDOW_UPDATE frames)."""
+
+    def __init__(self, backend, sock, number):
+        import threading
+        self.be = backend
+        self.sock = sock
+        self.number = number
+        self.wlock = threading.Lock()        # one frame sequence at a time on the socket
+        self.cond = threading.Condition()    # windows, resets, death
+        self.send_window = 65535
+        self.initial_window = 65535
+        self.stream_windows = {}
+        self.max_frame = 16384
+        self.reset_sids = set()
+        self.dead = False
+        self.max_sid = 0                     # highest stream id received
+        self.goaway_last = None              # our GOAWAY's last stream id, once sent
+        self.responded = 0
+        self.pending = 0                     # responses not yet completely sent
+
+    def send(self, data):
+        with self.wlock:
+            self.sock.sendall(data)
+
+    def reserve(self, sid, want, timeout=10.0):
+        """Takes up to `want` bytes of window for `sid`; 0 if the stream or connection died."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                if self.dead or sid in self.reset_sids:
+                    return 0
+                n = min(want, self.max_frame, self.send_window, self.stream_windows.get(sid, 0))
+                if n > 0:
+                    self.send_window -= n
+                    self.stream_windows[sid] -= n
+                    return n
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError("h2 backend: no window for stream %d within %.0fs" % (sid, timeout))
+                self.cond.wait(left)
+
+    def kill(self):
+        """Closes the connection abruptly (no GOAWAY)."""
+        with self.cond:
+            self.dead = True
+            self.cond.notify_all()
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 class H2Backend:
     """An HTTP/2 cleartext server on 127.0.0.1:0 (harness.TcpServer per connection thread).
 
     Each request gets: HEADERS (:status 200, content-type, x-h2-backend: 1) and a JSON body
-    {"method", "path", "authority", "headers": [[name, value]...], "body_len", "body_sha256"};
-    with content-length unless the path starts with /grpc, which answers like gRPC: no length,
-    then trailers grpc-status: 0 and grpc-message: ok (END_STREAM on the trailers). /slow/<ms>
-    waits first. `self.requests` records every request; `self.connections` counts connections.
-    Windows are reopened as data arrives, so large uploads flow."""
+    {"method", "path", "authority", "scheme", "headers": [[name, value]...], "body_len",
+    "body_sha256", "conn", "sid"}; with content-length unless the path starts with /grpc, which
+    answers like gRPC: no length, then trailers grpc-status: 0 and grpc-message: ok (END_STREAM
+    on the trailers). Paths:
+      /slow/<ms>   waits first (in the stream's own thread: other streams go on).
+      /big/<n>     n bytes (a fixed pseudo-random pattern, big_body(n)) instead of JSON, with
+                   content-length, within the client's flow-control windows.
+      /kill/<n>    HEADERS announcing content-length 65536 (none when the path has "nolength"),
+                   n bytes of DATA, then the connection is closed abruptly.
+    `goaway_after=N`: after the Nth response on a connection, GOAWAY (NO_ERROR, last stream =
+    the highest received); later streams are ignored (RFC 9113 §6.8), the connection is closed
+    once its streams are answered and the peer closes (or after `goaway_grace` seconds).
 
-    def __init__(self, harness):
+    Records: `requests` (every complete request, in arrival order), `connections` (accepted so
+    far), `open_connections`, `resets` [(conn, sid, error code)] of RST_STREAM received,
+    `refused` [(conn, sid)] streams ignored after our GOAWAY, `goaways_sent` [(conn, last)],
+    `closes` [(conn, monotonic time, how)] with how "eof" (the client closed), "killed" (/kill),
+    "goaway" (closed by us after GOAWAY), "error". Windows are reopened as request data
+    arrives, so large uploads flow."""
+
+    def __init__(self, harness, goaway_after=None, max_streams=100, goaway_grace=2.0):
         import hashlib
         import json
         import threading
-        self._hashlib, self._json = hashlib, json
+        self._hashlib, self._json, self._threading = hashlib, json, threading
         self.lock = threading.Lock()
         self.requests = []
+        self.connections = 0
+        self.open_connections = 0
+        self.resets = []
+        self.refused = []
+        self.goaways_sent = []
+        self.closes = []
+        self.goaway_after = goaway_after
+        self.goaway_grace = goaway_grace
+        self.max_streams = max_streams
+        self.conns = []
         self.server = harness.TcpServer(self._handle, name="h2backend")
         self.port = self.server.port
-        self.connections = 0
+
+    @staticmethod
+    def big_body(n):
+        """The body of /big/<n>."""
+        block = bytes((i * 131 + (i >> 8) * 7 + 13) & 0xFF for i in range(65536))
+        return (block * (n // 65536 + 1))[:n]
+
+    def _closed(self, c, how):
+        with self.lock:
+            self.open_connections -= 1
+            self.closes.append((c.number, time.monotonic(), how))
 
     def _handle(self, sock, server):
         with self.lock:
             self.connections += 1
-        sock.settimeout(30)
+            self.open_connections += 1
+            c = _H2BackendConn(self, sock, self.connections)
+            self.conns.append(c)
+        how = "error"
+        try:
+            how = self._serve(c)
+        finally:
+            with c.cond:
+                c.dead = True
+                c.cond.notify_all()
+            self._closed(c, how)
+
+    def _recv(self, c, buf, timeout=None):
+        # With goaway_after, poll: another thread may send our GOAWAY while we wait here.
+        c.sock.settimeout(timeout if timeout is not None else (0.1 if self.goaway_after else 30))
+        try:
+            chunk = c.sock.recv(262144)
+        except socket.timeout:
+            return None
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return False
+        buf += chunk
+        return True
+
+    def _serve(self, c):
+        sock = c.sock
         buf = bytearray()
         while len(buf) < len(PREFACE):
-            chunk = sock.recv(65536)
-            if not chunk:
-                return
-            buf += chunk
+            if not self._recv(c, buf):
+                return "eof"
         if bytes(buf[:len(PREFACE)]) != PREFACE:
-            return
+            return "error"
         del buf[:len(PREFACE)]
-        sock.sendall(settings_frame({SETTINGS_MAX_CONCURRENT_STREAMS: 100}))
+        c.send(settings_frame({SETTINGS_MAX_CONCURRENT_STREAMS: self.max_streams}))
         dec = Decoder()
         streams = {}   # sid -> {"fields": [...], "body": bytearray}
         block, block_sid, block_flags = bytearray(), None, 0
+        goaway_deadline = None
         while True:
             while len(buf) < 9 or len(buf) < 9 + ((buf[0] << 16) | (buf[1] << 8) | buf[2]):
-                chunk = sock.recv(262144)
-                if not chunk:
-                    return
-                buf += chunk
+                if c.dead:
+                    return "killed"
+                timeout = None
+                if c.goaway_last is not None:
+                    if goaway_deadline is None:
+                        goaway_deadline = time.monotonic() + self.goaway_grace
+                    with c.cond:
+                        done = c.pending == 0
+                    left = goaway_deadline - time.monotonic()
+                    if left <= 0 and done:
+                        return "goaway"
+                    timeout = max(0.05, min(0.2, left))
+                r = self._recv(c, buf, timeout)
+                if r is False:
+                    return "killed" if c.dead else "eof"
             n = (buf[0] << 16) | (buf[1] << 8) | buf[2]
             ftype, flags = buf[3], buf[4]
             sid = struct.unpack("!I", buf[5:9])[0] & 0x7FFFFFFF
             payload = bytes(buf[9:9 + n])
             del buf[:9 + n]
             if ftype == SETTINGS and not flags & ACK:
-                sock.sendall(settings_frame(ack=True))
+                s = Frame(ftype, flags, sid, payload).settings()
+                with c.cond:
+                    if SETTINGS_INITIAL_WINDOW_SIZE in s:
+                        delta = s[SETTINGS_INITIAL_WINDOW_SIZE] - c.initial_window
+                        c.initial_window = s[SETTINGS_INITIAL_WINDOW_SIZE]
+                        for k in c.stream_windows:
+                            c.stream_windows[k] += delta
+                    if SETTINGS_MAX_FRAME_SIZE in s:
+                        c.max_frame = s[SETTINGS_MAX_FRAME_SIZE]
+                    c.cond.notify_all()
+                c.send(settings_frame(ack=True))
             elif ftype == PING and not flags & ACK:
-                sock.sendall(ping_frame(payload, ack=True))
+                c.send(ping_frame(payload, ack=True))
+            elif ftype == WINDOW_UPDATE:
+                inc = struct.unpack("!I", payload[:4])[0] & 0x7FFFFFFF
+                with c.cond:
+                    if sid == 0:
+                        c.send_window += inc
+                    elif sid in c.stream_windows:
+                        c.stream_windows[sid] += inc
+                    c.cond.notify_all()
             elif ftype in (HEADERS, CONTINUATION):
                 if ftype == HEADERS:
                     if flags & PADDED:
@@ -719,50 +863,124 @@ class H2Backend:
                 else:
                     block += payload
                 if flags & END_HEADERS:
-                    fields = dec.decode(bytes(block))
+                    fields = dec.decode(bytes(block))  # always, to keep the HPACK table in step
+                    if c.goaway_last is not None and block_sid > c.goaway_last:
+                        with self.lock:
+                            self.refused.append((c.number, block_sid))
+                        continue
+                    c.max_sid = max(c.max_sid, block_sid)
+                    with c.cond:
+                        c.stream_windows.setdefault(block_sid, c.initial_window)
                     st = streams.setdefault(block_sid, {"fields": [], "body": bytearray()})
                     if not st["fields"]:
                         st["fields"] = fields
                     if block_flags & END_STREAM:
-                        self._respond(sock, block_sid, streams.pop(block_sid))
+                        self._start(c, block_sid, streams.pop(block_sid))
             elif ftype == DATA:
                 if flags & PADDED:
                     payload = payload[1:len(payload) - payload[0]]
                 st = streams.get(sid)
                 if n:
-                    sock.sendall(window_update_frame(0, n) + (window_update_frame(sid, n) if not flags & END_STREAM else b""))
+                    c.send(window_update_frame(0, n) + (window_update_frame(sid, n) if not flags & END_STREAM else b""))
                 if st is not None:
                     st["body"] += payload
                     if flags & END_STREAM:
-                        self._respond(sock, sid, streams.pop(sid))
+                        self._start(c, sid, streams.pop(sid))
             elif ftype == RST_STREAM:
+                code = struct.unpack("!I", payload[:4])[0]
+                with self.lock:
+                    self.resets.append((c.number, sid, code))
+                with c.cond:
+                    c.reset_sids.add(sid)
+                    c.cond.notify_all()
                 streams.pop(sid, None)
             elif ftype == GOAWAY:
-                return
+                return "eof"
 
-    def _respond(self, sock, sid, st):
+    def _start(self, c, sid, st):
         fields = st["fields"]
         get = dict((k, v) for k, v in fields)
         path = get.get(":path", "")
         rec = {"method": get.get(":method"), "path": path, "authority": get.get(":authority"),
                "scheme": get.get(":scheme"), "headers": [[k, v] for k, v in fields if not k.startswith(":")],
-               "body_len": len(st["body"]), "body_sha256": self._hashlib.sha256(bytes(st["body"])).hexdigest()}
+               "body_len": len(st["body"]), "body_sha256": self._hashlib.sha256(bytes(st["body"])).hexdigest(),
+               "conn": c.number, "sid": sid}
         with self.lock:
             self.requests.append(rec)
+        with c.cond:
+            c.pending += 1
+        t = self._threading.Thread(target=self._respond_thread, args=(c, sid, rec), daemon=True)
+        t.start()
+
+    def _respond_thread(self, c, sid, rec):
+        try:
+            self._respond(c, sid, rec)
+        except OSError:
+            pass
+        finally:
+            goaway = None
+            with c.cond:
+                c.pending -= 1
+                c.responded += 1
+                if (self.goaway_after and c.responded >= self.goaway_after and c.goaway_last is None
+                        and not c.dead):
+                    c.goaway_last = goaway = c.max_sid
+            if goaway is not None:
+                with self.lock:
+                    self.goaways_sent.append((c.number, goaway))
+                try:
+                    c.send(goaway_frame(goaway, NO_ERROR, b"goaway_after"))
+                except OSError:
+                    pass
+
+    def _data(self, c, sid, body, end_stream):
+        """DATA frames within the windows; False if the stream or connection died."""
+        view = memoryview(body)
+        while view:
+            n = c.reserve(sid, len(view))
+            if n == 0:
+                return False
+            chunk, view = view[:n], view[n:]
+            c.send(data_frame(sid, bytes(chunk), end_stream=end_stream and not view))
+        return True
+
+    def _respond(self, c, sid, rec):
+        path = rec["path"]
         if path.startswith("/slow/"):
-            time.sleep(int(path.split("/")[2]) / 1000.0)
-        body = self._json.dumps(rec).encode()
+            deadline = time.monotonic() + int(path.split("/")[2].split("?")[0]) / 1000.0
+            with c.cond:
+                while not (c.dead or sid in c.reset_sids) and time.monotonic() < deadline:
+                    c.cond.wait(max(0.0, deadline - time.monotonic()))
+        with c.cond:
+            if c.dead or sid in c.reset_sids:
+                return
         grpc = path.startswith("/grpc")
-        head = [(":status", "200"), ("content-type", "application/grpc" if grpc else "application/json"),
-                ("x-h2-backend", "1")]
+        if path.startswith("/kill/"):
+            n = int(path.split("/")[2].split("?")[0])
+            head = [(":status", "200"), ("content-type", "application/octet-stream"), ("x-h2-backend", "1")]
+            if "nolength" not in path:
+                head.append(("content-length", "65536"))
+            c.send(headers_frames(sid, encode_headers(head), end_stream=False))
+            self._data(c, sid, b"k" * n, end_stream=False)
+            time.sleep(0.1)
+            c.kill()
+            return
+        if path.startswith("/big/"):
+            body = self.big_body(int(path.split("/")[2].split("?")[0]))
+            ctype = "application/octet-stream"
+        else:
+            body = self._json.dumps(rec).encode()
+            ctype = "application/grpc" if grpc else "application/json"
+        head = [(":status", "200"), ("content-type", ctype), ("x-h2-backend", "1")]
         if not grpc:
             head.append(("content-length", str(len(body))))
-        out = headers_frames(sid, encode_headers(head), end_stream=False)
-        for i in range(0, len(body), 16384):
-            out += data_frame(sid, body[i:i + 16384], end_stream=(not grpc and i + 16384 >= len(body)))
+        c.send(headers_frames(sid, encode_headers(head), end_stream=not body and not grpc))
+        if body and not self._data(c, sid, body, end_stream=not grpc):
+            return
         if grpc:
-            out += headers_frames(sid, encode_headers([("grpc-status", "0"), ("grpc-message", "ok")]), end_stream=True)
-        sock.sendall(out)
+            c.send(headers_frames(sid, encode_headers([("grpc-status", "0"), ("grpc-message", "ok")]), end_stream=True))
 
     def close(self):
         self.server.close()
+        for c in list(self.conns):
+            c.kill()

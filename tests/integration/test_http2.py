@@ -677,6 +677,49 @@ def test_idle_connection_gets_goaway_after_keep_alive_timeout():
     assert c.wait_closed(timeout=3)
 
 
+def test_incomplete_header_block_times_out():
+    # HEADERS without END_HEADERS and no CONTINUATION: the block must complete within
+    # `timeout http-request`, else GOAWAY PROTOCOL_ERROR and close (slowloris).
+    s = Setup(defaults_extra=["timeout http-request 1s"])
+    c = s.h2c()
+    c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
+    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/slow")])
+    t0 = time.monotonic()
+    c.send(R.frame(R.HEADERS, R.END_STREAM, 1, block))  # no END_HEADERS
+    c.read_until(lambda: c.goaway is not None, timeout=5, what="GOAWAY for an incomplete header block")
+    waited = time.monotonic() - t0
+    assert c.goaway[1] == R.PROTOCOL_ERROR, c.goaway
+    assert 0.7 <= waited <= 3.0, "GOAWAY after %.2fs with http-request 1s" % waited
+    assert c.wait_closed(timeout=3)
+    assert s.be.hits == 0
+    assert R.get(s.h2c(), "a.test", "/after", scheme="http").status == 200
+
+
+def test_head_error_page_has_no_body():
+    s = Setup()
+    c = s.h2c()
+    sid = c.request("unknown.test", "/", method="HEAD", scheme="http")
+    r = c.response(sid)
+    assert r.status == 404 and r.ended and r.reset is None, r
+    assert bytes(r.body) == b"", "a HEAD response carried DATA: %r" % bytes(r.body)
+    assert int(r.header("content-length")) > 0, r.headers
+
+
+def test_h2c_preface_in_the_same_segment_as_the_proxy_header():
+    s = Setup(frontend_extra=())
+    cfg = s.cfg.replace("bind 127.0.0.1:0\n", "bind 127.0.0.1:0 accept-proxy\n")
+    assert cfg != s.cfg
+    f = H.Ferry(cfg)
+    port = f.port("plain")
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    sock.sendall(H.proxy_v1("192.0.2.7", "127.0.0.1", 5555, port) + R.PREFACE + R.settings_frame({}))
+    c = R.H2Conn(sock, send_preface=False)
+    H._register(c)
+    r = R.get(c, "a.test", "/pp", scheme="http")
+    assert r.status == 200, r
+    assert H.upstream_header(json.loads(bytes(r.body)), "X-Forwarded-For") == "192.0.2.7"
+
+
 def test_sigterm_drain_completes_stream_then_goaway():
     s = Setup()
     c = s.h2c()
@@ -686,6 +729,10 @@ def test_sigterm_drain_completes_stream_then_goaway():
     H.wait_until(lambda: s.be.in_flight == 1, timeout=5, what="the slow request at the backend")
     t0 = time.monotonic()
     s.f.signal(signal.SIGTERM)
+    # The busy connection is told at once too (no new streams), before its stream ends.
+    c.read_until(lambda: c.goaway is not None, timeout=1.0, what="GOAWAY on the busy connection at drain")
+    assert c.goaway[1] == R.NO_ERROR and c.goaway[0] >= sid, c.goaway
+    assert not c.streams[sid].ended, "the GOAWAY came only after the stream ended"
     # The idle connection is told to go away at once.
     idle.read_until(lambda: idle.goaway is not None, timeout=3, what="GOAWAY on the idle connection at drain")
     assert idle.goaway[1] == R.NO_ERROR and idle.goaway[0] == 1, idle.goaway

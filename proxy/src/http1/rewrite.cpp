@@ -188,7 +188,7 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
     auto [end, ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
     add(out, "X-Forwarded-Port", std::string_view(port, end));
   }
-  add(out, "Via", req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
+  add(out, "Via", !ctx.via.empty() ? ctx.via : req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
   add(out, "Ferry-Request-Id", ctx.request_id);
   out += "\r\n";
 }

@@ -17,6 +17,7 @@ struct ForwardContext {
   uint16_t local_port = 0;      // X-Forwarded-Port
   std::string_view request_id;  // Ferry-Request-Id
   bool trusted = false;         // keep client-supplied X-Forwarded-* (append to XFF)
+  std::string_view via = {};    // our Via entry; empty: "1.<client minor> ferry"
 };
 
 // Appends the upstream request head to `out`. Framing: Content-Length for

@@ -164,6 +164,13 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
 awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
   Limits limits{fe.limits.max_request_line, fe.limits.max_header_size, fe.limits.max_headers};
+  // h2c with prior knowledge: the first bytes of a plain connection (also right after a
+  // PROXY header, whose read may have brought them) start like the preface.
+  auto may_be_h2c = [&] {
+    return first && !sock_.is_tls() && !buf_.empty() &&
+           kClientPreface.starts_with(buf_.data().substr(0, kClientPreface.size()));
+  };
+  if (may_be_h2c()) co_return co_await read_preface();
   if (buf_.empty()) {
     // Idle between requests: the keep-alive timeout applies; drain may close us here.
     if (w_.draining()) co_return HeadResult::close;
@@ -185,8 +192,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
     }
     std::memcpy(buf_.space(), first_.data(), n);  // an empty buffer has a whole block of space
     buf_.commit(n);
-    if (first && !sock_.is_tls() && kClientPreface.starts_with(buf_.data().substr(0, kClientPreface.size())))
-      co_return co_await read_preface();
+    if (may_be_h2c()) co_return co_await read_preface();
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);

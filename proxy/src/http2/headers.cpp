@@ -103,8 +103,11 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
   char status[4];
   std::to_chars(status, status + 3, resp.status);
   arena.append(status, 3);
+  // No length on 1xx and 204 (RFC 9110 §8.6; HTTP/2 clients reject one there).
+  const bool no_length = resp.status < 200 || resp.status == 204;
   for (const auto& h : resp.headers) {
     if (dropped_response_field(h.name) || http1::listed_in_connection(resp.headers, h.name)) continue;
+    if (no_length && http1::iequals(h.name, "content-length")) continue;
     size_t off = arena.size();
     for (char c : h.name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     items.push_back({off, h.name.size(), h.value});

@@ -19,7 +19,10 @@ void start_http2_session(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp,
 namespace ferry::proxy::http2 {
 namespace {
 
-constexpr int32_t kStreamWindow = 256 * 1024;       // per stream: request bytes we buffer
+// Request bytes a stream may have received but not yet forwarded. The connection window is
+// given back on receipt (the stream windows bound the memory), so one stream waiting for a
+// slow upstream or a budget slot never stalls the others' uploads.
+constexpr int32_t kStreamWindow = 128 * 1024;
 constexpr int32_t kConnectionWindow = 4 * 1024 * 1024;
 constexpr size_t kWriteBatch = 64 * 1024;           // frames gathered into one write
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
@@ -36,15 +39,21 @@ StreamState::StreamState(Connection& c, int32_t id)
     : c(c), id(id), wake(c.w_.io().get_executor()), dl(c.w_.io().get_executor(), [this] {
         if (up) up->sock.cancel();
         wake.notify();
+        // Finished here, but the client takes no more of the response (no window): give up.
+        if (!running && !closed) {
+          nghttp2_submit_rst_stream(this->c.ng_, NGHTTP2_FLAG_NONE, this->id, NGHTTP2_CANCEL);
+          this->c.kick();
+        }
       }) {}
 
 // The nghttp2 callbacks. They run inside nghttp2_session_mem_recv (read loop) or
-// nghttp2_session_mem_send (write loop) on the worker thread; none may suspend.
+// nghttp2_session_mem_send (write loop) on the worker thread; none may suspend or re-enter
+// nghttp2's send/receive: kick() only wakes the writer, and stream coroutines start from a
+// posted handler, after mem_recv returned.
 struct Callbacks {
   static int begin_headers(nghttp2_session* ng, const nghttp2_frame* frame, void* ud) {
     Connection& c = conn(ud);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    if (c.w_.draining()) c.begin_shutdown();
     // Streams whose coroutine still runs after a reset count too, so resetting streams does
     // not let a client start unbounded upstream work (rapid reset, CVE-2023-44487).
     if (c.streams_.size() >= 2 * static_cast<size_t>(c.fe_->cfg->limits.h2_max_streams)) {
@@ -54,6 +63,11 @@ struct Callbacks {
     auto s = std::make_unique<StreamState>(c, frame->hd.stream_id);
     nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s.get());
     c.streams_.emplace(frame->hd.stream_id, std::move(s));
+    // The header block must be complete within `timeout http-request` (slowloris).
+    c.head_dl_.arm(c.fe_->cfg->timeouts.http_request);
+    // A drain covers this stream with its GOAWAY, so it is served (emplaced first: the
+    // connection is not idle).
+    if (c.w_.draining()) c.begin_shutdown();
     c.update_idle();
     return 0;
   }
@@ -75,12 +89,15 @@ struct Callbacks {
     if (!s) return 0;
     const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
     if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-      s->headers_done = true;
+      c.head_dl_.disarm();
       s->req_end = end;
       s->running = true;
-      auto self = c.shared_from_this();
-      asio::co_spawn(c.w_.io(), c.serve_stream(self, *s), [self](std::exception_ptr e) {
-        if (e) log(config::LogLevel::error, "HTTP/2 stream ended with an exception");
+      // Started after mem_recv returned (asio's co_spawn would run it inline, inside nghttp2),
+      // so DATA that came in the same read is already buffered when it looks.
+      asio::post(c.w_.io(), [self = c.shared_from_this(), s] {
+        asio::co_spawn(self->w_.io(), self->serve_stream(self, *s), [self](std::exception_ptr e) {
+          if (e) log(config::LogLevel::error, "HTTP/2 stream ended with an exception");
+        });
       });
       return 0;
     }
@@ -93,16 +110,15 @@ struct Callbacks {
 
   static int data_chunk(nghttp2_session* ng, uint8_t, int32_t id, const uint8_t* data, size_t len, void* ud) {
     StreamState* s = stream_of(ng, id);
-    if (!s || s->discard) {
-      // Nobody reads it: give the window back now.
-      nghttp2_session_consume_connection(ng, len);
+    nghttp2_session_consume_connection(ng, len);
+    if (!s || s->discard) {  // nobody reads it: the stream's window back too
       if (s) nghttp2_session_consume_stream(ng, id, len);
       conn(ud).kick();
       return 0;
     }
     s->req_body.append(reinterpret_cast<const char*>(data), len);
-    s->req_received += len;
     s->wake.notify();
+    conn(ud).kick();
     return 0;
   }
 
@@ -123,10 +139,7 @@ struct Callbacks {
     if (it == c.streams_.end()) return 0;
     StreamState& s = *it->second;
     s.closed = true;
-    if (!s.req_body.empty()) {  // received but never forwarded: the connection window gets it back
-      nghttp2_session_consume_connection(c.ng_, s.req_body.size());
-      s.req_body.clear();
-    }
+    s.req_body.clear();  // the connection window had it back on receipt
     if (s.running) {
       // The coroutine notices at its next step; pending upstream I/O is cut short.
       if (s.up) s.up->sock.cancel();
@@ -152,12 +165,22 @@ Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, s
         nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
         kick();
       }),
-      write_dl_(w.io().get_executor(), [this] { sock_.cancel(); }) {
+      head_dl_(w.io().get_executor(), [this] {
+        // A header block left incomplete (HEADERS without its CONTINUATION).
+        if (closed_) return;
+        recv_dead_ = true;
+        nghttp2_session_terminate_session(ng_, NGHTTP2_PROTOCOL_ERROR);
+        kick();
+      }),
+      write_dl_(w.io().get_executor(), [this] { sock_.cancel(); }),
+      write_wake_(w.io().get_executor()) {
   const auto& ref = wp_->plan->binds.at(key_);
   fe_ = &wp_->plan->frontends[ref.frontend];
   client_ip_ = format_ip(&peer_.client);
   trusted_ = fe_->trusted.contains(peer_.client);
   handle_.stream = &sock_;
+  // A drain reaches busy connections too: GOAWAY now, close after the last stream.
+  handle_.on_drain = [this] { begin_shutdown(); };
   w_.add_session(&handle_);
   w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
 }
@@ -209,18 +232,36 @@ void Connection::start(std::shared_ptr<Connection> self, std::string_view receiv
   };
   nghttp2_submit_settings(c.ng_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
   nghttp2_session_set_local_window_size(c.ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
-  if (!received.empty()) {
-    ssize_t n = nghttp2_session_mem_recv(c.ng_, reinterpret_cast<const uint8_t*>(received.data()), received.size());
-    if (n < 0) {
-      log(config::LogLevel::debug, "HTTP/2 from " + c.client_ip_ + ": " + nghttp2_strerror(static_cast<int>(n)));
-      return;
-    }
-  }
   c.update_idle();
-  c.kick();
+  if (!received.empty()) c.receive(received);
+  asio::co_spawn(c.w_.io(), c.write_loop(self), [self](std::exception_ptr e) {
+    if (e) log(config::LogLevel::error, "HTTP/2 connection writer ended with an exception");
+  });
   asio::co_spawn(c.w_.io(), c.read_loop(self), [self](std::exception_ptr e) {
     if (e) log(config::LogLevel::error, "HTTP/2 connection ended with an exception");
   });
+}
+
+void Connection::receive(std::string_view data) {
+  if (recv_dead_ || closed_) return;  // after a fatal error nghttp2 must not see more input
+  ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+  if (rv >= 0) {
+    kick();
+    return;
+  }
+  log(config::LogLevel::debug, "HTTP/2 from " + client_ip_ + ": " + nghttp2_strerror(static_cast<int>(rv)));
+  recv_dead_ = true;
+  // A peer that does not read what it provokes, or no HTTP/2 preface: closed at once.
+  // Other failures: GOAWAY with the fitting code (nghttp2 may have queued one already).
+  if (rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
+    close_now();
+    return;
+  }
+  uint32_t code = rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS || rv == NGHTTP2_ERR_TOO_MANY_SETTINGS ? NGHTTP2_ENHANCE_YOUR_CALM
+                  : rv == NGHTTP2_ERR_CALLBACK_FAILURE                                           ? NGHTTP2_INTERNAL_ERROR
+                                                                                                 : NGHTTP2_PROTOCOL_ERROR;
+  nghttp2_session_terminate_session(ng_, code);
+  kick();
 }
 
 bool Connection::refresh_plan() {
@@ -237,7 +278,7 @@ bool Connection::refresh_plan() {
 
 void Connection::update_idle() {
   if (closed_) return;
-  handle_.idle = streams_.empty();
+  handle_.idle = streams_.empty() && !writing_;
   if (streams_.empty()) idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
   else idle_dl_.disarm();
 }
@@ -253,11 +294,19 @@ void Connection::begin_shutdown() {
 
 void Connection::finish_stream(StreamState& s) {
   s.running = false;
+  if (w_.io().stopped()) return;  // the worker is being torn down: no more frames
   if (!s.closed) {
-    // The coroutine ended without completing a response (e.g. the connection failed):
-    // reset the stream so nghttp2 releases it.
-    if (!s.resp_submitted) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    if (!s.resp_submitted) {
+      // The coroutine ended without a response (e.g. the connection failed): reset the
+      // stream so nghttp2 releases it.
+      nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    } else {
+      // The rest of the response is queued: the client must take it within `timeout client`.
+      s.dl.arm(fe_->cfg->timeouts.client);
+    }
     s.discard = true;
+    if (!s.req_body.empty()) nghttp2_session_consume_stream(ng_, s.id, s.req_body.size());
+    s.req_body.clear();
     kick();
     return;  // erased by the stream-close callback
   }
@@ -276,27 +325,20 @@ void Connection::stream_removed() {
   }
 }
 
-void Connection::kick() {
-  if (writing_ || closed_) return;
-  if (!nghttp2_session_want_write(ng_)) {
-    if (!nghttp2_session_want_read(ng_)) close_now();
-    return;
-  }
-  writing_ = true;
-  auto self = shared_from_this();
-  asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
-}
+void Connection::kick() { write_wake_.notify(); }
 
 void Connection::close_now() {
   if (closed_) return;
   closed_ = true;
   idle_dl_.disarm();
+  head_dl_.disarm();
   handle_.idle = true;
   // A TCP half-close, so the GOAWAY we just wrote is not destroyed by a reset; the read
   // loop then discards what still arrives for a moment and closes the socket.
   std::error_code ignored;
   sock_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   sock_.cancel();
+  write_wake_.notify();
   for (auto& [id, s] : streams_) {
     s->closed = true;
     if (s->up) s->up->sock.cancel();
@@ -305,6 +347,8 @@ void Connection::close_now() {
 }
 
 awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
+  // One writer for the connection's life: frames queued by any number of callbacks and
+  // streams in one loop turn go out in one write.
   while (!closed_) {
     out_.clear();
     for (;;) {
@@ -319,18 +363,25 @@ awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
       out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
       if (out_.size() >= kWriteBatch) break;
     }
-    if (closed_ || out_.empty()) break;
+    if (closed_) break;
+    if (out_.empty()) {
+      if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) {
+        close_now();  // GOAWAY sent and nothing left: the end
+        break;
+      }
+      if (streams_.empty()) std::string().swap(out_);  // an idle connection holds no buffer
+      co_await write_wake_.wait();
+      continue;
+    }
+    writing_ = true;
+    handle_.idle = false;
     write_dl_.arm(fe_->cfg->timeouts.client);
     auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
     write_dl_.disarm();
-    if (ec) {
-      close_now();
-      break;
-    }
+    writing_ = false;
+    update_idle();
+    if (ec) close_now();
   }
-  writing_ = false;
-  if (out_.capacity() > kWriteBatch * 2) std::string().swap(out_);
-  if (!closed_ && !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) close_now();
 }
 
 awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
@@ -348,32 +399,10 @@ awaitable<void> Connection::read_loop(std::shared_ptr<Connection> self) {
     }
     if (closed_) continue;  // closed while this read was pending: linger now
     if (ec || n == 0) {
-      // The worker cancels idle connections when it starts draining: GOAWAY, then close.
-      if (ec == asio::error::operation_aborted && w_.draining()) {
-        begin_shutdown();
-        continue;
-      }
       close_now();
       continue;
     }
-    ssize_t rv = nghttp2_session_mem_recv(ng_, reinterpret_cast<const uint8_t*>(rbuf_.data()), n);
-    if (rv < 0) {
-      log(config::LogLevel::debug, "HTTP/2 from " + client_ip_ + ": " + nghttp2_strerror(static_cast<int>(rv)));
-      // A peer that does not read what it provokes, or no HTTP/2 preface: closed at once.
-      // Other failures: GOAWAY with the fitting code (nghttp2 may have queued one already).
-      if (rv == NGHTTP2_ERR_FLOODED || rv == NGHTTP2_ERR_BAD_CLIENT_MAGIC) {
-        close_now();
-        continue;
-      }
-      uint32_t code = rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS || rv == NGHTTP2_ERR_TOO_MANY_SETTINGS
-                          ? NGHTTP2_ENHANCE_YOUR_CALM
-                      : rv == NGHTTP2_ERR_CALLBACK_FAILURE ? NGHTTP2_INTERNAL_ERROR
-                                                           : NGHTTP2_PROTOCOL_ERROR;
-      nghttp2_session_terminate_session(ng_, code);
-      kick();
-      continue;
-    }
-    kick();
+    receive(std::string_view(rbuf_.data(), n));
   }
   sock_.close();
 }

@@ -19,31 +19,11 @@
 #include "http2/session.h"
 #include "net/asio_util.h"
 #include "net/deadline.h"
+#include "net/signal.h"
 #include "upstream/pool.h"
 #include "worker.h"
 
 namespace ferry::proxy::http2 {
-
-// Wakes one waiting coroutine; a notify() before the wait is remembered.
-class Signal {
- public:
-  explicit Signal(asio::any_io_executor ex) : timer_(std::move(ex)) {}
-  awaitable<void> wait() {
-    if (!pending_) {
-      timer_.expires_at(SteadyClock::time_point::max());
-      co_await timer_.async_wait(use_nothrow);
-    }
-    pending_ = false;
-  }
-  void notify() {
-    pending_ = true;
-    timer_.cancel();
-  }
-
- private:
-  asio::steady_timer timer_;
-  bool pending_ = false;
-};
 
 class Connection;
 
@@ -52,11 +32,9 @@ struct StreamState {
   Connection& c;
   int32_t id;
   RequestFields req;
-  bool headers_done = false;  // the request head is complete (the coroutine runs)
   bool req_end = false;       // END_STREAM received: the request body is complete
   bool discard = false;       // request DATA is no longer wanted: consumed as it arrives
   std::string req_body;       // received, not yet sent upstream (bounded by the stream window)
-  uint64_t req_received = 0;
 
   std::string resp_body;  // response bytes waiting for nghttp2 (bounded by kResponseBuffer)
   size_t resp_off = 0;
@@ -81,7 +59,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // stream.cpp: serves one request (route, budget, exchange, response).
   awaitable<void> serve_stream(std::shared_ptr<Connection> self, StreamState& s);
 
-  // Flushes frames nghttp2 wants to send (starts the write loop if idle).
+  // Wakes the writer to send what nghttp2 has queued. Safe inside nghttp2 callbacks.
   void kick();
 
   Worker& w_;
@@ -97,6 +75,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   friend struct Callbacks;
   awaitable<void> read_loop(std::shared_ptr<Connection> self);
+  // Feeds received bytes to nghttp2; a fatal error ends the input for good (GOAWAY or close).
+  void receive(std::string_view data);
   awaitable<void> write_loop(std::shared_ptr<Connection> self);
   // Switches to the worker's newest plan for new streams; false when our listener is gone.
   bool refresh_plan();
@@ -112,10 +92,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unordered_map<int32_t, std::unique_ptr<StreamState>> streams_;
   SessionHandle handle_;
   Deadline idle_dl_;   // keep-alive timeout while no stream is open
+  Deadline head_dl_;   // `timeout http-request` for a header block to complete
   Deadline write_dl_;  // `timeout client` for each write
+  Signal write_wake_;  // kick(): the writer has frames to look for
   std::array<char, 16 * 1024> rbuf_;
   std::string out_;    // frames being written
-  bool writing_ = false;
+  bool writing_ = false;    // a write is in flight
+  bool recv_dead_ = false;  // nghttp2 failed on input: no more of it is fed
   bool shutting_down_ = false;
   bool closed_ = false;
 

@@ -68,6 +68,7 @@ void give_back(Connection& c, StreamState& s, size_t n) {
 // Submits a complete response (Ferry's own pages); the body goes out through the provider.
 void respond(Connection& c, StreamState& s, const std::vector<nghttp2_nv>& nv, std::string body) {
   if (s.closed || s.resp_submitted) return;
+  if (s.req.method == "HEAD") body.clear();  // the fields still state the page's length
   s.resp_body = std::move(body);
   s.resp_off = 0;
   s.resp_end = true;
@@ -76,7 +77,8 @@ void respond(Connection& c, StreamState& s, const std::vector<nghttp2_nv>& nv, s
   s.req_body.clear();
   s.resp_submitted = true;
   nghttp2_data_provider p = provider(s);
-  nghttp2_submit_response(c.ng_, s.id, nv.data(), nv.size(), s.resp_body.empty() ? nullptr : &p);
+  if (nghttp2_submit_response(c.ng_, s.id, nv.data(), nv.size(), s.resp_body.empty() ? nullptr : &p) != 0)
+    nghttp2_submit_rst_stream(c.ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
   c.kick();
 }
 
@@ -103,6 +105,16 @@ struct StreamDownstream final : ExchangeDownstream {
       : c(c), s(s), framing(f), expect(expect), max_bytes(max), client_timeout(ct), server_timeout(st) {}
 
   bool abandoned() const override { return s.closed; }
+
+  // 103 Early Hints goes on to the client; other 1xx stop here.
+  awaitable<void> interim(const http1::ResponseHead& r, std::string_view) override {
+    if (r.status != 103 || s.closed) co_return;
+    std::string arena;
+    std::vector<nghttp2_nv> nv;
+    response_fields(r, {}, arena, nv);
+    nghttp2_submit_headers(c.ng_, NGHTTP2_FLAG_NONE, s.id, nullptr, nv.data(), nv.size(), nullptr);
+    c.kick();
+  }
 
   awaitable<BodyResult> send_body(UpstreamConn& up) override {
     BodyResult r;
@@ -171,7 +183,12 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
   uint64_t remaining = length;
   bool done = framing == Framing::content_length && remaining == 0;
   while (!done) {
-    // Decode what is buffered.
+    // Decode what is buffered (after moving the unsent rest to the front, so the buffer
+    // stays about kResponseBuffer however slowly the client reads).
+    if (s.resp_off && s.resp_off * 2 >= s.resp_body.size()) {
+      s.resp_body.erase(0, s.resp_off);
+      s.resp_off = 0;
+    }
     while (!up.buf.empty() && !done && s.resp_body.size() - s.resp_off < kResponseBuffer) {
       if (framing == Framing::chunked) {
         auto st = dec.step(up.buf.data());
@@ -204,8 +221,7 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
       if (s.dl.expired() && s.resp_body.size() - s.resp_off >= kResponseBuffer) co_return PumpResult::client_timeout;
       continue;
     }
-    if (!up.buf.empty()) continue;  // an incomplete chunk header: read more below
-    if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);
+    if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);  // an incomplete chunk line
     s.dl.arm(server_timeout);
     auto [ec, n] = co_await up.sock.async_read_some(asio::buffer(up.buf.space(), up.buf.space_size()), use_nothrow);
     if (s.closed) co_return PumpResult::client_gone;
@@ -237,8 +253,10 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   info.app = -1;
   info.request_id.clear();
 
+  if (s.closed) co_return;  // reset before it started
   if (!refresh_plan()) {
     respond_error(*this, s, 503, "this listener was removed by a reload", {});
+    begin_shutdown();
     co_return;
   }
   auto wp = wp_;  // this request finishes with the plan it started under
@@ -252,9 +270,15 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     log(config::LogLevel::debug, "frontend " + fe.name + ": HTTP/2 request head too large from " + client_ip_);
     co_return;
   }
-  if (int st = to_request_head(s.req, s.req_end, req, &reason)) {
+  if (int st = to_request_head(s.req, s.req_end && s.req_body.empty(), req, &reason)) {
     respond_error(*this, s, st, reason, {});
     co_return;
+  }
+  if (req.framing == Framing::chunked && s.req_end) {
+    // The whole body came with the head (no content-length): send it with a length, which
+    // also makes the request replayable.
+    req.framing = Framing::content_length;
+    req.content_length = s.req_body.size();
   }
   info.minor = 1;
   info.keep_alive = true;
@@ -307,7 +331,8 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
 
   std::string& head = sc.head;
   head.clear();
-  http1::ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_};
+  http1::ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_,
+                           "2 ferry"};
   http1::build_upstream_request(req, ctx, head);
   // A body that has fully arrived can be replayed on another server.
   const bool replayable = req.framing == Framing::none ||
@@ -374,7 +399,13 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   s.resp_submitted = true;
   s.resp_end = framing == Framing::none;
   nghttp2_data_provider p = provider(s);
-  nghttp2_submit_response(ng_, s.id, nv.data(), nv.size(), s.resp_end ? nullptr : &p);
+  if (nghttp2_submit_response(ng_, s.id, nv.data(), nv.size(), s.resp_end ? nullptr : &p) != 0) {
+    s.up.reset();
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    kick();
+    log_it(status, bytes_in, 0, srv.name, upstream_ms, x.attempts, "internal");
+    co_return;
+  }
   kick();
 
   uint64_t bytes_out = 0;

@@ -14,7 +14,8 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *plan.frontends[frontend].cfg;
   auto started = SteadyClock::now();
-  SessionHandle handle{&sock, false};
+  SessionHandle handle;
+  handle.stream = &sock;
   w.add_session(&handle);
   struct Unregister {
     Worker& w;

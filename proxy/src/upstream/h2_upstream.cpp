@@ -9,6 +9,7 @@
 #include "http1/parser.h"
 #include "log.h"
 #include "net/connect.h"
+#include "net/signal.h"
 #include "worker.h"
 
 namespace ferry::proxy {
@@ -67,7 +68,11 @@ struct H2PipeState {
 class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
  public:
   H2ClientConn(Worker& w, std::shared_ptr<ServerState> server, std::chrono::milliseconds idle_timeout)
-      : w_(w), server_(std::move(server)), idle_timeout_(idle_timeout), sock_(w.io().get_executor()) {}
+      : w_(w),
+        server_(std::move(server)),
+        idle_timeout_(idle_timeout),
+        sock_(w.io().get_executor()),
+        write_wake_(w.io().get_executor()) {}
   ~H2ClientConn() {
     if (ng_) nghttp2_session_del(ng_);
   }
@@ -107,7 +112,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   std::map<int32_t, std::shared_ptr<H2PipeState>> streams_;
   std::array<char, 16 * 1024> rbuf_;
   std::string out_;
-  bool writing_ = false;
+  Signal write_wake_;  // kick(): frames to send (never runs the writer inline)
   bool closed_ = false;
   SteadyClock::time_point last_used_ = SteadyClock::now();
 };
@@ -278,18 +283,14 @@ awaitable<std::error_code> H2ClientConn::connect(const tcp::endpoint& ep, std::c
   nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   auto self = shared_from_this();
   asio::co_spawn(w_.io(), read_loop(self), [self](std::exception_ptr) {});
-  kick();
+  asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
   co_return std::error_code();
 }
 
-void H2ClientConn::kick() {
-  if (writing_ || closed_ || !nghttp2_session_want_write(ng_)) return;
-  writing_ = true;
-  auto self = shared_from_this();
-  asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
-}
+void H2ClientConn::kick() { write_wake_.notify(); }
 
 awaitable<void> H2ClientConn::write_loop(std::shared_ptr<H2ClientConn> self) {
+  // One writer for the connection's life (kick() wakes it; safe inside nghttp2 callbacks).
   while (!closed_) {
     out_.clear();
     for (;;) {
@@ -302,12 +303,18 @@ awaitable<void> H2ClientConn::write_loop(std::shared_ptr<H2ClientConn> self) {
       out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
       if (out_.size() >= kWriteBatch) break;
     }
-    if (closed_ || out_.empty()) break;
+    if (closed_) break;
+    if (out_.empty()) {
+      if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) {
+        close();
+        break;
+      }
+      co_await write_wake_.wait();
+      continue;
+    }
     auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
     if (ec) close();
   }
-  writing_ = false;
-  if (!closed_ && !nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) close();
 }
 
 awaitable<void> H2ClientConn::read_loop(std::shared_ptr<H2ClientConn> self) {
@@ -324,7 +331,7 @@ awaitable<void> H2ClientConn::read_loop(std::shared_ptr<H2ClientConn> self) {
       close();
       break;
     }
-    kick();
+    kick();  // SETTINGS/PING acknowledgements, window updates
   }
 }
 
@@ -332,6 +339,7 @@ void H2ClientConn::close() {
   if (closed_) return;
   closed_ = true;
   sock_.close();
+  write_wake_.notify();
   // Every stream still open fails; its pipe sees the error (or its end, if complete).
   auto streams = std::move(streams_);
   streams_.clear();
