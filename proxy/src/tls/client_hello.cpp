@@ -122,6 +122,7 @@ ClientHelloInfo parse_client_hello(std::string_view in) {
   ClientHelloInfo more;  // status incomplete
   for (size_t off = 0;;) {
     const size_t left = in.size() - off;
+    more.want = off + kRecordHeader;
     if (left == 0) return more;
     if (bytes[off] != kContentHandshake) return fail(off == 0 ? "not a TLS handshake record" : "non-handshake record inside the ClientHello");
     if (left >= 2 && bytes[off + 1] != 3) return fail("record version major is not 3");
@@ -139,7 +140,10 @@ ClientHelloInfo parse_client_hello(std::string_view in) {
       if (need > kMaxClientHelloBytes - kRecordHeader) return fail("ClientHello longer than 16 KiB");
     }
     if (need != 0 && have >= need) return parse_body(Reader{msg + kHandshakeHeader, need - kHandshakeHeader});
-    if (avail < len) return more;  // the rest of this record has not arrived yet
+    if (avail < len) {  // the rest of this record has not arrived yet
+      more.want = off + kRecordHeader + len;
+      return more;
+    }
     off += kRecordHeader + len;
   }
 }

@@ -22,7 +22,7 @@ namespace ferry::proxy::tls {
 inline constexpr size_t kMaxClientHelloBytes = 16 * 1024;
 
 enum class HelloStatus {
-  incomplete,  // valid so far: read more (unless kMaxClientHelloBytes are buffered already)
+  incomplete,  // valid so far: read more (at least up to `want` bytes) unless the bound is reached
   complete,    // a whole ClientHello was parsed; `server_name` is set (possibly empty)
   error,       // not a TLS ClientHello, or malformed; `reason` says why
 };
@@ -31,6 +31,10 @@ struct ClientHelloInfo {
   static constexpr size_t kMaxName = 255;
   HelloStatus status = HelloStatus::incomplete;
   const char* reason = "";  // on error: a static string for debug logs
+  // On incomplete: parsing again before this many bytes are buffered gives the same result
+  // (the end of the next record header or of the record being received), so a caller fed
+  // one byte at a time does not re-parse the whole prefix for every byte.
+  size_t want = 0;
   // On complete: the host name of the server_name extension as sent (any case; a copy, so it
   // does not depend on the input's lifetime). Empty when the client sent no SNI. Only names
   // of DNS characters (letters, digits, '-', '_', '.'), 1..255 bytes, are accepted; anything

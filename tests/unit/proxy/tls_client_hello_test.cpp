@@ -262,3 +262,24 @@ TEST_CASE("client_hello: the 16 KiB bound") {
 TEST_CASE("client_hello: the unrecognized_name alert record") {
   CHECK(ferry::proxy::tls::unrecognized_name_alert() == "\x15\x03\x03\x00\x02\x02\x70"sv);
 }
+
+TEST_CASE("client_hello: `want` never skips a byte count that would change the result") {
+  const std::string msg = unhex(k_python_tls13_a_test).substr(5);
+  for (size_t frag : {3u, 64u, 16384u}) {
+    const std::string in = records(msg, frag);
+    size_t next = 0;
+    for (size_t n = 0; n <= in.size(); ++n) {
+      auto r = parse(in.substr(0, n));
+      if (n < next) {
+        REQUIRE(r.status == HelloStatus::incomplete);  // what skipping the parse assumes
+        continue;
+      }
+      if (r.status != HelloStatus::incomplete) {
+        CHECK(n == in.size());
+        break;
+      }
+      REQUIRE(r.want > n);
+      next = r.want;
+    }
+  }
+}
