@@ -122,7 +122,7 @@ ClientHelloInfo parse_client_hello(std::string_view in) {
   ClientHelloInfo more;  // status incomplete
   for (size_t off = 0;;) {
     const size_t left = in.size() - off;
-    more.want = off + kRecordHeader;
+    more.want = in.size() + 1;  // inside a record header every byte may decide
     if (left == 0) return more;
     if (bytes[off] != kContentHandshake) return fail(off == 0 ? "not a TLS handshake record" : "non-handshake record inside the ClientHello");
     if (left >= 2 && bytes[off + 1] != 3) return fail("record version major is not 3");
@@ -141,7 +141,11 @@ ClientHelloInfo parse_client_hello(std::string_view in) {
     }
     if (need != 0 && have >= need) return parse_body(Reader{msg + kHandshakeHeader, need - kHandshakeHeader});
     if (avail < len) {  // the rest of this record has not arrived yet
-      more.want = off + kRecordHeader + len;
+      // Parse again when the record or the message (or its header) can be complete,
+      // whichever comes first; have < need (or < the header size) here.
+      const size_t missing_record = len - avail;
+      const size_t missing_msg = (need != 0 ? need : kHandshakeHeader) - have;
+      more.want = in.size() + (missing_record < missing_msg ? missing_record : missing_msg);
       return more;
     }
     off += kRecordHeader + len;
