@@ -3,6 +3,7 @@ one frontend, picked by the ClientHello's server name; Ferry never terminates TL
 missing SNI goes to the frontend's `app`, else is refused with an unrecognized_name alert;
 a ClientHello trickling in one byte at a time works; a client that sends nothing (or half a
 ClientHello) is closed at `timeout client`; http apps are not reachable by SNI."""
+import os
 import socket
 import ssl
 import time
@@ -214,6 +215,30 @@ def test_not_tls_is_closed():
     assert c.buf == b"", bytes(c.buf)
     assert sum(b.accepted for b in be.values()) == 0
     f.wait_log(r"frontend pass-default: no ClientHello \(not a TLS handshake record\)")
+
+
+def test_check_reports_mode_errors():
+    path = os.path.join(H.tmpdir(), "bad.conf")
+    with open(path, "w") as f:
+        f.write(H.base_config(admin=False)
+                + H.section("frontend web", "bind 127.0.0.1:0", "route sni", "default-app pass")
+                + H.section("frontend pass", "bind 127.0.0.1:0 tls", "mode tcp", "route sni", "app web")
+                + H.backend_section("pool", [("s", 9)])
+                + H.section("app web", "hosts web.test", "backend pool")
+                + H.section("app pass", "mode tcp", "hosts pass.test", "backend pool", "certificate x.pem"))
+    code, out = H.run_ferryd(["-c", "-f", path])
+    assert code != 0, out
+    lines = open(path).read().splitlines()
+    def at(needle, text):  # "file:line:col: error: ..." pointing at `needle` on its line
+        for i, l in enumerate(lines):
+            if needle in l:
+                return "%s:%d:%d: error: %s" % (path, i + 1, l.index(needle) + 1, text)
+        raise AssertionError(needle)
+    assert at("route sni", "'route sni' is for tcp frontends") in out, out
+    assert "error: app 'pass' is a tcp app (TLS passthrough): it cannot be the default-app" in out, out
+    assert "error: 'tls' on a 'route sni' frontend 'pass'" in out, out
+    assert "error: app 'web' is an http app: the default app of a 'route sni' frontend" in out, out
+    assert "error: 'certificate' has no effect on a tcp app" in out, out
 
 
 if __name__ == "__main__":
