@@ -2,7 +2,7 @@
 # Installs every Debian 12 package Ferry needs to build, run and test.
 # Usage: scripts/install-deps.sh [build|test]   (default: build)
 #   build: compiler, CMake and the libraries ferryd links against.
-#   test : build + the real peers the test suite starts (clang for fuzzing, curl).
+#   test : build + the real peers the test suite starts (clang for fuzzing, curl, testssl.sh).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -16,6 +16,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl iproute2 procps openssl
+  testssl.sh
 )
 
 pkgs=("${build_pkgs[@]}")
