@@ -2,7 +2,8 @@
 one frontend, picked by the ClientHello's server name; Ferry never terminates TLS. Unknown or
 missing SNI goes to the frontend's `app`, else is refused with an unrecognized_name alert;
 a ClientHello trickling in one byte at a time works; a client that sends nothing (or half a
-ClientHello) is closed at `timeout client`; http apps are not reachable by SNI."""
+ClientHello) is closed at `timeout client`; http apps are not reachable by SNI; the server
+gets its `send-proxy` header and then the client's bytes unchanged; `ferryd -c` errors."""
 import os
 import socket
 import ssl
@@ -215,6 +216,47 @@ def test_not_tls_is_closed():
     assert c.buf == b"", bytes(c.buf)
     assert sum(b.accepted for b in be.values()) == 0
     f.wait_log(r"frontend pass-default: no ClientHello \(not a TLS handshake record\)")
+
+
+def test_bytes_forwarded_unchanged_after_send_proxy():
+    """The server gets its PROXY header, then exactly the client's bytes: the ClientHello as
+    sent (in two writes here), then whatever followed it."""
+    pp = H.ProxyProtoBackend("pp", tcp=True)  # PROXY v2 header, then echoes bytes
+    cfg = H.base_config() \
+        + H.section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
+        + H.backend_section("pool", [("p1", pp.port, "send-proxy-v2")]) \
+        + H.section("app pp", "mode tcp", "hosts pp.test", "backend pool")
+    f = H.Ferry(cfg)
+    s = H.connect(f.port("pass"))
+    raw = _client_hello_bytes("pp.test")
+    s.sendall(raw[:50])
+    time.sleep(0.05)
+    s.sendall(raw[50:] + b"after the hello")
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(10)
+    got = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        got += d
+    assert got == raw + b"after the hello", (len(got), len(raw))
+    H.wait_until(lambda: pp.records, what="the PROXY header at the server")
+    rec = pp.records[0]
+    assert rec.get("version") == 2 and rec.get("src") == "127.0.0.1", rec
+
+
+def _client_hello_bytes(sni):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
 
 
 def test_check_reports_mode_errors():
