@@ -45,7 +45,7 @@ def _setup(certs, log_level="debug"):
     be = {n: _tls_backend(n, certs.issue("cert-" + n, sans)) for n, sans in
           (("a", ["a.test"]), ("b", ["b.test", "*.b.test"]), ("fallback", ["fallback.test"]))}
     web = H.HttpBackend("web")
-    cfg = H.base_config(log_level=log_level) \
+    cfg = H.base_config(log_level=log_level, global_extra=["access-log stderr json"]) \
         + H.section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
         + H.section("frontend pass-default", "bind 127.0.0.1:0", "bind 127.0.0.1:0 accept-proxy", "mode tcp",
                     "route sni", "app fallback") \
@@ -93,11 +93,13 @@ def test_sni_routes_to_the_right_backend():
     # this client does not verify).
     d = H.RawConn(port, tls=certs.client(verify=False), sni="x.y.b.test")
     assert _get(d, "x.y.b.test").body.startswith(b"backend=b")
+    d.close()  # the record is written when the tunnel ends
     # The server name reached the backends unchanged (Ferry forwarded the ClientHello as sent).
     assert ("sni", "a.test") in be["a"].records, be["a"].records
     assert ("sni", "x.y.b.test") in be["b"].records, be["b"].records
     f.wait_log(r"frontend pass: SNI 'a\.test' -> app a")
     f.wait_log(r"frontend pass: SNI 'x\.y\.b\.test' -> app b")
+    f.wait_log(r'"host":"x\.y\.b\.test","status":200,.*"app":"b","server":"b1"')
 
 
 def test_unknown_or_missing_sni_without_default_is_refused():
@@ -114,6 +116,8 @@ def test_unknown_or_missing_sni_without_default_is_refused():
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     assert sum(b.accepted for b in be.values()) == 0, [b.accepted for b in be.values()]
     f.wait_log(r"frontend pass: SNI 'c\.test' matches no app and there is no default app")
+    # One access-log record per refused connection, with the server name as the host.
+    f.wait_log(r'"frontend":"pass","proto":"tcp".*"host":"c\.test","status":404.*"termination":"no-route"')
     # The http frontend of the same process still routes web.test by Host.
     assert H.request(f.port("web"), host="web.test").status == 200
 

@@ -55,6 +55,14 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   }
   int app_index = fe.app;
   tls::ClientHelloInfo hello;
+  // The access-log record of a connection closed before any upstream.
+  auto refused = [&](int status, std::string_view termination) {
+    rec.status = status;
+    rec.termination = termination;
+    rec.bytes_in = down_buf.size();
+    rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+    w.access_log().add(rec);
+  };
   if (fe.route_sni) {
     // TLS passthrough: the ClientHello's server name picks a `mode tcp` app (else the
     // frontend's `app`); its bytes stay in down_buf and reach the server first.
@@ -63,11 +71,9 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
       const bool timeout = dl.expired();
       debug(fe, timeout ? std::string("no complete ClientHello within timeout client, closing")
                         : "no ClientHello (" + std::string(hello.reason) + "), closing");
-      rec.status = timeout ? 408 : 400;
-      rec.termination = timeout ? "client-timeout" : hello.status == tls::HelloStatus::error ? "bad-client-hello" : "client-closed";
-      rec.bytes_in = down_buf.size();
-      rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
-      w.access_log().add(rec);
+      refused(timeout ? 408 : 400, timeout                                   ? "client-timeout"
+                                   : hello.status == tls::HelloStatus::error ? "bad-client-hello"
+                                                                             : "client-closed");
       co_return;
     }
     rec.host = hello.server_name();
@@ -82,11 +88,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
       co_await asio::async_write(sock.socket(), asio::buffer(alert.data(), alert.size()), use_nothrow);
       std::error_code ignored;
       sock.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      rec.status = 404;
-      rec.termination = "no-route";
-      rec.bytes_in = down_buf.size();
-      rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
-      w.access_log().add(rec);
+      refused(404, "no-route");
       co_return;
     }
     debug(fe, "SNI '" + std::string(hello.server_name()) + "' -> app " + plan.apps[app_index].cfg->name);
