@@ -5,6 +5,7 @@ a ClientHello trickling in one byte at a time works; a client that sends nothing
 ClientHello) is closed at `timeout client`; http apps are not reachable by SNI; the server
 gets its `send-proxy` header and then the client's bytes unchanged; `ferryd -c` errors."""
 import os
+import signal
 import socket
 import ssl
 import time
@@ -209,6 +210,19 @@ def test_silent_or_stalled_client_closed_at_timeout():
         assert c.buf == b"", bytes(c.buf)
     assert sum(b.accepted for b in be.values()) == 0
     f.wait_log(r"frontend pass-short: no complete ClientHello within timeout client", count=2)
+
+
+def test_drain_closes_clients_still_before_their_client_hello():
+    certs = H.TlsCerts()
+    f, be, _ = _setup(certs)
+    c = H.RawConn(f.port("pass"))  # timeout client 10s, timeout drain 5s
+    time.sleep(0.2)
+    t0 = time.monotonic()
+    f.signal(signal.SIGTERM)
+    assert c.wait_closed(4), "a connection waiting for its ClientHello held up the drain"
+    code = f.wait(10)
+    dt = time.monotonic() - t0
+    assert code == 0 and dt < 3.0, (code, dt)
 
 
 def test_not_tls_is_closed():

@@ -66,7 +66,9 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   if (fe.route_sni) {
     // TLS passthrough: the ClientHello's server name picks a `mode tcp` app (else the
     // frontend's `app`); its bytes stay in down_buf and reach the server first.
+    handle.idle = true;  // nothing proxied yet: a drain may close it (as an HTTP handshake)
     hello = co_await read_client_hello(sock.socket(), down_buf);
+    handle.idle = false;
     if (hello.status != tls::HelloStatus::complete) {
       const bool timeout = dl.expired();
       debug(fe, timeout ? std::string("no complete ClientHello within timeout client, closing")
