@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [build|test]   (default: build)
 #   build: compiler, CMake and the libraries ferryd links against.
 #   test : build + the real peers the test suite starts (clang for fuzzing, curl, nghttp2-client
-#          for nghttp and h2load).
+#          for nghttp and h2load, testssl.sh).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -17,6 +17,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
+  testssl.sh
 )
 
 pkgs=("${build_pkgs[@]}")

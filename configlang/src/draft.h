@@ -38,6 +38,7 @@ struct FrontendDraft {
   LimitsSet limits;
   std::optional<Arg> app_ref;          // `app NAME`
   std::optional<Arg> default_app_ref;  // `default-app NAME`
+  std::optional<Arg> route_arg;        // `route sni`
   std::vector<Arg> bind_args;          // parallel to fe.binds
   std::optional<Arg> default_certificate_arg;
 };
@@ -59,6 +60,8 @@ struct AppDraft {
   std::optional<Arg> backend_ref;
   std::optional<uint64_t> max_body_size;
   std::vector<Arg> host_args;  // parallel to app.hosts
+  // Keyword positions of directives that a `mode tcp` app cannot use.
+  std::optional<Loc> certificate_kw, tls_min_kw, max_body_size_kw;
 };
 
 struct Draft {

@@ -103,9 +103,12 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
   auto app_names = names_of(dr.apps);
   auto backend_names = names_of(dr.backends);
   std::vector<bool> app_used(dr.apps.size(), false);
-  bool any_http_frontend = false;
+  bool any_http_frontend = false, any_sni_frontend = false;
+  bool any_tcp_app_host = false;  // some `mode tcp` app has hosts (a `route sni` target)
+  for (const auto& a : dr.apps) any_tcp_app_host = any_tcp_app_host || (a.app.mode == Mode::tcp && !a.app.hosts.empty());
 
-  // Frontends: inheritance, app references, mode consistency.
+  // Frontends: inheritance, app references, mode consistency. An app's mode decides how it is
+  // routed: http apps by Host on http frontends, tcp apps by SNI on `route sni` frontends.
   for (auto& f : dr.frontends) {
     Frontend& fe = f.fe;
     fe.timeouts = inherit(dr.defaults.timeouts, f.timeouts);
@@ -113,23 +116,43 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
     const std::string who = "frontend '" + fe.name + "'";
     if (fe.mode == Mode::tcp) {
       if (f.default_app_ref)
-        ctx.error(f.default_app_ref->loc, "'default-app' is for http frontends; a tcp frontend uses 'app NAME'");
+        ctx.error(f.default_app_ref->loc, fe.route_sni ? "'default-app' is for http frontends; with 'route sni', "
+                                                         "'app NAME' names the app for unknown or missing SNI"
+                                                       : "'default-app' is for http frontends; a tcp frontend uses 'app NAME'");
       if (f.app_ref) fe.app = lookup(ctx, *f.app_ref, cfg->app_index, app_names, "app");
-      else ctx.error(f.name.loc, "tcp " + who + " needs 'app NAME' (the app its connections go to)");
+      else if (!fe.route_sni) ctx.error(f.name.loc, "tcp " + who + " needs 'app NAME' (the app its connections go to) or 'route sni'");
+      if (fe.route_sni) {
+        any_sni_frontend = true;
+        if (fe.app >= 0 && dr.apps[fe.app].app.mode != Mode::tcp)
+          ctx.error(f.app_ref->loc, "app '" + f.app_ref->text + "' is an http app: the default app of a 'route sni' "
+                                    "frontend receives TLS connections unchanged, so it must be 'mode tcp'");
+        if (fe.app < 0 && !any_tcp_app_host)
+          ctx.warning(f.route_arg->loc, who + " routes by SNI but no 'mode tcp' app has hosts and there is no "
+                                        "'app NAME': it refuses every connection");
+      }
     } else {
       any_http_frontend = true;
+      if (f.route_arg)
+        ctx.error(f.route_arg->loc, "'route sni' is for tcp frontends (TLS passthrough, needs 'mode tcp'); an http "
+                                    "frontend routes by Host and terminates TLS on 'bind ... tls'");
       if (f.app_ref)
         ctx.error(f.app_ref->loc, "'app' is for tcp frontends; in an http frontend apps are picked by Host, "
                                   "use 'default-app " + f.app_ref->text + "' for requests no app's hosts match");
       if (f.default_app_ref) fe.app = lookup(ctx, *f.default_app_ref, cfg->app_index, app_names, "app");
+      if (fe.app >= 0 && dr.apps[fe.app].app.mode != Mode::http)
+        ctx.error(f.default_app_ref->loc, "app '" + f.default_app_ref->text + "' is a tcp app (TLS passthrough): "
+                                          "it cannot be the default-app of an http frontend");
     }
     if (fe.app >= 0) app_used[fe.app] = true;
     bool any_tls = false;
     for (size_t i = 0; i < fe.binds.size(); ++i) {
       any_tls = any_tls || fe.binds[i].tls;
       if (fe.binds[i].tls && fe.mode == Mode::tcp)
-        ctx.error(f.bind_args[i].loc, "'tls' on a tcp " + who + ": terminating TLS for raw TCP is not supported; "
-                                      "TLS connections pass through a tcp frontend unchanged without it");
+        ctx.error(f.bind_args[i].loc, fe.route_sni
+            ? "'tls' on a 'route sni' " + who + ": TLS passthrough forwards the client's TLS connection unchanged "
+              "to the app's servers and does not terminate it; remove 'tls'"
+            : "'tls' on a tcp " + who + ": terminating TLS for raw TCP is not supported; "
+              "TLS connections pass through a tcp frontend unchanged without it");
     }
     if (f.default_certificate_arg && !any_tls)
       ctx.warning(f.default_certificate_arg->loc, "'default-certificate' has no effect: " + who + " has no 'bind ... tls'");
@@ -169,6 +192,14 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
     app.max_body_size = a.max_body_size.value_or(dr.defaults.max_body_size.value_or(0));
     if (a.backend_ref) app.backend = lookup(ctx, *a.backend_ref, cfg->backend_index, backend_names, "backend");
     else ctx.error(a.name.loc, "app '" + app.name + "' needs 'backend NAME'");
+    if (app.mode == Mode::tcp) {
+      const std::string why = " on a tcp app: its TLS connections pass through Ferry unchanged, its servers "
+                              "terminate TLS with their own certificate";
+      if (a.certificate_kw) ctx.error(*a.certificate_kw, "'certificate' has no effect" + why);
+      if (a.tls_min_kw) ctx.error(*a.tls_min_kw, "'tls-min' has no effect" + why);
+      if (a.max_body_size_kw)
+        ctx.warning(*a.max_body_size_kw, "'max-body-size' has no effect on a tcp app (bytes are forwarded, not requests)");
+    }
     for (size_t i = 0; i < app.hosts.size(); ++i) {
       auto [it, fresh] = hosts.emplace(app.hosts[i], std::make_pair(ai, &a.host_args[i]));
       if (!fresh) {
@@ -181,10 +212,13 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
     }
   }
   for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
-    bool reachable = app_used[ai] || (any_http_frontend && !dr.apps[ai].app.hosts.empty());
+    const App& app = dr.apps[ai].app;
+    const bool tcp = app.mode == Mode::tcp;
+    bool reachable = app_used[ai] || (!app.hosts.empty() && (tcp ? any_sni_frontend : any_http_frontend));
     if (!reachable)
-      ctx.warning(dr.apps[ai].name.loc, "app '" + dr.apps[ai].app.name + "' is not used by any frontend "
-                                        "(no tcp frontend's 'app', no 'default-app', and no hosts served by an http frontend)");
+      ctx.warning(dr.apps[ai].name.loc, "app '" + app.name + "' is not used by any frontend " +
+                                        (tcp ? "(no tcp frontend's 'app', and no hosts routed by a 'route sni' frontend)"
+                                             : "(no tcp frontend's 'app', no 'default-app', and no hosts served by an http frontend)"));
   }
 
   if (!dr.any_timeout) ctx.diags.warning_nopos(main_file, "no timeouts configured; using the built-in defaults (" + defaults_list() + ")");

@@ -87,9 +87,14 @@ void register_section_app(Registry& r) {
          if (!ctx.arity(d, 1, 1, "backend NAME")) return;
          cur(dr).backend_ref = d.args[0];
        }},
+      {"mode", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "mode http|tcp")) return;
+         if (auto m = ctx.choice(d.args[0], {"http", "tcp"}, "mode")) cur(dr).app.mode = static_cast<Mode>(*m);
+       }},
       {"concurrency", concurrency},
       max_body_size_spec([](Draft& d) -> std::optional<uint64_t>& { return cur(d).max_body_size; }),
       {"certificate", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         cur(dr).certificate_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "certificate acme|PATH")) return;
          if (d.args[0].text.empty()) {
            ctx.error(d.args[0].loc, "empty certificate path");
@@ -100,11 +105,19 @@ void register_section_app(Registry& r) {
          cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
        }},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         cur(dr).tls_min_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;
          if (auto v = ctx.choice(d.args[0], {"1.2", "1.3"}, "TLS version"))
            cur(dr).app.tls_min = *v == 0 ? TlsVersion::v1_2 : TlsVersion::v1_3;
        }},
   };
+  // Remember where max-body-size was written (a tcp app cannot use it).
+  for (auto& spec : s.directives)
+    if (spec.keyword == "max-body-size")
+      spec.handler = [inner = spec.handler](Ctx& ctx, const Directive& d, Draft& dr) {
+        cur(dr).max_body_size_kw = d.keyword.loc;
+        inner(ctx, d, dr);
+      };
   r.add(std::move(s));
 }
 

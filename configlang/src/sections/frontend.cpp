@@ -60,6 +60,13 @@ void register_section_frontend(Registry& r) {
          if (!ctx.arity(d, 1, 1, "mode http|tcp")) return;
          if (auto m = ctx.choice(d.args[0], {"http", "tcp"}, "mode")) cur(dr).fe.mode = static_cast<Mode>(*m);
        }},
+      {"route", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "route sni")) return;
+         if (ctx.choice(d.args[0], {"sni"}, "route")) {
+           cur(dr).fe.route_sni = true;
+           cur(dr).route_arg = d.keyword;
+         }
+       }},
       {"app", [](Ctx& ctx, const Directive& d, Draft& dr) { app_ref(ctx, d, dr, false); }},
       {"default-app", [](Ctx& ctx, const Directive& d, Draft& dr) { app_ref(ctx, d, dr, true); }},
       timeout_spec([](Draft& d) -> TimeoutSet& { return cur(d).timeouts; }, {kConnect, kServer, kQueue}, false),

@@ -59,7 +59,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     PlanApp pa{&app, app.backend, registry.budget(app.name)};
     pa.budget->set_limits(app.concurrency);
     plan->apps.push_back(std::move(pa));
-    for (const auto& h : app.hosts) plan->router.add(h, static_cast<int>(i));
+    HostRouter& router = app.mode == config::Mode::tcp ? plan->sni_router : plan->router;
+    for (const auto& h : app.hosts) router.add(h, static_cast<int>(i));
   }
   registry.retain_only_used();
   return plan;

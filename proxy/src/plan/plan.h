@@ -51,7 +51,8 @@ struct Plan {
   std::vector<PlanFrontend> frontends;
   std::vector<PlanBackend> backends;
   std::vector<PlanApp> apps;
-  HostRouter router;  // all apps' hosts
+  HostRouter router;      // hosts of `mode http` apps: Host routing on http frontends
+  HostRouter sni_router;  // hosts of `mode tcp` apps: SNI routing on `route sni` frontends
   struct BindRef {
     int frontend;
     int bind;

@@ -3,10 +3,19 @@
 #include "log.h"
 #include "net/connect.h"
 #include "net/deadline.h"
+#include "tcp/sni_read.h"
 #include "tcp/tunnel.h"
 #include "worker.h"
 
 namespace ferry::proxy {
+
+namespace {
+
+void debug(const config::Frontend& fe, const std::string& what) {
+  if (log_enabled(config::LogLevel::debug)) log(config::LogLevel::debug, "frontend " + fe.name + ": " + what);
+}
+
+}  // namespace
 
 awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<WorkerPlan> wp, int frontend,
                                 int bind) {
@@ -37,14 +46,58 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   rec.client = &peer.client;
   rec.frontend = fe.name;
 
+  // Before any upstream: the PROXY header and/or the ClientHello, together within `timeout client`.
+  if (fe.binds[bind].accept_proxy || fe.route_sni) dl.arm(fe.timeouts.client);
   if (fe.binds[bind].accept_proxy) {
-    dl.arm(fe.timeouts.client);
     if (!co_await read_proxy_header(sock.socket(), down_buf, peer)) {
-      log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
+      debug(fe, "invalid or missing PROXY header, closing");
       co_return;
     }
   }
-  const PlanApp& app = plan.apps[fe.app];
+  int app_index = fe.app;
+  tls::ClientHelloInfo hello;
+  // The access-log record of a connection closed before any upstream.
+  auto refused = [&](int status, std::string_view termination) {
+    rec.status = status;
+    rec.termination = termination;
+    rec.bytes_in = down_buf.size();
+    rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+    w.access_log().add(rec);
+  };
+  if (fe.route_sni) {
+    // TLS passthrough: the ClientHello's server name picks a `mode tcp` app (else the
+    // frontend's `app`); its bytes stay in down_buf and reach the server first.
+    handle.idle = true;  // nothing proxied yet: a drain may close it (as an HTTP handshake)
+    hello = co_await read_client_hello(sock.socket(), down_buf);
+    handle.idle = false;
+    if (hello.status != tls::HelloStatus::complete) {
+      const bool timeout = dl.expired();
+      debug(fe, timeout ? std::string("no complete ClientHello within timeout client, closing")
+                        : "no ClientHello (" + std::string(hello.reason) + "), closing");
+      refused(timeout ? 408 : 400, timeout                                   ? "client-timeout"
+                                   : hello.status == tls::HelloStatus::error ? "bad-client-hello"
+                                                                             : "client-closed");
+      co_return;
+    }
+    rec.host = hello.server_name();
+    if (!hello.server_name().empty()) app_index = plan.sni_router.find(hello.server_name());
+    if (app_index < 0) app_index = fe.app;
+    if (app_index < 0) {
+      // Refused like a TLS terminator refuses an unknown name: a fatal unrecognized_name
+      // alert, then close (the ClientHello was read whole, so the close is not a reset).
+      debug(fe, "SNI '" + std::string(hello.server_name()) + "' matches no app and there is no default app: "
+                "unrecognized_name alert, closing");
+      auto alert = tls::unrecognized_name_alert();
+      co_await asio::async_write(sock.socket(), asio::buffer(alert.data(), alert.size()), use_nothrow);
+      std::error_code ignored;
+      sock.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      refused(404, "no-route");
+      co_return;
+    }
+    debug(fe, "SNI '" + std::string(hello.server_name()) + "' -> app " + plan.apps[app_index].cfg->name);
+  }
+  dl.disarm();  // the queue and the connect have their own timeouts
+  const PlanApp& app = plan.apps[app_index];
   const PlanBackend& be = plan.backends[app.backend];
   rec.app = app.cfg->name;
 
@@ -96,6 +149,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   dl.disarm();
   auto ec = co_await write_proxy_header(up.socket(), be.servers[chosen].cfg->send_proxy, peer);
   TunnelResult tr;
+  // run_tunnel sends what down_buf holds (bytes after a PROXY header, the ClientHello) first.
   if (!ec) tr = co_await run_tunnel(sock, down_buf, up, up_buf, tunnel_idle_limit(fe.timeouts.tunnel, be.cfg->timeouts.tunnel));
   st.inflight.fetch_sub(1, std::memory_order_relaxed);
   rec.status = 200;

@@ -1,6 +1,9 @@
-// A downstream connection on a `mode tcp` frontend: optional PROXY header, the app's
-// concurrency budget (counting connections), server choice with retries on connect failure,
-// optional PROXY header to the server, then a tunnel with `timeout tunnel` as idle limit.
+// A downstream connection on a `mode tcp` frontend: optional PROXY header; with `route sni`
+// (TLS passthrough) the ClientHello is read (both within `timeout client`) and its server
+// name picks the app (else the frontend's `app`; else an unrecognized_name alert and close);
+// the app's concurrency budget (counting connections), server choice with retries on connect
+// failure, optional PROXY header to the server, then a tunnel with `timeout tunnel` as idle
+// limit that forwards the bytes already read (the ClientHello) first.
 #pragma once
 
 #include <memory>

@@ -314,6 +314,67 @@ TEST_CASE("frontend TLS: default-certificate, tls on tcp frontends", "[configlan
   CHECK(where(empty, "empty certificate path") == "13:25");
 }
 
+TEST_CASE("frontend route sni and app mode (TLS passthrough)", "[configlang][frontend][tls]") {
+  const std::string tcp_apps =
+      "backend tpool\n    server t1 127.0.0.1:9443\n"
+      "app a\n    mode tcp\n    hosts a.example.com *.w.example.com\n    backend tpool\n"
+      "app fallback\n    mode tcp\n    backend tpool\n";
+  auto ok = load(with("frontend pass\n    bind 127.0.0.1:3 accept-proxy\n    mode tcp\n    route sni\n    app fallback\n" +
+                      tcp_apps));
+  INFO(format(ok.diagnostics));
+  REQUIRE(ok.ok());
+  CHECK(ok.diagnostics.empty());
+  const Config& c = *ok.config;
+  const Frontend& fe = c.frontends.at(c.frontend_index.at("pass"));
+  CHECK(fe.route_sni);
+  CHECK(fe.app == c.app_index.at("fallback"));
+  CHECK(c.apps.at(c.app_index.at("a")).mode == Mode::tcp);
+  CHECK(c.apps.at(c.app_index.at("hello")).mode == Mode::http);
+  CHECK_FALSE(c.frontends.at(c.frontend_index.at("web")).route_sni);
+
+  // Without a default app: fine (unknown names are refused), no "needs 'app NAME'".
+  auto no_default = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route sni\n" + tcp_apps));
+  INFO(format(no_default.diagnostics));
+  CHECK(no_default.ok());
+  CHECK(find(no_default, "needs 'app NAME'") == nullptr);
+  // ... but with no tcp app hosts either, nothing can ever be reached.
+  auto nothing = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route sni\n"));
+  CHECK(warn_where(nothing, "frontend 'pass' routes by SNI but no 'mode tcp' app has hosts") == "14:5");
+
+  auto on_http = load(with("frontend f2\n    bind 127.0.0.1:1\n    route sni\n"));
+  CHECK(where(on_http, "'route sni' is for tcp frontends (TLS passthrough, needs 'mode tcp')") == "13:5");
+  auto with_tls = load(with("frontend pass\n    bind 127.0.0.1:3 tls\n    mode tcp\n    route sni\n" + tcp_apps));
+  CHECK(where(with_tls, "'tls' on a 'route sni' frontend 'pass': TLS passthrough forwards") == "12:10");
+  auto bad = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route host\n    app fallback\n" + tcp_apps));
+  CHECK(where(bad, "invalid route 'host' (expected sni)") == "14:11");
+  auto twice = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route sni\n    route sni\n" + tcp_apps));
+  CHECK(find(twice, "route") != nullptr);
+  CHECK_FALSE(twice.ok());
+
+  // Mode-incompatible apps.
+  auto http_default = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route sni\n    app hello\n" + tcp_apps));
+  CHECK(where(http_default, "app 'hello' is an http app: the default app of a 'route sni' frontend") == "15:9");
+  auto tcp_as_default_app = load(with("frontend f2\n    bind 127.0.0.1:1\n    default-app fallback\n" + tcp_apps));
+  CHECK(where(tcp_as_default_app, "app 'fallback' is a tcp app (TLS passthrough): it cannot be the default-app") == "13:17");
+  // A plain tcp frontend (no route sni) forwards bytes: its app may have either mode.
+  auto plain_tcp = load(with("frontend pg\n    bind 127.0.0.1:2\n    mode tcp\n    app hello\n"
+                             "frontend pg2\n    bind 127.0.0.1:4\n    mode tcp\n    app fallback\n" + tcp_apps));
+  INFO(format(plain_tcp.diagnostics));
+  CHECK(plain_tcp.ok());
+  auto tls_settings = load(with("frontend pass\n    bind 127.0.0.1:3\n    mode tcp\n    route sni\n"
+                                "backend tpool\n    server t1 127.0.0.1:9443\n"
+                                "app a\n    mode tcp\n    hosts a.example.com\n    backend tpool\n"
+                                "    certificate /x.pem\n    tls-min 1.3\n    max-body-size 1m\n"));
+  CHECK(where(tls_settings, "'certificate' has no effect on a tcp app: its TLS connections pass through") == "21:5");
+  CHECK(where(tls_settings, "'tls-min' has no effect on a tcp app") == "22:5");
+  CHECK(warn_where(tls_settings, "'max-body-size' has no effect on a tcp app") == "23:5");
+  auto bad_mode = load(with("backend tpool\n    server t1 127.0.0.1:9443\napp a\n    mode udp\n    backend tpool\n"));
+  CHECK(where(bad_mode, "invalid mode 'udp' (expected http|tcp)") != "none");
+  // Reachability: a tcp app's hosts are reached only through a 'route sni' frontend.
+  auto unreached = load(with(tcp_apps));
+  CHECK(warn_where(unreached, "app 'a' is not used by any frontend (no tcp frontend's 'app', and no hosts routed by a 'route sni' frontend)") == "13:5");
+}
+
 TEST_CASE("backend directives", "[configlang][backend]") {
   auto r = load(with("backend b2\n"
                      "    balance roundrobin\n"

@@ -110,7 +110,12 @@ struct Frontend {
   std::string name;
   Mode mode = Mode::http;
   std::vector<Bind> binds;
-  int app = -1;           // tcp: `app NAME` (required); http: `default-app NAME` (optional)
+  // tcp: `app NAME` (required without `route sni`; with it, the app for ClientHellos without
+  // SNI or whose name matches no tcp app; -1 = none); http: `default-app NAME` (optional).
+  int app = -1;
+  // `route sni` (tcp only): TLS passthrough, each connection goes to the `mode tcp` app whose
+  // hosts match the server name of the client's ClientHello.
+  bool route_sni = false;
   Timeouts timeouts;      // client, http-request, http-keep-alive, tunnel apply here
   HttpLimits limits;
   // `trust-forwarded CIDR...`: downstream peers whose X-Forwarded-* and Ferry-Request-Id are
@@ -177,6 +182,10 @@ struct Concurrency {
 
 struct App {
   std::string name;
+  // `mode http|tcp`: http apps are reached by Host on http frontends; tcp apps by SNI on
+  // `route sni` frontends (TLS passes through to their servers). Either may be a tcp
+  // frontend's `app`.
+  Mode mode = Mode::http;
   std::vector<std::string> hosts;  // lower-cased; "*.example.com" wildcards
   int backend = -1;                // index into Config::backends
   Concurrency concurrency;
