@@ -562,7 +562,6 @@ def test_backend_goaway_under_load():
     lock = threading.Lock()
 
     def client(i):
-        conn = None
         try:
             for j in range(6):
                 if j % 2:

@@ -14,6 +14,9 @@ namespace ferry::proxy::http1 {
 namespace {
 
 constexpr size_t kBodyBufferSize = 64 * 1024;
+// A request body up to this size that is still arriving is read whole before the request is
+// sent, so that it can be replayed (another server, or a stream an HTTP/2 server refused).
+constexpr uint64_t kReplayableBody = 8 * 1024;
 
 double ms_since(SteadyClock::time_point t) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
@@ -37,6 +40,17 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   const bool upgrade = req.upgrade;
   std::string method(req.method);
   buf_.consume(req.head_size);
+  if (req_framing == Framing::content_length && req.content_length <= kReplayableBody && !req.expect_continue) {
+    dl_.arm(fe.timeouts.client);
+    while (buf_.size() < req.content_length) {
+      auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+      if (ec || n == 0) {
+        log_request(info, 0, buf_.size(), 0, {}, -1, 0, dl_.expired() ? "client-timeout" : "client-abort");
+        co_return false;
+      }
+      buf_.commit(n);
+    }
+  }
   // A body that is already complete in our buffer can be replayed on another server.
   const bool replayable = req_framing == Framing::none ||
                           (req_framing == Framing::content_length && buf_.size() >= req.content_length);

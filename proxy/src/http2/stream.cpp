@@ -20,6 +20,8 @@ using http1::Framing;
 // Response bytes a stream buffers ahead of the client's flow-control window; the upstream
 // is not read further until nghttp2 has taken them.
 constexpr size_t kResponseBuffer = 64 * 1024;
+// Request bodies up to this size are awaited whole before forwarding (replayable).
+constexpr uint64_t kReplayableBody = 64 * 1024;
 
 double ms_since(SteadyClock::time_point t) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
@@ -329,6 +331,18 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     co_return;
   }
 
+  // A small body still arriving is awaited whole (within `timeout client`), so the request
+  // can be replayed on another server or after an HTTP/2 server refused its stream.
+  if (req.framing == Framing::content_length && req.content_length <= kReplayableBody && !req.expect_continue) {
+    s.dl.arm(fe.timeouts.client);
+    while (!s.req_end && !s.closed && s.req_body.size() < req.content_length && !s.dl.expired())
+      co_await s.wake.wait();
+    if (s.closed || s.dl.expired()) {
+      log_it(0, s.req_body.size(), 0, {}, -1, 0, s.closed ? "client-abort" : "client-timeout");
+      if (!s.closed) respond_error(*this, s, 408, "request body not received in time", info.request_id);
+      co_return;
+    }
+  }
   std::string& head = sc.head;
   head.clear();
   http1::ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_,

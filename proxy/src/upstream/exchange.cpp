@@ -72,9 +72,12 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     x.dl.arm(be.timeouts.server);
     auto [wec, wn] = co_await asio::async_write(up->sock, bufs, use_nothrow);
     if (wec && gone()) break;
+    // An HTTP/2 stream the server refused (REFUSED_STREAM, or above its GOAWAY's last id) was
+    // not processed (RFC 9113 §8.7): no failure of the server, and safe to send again.
+    const bool refused_write = wec == asio::error::connection_refused;
     if (wec) {
       up.reset();
-      if (!reused) {
+      if (!reused && !refused_write) {
         x.tried[i] = true;
         st.record_failure(be.passive, now_ms());
       }
@@ -96,7 +99,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
 
     // The response head, skipping interim 1xx responses (the downstream may forward them).
     http1::Limits rl{64 * 1024, 64 * 1024, 200};
-    bool got_bytes = false;
+    bool got_bytes = false, refused = false;
     int status_err = 0;
     for (;;) {
       auto r = parse_response(up->buf.data(), rl, req.method, x.resp);
@@ -117,6 +120,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
       if (ec || n == 0) {
         status_err = x.dl.expired() ? 504 : -1;  // -1: closed/reset
+        refused = ec == asio::error::connection_refused;
         break;
       }
       got_bytes = true;
@@ -137,6 +141,10 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       st.record_failure(be.passive, now_ms());
       x.fail_status = 502, x.fail_reason = "invalid response from upstream";
       break;
+    }
+    if (refused && !got_bytes && req.replayable) {
+      x.fail_status = 502, x.fail_reason = "upstream refused the request";
+      continue;  // not processed (RFC 9113 §8.7): any method may go again
     }
     // Closed or reset before any response byte. A reused pooled connection may simply have
     // been closed by the server; otherwise the server failed. The request bytes were sent,

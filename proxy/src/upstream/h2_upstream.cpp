@@ -39,6 +39,7 @@ std::string lower(std::string_view s) {
 struct H2PipeState {
   std::shared_ptr<H2ClientConn> conn;  // until the pipe lets go (never null while it exists)
   int32_t id = -1;
+  bool sent = false;  // our HEADERS left: the server may have processed the request
   bool closed = false;
 
   // Request: head, then body (Content-Length raw or chunked), as the exchange writes them.
@@ -72,18 +73,34 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
         server_(std::move(server)),
         idle_timeout_(idle_timeout),
         sock_(w.io().get_executor()),
-        write_wake_(w.io().get_executor()) {}
+        write_wake_(w.io().get_executor()),
+        connected_(w.io().get_executor()) {
+    connected_.expires_at(SteadyClock::time_point::max());
+  }
   ~H2ClientConn() {
     if (ng_) nghttp2_session_del(ng_);
   }
 
   awaitable<std::error_code> connect(const tcp::endpoint& ep, std::chrono::milliseconds timeout);
   bool has_room() const {
-    return !closed_ && ng_ && nghttp2_session_check_request_allowed(ng_) &&
+    if (closed_) return false;
+    if (connecting_) return waiting_ < kStreamsWhileConnecting;
+    return ng_ && nghttp2_session_check_request_allowed(ng_) &&
            streams_.size() < nghttp2_session_get_remote_settings(ng_, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
   }
+  // Requests that found this connection still connecting wait for it (one connect serves a
+  // burst). False: the connect failed.
+  awaitable<bool> wait_connected() {
+    ++waiting_;
+    if (connecting_) co_await connected_.async_wait(use_nothrow);
+    --waiting_;
+    co_return !closed_;
+  }
+  bool connecting() const { return connecting_; }
   bool closed() const { return closed_; }
-  bool idle_expired() const { return streams_.empty() && SteadyClock::now() - last_used_ > idle_timeout_; }
+  bool idle_expired() const {
+    return !connecting_ && streams_.empty() && SteadyClock::now() - last_used_ > idle_timeout_;
+  }
   void close();
   void kick();
 
@@ -113,6 +130,12 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   std::array<char, 16 * 1024> rbuf_;
   std::string out_;
   Signal write_wake_;  // kick(): frames to send (never runs the writer inline)
+  asio::steady_timer connected_;  // cancelled when the connect finished: wakes every waiter
+  static constexpr size_t kStreamsWhileConnecting = 100;  // the default SETTINGS_MAX_CONCURRENT_STREAMS
+  bool connecting_ = true;
+  size_t waiting_ = 0;
+  bool goaway_ = false;  // the server sent GOAWAY: no new streams; closed when the last ends
+  int32_t goaway_last_ = 0;
   bool closed_ = false;
   SteadyClock::time_point last_used_ = SteadyClock::now();
 };
@@ -158,7 +181,14 @@ struct ClientCallbacks {
 
   static int frame_recv(nghttp2_session* ng, const nghttp2_frame* frame, void* ud) {
     auto& c = *static_cast<H2ClientConn*>(ud);
-    if (frame->hd.type == NGHTTP2_GOAWAY) return 0;  // nghttp2 refuses further requests itself
+    if (frame->hd.type == NGHTTP2_GOAWAY) {
+      // No new streams here (nghttp2 refuses them; streams above the last id close with
+      // REFUSED_STREAM and are retried elsewhere); closed once the last stream ends.
+      c.goaway_ = true;
+      c.goaway_last_ = frame->goaway.last_stream_id;
+      if (c.streams_.empty()) c.kick();
+      return 0;
+    }
     H2PipeState* st = frame->hd.stream_id ? state(ng, frame->hd.stream_id) : nullptr;
     if (!st) return 0;
     const bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
@@ -238,8 +268,15 @@ struct ClientCallbacks {
     auto st = it->second;
     c.streams_.erase(it);
     c.last_used_ = SteadyClock::now();
+    if (c.goaway_ && c.streams_.empty()) c.kick();  // the writer closes the connection
     c.finish(*st, st->eof ? std::error_code() : code == NGHTTP2_REFUSED_STREAM ? asio::error::connection_refused
                                                                              : asio::error::connection_reset);
+    return 0;
+  }
+
+  static int frame_send(nghttp2_session* ng, const nghttp2_frame* frame, void*) {
+    if (frame->hd.type != NGHTTP2_HEADERS) return 0;
+    if (H2PipeState* st = state(ng, frame->hd.stream_id)) st->sent = true;
     return 0;
   }
 
@@ -264,13 +301,19 @@ struct ClientCallbacks {
 
 awaitable<std::error_code> H2ClientConn::connect(const tcp::endpoint& ep, std::chrono::milliseconds timeout) {
   auto ec = co_await connect_with_timeout(sock_.socket(), ep, timeout);
-  if (ec) co_return ec;
+  connecting_ = false;
+  connected_.cancel();
+  if (ec) {
+    closed_ = true;
+    co_return ec;
+  }
   nghttp2_session_callbacks* cb = nullptr;
   if (nghttp2_session_callbacks_new(&cb) != 0) co_return std::make_error_code(std::errc::not_enough_memory);
   nghttp2_session_callbacks_set_on_header_callback(cb, ClientCallbacks::header);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, ClientCallbacks::frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, ClientCallbacks::data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, ClientCallbacks::stream_close);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cb, ClientCallbacks::frame_send);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   if (opt) nghttp2_option_set_no_auto_window_update(opt, 1);  // windows follow our readers
@@ -305,7 +348,7 @@ awaitable<void> H2ClientConn::write_loop(std::shared_ptr<H2ClientConn> self) {
     }
     if (closed_) break;
     if (out_.empty()) {
-      if (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_)) {
+      if ((goaway_ && streams_.empty()) || (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))) {
         close();
         break;
       }
@@ -340,10 +383,16 @@ void H2ClientConn::close() {
   closed_ = true;
   sock_.close();
   write_wake_.notify();
-  // Every stream still open fails; its pipe sees the error (or its end, if complete).
+  // Every stream still open fails; its pipe sees the error (or its end, if complete). One
+  // whose request never left, or that the server's GOAWAY excluded, was not processed.
   auto streams = std::move(streams_);
   streams_.clear();
-  for (auto& [id, st] : streams) finish(*st, st->eof ? std::error_code() : asio::error::connection_reset);
+  for (auto& [id, st] : streams) {
+    const bool unprocessed = !st->sent || (goaway_ && st->id > goaway_last_);
+    finish(*st, st->eof          ? std::error_code()
+                : unprocessed    ? std::error_code(asio::error::connection_refused)
+                                 : std::error_code(asio::error::connection_reset));
+  }
 }
 
 void H2ClientConn::finish(H2PipeState& st, std::error_code ec) {
@@ -435,7 +484,8 @@ bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
   if (te_trailers) nv.push_back(make_nv("te", "trailers"));
   st->framing = req.framing;
   st->remaining = req.content_length;
-  st->req_end = req.framing == http1::Framing::none;
+  st->req_end = req.framing == http1::Framing::none ||
+                (req.framing == http1::Framing::content_length && req.content_length == 0);
   nghttp2_data_provider prov;
   prov.source.ptr = st.get();
   prov.read_callback = ClientCallbacks::read_body;
@@ -497,19 +547,29 @@ H2Upstreams::~H2Upstreams() { clear(); }
 awaitable<std::error_code> H2Upstreams::open(std::shared_ptr<ServerState> server, const tcp::endpoint& ep,
                                              std::chrono::milliseconds timeout, std::chrono::milliseconds idle_timeout,
                                              std::unique_ptr<UpstreamConn>& out, bool& reused) {
-  auto& list = conns_[server.get()];
   std::shared_ptr<H2ClientConn> conn;
-  for (auto& c : list)
-    if (c->has_room()) {
-      conn = c;
+  for (;;) {
+    auto& list = conns_[server.get()];  // again after each wait: the map may have changed
+    conn = nullptr;
+    for (auto& c : list)
+      if (c->has_room()) {
+        conn = c;
+        break;
+      }
+    if (!conn) {
+      // Registered before connecting, so the requests of a burst wait for this one connect.
+      conn = std::make_shared<H2ClientConn>(w_, server, idle_timeout);
+      list.push_back(conn);
+      reused = false;
+      auto ec = co_await conn->connect(ep, timeout);
+      if (ec) co_return ec;  // closed: forgotten by the next sweep
       break;
     }
-  reused = conn != nullptr;
-  if (!conn) {
-    conn = std::make_shared<H2ClientConn>(w_, server, idle_timeout);
-    auto ec = co_await conn->connect(ep, timeout);
-    if (ec) co_return ec;
-    conns_[server.get()].push_back(conn);  // `list` may have been invalidated meanwhile
+    reused = !conn->connecting();
+    if (reused) break;
+    // A request waiting for a fresh connection shares its fate (a failed connect is ours too).
+    if (!co_await conn->wait_connected()) co_return std::error_code(asio::error::connection_refused);
+    if (conn->has_room()) break;
   }
   auto st = std::make_shared<H2PipeState>();
   st->conn = conn;
