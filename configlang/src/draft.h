@@ -59,6 +59,13 @@ struct AppDraft {
   std::optional<Arg> backend_ref;
   std::optional<uint64_t> max_body_size;
   std::vector<Arg> host_args;  // parallel to app.hosts
+  std::optional<Arg> certificate_arg;  // `certificate acme|PATH`
+};
+
+struct AcmeDraft {
+  Acme acme;
+  Loc loc;                            // the section header
+  std::optional<Arg> directory_arg;   // `directory URL`
 };
 
 struct Draft {
@@ -70,6 +77,7 @@ struct Draft {
   std::vector<FrontendDraft> frontends;
   std::vector<BackendDraft> backends;
   std::vector<AppDraft> apps;
+  std::optional<AcmeDraft> acme;  // the `acme` section
 };
 
 }  // namespace ferry::config::detail

@@ -179,6 +179,31 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       }
     }
   }
+  // ACME: the section needs a directory; an app with `certificate acme` needs the section,
+  // at least one host, and no wildcard (TLS-ALPN-01 cannot validate one, RFC 8737 §3).
+  if (dr.acme) {
+    if (!dr.acme->directory_arg)
+      ctx.error(dr.acme->loc, "the 'acme' section needs 'directory URL' (the ACME server's directory, e.g. "
+                              "https://acme-v02.api.letsencrypt.org/directory)");
+    cfg->acme = dr.acme->acme;
+  }
+  for (auto& a : dr.apps) {
+    if (a.app.certificate != "acme" || !a.certificate_arg) continue;
+    const std::string who = "app '" + a.app.name + "'";
+    if (!dr.acme) {
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs an 'acme' section (with 'directory URL') "
+                                        "saying which ACME server issues the certificate");
+      continue;
+    }
+    if (a.app.hosts.empty())
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs at least one name in 'hosts' to certify");
+    for (size_t i = 0; i < a.app.hosts.size(); ++i)
+      if (a.app.hosts[i].rfind("*.", 0) == 0)
+        ctx.error(a.host_args[i].loc, who + ": wildcard host '" + a.app.hosts[i] + "' cannot get an automatic "
+                                      "certificate (the tls-alpn-01 challenge cannot validate wildcards); use "
+                                      "'certificate PATH' or list the names");
+  }
+
   for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
     bool reachable = app_used[ai] || (any_http_frontend && !dr.apps[ai].app.hosts.empty());
     if (!reachable)

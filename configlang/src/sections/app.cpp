@@ -98,6 +98,7 @@ void register_section_app(Registry& r) {
          const Arg& arg = d.args[0];
          cur(dr).app.certificate = arg.text == "acme" ? arg.text : resolve_path(ctx, arg);
          cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
+         cur(dr).certificate_arg = arg;
        }},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;
