@@ -12,6 +12,8 @@
 #include "error_pages.h"
 #include "http1/session_impl.h"
 #include "log.h"
+#include "tls/acme_challenges.h"
+#include "tls/server_context.h"
 
 namespace ferry::proxy {
 
@@ -109,6 +111,12 @@ awaitable<bool> Session::start_tls() {
   if (ec) {
     log(config::LogLevel::debug, "frontend " + fe.name + ": TLS handshake with " + format_ip(&peer_.client) +
                                      " failed: " + (dl_.expired() ? std::string("timeout") : ec.message()));
+    co_return false;
+  }
+  // An ACME TLS-ALPN-01 validation: the handshake was the answer; no HTTP on acme-tls/1.
+  if (tls::negotiated_alpn(sock_.ssl()) == tls::kAcmeTlsAlpn) {
+    log(config::LogLevel::info, "frontend " + fe.name + ": answered an ACME tls-alpn-01 validation from " +
+                                    format_ip(&peer_.client));
     co_return false;
   }
   if (log_enabled(config::LogLevel::debug))
