@@ -3,14 +3,20 @@
 #include <Poco/Exception.h>
 #include <Poco/Net/AcceptCertificateHandler.h>
 #include <Poco/Net/Context.h>
+#include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/Net/HTTPSClientSession.h>
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/RejectCertificateHandler.h>
+#include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/SSLManager.h>
 #include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
+
+#include <sys/socket.h>
 
 #include <mutex>
 #include <sstream>
@@ -34,17 +40,32 @@ void init_ssl_once() {
 
 }  // namespace
 
+void TransportCancel::cancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+}
+
+bool TransportCancel::cancelled() const {
+  std::lock_guard lock(mu_);
+  return cancelled_;
+}
+
 struct PocoHttpsTransport::Impl {
+  std::shared_ptr<TransportCancel> cancel;
   Poco::Net::Context::Ptr context;
   std::string setup_error;  // non-empty: the context could not be built
   std::chrono::seconds timeout;
   // One keep-alive session per host:port (ACME talks to one or two hosts).
   std::string session_key;
-  std::unique_ptr<Poco::Net::HTTPSClientSession> session;
+  std::unique_ptr<Poco::Net::HTTPClientSession> session;
+  std::chrono::steady_clock::time_point last_used;
 };
 
-PocoHttpsTransport::PocoHttpsTransport(const std::string& ca_bundle, std::chrono::seconds timeout)
+PocoHttpsTransport::PocoHttpsTransport(const std::string& ca_bundle, std::shared_ptr<TransportCancel> cancel,
+                                       std::chrono::seconds timeout)
     : impl_(std::make_unique<Impl>()) {
+  impl_->cancel = cancel ? std::move(cancel) : std::make_shared<TransportCancel>();
   impl_->timeout = timeout;
   try {
     init_ssl_once();
@@ -60,7 +81,47 @@ PocoHttpsTransport::PocoHttpsTransport(const std::string& ca_bundle, std::chrono
   }
 }
 
-PocoHttpsTransport::~PocoHttpsTransport() = default;
+PocoHttpsTransport::~PocoHttpsTransport() { reset_session(); }
+
+void PocoHttpsTransport::reset_session() {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.cancel->mu_);
+  m.cancel->fd_ = -1;
+  m.session.reset();  // closes the socket while cancel() cannot look at it
+}
+
+// Connects and handshakes on a socket registered with the cancel token first, so that every
+// blocking step (connect, TLS handshake, later reads) can be interrupted by cancel().
+void PocoHttpsTransport::connect(const std::string& host, unsigned short port) {
+  Impl& m = *impl_;
+  const Poco::Timespan timeout(static_cast<long>(m.timeout.count()), 0);
+  Poco::Net::SocketAddress addr(host, port);
+  Poco::Net::StreamSocket plain(addr.family());
+  {
+    std::lock_guard lock(m.cancel->mu_);
+    if (m.cancel->cancelled_) throw Poco::Exception("stopped");
+    m.cancel->fd_ = plain.impl()->sockfd();
+  }
+  try {
+    plain.connect(addr, timeout);
+    plain.setReceiveTimeout(timeout);
+    plain.setSendTimeout(timeout);
+    Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(plain, host, m.context);
+    // A plain HTTPClientSession over the TLS socket (HTTPSClientSession's constructor from a
+    // socket throws on a connected one). It must never reconnect by itself (it has no host):
+    // exchange() makes a new connection when this one is idle or closed.
+    auto session = std::make_unique<Poco::Net::HTTPClientSession>(secure);
+    session->setTimeout(timeout);
+    session->setKeepAlive(true);
+    session->setKeepAliveTimeout(Poco::Timespan(3600, 0));
+    std::lock_guard lock(m.cancel->mu_);
+    m.session = std::move(session);
+  } catch (...) {
+    std::lock_guard lock(m.cancel->mu_);
+    m.cancel->fd_ = -1;
+    throw;  // `plain` closes the socket after the token forgot it
+  }
+}
 
 acme::Result<acme::HttpResponse> PocoHttpsTransport::get(const std::string& url) { return exchange("GET", url, "", ""); }
 
@@ -83,14 +144,17 @@ acme::Result<acme::HttpResponse> PocoHttpsTransport::exchange(const std::string&
     if (uri.getScheme() != "https") return R::fail("not an https URL: " + url);
     const std::string key = uri.getHost() + ":" + std::to_string(uri.getPort());
     for (int attempt = 0; attempt < 2; ++attempt) {
-      if (!m.session || m.session_key != key) {
-        m.session = std::make_unique<Poco::Net::HTTPSClientSession>(uri.getHost(), uri.getPort(), m.context);
-        m.session->setTimeout(Poco::Timespan(static_cast<long>(m.timeout.count()), 0));
-        m.session->setKeepAlive(true);
+      if (m.cancel->cancelled()) return R::fail("stopped");
+      // Reuse a connection only while the server surely keeps it (Go servers: 90 s idle).
+      const auto now = std::chrono::steady_clock::now();
+      if (!m.session || m.session_key != key || now - m.last_used > std::chrono::seconds(20)) {
+        reset_session();
+        connect(uri.getHost(), uri.getPort());
         m.session_key = key;
       }
       Poco::Net::HTTPRequest req(method, uri.getPathEtc(), Poco::Net::HTTPMessage::HTTP_1_1);
       req.set("User-Agent", "ferryd-acme");
+      req.setHost(uri.getHost(), uri.getPort());  // the session was made from a socket: no host of its own
       if (!accept.empty()) req.set("Accept", accept);
       if (method == "POST") {
         req.setContentType("application/jose+json");
@@ -101,6 +165,7 @@ acme::Result<acme::HttpResponse> PocoHttpsTransport::exchange(const std::string&
         if (!body.empty()) os << body;
         Poco::Net::HTTPResponse resp;
         std::istream& is = m.session->receiveResponse(resp);
+        m.last_used = std::chrono::steady_clock::now();
         acme::HttpResponse out;
         out.status = static_cast<int>(resp.getStatus());
         if (method != "HEAD") {
@@ -112,23 +177,25 @@ acme::Result<acme::HttpResponse> PocoHttpsTransport::exchange(const std::string&
         out.location = resp.get("Location", "");
         out.replay_nonce = resp.get("Replay-Nonce", "");
         out.retry_after = resp.get("Retry-After", "");
-        if (!resp.getKeepAlive()) m.session.reset();
+        if (!resp.getKeepAlive()) reset_session();
         return R::ok(std::move(out));
       } catch (const Poco::Net::NoMessageException&) {
         // A kept-alive connection the server had closed: one fresh attempt.
-        m.session.reset();
-        if (attempt == 1) throw;
+        reset_session();
+        if (attempt == 1 || m.cancel->cancelled()) throw;
       } catch (const Poco::Net::ConnectionResetException&) {
-        m.session.reset();
-        if (attempt == 1) throw;
+        reset_session();
+        if (attempt == 1 || m.cancel->cancelled()) throw;
       }
     }
     return R::fail(method + " " + url + ": no response");
   } catch (const Poco::Exception& e) {
-    m.session.reset();
+    reset_session();
+    if (m.cancel->cancelled()) return R::fail("stopped");
     return R::fail(method + " " + url + ": " + e.displayText());
   } catch (const std::exception& e) {
-    m.session.reset();
+    reset_session();
+    if (m.cancel->cancelled()) return R::fail("stopped");
     return R::fail(method + " " + url + ": " + e.what());
   }
 }

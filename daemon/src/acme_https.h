@@ -3,22 +3,40 @@
 // system's CAs; verifies the server's certificate and host name (a failure is an error, never
 // a prompt). Every exchange has a bounded timeout so a hung CA cannot block shutdown for long.
 //
-// Thread: the ACME thread only. POCO exceptions are caught here and become Result errors.
+// Thread: the ACME thread only, except TransportCancel::cancel(). POCO exceptions are caught
+// here and become Result errors.
 #pragma once
 
 #include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "acme/transport.h"
 
 namespace ferry::daemon {
 
+// Lets another thread interrupt a transport's blocking I/O: cancel() marks it cancelled and
+// shuts down (without closing: the descriptor cannot be reused meanwhile) the socket in use, so
+// a blocked connect, TLS handshake or read returns at once; every later call fails "stopped".
+// Thread-safe; shared by the owner (who cancels) and the transport.
+class TransportCancel {
+ public:
+  void cancel();
+  bool cancelled() const;
+
+ private:
+  friend class PocoHttpsTransport;
+  mutable std::mutex mu_;
+  bool cancelled_ = false;
+  int fd_ = -1;  // the socket in use, -1 = none; closed only while mu_ is held
+};
+
 class PocoHttpsTransport final : public acme::Transport {
  public:
   // Never throws; a bad ca_bundle makes every call fail with the reason.
-  explicit PocoHttpsTransport(const std::string& ca_bundle,
-                              std::chrono::seconds timeout = std::chrono::seconds(15));
+  PocoHttpsTransport(const std::string& ca_bundle, std::shared_ptr<TransportCancel> cancel,
+                     std::chrono::seconds timeout = std::chrono::seconds(10));
   ~PocoHttpsTransport() override;
 
   acme::Result<acme::HttpResponse> get(const std::string& url) override;
@@ -29,6 +47,8 @@ class PocoHttpsTransport final : public acme::Transport {
  private:
   acme::Result<acme::HttpResponse> exchange(const std::string& method, const std::string& url,
                                             const std::string& body, const std::string& accept);
+  void connect(const std::string& host, unsigned short port);  // throws POCO exceptions
+  void reset_session();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -60,17 +60,21 @@ struct AcmeManager::State {
   std::unique_ptr<store::CertStore> certs;
   std::map<std::string, store::CertificateRecord> stored;  // app name -> current certificate
   std::map<std::string, acme::RetryState> retry;           // app name -> back-off
-  std::string installed_signature;                          // what set_dynamic_certificates got last
+  std::map<std::string, std::string> installed;             // what set_dynamic_certificates got last
   // The CA connection, rebuilt when the acme section changes.
   std::string ca_key;  // directory + ca-bundle the client below was built for
   std::unique_ptr<PocoHttpsTransport> transport;
   acme::Key account_key;
   std::unique_ptr<acme::Client> client;
   std::map<std::string, acme::AlpnCertificate> challenges;  // identifier -> served now
+  std::shared_ptr<TransportCancel> cancel;                  // the manager's (stop interrupts I/O)
   std::mt19937_64 rng{std::random_device{}()};
 };
 
-AcmeManager::AcmeManager(proxy::Engine& engine) : engine_(engine), state_(std::make_unique<State>()) {}
+AcmeManager::AcmeManager(proxy::Engine& engine)
+    : engine_(engine), state_(std::make_unique<State>()), cancel_(std::make_shared<TransportCancel>()) {
+  state_->cancel = cancel_;
+}
 
 AcmeManager::~AcmeManager() { stop(); }
 
@@ -138,6 +142,7 @@ void AcmeManager::request_stop() {
     stop_ = true;
   }
   cv_.notify_all();
+  cancel_->cancel();
 }
 
 void AcmeManager::stop() {
@@ -161,9 +166,7 @@ class Pass {
     const int64_t now = unix_now();
     int64_t next = now + 24 * 3600;
     for (const auto& [name, hosts] : apps) {
-      std::optional<acme::StoredCertificate> stored;
-      if (auto it = st_.stored.find(name); it != st_.stored.end())
-        stored = acme::StoredCertificate{it->second.hosts, it->second.not_before, it->second.not_after};
+      std::optional<acme::StoredCertificate> stored = stored_of(name);
       acme::CertificatePlan plan = acme::plan_certificate(hosts, stored, now);
       if (plan.next_check > 0) next = std::min(next, plan.next_check);
       if (stored && now < stored->not_after) next = std::min(next, stored->not_after);  // stop serving it
@@ -175,8 +178,20 @@ class Pass {
       }
       logger().information("acme: app " + name + ": ordering a certificate for " + join(hosts) + " (" + plan.reason + ")");
       std::string error;
-      if (order(name, hosts, error)) {
+      bool ok = order(name, hosts, error);
+      if (ok) {
+        // A certificate that does not satisfy the plan (e.g. not valid yet by our clock) must
+        // not make the next pass order again at once: treat it as a failure with back-off.
+        auto again = acme::plan_certificate(hosts, stored_of(name), unix_now());
+        if (again.order_now) {
+          ok = false;
+          error = "the issued certificate is not usable (" + again.reason + ")";
+        }
+      }
+      if (ok) {
         retry = acme::RetryState{};
+      } else if (st_.cancel->cancelled()) {
+        logger().information("acme: app " + name + ": order interrupted by shutdown");
       } else {
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         acme::record_failure(retry, hosts, unix_now(), unit(st_.rng));
@@ -190,30 +205,39 @@ class Pass {
   }
 
  private:
+  std::optional<acme::StoredCertificate> stored_of(const std::string& app) const {
+    auto it = st_.stored.find(app);
+    if (it == st_.stored.end()) return std::nullopt;
+    return acme::StoredCertificate{it->second.hosts, it->second.not_before, it->second.not_after};
+  }
+
   // Hands the Engine every stored certificate of a current acme app that is valid now (when
   // that set changed since the last call).
   void install_certificates(const std::map<std::string, std::vector<std::string>>& apps) {
     const int64_t now = unix_now();
     std::vector<proxy::AppCertificate> certs;
-    std::string signature;
+    std::map<std::string, std::string> installed;  // app -> identity of its certificate
     for (const auto& [name, hosts] : apps) {
       auto it = st_.stored.find(name);
       if (it == st_.stored.end()) continue;
       const auto& r = it->second;
       if (now < r.not_before || now >= r.not_after) continue;
       certs.push_back(proxy::AppCertificate{name, r.hosts, r.chain_pem, r.key_pem});
-      signature += name + "\n" + std::to_string(r.updated_at) + "\n" + std::to_string(r.not_after) + "\n";
+      installed[name] = std::to_string(r.updated_at) + "/" + std::to_string(r.not_after);
     }
-    if (signature == st_.installed_signature) return;
+    if (installed == st_.installed) return;
     std::string error;
     if (!engine_.set_dynamic_certificates(certs, error)) {
       logger().warning("acme: installing certificates failed: " + error);
       return;
     }
-    st_.installed_signature = signature;
     for (const auto& c : certs)
-      logger().information("acme: app " + c.app + ": serving certificate for " + join(c.hosts) + " (valid until " +
-                           utc(st_.stored[c.app].not_after) + ")");
+      if (st_.installed[c.app] != installed[c.app])
+        logger().information("acme: app " + c.app + ": serving certificate for " + join(c.hosts) + " (valid until " +
+                             utc(st_.stored[c.app].not_after) + ")");
+    for (const auto& [app, id] : st_.installed)
+      if (!installed.count(app) && !id.empty()) logger().information("acme: app " + app + ": no certificate served any more");
+    st_.installed = std::move(installed);
   }
 
   bool connect(std::string& error) {
@@ -221,7 +245,7 @@ class Pass {
     const std::string key = a.directory + "\n" + a.ca_bundle;
     if (st_.client && st_.ca_key == key) return true;
     st_.client.reset();
-    st_.transport = std::make_unique<PocoHttpsTransport>(a.ca_bundle);
+    st_.transport = std::make_unique<PocoHttpsTransport>(a.ca_bundle, st_.cancel);
     // The account key: created once per directory and kept in the store with the account.
     std::optional<store::AcmeAccount> account;
     store::Status s = st_.certs->load_account(a.directory, account);
@@ -397,9 +421,9 @@ void AcmeManager::run() {
         } else {
           next = store_retry_at;
         }
-      } else if (!st.installed_signature.empty()) {
+      } else if (!st.installed.empty()) {
         std::string error;
-        if (engine_.set_dynamic_certificates({}, error)) st.installed_signature.clear();
+        if (engine_.set_dynamic_certificates({}, error)) st.installed.clear();
       }
     } catch (const std::exception& e) {
       logger().warning(std::string("acme: unexpected error: ") + e.what());

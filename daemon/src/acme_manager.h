@@ -16,8 +16,9 @@
 // Engine::set_acme_challenges (immutable snapshots). A reload (update) during an order does not
 // interrupt it: the order completes for the hosts it started with, and the new configuration
 // is looked at right after (a host added meanwhile gets its own order then), so an order is
-// never duplicated nor lost. stop() sets a flag checked between steps and wakes every wait;
-// HTTP exchanges have bounded timeouts, so stop() returns within about one timeout.
+// never duplicated nor lost. stop() sets a flag checked between steps, wakes every wait and
+// shuts down the socket of an HTTPS exchange in progress (which also has a 10 s timeout), so it
+// returns promptly even when the CA hangs.
 // Errors are logged (info for progress, warning for failures, naming the app and hosts).
 #pragma once
 
@@ -32,6 +33,8 @@
 #include "ferry/proxy/engine.h"
 
 namespace ferry::daemon {
+
+class TransportCancel;  // acme_https.h
 
 class AcmeManager {
  public:
@@ -65,6 +68,8 @@ class AcmeManager {
   bool changed_ = false;                        // guarded by mu_: cfg_ not seen by the thread yet
   bool stop_ = false;                           // guarded by mu_
   std::unique_ptr<State> state_;                // the thread's (set up by start())
+  // Interrupts the thread's HTTPS I/O on stop; shared with its transport. Set at construction.
+  std::shared_ptr<TransportCancel> cancel_;
   std::thread thread_;
 };
 

@@ -9,9 +9,11 @@ Pebble's issuing root fetched from its management port (/roots/0).
 
 Cases: two apps get certificates and are served (verified TLS + an HTTP request through Ferry);
 a restart serves the stored certificates without a new order; renewal when one third of the
-lifetime is left (Pebble issues 45 s certificates via `certificateValidityPeriod`); a reload
+lifetime is left (Pebble issues 45 s certificates via `certificateValidityPeriod`), and a failed
+renewal (Pebble stopped) keeps the old certificate served; a reload
 adding a host orders a certificate covering it; `kill -9` during ACME activity leaves a store
-that passes `PRAGMA integrity_check`, and the next start recovers.
+that passes `PRAGMA integrity_check`, and the next start recovers; SIGTERM with a CA that never
+answers still stops ferryd promptly.
 """
 import json
 import os
@@ -269,18 +271,62 @@ def test_reload_adding_a_host_gets_a_new_certificate():
     assert len(fr.log_lines(r"ordering a certificate")) == 2, fr.log_lines(r"ordering")
 
 
-def test_renewal_when_a_third_of_the_lifetime_is_left():
+def test_renewal_when_a_third_of_the_lifetime_is_left_and_failures_keep_the_old_one():
     # Pebble issues 45 s certificates: renewal is due 30 s after issuance.
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]}, validity=45)
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(renewal due", timeout=45)
     der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path, timeout=30, not_der=der1)
     assert der2 != der1
-    assert len(fr.log_lines(r"acme: app a: certificate issued")) >= 2
+    assert len(fr.log_lines(r"acme: app a: certificate issued")) == 2
+    # The CA goes away: the next renewal fails, is retried with back-off, and the current
+    # certificate keeps being served meanwhile.
+    pebble.pebble.close()
+    fr.wait_log(r"acme: app a: certificate order for a\.ferry\.example failed: .*attempt 1, next at .*"
+                r"\(the current certificate keeps being served\)", timeout=45)
+    assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
+    assert fr.alive()
+
+
+def test_shutdown_does_not_hang_on_a_silent_ca():
+    """A CA that accepts connections and never answers: SIGTERM still stops ferryd promptly
+    (bounded HTTP timeouts, stop flag between steps)."""
+    be = H.HttpBackend("acme-be")
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accepted: the TLS handshake waits forever
+    H._register(silent)
+    d = os.path.join(H.tmpdir(), "ca.pem")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             os.path.join(H.tmpdir(), "ca.key"), "-out", d, "-days", "1", "-subj", "/CN=unused")
+    cfg = H.base_config(workers=1) \
+        + H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
+        + H.backend_section("pool", [("s1", be.port)]) \
+        + H.section("acme", "directory https://127.0.0.1:%d/dir" % silent.getsockname()[1], "ca-bundle %s" % d) \
+        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = H.Ferry(cfg)
+    fr.wait_log(r"acme: app a: ordering a certificate")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert fr.stop(timeout=30) == 0
+    took = time.monotonic() - t0
+    assert took < 13, "ferryd took %.1fs to stop with a silent CA" % took
+    assert fr.log_lines(r"\bstopped$")
+
+
+def _check_store(path):
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        rows = con.execute("SELECT name, chain_pem, key_pem, not_after FROM certificates").fetchall()
+    finally:
+        con.close()
+    assert all(r[1].startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" in r[2] for r in rows), rows
+    return rows
 
 
 def test_kill9_during_acme_leaves_a_sound_store():
-    apps = {"a%d" % i: ["a%d.ferry.example" % i] for i in range(4)}
+    apps = {"a%d" % i: ["a%d.ferry.example" % i] for i in range(6)}
     fr, pebble, port, be, cfg = _setup(apps)
     # Kill in the middle of the activity: after the first certificate was written, while
     # later orders are in progress.
@@ -288,13 +334,15 @@ def test_kill9_during_acme_leaves_a_sound_store():
     fr.wait_log(r"acme: app a1: (order|ordering|.*challenge)", timeout=30)
     fr.signal(signal.SIGKILL)
     fr.wait(10)
-    con = sqlite3.connect(_db(fr))
-    try:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        rows = con.execute("SELECT name, chain_pem, key_pem, not_after FROM certificates").fetchall()
-    finally:
-        con.close()
-    assert rows and all(r[1].startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" in r[2] for r in rows), rows
+    assert _check_store(_db(fr))
+    # More kills at varied moments of the following orders (writes of orders and certificates).
+    for delay in (0.05, 0.15, 0.3, 0.45):
+        f = H.Ferry(cfg)
+        time.sleep(delay)
+        f.signal(signal.SIGKILL)
+        f.wait(10)
+        f.close()
+        _check_store(_db(f))
     # The next start serves what was stored and finishes the rest; the interrupted order is
     # marked abandoned in the history.
     fr2 = H.Ferry(cfg)
