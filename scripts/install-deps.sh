@@ -2,7 +2,8 @@
 # Installs every Debian 12 package Ferry needs to build, run and test.
 # Usage: scripts/install-deps.sh [build|test]   (default: build)
 #   build: compiler, CMake and the libraries ferryd links against.
-#   test : build + the real peers the test suite starts (clang for fuzzing, curl).
+#   test : build + the real peers the test suite starts (clang for fuzzing, curl, and Pebble
+#          for ACME: Debian's `pebble` package ships both `pebble` and `pebble-challtestsrv`).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -16,6 +17,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl iproute2 procps openssl
+  pebble
 )
 
 pkgs=("${build_pkgs[@]}")
