@@ -216,14 +216,14 @@ class Pass {
   void install_certificates(const std::map<std::string, std::vector<std::string>>& apps) {
     const int64_t now = unix_now();
     std::vector<proxy::AppCertificate> certs;
-    std::map<std::string, std::string> installed;  // app -> identity of its certificate
+    std::map<std::string, std::string> installed;  // app -> its chain (identity of the certificate)
     for (const auto& [name, hosts] : apps) {
       auto it = st_.stored.find(name);
       if (it == st_.stored.end()) continue;
       const auto& r = it->second;
       if (now < r.not_before || now >= r.not_after) continue;
       certs.push_back(proxy::AppCertificate{name, r.hosts, r.chain_pem, r.key_pem});
-      installed[name] = std::to_string(r.updated_at) + "/" + std::to_string(r.not_after);
+      installed[name] = r.chain_pem;  // identity: two issued in the same second differ here
     }
     if (installed == st_.installed) return;
     std::string error;

@@ -271,6 +271,45 @@ def test_reload_adding_a_host_gets_a_new_certificate():
     assert len(fr.log_lines(r"ordering a certificate")) == 2, fr.log_lines(r"ordering")
 
 
+def test_reload_during_an_order_neither_duplicates_nor_loses_it():
+    fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
+    # The first order starts with ferryd; reload at once, adding a host to the app and an app.
+    fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(no certificate yet\)")
+    cfg2 = cfg.replace("hosts a.ferry.example", "hosts a.ferry.example a2.ferry.example") \
+        + H.section("app b", "hosts b.ferry.example", "backend pool", "certificate acme")
+    assert fr.reload(cfg2)[0] == "ok"
+    _, sans = _served_when_ready(port, "a2.ferry.example", pebble.root_path)
+    assert sans == ["a.ferry.example", "a2.ferry.example"], sans
+    _served_when_ready(port, "b.ferry.example", pebble.root_path)
+    time.sleep(1.0)
+    orders = _orders(_db(fr))
+    names = [o[0] for o in orders]
+    # a: the first order (a) and one for a + a2 (or a single one if the reload came first); b: one.
+    assert names.count("b") == 1 and 1 <= names.count("a") <= 2, orders
+    assert all(o[1] == "valid" for o in orders), orders
+    assert len(fr.log_lines(r"ordering a certificate")) == len(orders)
+
+
+def test_untrusted_ca_is_refused():
+    """The CA's HTTPS certificate is verified: with a ca-bundle that does not sign it, no order
+    is made, the failure is logged with the app and host, and ferryd keeps running."""
+    _require_peers()
+    be = H.HttpBackend("acme-be")
+    tls_port = _free_port()
+    pebble = Pebble(tls_port)
+    other = os.path.join(H.tmpdir(), "other-ca.pem")
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
+             os.path.join(H.tmpdir(), "other-ca.key"), "-out", other, "-days", "1", "-subj", "/CN=Not Pebble's CA")
+    cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace("ca-bundle %s" % pebble.ca,
+                                                                                   "ca-bundle %s" % other)
+    fr = H.Ferry(cfg)
+    m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
+    assert re.search(r"certif|verif|SSL|handshake", m.group(1), re.I), m.group(1)
+    assert "attempt 1, next at" in m.group(1)
+    assert fr.alive()
+    assert not [o for o in _orders(_db(fr)) if o[1] == "valid"]
+
+
 def test_renewal_when_a_third_of_the_lifetime_is_left_and_failures_keep_the_old_one():
     # Pebble issues 45 s certificates: renewal is due 30 s after issuance.
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]}, validity=45)
