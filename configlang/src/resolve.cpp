@@ -187,9 +187,18 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
                               "https://acme-v02.api.letsencrypt.org/directory)");
     cfg->acme = dr.acme->acme;
   }
+  bool any_tls_bind = false;
+  for (const auto& f : dr.frontends)
+    for (const auto& b : f.fe.binds) any_tls_bind = any_tls_bind || b.tls;
+  bool warned_no_tls = false;
   for (auto& a : dr.apps) {
     if (a.app.certificate != "acme" || !a.certificate_arg) continue;
     const std::string who = "app '" + a.app.name + "'";
+    if (dr.acme && !any_tls_bind && !warned_no_tls) {
+      warned_no_tls = true;
+      ctx.warning(a.certificate_arg->loc, who + ": no frontend has a 'bind ... tls': the certificate cannot be "
+                                          "validated (tls-alpn-01 connects to port 443 of a tls bind) nor served");
+    }
     if (!dr.acme) {
       ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs an 'acme' section (with 'directory URL') "
                                         "saying which ACME server issues the certificate");

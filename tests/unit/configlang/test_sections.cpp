@@ -518,7 +518,7 @@ TEST_CASE("acme section", "[configlang][acme]") {
                                 "    ca-bundle certs/pebble.pem\n"));
   INFO(format(r.diagnostics));
   REQUIRE(r.ok());
-  CHECK(r.diagnostics.empty());
+  CHECK(r.warning_count() == 1);  // no tls bind (below)
   REQUIRE(r.config->acme);
   const Acme& a = *r.config->acme;
   CHECK(a.directory == "https://127.0.0.1:14000/dir");
@@ -527,6 +527,13 @@ TEST_CASE("acme section", "[configlang][acme]") {
   CHECK(a.ca_bundle == "certs/pebble.pem");  // "t.conf" has no directory part
   CHECK(a.loc.line == 15);
   CHECK(r.config->apps.at(1).certificate == "acme");
+
+  // No tls bind anywhere: the challenge cannot be answered (a warning, once).
+  CHECK(warn_where(r, "app 'a2': no frontend has a 'bind ... tls'") == "14:17");
+  auto with_tls = load(with(acme_app + "acme\n    directory https://ca.example/dir\n") + "frontend t\n    bind 127.0.0.1:0 tls\n    default-app hello\n");
+  INFO(format(with_tls.diagnostics));
+  CHECK(with_tls.ok());
+  CHECK(with_tls.diagnostics.empty());
 
   // Defaults: no email, tls-alpn-01, system CAs. No acme section: none in the Config.
   auto minimal = load(with("acme\n    directory https://ca.example/dir\n"));
