@@ -116,15 +116,54 @@ static bool open_store(AcmeManager::State& st, const std::string& state_dir, std
   return true;
 }
 
-bool AcmeManager::start(std::shared_ptr<const config::Config> cfg, std::string& error) {
-  if (cfg->acme && !open_store(*state_, cfg->global.state_dir, error)) return false;
+namespace {
+// Hands the Engine every stored certificate of a current acme app that is valid now (when that
+// set changed since the last call).
+void install_stored(AcmeManager::State& st_, proxy::Engine& engine_,
+                  const std::map<std::string, std::vector<std::string>>& apps) {
+  const int64_t now = unix_now();
+  std::vector<proxy::AppCertificate> certs;
+  std::map<std::string, std::string> installed;  // app -> its chain (identity of the certificate)
+  for (const auto& [name, hosts] : apps) {
+    auto it = st_.stored.find(name);
+    if (it == st_.stored.end()) continue;
+    const auto& r = it->second;
+    if (now < r.not_before || now >= r.not_after) continue;
+    certs.push_back(proxy::AppCertificate{name, r.hosts, r.chain_pem, r.key_pem});
+    installed[name] = r.chain_pem;  // identity: two issued in the same second differ here
+  }
+  if (installed == st_.installed) return;
+  std::string error;
+  if (!engine_.set_dynamic_certificates(certs, error)) {
+    logger().warning("acme: installing certificates failed: " + error);
+    return;
+  }
+  for (const auto& c : certs)
+    if (st_.installed[c.app] != installed[c.app])
+      logger().information("acme: app " + c.app + ": serving certificate for " + join(c.hosts) + " (valid until " +
+                           utc(st_.stored[c.app].not_after) + ")");
+  for (const auto& [app, id] : st_.installed)
+    if (!installed.count(app) && !id.empty()) logger().information("acme: app " + app + ": no certificate served any more");
+  st_.installed = std::move(installed);
+}
+
+
+}  // namespace
+
+bool AcmeManager::load(const config::Config& cfg, std::string& error) {
+  if (!cfg.acme) return true;
+  if (!open_store(*state_, cfg.global.state_dir, error)) return false;
+  install_stored(*state_, engine_, acme_apps(cfg));
+  return true;
+}
+
+void AcmeManager::start(std::shared_ptr<const config::Config> cfg) {
   {
     std::lock_guard lock(mu_);
     cfg_ = std::move(cfg);
     changed_ = true;
   }
   thread_ = std::thread([this] { run(); });
-  return true;
 }
 
 void AcmeManager::update(std::shared_ptr<const config::Config> cfg) {
@@ -162,7 +201,7 @@ class Pass {
   // (unix seconds; 0 = right away, as an order ran and the world may have changed).
   int64_t run() {
     const auto apps = acme_apps(cfg_);
-    install_certificates(apps);
+    install_stored(st_, engine_, apps);
     const int64_t now = unix_now();
     int64_t next = now + 24 * 3600;
     for (const auto& [name, hosts] : apps) {
@@ -209,35 +248,6 @@ class Pass {
     auto it = st_.stored.find(app);
     if (it == st_.stored.end()) return std::nullopt;
     return acme::StoredCertificate{it->second.hosts, it->second.not_before, it->second.not_after};
-  }
-
-  // Hands the Engine every stored certificate of a current acme app that is valid now (when
-  // that set changed since the last call).
-  void install_certificates(const std::map<std::string, std::vector<std::string>>& apps) {
-    const int64_t now = unix_now();
-    std::vector<proxy::AppCertificate> certs;
-    std::map<std::string, std::string> installed;  // app -> its chain (identity of the certificate)
-    for (const auto& [name, hosts] : apps) {
-      auto it = st_.stored.find(name);
-      if (it == st_.stored.end()) continue;
-      const auto& r = it->second;
-      if (now < r.not_before || now >= r.not_after) continue;
-      certs.push_back(proxy::AppCertificate{name, r.hosts, r.chain_pem, r.key_pem});
-      installed[name] = r.chain_pem;  // identity: two issued in the same second differ here
-    }
-    if (installed == st_.installed) return;
-    std::string error;
-    if (!engine_.set_dynamic_certificates(certs, error)) {
-      logger().warning("acme: installing certificates failed: " + error);
-      return;
-    }
-    for (const auto& c : certs)
-      if (st_.installed[c.app] != installed[c.app])
-        logger().information("acme: app " + c.app + ": serving certificate for " + join(c.hosts) + " (valid until " +
-                             utc(st_.stored[c.app].not_after) + ")");
-    for (const auto& [app, id] : st_.installed)
-      if (!installed.count(app) && !id.empty()) logger().information("acme: app " + app + ": no certificate served any more");
-    st_.installed = std::move(installed);
   }
 
   bool connect(std::string& error) {

@@ -43,11 +43,16 @@ class AcmeManager {
   AcmeManager(const AcmeManager&) = delete;
   AcmeManager& operator=(const AcmeManager&) = delete;
 
-  // Start-up: when `cfg` has an acme section, opens the store (state-dir/ferry.db, created
-  // 0600 in a 0700 directory) now, so a bad state-dir fails start-up; then starts the thread.
-  // Returns false with `error` on a store failure. Without an acme section nothing is opened
-  // until a reload adds one.
-  bool start(std::shared_ptr<const config::Config> cfg, std::string& error);
+  // Start-up, before the engine's first apply(): when `cfg` has an acme section, opens the
+  // store (state-dir/ferry.db, created 0600 in a 0700 directory), so a bad state-dir fails
+  // start-up, and installs the stored certificates that are valid into the engine, so the
+  // first plan already serves them (no handshake is refused after a restart). Returns false
+  // with `error` on a store failure. Without an acme section nothing is opened until a reload
+  // adds one.
+  bool load(const config::Config& cfg, std::string& error);
+  // After the engine's first apply() (listeners bound, so challenges can be answered): starts
+  // the thread, which orders what is missing.
+  void start(std::shared_ptr<const config::Config> cfg);
   // A new configuration is live (reload): the thread re-plans with it as soon as it is not in
   // the middle of an order.
   void update(std::shared_ptr<const config::Config> cfg);

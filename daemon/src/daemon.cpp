@@ -60,6 +60,14 @@ int Daemon::start() {
     logger().debug("netlink route socket unavailable: " + nl_error);
 
   engine_ = std::make_unique<proxy::Engine>();
+  acme_ = std::make_unique<AcmeManager>(*engine_);
+  if (!acme_->load(*cfg, error)) {
+    logger().fatal("start-up failed: " + error);
+    acme_.reset();
+    engine_->stop();
+    stopped_ = true;
+    return kExitStartup;
+  }
   if (!engine_->apply(cfg, error)) {
     log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
               "start-up failed: ");
@@ -70,14 +78,7 @@ int Daemon::start() {
   config_ = cfg;
   generation_ = 1;
 
-  acme_ = std::make_unique<AcmeManager>(*engine_);
-  if (!acme_->start(cfg, error)) {
-    logger().fatal("start-up failed: " + error);
-    acme_.reset();
-    engine_->stop();
-    stopped_ = true;
-    return kExitStartup;
-  }
+  acme_->start(cfg);
 
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {

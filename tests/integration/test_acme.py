@@ -248,6 +248,9 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     # Restart: the stored certificates are served at once, no new order.
     assert fr.stop() == 0
     fr2 = H.Ferry(cfg)
+    # Installed before the first plan went live: served from the first handshake on.
+    log = fr2.log
+    assert 0 <= log.find("acme: app a: serving certificate") < log.find(" ready pid="), log
     assert _served(port, "a.ferry.example", pebble.root_path)[0] == der_a
     assert _served(port, "www.b.ferry.example", pebble.root_path)[0] == der_b
     time.sleep(1.0)
