@@ -10,7 +10,7 @@
 //
 // Ownership: the Daemon owns one AcmeManager and the Engine it borrows (the Engine must outlive
 // it). The manager owns its thread, the store connection and the ACME account key.
-// Threads: start(), update() and stop() are called on the main thread; everything else runs on
+// Threads: load(), start(), update(), request_stop() and stop() are called on the main thread; everything else runs on
 // the manager's own thread, which does blocking HTTPS and SQLite I/O (never on a worker). The
 // thread talks to the data plane only through Engine::set_dynamic_certificates and
 // Engine::set_acme_challenges (immutable snapshots). A reload (update) during an order does not
