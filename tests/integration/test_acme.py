@@ -238,6 +238,15 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     assert _served(port, "b.ferry.example", pebble.root_path)[0] == der_b
     assert be.last() is not None and be.last()["path"] == "/acme-check", be.last()
     fr.wait_log(r"acme: app b: certificate issued for b\.ferry\.example,www\.b\.ferry\.example")
+    # acme-tls/1 without a pending challenge is refused (no HTTP, no certificate shown).
+    ctx = ssl.create_default_context(cafile=pebble.root_path)
+    ctx.set_alpn_protocols(["acme-tls/1"])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="a.ferry.example"):
+                raise AssertionError("an acme-tls/1 handshake without a challenge succeeded")
+    except ssl.SSLError as e:
+        assert "NO_APPLICATION_PROTOCOL" in str(e).upper() or "ALERT" in str(e).upper(), e
     assert len(fr.log_lines(r"answered an ACME tls-alpn-01 validation")) >= 1, "no validation reached Ferry"
     orders = _orders(_db(fr))
     assert sorted(o[0] for o in orders if o[1] == "valid") == ["a", "b"], orders
