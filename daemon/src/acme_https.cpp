@@ -10,20 +10,24 @@
 #include <Poco/Net/NetException.h>
 #include <Poco/Net/RejectCertificateHandler.h>
 #include <Poco/Net/SecureStreamSocket.h>
+#include <Poco/Net/IPAddress.h>
+#include <Poco/Net/SSLException.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Net/X509Certificate.h>
+#include <openssl/x509v3.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/Net/SSLManager.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/URI.h>
 
 #include <sys/socket.h>
 
 #include <mutex>
-#include <sstream>
 
 namespace ferry::daemon {
 
 namespace {
+
+constexpr size_t kMaxBody = 1 << 20;
 
 // POCO's SSLManager asks its InvalidCertificateHandler what to do with a certificate that
 // fails verification; its default would read the application's configuration (and could be
@@ -107,6 +111,16 @@ void PocoHttpsTransport::connect(const std::string& host, unsigned short port) {
     plain.setReceiveTimeout(timeout);
     plain.setSendTimeout(timeout);
     Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(plain, host, m.context);
+    // The chain was verified in the handshake (VERIFY_RELAXED = SSL_VERIFY_PEER for a client);
+    // the name is checked here, as POCO does not when it is handed a connected socket.
+    const Poco::Net::X509Certificate cert = secure.peerCertificate();  // owns the X509 below
+    X509* peer = const_cast<X509*>(cert.certificate());  // OpenSSL 3.0's checks take non-const
+    Poco::Net::IPAddress ip;
+    const bool name_ok = Poco::Net::IPAddress::tryParse(host, ip)
+                             ? X509_check_ip_asc(peer, host.c_str(), 0) == 1
+                             : X509_check_host(peer, host.c_str(), host.size(), 0, nullptr) == 1;
+    if (!name_ok)
+      throw Poco::Net::CertificateValidationException("the server's certificate is not valid for " + host);
     // A plain HTTPClientSession over the TLS socket (HTTPSClientSession's constructor from a
     // socket throws on a connected one). It must never reconnect by itself (it has no host):
     // exchange() makes a new connection when this one is idle or closed.
@@ -169,9 +183,15 @@ acme::Result<acme::HttpResponse> PocoHttpsTransport::exchange(const std::string&
         acme::HttpResponse out;
         out.status = static_cast<int>(resp.getStatus());
         if (method != "HEAD") {
-          std::ostringstream ss;
-          Poco::StreamCopier::copyStream(is, ss, 8192);
-          out.body = ss.str();
+          // ACME documents and certificate chains are a few KiB: refuse to buffer more.
+          char buf[8192];
+          while (is.read(buf, sizeof buf) || is.gcount() > 0) {
+            out.body.append(buf, static_cast<size_t>(is.gcount()));
+            if (out.body.size() > kMaxBody) {
+              reset_session();
+              return R::fail(method + " " + url + ": response larger than " + std::to_string(kMaxBody) + " bytes");
+            }
+          }
         }
         out.content_type = resp.getContentType();
         out.location = resp.get("Location", "");

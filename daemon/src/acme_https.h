@@ -1,7 +1,9 @@
-// acme::Transport over POCO NetSSL (HTTPSClientSession): what the ACME thread uses to talk to
-// the CA. Trusts the PEM file `ca_bundle` when given (a private CA such as Pebble), else the
-// system's CAs; verifies the server's certificate and host name (a failure is an error, never
-// a prompt). Every exchange has a bounded timeout so a hung CA cannot block shutdown for long.
+// acme::Transport over POCO NetSSL: what the ACME thread uses to talk to the CA. Trusts the PEM
+// file `ca_bundle` when given (a private CA such as Pebble), else the system's CAs; verifies the
+// server's chain (in the handshake) and that its certificate names the URL's host (checked here
+// with X509_check_host/ip: POCO skips it for a socket it is handed); a failure is an error,
+// never a prompt. Connect, handshake and every read/write have a 10 s timeout and can be
+// interrupted (TransportCancel); responses above 1 MiB are refused.
 //
 // Thread: the ACME thread only, except TransportCancel::cancel(). POCO exceptions are caught
 // here and become Result errors.

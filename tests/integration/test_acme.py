@@ -322,6 +322,28 @@ def test_untrusted_ca_is_refused():
     assert not [o for o in _orders(_db(fr)) if o[1] == "valid"]
 
 
+def test_ca_host_name_is_verified():
+    """The CA's certificate must name the host of the directory URL: Pebble's is for localhost
+    and 127.0.0.1, so reaching it by another name that resolves to 127.0.0.1 is refused."""
+    _require_peers()
+    other = socket.gethostname()
+    try:
+        resolved = socket.gethostbyname(other)
+    except OSError:
+        resolved = None
+    if other in ("localhost", "") or resolved != "127.0.0.1":
+        H.skip("the host name %r does not resolve to 127.0.0.1 here" % other)
+    be = H.HttpBackend("acme-be")
+    tls_port = _free_port()
+    pebble = Pebble(tls_port)
+    cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace(
+        "directory https://localhost:", "directory https://%s:" % other)
+    fr = H.Ferry(cfg)
+    m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
+    assert re.search(r"certif|verif|host|name", m.group(1), re.I), m.group(1)
+    assert not [o for o in _orders(_db(fr)) if o[1] == "valid"]
+
+
 def test_renewal_when_a_third_of_the_lifetime_is_left_and_failures_keep_the_old_one():
     # Pebble issues 45 s certificates: renewal is due 30 s after issuance.
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]}, validity=45)
