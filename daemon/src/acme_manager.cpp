@@ -12,6 +12,7 @@
 #include "acme/keys.h"
 #include "acme/schedule.h"
 #include "acme_https.h"
+#include "ferry/proxy/certificates.h"
 #include "logging.h"
 #include "store/cert_store.h"
 #include "store/open.h"
@@ -129,6 +130,16 @@ void install_stored(AcmeManager::State& st_, proxy::Engine& engine_,
     if (it == st_.stored.end()) continue;
     const auto& r = it->second;
     if (now < r.not_before || now >= r.not_after) continue;
+    if (auto was = st_.installed.find(name); was == st_.installed.end() || was->second != r.chain_pem) {
+      // A stored certificate the data plane cannot serve (e.g. a damaged row) is forgotten, so
+      // the next pass orders a new one instead of keeping the app without a certificate.
+      proxy::CertificateCheck check = proxy::check_certificate_pem(r.chain_pem + r.key_pem, "stored certificate");
+      if (!check.errors.empty()) {
+        logger().warning("acme: app " + name + ": " + check.errors.front() + "; ordering a new one");
+        st_.stored.erase(it);
+        continue;
+      }
+    }
     certs.push_back(proxy::AppCertificate{name, r.hosts, r.chain_pem, r.key_pem});
     installed[name] = r.chain_pem;  // identity: two issued in the same second differ here
   }
@@ -139,11 +150,11 @@ void install_stored(AcmeManager::State& st_, proxy::Engine& engine_,
     return;
   }
   for (const auto& c : certs)
-    if (st_.installed[c.app] != installed[c.app])
+    if (auto was = st_.installed.find(c.app); was == st_.installed.end() || was->second != installed[c.app])
       logger().information("acme: app " + c.app + ": serving certificate for " + join(c.hosts) + " (valid until " +
                            utc(st_.stored[c.app].not_after) + ")");
   for (const auto& [app, id] : st_.installed)
-    if (!installed.count(app) && !id.empty()) logger().information("acme: app " + app + ": no certificate served any more");
+    if (!installed.count(app)) logger().information("acme: app " + app + ": no certificate served any more");
   st_.installed = std::move(installed);
 }
 

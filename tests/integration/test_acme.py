@@ -268,6 +268,25 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     assert fr2.stop() == 0
 
 
+def test_a_damaged_stored_certificate_is_replaced():
+    fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
+    der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
+    assert fr.stop() == 0
+    # Another key than the certificate's: the row cannot be served.
+    key = os.path.join(H.tmpdir(), "other.key")
+    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    con = sqlite3.connect(_db(fr))
+    with open(key) as f:
+        con.execute("UPDATE certificates SET key_pem = ? WHERE name = 'a'", (f.read(),))
+    con.commit()
+    con.close()
+    fr2 = H.Ferry(cfg)
+    fr2.wait_log(r"Warning acme: app a: stored certificate: .*; ordering a new one")
+    der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
+    assert der2 != der1
+    fr2.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(no certificate yet\)")
+
+
 def test_reload_adding_a_host_gets_a_new_certificate():
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
     der_a, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
