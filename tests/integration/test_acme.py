@@ -448,4 +448,10 @@ def test_kill9_during_acme_leaves_a_sound_store():
 
 
 if __name__ == "__main__":
+    _missing = [n for n, p in (("pebble", PEBBLE), ("pebble-challtestsrv", CHALLTESTSRV),
+                               ("openssl", shutil.which("openssl"))) if not p]
+    if _missing:
+        print("SKIP test_acme.py: %s not installed (Debian package pebble; scripts/install-deps.sh test)"
+              % ", ".join(_missing))
+        raise SystemExit(77)
     H.main()
