@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [build|test]   (default: build)
 #   build: compiler, CMake and the libraries ferryd links against.
 #   test : build + the real peers the test suite starts (clang for fuzzing, curl, nghttp2-client
-#          for nghttp and h2load, testssl.sh).
+#          for nghttp and h2load, testssl.sh, and Pebble for ACME: Debian's `pebble` package
+#          ships both `pebble` and `pebble-challtestsrv`).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -17,7 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
-  testssl.sh
+  testssl.sh pebble
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -62,6 +62,13 @@ struct AppDraft {
   std::vector<Arg> host_args;  // parallel to app.hosts
   // Keyword positions of directives that a `mode tcp` app cannot use.
   std::optional<Loc> certificate_kw, tls_min_kw, max_body_size_kw;
+  std::optional<Arg> certificate_arg;  // `certificate acme|PATH`
+};
+
+struct AcmeDraft {
+  Acme acme;
+  Loc loc;                            // the section header
+  std::optional<Arg> directory_arg;   // `directory URL`
 };
 
 struct Draft {
@@ -73,6 +80,7 @@ struct Draft {
   std::vector<FrontendDraft> frontends;
   std::vector<BackendDraft> backends;
   std::vector<AppDraft> apps;
+  std::optional<AcmeDraft> acme;  // the `acme` section
 };
 
 }  // namespace ferry::config::detail

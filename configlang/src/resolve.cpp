@@ -211,6 +211,40 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       }
     }
   }
+  // ACME: the section needs a directory; an app with `certificate acme` needs the section,
+  // at least one host, and no wildcard (TLS-ALPN-01 cannot validate one, RFC 8737 §3).
+  if (dr.acme) {
+    if (!dr.acme->directory_arg)
+      ctx.error(dr.acme->loc, "the 'acme' section needs 'directory URL' (the ACME server's directory, e.g. "
+                              "https://acme-v02.api.letsencrypt.org/directory)");
+    cfg->acme = dr.acme->acme;
+  }
+  bool any_tls_bind = false;
+  for (const auto& f : dr.frontends)
+    for (const auto& b : f.fe.binds) any_tls_bind = any_tls_bind || b.tls;
+  bool warned_no_tls = false;
+  for (auto& a : dr.apps) {
+    if (a.app.certificate != "acme" || !a.certificate_arg) continue;
+    const std::string who = "app '" + a.app.name + "'";
+    if (dr.acme && !any_tls_bind && !warned_no_tls) {
+      warned_no_tls = true;
+      ctx.warning(a.certificate_arg->loc, who + ": no frontend has a 'bind ... tls': the certificate cannot be "
+                                          "validated (tls-alpn-01 connects to port 443 of a tls bind) nor served");
+    }
+    if (!dr.acme) {
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs an 'acme' section (with 'directory URL') "
+                                        "saying which ACME server issues the certificate");
+      continue;
+    }
+    if (a.app.hosts.empty())
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs at least one name in 'hosts' to certify");
+    for (size_t i = 0; i < a.app.hosts.size(); ++i)
+      if (a.app.hosts[i].rfind("*.", 0) == 0)
+        ctx.error(a.host_args[i].loc, who + ": wildcard host '" + a.app.hosts[i] + "' cannot get an automatic "
+                                      "certificate (the tls-alpn-01 challenge cannot validate wildcards); use "
+                                      "'certificate PATH' or list the names");
+  }
+
   for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
     const App& app = dr.apps[ai].app;
     const bool tcp = app.mode == Mode::tcp;

@@ -31,6 +31,7 @@ constexpr milliseconds kDrainPollSlice{200};
 Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {}
 
 Daemon::~Daemon() {
+  acme_.reset();  // joins the ACME thread before the engine it uses stops
   if (engine_ && !stopped_) engine_->stop();
   if (admin_) admin_->stop();
 }
@@ -59,6 +60,14 @@ int Daemon::start() {
     logger().debug("netlink route socket unavailable: " + nl_error);
 
   engine_ = std::make_unique<proxy::Engine>();
+  acme_ = std::make_unique<AcmeManager>(*engine_);
+  if (!acme_->load(*cfg, error)) {
+    logger().fatal("start-up failed: " + error);
+    acme_.reset();
+    engine_->stop();
+    stopped_ = true;
+    return kExitStartup;
+  }
   if (!engine_->apply(cfg, error)) {
     log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
               "start-up failed: ");
@@ -69,8 +78,11 @@ int Daemon::start() {
   config_ = cfg;
   generation_ = 1;
 
+  acme_->start(cfg);
+
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
+    acme_.reset();
     engine_->stop();
     stopped_ = true;
     return kExitStartup;
@@ -118,6 +130,7 @@ void Daemon::reload() {
     }
     config_ = result.config;
     ++generation_;
+    if (acme_) acme_->update(config_);
 
     if (!apply_logging(*config_, error))
       logger().error("reload: " + error + ", keeping the previous log target");
@@ -141,6 +154,7 @@ void Daemon::shutdown() {
       config_ ? config_->default_timeouts.drain : milliseconds(std::chrono::seconds(30));
   logger().information("draining connections=" + std::to_string(engine_->active_connections()) +
                        " timeout=" + std::to_string(timeout.count()));
+  if (acme_) acme_->request_stop();  // no new ACME step from now on
   engine_->begin_drain();
   if (admin_) admin_->set_draining(true);
 
@@ -169,6 +183,7 @@ void Daemon::shutdown() {
     logger().warning("drain timeout, closing " + std::to_string(engine_->active_connections()) +
                      " connections");
 
+  if (acme_) acme_->stop();  // bounded by one HTTP timeout
   engine_->stop();
   stopped_ = true;
   if (admin_) admin_->stop();

@@ -18,6 +18,7 @@
 #include "ferry/configlang/config.h"
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/engine.h"
+#include "acme_manager.h"
 #include "ferry/web/admin_server.h"
 
 namespace ferry::daemon {
@@ -61,6 +62,7 @@ class Daemon {
   std::shared_ptr<const config::Config> config_;
   uint64_t generation_ = 0;  // successful loads; 1 after start()
   std::unique_ptr<proxy::Engine> engine_;
+  std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
   std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged

@@ -1,5 +1,8 @@
 #include "load_config.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <map>
 
 #include "ferry/proxy/certificates.h"
@@ -30,16 +33,19 @@ void check_file(const std::string& path, const config::SourceLoc& loc, const std
   for (auto& w : it->second.warnings) out.push_back(at(loc, Severity::warning, who + ": " + w));
 }
 
-// Every `certificate PATH` and `default-certificate PATH`; `certificate acme`, which this
-// build cannot serve yet, is an error.
+// Every `certificate PATH` and `default-certificate PATH`; the acme section's `ca-bundle`
+// must be readable. (`certificate acme` itself is checked by configlang.)
 void check_certificates(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
   std::map<std::string, proxy::CertificateCheck> seen;
+  if (cfg.acme && !cfg.acme->ca_bundle.empty()) {
+    std::ifstream in(cfg.acme->ca_bundle);
+    std::string why = !in ? std::strerror(errno) : in.peek() == std::ifstream::traits_type::eof() ? "empty file" : "";
+    if (!why.empty())
+      out.push_back(at(cfg.acme->loc, Severity::error, "acme: ca-bundle " + cfg.acme->ca_bundle +
+                                                           ": cannot read the file (" + why + ")"));
+  }
   for (const auto& app : cfg.apps) {
-    if (app.certificate == "acme")
-      out.push_back(at(app.certificate_loc, Severity::error,
-                       "app '" + app.name + "': automatic certificates ('certificate acme') are not supported by "
-                       "this version of ferryd yet; use 'certificate PATH' with a PEM file"));
-    else if (!app.certificate.empty())
+    if (!app.certificate.empty() && app.certificate != "acme")
       check_file(app.certificate, app.certificate_loc, "app '" + app.name + "'", seen, out);
     if (app.certificate.empty()) continue;
     for (const auto& host : app.hosts)

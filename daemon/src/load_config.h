@@ -3,8 +3,7 @@
 //   - every `certificate PATH` and `default-certificate PATH` is loaded and checked (key match,
 //     dates, chain), once per file, and the hosts of an app with a certificate must be valid
 //     SNI names;
-//   - `certificate acme`, which this ferryd cannot serve yet, is an error (the app would
-//     otherwise have no certificate).
+//   - the acme section's `ca-bundle` file must be readable.
 // Used by `ferryd -c`, start and reload alike. Thread: the caller's (reads files). Never throws.
 #pragma once
 

@@ -3,6 +3,7 @@
 #include "ferry/proxy/engine.h"
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "log.h"
 #include "plan/plan.h"
 #include "plan/tls_plan.h"
+#include "tls/certificate.h"
 #include "worker.h"
 
 namespace ferry::proxy {
@@ -30,11 +32,22 @@ struct Engine::Impl {
   std::vector<ListenerInfo> ordered;          // config order, for listeners()
   std::shared_ptr<const config::Config> config;
   std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first apply; kept across reloads
+  DynamicTls dynamic;  // ACME certificates and challenges; kept across reloads
+  // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
+  // (ACME thread). Never taken by workers.
+  std::mutex control;
+
+  // Publishes a plan for the current config with the current dynamic certificates and no
+  // listener changes. False with `error` when the TLS plan cannot be built.
+  bool republish(std::string& error);
   uint64_t generation = 0;
   bool started = false, draining = false, stopped = false;
 };
 
-Engine::Engine() : impl_(std::make_unique<Impl>()) { impl_->shared.access_log = &impl_->access_log; }
+Engine::Engine() : impl_(std::make_unique<Impl>()) {
+  impl_->shared.access_log = &impl_->access_log;
+  impl_->dynamic.challenges = std::make_shared<tls::AcmeChallenges>();
+}
 
 Engine::~Engine() { stop(); }
 
@@ -53,6 +66,7 @@ static std::vector<CheckTarget> health_targets(const Plan& plan) {
 
 bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error) {
   Impl& m = *impl_;
+  std::lock_guard lock(m.control);
   if (m.stopped || m.draining) {
     error = "the engine is shutting down";
     return false;
@@ -85,7 +99,7 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
   TlsPlan tls_plan;
   std::string tls_err;
   if (!m.tickets) errors += "cannot create TLS session ticket keys (random generator failed)\n";
-  else if (!build_tls_plan(*cfg, m.tickets, tls_plan, tls_err)) errors += tls_err + "\n";
+  else if (!build_tls_plan(*cfg, m.tickets, m.dynamic, tls_plan, tls_err)) errors += tls_err + "\n";
   std::string log_err;
   if (errors.empty() && !m.access_log.configure(cfg->global.access_log_target, cfg->global.access_log_format, log_err))
     errors += log_err + "\n";
@@ -130,9 +144,58 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
   return true;
 }
 
+bool Engine::Impl::republish(std::string& error) {
+  if (!config || !started || stopped || draining) return true;  // the next apply() uses `dynamic`
+  TlsPlan tls_plan;
+  if (!build_tls_plan(*config, tickets, dynamic, tls_plan, error)) return false;
+  auto plan = build_plan(config, ++generation, registry, std::move(tls_plan), tickets);
+  for (auto& w : workers) w->install(plan, {}, {});
+  return true;
+}
+
+bool Engine::set_dynamic_certificates(std::vector<AppCertificate> certs, std::string& error) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.control);
+  std::map<std::string, AppCertificate> next;
+  for (auto& c : certs) {
+    auto loaded = tls::load_certificate_pem(c.chain_pem + c.key_pem, "ACME certificate of app " + c.app);
+    if (!loaded.ok()) {
+      error = loaded.errors.empty() ? "ACME certificate of app " + c.app + ": cannot load" : loaded.errors.front();
+      return false;
+    }
+    std::string name = c.app;
+    next[name] = std::move(c);
+  }
+  auto previous = std::move(m.dynamic.certificates);
+  m.dynamic.certificates = std::move(next);
+  if (!m.republish(error)) {
+    m.dynamic.certificates = std::move(previous);
+    return false;
+  }
+  return true;
+}
+
+bool Engine::set_acme_challenges(const std::vector<AcmeChallengeCertificate>& challenges, std::string& error) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.control);
+  if (!m.tickets) m.tickets = tls::TicketKeyRing::create();
+  tls::AcmeChallenges::Map map;
+  for (const auto& c : challenges) {
+    auto ctx = make_acme_challenge_ctx(c.cert_pem, c.key_pem, m.tickets, error);
+    if (!ctx) {
+      error = c.identifier + ": " + error;
+      return false;
+    }
+    map[c.identifier] = std::move(ctx);
+  }
+  m.dynamic.challenges->replace(std::move(map));
+  return true;
+}
+
 std::vector<ListenerInfo> Engine::listeners() const { return impl_->ordered; }
 
 void Engine::begin_drain() {
+  std::lock_guard lock(impl_->control);
   if (impl_->draining || !impl_->started) return;
   impl_->draining = true;
   for (auto& w : impl_->workers) w->begin_drain();
@@ -149,6 +212,7 @@ bool Engine::wait_drained(std::chrono::milliseconds timeout) {
 
 void Engine::stop() {
   Impl& m = *impl_;
+  std::lock_guard lock(m.control);
   if (m.stopped) return;
   m.stopped = true;
   if (m.health) m.health->stop();

@@ -99,26 +99,31 @@ def test_start_with_broken_config_fails():
     assert "broken.conf:2:" in out, "start failure does not show the diagnostics:\n%s" % out
 
 
-def test_acme_certificate_rejected_until_supported():
-    """`certificate acme` must not leave an app silently without a certificate: `ferryd -c` and
-    start refuse it with its position, and a reload that adds one keeps the running
-    configuration."""
+def test_acme_certificate_needs_acme_section():
+    """`certificate acme` must not leave an app silently without a certificate: without an
+    `acme` section, `ferryd -c` and start refuse it with its position, and a reload that adds
+    one keeps the running configuration. A wildcard host cannot get one either."""
     path = os.path.join(H.tmpdir(), "acme.conf")
     with open(path, "w") as f:
         f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n"
                 "    default-app a\nbackend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n"
-                "    certificate acme\n")
+                "    certificate acme\n    hosts a.example.com *.w.example.com\n")
     code, out = H.run_ferryd(["-c", "-f", path])
     assert code == 1, "ferryd -c accepted 'certificate acme' (exit %d):\n%s" % (code, out)
-    assert re.search(r"acme\.conf:10:17: error: app 'a': automatic certificates .* not supported", out), out
+    assert re.search(r"acme\.conf:10:17: error: app 'a': 'certificate acme' needs an 'acme' section", out), out
+    with open(path, "a") as f:
+        f.write("acme\n    directory https://127.0.0.1:9/dir\n")
+    code, out = H.run_ferryd(["-c", "-f", path])
+    assert code == 1 and re.search(r"acme\.conf:11:25: error: app 'a': wildcard host '\*\.w\.example\.com' "
+                                   r"cannot get an automatic certificate", out), out
     code, out = H.run_ferryd(["-f", path], timeout=20)
-    assert code != 0 and "automatic certificates" in out, "ferryd started with 'certificate acme':\n%s" % out
+    assert code != 0 and "wildcard host" in out, "ferryd started with an acme wildcard:\n%s" % out
     cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "default-app a") \
-        + H.backend_section("b", [("s1", 9)]) + H.section("app a", "backend b")
+        + H.backend_section("b", [("s1", 9)]) + H.section("app a", "backend b", "hosts a.example.com")
     fr = H.Ferry(cfg)
-    res = fr.reload(cfg.replace("backend b\n\n", "backend b\n    certificate acme\n\n"))
+    res = fr.reload(cfg.replace("backend b\n    hosts", "backend b\n    certificate acme\n    hosts"))
     assert res[0] == "failed" and fr.alive(), "reload with 'certificate acme': %r" % (res,)
-    assert "automatic certificates" in fr.log, "reload failure does not say why"
+    assert "needs an 'acme' section" in fr.log, "reload failure does not say why"
 
 
 def _openssl(*args):

@@ -103,6 +103,7 @@ void register_section_app(Registry& r) {
          const Arg& arg = d.args[0];
          cur(dr).app.certificate = arg.text == "acme" ? arg.text : resolve_path(ctx, arg);
          cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
+         cur(dr).certificate_arg = arg;
        }},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          cur(dr).tls_min_kw = d.keyword.loc;

@@ -14,6 +14,8 @@
 #include "http2/session.h"
 #include "log.h"
 #include "request_common.h"
+#include "tls/acme_challenges.h"
+#include "tls/server_context.h"
 
 namespace ferry::proxy {
 
@@ -113,6 +115,12 @@ awaitable<bool> Session::start_tls() {
                                      " failed: " + (dl_.expired() ? std::string("timeout") : ec.message()));
     co_return false;
   }
+  // An ACME TLS-ALPN-01 validation: the handshake was the answer; no HTTP on acme-tls/1.
+  if (tls::negotiated_alpn(sock_.ssl()) == tls::kAcmeTlsAlpn) {
+    log(config::LogLevel::info, "frontend " + fe.name + ": answered an ACME tls-alpn-01 validation from " +
+                                    format_ip(&peer_.client));
+    co_return false;
+  }
   if (log_enabled(config::LogLevel::debug))
     log(config::LogLevel::debug, "frontend " + fe.name + ": TLS " + SSL_get_version(sock_.ssl()) + " from " +
                                      format_ip(&peer_.client) + (SSL_session_reused(sock_.ssl()) ? " (resumed)" : ""));
@@ -133,7 +141,7 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     client_ip_ = format_ip(&peer_.client);
     trusted_ = fe_->trusted.contains(peer_.client);
   }
-  if (!resumed && sock_.is_tls() && alpn_is_h2(sock_.ssl())) {
+  if (!resumed && sock_.is_tls() && tls::negotiated_alpn(sock_.ssl()) == "h2") {
     dl_.disarm();
     start_http2_session(w_, std::move(sock_), wp_, key_, peer_, {});
     co_return Outcome::closed;
@@ -317,13 +325,6 @@ awaitable<Session::HeadResult> Session::read_preface() {
   }
   if (buf_.data().starts_with(kClientPreface)) co_return HeadResult::h2;
   co_return co_await read_head(false, false);
-}
-
-bool Session::alpn_is_h2(SSL* ssl) {
-  const unsigned char* p = nullptr;
-  unsigned len = 0;
-  SSL_get0_alpn_selected(ssl, &p, &len);
-  return len == 2 && p[0] == 'h' && p[1] == '2';
 }
 
 void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,

@@ -48,7 +48,6 @@ class Session {
   awaitable<HeadResult> read_head(bool first, bool resumed);
   // The connection starts like the h2c preface: h2 once it is complete, else parsed as HTTP/1.
   awaitable<HeadResult> read_preface();
-  static bool alpn_is_h2(SSL* ssl);
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
   awaitable<bool> handle(RequestHead& req);

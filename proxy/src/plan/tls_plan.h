@@ -10,11 +10,14 @@
 
 #include <openssl/ssl.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "ferry/proxy/engine.h"
+#include "tls/acme_challenges.h"
 #include "tls/ticket_keys.h"
 
 namespace ferry::proxy {
@@ -24,11 +27,29 @@ struct TlsPlan {
   std::vector<std::shared_ptr<SSL_CTX>> fronts;
 };
 
-// Loads every certificate the configuration names and builds the contexts. Returns false with
-// one line per problem in `error` (each naming the file, the app or frontend, and where it is
-// configured); then `out` is unusable.
-bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets, TlsPlan& out,
-                    std::string& error);
+// The engine's run-time TLS state that outlives plans: ACME certificates by app name (PEM,
+// checked when set) and the ACME challenge table every front context consults.
+struct DynamicTls {
+  std::map<std::string, AppCertificate> certificates;  // app name -> its ACME certificate
+  std::shared_ptr<tls::AcmeChallenges> challenges;      // may be null (no challenges)
+};
+
+// Loads every certificate the configuration names and builds the contexts. Apps with
+// `certificate acme` get their certificate from `dynamic` (none yet: their hosts have no
+// certificate, so a handshake for them gets the default certificate or an alert). Returns false
+// with one line per problem in `error` (each naming the file, the app or frontend, and where it
+// is configured); then `out` is unusable.
+bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets,
+                    const DynamicTls& dynamic, TlsPlan& out, std::string& error);
+
+// A context serving `cert_pem` + `key_pem` with ALPN {"acme-tls/1"} only, for a TLS-ALPN-01
+// challenge. Null with `error` set when the material does not load.
+std::shared_ptr<SSL_CTX> make_acme_challenge_ctx(const std::string& cert_pem, const std::string& key_pem,
+                                                 std::shared_ptr<tls::TicketKeyRing> tickets, std::string& error);
+
+// True when a certificate whose SAN DNS names are `names` is valid for `host` (exact, or a
+// one-label wildcard name). Pure.
+bool certificate_covers(const std::vector<std::string>& names, const std::string& host);
 
 // ALPN protocols offered to clients, in server preference order: h2, then http/1.1.
 const std::vector<std::string>& served_alpn();

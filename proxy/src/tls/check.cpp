@@ -10,6 +10,11 @@ CertificateCheck check_certificate_file(const std::string& path) {
   return {std::move(r.errors), std::move(r.warnings)};
 }
 
+CertificateCheck check_certificate_pem(const std::string& pem, const std::string& source_name) {
+  tls::LoadResult r = tls::load_certificate_pem(pem, source_name);
+  return {std::move(r.errors), std::move(r.warnings)};
+}
+
 std::string check_server_name(const std::string& host) { return tls::SniMap::validate(host); }
 
 }  // namespace ferry::proxy

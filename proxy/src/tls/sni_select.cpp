@@ -38,6 +38,21 @@ std::string_view client_hello_sni(SSL* ssl) {
 int select_on_client_hello(SSL* ssl, int* alert, void* arg) {
   const CertificateSet& set = **static_cast<const SetPtr*>(arg);
   std::string_view name = client_hello_sni(ssl);
+  // ACME TLS-ALPN-01 validation: only such ClientHellos reach the challenge table's lock.
+  if (set.challenges && offers_acme_tls(ssl)) {
+    std::shared_ptr<SSL_CTX> challenge = set.challenges->find(name);
+    if (!challenge) {
+      *alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    // The SSL takes its own reference to the context.
+    if (SSL_set_SSL_CTX(ssl, challenge.get()) != challenge.get()) {
+      *alert = SSL_AD_INTERNAL_ERROR;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+    SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(challenge.get()));
+    return SSL_CLIENT_HELLO_SUCCESS;
+  }
   int i = name.empty() ? -1 : set.names.find(name);
   if (i < 0) i = set.default_index;
   if (i < 0 || static_cast<size_t>(i) >= set.contexts.size()) {

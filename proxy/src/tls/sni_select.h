@@ -3,7 +3,8 @@
 // client's SNI up in a CertificateSet and switches the connection to that certificate's
 // context (SSL_set_SSL_CTX), including that context's minimum TLS version. A name nothing matches gets the set's default certificate, or, without
 // one, the handshake is refused with an unrecognized_name alert (never a wrong certificate).
-// A ClientHello without SNI is treated like an unknown name.
+// A ClientHello without SNI is treated like an unknown name. A ClientHello offering ALPN
+// "acme-tls/1" is answered from the set's AcmeChallenges instead (see acme_challenges.h).
 //
 // Ownership: the front context holds a shared_ptr to its CertificateSet (ex_data, released
 // with the context), so the front context must not be one of the set's own contexts (that
@@ -19,6 +20,7 @@
 #include <memory>
 #include <vector>
 
+#include "tls/acme_challenges.h"
 #include "tls/sni_map.h"
 
 namespace ferry::proxy::tls {
@@ -27,6 +29,10 @@ struct CertificateSet {
   std::vector<std::shared_ptr<SSL_CTX>> contexts;  // one per certificate
   SniMap names;                                    // server name -> index into `contexts`
   int default_index = -1;                          // for unknown names; -1: refuse them
+  // The engine's ACME challenges (may be null): a ClientHello offering ALPN "acme-tls/1" for
+  // a name with a challenge gets the challenge context instead (RFC 8737 §3); one offering
+  // it for a name without a challenge is refused (no_application_protocol).
+  std::shared_ptr<AcmeChallenges> challenges;
 };
 
 // Installs the selection callback on `front`. False if OpenSSL refused the ex_data slot.

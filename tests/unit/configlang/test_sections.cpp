@@ -499,7 +499,7 @@ TEST_CASE("app directives", "[configlang][app]") {
                      "    backend pool\n"
                      "    concurrency soft 20 hard 25 queue 100\n"
                      "    max-body-size 10m\n"
-                     "    certificate acme\n"));
+                     "    certificate a2.pem\n"));
   INFO(format(r.diagnostics));
   REQUIRE(r.ok());
   const App& a = r.config->apps.at(r.config->app_index.at("a2"));
@@ -509,7 +509,7 @@ TEST_CASE("app directives", "[configlang][app]") {
   CHECK(a.concurrency.hard == 25);
   CHECK(a.concurrency.queue == 100);
   CHECK(a.max_body_size == 10u * 1024 * 1024);
-  CHECK(a.certificate == "acme");
+  CHECK(a.certificate == "a2.pem");
   CHECK(a.loc.line == 11);
   CHECK(a.tls_min == TlsVersion::v1_2);  // the default
   auto hard = load(with("app a2\n    backend pool\n    hosts x.example\n    concurrency hard 200\n    certificate /etc/c.pem\n"));
@@ -569,4 +569,84 @@ TEST_CASE("app errors", "[configlang][app]") {
   CHECK(where(r, "'concurrency' is already set in this app section") == "22:5");
   CHECK(where(r, "concurrency option 'hard' is given twice") == "26:24");
   CHECK(where(r, "missing argument: expected 'certificate acme|PATH'") == "27:16");
+}
+
+TEST_CASE("acme section", "[configlang][acme]") {
+  const std::string acme_app = "app a2\n"                       // 11
+                               "    hosts a.example.com b.example.com\n"
+                               "    backend pool\n"
+                               "    certificate acme\n";      // 14
+  auto r = load(with(acme_app + "acme\n"                       // 15
+                                "    directory https://127.0.0.1:14000/dir\n"
+                                "    email mailto:ops@example.com\n"
+                                "    challenge tls-alpn-01\n"
+                                "    ca-bundle certs/pebble.pem\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.warning_count() == 1);  // no tls bind (below)
+  REQUIRE(r.config->acme);
+  const Acme& a = *r.config->acme;
+  CHECK(a.directory == "https://127.0.0.1:14000/dir");
+  CHECK(a.email == "ops@example.com");
+  CHECK(a.challenge == AcmeChallenge::tls_alpn_01);
+  CHECK(a.ca_bundle == "certs/pebble.pem");  // "t.conf" has no directory part
+  CHECK(a.loc.line == 15);
+  CHECK(r.config->apps.at(1).certificate == "acme");
+
+  // No tls bind anywhere: the challenge cannot be answered (a warning, once).
+  CHECK(warn_where(r, "app 'a2': no frontend has a 'bind ... tls'") == "14:17");
+  auto with_tls = load(with(acme_app + "acme\n    directory https://ca.example/dir\n") + "frontend t\n    bind 127.0.0.1:0 tls\n    default-app hello\n");
+  INFO(format(with_tls.diagnostics));
+  CHECK(with_tls.ok());
+  CHECK(with_tls.diagnostics.empty());
+
+  // Defaults: no email, tls-alpn-01, system CAs. No acme section: none in the Config.
+  auto minimal = load(with("acme\n    directory https://ca.example/dir\n"));
+  REQUIRE(minimal.ok());
+  CHECK(minimal.config->acme->email.empty());
+  CHECK(minimal.config->acme->ca_bundle.empty());
+  CHECK(minimal.config->acme->challenge == AcmeChallenge::tls_alpn_01);
+  CHECK_FALSE(load(kBase).config->acme);
+  auto rel = load_string(with("acme\n    directory https://ca.example/dir\n    ca-bundle ca.pem\n"),
+                         "/etc/ferry/ferry.conf", env());
+  REQUIRE(rel.ok());
+  CHECK(rel.config->acme->ca_bundle == "/etc/ferry/ca.pem");
+}
+
+TEST_CASE("acme errors", "[configlang][acme]") {
+  // `certificate acme` without an acme section.
+  auto no_section = load(with("app a2\n    hosts a.example.com\n    backend pool\n    certificate acme\n"));
+  CHECK(where(no_section, "app 'a2': 'certificate acme' needs an 'acme' section") == "14:17");
+  // Wildcard and missing hosts.
+  auto hosts = load(with("app a2\n"                                   // 11
+                         "    hosts a.example.com *.b.example.com\n"  // 12
+                         "    backend pool\n"
+                         "    certificate acme\n"                     // 14
+                         "app a3\n"                                   // 15
+                         "    backend pool\n"
+                         "    certificate acme\n"                     // 17
+                         "acme\n"
+                         "    directory https://ca.example/dir\n"));
+  CHECK(where(hosts, "app 'a2': wildcard host '*.b.example.com' cannot get an automatic certificate") == "12:25");
+  CHECK(where(hosts, "app 'a3': 'certificate acme' needs at least one name in 'hosts'") == "17:17");
+  CHECK(hosts.error_count() == 2);
+  // The section's own directives.
+  auto bad = load(with("acme\n"                              // 11
+                       "    directory http://ca.example/dir\n"  // 12
+                       "    email nobody\n"                     // 13
+                       "    challenge http-01\n"                // 14
+                       "    challenge dns-01\n"                 // 15
+                       "    ca-bundle\n"                        // 16
+                       "    renew 30d\n"                        // 17
+                       "acme\n"));                              // 18
+  CHECK(where(bad, "invalid ACME directory 'http://ca.example/dir': expected an https:// URL") == "12:15");
+  CHECK(where(bad, "invalid email address 'nobody' (expected local@domain)") == "13:11");
+  CHECK(where(bad, "challenge 'http-01' is not supported by this version yet") == "14:15");
+  CHECK(where(bad, "'challenge' is already set in this acme section") == "15:5");
+  CHECK(where(bad, "missing argument: expected 'ca-bundle PATH'") == "16:14");
+  CHECK(where(bad, "unknown directive 'renew' in an acme section") == "17:5");
+  CHECK(where(bad, "duplicate 'acme' section (only one is allowed)") == "18:1");
+  CHECK(where(bad, "the 'acme' section needs 'directory URL'") == "11:1");
+  auto dns = load(with("acme\n    directory https://ca.example/dir\n    challenge dns-01\n"));
+  CHECK(where(dns, "invalid ACME challenge 'dns-01' (expected tls-alpn-01|http-01)") == "13:15");
 }

@@ -19,7 +19,7 @@ TEST_CASE("unknown and not-yet-supported sections", "[configlang][sections]") {
                      "    interface ferry0\n"
                      "    peer worker-1\n"
                      "        region dfw\n"
-                     "acme\n"             // 17
+                     "acmee\n"            // 17
                      "    email a@b\n"
                      "anycast\n"          // 19
                      "    address 203.0.113.10/32 shared\n"
@@ -27,7 +27,7 @@ TEST_CASE("unknown and not-yet-supported sections", "[configlang][sections]") {
                      "bind :80\n"));      // 22
   CHECK(where(r, "unknown section 'fronted'; did you mean 'frontend'?") == "11:1");
   CHECK(where(r, "section 'mesh' is not supported by this version yet") == "13:1");
-  CHECK(where(r, "section 'acme' is not supported by this version yet") == "17:1");
+  CHECK(where(r, "unknown section 'acmee'; did you mean 'acme'?") == "17:1");
   CHECK(where(r, "section 'anycast' is not supported by this version yet") == "19:1");
   CHECK(where(r, "unknown section 'zzzzzz'") == "21:1");
   CHECK(find(r, "unknown section 'zzzzzz'")->message == "unknown section 'zzzzzz'");
@@ -200,7 +200,7 @@ TEST_CASE("empty and odd inputs never crash", "[configlang][diagnostics]") {
   CHECK(e.ok());  // an empty config is valid (warning only)
 }
 
-TEST_CASE("the reference configuration parses (minus acme/mesh/anycast)", "[configlang][reference]") {
+TEST_CASE("the reference configuration parses (minus mesh/anycast)", "[configlang][reference]") {
   // A copy of /work/shared/reference.conf lives next to this file.
   std::string path = __FILE__;
   path = path.substr(0, path.rfind('/') + 1) + "reference.conf";
@@ -216,9 +216,12 @@ TEST_CASE("the reference configuration parses (minus acme/mesh/anycast)", "[conf
   std::istringstream lines(all);
   for (std::string line; std::getline(lines, line);) {
     if (!line.empty() && line[0] != ' ' && line[0] != '#')
-      skip = line.rfind("acme", 0) == 0 || line.rfind("mesh", 0) == 0 || line.rfind("anycast", 0) == 0;
+      skip = line.rfind("mesh", 0) == 0 || line.rfind("anycast", 0) == 0;
     // `balance closest` needs the mesh too.
     if (line.find("balance      closest") != std::string::npos) continue;
+    // The reference gives app hello (certificate acme) a wildcard, which tls-alpn-01 cannot
+    // validate: an error in this version.
+    if (size_t w = line.find(" *.hello.example.com"); w != std::string::npos) line.erase(w, 20);
     if (!skip) kept += line + "\n";
   }
   auto r = load(kept, {{"FERRY_ADMIN_HASH", "$argon2id$v=19$abc"}});
@@ -237,10 +240,16 @@ TEST_CASE("the reference configuration parses (minus acme/mesh/anycast)", "[conf
   CHECK(c.backends[0].servers[1].node == "worker-dfw-1");
   CHECK(c.apps.at(0).concurrency.queue == 100);
   CHECK(c.apps.at(1).backend == c.backend_index.at("db-pool"));
+  REQUIRE(c.acme);
+  CHECK(c.acme->directory == "https://acme-v02.api.letsencrypt.org/directory");
+  CHECK(c.acme->email == "ops@example.com");
+  CHECK(c.apps.at(0).certificate == "acme");
 
   // Unchanged, the reference gives exactly the errors for what this version lacks.
   auto full = load(all, {{"FERRY_ADMIN_HASH", "x"}});
+  INFO(format(full.diagnostics));
   CHECK(full.error_count() == 4);
   CHECK(find(full, "section 'mesh' is not supported by this version yet"));
+  CHECK(find(full, "wildcard host '*.hello.example.com' cannot get an automatic certificate"));
   CHECK(find(full, "balance 'closest' needs the mesh (not supported yet)"));
 }

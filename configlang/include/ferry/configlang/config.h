@@ -198,9 +198,22 @@ struct App {
   SourceLoc loc;
 };
 
+// The `acme` section: where automatic certificates (`certificate acme`) come from.
+enum class AcmeChallenge { tls_alpn_01 };
+struct Acme {
+  std::string directory;  // `directory URL` (required): the CA's ACME directory, https://
+  std::string email;      // `email ADDR`: account contact; empty = none
+  AcmeChallenge challenge = AcmeChallenge::tls_alpn_01;  // `challenge tls-alpn-01`
+  // `ca-bundle PATH`: PEM CA certificates trusted for the ACME server's HTTPS (instead of the
+  // system's); relative paths are resolved like certificate paths. Empty = system CAs.
+  std::string ca_bundle;
+  SourceLoc loc;  // of the section header
+};
+
 struct Config {
   std::vector<std::string> files;  // every file read, main file first
   Global global;
+  std::optional<Acme> acme;        // the `acme` section, if any (at most one)
   Timeouts default_timeouts;       // the `defaults` section, resolved
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;

@@ -15,6 +15,9 @@ struct CertificateCheck {
 };
 
 CertificateCheck check_certificate_file(const std::string& path);
+// The same checks on PEM text in memory (chain and key), e.g. a stored ACME certificate;
+// messages start with `source_name`. Any thread.
+CertificateCheck check_certificate_pem(const std::string& pem, const std::string& source_name);
 
 // "" when `host` (an app's host name) can select a certificate by SNI, else why not. The SNI
 // table is stricter than routing (e.g. no '_'), so a config that would fail at start is

@@ -2,7 +2,9 @@
 // per-app budgets, access log.
 //
 // Ownership: the daemon owns one Engine. Thread: every method is for the control thread
-// (the one that created the Engine) unless stated. Workers are started by the first
+// (the one that created the Engine) unless stated; apply(), set_dynamic_certificates() and
+// set_acme_challenges() may be called from different control-plane threads (the main thread
+// reloads, the ACME thread installs certificates): they serialise on an internal mutex. Workers are started by the first
 // successful apply() and run until stop().
 #pragma once
 
@@ -28,6 +30,21 @@ struct ListenerInfo {
   std::string address;  // as bound, with the real port (e.g. "127.0.0.1:41234")
 };
 
+// A certificate obtained at run time (ACME) for one app with `certificate acme`, in memory.
+struct AppCertificate {
+  std::string app;                 // the app's name
+  std::vector<std::string> hosts;  // the names it was issued for (for messages)
+  std::string chain_pem;           // leaf first, then intermediates
+  std::string key_pem;             // its private key
+};
+
+// An ACME TLS-ALPN-01 validation certificate (RFC 8737 §3) for one identifier.
+struct AcmeChallengeCertificate {
+  std::string identifier;  // lower-case DNS name
+  std::string cert_pem;
+  std::string key_pem;
+};
+
 class Engine {
  public:
   Engine();
@@ -44,6 +61,25 @@ class Engine {
   bool apply(std::shared_ptr<const config::Config> cfg, std::string& error);
 
   std::vector<ListenerInfo> listeners() const;
+
+  // Certificates of apps with `certificate acme`, replacing the previous list (an app missing
+  // from `certs` loses its certificate). Each is checked (PEM, key match, dates, chain); on a
+  // problem returns false with the reason in `error` and changes nothing. Otherwise the TLS
+  // contexts are rebuilt and a new plan is published to the workers: listeners stay bound,
+  // open connections keep their certificate, new handshakes get the new one. Every later
+  // apply() (reload) keeps serving them. An app's hosts are served by its certificate when
+  // the certificate covers them (a host added by a reload is not until its new certificate
+  // arrives). May be called before the first apply().
+  // Thread: any control-plane thread (the ACME thread); serialised with apply() by a mutex.
+  bool set_dynamic_certificates(std::vector<AppCertificate> certs, std::string& error);
+
+  // The pending TLS-ALPN-01 challenges, replacing the previous set (empty = none). A
+  // ClientHello offering ALPN "acme-tls/1" for an identifier in the set is answered with its
+  // certificate and ALPN "acme-tls/1", and the connection closes after the handshake. Takes
+  // effect at once on every TLS frontend, across reloads. False with `error` when a
+  // certificate does not load (then nothing changes).
+  // Thread: any control-plane thread.
+  bool set_acme_challenges(const std::vector<AcmeChallengeCertificate>& challenges, std::string& error);
 
   // Stop accepting on every listener, close idle keep-alive connections, and make active
   // connections close after their current request. Idempotent.

@@ -1,0 +1,81 @@
+// The ACME thread: automatic certificates for every app with `certificate acme`.
+//
+// What it does, per app: a stored certificate (state-dir/ferry.db) that is valid is installed
+// into the Engine at once (no new order); an order is started when there is none, it expired,
+// the app has hosts it does not cover (e.g. added by a reload), or one third of its lifetime
+// is left. An order is newOrder -> tls-alpn-01 challenges served by the Engine -> finalize ->
+// download -> store -> install live. One order at a time; failures retry with jittered
+// exponential back-off (at most a day apart) while the old certificate keeps being served.
+// Every order is recorded in the order history table.
+//
+// Ownership: the Daemon owns one AcmeManager and the Engine it borrows (the Engine must outlive
+// it). The manager owns its thread, the store connection and the ACME account key.
+// Threads: load(), start(), update(), request_stop() and stop() are called on the main thread; everything else runs on
+// the manager's own thread, which does blocking HTTPS and SQLite I/O (never on a worker). The
+// thread talks to the data plane only through Engine::set_dynamic_certificates and
+// Engine::set_acme_challenges (immutable snapshots). A reload (update) during an order does not
+// interrupt it: the order completes for the hosts it started with, and the new configuration
+// is looked at right after (a host added meanwhile gets its own order then), so an order is
+// never duplicated nor lost. stop() sets a flag checked between steps, wakes every wait and
+// shuts down the socket of an HTTPS exchange in progress (which also has a 10 s timeout), so it
+// returns promptly even when the CA hangs.
+// Errors are logged (info for progress, warning for failures, naming the app and hosts).
+#pragma once
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "ferry/configlang/config.h"
+#include "ferry/proxy/engine.h"
+
+namespace ferry::daemon {
+
+class TransportCancel;  // acme_https.h
+
+class AcmeManager {
+ public:
+  explicit AcmeManager(proxy::Engine& engine);
+  ~AcmeManager();  // stop()s
+  AcmeManager(const AcmeManager&) = delete;
+  AcmeManager& operator=(const AcmeManager&) = delete;
+
+  // Start-up, before the engine's first apply(): when `cfg` has an acme section, opens the
+  // store (state-dir/ferry.db, created 0600 in a 0700 directory), so a bad state-dir fails
+  // start-up, and installs the stored certificates that are valid into the engine, so the
+  // first plan already serves them (no handshake is refused after a restart). Returns false
+  // with `error` on a store failure. Without an acme section nothing is opened until a reload
+  // adds one.
+  bool load(const config::Config& cfg, std::string& error);
+  // After the engine's first apply() (listeners bound, so challenges can be answered): starts
+  // the thread, which orders what is missing.
+  void start(std::shared_ptr<const config::Config> cfg);
+  // A new configuration is live (reload): the thread re-plans with it as soon as it is not in
+  // the middle of an order.
+  void update(std::shared_ptr<const config::Config> cfg);
+  // Asks the thread to stop (it gives up at the next step or wait) without waiting for it.
+  void request_stop();
+  // request_stop(), then joins the thread. Idempotent.
+  void stop();
+
+  struct State;  // the thread's own state (acme_manager.cpp)
+
+ private:
+  void run();
+
+  proxy::Engine& engine_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const config::Config> cfg_;  // guarded by mu_
+  bool changed_ = false;                        // guarded by mu_: cfg_ not seen by the thread yet
+  bool stop_ = false;                           // guarded by mu_
+  std::unique_ptr<State> state_;                // the thread's (set up by start())
+  // Interrupts the thread's HTTPS I/O on stop; shared with its transport. Set at construction.
+  std::shared_ptr<TransportCancel> cancel_;
+  std::thread thread_;
+};
+
+}  // namespace ferry::daemon
