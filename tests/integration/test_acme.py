@@ -237,6 +237,13 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     assert sans_b == ["b.ferry.example", "www.b.ferry.example"], sans_b
     assert _served(port, "b.ferry.example", pebble.root_path)[0] == der_b
     assert be.last() is not None and be.last()["path"] == "/acme-check", be.last()
+    # The same certificate over HTTP/2 (ALPN h2), verified by curl against Pebble's root.
+    if shutil.which("curl"):
+        out = subprocess.run(["curl", "-sS", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}",
+                              "--cacert", pebble.root_path, "--resolve", "a.ferry.example:%d:127.0.0.1" % port,
+                              "https://a.ferry.example:%d/acme-h2" % port], capture_output=True, text=True, timeout=20)
+        assert out.returncode == 0 and out.stdout == "2 200", (out.returncode, out.stdout, out.stderr)
+        assert be.last()["path"] == "/acme-h2", be.last()
     fr.wait_log(r"acme: app b: certificate issued for b\.ferry\.example,www\.b\.ferry\.example")
     # acme-tls/1 without a pending challenge is refused (no HTTP, no certificate shown).
     ctx = ssl.create_default_context(cafile=pebble.root_path)
