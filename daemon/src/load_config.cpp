@@ -33,8 +33,8 @@ void check_file(const std::string& path, const config::SourceLoc& loc, const std
   for (auto& w : it->second.warnings) out.push_back(at(loc, Severity::warning, who + ": " + w));
 }
 
-// Every `certificate PATH` and `default-certificate PATH`; the acme section's `ca-bundle`
-// must be readable. (`certificate acme` itself is checked by configlang.)
+// Every `certificate PATH` and `default-certificate PATH`, and every server's `ca-file`; the
+// acme section's `ca-bundle` must be readable. (`certificate acme` itself is checked by configlang.)
 void check_certificates(const config::Config& cfg, std::vector<config::Diagnostic>& out) {
   std::map<std::string, proxy::CertificateCheck> seen;
   if (cfg.acme && !cfg.acme->ca_bundle.empty()) {
@@ -56,6 +56,11 @@ void check_certificates(const config::Config& cfg, std::vector<config::Diagnosti
   for (const auto& fe : cfg.frontends)
     if (!fe.default_certificate.empty())
       check_file(fe.default_certificate, fe.default_certificate_loc, "frontend '" + fe.name + "'", seen, out);
+  for (const auto& be : cfg.backends)
+    for (const auto& sv : be.servers)
+      if (sv.proto == config::UpstreamProto::h2 && !sv.ca_file.empty())
+        if (std::string why = proxy::check_ca_file(sv.ca_file); !why.empty())
+          out.push_back(at(sv.loc, Severity::error, "backend '" + be.name + "', server '" + sv.name + "': " + why));
 }
 
 }  // namespace

@@ -735,7 +735,7 @@ class H2Backend:
     "goaway" (closed by us after GOAWAY), "error". Windows are reopened as request data
     arrives, so large uploads flow."""
 
-    def __init__(self, harness, goaway_after=None, max_streams=100, goaway_grace=2.0):
+    def __init__(self, harness, goaway_after=None, max_streams=100, goaway_grace=2.0, tls_ctx=None):
         import hashlib
         import json
         import threading
@@ -752,6 +752,9 @@ class H2Backend:
         self.goaway_grace = goaway_grace
         self.max_streams = max_streams
         self.conns = []
+        # `tls_ctx`: an ssl.SSLContext (server side, ALPN h2 set by the caller): HTTP/2 over TLS.
+        self.tls_ctx = tls_ctx
+        self.alpn = []  # ALPN chosen per TLS connection
         self.server = harness.TcpServer(self._handle, name="h2backend")
         self.port = self.server.port
 
@@ -767,6 +770,11 @@ class H2Backend:
             self.closes.append((c.number, time.monotonic(), how))
 
     def _handle(self, sock, server):
+        if self.tls_ctx is not None:
+            sock.settimeout(10)
+            sock = self.tls_ctx.wrap_socket(sock, server_side=True)
+            with self.lock:
+                self.alpn.append(sock.selected_alpn_protocol())
         with self.lock:
             self.connections += 1
             self.open_connections += 1

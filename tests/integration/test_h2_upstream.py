@@ -649,7 +649,7 @@ def _check_config(server_line, pattern, what):
 
 def test_config_proto_errors():
     # Valid: h2c, h1.
-    for opt in ("proto h2c", "proto h1", "weight 2 proto h2c maxconn 10"):
+    for opt in ("proto h2c", "proto h1", "weight 2 proto h2c maxconn 10", "proto h2 verify none sni x.test"):
         cfg = ("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    default-app a\n"
                "backend b\n    server s1 127.0.0.1:9 %s\napp a\n    backend b\n" % opt)
         path = os.path.join(H.tmpdir(), "ok.conf")
@@ -657,10 +657,10 @@ def test_config_proto_errors():
             f.write(cfg)
         code, out = H.run_ferryd(["-c", "-f", path])
         assert code == 0 and "Configuration file is valid" in out, "%r rejected (exit %d):\n%s" % (opt, code, out)
-    # `proto h2`: not supported yet, at the value (line 7, column of "h2").
-    line = "    server s1 127.0.0.1:9 proto h2"
-    col = line.index("h2") + 1
-    _check_config(line, r"proto\.conf:7:%d: error: .*not supported yet" % col, "'proto h2'")
+    # TLS options only with `proto h2`; a CA file that does not exist.
+    _check_config("    server s1 127.0.0.1:9 proto h2c sni x.test", r"proto\.conf:7:\d+: error: .*only", "'sni' on h2c")
+    _check_config("    server s1 127.0.0.1:9 proto h2 ca-file /nonexistent/ca.pem",
+                  r"/nonexistent/ca\.pem: cannot load CA certificates", "a missing ca-file")
     # h2c with send-proxy (either order) and send-proxy-v2.
     for line in ("    server s1 127.0.0.1:9 proto h2c send-proxy", "    server s1 127.0.0.1:9 send-proxy-v2 proto h2c"):
         _check_config(line, r"proto\.conf:7:\d+: error: .*send-proxy", "'%s'" % line.strip())
@@ -670,6 +670,62 @@ def test_config_proto_errors():
     _check_config(line, r"proto\.conf:7:%d: error: .*(spdy|proto)" % col, "'proto spdy'")
     # A missing value.
     _check_config("    server s1 127.0.0.1:9 proto", r"proto\.conf:7:\d+: error: .*proto", "'proto' without value")
+
+
+# ----------------------------------------------------------------------------------------------
+# 6b. proto h2: HTTP/2 over TLS to the server
+# ----------------------------------------------------------------------------------------------
+
+def _tls_backend(certs, name, alpn=("h2",)):
+    import ssl
+    pem = certs.issue("upstream-" + name, [name])
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pem)
+    ctx.set_alpn_protocols(list(alpn))
+    return R.H2Backend(H, tls_ctx=ctx)
+
+
+def _tls_ferry(port, server_opts):
+    cfg = H.base_config(workers=1, defaults_extra=["timeout connect 2s", "timeout server 5s"])
+    cfg += H.section("frontend plain", "bind 127.0.0.1:0", "mode http")
+    cfg += H.backend_section("pool", [("s1", port, "proto h2 " + server_opts)], "eject-after 0")
+    cfg += H.section("app a", "hosts a.test", "backend pool")
+    return H.Ferry(cfg)
+
+
+def test_proto_h2_over_tls():
+    certs = H.TlsCerts()
+    be = _tls_backend(certs, "backend.test")
+    f = _tls_ferry(be.port, "ca-file %s sni backend.test" % certs.ca)
+    # HTTP/1.1 and HTTP/2 clients alike, verified TLS with ALPN h2, :scheme https.
+    r = H.request(f.port("plain"), "/tls-up", host="a.test")
+    assert r.status == 200, r
+    e = r.json()
+    assert e["scheme"] == "https" and e["authority"] == "a.test" and e["path"] == "/tls-up", e
+    c = R.H2Conn.connect(f.port("plain"))
+    H._register(c)
+    g = R.get(c, "a.test", "/grpc/tls", scheme="http", headers=[("te", "trailers")])
+    assert g.status == 200 and g.trailers and dict(g.trailers).get("grpc-status") == "0", g
+    assert be.alpn and all(a == "h2" for a in be.alpn), be.alpn
+    assert be.connections == 1, be.connections  # both requests shared one TLS connection
+
+    # A certificate for another name: refused (verification on), logged, no request reaches it.
+    f2 = _tls_ferry(be.port, "ca-file %s sni other.test" % certs.ca)
+    n = len(be.requests)
+    r = H.request(f2.port("plain"), "/wrong-name", host="a.test")
+    assert r.status in (502, 503), r
+    assert len(be.requests) == n
+    f2.wait_log(r"TLS to upstream other\.test failed")
+    # `verify none` accepts it.
+    f3 = _tls_ferry(be.port, "verify none sni other.test")
+    assert H.request(f3.port("plain"), "/no-verify", host="a.test").status == 200
+
+    # A TLS server that does not choose h2: refused with the reason.
+    h1only = _tls_backend(certs, "h1.test", alpn=("http/1.1",))
+    f4 = _tls_ferry(h1only.port, "ca-file %s sni h1.test" % certs.ca)
+    r = H.request(f4.port("plain"), "/h1-only", host="a.test")
+    assert r.status in (502, 503), r
+    f4.wait_log(r"did not choose ALPN h2")
 
 
 # ----------------------------------------------------------------------------------------------

@@ -125,7 +125,7 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
   }
   sv.addr = *a;
   const std::vector<std::string> opts = {"weight", "maxconn", "backup", "disabled", "send-proxy",
-                                         "send-proxy-v2", "node", "region", "proto"};
+                                         "send-proxy-v2", "node", "region", "proto", "ca-file", "verify", "sni"};
   std::vector<std::string> seen;
   for (size_t i = 2; i < d.args.size(); ++i) {
     const Arg& o = d.args[i];
@@ -155,14 +155,17 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
         if (!n) return;
         sv.weight = static_cast<int>(*n);
       } else if (o.text == "proto") {
-        if (v.text == "h2") {
-          ctx.error(v.loc, "'proto h2' (HTTP/2 over TLS to servers) is not supported yet; use 'proto h2c' for HTTP/2 "
-                           "with prior knowledge over cleartext");
-          return;
-        }
-        auto p = ctx.choice(v, {"h1", "h2c"}, "proto");
+        auto p = ctx.choice(v, {"h1", "h2c", "h2"}, "proto");
         if (!p) return;
         sv.proto = static_cast<UpstreamProto>(*p);
+      } else if (o.text == "ca-file") {
+        sv.ca_file = resolve_path(ctx, v);
+      } else if (o.text == "verify") {
+        auto p = ctx.choice(v, {"none", "required"}, "verify");
+        if (!p) return;
+        sv.verify = *p == 1;
+      } else if (o.text == "sni") {
+        sv.sni = v.text;
       } else if (o.text == "maxconn") {
         auto n = ctx.integer(v, 0, 1'000'000);
         if (!n) return;
@@ -172,9 +175,14 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
       }
     }
   }
-  if (sv.proto == UpstreamProto::h2c && sv.send_proxy != ProxyProtocol::none) {
-    ctx.error(d.args[0].loc, "server '" + sv.name + "': send-proxy cannot be combined with 'proto h2c' (one HTTP/2 "
+  const bool h2 = sv.proto != UpstreamProto::http1;
+  if (h2 && sv.send_proxy != ProxyProtocol::none) {
+    ctx.error(d.args[0].loc, "server '" + sv.name + "': send-proxy cannot be combined with HTTP/2 ('proto h2c|h2': one "
                              "connection carries requests of many clients)");
+    return;
+  }
+  if (sv.proto != UpstreamProto::h2 && (!sv.ca_file.empty() || !sv.verify || !sv.sni.empty())) {
+    ctx.error(d.args[0].loc, "server '" + sv.name + "': ca-file, verify and sni apply to TLS servers ('proto h2') only");
     return;
   }
   cur(dr).be.servers.push_back(sv);

@@ -6,8 +6,14 @@ void Stream::start_server_tls(SSL* ssl, std::string prefix) {
   tls_ = std::make_unique<Tls>(PrefixedSocket(std::move(sock_), std::move(prefix)), ssl);
 }
 
+void Stream::start_client_tls(SSL* ssl) {
+  tls_ = std::make_unique<Tls>(PrefixedSocket(std::move(sock_), {}), ssl);
+  client_ = true;
+}
+
 awaitable<std::error_code> Stream::handshake() {
-  auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  auto [ec] = co_await tls_->async_handshake(client_ ? asio::ssl::stream_base::client : asio::ssl::stream_base::server,
+                                             use_nothrow);
   co_return ec;
 }
 

@@ -93,6 +93,9 @@ class Stream {
   // from now on) and `prefix`, bytes already read from the socket that belong to the TLS
   // stream. Then call handshake().
   void start_server_tls(SSL* ssl, std::string prefix);
+  // Puts TLS over a connected socket, client side (`ssl` owned from now on; SNI and name
+  // checks already set on it). Then call handshake().
+  void start_client_tls(SSL* ssl);
   // The TLS handshake; the caller's deadline bounds it by cancelling the socket.
   awaitable<std::error_code> handshake();
 
@@ -150,6 +153,7 @@ class Stream {
   tcp::socket sock_;          // the socket until TLS starts; then a closed placeholder
   std::unique_ptr<Tls> tls_;  // owns the socket once TLS started
   std::unique_ptr<PipeEnd> pipe_;  // instead of the socket, for a pipe stream
+  bool client_ = false;            // TLS client side (handshake direction)
 };
 
 }  // namespace ferry::proxy

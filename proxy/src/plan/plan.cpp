@@ -44,9 +44,12 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }
-  for (const auto& be : cfg->backends) {
+  for (size_t b = 0; b < cfg->backends.size(); ++b) {
+    const auto& be = cfg->backends[b];
     PlanBackend pb;
     pb.cfg = &be;
+    if (b < tls.upstreams.size()) pb.tls = std::move(tls.upstreams[b]);
+    pb.tls.resize(be.servers.size());
     for (const auto& s : be.servers) {
       auto st = registry.server(be.name, s);
       pb.servers.push_back(ServerRef{&s, st.get()});

@@ -27,6 +27,7 @@ struct PlanBackend {
   const config::Backend* cfg = nullptr;
   std::vector<ServerRef> servers;                     // same order as cfg->servers
   std::vector<std::shared_ptr<ServerState>> states;   // keeps `servers[i].state` alive
+  std::vector<std::shared_ptr<SSL_CTX>> tls;          // per server: client context of a `proto h2` server
 };
 
 struct PlanApp {

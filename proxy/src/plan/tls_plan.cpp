@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "tls/certificate.h"
+#include "tls/client_context.h"
 #include "tls/server_context.h"
 #include "tls/sni_select.h"
 
@@ -196,6 +197,18 @@ bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRin
       continue;
     }
     out.fronts[i] = std::move(front);
+  }
+  out.upstreams.assign(cfg.backends.size(), {});
+  for (size_t b = 0; b < cfg.backends.size(); ++b) {
+    const auto& be = cfg.backends[b];
+    out.upstreams[b].assign(be.servers.size(), nullptr);
+    for (size_t s = 0; s < be.servers.size(); ++s) {
+      const auto& sv = be.servers[s];
+      if (sv.proto != config::UpstreamProto::h2) continue;
+      std::string err;
+      out.upstreams[b][s] = tls::make_client_ctx(sv.ca_file, sv.verify, &err);
+      if (!out.upstreams[b][s]) errors += "backend " + be.name + ", server " + sv.name + ": " + err + " (" + where(sv.loc) + ")\n";
+    }
   }
   if (!errors.empty()) {
     errors.pop_back();

@@ -25,6 +25,8 @@ namespace ferry::proxy {
 struct TlsPlan {
   // Indexed like Config::frontends; null for a frontend without TLS binds.
   std::vector<std::shared_ptr<SSL_CTX>> fronts;
+  // Per backend, per server: the client context of a `proto h2` server (null otherwise).
+  std::vector<std::vector<std::shared_ptr<SSL_CTX>>> upstreams;
 };
 
 // The engine's run-time TLS state that outlives plans: ACME certificates by app name (PEM,
@@ -34,7 +36,8 @@ struct DynamicTls {
   std::shared_ptr<tls::AcmeChallenges> challenges;      // may be null (no challenges)
 };
 
-// Loads every certificate the configuration names and builds the contexts. Apps with
+// Loads every certificate (and upstream CA file) the configuration names and builds the
+// contexts. Apps with
 // `certificate acme` get their certificate from `dynamic` (none yet: their hosts have no
 // certificate, so a handshake for them gets the default certificate or an alert). Returns false
 // with one line per problem in `error` (each naming the file, the app or frontend, and where it

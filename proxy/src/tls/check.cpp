@@ -1,6 +1,7 @@
 #include "ferry/proxy/certificates.h"
 
 #include "tls/certificate.h"
+#include "tls/client_context.h"
 #include "tls/sni_map.h"
 
 namespace ferry::proxy {
@@ -16,5 +17,10 @@ CertificateCheck check_certificate_pem(const std::string& pem, const std::string
 }
 
 std::string check_server_name(const std::string& host) { return tls::SniMap::validate(host); }
+
+std::string check_ca_file(const std::string& path) {
+  std::string error;
+  return tls::make_client_ctx(path, true, &error) ? std::string() : error;
+}
 
 }  // namespace ferry::proxy

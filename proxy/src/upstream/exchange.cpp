@@ -42,13 +42,15 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
 
     // A stream on a shared HTTP/2 connection (opened when none has room), a pooled
     // connection, or a new one.
-    const bool h2c = srv.proto == config::UpstreamProto::h2c;
-    up = h2c ? nullptr : x.w.pool().take(&st);
+    const bool h2 = srv.proto != config::UpstreamProto::http1;
+    up = h2 ? nullptr : x.w.pool().take(&st);
     bool reused = up != nullptr;
     std::error_code ec;
-    if (h2c) {
-      ec = co_await x.w.h2_upstreams().open(pb.states[i], x.wp.endpoints[pa.backend][i], be.timeouts.connect,
-                                            be.pool_idle_timeout, up, reused);
+    if (h2) {
+      const auto& ep = x.wp.endpoints[pa.backend][i];
+      H2Upstreams::Target t{pb.states[i], ep, pb.tls[i].get(), srv.sni.empty() ? ep.address().to_string() : srv.sni,
+                            srv.verify};
+      ec = co_await x.w.h2_upstreams().open(t, be.timeouts.connect, be.pool_idle_timeout, up, reused);
     } else if (!up) {
       up = std::make_unique<UpstreamConn>(x.w.io().get_executor(), &x.w.blocks());
       up->server = pb.states[i];

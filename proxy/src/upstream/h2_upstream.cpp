@@ -9,7 +9,10 @@
 #include "http1/parser.h"
 #include "log.h"
 #include "net/connect.h"
+#include "net/deadline.h"
 #include "net/signal.h"
+#include "tls/client_context.h"
+#include "tls/server_context.h"
 #include "worker.h"
 
 namespace ferry::proxy {
@@ -81,7 +84,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
     if (ng_) nghttp2_session_del(ng_);
   }
 
-  awaitable<std::error_code> connect(const tcp::endpoint& ep, std::chrono::milliseconds timeout);
+  awaitable<std::error_code> connect(const H2Upstreams::Target& t, std::chrono::milliseconds timeout);
   bool has_room() const {
     if (closed_) return false;
     if (connecting_) return waiting_ < kStreamsWhileConnecting;
@@ -115,6 +118,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
  private:
   friend struct ClientCallbacks;
   awaitable<void> read_loop(std::shared_ptr<H2ClientConn> self);
+  awaitable<std::error_code> start_tls(const H2Upstreams::Target& t, std::chrono::milliseconds timeout);
   awaitable<void> write_loop(std::shared_ptr<H2ClientConn> self);
   bool submit(const std::shared_ptr<H2PipeState>& st);
   void feed_body(H2PipeState& st, std::string_view data);
@@ -299,12 +303,14 @@ struct ClientCallbacks {
   }
 };
 
-awaitable<std::error_code> H2ClientConn::connect(const tcp::endpoint& ep, std::chrono::milliseconds timeout) {
-  auto ec = co_await connect_with_timeout(sock_.socket(), ep, timeout);
+awaitable<std::error_code> H2ClientConn::connect(const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
+  auto ec = co_await connect_with_timeout(sock_.socket(), t.ep, timeout);
+  if (!ec && t.tls) ec = co_await start_tls(t, timeout);
   connecting_ = false;
   connected_.cancel();
   if (ec) {
     closed_ = true;
+    sock_.close();
     co_return ec;
   }
   nghttp2_session_callbacks* cb = nullptr;
@@ -328,6 +334,21 @@ awaitable<std::error_code> H2ClientConn::connect(const tcp::endpoint& ep, std::c
   asio::co_spawn(w_.io(), read_loop(self), [self](std::exception_ptr) {});
   asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
   co_return std::error_code();
+}
+
+awaitable<std::error_code> H2ClientConn::start_tls(const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
+  SSL* ssl = tls::new_client_ssl(t.tls, t.name, t.verify);
+  if (!ssl) co_return std::make_error_code(std::errc::not_enough_memory);
+  sock_.start_client_tls(ssl);
+  Deadline dl(w_.io().get_executor(), [this] { sock_.cancel(); });
+  dl.arm(timeout);
+  auto ec = co_await sock_.handshake();
+  if (!ec && tls::negotiated_alpn(sock_.ssl()) != "h2") ec = std::make_error_code(std::errc::protocol_not_supported);
+  if (ec)
+    log(config::LogLevel::warning, "TLS to upstream " + t.name + " failed: " +
+                                       (dl.expired() ? std::string("handshake timeout") : ec.message()) +
+                                       (ec == std::errc::protocol_not_supported ? " (the server did not choose ALPN h2)" : ""));
+  co_return ec;
 }
 
 void H2ClientConn::kick() { write_wake_.notify(); }
@@ -461,7 +482,7 @@ bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
   std::vector<nghttp2_nv> nv;
   nv.reserve(req.headers.size() + 4);
   nv.push_back(make_nv(":method", req.method));
-  nv.push_back(make_nv(":scheme", "http"));
+  nv.push_back(make_nv(":scheme", sock_.is_tls() ? "https" : "http"));
   nv.push_back(make_nv(":authority", req.host));
   nv.push_back(make_nv(":path", req.target));
   bool te_trailers = false;
@@ -544,9 +565,10 @@ void H2ClientConn::write(const std::shared_ptr<H2PipeState>& st, asio::const_buf
 
 H2Upstreams::~H2Upstreams() { clear(); }
 
-awaitable<std::error_code> H2Upstreams::open(std::shared_ptr<ServerState> server, const tcp::endpoint& ep,
-                                             std::chrono::milliseconds timeout, std::chrono::milliseconds idle_timeout,
-                                             std::unique_ptr<UpstreamConn>& out, bool& reused) {
+awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milliseconds timeout,
+                                             std::chrono::milliseconds idle_timeout, std::unique_ptr<UpstreamConn>& out,
+                                             bool& reused) {
+  const auto& server = t.server;
   std::shared_ptr<H2ClientConn> conn;
   for (;;) {
     auto& list = conns_[server.get()];  // again after each wait: the map may have changed
@@ -561,7 +583,7 @@ awaitable<std::error_code> H2Upstreams::open(std::shared_ptr<ServerState> server
       conn = std::make_shared<H2ClientConn>(w_, server, idle_timeout);
       list.push_back(conn);
       reused = false;
-      auto ec = co_await conn->connect(ep, timeout);
+      auto ec = co_await conn->connect(t, timeout);
       if (ec) co_return ec;  // closed: forgotten by the next sweep
       break;
     }
@@ -576,7 +598,7 @@ awaitable<std::error_code> H2Upstreams::open(std::shared_ptr<ServerState> server
   auto pipe = std::make_unique<H2Pipe>(st);
   auto ex = w_.io().get_executor();
   out = std::make_unique<UpstreamConn>(ex, &w_.blocks(), std::unique_ptr<PipeEnd>(std::move(pipe)));
-  out->server = std::move(server);
+  out->server = server;
   co_return std::error_code();
 }
 

@@ -12,8 +12,11 @@
 // stream closes. Worker thread only.
 #pragma once
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <memory>
+#include <string>
 #include <system_error>
 #include <unordered_map>
 #include <vector>
@@ -35,9 +38,18 @@ class H2Upstreams {
   // A new stream to `server` in `out`: on a connection with room for another stream, else on
   // a new connection (TCP connect within `timeout`; closed after `idle_timeout` without
   // streams). `reused`: on an existing connection. Errors: the connect error (`out` empty).
-  awaitable<std::error_code> open(std::shared_ptr<ServerState> server, const tcp::endpoint& ep,
-                                  std::chrono::milliseconds timeout, std::chrono::milliseconds idle_timeout,
-                                  std::unique_ptr<UpstreamConn>& out, bool& reused);
+  // `tls`: the server's client context (`proto h2`; null for h2c), `name` what its certificate
+  // must match and the SNI sent, `verify` whether it is checked.
+  struct Target {
+    std::shared_ptr<ServerState> server;
+    tcp::endpoint ep;
+    SSL_CTX* tls = nullptr;
+    std::string name;
+    bool verify = true;
+  };
+  awaitable<std::error_code> open(const Target& target, std::chrono::milliseconds timeout,
+                                  std::chrono::milliseconds idle_timeout, std::unique_ptr<UpstreamConn>& out,
+                                  bool& reused);
   // Closes connections idle past their idle timeout, and forgets dead ones. Worker tick.
   void sweep();
   // Closes every connection (drain, stop); streams in flight fail.

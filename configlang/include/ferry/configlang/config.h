@@ -68,8 +68,9 @@ enum class AccessLogFormat { off, common, json };
 enum class Mode { http, tcp };
 enum class Balance { random, roundrobin, leastconn };
 enum class ProxyProtocol { none, v1, v2 };
-// What Ferry speaks to a server: HTTP/1.1, or HTTP/2 with prior knowledge over cleartext.
-enum class UpstreamProto { http1, h2c };
+// What Ferry speaks to a server: HTTP/1.1, HTTP/2 with prior knowledge over cleartext, or
+// HTTP/2 over TLS (ALPN h2).
+enum class UpstreamProto { http1, h2c, h2 };
 
 struct AdminUser {
   std::string name;
@@ -155,7 +156,13 @@ struct Server {
   bool backup = false;        // used only when no non-backup server is up
   bool disabled = false;
   ProxyProtocol send_proxy = ProxyProtocol::none;  // `send-proxy` / `send-proxy-v2`
-  UpstreamProto proto = UpstreamProto::http1;      // `proto h1|h2c`
+  UpstreamProto proto = UpstreamProto::http1;      // `proto h1|h2c|h2`
+  // TLS to the server (`proto h2`): `ca-file PATH` (trusted CAs; default: the system's),
+  // `verify none|required`, `sni NAME` (sent and verified; default: the server's IP, verified
+  // against the certificate's IP SANs).
+  std::string ca_file;
+  bool verify = true;
+  std::string sni;
   std::string node;           // owning node (mesh issue); empty = local
   std::string region;
   SourceLoc loc;

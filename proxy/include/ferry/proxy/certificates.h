@@ -15,6 +15,10 @@ struct CertificateCheck {
 };
 
 CertificateCheck check_certificate_file(const std::string& path);
+
+// "" when `path` (a server's `ca-file`) loads as trusted CA certificates the way the data plane
+// will load it, else why not (starting with the path). Control thread: reads the file.
+std::string check_ca_file(const std::string& path);
 // The same checks on PEM text in memory (chain and key), e.g. a stored ACME certificate;
 // messages start with `source_name`. Any thread.
 CertificateCheck check_certificate_pem(const std::string& pem, const std::string& source_name);
