@@ -18,6 +18,7 @@
 #include "http2/headers.h"
 #include "http2/session.h"
 #include "net/asio_util.h"
+#include "net/byte_queue.h"
 #include "net/deadline.h"
 #include "net/signal.h"
 #include "upstream/pool.h"
@@ -36,8 +37,7 @@ struct StreamState {
   bool discard = false;       // request DATA is no longer wanted: consumed as it arrives
   std::string req_body;       // received, not yet sent upstream (bounded by the stream window)
 
-  std::string resp_body;  // response bytes waiting for nghttp2 (bounded by kResponseBuffer)
-  size_t resp_off = 0;
+  ByteQueue resp_body;  // response bytes waiting for nghttp2 (about kResponseBuffer at most)
   bool resp_end = false;      // no more response bytes will come
   std::string resp_trailers;  // the upstream's chunked trailers ("name: value\r\n" lines)
   bool resp_submitted = false;

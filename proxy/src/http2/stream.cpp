@@ -33,13 +33,7 @@ nghttp2_data_provider provider(StreamState& s) {
   p.read_callback = [](nghttp2_session* ng, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
                        nghttp2_data_source* source, void*) -> ssize_t {
     auto& st = *static_cast<StreamState*>(source->ptr);
-    size_t n = std::min(length, st.resp_body.size() - st.resp_off);
-    std::memcpy(buf, st.resp_body.data() + st.resp_off, n);
-    st.resp_off += n;
-    if (st.resp_off == st.resp_body.size()) {
-      st.resp_body.clear();
-      st.resp_off = 0;
-    }
+    size_t n = st.resp_body.take(buf, length);
     if (n) st.wake.notify();  // room for the producer
     if (st.resp_end && st.resp_body.empty()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
@@ -71,8 +65,8 @@ void give_back(Connection& c, StreamState& s, size_t n) {
 void respond(Connection& c, StreamState& s, const std::vector<nghttp2_nv>& nv, std::string body) {
   if (s.closed || s.resp_submitted) return;
   if (s.req.method == "HEAD") body.clear();  // the fields still state the page's length
-  s.resp_body = std::move(body);
-  s.resp_off = 0;
+  s.resp_body.clear();
+  s.resp_body.append(body);
   s.resp_end = true;
   s.discard = true;  // the request body is not wanted any more
   give_back(c, s, s.req_body.size());
@@ -185,13 +179,8 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
   uint64_t remaining = length;
   bool done = framing == Framing::content_length && remaining == 0;
   while (!done) {
-    // Decode what is buffered (after moving the unsent rest to the front, so the buffer
-    // stays about kResponseBuffer however slowly the client reads).
-    if (s.resp_off && s.resp_off * 2 >= s.resp_body.size()) {
-      s.resp_body.erase(0, s.resp_off);
-      s.resp_off = 0;
-    }
-    while (!up.buf.empty() && !done && s.resp_body.size() - s.resp_off < kResponseBuffer) {
+    // Decode what is buffered.
+    while (!up.buf.empty() && !done && s.resp_body.size() < kResponseBuffer) {
       if (framing == Framing::chunked) {
         auto st = dec.step(up.buf.data());
         if (st.error) co_return PumpResult::upstream_error;
@@ -216,11 +205,11 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
       c.kick();
     }
     if (done) break;
-    if (s.resp_body.size() - s.resp_off >= kResponseBuffer) {
+    if (s.resp_body.size() >= kResponseBuffer) {
       s.dl.arm(client_timeout);
       co_await s.wake.wait();
       if (s.closed) co_return PumpResult::client_gone;
-      if (s.dl.expired() && s.resp_body.size() - s.resp_off >= kResponseBuffer) co_return PumpResult::client_timeout;
+      if (s.dl.expired() && s.resp_body.size() >= kResponseBuffer) co_return PumpResult::client_timeout;
       continue;
     }
     if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);  // an incomplete chunk line

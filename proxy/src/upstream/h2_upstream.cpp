@@ -8,6 +8,7 @@
 
 #include "http1/parser.h"
 #include "log.h"
+#include "net/byte_queue.h"
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "net/signal.h"
@@ -51,15 +52,13 @@ struct H2PipeState {
   http1::Framing framing = http1::Framing::none;
   uint64_t remaining = 0;
   http1::ChunkedDecoder dec;
-  std::string req_buf;  // body bytes for DATA frames
-  size_t req_off = 0;
+  ByteQueue req_buf;  // body bytes for DATA frames
   bool req_end = false;
   PipeEnd::Handler pending_write;
   size_t pending_write_n = 0;
 
   // Response as HTTP/1.1 bytes.
-  std::string resp;
-  size_t resp_off = 0;
+  ByteQueue resp;
   bool chunked = false;    // the body is being re-framed as chunked
   bool eof = false;        // the response is complete
   std::error_code error;   // the stream failed before its end
@@ -212,27 +211,27 @@ struct ClientCallbacks {
           lines += "\r\n";
         }
         st->fields.clear();
-        st->resp += "HTTP/1.1 " + status + " \r\n";
-        st->resp += lines;
+        st->resp.writable() += "HTTP/1.1 " + status + " \r\n";
+        st->resp.writable() += lines;
         const bool interim = status.size() == 3 && status[0] == '1';
         if (!interim && !end && !has_length) {
-          st->resp += "Transfer-Encoding: chunked\r\n";
+          st->resp.writable() += "Transfer-Encoding: chunked\r\n";
           st->chunked = true;
         } else if (!interim && end && !has_length && status != "204" && status != "304") {
-          st->resp += "Content-Length: 0\r\n";
+          st->resp.writable() += "Content-Length: 0\r\n";
         }
-        st->resp += "\r\n";
+        st->resp.writable() += "\r\n";
         if (end) st->eof = true;
       } else if (end) {
         // Trailers: chunked trailers when the body was chunked (else dropped: a Content-Length
         // body has nowhere to carry them in HTTP/1.1).
         if (st->chunked) {
-          st->resp += "0\r\n";
+          st->resp.writable() += "0\r\n";
           for (auto& [n, v] : st->fields) {
             if (n.empty() || n[0] == ':') continue;
-            st->resp += n + ": " + v + "\r\n";
+            st->resp.writable() += n + ": " + v + "\r\n";
           }
-          st->resp += "\r\n";
+          st->resp.writable() += "\r\n";
           st->chunked = false;
         }
         st->fields.clear();
@@ -242,7 +241,7 @@ struct ClientCallbacks {
       return 0;
     }
     if (frame->hd.type == NGHTTP2_DATA && end) {
-      if (st->chunked) st->resp += "0\r\n\r\n";
+      if (st->chunked) st->resp.writable() += "0\r\n\r\n";
       st->chunked = false;
       st->eof = true;
       c.deliver(*st);
@@ -257,9 +256,9 @@ struct ClientCallbacks {
       nghttp2_session_consume(ng, id, len);
       return 0;
     }
-    if (st->chunked) http1::append_chunk_header(st->resp, len);
-    st->resp.append(reinterpret_cast<const char*>(data), len);
-    if (st->chunked) st->resp += "\r\n";
+    if (st->chunked) http1::append_chunk_header(st->resp.writable(), len);
+    st->resp.append({reinterpret_cast<const char*>(data), len});
+    if (st->chunked) st->resp.writable() += "\r\n";
     st->unconsumed += len;
     c.deliver(*st);
     return 0;
@@ -288,14 +287,8 @@ struct ClientCallbacks {
                            nghttp2_data_source* source, void* ud) {
     auto& c = *static_cast<H2ClientConn*>(ud);
     auto& st = *static_cast<H2PipeState*>(source->ptr);
-    size_t n = std::min(length, st.req_buf.size() - st.req_off);
-    std::memcpy(buf, st.req_buf.data() + st.req_off, n);
-    st.req_off += n;
-    if (st.req_off == st.req_buf.size()) {
-      st.req_buf.clear();
-      st.req_off = 0;
-    }
-    if (st.pending_write && st.req_buf.size() - st.req_off < kPipeBuffer)
+    size_t n = st.req_buf.take(buf, length);
+    if (st.pending_write && st.req_buf.size() < kPipeBuffer)
       c.post(std::move(st.pending_write), {}, std::exchange(st.pending_write_n, 0));
     if (st.req_end && st.req_buf.empty()) *flags |= NGHTTP2_DATA_FLAG_EOF;
     else if (n == 0) return NGHTTP2_ERR_DEFERRED;
@@ -426,15 +419,8 @@ void H2ClientConn::finish(H2PipeState& st, std::error_code ec) {
 
 void H2ClientConn::deliver(H2PipeState& st) {
   if (!st.pending_read) return;
-  size_t avail = st.resp.size() - st.resp_off;
-  if (avail) {
-    size_t n = std::min(avail, st.read_buf.size());
-    std::memcpy(st.read_buf.data(), st.resp.data() + st.resp_off, n);
-    st.resp_off += n;
-    if (st.resp_off == st.resp.size()) {
-      st.resp.clear();
-      st.resp_off = 0;
-    }
+  if (!st.resp.empty()) {
+    size_t n = st.resp.take(st.read_buf.data(), st.read_buf.size());
     // Window back to the server once the reader keeps up.
     if (st.unconsumed && st.resp.size() < kPipeBuffer && ng_ && !closed_) {
       nghttp2_session_consume(ng_, st.id, st.unconsumed);
@@ -558,7 +544,7 @@ void H2ClientConn::write(const std::shared_ptr<H2PipeState>& st, asio::const_buf
   }
   if (st->id >= 0) nghttp2_session_resume_data(ng_, st->id);
   kick();
-  if (st->req_buf.size() - st->req_off < kPipeBuffer) return post(std::move(h), {}, b.size());
+  if (st->req_buf.size() < kPipeBuffer) return post(std::move(h), {}, b.size());
   st->pending_write = std::move(h);  // completed once DATA frames took the bytes
   st->pending_write_n = b.size();
 }
