@@ -3,9 +3,10 @@
 //
 // Ownership: the daemon owns one Engine. Thread: every method is for the control thread
 // (the one that created the Engine) unless stated; apply(), set_dynamic_certificates(),
-// set_acme_challenges() and set_acme_http_tokens() may be called from different control-plane threads (the main thread
-// reloads, the ACME thread installs certificates): they serialise on an internal mutex. Workers are started by the first
-// successful apply() and run until stop().
+// set_acme_challenges() and set_acme_http_tokens() may be called from different control-plane
+// threads (the main thread reloads, the ACME thread installs certificates): the first three
+// serialise on an internal mutex, set_acme_http_tokens() only swaps the HTTP-01 table under
+// that table's own lock. Workers are started by the first successful apply() and run until stop().
 #pragma once
 
 #include <chrono>
