@@ -69,6 +69,7 @@ struct AcmeDraft {
   Acme acme;
   Loc loc;                            // the section header
   std::optional<Arg> directory_arg;   // `directory URL`
+  std::optional<Arg> challenge_arg;   // `challenge tls-alpn-01|http-01`
 };
 
 struct Draft {

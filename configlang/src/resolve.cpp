@@ -219,17 +219,29 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
                               "https://acme-v02.api.letsencrypt.org/directory)");
     cfg->acme = dr.acme->acme;
   }
-  bool any_tls_bind = false;
+  bool any_tls_bind = false, any_plain_http_bind = false;
   for (const auto& f : dr.frontends)
-    for (const auto& b : f.fe.binds) any_tls_bind = any_tls_bind || b.tls;
+    for (const auto& b : f.fe.binds) {
+      any_tls_bind = any_tls_bind || b.tls;
+      any_plain_http_bind = any_plain_http_bind || (!b.tls && f.fe.mode == Mode::http);
+    }
+  const bool http01 = dr.acme && dr.acme->acme.challenge == AcmeChallenge::http_01;
+  // http-01 is answered by the http frontends' plain binds (the CA fetches port 80).
+  if (http01 && !any_plain_http_bind && dr.acme->challenge_arg)
+    ctx.warning(dr.acme->challenge_arg->loc, "challenge 'http-01': no http frontend has a plain (non-tls) 'bind': the "
+                                             "challenge cannot be answered (the CA fetches "
+                                             "http://NAME/.well-known/acme-challenge/TOKEN on port 80)");
+  const char* challenge_name = http01 ? "http-01" : "tls-alpn-01";
   bool warned_no_tls = false;
   for (auto& a : dr.apps) {
     if (a.app.certificate != "acme" || !a.certificate_arg) continue;
     const std::string who = "app '" + a.app.name + "'";
     if (dr.acme && !any_tls_bind && !warned_no_tls) {
       warned_no_tls = true;
-      ctx.warning(a.certificate_arg->loc, who + ": no frontend has a 'bind ... tls': the certificate cannot be "
-                                          "validated (tls-alpn-01 connects to port 443 of a tls bind) nor served");
+      ctx.warning(a.certificate_arg->loc,
+                  who + (http01 ? ": no frontend has a 'bind ... tls': the certificate cannot be served"
+                                : ": no frontend has a 'bind ... tls': the certificate cannot be "
+                                  "validated (tls-alpn-01 connects to port 443 of a tls bind) nor served"));
     }
     if (!dr.acme) {
       ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs an 'acme' section (with 'directory URL') "
@@ -241,7 +253,7 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
     for (size_t i = 0; i < a.app.hosts.size(); ++i)
       if (a.app.hosts[i].rfind("*.", 0) == 0)
         ctx.error(a.host_args[i].loc, who + ": wildcard host '" + a.app.hosts[i] + "' cannot get an automatic "
-                                      "certificate (the tls-alpn-01 challenge cannot validate wildcards); use "
+                                      "certificate (the " + challenge_name + " challenge cannot validate wildcards); use "
                                       "'certificate PATH' or list the names");
   }
 

@@ -67,7 +67,9 @@ struct AcmeManager::State {
   std::unique_ptr<PocoHttpsTransport> transport;
   acme::Key account_key;
   std::unique_ptr<acme::Client> client;
-  std::map<std::string, acme::AlpnCertificate> challenges;  // identifier -> served now
+  std::map<std::string, acme::AlpnCertificate> challenges;  // identifier -> served now (tls-alpn-01)
+  // identifier -> {token, key authorization} served now (http-01)
+  std::map<std::string, std::pair<std::string, std::string>> http_tokens;
   std::shared_ptr<TransportCancel> cancel;                  // the manager's (stop interrupts I/O)
   std::mt19937_64 rng{std::random_device{}()};
 };
@@ -321,6 +323,13 @@ class Pass {
       logger().warning("acme: installing challenge certificates failed: " + error);
   }
 
+  // Hands the Engine the current http-01 table (token -> key authorization).
+  bool publish_http_tokens(std::string& error) {
+    std::map<std::string, std::string> tokens;
+    for (const auto& [id, t] : st_.http_tokens) tokens[t.first] = t.second;
+    return engine_.set_acme_http_tokens(std::move(tokens), error);
+  }
+
   bool order(const std::string& app, const std::vector<std::string>& hosts, std::string& error) {
     store::AcmeOrder rec;
     rec.certificate_name = app;
@@ -353,9 +362,22 @@ class Pass {
       st_.challenges.erase(id);
       return false;
     };
+    hooks.challenge = cfg_.acme->challenge == config::AcmeChallenge::http_01 ? acme::ChallengeType::http_01
+                                                                              : acme::ChallengeType::tls_alpn_01;
+    hooks.install_http_token = [&](const std::string& id, const std::string& token, const std::string& key_authz) {
+      st_.http_tokens[id] = {token, key_authz};
+      std::string err;
+      if (publish_http_tokens(err)) return true;
+      logger().warning("acme: app " + app + ": host " + id + ": http-01 challenge response: " + err);
+      st_.http_tokens.erase(id);
+      return false;
+    };
     hooks.remove_challenge = [&](const std::string& id) {
-      st_.challenges.erase(id);
-      publish_challenges();
+      if (st_.challenges.erase(id)) publish_challenges();
+      if (st_.http_tokens.erase(id)) {
+        std::string err;
+        if (!publish_http_tokens(err)) logger().warning("acme: removing http-01 challenge responses failed: " + err);
+      }
     };
     hooks.progress = [&](const std::string& status, const std::string& url) {
       if (status == rec.status && url == rec.order_url) return;
@@ -459,6 +481,11 @@ void AcmeManager::run() {
     st.challenges.clear();
     std::string ignored;
     engine_.set_acme_challenges({}, ignored);
+  }
+  if (!st.http_tokens.empty()) {
+    st.http_tokens.clear();
+    std::string ignored;
+    engine_.set_acme_http_tokens({}, ignored);
   }
 }
 

@@ -3,7 +3,8 @@
 // What it does, per app: a stored certificate (state-dir/ferry.db) that is valid is installed
 // into the Engine at once (no new order); an order is started when there is none, it expired,
 // the app has hosts it does not cover (e.g. added by a reload), or one third of its lifetime
-// is left. An order is newOrder -> tls-alpn-01 challenges served by the Engine -> finalize ->
+// is left. An order is newOrder -> tls-alpn-01 or http-01 challenges (the acme section's
+// `challenge`) served by the Engine -> finalize ->
 // download -> store -> install live. One order at a time; failures retry with jittered
 // exponential back-off (at most a day apart) while the old certificate keeps being served.
 // Every order is recorded in the order history table.
@@ -13,7 +14,9 @@
 // Threads: load(), start(), update(), request_stop() and stop() are called on the main thread; everything else runs on
 // the manager's own thread, which does blocking HTTPS and SQLite I/O (never on a worker). The
 // thread talks to the data plane only through Engine::set_dynamic_certificates and
-// Engine::set_acme_challenges (immutable snapshots). A reload (update) during an order does not
+// Engine::set_acme_challenges / Engine::set_acme_http_tokens (immutable snapshots; a
+// challenge is published before the CA is told to validate and withdrawn when the order ends,
+// successful, failed or stopped). A reload (update) during an order does not
 // interrupt it: the order completes for the hosts it started with, and the new configuration
 // is looked at right after (a host added meanwhile gets its own order then), so an order is
 // never duplicated nor lost. stop() sets a flag checked between steps, wakes every wait and

@@ -192,6 +192,24 @@ bool Engine::set_acme_challenges(const std::vector<AcmeChallengeCertificate>& ch
   return true;
 }
 
+bool Engine::set_acme_http_tokens(std::map<std::string, std::string> tokens, std::string& error) {
+  http1::AcmeHttpTokens::Map map;
+  for (auto& [token, key_authz] : tokens) {
+    if (!http1::is_valid_acme_token(token)) {
+      error = "ACME http-01 token '" + token.substr(0, 64) + "' is not base64url";
+      return false;
+    }
+    if (key_authz.size() <= token.size() + 1 || key_authz.compare(0, token.size(), token) != 0 ||
+        key_authz[token.size()] != '.') {
+      error = "ACME http-01 token '" + token + "': the key authorization does not start with '<token>.'";
+      return false;
+    }
+    map.emplace(token, std::move(key_authz));
+  }
+  impl_->shared.acme_http.replace(std::move(map));  // its own lock; no plan change needed
+  return true;
+}
+
 std::vector<ListenerInfo> Engine::listeners() const { return impl_->ordered; }
 
 void Engine::begin_drain() {

@@ -18,6 +18,7 @@
 
 #include "access_log.h"
 #include "balance/balancer.h"
+#include "http1/acme_http01.h"
 #include "net/asio_util.h"
 #include "net/stream.h"
 #include "plan/plan.h"
@@ -35,6 +36,8 @@ struct EngineShared {
   std::atomic<size_t> connections{0};  // downstream connections, all workers
   std::atomic<uint32_t> max_connections{100000};
   AccessLogWriter* access_log = nullptr;
+  // ACME HTTP-01 key authorizations by token (Engine::set_acme_http_tokens); see acme_http01.h.
+  http1::AcmeHttpTokens acme_http;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that

@@ -13,7 +13,8 @@ lifetime is left (Pebble issues 45 s certificates via `certificateValidityPeriod
 renewal (Pebble stopped) keeps the old certificate served; a reload
 adding a host orders a certificate covering it; `kill -9` during ACME activity leaves a store
 that passes `PRAGMA integrity_check`, and the next start recovers; SIGTERM with a CA that never
-answers still stops ferryd promptly.
+answers still stops ferryd promptly. With `challenge http-01` (Pebble's `httpPort` = Ferry's plain
+bind) a certificate is issued and served, and unknown challenge tokens are routed to the app.
 """
 import json
 import os
@@ -86,9 +87,11 @@ class _Proc:
 
 
 class Pebble:
-    """pebble-challtestsrv (DNS) + pebble, validating tls-alpn-01 on `tls_port`."""
+    """pebble-challtestsrv (DNS) + pebble, validating tls-alpn-01 on `tls_port` and http-01 on
+    `http_port` (None: a closed port)."""
 
-    def __init__(self, tls_port, validity=None):
+    def __init__(self, tls_port, validity=None, http_port=None, challenge="tls-alpn-01"):
+        self.challenge = challenge
         d = os.path.join(H.tmpdir(), "pebble")
         os.makedirs(d, exist_ok=True)
         # Pebble's HTTPS certificate, from a CA of our own that Ferry trusts (ca-bundle).
@@ -114,7 +117,7 @@ class Pebble:
             "managementListenAddress": "127.0.0.1:%d" % self.mgmt_port,
             "certificate": os.path.join(d, "wfe.pem"),
             "privateKey": os.path.join(d, "wfe.key"),
-            "httpPort": H.free_port_closed(),
+            "httpPort": http_port if http_port else H.free_port_closed(),
             "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,
@@ -152,7 +155,7 @@ class Pebble:
 
     def acme_section(self):
         return H.section("acme", "directory %s" % self.directory, "email ops@ferry.example",
-                         "challenge tls-alpn-01", "ca-bundle %s" % self.ca)
+                         "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
 
 
 def _config(tls_port, pebble, apps, backend_port):
@@ -413,6 +416,40 @@ def test_shutdown_does_not_hang_on_a_silent_ca():
     took = time.monotonic() - t0
     assert took < 13, "ferryd took %.1fs to stop with a silent CA" % took
     assert fr.log_lines(r"\bstopped$")
+
+
+def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
+    """`challenge http-01`: Pebble's httpPort is Ferry's plain bind; Pebble fetches
+    /.well-known/acme-challenge/<token> there, Ferry answers it before routing, and the issued
+    certificate is served on the tls bind. An unknown token goes to the app like any request."""
+    _require_peers()
+    be = H.HttpBackend("acme-be")
+    tls_port, http_port = _free_port(), _free_port()
+    pebble = Pebble(tls_port, http_port=http_port, challenge="http-01")
+    cfg = H.base_config(workers=2) \
+        + H.section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \
+        + H.backend_section("pool", [("s1", be.port)]) + pebble.acme_section() \
+        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = H.Ferry(cfg)
+    _, sans = _served_when_ready(tls_port, "a.ferry.example", pebble.root_path)
+    assert sans == ["a.ferry.example"], sans
+    fr.wait_log(r"acme: app a: a\.ferry\.example: http-01 challenge answered")
+    assert fr.log_lines(r"answered an ACME http-01 validation from 127\.0\.0\.1"), "no validation reached Ferry"
+    assert not fr.log_lines(r"tls-alpn-01 validation"), fr.log_lines(r"validation")
+    assert [o[1] for o in _orders(_db(fr))] == ["valid"], _orders(_db(fr))
+    # The token was withdrawn after the order, and unknown tokens are routed to the app.
+    with socket.create_connection(("127.0.0.1", http_port), timeout=5) as s:
+        s.sendall(b"GET /.well-known/acme-challenge/NoSuchToken_1 HTTP/1.1\r\nHost: a.ferry.example\r\n"
+                  b"Connection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200"), data[:200]
+    assert be.last()["path"] == "/.well-known/acme-challenge/NoSuchToken_1", be.last()
+    assert fr.stop() == 0
 
 
 def _check_store(path):

@@ -40,15 +40,11 @@ void email(Ctx& ctx, const Directive& d, Draft& dr) {
 }
 
 void challenge(Ctx& ctx, const Directive& d, Draft& dr) {
-  if (!ctx.arity(d, 1, 1, "challenge tls-alpn-01")) return;
+  if (!ctx.arity(d, 1, 1, "challenge tls-alpn-01|http-01")) return;
   auto c = ctx.choice(d.args[0], {"tls-alpn-01", "http-01"}, "ACME challenge");
   if (!c) return;
-  if (*c == 1) {
-    ctx.error(d.args[0].loc, "challenge 'http-01' is not supported by this version yet; use 'tls-alpn-01' "
-                             "(validated on the frontends' 'bind ... tls' port 443)");
-    return;
-  }
-  cur(dr).acme.challenge = AcmeChallenge::tls_alpn_01;
+  cur(dr).acme.challenge = *c == 1 ? AcmeChallenge::http_01 : AcmeChallenge::tls_alpn_01;
+  cur(dr).challenge_arg = d.args[0];
 }
 
 void ca_bundle(Ctx& ctx, const Directive& d, Draft& dr) {

@@ -1,5 +1,5 @@
-// Challenge responses: the key authorization (RFC 8555 §8.1) and the TLS-ALPN-01 validation
-// certificate (RFC 8737 §3). The TLS layer serves that certificate for the identifier's SNI when
+// Challenge responses: the key authorization (RFC 8555 §8.1; the HTTP-01 response body, §8.3)
+// and the TLS-ALPN-01 validation certificate (RFC 8737 §3). The TLS layer serves that certificate for the identifier's SNI when
 // the client offers only ALPN "acme-tls/1". Pure functions; any thread.
 #pragma once
 
@@ -17,6 +17,13 @@ namespace ferry::acme {
 std::string key_authorization(std::string_view token, std::string_view account_thumbprint);
 // Same, computing the thumbprint of the account key. Fails if the key is not P-256.
 Result<std::string> key_authorization(std::string_view token, const EVP_PKEY& account_key);
+
+// The challenge types ferryd answers (the `challenge` directive of the acme section).
+enum class ChallengeType { tls_alpn_01, http_01 };
+// The type as the CA names it: "tls-alpn-01" or "http-01".
+constexpr std::string_view challenge_type_name(ChallengeType t) {
+  return t == ChallengeType::http_01 ? "http-01" : "tls-alpn-01";
+}
 
 struct AlpnCertificate {
   std::string cert_pem;  // "-----BEGIN CERTIFICATE-----"

@@ -160,6 +160,7 @@ Result<IssuedCertificate> Client::order(const std::vector<std::string>& hosts, c
   auto key_authz_for = [&](const std::string& token) { return key_authorization(token, key_); };
 
   if (order_step(ord->status) == OrderStep::authorize) {
+    const std::string type(challenge_type_name(hooks.challenge));
     std::vector<std::pair<std::string, std::string>> pending;  // authz URL, identifier
     for (const auto& authz_url : ord->authorizations) {
       auto r = post(authz_url, "", false);
@@ -168,29 +169,36 @@ Result<IssuedCertificate> Client::order(const std::vector<std::string>& hosts, c
       auto authz = parse_authorization(r->body);
       if (!authz) return R::fail("authorization " + authz_url + ": " + authz.error);
       const std::string& id = authz->identifier.value;
-      switch (authorization_step(*authz)) {
+      switch (authorization_step(*authz, type)) {
         case AuthzStep::done:
           say(id + ": authorization already valid");
           continue;
         case AuthzStep::fail:
           return R::fail(id + ": authorization is " + authz->status +
-                         (authz->find_challenge("tls-alpn-01") ? "" : " (no tls-alpn-01 challenge offered)"));
+                         (authz->find_challenge(type) ? "" : " (no " + type + " challenge offered)"));
         case AuthzStep::respond:
           break;
       }
-      const Challenge& ch = *authz->find_challenge("tls-alpn-01");
+      const Challenge& ch = *authz->find_challenge(type);
       auto ka = key_authz_for(ch.token);
       if (!ka) return R::fail(id + ": key authorization: " + ka.error);
-      auto cert = make_tls_alpn01_certificate(id, *ka);
-      if (!cert) return R::fail(id + ": challenge certificate: " + cert.error);
-      if (!hooks.install_challenge || !hooks.install_challenge(id, *cert))
-        return R::fail(id + ": could not install the challenge certificate in the data plane");
+      if (hooks.challenge == ChallengeType::http_01) {
+        // The CA fetches http://<id>/.well-known/acme-challenge/<token> (§8.3).
+        if (!hooks.install_http_token || !hooks.install_http_token(id, ch.token, *ka))
+          return R::fail(id + ": could not install the http-01 challenge response in the data plane");
+      } else {
+        // The CA connects with ALPN acme-tls/1 (RFC 8737 §3).
+        auto cert = make_tls_alpn01_certificate(id, *ka);
+        if (!cert) return R::fail(id + ": challenge certificate: " + cert.error);
+        if (!hooks.install_challenge || !hooks.install_challenge(id, *cert))
+          return R::fail(id + ": could not install the challenge certificate in the data plane");
+      }
       installed.push_back(id);
-      // Answer the challenge: the CA now connects to us with ALPN acme-tls/1 (§7.5.1).
+      // Answer the challenge: the CA validates now (§7.5.1).
       auto answered = post(ch.url, challenge_response_payload(), false);
       if (!answered) return R::fail(id + ": challenge: " + answered.error);
       if (!is_success(answered->status)) return R::fail(id + ": challenge: " + describe_error(*answered));
-      say(id + ": tls-alpn-01 challenge answered");
+      say(id + ": " + type + " challenge answered");
       pending.emplace_back(authz_url, id);
     }
     for (const auto& [authz_url, id] : pending) {
@@ -200,7 +208,7 @@ Result<IssuedCertificate> Client::order(const std::vector<std::string>& hosts, c
         if (a->status == "valid") return Result<bool>::ok(true);
         if (a->status == "pending") return Result<bool>::ok(false);
         std::string why = "authorization is " + a->status;
-        if (const Challenge* c = a->find_challenge("tls-alpn-01"); c && c->error)
+        if (const Challenge* c = a->find_challenge(type); c && c->error)
           why += ": " + c->error->type + (c->error->detail.empty() ? "" : ": " + c->error->detail);
         return Result<bool>::fail(why);
       }, poll_limit, (id + ": validation").c_str());

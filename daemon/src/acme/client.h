@@ -1,5 +1,6 @@
 // An ACME (RFC 8555) client for one directory: the account (newAccount) and one order at a
-// time, with TLS-ALPN-01 (RFC 8737) challenges, down to the issued chain.
+// time, with TLS-ALPN-01 (RFC 8737) or HTTP-01 (RFC 8555 §8.3) challenges, down to the issued
+// chain.
 //
 // Ownership: Client borrows the Transport and the account key, which must outlive it; the
 // hooks are called synchronously. Thread: one thread (the ACME thread); blocking. Every wait
@@ -26,10 +27,17 @@ namespace ferry::acme {
 using SleepFn = std::function<bool(std::chrono::milliseconds d)>;
 
 struct OrderHooks {
-  // Serve `cert` for `identifier` on acme-tls/1 before the CA is told to validate. False = the
-  // data plane could not (the order fails).
+  // The challenge answered for every pending authorization (its install hook below is used).
+  ChallengeType challenge = ChallengeType::tls_alpn_01;
+  // tls-alpn-01: serve `cert` for `identifier` on acme-tls/1 before the CA is told to validate.
+  // False = the data plane could not (the order fails).
   std::function<bool(const std::string& identifier, const AlpnCertificate& cert)> install_challenge;
-  // Stop serving it (called for every installed challenge, success or failure).
+  // http-01: serve `key_authorization` at /.well-known/acme-challenge/<token> before the CA is
+  // told to validate `identifier`. False = the data plane could not (the order fails).
+  std::function<bool(const std::string& identifier, const std::string& token, const std::string& key_authorization)>
+      install_http_token;
+  // Stop serving the challenge of `identifier`, either type (called for every installed
+  // challenge, success or failure, when the order ends).
   std::function<void(const std::string& identifier)> remove_challenge;
   // Progress of the order, for the order history: status and the order URL once known.
   std::function<void(const std::string& status, const std::string& order_url)> progress;
@@ -54,7 +62,7 @@ class Client {
   const std::string& account_url() const { return kid_; }
 
   // Orders a certificate for `hosts` (ensure_account first) and waits for it: newOrder, each
-  // pending authorization's tls-alpn-01 challenge (installed through the hooks, answered,
+  // pending authorization's challenge of hooks.challenge (installed through the hooks, answered,
   // polled), finalize with a CSR of a fresh key, poll, download. Every poll is bounded
   // (`poll_limit` in total per wait).
   Result<IssuedCertificate> order(const std::vector<std::string>& hosts, const OrderHooks& hooks,

@@ -81,10 +81,10 @@ void record_failure(RetryState& retry, const std::vector<std::string>& hosts, in
   retry.next_attempt = now + backoff_delay(retry.failures, unit_random).count();
 }
 
-AuthzStep authorization_step(const Authorization& authz) {
+AuthzStep authorization_step(const Authorization& authz, std::string_view challenge_type) {
   if (authz.status == "valid") return AuthzStep::done;
   if (authz.status != "pending") return AuthzStep::fail;
-  return authz.find_challenge("tls-alpn-01") ? AuthzStep::respond : AuthzStep::fail;
+  return authz.find_challenge(challenge_type) ? AuthzStep::respond : AuthzStep::fail;
 }
 
 OrderStep order_step(const std::string& status) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "acme/messages.h"
@@ -60,10 +61,11 @@ void record_failure(RetryState& retry, const std::vector<std::string>& hosts, in
 // What to do with one authorization of an order (RFC 8555 §7.1.6).
 enum class AuthzStep {
   done,     // "valid": nothing to do (e.g. reused from an earlier order)
-  respond,  // "pending": serve the tls-alpn-01 challenge and answer it
-  fail,     // invalid, deactivated, expired, revoked, or no tls-alpn-01 challenge offered
+  respond,  // "pending": serve the challenge of `challenge_type` and answer it
+  fail,     // invalid, deactivated, expired, revoked, or no challenge of `challenge_type` offered
 };
-AuthzStep authorization_step(const Authorization& authz);
+// `challenge_type`: the configured one, "tls-alpn-01" or "http-01".
+AuthzStep authorization_step(const Authorization& authz, std::string_view challenge_type = "tls-alpn-01");
 
 // What to do next with an order, from its status (RFC 8555 §7.1.6).
 enum class OrderStep {

@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "error_pages.h"
+#include "http1/acme_http01.h"
 #include "http1/session_impl.h"
 #include "http2/session.h"
 #include "log.h"
@@ -254,6 +255,20 @@ awaitable<bool> Session::handle(RequestHead& req) {
     info.method.clear(), info.path.clear(), info.host.clear();
   }
   const bool has_body = req.framing != Framing::none;
+
+  // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here, before routing; an unknown
+  // one is routed like any request (an app may answer its own). Only that path takes the
+  // table's lock (acme_http01.h).
+  if (std::string key_authz; !has_body && req.method == "GET" && w_.shared().acme_http.maybe_any() &&
+                             w_.shared().acme_http.find(acme_challenge_token(req.target), key_authz)) {
+    std::string response = acme_http01_response(key_authz, !req.keep_alive);
+    buf_.consume(req.head_size);
+    dl_.arm(fe_->cfg->timeouts.client);
+    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(response), use_nothrow);
+    log(config::LogLevel::info, "frontend " + fe_->cfg->name + ": answered an ACME http-01 validation from " + client_ip_);
+    log_request(info, 200, 0, n, {}, -1, 0, "acme-http-01");
+    co_return !ec && req.keep_alive;
+  }
 
   int app = plan.router.find(req.host);
   if (app < 0) app = fe_->cfg->app;  // default-app

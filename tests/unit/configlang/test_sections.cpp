@@ -613,6 +613,47 @@ TEST_CASE("acme section", "[configlang][acme]") {
   CHECK(rel.config->acme->ca_bundle == "/etc/ferry/ca.pem");
 }
 
+TEST_CASE("acme section with challenge http-01", "[configlang][acme]") {
+  const std::string acme = "app a2\n"                      // 11
+                           "    hosts a.example.com\n"
+                           "    backend pool\n"
+                           "    certificate acme\n"       // 14
+                           "acme\n"                        // 15
+                           "    directory https://ca.example/dir\n"
+                           "    challenge http-01\n";     // 17
+  // kBase's frontend with its bind made tls (same line numbers): no plain bind left.
+  auto tls_base = [](const std::string& extra) {
+    std::string base = with(extra);
+    const std::string plain = "    bind 127.0.0.1:0\n";
+    base.replace(base.find(plain), plain.size(), "    bind 127.0.0.1:0 tls\n");
+    return base;
+  };
+  // kBase's plain bind answers the challenge, a tls bind serves the certificate: no warning.
+  auto ok = load(with(acme) + "frontend t\n    bind 127.0.0.1:0 tls\n    default-app hello\n");
+  INFO(format(ok.diagnostics));
+  REQUIRE(ok.ok());
+  CHECK(ok.diagnostics.empty());
+  CHECK(ok.config->acme->challenge == AcmeChallenge::http_01);
+  // Only a tls bind: nothing can answer the challenge (one warning, at the challenge).
+  auto tls_only = load(tls_base(acme));
+  INFO(format(tls_only.diagnostics));
+  REQUIRE(tls_only.ok());
+  CHECK(tls_only.warning_count() == 1);
+  CHECK(warn_where(tls_only, "challenge 'http-01': no http frontend has a plain (non-tls) 'bind'") == "17:15");
+  // A plain bind on a tcp frontend does not answer HTTP.
+  auto tcp_plain = load(tls_base(acme) + "frontend t\n    bind 127.0.0.1:0\n    mode tcp\n    app hello\n");
+  INFO(format(tcp_plain.diagnostics));
+  CHECK(warn_where(tcp_plain, "challenge 'http-01': no http frontend has a plain (non-tls) 'bind'") == "17:15");
+  // No tls bind at all: the certificate cannot be served (the http-01 wording).
+  auto no_tls = load(with(acme));
+  CHECK(warn_where(no_tls, "app 'a2': no frontend has a 'bind ... tls': the certificate cannot be served") == "14:17");
+  CHECK(no_tls.warning_count() == 1);
+  // Wildcards cannot be validated by http-01 either.
+  auto wild = load(with("app a2\n    hosts *.example.com\n    backend pool\n    certificate acme\n"
+                        "acme\n    directory https://ca.example/dir\n    challenge http-01\n"));
+  CHECK(where(wild, "(the http-01 challenge cannot validate wildcards)") == "12:11");
+}
+
 TEST_CASE("acme errors", "[configlang][acme]") {
   // `certificate acme` without an acme section.
   auto no_section = load(with("app a2\n    hosts a.example.com\n    backend pool\n    certificate acme\n"));
@@ -641,7 +682,6 @@ TEST_CASE("acme errors", "[configlang][acme]") {
                        "acme\n"));                              // 18
   CHECK(where(bad, "invalid ACME directory 'http://ca.example/dir': expected an https:// URL") == "12:15");
   CHECK(where(bad, "invalid email address 'nobody' (expected local@domain)") == "13:11");
-  CHECK(where(bad, "challenge 'http-01' is not supported by this version yet") == "14:15");
   CHECK(where(bad, "'challenge' is already set in this acme section") == "15:5");
   CHECK(where(bad, "missing argument: expected 'ca-bundle PATH'") == "16:14");
   CHECK(where(bad, "unknown directive 'renew' in an acme section") == "17:5");

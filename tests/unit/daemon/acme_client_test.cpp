@@ -29,8 +29,11 @@ class FakeCa final : public Transport {
   std::set<std::string> prevalidated;  // identifiers whose authorization is already valid
   bool fail_validation = false;        // challenge answers make the authorization invalid
   bool never_validate = false;         // challenge answers leave the authorization pending
+  std::string validated_type = "tls-alpn-01";  // the challenge whose answer validates
   // What the client installed for each identifier when it answered (checked by the CA).
   std::function<bool(const std::string&)> challenge_installed;
+  // http-01: whether the data plane serves the right key authorization for (identifier, token).
+  std::function<bool(const std::string&, const std::string&)> http_installed;
 
   // Observations.
   std::vector<std::string> posted_urls;
@@ -97,6 +100,16 @@ class FakeCa final : public Transport {
       if (!never_validate) authz_[id] = (served && !fail_validation) ? "valid" : "invalid";
       return reply(200, R"({"type":"tls-alpn-01","url":")" + url + R"(","status":"processing","token":")" + token(id) + "\"}");
     }
+    if (url.rfind(kBase + "/other/", 0) == 0) {  // the http-01 challenge
+      std::string id = url.substr((kBase + "/other/").size());
+      CHECK(payload == "{}");
+      CHECK(validated_type == "http-01");
+      // The CA fetches http://<id>/.well-known/acme-challenge/<token> now.
+      bool served = http_installed && http_installed(id, token(id));
+      CHECK(served);
+      if (!never_validate) authz_[id] = (served && !fail_validation) ? "valid" : "invalid";
+      return reply(200, R"({"type":"http-01","url":")" + url + R"(","status":"processing","token":")" + token(id) + "\"}");
+    }
     if (url == kBase + "/finalize/1") {
       auto p = parse_json(payload);
       REQUIRE(p);
@@ -150,10 +163,12 @@ class FakeCa final : public Transport {
     const std::string& st = authz_.at(id);
     std::string chall_status = st == "valid" ? "valid" : st == "invalid" ? "invalid" : "pending";
     std::string err = st == "invalid" ? R"(,"error":{"type":"urn:ietf:params:acme:error:unauthorized","detail":"bad cert"})" : "";
+    const bool http = validated_type == "http-01";
     return R"({"status":")" + st + R"(","identifier":{"type":"dns","value":")" + id + R"("},"challenges":[)" +
-           R"({"type":"http-01","url":")" + kBase + "/other/" + id + R"(","status":"pending","token":")" + token(id) + "\"}," +
-           R"({"type":"tls-alpn-01","url":")" + kBase + "/chall/" + id + R"(","status":")" + chall_status +
-           R"(","token":")" + token(id) + "\"" + err + "}]}";
+           R"({"type":"http-01","url":")" + kBase + "/other/" + id + R"(","status":")" + (http ? chall_status : "pending") +
+           R"(","token":")" + token(id) + "\"" + (http ? err : "") + "}," +
+           R"({"type":"tls-alpn-01","url":")" + kBase + "/chall/" + id + R"(","status":")" + (http ? "pending" : chall_status) +
+           R"(","token":")" + token(id) + "\"" + (http ? "" : err) + "}]}";
   }
 
   const EVP_PKEY& key_;
@@ -164,9 +179,17 @@ class FakeCa final : public Transport {
 
 struct Hooks {
   std::map<std::string, AlpnCertificate> serving;
+  std::map<std::string, std::string> http_serving;  // token -> key authorization
+  std::map<std::string, std::string> http_token_of;  // identifier -> token
   std::vector<std::string> installed, removed, statuses;
   OrderHooks get() {
     OrderHooks h;
+    h.install_http_token = [this](const std::string& id, const std::string& token, const std::string& ka) {
+      http_serving[token] = ka;
+      http_token_of[id] = token;
+      installed.push_back(id);
+      return true;
+    };
     h.install_challenge = [this](const std::string& id, const AlpnCertificate& c) {
       serving[id] = c;
       installed.push_back(id);
@@ -174,6 +197,10 @@ struct Hooks {
     };
     h.remove_challenge = [this](const std::string& id) {
       serving.erase(id);
+      if (auto t = http_token_of.find(id); t != http_token_of.end()) {
+        http_serving.erase(t->second);
+        http_token_of.erase(t);
+      }
       removed.push_back(id);
     };
     h.progress = [this](const std::string& s, const std::string&) { statuses.push_back(s); };
@@ -220,6 +247,64 @@ TEST_CASE("ACME client: account, order, tls-alpn-01, finalize, download", "[acme
   CHECK(base64url_decode(ca.csr_b64));
   CHECK(hooks.statuses.front() == "pending");
   CHECK(hooks.statuses.back() == "valid");
+}
+
+TEST_CASE("ACME client: http-01 publishes the key authorization, answers, and withdraws it", "[acme][client]") {
+  auto key = generate_p256_key();
+  REQUIRE(key);
+  auto thumb = jwk_thumbprint(**key);
+  REQUIRE(thumb);
+  FakeCa ca(**key);
+  ca.validated_type = "http-01";
+  Hooks hooks;
+  ca.http_installed = [&](const std::string&, const std::string& token) {
+    auto it = hooks.http_serving.find(token);
+    return it != hooks.http_serving.end() && it->second == token + "." + *thumb;  // RFC 8555 §8.1
+  };
+  Client client(ca, kBase + "/dir", **key, no_wait());
+  REQUIRE(client.ensure_account(""));
+  ca.prevalidated = {"b.example.com"};
+  OrderHooks h = hooks.get();
+  h.challenge = ChallengeType::http_01;
+  h.install_challenge = [](const std::string&, const AlpnCertificate&) -> bool {
+    FAIL("tls-alpn-01 installed for an http-01 order");
+    return false;
+  };
+  auto issued = client.order({"a.example.com", "b.example.com", "c.example.com"}, h);
+  INFO(issued.error);
+  REQUIRE(issued);
+  CHECK(hooks.installed == std::vector<std::string>{"a.example.com", "c.example.com"});
+  CHECK(hooks.removed == hooks.installed);
+  CHECK(hooks.http_serving.empty());
+  for (const auto& u : ca.posted_urls) CHECK(u.find("/chall/") == std::string::npos);  // tls-alpn-01 never answered
+  CHECK(ca.finalized == 1);
+
+  // A failed http-01 validation names the CA's error and withdraws the response.
+  FakeCa bad(**key);
+  bad.validated_type = "http-01";
+  bad.fail_validation = true;
+  bad.http_installed = ca.http_installed;
+  Client client2(bad, kBase + "/dir", **key, no_wait());
+  REQUIRE(client2.ensure_account(""));
+  hooks.installed.clear(), hooks.removed.clear();
+  auto failed = client2.order({"a.example.com"}, h);
+  REQUIRE_FALSE(failed);
+  CHECK(failed.error.find("a.example.com: validation: authorization is invalid: urn:ietf:params:acme:error:unauthorized") !=
+        std::string::npos);
+  CHECK(hooks.removed == std::vector<std::string>{"a.example.com"});
+  CHECK(hooks.http_serving.empty());
+
+  // A data plane that cannot publish it: the challenge is never answered.
+  FakeCa third(**key);
+  third.validated_type = "http-01";
+  Client client3(third, kBase + "/dir", **key, no_wait());
+  REQUIRE(client3.ensure_account(""));
+  h.install_http_token = [](const std::string&, const std::string&, const std::string&) { return false; };
+  auto refused = client3.order({"d.example.com"}, h);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error.find("could not install the http-01 challenge response") != std::string::npos);
+  for (const auto& u : third.posted_urls) CHECK(u.find("/other/") == std::string::npos);  // never answered
+  CHECK(third.finalized == 0);
 }
 
 TEST_CASE("ACME client: a failed validation fails the order and removes the challenge", "[acme][client]") {

@@ -90,6 +90,11 @@ TEST_CASE("authorization and order steps follow RFC 8555 statuses", "[acme][sche
   CHECK(authorization_step(a) == AuthzStep::fail);
   a.challenges.push_back(Challenge{"tls-alpn-01", "u2", "pending", "t", {}, {}});
   CHECK(authorization_step(a) == AuthzStep::respond);
+  CHECK(authorization_step(a, "http-01") == AuthzStep::respond);
+  CHECK(authorization_step(a, "dns-01") == AuthzStep::fail);  // not offered
+  a.challenges.erase(a.challenges.begin());
+  CHECK(authorization_step(a, "http-01") == AuthzStep::fail);
+  CHECK(authorization_step(a, "tls-alpn-01") == AuthzStep::respond);
   for (const char* s : {"invalid", "deactivated", "expired", "revoked"}) {
     a.status = s;
     CHECK(authorization_step(a) == AuthzStep::fail);

@@ -206,11 +206,13 @@ struct App {
 };
 
 // The `acme` section: where automatic certificates (`certificate acme`) come from.
-enum class AcmeChallenge { tls_alpn_01 };
+// tls_alpn_01 (RFC 8737): the CA connects to port 443 with ALPN acme-tls/1; http_01 (RFC 8555
+// §8.3): the CA fetches http://NAME/.well-known/acme-challenge/TOKEN on port 80 (a plain bind).
+enum class AcmeChallenge { tls_alpn_01, http_01 };
 struct Acme {
   std::string directory;  // `directory URL` (required): the CA's ACME directory, https://
   std::string email;      // `email ADDR`: account contact; empty = none
-  AcmeChallenge challenge = AcmeChallenge::tls_alpn_01;  // `challenge tls-alpn-01`
+  AcmeChallenge challenge = AcmeChallenge::tls_alpn_01;  // `challenge tls-alpn-01|http-01`
   // `ca-bundle PATH`: PEM CA certificates trusted for the ACME server's HTTPS (instead of the
   // system's); relative paths are resolved like certificate paths. Empty = system CAs.
   std::string ca_bundle;

@@ -2,14 +2,16 @@
 // per-app budgets, access log.
 //
 // Ownership: the daemon owns one Engine. Thread: every method is for the control thread
-// (the one that created the Engine) unless stated; apply(), set_dynamic_certificates() and
-// set_acme_challenges() may be called from different control-plane threads (the main thread
-// reloads, the ACME thread installs certificates): they serialise on an internal mutex. Workers are started by the first
-// successful apply() and run until stop().
+// (the one that created the Engine) unless stated; apply(), set_dynamic_certificates(),
+// set_acme_challenges() and set_acme_http_tokens() may be called from different control-plane
+// threads (the main thread reloads, the ACME thread installs certificates): the first three
+// serialise on an internal mutex, set_acme_http_tokens() only swaps the HTTP-01 table under
+// that table's own lock. Workers are started by the first successful apply() and run until stop().
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,6 +82,15 @@ class Engine {
   // certificate does not load (then nothing changes).
   // Thread: any control-plane thread.
   bool set_acme_challenges(const std::vector<AcmeChallengeCertificate>& challenges, std::string& error);
+
+  // The pending HTTP-01 challenges (RFC 8555 §8.3): token -> key authorization, replacing the
+  // previous set (empty = none). An HTTP/1 GET for "/.well-known/acme-challenge/<token>" with a
+  // token in the set is answered 200 with the key authorization, before routing, on every http
+  // frontend (the CA uses a plain bind on port 80); other tokens are routed as usual. Takes
+  // effect at once, across reloads. False with `error` (nothing changes) when a token is not
+  // base64url or a key authorization does not start with "<token>.".
+  // Thread: any control-plane thread.
+  bool set_acme_http_tokens(std::map<std::string, std::string> tokens, std::string& error);
 
   // Stop accepting on every listener, close idle keep-alive connections, and make active
   // connections close after their current request. Idempotent.
