@@ -590,7 +590,9 @@ def test_backend_goaway_under_load():
         "and were safe to retry (RFC 9113 §8.7)" % (
             len(results), errors[:3], len(bad), sum(1 for x in bad if int(x[1].rsplit("/", 1)[1]) % 2 == 0),
             bad[:3], len(s.be.refused), len(bad_seen), bad_seen[:3]))
-    assert s.be.connections >= 48 // 5, s.be.connections
+    # A connection serves its 5 plus what was already in flight when its GOAWAY went out
+    # (at most one per client): the GOAWAYs forced at least 48 / (5 + 8) connections.
+    assert s.be.connections >= 48 // (5 + 8), s.be.connections
 
 
 def test_client_reset_cancels_upstream_stream():

@@ -52,11 +52,10 @@ nghttp2_data_provider provider(StreamState& s) {
   return p;
 }
 
-// Gives `n` received request bytes back to the flow-control windows (the connection's always,
-// the stream's while it exists).
+// Gives `n` forwarded (or dropped) request bytes back to the stream's flow-control window
+// while the stream exists. The connection's window had them back on receipt (data_chunk).
 void give_back(Connection& c, StreamState& s, size_t n) {
   if (n == 0) return;
-  nghttp2_session_consume_connection(c.ng_, n);
   if (!s.closed) nghttp2_session_consume_stream(c.ng_, s.id, n);
   c.kick();
 }

@@ -111,6 +111,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   void read(const std::shared_ptr<H2PipeState>& st, asio::mutable_buffer b, PipeEnd::Handler h);
   void cancel(H2PipeState& st);
   void release(H2PipeState& st);  // the pipe is gone: reset the stream if still open
+  void give_back(H2PipeState& st);  // window updates for the DATA bytes taken so far
 
   Worker& w_;
 
@@ -252,8 +253,9 @@ struct ClientCallbacks {
   static int data_chunk(nghttp2_session* ng, uint8_t, int32_t id, const uint8_t* data, size_t len, void* ud) {
     auto& c = *static_cast<H2ClientConn*>(ud);
     H2PipeState* st = state(ng, id);
-    if (!st) {
-      nghttp2_session_consume(ng, id, len);
+    if (!st) {  // a stream we let go of: its bytes are nobody's, the windows get them back
+      nghttp2_session_consume_connection(ng, len);
+      nghttp2_session_consume_stream(ng, id, len);
       return 0;
     }
     if (st->chunked) http1::append_chunk_header(st->resp.writable(), len);
@@ -422,11 +424,7 @@ void H2ClientConn::deliver(H2PipeState& st) {
   if (!st.resp.empty()) {
     size_t n = st.resp.take(st.read_buf.data(), st.read_buf.size());
     // Window back to the server once the reader keeps up.
-    if (st.unconsumed && st.resp.size() < kPipeBuffer && ng_ && !closed_) {
-      nghttp2_session_consume(ng_, st.id, st.unconsumed);
-      st.unconsumed = 0;
-      kick();
-    }
+    if (st.unconsumed && st.resp.size() < kPipeBuffer) give_back(st);
     post(std::move(st.pending_read), {}, n);
   } else if (st.eof) {
     post(std::move(st.pending_read), asio::error::eof, 0);
@@ -446,15 +444,25 @@ void H2ClientConn::cancel(H2PipeState& st) {
   if (st.pending_write) post(std::move(st.pending_write), asio::error::operation_aborted, 0);
 }
 
+void H2ClientConn::give_back(H2PipeState& st) {
+  if (!st.unconsumed || !ng_ || closed_) return;
+  // The connection's window always; the stream's only while nghttp2 still has the stream.
+  nghttp2_session_consume_connection(ng_, st.unconsumed);
+  if (!st.closed) nghttp2_session_consume_stream(ng_, st.id, st.unconsumed);
+  st.unconsumed = 0;
+  kick();
+}
+
 void H2ClientConn::release(H2PipeState& st) {
   cancel(st);
   if (!st.closed && st.id >= 0 && !closed_) {
     nghttp2_session_set_stream_user_data(ng_, st.id, nullptr);
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, st.id, NGHTTP2_CANCEL);
-    if (st.unconsumed) nghttp2_session_consume_connection(ng_, st.unconsumed);
     streams_.erase(st.id);
+    st.closed = true;
     kick();
   }
+  give_back(st);  // response bytes never read: the connection window must not shrink for good
 }
 
 bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
