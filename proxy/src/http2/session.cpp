@@ -3,6 +3,7 @@
 // stream.cpp.
 #include <cstring>
 
+#include "http2/send_batch.h"
 #include "http2/session_impl.h"
 #include "log.h"
 
@@ -24,7 +25,6 @@ namespace {
 // slow upstream or a budget slot never stalls the others' uploads.
 constexpr int32_t kStreamWindow = 128 * 1024;
 constexpr int32_t kConnectionWindow = 4 * 1024 * 1024;
-constexpr size_t kWriteBatch = 64 * 1024;           // frames gathered into one write
 constexpr auto kLingerTime = std::chrono::milliseconds(500);
 
 Connection& conn(void* user_data) { return *static_cast<Connection*>(user_data); }
@@ -351,17 +351,9 @@ awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
   // streams in one loop turn go out in one write.
   while (!closed_) {
     out_.clear();
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(ng_, &data);
-      if (n < 0) {
-        log(config::LogLevel::debug, std::string("HTTP/2 send: ") + nghttp2_strerror(static_cast<int>(n)));
-        close_now();
-        break;
-      }
-      if (n == 0) break;
-      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-      if (out_.size() >= kWriteBatch) break;
+    if (int rv = gather_frames(ng_, out_); rv != 0) {
+      log(config::LogLevel::debug, std::string("HTTP/2 send: ") + nghttp2_strerror(rv));
+      close_now();
     }
     if (closed_) break;
     if (out_.empty()) {

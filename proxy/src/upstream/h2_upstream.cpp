@@ -7,6 +7,7 @@
 #include <map>
 
 #include "http1/parser.h"
+#include "http2/send_batch.h"
 #include "log.h"
 #include "net/byte_queue.h"
 #include "net/connect.h"
@@ -22,7 +23,6 @@ namespace {
 constexpr int32_t kStreamWindow = 256 * 1024;
 constexpr int32_t kConnectionWindow = 4 * 1024 * 1024;
 constexpr size_t kPipeBuffer = 64 * 1024;  // request bytes queued before a write waits
-constexpr size_t kWriteBatch = 64 * 1024;
 
 nghttp2_nv make_nv(std::string_view n, std::string_view v) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())), reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())),
@@ -352,16 +352,7 @@ awaitable<void> H2ClientConn::write_loop(std::shared_ptr<H2ClientConn> self) {
   // One writer for the connection's life (kick() wakes it; safe inside nghttp2 callbacks).
   while (!closed_) {
     out_.clear();
-    for (;;) {
-      const uint8_t* data = nullptr;
-      ssize_t n = nghttp2_session_mem_send(ng_, &data);
-      if (n <= 0) {
-        if (n < 0) close();
-        break;
-      }
-      out_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
-      if (out_.size() >= kWriteBatch) break;
-    }
+    if (http2::gather_frames(ng_, out_) != 0) close();
     if (closed_) break;
     if (out_.empty()) {
       if ((goaway_ && streams_.empty()) || (!nghttp2_session_want_read(ng_) && !nghttp2_session_want_write(ng_))) {
