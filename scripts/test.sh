@@ -54,6 +54,12 @@ run_ctest() {  # run_ctest DIR [ctest args...]
   # Name the failed tests again so they appear next to the summary at the end of the log.
   if [ "$rc" -ne 0 ] && [ -f "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
     failed_tests+=("$(basename "$dir"): $(cut -d: -f2 "$dir/Testing/Temporary/LastTestsFailed.log" | tr '\n' ' ')")
+    # The integration harness prints one "--- FAIL name (time): reason" line per failed case;
+    # CI keeps only the end of the log, so repeat those lines (shortened) in the summary too.
+    local line
+    while IFS= read -r line; do
+      failed_tests+=("$(basename "$dir"):   ${line:0:400}")
+    done < <(grep -h -e '^--- FAIL' -e 'Catch.*FAILED\|^.*: FAILED:' "$dir/Testing/Temporary/LastTest.log" 2>/dev/null | head -n 20)
   fi
   return "$rc"
 }
