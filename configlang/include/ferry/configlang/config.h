@@ -66,7 +66,8 @@ struct HttpLimits {
 enum class LogLevel { trace, debug, info, notice, warning, error, critical, fatal };
 enum class AccessLogFormat { off, common, json };
 enum class Mode { http, tcp };
-enum class Balance { random, roundrobin, leastconn };
+// closest (mesh): the lowest-RTT region first (local = 0), least loaded within it.
+enum class Balance { random, roundrobin, leastconn, closest };
 enum class ProxyProtocol { none, v1, v2 };
 // What Ferry speaks to a server: HTTP/1.1, HTTP/2 with prior knowledge over cleartext, or
 // HTTP/2 over TLS (ALPN h2).
@@ -105,6 +106,9 @@ struct Bind {
 struct Cidr {
   std::string network;  // IP literal without brackets
   uint8_t prefix = 0;
+  bool is_v6() const { return network.find(':') != std::string::npos; }
+  std::string to_string() const { return network + "/" + std::to_string(prefix); }
+  bool operator==(const Cidr&) const = default;
 };
 
 struct Frontend {
@@ -163,8 +167,12 @@ struct Server {
   std::string ca_file;
   bool verify = true;
   std::string sni;
-  std::string node;           // owning node (mesh issue); empty = local
+  // `node NAME`: the mesh peer hosting this instance (reached over the backhaul); empty =
+  // this node hosts it. `region NAME`: the instance's region; default: the node's (a peer's
+  // `region`, or global `region` for local instances).
+  std::string node;
   std::string region;
+  int peer = -1;              // index into Config::mesh->peers for `node`; -1 = local
   SourceLoc loc;
 };
 
@@ -202,6 +210,13 @@ struct App {
   std::string certificate;
   SourceLoc certificate_loc;       // of the directive's argument
   TlsVersion tls_min = TlsVersion::v1_2;  // `tls-min 1.2|1.3`: lowest version its clients may use
+  // `ip ADDR`: an anycast address dedicated to this app (an `anycast` address without
+  // `shared`): requests on it go to this app whatever their Host. Empty = none.
+  std::string ip;
+  // `allow-routing-hints`: clients may steer with Ferry-Prefer-/Ferry-Force-Region/-Instance.
+  bool allow_routing_hints = false;
+  // `replay-max-body SIZE`: request body bytes kept for a Ferry-Replay (default 1 MiB).
+  uint64_t replay_max_body = 1024 * 1024;
   SourceLoc loc;
 };
 
@@ -219,10 +234,57 @@ struct Acme {
   SourceLoc loc;  // of the section header
 };
 
+// A `peer NAME` block of the `mesh` section: another Ferry node reachable over WireGuard.
+struct MeshPeer {
+  std::string name;
+  std::string public_key;               // `public-key B64`: its WireGuard key (32 bytes, base64)
+  std::optional<Address> endpoint;      // `endpoint ADDR:PORT`: its WireGuard UDP endpoint
+  std::vector<Cidr> allowed_ips;        // `allowed-ips CIDR...`: mesh addresses routed to it
+  Address backhaul;                     // `backhaul ADDR:PORT` (required): its backhaul listener
+  std::string region;                   // `region NAME` (required)
+  Duration latency{0};                  // `latency DURATION`: fixed RTT; 0 = measured (PING)
+  Duration keepalive{0};                // `persistent-keepalive DURATION`; 0 = off
+  SourceLoc loc;
+};
+
+// How WireGuard is driven: the kernel's generic netlink family, or the userspace API socket
+// (/var/run/wireguard/IFACE.sock) of wireguard-go / boringtun; auto = kernel if the link
+// type exists, else userspace.
+enum class WgDriver { automatic, kernel, userspace };
+
+// The `mesh` section (at most one).
+struct Mesh {
+  std::string interface = "ferry0";   // `interface NAME`
+  std::string private_key_file;       // `private-key PATH` (required): base64 key, one line
+  uint16_t listen_port = 51820;       // `listen-port PORT`
+  Cidr address;                       // `address CIDR` (required): this node's mesh address
+  Address backhaul;                   // `backhaul ADDR:PORT` (required): where peers connect
+  WgDriver driver = WgDriver::automatic;  // `driver auto|kernel|userspace`
+  // `userspace PROGRAM [ARG...]`: Ferry starts and supervises PROGRAM (e.g. wireguard-go) in
+  // the foreground for the interface; implies `driver userspace`. Empty = not started.
+  std::vector<std::string> userspace_command;
+  Duration ping_interval{std::chrono::seconds(1)};  // `ping-interval`: backhaul PING period
+  Duration peer_timeout{std::chrono::seconds(3)};   // `peer-timeout`: unanswered -> unreachable
+  std::vector<MeshPeer> peers;
+  std::unordered_map<std::string, int> peer_index;  // name -> index
+  SourceLoc loc;
+};
+
+// One `anycast` address: added on start/reload, removed on stop or when dropped (only if
+// Ferry added it).
+struct AnycastAddress {
+  Cidr cidr;                    // `address CIDR`
+  std::string interface = "lo";  // `interface NAME`
+  bool shared = false;          // `shared`: many apps, routed by SNI/Host; else one app's `ip`
+  SourceLoc loc;
+};
+
 struct Config {
   std::vector<std::string> files;  // every file read, main file first
   Global global;
   std::optional<Acme> acme;        // the `acme` section, if any (at most one)
+  std::optional<Mesh> mesh;        // the `mesh` section, if any (at most one)
+  std::vector<AnycastAddress> anycast;  // every `anycast` section's addresses
   Timeouts default_timeouts;       // the `defaults` section, resolved
   std::vector<Frontend> frontends;
   std::vector<Backend> backends;
