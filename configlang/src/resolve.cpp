@@ -338,6 +338,27 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
   if (!dr.any_timeout) ctx.diags.warning_nopos(main_file, "no timeouts configured; using the built-in defaults (" + defaults_list() + ")");
 
   for (auto& f : dr.frontends) cfg->frontends.push_back(std::move(f.fe));
+  if (cfg->mesh && dr.mesh->backhaul_arg) {
+    Frontend bh;
+    bh.name = "(backhaul)";
+    bh.backhaul = true;
+    bh.mode = Mode::http;
+    bh.binds.push_back(Bind{cfg->mesh->backhaul, false, false, cfg->mesh->loc});
+    bh.timeouts = cfg->default_timeouts;
+    bh.limits = inherit(dr.defaults.limits, LimitsSet{});
+    bh.limits.h2_max_streams = 1000;  // one connection per peer carries all its edge's requests
+    for (const auto& p : cfg->mesh->peers)
+      for (const auto& c : p.allowed_ips) bh.trusted.push_back(c);
+    bh.loc = cfg->mesh->loc;
+    for (const auto& f : cfg->frontends)
+      for (size_t i = 0; i < f.binds.size(); ++i)
+        if (binds_conflict(f.binds[i].addr, bh.binds[0].addr)) {
+          ctx.error(dr.mesh->backhaul_arg->loc, "mesh backhaul " + dr.mesh->backhaul_arg->text +
+                                                    " conflicts with a bind of frontend '" + f.name + "'");
+          break;
+        }
+    cfg->frontends.push_back(std::move(bh));
+  }
   for (auto& b : dr.backends) cfg->backends.push_back(std::move(b.be));
   for (auto& a : dr.apps) cfg->apps.push_back(std::move(a.app));
   return cfg;

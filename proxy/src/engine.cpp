@@ -57,7 +57,8 @@ static std::vector<CheckTarget> health_targets(const Plan& plan) {
     if (be.cfg->health.kind == config::HealthCheck::Kind::none) continue;
     for (size_t i = 0; i < be.servers.size(); ++i) {
       const auto& s = *be.servers[i].cfg;
-      if (s.disabled) continue;
+      // A remote instance is checked by its hosting node, whose load reports carry the result.
+      if (s.disabled || be.servers[i].peer) continue;
       targets.push_back(CheckTarget{be.cfg->name, s.name, s.addr, be.cfg->health, s.send_proxy, be.states[i]});
     }
   }

@@ -12,6 +12,8 @@
 
 #include <algorithm>
 
+#include "runtime/peer_state.h"
+
 namespace ferry::proxy {
 
 bool eligible(const ServerRef& s, int64_t now) {
@@ -21,7 +23,10 @@ bool eligible(const ServerRef& s, int64_t now) {
   if (c.disabled || c.weight <= 0) return false;
   if (!st.healthy.load(std::memory_order_relaxed)) return false;
   if (st.ejected(now)) return false;
-  if (c.maxconn > 0 && st.inflight.load(std::memory_order_relaxed) >= c.maxconn) return false;
+  if (c.maxconn > 0 && st.load() >= c.maxconn) return false;
+  if (s.peer != nullptr &&
+      (!s.peer->reachable.load(std::memory_order_relaxed) || !st.remote_healthy.load(std::memory_order_relaxed)))
+    return false;
   return true;
 }
 
@@ -48,9 +53,31 @@ struct Candidates {
   size_t n = 0;
 };
 
+bool matches_hints(const ServerRef& s, const RoutingHints& h) {
+  if (!h.force_instance.empty() && s.cfg->name != h.force_instance) return false;
+  if (!h.force_region.empty() && s.cfg->region != h.force_region) return false;
+  return true;
+}
+
+// Keeps the candidates for which `keep` holds, in order, if there is any; else all.
+template <class F>
+void narrow(Candidates& c, F keep) {
+  size_t m = 0;
+  for (size_t k = 0; k < c.n; ++k) m += keep(c.data[k]) ? 1 : 0;
+  if (m == 0 || m == c.n) return;
+  size_t w = 0;
+  for (size_t k = 0; k < c.n; ++k)
+    if (keep(c.data[k])) c.data[w++] = c.data[k];
+  c.n = w;
+}
+
+uint32_t distance_us(const ServerRef& s) { return s.peer ? s.peer->distance_us() : 0; }
+
 class BalancerBase : public Balancer {
  public:
-  explicit BalancerBase(size_t server_count) { spill_.reserve(server_count > kInline ? server_count : 0); }
+  explicit BalancerBase(size_t server_count, bool closest = false) : closest_(closest) {
+    spill_.reserve(server_count > kInline ? server_count : 0);
+  }
 
  protected:
   // Fills `c` with the candidates of `req` (see the file comment). `buf` has kInline slots.
@@ -68,27 +95,32 @@ class BalancerBase : public Balancer {
         const ServerRef& s = req.servers[i];
         if (s.cfg == nullptr || s.cfg->backup != want_backup) continue;
         if (req.tried != nullptr && i < req.tried->size() && (*req.tried)[i]) continue;
+        if (req.hints != nullptr && !matches_hints(s, *req.hints)) continue;
         if (!eligible(s, req.now)) continue;
         out[n++] = static_cast<int>(i);
       }
     }
-    if (n > 0 && req.soft_limit > 0) {
-      size_t m = 0;
-      for (size_t k = 0; k < n; ++k) {
-        if (req.servers[out[k]].state->inflight.load(std::memory_order_relaxed) < req.soft_limit) ++m;
-      }
-      if (m > 0 && m < n) {  // keep only those below the soft limit, preserving order
-        size_t w = 0;
-        for (size_t k = 0; k < n; ++k) {
-          if (req.servers[out[k]].state->inflight.load(std::memory_order_relaxed) < req.soft_limit) out[w++] = out[k];
-        }
-        n = w;
-      }
+    Candidates c{out, n};
+    if (c.n > 1 && req.hints != nullptr) {
+      const RoutingHints& h = *req.hints;
+      if (!h.prefer_instance.empty()) narrow(c, [&](int i) { return req.servers[i].cfg->name == h.prefer_instance; });
+      if (!h.prefer_region.empty()) narrow(c, [&](int i) { return req.servers[i].cfg->region == h.prefer_region; });
     }
-    return Candidates{out, n};
+    if (c.n > 1 && closest_) {
+      // The nearest region: the one holding the candidate with the smallest distance.
+      int best = c.data[0];
+      for (size_t k = 1; k < c.n; ++k)
+        if (distance_us(req.servers[c.data[k]]) < distance_us(req.servers[best])) best = c.data[k];
+      const std::string& region = req.servers[best].cfg->region;
+      narrow(c, [&](int i) { return req.servers[i].cfg->region == region; });
+    }
+    if (c.n > 1 && req.soft_limit > 0)  // those below the soft limit, when any
+      narrow(c, [&](int i) { return req.servers[i].state->load() < req.soft_limit; });
+    return c;
   }
 
  private:
+  bool closest_;
   std::vector<int> spill_;
 };
 
@@ -103,7 +135,7 @@ class BalancerBase : public Balancer {
 // it competes again and gets a fresh sample (a shared relaxed store, only on such losses).
 class RandomBalancer final : public BalancerBase {
  public:
-  RandomBalancer(size_t count, uint64_t seed) : BalancerBase(count), rng_{seed} {}
+  RandomBalancer(size_t count, uint64_t seed, bool closest) : BalancerBase(count, closest), rng_{seed} {}
 
   int pick(const PickRequest& req) override {
     int buf[kInline];
@@ -148,8 +180,8 @@ class RandomBalancer final : public BalancerBase {
     using U = unsigned __int128;
     const ServerState& sx = *req.servers[x].state;
     const ServerState& sy = *req.servers[y].state;
-    const U ix = static_cast<U>(std::max(sx.inflight.load(std::memory_order_relaxed), 0)) + 1;
-    const U iy = static_cast<U>(std::max(sy.inflight.load(std::memory_order_relaxed), 0)) + 1;
+    const U ix = static_cast<U>(std::max(sx.load(), 0)) + 1;
+    const U iy = static_cast<U>(std::max(sy.load(), 0)) + 1;
     const U lx = std::max<uint32_t>(sx.ewma_latency_us.load(std::memory_order_relaxed), 1);
     const U ly = std::max<uint32_t>(sy.ewma_latency_us.load(std::memory_order_relaxed), 1);
     return ix * lx < iy * ly;
@@ -202,7 +234,7 @@ class LeastConnBalancer final : public BalancerBase {
     int64_t best_in = 0, best_w = 1;
     for (size_t j = 0; j < c.n; ++j) {
       const int i = c.data[(start + j) % c.n];
-      const int64_t in = std::max(req.servers[i].state->inflight.load(std::memory_order_relaxed), 0);
+      const int64_t in = std::max(req.servers[i].state->load(), 0);
       const int64_t w = req.servers[i].cfg->weight;
       if (best < 0 || in * best_w < best_in * w) {
         best = i;
@@ -225,11 +257,12 @@ std::unique_ptr<Balancer> Balancer::make(config::Balance kind, size_t server_cou
       return std::make_unique<RoundRobinBalancer>(server_count);
     case config::Balance::leastconn:
       return std::make_unique<LeastConnBalancer>(server_count);
+    case config::Balance::closest:
+      return std::make_unique<RandomBalancer>(server_count, seed, true);
     case config::Balance::random:
-    case config::Balance::closest:  // not produced by the parser yet (mesh issue in progress)
       break;
   }
-  return std::make_unique<RandomBalancer>(server_count, seed);
+  return std::make_unique<RandomBalancer>(server_count, seed, false);
 }
 
 }  // namespace ferry::proxy

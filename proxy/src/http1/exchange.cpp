@@ -34,7 +34,8 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
   std::string& head = s_->head;  // borrowed scratch: keeps its capacity between requests
   head.clear();
-  ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_};
+  ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_, {},
+                     plan.config->global.region};
   build_upstream_request(req, ctx, head);
   const Framing req_framing = req.framing;
   const bool upgrade = req.upgrade;

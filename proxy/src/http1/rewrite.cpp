@@ -129,6 +129,7 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += req.target;
   out += " HTTP/1.1\r\n";
   bool has_host = false, has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
+  bool has_client_ip = false, has_region = false, has_port = false;
   std::string xff;
   const ConnectionTokens conn(req.headers);
   for (const auto& h : req.headers) {
@@ -159,6 +160,15 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
         has_host = true;
         break;
       default:
+        // Ferry-* fields are ours (mesh metadata, routing hints, replay state): kept from a
+        // trusted peer (another Ferry node over the backhaul), dropped from anyone else.
+        if (h.name.size() > 6 && iequals(h.name.substr(0, 6), "Ferry-")) {
+          if (!ctx.trusted) continue;
+          const std::string_view rest = h.name.substr(6);
+          has_client_ip = has_client_ip || iequals(rest, "Client-IP");
+          has_region = has_region || iequals(rest, "Region");
+          has_port = has_port || iequals(rest, "Forwarded-Port");
+        }
         break;
     }
     if (conn.lists(h.name)) continue;
@@ -183,11 +193,14 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += "\r\n";
   if (!has_xfp) add(out, "X-Forwarded-Proto", ctx.proto);
   if (!has_xfh && !req.host.empty()) add(out, "X-Forwarded-Host", req.host);
-  if (!has_xfport) {
-    char port[8];
-    auto [end, ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
-    add(out, "X-Forwarded-Port", std::string_view(port, end));
-  }
+  char port[8];
+  auto [port_end, port_ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
+  const std::string_view port_sv(port, port_end);
+  if (!has_xfport) add(out, "X-Forwarded-Port", port_sv);
+  // Set by the edge that took the client's connection; a worker keeps them (trusted peer).
+  if (!has_client_ip) add(out, "Ferry-Client-IP", ctx.client_ip);
+  if (!has_region && !ctx.region.empty()) add(out, "Ferry-Region", ctx.region);
+  if (!has_port) add(out, "Ferry-Forwarded-Port", port_sv);
   add(out, "Via", !ctx.via.empty() ? ctx.via : req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
   add(out, "Ferry-Request-Id", ctx.request_id);
   out += "\r\n";

@@ -18,6 +18,7 @@ struct ForwardContext {
   std::string_view request_id;  // Ferry-Request-Id
   bool trusted = false;         // keep client-supplied X-Forwarded-* (append to XFF)
   std::string_view via = {};    // our Via entry; empty: "1.<client minor> ferry"
+  std::string_view region = {};  // Ferry-Region: this edge's region (global `region`)
 };
 
 // Appends the upstream request head to `out`. Framing: Content-Length for

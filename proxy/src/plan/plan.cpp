@@ -24,11 +24,24 @@ std::shared_ptr<AppBudget> RuntimeRegistry::budget(const std::string& app) {
   return b;
 }
 
+std::shared_ptr<PeerState> RuntimeRegistry::peer(const config::MeshPeer& p) {
+  std::string key = p.name + "@" + p.backhaul.to_string();
+  auto it = peers_.find(key);
+  std::shared_ptr<PeerState> st = it != peers_.end() ? it->second : std::make_shared<PeerState>();
+  if (p.latency.count() > 0)
+    st->rtt_us.store(static_cast<uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(p.latency).count()),
+                     std::memory_order_relaxed);
+  peers_used_[key] = st;
+  return st;
+}
+
 void RuntimeRegistry::retain_only_used() {
   servers_ = std::move(servers_used_);
   budgets_ = std::move(budgets_used_);
+  peers_ = std::move(peers_used_);
   servers_used_.clear();
   budgets_used_.clear();
+  peers_used_.clear();
 }
 
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
@@ -44,6 +57,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }
+  if (cfg->mesh)
+    for (const auto& p : cfg->mesh->peers) plan->peers.push_back(registry.peer(p));
   for (size_t b = 0; b < cfg->backends.size(); ++b) {
     const auto& be = cfg->backends[b];
     PlanBackend pb;
@@ -52,7 +67,16 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     pb.tls.resize(be.servers.size());
     for (const auto& s : be.servers) {
       auto st = registry.server(be.name, s);
-      pb.servers.push_back(ServerRef{&s, st.get()});
+      if (s.peer >= 0) {
+        // Reached through the peer's backhaul: HTTP/2 cleartext (the mesh encrypts).
+        auto r = std::make_unique<config::Server>(s);
+        r->addr = cfg->mesh->peers[s.peer].backhaul;
+        r->proto = config::UpstreamProto::h2c;
+        pb.servers.push_back(ServerRef{r.get(), st.get(), plan->peers[s.peer].get()});
+        pb.remote.push_back(std::move(r));
+      } else {
+        pb.servers.push_back(ServerRef{&s, st.get()});
+      }
       pb.states.push_back(std::move(st));
     }
     plan->backends.push_back(std::move(pb));
@@ -64,6 +88,7 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     plan->apps.push_back(std::move(pa));
     HostRouter& router = app.mode == config::Mode::tcp ? plan->sni_router : plan->router;
     for (const auto& h : app.hosts) router.add(h, static_cast<int>(i));
+    if (!app.ip.empty()) plan->app_by_ip[app.ip] = static_cast<int>(i);
   }
   registry.retain_only_used();
   return plan;

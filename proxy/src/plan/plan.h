@@ -19,13 +19,17 @@
 #include "plan/cidr.h"
 #include "plan/tls_plan.h"
 #include "routing/host_router.h"
+#include "runtime/peer_state.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy {
 
 struct PlanBackend {
   const config::Backend* cfg = nullptr;
-  std::vector<ServerRef> servers;                     // same order as cfg->servers
+  // Same order as cfg->servers. A remote server's `cfg` is its entry in `remote`: a copy whose
+  // address is the peer's backhaul and proto h2c (what the upstream path connects to).
+  std::vector<ServerRef> servers;
+  std::vector<std::unique_ptr<config::Server>> remote;
   std::vector<std::shared_ptr<ServerState>> states;   // keeps `servers[i].state` alive
   std::vector<std::shared_ptr<SSL_CTX>> tls;          // per server: client context of a `proto h2` server
 };
@@ -49,6 +53,9 @@ std::string listener_key(const config::Frontend& fe, size_t bind_index);
 struct Plan {
   std::shared_ptr<const config::Config> config;  // keeps every cfg pointer below alive
   uint64_t generation = 0;
+  std::vector<std::shared_ptr<PeerState>> peers;  // parallel to config->mesh->peers
+  // `app ... ip ADDR`: connections to a dedicated address go to its app whatever their Host.
+  std::unordered_map<std::string, int> app_by_ip;
   std::vector<PlanFrontend> frontends;
   std::vector<PlanBackend> backends;
   std::vector<PlanApp> apps;
@@ -69,12 +76,14 @@ class RuntimeRegistry {
  public:
   std::shared_ptr<ServerState> server(const std::string& backend, const config::Server& s);
   std::shared_ptr<AppBudget> budget(const std::string& app);
+  std::shared_ptr<PeerState> peer(const config::MeshPeer& p);
   // Drops entries not used by the latest build (called after each successful build).
   void retain_only_used();
 
  private:
   std::map<std::string, std::shared_ptr<ServerState>> servers_, servers_used_;
   std::map<std::string, std::shared_ptr<AppBudget>> budgets_, budgets_used_;
+  std::map<std::string, std::shared_ptr<PeerState>> peers_, peers_used_;
 };
 
 // `tls` from build_tls_plan for the same `cfg`; its contexts use `tickets`.

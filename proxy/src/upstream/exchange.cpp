@@ -3,6 +3,7 @@
 #include <array>
 
 #include "log.h"
+#include "runtime/peer_state.h"
 
 namespace ferry::proxy {
 
@@ -19,6 +20,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
   auto& up = x.up;
 
   x.tried.assign(pb.servers.size(), false);
+  std::string with_meta;  // the head plus backhaul metadata, for remote instances
   // A failure that the client's own abandonment caused ends the exchange with no blame on
   // the server and no retry.
   auto gone = [&] {
@@ -30,7 +32,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
   };
   for (;; ++x.attempts) {
     if (x.attempts > be.retries || gone()) break;
-    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms()};
+    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints};
     int i = balancer.pick(pr);
     if (i < 0) break;
     ServerState& st = *pb.servers[i].state;
@@ -48,8 +50,10 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     std::error_code ec;
     if (h2) {
       const auto& ep = x.wp.endpoints[pa.backend][i];
-      H2Upstreams::Target t{pb.states[i], ep, pb.tls[i].get(), srv.sni.empty() ? ep.address().to_string() : srv.sni,
-                            srv.verify};
+      // A remote instance's requests share its peer's backhaul connections.
+      const PeerState* peer = pb.servers[i].peer;
+      H2Upstreams::Target t{peer ? peer->backhaul : pb.states[i], ep, pb.tls[i].get(),
+                            srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
       ec = co_await x.w.h2_upstreams().open(t, be.timeouts.connect, be.pool_idle_timeout, up, reused);
     } else if (!up) {
       up = std::make_unique<UpstreamConn>(x.w.io().get_executor(), &x.w.blocks());
@@ -69,8 +73,15 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       continue;
     }
 
-    // The head, plus the body bytes we already have, in one write.
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(req.head), asio::buffer(req.body)};
+    // The head, plus the body bytes we already have, in one write. A request for an instance
+    // on another node names the app and the instance for the hosting node (backhaul metadata).
+    std::string_view head = req.head;
+    if (pb.servers[i].peer) {
+      with_meta.assign(req.head.substr(0, req.head.size() - 2));
+      with_meta.append("Ferry-App: ").append(pa.cfg->name).append("\r\nFerry-Instance: ").append(srv.name).append("\r\n\r\n");
+      head = with_meta;
+    }
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(req.body)};
     x.dl.arm(be.timeouts.server);
     auto [wec, wn] = co_await asio::async_write(up->sock, bufs, use_nothrow);
     if (wec && gone()) break;

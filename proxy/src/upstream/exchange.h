@@ -80,6 +80,7 @@ struct Exchange {
   std::unique_ptr<UpstreamConn>& up;   // the connection in use (the caller's slot)
   http1::ResponseHead& resp;           // the parsed response head (views into up->buf)
   std::vector<bool>& tried;            // scratch: servers tried
+  const RoutingHints* hints = nullptr;  // steering for this request (the caller's); null = none
 
   // Outputs.
   int server = -1;        // index of the answering server in the backend; -1: failed

@@ -226,7 +226,11 @@ TEST_CASE("the reference configuration parses", "[configlang][reference]") {
   const Config& c = *r.config;
   CHECK(c.global.node == "edge-yyz-1");
   CHECK(c.global.admin_users.at(0).password_hash == "$argon2id$v=19$abc");
-  CHECK(c.frontends.size() == 3);
+  REQUIRE(c.frontends.size() == 4);  // plus the mesh backhaul listener
+  CHECK(c.frontends[3].backhaul);
+  CHECK(c.frontends[3].binds.at(0).addr.to_string() == "[fdaa:0:1::1]:4280");
+  CHECK(c.frontends[3].trusted.at(0).to_string() == "fdaa:0:2::/48");
+  CHECK(c.frontend_index.count("(backhaul)") == 0);
   CHECK(c.frontends[1].binds.at(0).tls);
   CHECK(c.frontends[2].mode == Mode::tcp);
   CHECK(c.frontends[2].app == c.app_index.at("db"));

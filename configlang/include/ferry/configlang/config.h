@@ -130,6 +130,11 @@ struct Frontend {
   // matches no app (or who send none); without it such handshakes are refused.
   std::string default_certificate;
   SourceLoc default_certificate_loc;
+  // The mesh backhaul listener (added by the resolve pass from `mesh backhaul`, named
+  // "(backhaul)"): HTTP/2 cleartext or PROXY v2 + TCP from peers only (`trusted` = every
+  // peer's allowed-ips; other sources are refused); requests are routed by their Ferry-App /
+  // Ferry-Instance metadata to instances hosted here.
+  bool backhaul = false;
   SourceLoc loc;
 };
 
