@@ -89,6 +89,11 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   } down(*this, pa, req);
 
   Exchange x{w_, *wp_, info.app, peer_, dl_, up_, s_->resp, s_->tried};
+  RoutingHints hints;
+  if (!info.instance.empty()) {  // backhaul: exactly the instance the edge chose
+    hints.force_instance = info.instance;
+    x.hints = &hints;
+  }
   UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method};
   co_await run_exchange(x, ur, down);
   const int attempt = x.attempts;

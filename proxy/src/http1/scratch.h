@@ -20,6 +20,7 @@ struct RequestInfo {
   bool keep_alive = true;
   bool idempotent = false;
   int app = -1;
+  std::string instance;  // backhaul: the instance hosted here that the edge named; empty = any
   SteadyClock::time_point started{};
 };
 

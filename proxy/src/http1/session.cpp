@@ -15,6 +15,7 @@
 #include "http2/session.h"
 #include "log.h"
 #include "request_common.h"
+#include "routing/request_route.h"
 #include "tls/acme_challenges.h"
 #include "tls/server_context.h"
 
@@ -270,15 +271,15 @@ awaitable<bool> Session::handle(RequestHead& req) {
     co_return !ec && req.keep_alive;
   }
 
-  int app = plan.router.find(req.host);
-  if (app < 0) app = fe_->cfg->app;  // default-app
+  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers);
+  const int app = route.app;
   if (app < 0) {
-    std::string host(req.host.substr(0, 200));
     buf_.consume(req.head_size);
-    co_await send_error(404, "no app is configured for host '" + host + "'", has_body || !req.keep_alive);
-    log_request(info, 404, 0, 0, {}, -1, 0, "no-app");
+    co_await send_error(route.status, route.reason, has_body || !req.keep_alive);
+    log_request(info, route.status, 0, 0, {}, -1, 0, "no-app");
     co_return !has_body && req.keep_alive;
   }
+  info.instance.assign(route.instance);
   info.app = app;
   const PlanApp& pa = plan.apps[app];
   if (pa.cfg->max_body_size && req.framing == Framing::content_length && req.content_length > pa.cfg->max_body_size) {

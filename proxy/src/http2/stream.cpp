@@ -9,6 +9,7 @@
 #include "http2/session_impl.h"
 #include "log.h"
 #include "request_common.h"
+#include "routing/request_route.h"
 #include "upstream/exchange.h"
 
 namespace ferry::proxy::http2 {
@@ -286,14 +287,14 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     log_request(w_, plan, fe, peer_, info, status, in, out, server, up_ms, retries, term);
   };
 
-  int app = plan.router.find(req.host);
-  if (app < 0) app = fe.app;  // default-app
+  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers);
+  const int app = route.app;
   if (app < 0) {
-    respond_error(*this, s, 404, "no app is configured for host '" + std::string(req.host.substr(0, 200)) + "'",
-                  info.request_id);
-    log_it(404, 0, 0, {}, -1, 0, "no-app");
+    respond_error(*this, s, route.status, route.reason, info.request_id);
+    log_it(route.status, 0, 0, {}, -1, 0, "no-app");
     co_return;
   }
+  info.instance.assign(route.instance);
   info.app = app;
   const PlanApp& pa = plan.apps[app];
   const config::Backend& be = *plan.backends[pa.backend].cfg;
@@ -347,6 +348,11 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   StreamDownstream down(*this, s, req.framing, req.expect_continue, pa.cfg->max_body_size, fe.timeouts.client,
                         be.timeouts.server);
   Exchange x{w_, *wp, app, peer_, s.dl, s.up, sc.resp, sc.tried};
+  RoutingHints hints;
+  if (!info.instance.empty()) {  // backhaul: exactly the instance the edge chose
+    hints.force_instance = info.instance;
+    x.hints = &hints;
+  }
   UpstreamRequest ur{head, replay, replayable, info.idempotent, req.method};
   co_await run_exchange(x, ur, down);
   const auto& pb = plan.backends[pa.backend];

@@ -1,0 +1,37 @@
+// Which app an HTTP request goes to, the same for HTTP/1 sessions and HTTP/2 streams:
+//   - on the mesh backhaul listener: the app named by the edge's Ferry-App metadata, and the
+//     instance named by Ferry-Instance, which must be hosted here (never relayed onwards);
+//   - on a dedicated anycast address (`app ... ip`): that app, whatever the Host;
+//   - else by Host (exact, then wildcard), then the frontend's default-app.
+//
+// Pure lookups on the immutable plan; worker thread; no allocation unless an error message is
+// built.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http1/parser.h"
+#include "net/connect.h"
+#include "plan/plan.h"
+
+namespace ferry::proxy {
+
+struct RequestRoute {
+  int app = -1;
+  int status = 0;              // != 0: answer this status with `reason` (app stays -1)
+  std::string reason;
+  std::string_view instance;   // backhaul: the server (hosted here) to use; empty = any
+};
+
+RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
+                           const std::vector<http1::Header>& headers);
+
+// The first header named `name` (case-insensitive), or an empty view.
+std::string_view header_value(const std::vector<http1::Header>& headers, std::string_view name);
+
+// The app whose dedicated `ip` the connection was made to, or -1. Cheap when no app has one.
+int app_for_local_address(const Plan& plan, const PeerInfo& peer);
+
+}  // namespace ferry::proxy
