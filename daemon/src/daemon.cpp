@@ -11,7 +11,6 @@
 
 #include "check.h"
 #include "exit_codes.h"
-#include "ferry/netlink/netlink.h"
 #include "load_config.h"
 #include "logging.h"
 #include "notify.h"
@@ -52,12 +51,6 @@ int Daemon::start() {
     return kExitStartup;
   }
   log_warnings(result);
-
-  std::string nl_error;
-  if (netlink::probe_route_socket(nl_error))
-    logger().debug("netlink route socket ok");
-  else
-    logger().debug("netlink route socket unavailable: " + nl_error);
 
   engine_ = std::make_unique<proxy::Engine>();
   acme_ = std::make_unique<AcmeManager>(*engine_);
