@@ -110,6 +110,13 @@ bool WgKey::is_zero() const {
   return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
 }
 
+WgKey WgKey::clamped() const {
+  WgKey k = *this;
+  k.bytes[0] &= 248;
+  k.bytes[31] = static_cast<uint8_t>((k.bytes[31] & 127) | 64);
+  return k;
+}
+
 std::optional<WgKey> WgKey::public_key() const {
   std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> pkey(
       EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, bytes.data(), bytes.size()),
@@ -130,7 +137,7 @@ const WgPeerStatus* WgDeviceStatus::find(const WgKey& key) const {
 
 WgSet reconcile(const WgDeviceConfig& want, const WgDeviceStatus& have) {
   WgSet set;
-  if (!have.private_key || *have.private_key != want.private_key) set.private_key = want.private_key;
+  if (!have.private_key || have.private_key->clamped() != want.private_key.clamped()) set.private_key = want.private_key;
   if (want.listen_port != 0 && want.listen_port != have.listen_port) set.listen_port = want.listen_port;
 
   std::set<WgKey> wanted;

@@ -11,19 +11,12 @@
 #include <iostream>
 
 #include "ferry/netlink/route.h"
+#include "netns.h"
 
 using namespace ferry::netlink;
+using ferry::netlink::test::private_netns;
 
 namespace {
-
-bool private_netns() {
-  static int state = -1;
-  if (state < 0) {
-    state = ::unshare(CLONE_NEWNET) == 0 ? 1 : 0;
-    if (!state) std::cout << "SKIP rtnetlink tests: unshare(CLONE_NEWNET): " << std::strerror(errno) << std::endl;
-  }
-  return state == 1;
-}
 
 IpPrefix pfx(const char* s) { return *IpPrefix::parse(s); }
 

@@ -175,3 +175,12 @@ TEST_CASE("reconcile: no private key on the device, duplicate peers", "[netlink]
   REQUIRE(set.peers.size() == 1);
   CHECK(set.peers[0].allowed_ips == std::vector<IpPrefix>{pfx("10.2.0.0/16")});
 }
+
+TEST_CASE("reconcile: private keys compare clamped", "[netlink][wireguard]") {
+  WgDeviceConfig want;
+  want.private_key = key(7);  // not clamped
+  WgDeviceStatus have;
+  have.private_key = key(7).clamped();  // as the device stores it
+  CHECK(reconcile(want, have).empty());
+  CHECK(key(7).clamped().public_key() == key(7).public_key());
+}

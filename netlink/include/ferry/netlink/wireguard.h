@@ -28,6 +28,8 @@ struct WgKey {
   static std::optional<WgKey> from_hex(std::string_view text);
   std::string to_hex() const;
   bool is_zero() const;
+  // The Curve25519-clamped form, as a device stores a private key (wg genkey output already is).
+  WgKey clamped() const;
   // The public key of this private key (X25519 via OpenSSL). nullopt only if OpenSSL fails.
   std::optional<WgKey> public_key() const;
 
@@ -90,7 +92,8 @@ struct WgSet {
   bool empty() const { return !private_key && !listen_port && peers.empty(); }
 };
 
-// The smallest WgSet that makes `have` match `want`: device fields that differ; new peers
+// The smallest WgSet that makes `have` match `want`: device fields that differ (private keys
+// compared clamped); new peers
 // (upsert with everything); changed peers (only what changed: endpoint when configured and
 // different, keepalive, the allowed IPs compared as sets of masked prefixes); peers of `have`
 // not in `want` removed. Peers that match are not in the set at all, so their handshakes are
