@@ -1,6 +1,8 @@
 #include "daemon.h"
 
 #include <Poco/Message.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@ Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {
 
 Daemon::~Daemon() {
   acme_.reset();  // joins the ACME thread before the engine it uses stops
+  mesh_.reset();  // removes the anycast addresses and the interface Ferry added
   if (engine_ && !stopped_) engine_->stop();
   if (admin_) admin_->stop();
 }
@@ -72,10 +75,14 @@ int Daemon::start() {
   generation_ = 1;
 
   acme_->start(cfg);
+  // The mesh and anycast addresses are in place before `ready` (failures are logged, retried).
+  mesh_ = std::make_unique<MeshManager>();
+  mesh_->start(cfg);
 
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
     acme_.reset();
+    mesh_.reset();
     engine_->stop();
     stopped_ = true;
     return kExitStartup;
@@ -124,6 +131,7 @@ void Daemon::reload() {
     config_ = result.config;
     ++generation_;
     if (acme_) acme_->update(config_);
+    if (mesh_) mesh_->update(config_);
 
     if (!apply_logging(*config_, error))
       logger().error("reload: " + error + ", keeping the previous log target");
@@ -179,6 +187,7 @@ void Daemon::shutdown() {
   if (acme_) acme_->stop();  // bounded by one HTTP timeout
   engine_->stop();
   stopped_ = true;
+  if (mesh_) mesh_->stop();  // after the drain: connections to anycast addresses finished
   if (admin_) admin_->stop();
   logger().information("stopped");
 }
@@ -213,6 +222,16 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
+  if (mesh_) {
+    fresh->add_route("GET", "/api/v1/mesh",
+                     [cell = mesh_->status_cell()](Poco::Net::HTTPServerRequest&,
+                                                   Poco::Net::HTTPServerResponse& resp) {
+                       std::string body = mesh::to_json(cell->get()) + "\n";
+                       resp.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+                       resp.setContentType("application/json");
+                       resp.sendBuffer(body.data(), body.size());
+                     });
+  }
   std::string error;
   if (!fresh->start(*want, error)) {
     if (startup) {
