@@ -51,6 +51,7 @@ struct BackendDraft {
   std::optional<int> retries;
   std::optional<Balance> balance;
   std::vector<Arg> server_names;  // every `server` line's NAME, valid or not
+  std::vector<std::optional<Arg>> server_nodes;  // parallel to be.servers: the `node NAME` argument
 };
 
 struct AppDraft {
@@ -63,6 +64,7 @@ struct AppDraft {
   // Keyword positions of directives that a `mode tcp` app cannot use.
   std::optional<Loc> certificate_kw, tls_min_kw, max_body_size_kw;
   std::optional<Arg> certificate_arg;  // `certificate acme|PATH`
+  std::optional<Arg> ip_arg;           // `ip ADDR`
 };
 
 struct AcmeDraft {
@@ -70,6 +72,13 @@ struct AcmeDraft {
   Loc loc;                            // the section header
   std::optional<Arg> directory_arg;   // `directory URL`
   std::optional<Arg> challenge_arg;   // `challenge tls-alpn-01|http-01`
+};
+
+struct MeshDraft {
+  Mesh mesh;
+  Loc loc;                       // the section header
+  std::vector<Arg> peer_args;    // parallel to mesh.peers: each peer's NAME
+  std::optional<Arg> private_key_arg, address_arg, backhaul_arg, driver_arg, peer_timeout_arg;
 };
 
 struct Draft {
@@ -82,6 +91,9 @@ struct Draft {
   std::vector<BackendDraft> backends;
   std::vector<AppDraft> apps;
   std::optional<AcmeDraft> acme;  // the `acme` section
+  std::optional<MeshDraft> mesh;  // the `mesh` section
+  std::vector<AnycastAddress> anycast;  // every `anycast` address line
+  std::vector<Arg> anycast_args;        // parallel: the CIDR argument
 };
 
 }  // namespace ferry::config::detail

@@ -11,7 +11,7 @@ namespace ferry::config::detail {
 namespace {
 // Sections a later release implements; until then their header is one error and the body
 // is skipped.
-const std::vector<std::string> kFutureSections = {"mesh", "anycast"};
+const std::vector<std::string> kFutureSections = {};
 }  // namespace
 
 const DirectiveSpec* SectionSpec::find(const std::string& kw) const {

@@ -184,6 +184,74 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
     if (be.servers.empty()) ctx.warning(b.name.loc, "backend '" + be.name + "' has no servers");
   }
 
+  // Mesh: required directives; peers' backhaul addresses; servers' `node` names a peer.
+  if (dr.mesh) {
+    MeshDraft& m = *dr.mesh;
+    Mesh& mesh = m.mesh;
+    if (!m.private_key_arg) ctx.error(m.loc, "the 'mesh' section needs 'private-key PATH' (a WireGuard key as 'wg genkey' prints it)");
+    if (!m.address_arg) ctx.error(m.loc, "the 'mesh' section needs 'address CIDR' (this node's address inside the mesh)");
+    if (!m.backhaul_arg) ctx.error(m.loc, "the 'mesh' section needs 'backhaul IP:PORT' (where peers reach this node's backhaul)");
+    if (!mesh.userspace_command.empty()) {
+      if (mesh.driver == WgDriver::kernel && m.driver_arg)
+        ctx.error(m.driver_arg->loc, "'driver kernel' with 'userspace PROGRAM': a userspace program is for 'driver userspace'");
+      mesh.driver = WgDriver::userspace;
+    }
+    if (m.peer_timeout_arg && mesh.peer_timeout < 2 * mesh.ping_interval)
+      ctx.error(m.peer_timeout_arg->loc, "peer-timeout " + duration_to_string(mesh.peer_timeout) +
+                                             " is shorter than two ping intervals (" +
+                                             duration_to_string(mesh.ping_interval) + " each)");
+    for (size_t i = 0; i < mesh.peers.size(); ++i) {
+      const MeshPeer& p = mesh.peers[i];
+      mesh.peer_index.emplace(p.name, static_cast<int>(i));
+      if (p.name == dr.global.node)
+        ctx.error(m.peer_args[i].loc, "peer '" + p.name + "' has this node's own name (global 'node')");
+    }
+    cfg->mesh = mesh;
+  }
+  std::vector<std::string> peer_names;
+  if (dr.mesh)
+    for (const auto& p : dr.mesh->mesh.peers) peer_names.push_back(p.name);
+  for (auto& b : dr.backends)
+    for (size_t i = 0; i < b.be.servers.size(); ++i) {
+      Server& sv = b.be.servers[i];
+      if (sv.node.empty() || sv.node == cfg->global.node) {  // hosted here
+        sv.node.clear();
+        if (sv.region.empty()) sv.region = cfg->global.region;
+        continue;
+      }
+      const Arg& at = b.server_nodes[i] ? *b.server_nodes[i] : b.server_names.back();
+      if (!cfg->mesh) {
+        ctx.error(at.loc, "server '" + sv.name + "': 'node " + sv.node + "' needs a 'mesh' section with 'peer " +
+                              sv.node + "' (instances on other nodes are reached over the mesh)");
+        continue;
+      }
+      sv.peer = lookup(ctx, at, cfg->mesh->peer_index, peer_names, "mesh peer");
+      if (sv.peer < 0) continue;
+      if (sv.region.empty()) sv.region = cfg->mesh->peers[sv.peer].region;
+      if (sv.proto != UpstreamProto::http1 || sv.send_proxy != ProxyProtocol::none)
+        ctx.error(at.loc, "server '" + sv.name + "' is on node '" + sv.node + "': proto and send-proxy are the hosting "
+                          "node's business (the backhaul carries the request to it)");
+    }
+
+  // Anycast: `app ... ip` must name a dedicated (not shared) anycast address; one app per IP.
+  cfg->anycast = dr.anycast;
+  std::map<std::string, const Arg*> app_ips;
+  for (auto& a : dr.apps) {
+    if (!a.ip_arg) continue;
+    auto [it, fresh] = app_ips.emplace(a.app.ip, &*a.ip_arg);
+    if (!fresh) {
+      ctx.error(a.ip_arg->loc, "ip " + a.app.ip + " is already dedicated to another app");
+      ctx.note(it->second->loc, "first dedicated here");
+      continue;
+    }
+    for (size_t i = 0; i < dr.anycast.size(); ++i)
+      if (dr.anycast[i].cidr.network == a.app.ip && dr.anycast[i].shared) {
+        ctx.error(a.ip_arg->loc, "app '" + a.app.name + "': ip " + a.app.ip + " is a 'shared' anycast address (routed by "
+                                 "Host/SNI among many apps); a dedicated ip needs an anycast address without 'shared'");
+        ctx.note(dr.anycast_args[i].loc, "declared shared here");
+      }
+  }
+
   // Apps: backend reference, hosts unique across apps.
   std::map<std::string, std::pair<size_t, const Arg*>> hosts;
   for (size_t ai = 0; ai < dr.apps.size(); ++ai) {

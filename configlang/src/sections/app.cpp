@@ -105,6 +105,28 @@ void register_section_app(Registry& r) {
          cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
          cur(dr).certificate_arg = arg;
        }},
+      {"ip", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "ip ADDR")) return;
+         std::string why;
+         auto c = parse_cidr(d.args[0].text, why);
+         if (!c || d.args[0].text.find('/') != std::string::npos) {
+           ctx.error(d.args[0].loc, "invalid app ip '" + d.args[0].text + "': expected an IPv4 or IPv6 address");
+           return;
+         }
+         cur(dr).app.ip = c->network;
+         cur(dr).ip_arg = d.args[0];
+       }},
+      {"allow-routing-hints", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 0, 0, "allow-routing-hints")) return;
+         cur(dr).app.allow_routing_hints = true;
+       }},
+      {"replay-max-body", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "replay-max-body SIZE")) return;
+         if (auto v = ctx.size(d.args[0])) {
+           if (*v > (uint64_t{64} << 20)) ctx.error(d.args[0].loc, "replay-max-body is at most 64m (it is held in memory per request)");
+           else cur(dr).app.replay_max_body = *v;
+         }
+       }},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          cur(dr).tls_min_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;

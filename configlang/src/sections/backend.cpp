@@ -175,6 +175,9 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
       }
     }
   }
+  std::optional<Arg> node_arg;
+  for (size_t i = 2; i + 1 < d.args.size(); ++i)
+    if (d.args[i].text == "node") node_arg = d.args[i + 1];
   const bool h2 = sv.proto != UpstreamProto::http1;
   if (h2 && sv.send_proxy != ProxyProtocol::none) {
     ctx.error(d.args[0].loc, "server '" + sv.name + "': send-proxy cannot be combined with HTTP/2 ('proto h2c|h2': one "
@@ -186,6 +189,7 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
     return;
   }
   cur(dr).be.servers.push_back(sv);
+  cur(dr).server_nodes.push_back(node_arg);
 }
 
 }  // namespace

@@ -42,12 +42,8 @@ DirectiveSpec retries_spec(std::function<std::optional<int>&(Draft&)> field) {
 
 DirectiveSpec balance_spec(std::function<std::optional<Balance>&(Draft&)> field) {
   auto h = [field](Ctx& ctx, const Directive& d, Draft& draft) {
-    if (!ctx.arity(d, 1, 1, "balance random|roundrobin|leastconn")) return;
-    if (d.args[0].text == "closest") {
-      ctx.error(d.args[0].loc, "balance 'closest' needs the mesh (not supported yet)");
-      return;
-    }
-    if (auto c = ctx.choice(d.args[0], {"random", "roundrobin", "leastconn"}, "balance algorithm"))
+    if (!ctx.arity(d, 1, 1, "balance random|roundrobin|leastconn|closest")) return;
+    if (auto c = ctx.choice(d.args[0], {"random", "roundrobin", "leastconn", "closest"}, "balance algorithm"))
       field(draft) = static_cast<Balance>(*c);
   };
   return {"balance", h};

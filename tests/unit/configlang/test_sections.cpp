@@ -190,7 +190,7 @@ TEST_CASE("defaults errors and warnings", "[configlang][defaults]") {
   CHECK(where(r, "'timeout client' is already set in this defaults section") == "15:5");
   CHECK(where(r, "number '11' is out of range (0..10)") == "16:13");
   CHECK(where(r, "number '0' is out of range (1..1000)") == "17:22");
-  CHECK(where(r, "balance 'closest' needs the mesh (not supported yet)") == "18:13");
+  CHECK(where(r, "balance", Diagnostic::Severity::error) == "none");  // line 18: closest is valid
   CHECK(where(r, "missing argument: expected 'timeout connect|client|server|http-request|http-keep-alive|tunnel|queue|drain DURATION'") == "19:12");
   CHECK(where(r, "unexpected extra argument '2s'") == "20:23");
   CHECK(where(r, "invalid size '1t'") == "21:27");
@@ -381,14 +381,19 @@ TEST_CASE("backend directives", "[configlang][backend]") {
                      "    health-check http GET /healthz host api.internal interval 5s timeout 2s rise 3 fall 4\n"
                      "    eject-after 0\n"
                      "    eject-time 30s\n"
-                     "    server a 10.0.0.1:80 weight 0 maxconn 100 backup disabled send-proxy-v2 node w1 region dfw\n"
+                     "    server a 10.0.0.1:80 weight 0 maxconn 100 backup disabled send-proxy-v2 region iad\n"
                      "    server b [fd00::1]:8080 send-proxy\n"
+                     "    server c 10.0.0.3:80 node w1\n"
+                     "    server d 10.0.0.4:80 node w1 region ord\n"
                      "    timeout connect 2s\n"
                      "    timeout queue 1s\n"
                      "    retries 0\n"
                      "    pool-max-idle 8\n"
                      "    pool-idle-timeout 1m\n"
-                     "app a2\n    hosts a2.example\n    backend b2\n"));
+                     "app a2\n    hosts a2.example\n    backend b2\n"
+                     "mesh\n    private-key k\n    address 10.99.0.1/24\n    backhaul 10.99.0.1:4280\n"
+                     "    peer w1\n        public-key 3hW6ptq0l+Mx0a5Sh6x+E0V4mkXP3cdSAUH2bHq8Mww=\n"
+                     "        backhaul 10.99.0.2:4280\n        region dfw\n"));
   INFO(format(r.diagnostics));
   REQUIRE(r.ok());
   CHECK(r.diagnostics.empty());
@@ -404,7 +409,7 @@ TEST_CASE("backend directives", "[configlang][backend]") {
   CHECK(b.health.fall == 4);
   CHECK(b.passive.consecutive_failures == 0);
   CHECK(b.passive.eject_time == 30s);
-  REQUIRE(b.servers.size() == 2);
+  REQUIRE(b.servers.size() == 4);
   const Server& s = b.servers[0];
   CHECK(s.name == "a");
   CHECK(s.addr == Address{"10.0.0.1", 80});
@@ -413,8 +418,14 @@ TEST_CASE("backend directives", "[configlang][backend]") {
   CHECK(s.backup);
   CHECK(s.disabled);
   CHECK(s.send_proxy == ProxyProtocol::v2);
-  CHECK(s.node == "w1");
-  CHECK(s.region == "dfw");
+  CHECK(s.node.empty());
+  CHECK(s.peer == -1);
+  CHECK(s.region == "iad");
+  REQUIRE(b.servers.size() == 4);
+  CHECK(b.servers[2].node == "w1");
+  CHECK(b.servers[2].peer == 0);
+  CHECK(b.servers[2].region == "dfw");  // the peer's
+  CHECK(b.servers[3].region == "ord");
   CHECK(s.loc.line == 16);
   CHECK(b.servers[1].send_proxy == ProxyProtocol::v1);
   CHECK(b.servers[1].weight == 1);
@@ -454,7 +465,7 @@ TEST_CASE("backend errors and warnings", "[configlang][backend]") {
                      "    server g 10.0.0.1:80 weight\n"                // 23
                      "    eject-time 10\n"                              // 24
                      "backend empty\n"));                               // 25
-  CHECK(where(r, "balance 'closest' needs the mesh (not supported yet)") == "12:13");
+  CHECK(where(r, "balance", Diagnostic::Severity::error) == "none");  // line 12: closest is valid
   CHECK(where(r, "server port must be 1..65535") == "13:14");
   CHECK(where(r, "number '257' is out of range (0..256)") == "14:33");
   CHECK(where(r, "unknown server option 'wieght'; did you mean 'weight'?") == "15:26");
@@ -689,4 +700,138 @@ TEST_CASE("acme errors", "[configlang][acme]") {
   CHECK(where(bad, "the 'acme' section needs 'directory URL'") == "11:1");
   auto dns = load(with("acme\n    directory https://ca.example/dir\n    challenge dns-01\n"));
   CHECK(where(dns, "invalid ACME challenge 'dns-01' (expected tls-alpn-01|http-01)") == "13:15");
+}
+
+namespace {
+const char* kPeerKey = "3hW6ptq0l+Mx0a5Sh6x+E0V4mkXP3cdSAUH2bHq8Mww=";
+}  // namespace
+
+TEST_CASE("mesh and anycast sections", "[configlang][mesh]") {
+  auto r = load(with(std::string("global\n    node yyz-1\n    region yyz\n"
+                                 "mesh\n"
+                                 "    interface ferry-yyz\n"
+                                 "    private-key keys/mesh.key\n"
+                                 "    listen-port 51000\n"
+                                 "    address 10.99.0.1/24\n"
+                                 "    backhaul 10.99.0.1:4280\n"
+                                 "    userspace /usr/bin/wireguard-go\n"
+                                 "    ping-interval 500ms\n"
+                                 "    peer-timeout 2s\n"
+                                 "    peer dfw-1\n"
+                                 "        public-key ") + kPeerKey + "\n"
+                     "        endpoint 192.0.2.7:51820\n"
+                     "        allowed-ips 10.99.0.2/32 fd00:2::/64\n"
+                     "        backhaul 10.99.0.2:4280\n"
+                     "        region dfw\n"
+                     "        latency 30ms\n"
+                     "        persistent-keepalive 25s\n"
+                     "    peer syd-1\n"
+                     "        public-key " + kPeerKey + "\n"
+                     "        backhaul 10.99.0.3:4280\n"
+                     "        region syd\n"
+                     "anycast\n"
+                     "    address 203.0.113.10/32 shared\n"
+                     "    address 203.0.113.11/32 interface eth9\n"
+                     "backend far\n    balance closest\n    server s1 10.1.0.1:80 node dfw-1\n"
+                     "    server s2 10.1.0.2:80 node yyz-1\n"
+                     "app far\n    hosts far.example\n    backend far\n    ip 203.0.113.11\n"
+                     "    allow-routing-hints\n    replay-max-body 256k\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.diagnostics.empty());
+  const Config& c = *r.config;
+  REQUIRE(c.mesh);
+  const Mesh& m = *c.mesh;
+  CHECK(m.interface == "ferry-yyz");
+  CHECK(m.private_key_file == "keys/mesh.key");  // relative to t.conf's directory (none)
+  CHECK(m.private_key_loc.line == 16);
+  CHECK(m.listen_port == 51000);
+  CHECK(m.address.to_string() == "10.99.0.1/24");
+  CHECK(m.backhaul.to_string() == "10.99.0.1:4280");
+  CHECK(m.driver == WgDriver::userspace);  // implied by `userspace`
+  CHECK(m.userspace_command == std::vector<std::string>{"/usr/bin/wireguard-go"});
+  CHECK(m.ping_interval == 500ms);
+  CHECK(m.peer_timeout == 2s);
+  REQUIRE(m.peers.size() == 2);
+  CHECK(m.peer_index.at("syd-1") == 1);
+  const MeshPeer& p = m.peers[0];
+  CHECK(p.public_key == kPeerKey);
+  CHECK(p.endpoint->to_string() == "192.0.2.7:51820");
+  REQUIRE(p.allowed_ips.size() == 2);
+  CHECK(p.allowed_ips[1].to_string() == "fd00:2::/64");
+  CHECK(p.backhaul.to_string() == "10.99.0.2:4280");
+  CHECK(p.region == "dfw");
+  CHECK(p.latency == 30ms);
+  CHECK(p.keepalive == 25s);
+  CHECK_FALSE(m.peers[1].endpoint);
+  CHECK(m.peers[1].latency == 0ms);
+  REQUIRE(c.anycast.size() == 2);
+  CHECK(c.anycast[0].cidr.to_string() == "203.0.113.10/32");
+  CHECK(c.anycast[0].shared);
+  CHECK(c.anycast[0].interface == "lo");
+  CHECK(c.anycast[1].interface == "eth9");
+  CHECK_FALSE(c.anycast[1].shared);
+  const Backend& b = c.backends.at(c.backend_index.at("far"));
+  CHECK(b.balance == Balance::closest);
+  CHECK(b.servers[0].peer == 0);
+  CHECK(b.servers[0].region == "dfw");
+  CHECK(b.servers[1].node.empty());  // this node's own name: local
+  CHECK(b.servers[1].peer == -1);
+  CHECK(b.servers[1].region == "yyz");
+  const App& a = c.apps.at(c.app_index.at("far"));
+  CHECK(a.ip == "203.0.113.11");
+  CHECK(a.allow_routing_hints);
+  CHECK(a.replay_max_body == 256u * 1024);
+  CHECK(c.apps.at(c.app_index.at("hello")).replay_max_body == 1024u * 1024);
+  CHECK_FALSE(c.apps.at(c.app_index.at("hello")).allow_routing_hints);
+}
+
+TEST_CASE("mesh and anycast errors", "[configlang][mesh]") {
+  auto r = load(with(std::string("mesh\n"                                    // 11: no private-key/address/backhaul
+                                 "    interface a/b\n"                       // 12
+                                 "    listen-port 0\n"                       // 13
+                                 "    driver kernl\n"                        // 14
+                                 "    peer p1\n"                             // 15: no backhaul
+                                 "        public-key abc\n"                  // 16
+                                 "        region dfw\n"                      // 17
+                                 "        endpoint example.com:51820\n"      // 18
+                                 "        colour red\n"                      // 19
+                                 "    peer p1\n"                             // 20
+                                 "        region x\n"
+                                 "    peer lonely\n"                         // 22
+                                 "mesh\n"                                    // 23
+                                 "anycast\n"
+                                 "    address 203.0.113.10/32 shared\n"      // 25
+                                 "    address 203.0.113.10/32\n"             // 26
+                                 "    address 10.0.0.1/32 shared wide\n"     // 27
+                                 "backend far\n"
+                                 "    server s1 10.1.0.1:80 node nowhere\n"  // 29
+                                 "    server s2 10.1.0.1:81 node p1 proto h2c\n"  // 30
+                                 "app far\n    hosts far.example\n    backend far\n"
+                                 "    ip 203.0.113.10\n"                     // 34
+                                 "    replay-max-body 1g\n")));              // 35
+  CHECK(where(r, "the 'mesh' section needs 'private-key PATH'") == "11:1");
+  CHECK(where(r, "the 'mesh' section needs 'address CIDR'") == "11:1");
+  CHECK(where(r, "the 'mesh' section needs 'backhaul IP:PORT'") == "11:1");
+  CHECK(where(r, "invalid interface name 'a/b'") == "12:15");
+  CHECK(where(r, "out of range (1..65535)") == "13:17");
+  CHECK(where(r, "invalid WireGuard driver 'kernl'") == "14:12");
+  CHECK(where(r, "peer 'p1' needs 'backhaul IP:PORT'") == "15:10");
+  CHECK(where(r, "invalid public key") == "16:20");
+  CHECK(where(r, "example.com") == "18:18");
+  CHECK(where(r, "unknown peer directive 'colour'") == "19:9");
+  CHECK(where(r, "duplicate peer 'p1'") == "20:10");
+  CHECK(where(r, "peer 'lonely' needs an indented block") == "22:16");
+  CHECK(where(r, "duplicate 'mesh' section") == "23:1");
+  CHECK(where(r, "anycast address 203.0.113.10 is listed twice") == "26:13");
+  CHECK(where(r, "unknown anycast address option 'wide'") == "27:32");
+  CHECK(where(r, "unknown mesh peer 'nowhere'") == "29:32");
+  CHECK(where(r, "server 's2' is on node 'p1': proto and send-proxy") == "30:32");
+  CHECK(where(r, "is a 'shared' anycast address") == "34:8");
+  CHECK(where(r, "replay-max-body is at most 64m") == "35:21");
+
+  // `node` without a mesh section.
+  auto n = load(with("backend far\n    server s1 10.1.0.1:80 node w9\n"
+                     "app far\n    hosts far.example\n    backend far\n"));
+  CHECK(where(n, "'node w9' needs a 'mesh' section with 'peer w9'") == "12:32");
 }

@@ -12,23 +12,23 @@ namespace {
 std::string with(const std::string& extra) { return std::string(kBase) + extra; }  // extra starts at line 11
 }  // namespace
 
-TEST_CASE("unknown and not-yet-supported sections", "[configlang][sections]") {
+TEST_CASE("unknown sections", "[configlang][sections]") {
   auto r = load(with("fronted x\n"        // 11
                      "    bind :1\n"
-                     "mesh\n"             // 13
+                     "meshh\n"            // 13
                      "    interface ferry0\n"
                      "    peer worker-1\n"
                      "        region dfw\n"
                      "acmee\n"            // 17
                      "    email a@b\n"
-                     "anycast\n"          // 19
+                     "anycats\n"          // 19
                      "    address 203.0.113.10/32 shared\n"
                      "zzzzzz\n"           // 21
                      "bind :80\n"));      // 22
   CHECK(where(r, "unknown section 'fronted'; did you mean 'frontend'?") == "11:1");
-  CHECK(where(r, "section 'mesh' is not supported by this version yet") == "13:1");
+  CHECK(where(r, "unknown section 'meshh'; did you mean 'mesh'?") == "13:1");
   CHECK(where(r, "unknown section 'acmee'; did you mean 'acme'?") == "17:1");
-  CHECK(where(r, "section 'anycast' is not supported by this version yet") == "19:1");
+  CHECK(where(r, "unknown section 'anycats'; did you mean 'anycast'?") == "19:1");
   CHECK(where(r, "unknown section 'zzzzzz'") == "21:1");
   CHECK(find(r, "unknown section 'zzzzzz'")->message == "unknown section 'zzzzzz'");
   CHECK(where(r, "'bind' is a directive: indent it under a section header") == "22:1");
@@ -138,15 +138,15 @@ TEST_CASE("all errors are reported in one run, in source order", "[configlang][d
                 "    backend pool\n"
                 "    hosts a.example\n"
                 "    concurrency queue 1\n"  // 13
-                "mesh\n"                     // 14
-                "    x y\n");
+                "mesh\n"                     // 14: needs private-key, address, backhaul
+                "    x y\n");                // 15
   REQUIRE_FALSE(r.ok());
   CHECK(r.config == nullptr);
   std::vector<int> lines;
   for (const auto& d : r.diagnostics)
     if (d.severity == Diagnostic::Severity::error) lines.push_back(d.line);
-  CHECK(lines == std::vector<int>{2, 4, 5, 8, 9, 13, 14});
-  CHECK(r.error_count() == 7);
+  CHECK(lines == std::vector<int>{2, 4, 5, 8, 9, 13, 14, 14, 14, 15});
+  CHECK(r.error_count() == 10);
   // The position-less "no timeouts" warning comes last.
   CHECK(r.diagnostics.back().severity == Diagnostic::Severity::warning);
   CHECK(r.diagnostics.back().line == 0);
@@ -200,7 +200,7 @@ TEST_CASE("empty and odd inputs never crash", "[configlang][diagnostics]") {
   CHECK(e.ok());  // an empty config is valid (warning only)
 }
 
-TEST_CASE("the reference configuration parses (minus mesh/anycast)", "[configlang][reference]") {
+TEST_CASE("the reference configuration parses", "[configlang][reference]") {
   // A copy of /work/shared/reference.conf lives next to this file.
   std::string path = __FILE__;
   path = path.substr(0, path.rfind('/') + 1) + "reference.conf";
@@ -212,17 +212,12 @@ TEST_CASE("the reference configuration parses (minus mesh/anycast)", "[configlan
   std::stringstream ss;
   ss << in.rdbuf();
   std::string all = ss.str(), kept;
-  bool skip = false;
   std::istringstream lines(all);
   for (std::string line; std::getline(lines, line);) {
-    if (!line.empty() && line[0] != ' ' && line[0] != '#')
-      skip = line.rfind("mesh", 0) == 0 || line.rfind("anycast", 0) == 0;
-    // `balance closest` needs the mesh too.
-    if (line.find("balance      closest") != std::string::npos) continue;
     // The reference gives app hello (certificate acme) a wildcard, which tls-alpn-01 cannot
     // validate: an error in this version.
     if (size_t w = line.find(" *.hello.example.com"); w != std::string::npos) line.erase(w, 20);
-    if (!skip) kept += line + "\n";
+    kept += line + "\n";
   }
   auto r = load(kept, {{"FERRY_ADMIN_HASH", "$argon2id$v=19$abc"}});
   INFO(format(r.diagnostics));
@@ -238,6 +233,22 @@ TEST_CASE("the reference configuration parses (minus mesh/anycast)", "[configlan
   CHECK(c.backends.size() == 2);
   CHECK(c.backends[0].health.path == "/healthz");
   CHECK(c.backends[0].servers[1].node == "worker-dfw-1");
+  CHECK(c.backends[0].servers[1].peer == 0);
+  CHECK(c.backends[0].balance == Balance::closest);
+  REQUIRE(c.mesh);
+  CHECK(c.mesh->interface == "ferry0");
+  CHECK(c.mesh->private_key_file == "/etc/ferry/mesh.key");
+  CHECK(c.mesh->listen_port == 51820);
+  CHECK(c.mesh->address.to_string() == "fdaa:0:1::1/48");
+  CHECK(c.mesh->backhaul.to_string() == "[fdaa:0:1::1]:4280");
+  REQUIRE(c.mesh->peers.size() == 1);
+  CHECK(c.mesh->peers[0].name == "worker-dfw-1");
+  CHECK(c.mesh->peers[0].endpoint->to_string() == "198.51.100.7:51820");
+  CHECK(c.mesh->peers[0].allowed_ips.at(0).to_string() == "fdaa:0:2::/48");
+  CHECK(c.mesh->peers[0].region == "dfw");
+  REQUIRE(c.anycast.size() == 1);
+  CHECK(c.anycast[0].shared);
+  CHECK(c.anycast[0].interface == "lo");
   CHECK(c.apps.at(0).concurrency.queue == 100);
   CHECK(c.apps.at(1).backend == c.backend_index.at("db-pool"));
   REQUIRE(c.acme);
@@ -248,8 +259,6 @@ TEST_CASE("the reference configuration parses (minus mesh/anycast)", "[configlan
   // Unchanged, the reference gives exactly the errors for what this version lacks.
   auto full = load(all, {{"FERRY_ADMIN_HASH", "x"}});
   INFO(format(full.diagnostics));
-  CHECK(full.error_count() == 4);
-  CHECK(find(full, "section 'mesh' is not supported by this version yet"));
+  CHECK(full.error_count() == 1);
   CHECK(find(full, "wildcard host '*.hello.example.com' cannot get an automatic certificate"));
-  CHECK(find(full, "balance 'closest' needs the mesh (not supported yet)"));
 }

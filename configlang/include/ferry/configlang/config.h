@@ -256,6 +256,7 @@ enum class WgDriver { automatic, kernel, userspace };
 struct Mesh {
   std::string interface = "ferry0";   // `interface NAME`
   std::string private_key_file;       // `private-key PATH` (required): base64 key, one line
+  SourceLoc private_key_loc;          // of the PATH argument (for `ferryd -c` key checks)
   uint16_t listen_port = 51820;       // `listen-port PORT`
   Cidr address;                       // `address CIDR` (required): this node's mesh address
   Address backhaul;                   // `backhaul ADDR:PORT` (required): where peers connect
