@@ -64,9 +64,14 @@ int Daemon::start() {
     stopped_ = true;
     return kExitStartup;
   }
+  // The mesh interface and the anycast addresses are put in place before the listeners bind
+  // (a bind on an anycast or mesh address needs the address); failures are logged and retried.
+  mesh_ = std::make_unique<MeshManager>();
+  mesh_->start(cfg);
   if (!engine_->apply(cfg, error)) {
     log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
               "start-up failed: ");
+    mesh_.reset();
     engine_->stop();
     stopped_ = true;
     return kExitStartup;
@@ -75,9 +80,6 @@ int Daemon::start() {
   generation_ = 1;
 
   acme_->start(cfg);
-  // The mesh and anycast addresses are in place before `ready` (failures are logged, retried).
-  mesh_ = std::make_unique<MeshManager>();
-  mesh_->start(cfg);
 
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
