@@ -63,6 +63,7 @@ struct MeshManager::State {
   bool created_link = false;               // a kernel link Ferry created (deleted at stop)
   std::optional<IpPrefix> address;         // the mesh address Ferry added to it
   std::set<IpPrefix> routes;               // routes Ferry added via it
+  std::map<netlink::WgKey, std::string> names;  // peer names of the last applied config (for logs)
   // Anycast addresses: (interface, prefix) -> whether Ferry added it.
   std::map<std::pair<std::string, IpPrefix>, bool> anycast;
   std::string mesh_error, anycast_error;
@@ -151,9 +152,14 @@ bool MeshManager::State::configure_device(const config::Mesh& m) {
     if (set.listen_port) logger().information("mesh: " + iface + ": listen port " + std::to_string(*set.listen_port));
     for (const auto& op : set.peers) {
       std::string what = op.remove ? "removed" : have.find(op.public_key) ? "updated" : "added";
-      logger().information("mesh: " + iface + ": peer " + peer_name(m, op.public_key) + " " + what);
+      auto old = names.find(op.public_key);  // a removed peer is named by the config it came from
+      std::string name = op.remove && old != names.end() ? old->second : peer_name(m, op.public_key);
+      logger().information("mesh: " + iface + ": peer " + name + " " + what);
     }
   }
+  names.clear();
+  for (const auto& p : m.peers)
+    if (auto k = netlink::WgKey::from_base64(p.public_key)) names[*k] = p.name;
   bool ok = true;
   auto fail = [&](const Status& s) {  // apply() logs mesh_error
     mesh_error += (ok ? "mesh: " : "; ") + s.message;
