@@ -151,3 +151,19 @@ TEST_CASE("kernel WireGuard, when the kernel has it", "[netlink][genl][kernel]")
   CHECK(st.peers[0].allowed_ips == p.allowed_ips);
   rtnl.delete_link("ferrytest0");
 }
+
+TEST_CASE("detect_wg_driver", "[netlink][genl][kernel]") {
+  Rtnl rtnl;
+  WgDriverChoice c = detect_wg_driver(rtnl, "ftauto0");
+  if (c.kernel) {
+    if (c.created) CHECK(rtnl.delete_link("ftauto0").changed);
+    return;
+  }
+  // No kernel WireGuard (or no permission): userspace, with the reason.
+  CHECK_FALSE(c.created);
+  CHECK_FALSE(c.why.ok());
+  CHECK_FALSE(c.why.message.empty());
+  LinkInfo li;
+  REQUIRE(rtnl.link("ftauto0", li).ok());
+  CHECK_FALSE(li.exists);  // nothing left behind
+}
