@@ -4,7 +4,8 @@
 #   build: compiler, CMake and the libraries ferryd links against.
 #   test : build + the real peers the test suite starts (clang for fuzzing, curl, nghttp2-client
 #          for nghttp and h2load, testssl.sh, and Pebble for ACME: Debian's `pebble` package
-#          ships both `pebble` and `pebble-challtestsrv`).
+#          ships both `pebble` and `pebble-challtestsrv`; wireguard-go, wireguard-tools and
+#          iputils-ping for the mesh tests).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -18,7 +19,7 @@ build_pkgs=(
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
-  testssl.sh pebble
+  testssl.sh pebble wireguard-go wireguard-tools iputils-ping
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -1,9 +1,11 @@
 #include "check.h"
 
+#include <fstream>
 #include <iostream>
 
 #include "exit_codes.h"
 #include "load_config.h"
+#include "mesh/plan.h"
 
 namespace ferry::daemon {
 
@@ -20,8 +22,40 @@ std::string count_summary(const config::LoadResult& result) {
          std::to_string(result.warning_count()) + " warnings";
 }
 
+namespace {
+
+std::string source_line(const std::string& file, int line) {
+  std::ifstream in(file);
+  std::string text;
+  for (int i = 0; i < line && std::getline(in, text); ++i) {
+  }
+  return in ? text : std::string();
+}
+
+// Checks beyond the language: files the configuration names that must be usable at run time.
+// Today the mesh private key (readable, mode 0600 or stricter, a base64 32-byte key).
+void check_files(config::LoadResult& result) {
+  if (!result.ok() || !result.config->mesh) return;
+  const config::Mesh& m = *result.config->mesh;
+  netlink::WgKey key;
+  std::string error;
+  if (mesh::read_private_key(m.private_key_file, key, error)) return;
+  const config::SourceLoc& loc = m.private_key_loc.line ? m.private_key_loc : m.loc;
+  config::Diagnostic d;
+  d.file = loc.file;
+  d.line = loc.line;
+  d.col = loc.col;
+  d.message = error;
+  if (loc.line) d.source_line = source_line(loc.file, loc.line);
+  result.diagnostics.push_back(std::move(d));
+  result.config.reset();
+}
+
+}  // namespace
+
 int run_check(const std::string& path) {
   config::LoadResult result = load_config(path);
+  check_files(result);
   print_diagnostics(std::cerr, result);
   if (result.ok()) {
     std::cout << "Configuration file is valid" << std::endl;

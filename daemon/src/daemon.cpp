@@ -1,6 +1,8 @@
 #include "daemon.h"
 
 #include <Poco/Message.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,7 +13,6 @@
 
 #include "check.h"
 #include "exit_codes.h"
-#include "ferry/netlink/netlink.h"
 #include "load_config.h"
 #include "logging.h"
 #include "notify.h"
@@ -32,6 +33,7 @@ Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {
 
 Daemon::~Daemon() {
   acme_.reset();  // joins the ACME thread before the engine it uses stops
+  mesh_.reset();  // removes the anycast addresses and the interface Ferry added
   if (engine_ && !stopped_) engine_->stop();
   if (admin_) admin_->stop();
 }
@@ -53,12 +55,6 @@ int Daemon::start() {
   }
   log_warnings(result);
 
-  std::string nl_error;
-  if (netlink::probe_route_socket(nl_error))
-    logger().debug("netlink route socket ok");
-  else
-    logger().debug("netlink route socket unavailable: " + nl_error);
-
   engine_ = std::make_unique<proxy::Engine>();
   acme_ = std::make_unique<AcmeManager>(*engine_);
   if (!acme_->load(*cfg, error)) {
@@ -68,9 +64,14 @@ int Daemon::start() {
     stopped_ = true;
     return kExitStartup;
   }
+  // The mesh interface and the anycast addresses are put in place before the listeners bind
+  // (a bind on an anycast or mesh address needs the address); failures are logged and retried.
+  mesh_ = std::make_unique<MeshManager>();
+  mesh_->start(cfg);
   if (!engine_->apply(cfg, error)) {
     log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
               "start-up failed: ");
+    mesh_.reset();
     engine_->stop();
     stopped_ = true;
     return kExitStartup;
@@ -83,6 +84,7 @@ int Daemon::start() {
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
     acme_.reset();
+    mesh_.reset();
     engine_->stop();
     stopped_ = true;
     return kExitStartup;
@@ -131,6 +133,7 @@ void Daemon::reload() {
     config_ = result.config;
     ++generation_;
     if (acme_) acme_->update(config_);
+    if (mesh_) mesh_->update(config_);
 
     if (!apply_logging(*config_, error))
       logger().error("reload: " + error + ", keeping the previous log target");
@@ -186,6 +189,7 @@ void Daemon::shutdown() {
   if (acme_) acme_->stop();  // bounded by one HTTP timeout
   engine_->stop();
   stopped_ = true;
+  if (mesh_) mesh_->stop();  // after the drain: connections to anycast addresses finished
   if (admin_) admin_->stop();
   logger().information("stopped");
 }
@@ -220,6 +224,16 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
+  if (mesh_) {
+    fresh->add_route("GET", "/api/v1/mesh",
+                     [cell = mesh_->status_cell()](Poco::Net::HTTPServerRequest&,
+                                                   Poco::Net::HTTPServerResponse& resp) {
+                       std::string body = mesh::to_json(cell->get()) + "\n";
+                       resp.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+                       resp.setContentType("application/json");
+                       resp.sendBuffer(body.data(), body.size());
+                     });
+  }
   std::string error;
   if (!fresh->start(*want, error)) {
     if (startup) {

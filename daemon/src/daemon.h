@@ -1,5 +1,6 @@
 // The running daemon: start-up, reload (SIGHUP), graceful stop (SIGTERM/SIGINT/SIGQUIT).
-// Wires the configuration, the data-plane Engine and the admin server together.
+// Wires the configuration, the data-plane Engine, the control-plane managers (ACME, mesh) and
+// the admin server together.
 //
 // Ownership: FerryApp owns one Daemon for the process lifetime; the Daemon owns the Engine,
 // the AdminServer and the current configuration snapshot. Thread: every method runs on the
@@ -19,6 +20,7 @@
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/engine.h"
 #include "acme_manager.h"
+#include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
 
 namespace ferry::daemon {
@@ -63,6 +65,7 @@ class Daemon {
   uint64_t generation_ = 0;  // successful loads; 1 after start()
   std::unique_ptr<proxy::Engine> engine_;
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
+  std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
   std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged

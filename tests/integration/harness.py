@@ -270,7 +270,8 @@ def split_addr(addr):
 
 
 class Ferry:
-    """Runs `$FERRYD -f <tmp>/ferry.conf`, stderr captured to <tmp>/ferry-N.log.
+    """Runs `$FERRYD -f <tmp>/ferry.conf`, stderr captured to <tmp>/ferry-N.log; with
+    netns=NAME, inside that network namespace (`ip netns exec` execs ferryd: the PID is its own).
 
     Attributes after start: pid, ports {frontend: [port, ...]}, addrs {frontend: [(host, port)]},
     admin_port, workers. Use as a context manager or let the runner clean it up.
@@ -278,8 +279,9 @@ class Ferry:
 
     _seq = 0
 
-    def __init__(self, config_text, name="ferry", start=True, ready_timeout=15.0, args=()):
+    def __init__(self, config_text, name="ferry", start=True, ready_timeout=15.0, args=(), netns=None):
         Ferry._seq += 1
+        self.netns = netns  # run inside this network namespace (`ip netns exec NS`, same PID)
         self.dir = tmpdir()
         self.name = name
         self.config_path = os.path.join(self.dir, "%s.conf" % name)
@@ -308,7 +310,8 @@ class Ferry:
 
     def start(self, ready_timeout=15.0):
         self._logf = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([ferryd_path(), "-f", self.config_path] + self.extra_args,
+        prefix = ["ip", "netns", "exec", self.netns] if self.netns else []
+        self.proc = subprocess.Popen(prefix + [ferryd_path(), "-f", self.config_path] + self.extra_args,
                                      stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf,
                                      cwd=self.dir)
         self.pid = self.proc.pid

@@ -1,0 +1,234 @@
+"""The mesh control plane against the real wireguard-go and wireguard-tools, in two network
+namespaces joined by a veth pair (10.200.0.1/24 <-> 10.200.0.2/24), one ferryd in each with a
+`mesh` section (`userspace /usr/bin/wireguard-go`, distinct interface names: the UAPI socket
+directory /var/run/wireguard is shared by every namespace) and an `anycast` address.
+
+Checks: `wg show` in each namespace lists the other node with its allowed-ips; ping6 across the
+mesh addresses works (a handshake happened); the anycast address is on lo; GET /api/v1/mesh
+names the peer; a reload that drops a third (dummy) peer removes it from `wg show` while the real
+peer's latest handshake is unchanged (not reset); SIGTERM removes the anycast address and the
+interface. `ferryd -c` rejects a private key file others can read, naming the directive's
+file:line:col. Needs root, ip, wg, wireguard-go and ping (exit 77 with SKIP otherwise).
+Namespaces and processes are cleaned up by name/PID whatever happens.
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import harness as H
+
+WG_GO = "/usr/bin/wireguard-go"
+TAG = os.getpid() % 10000
+
+
+def _sh(*args, check=True, ns=None):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    if check and r.returncode != 0:
+        raise AssertionError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stdout.decode(errors="replace")))
+    return r.stdout.decode(errors="replace")
+
+
+def _require():
+    if os.geteuid() != 0:
+        H.skip("needs root (network namespaces, WireGuard interfaces)")
+    missing = [p for p in ("ip", "wg", "ping") if not shutil.which(p)]
+    if not os.access(WG_GO, os.X_OK):
+        missing.append(WG_GO)
+    if missing:
+        H.skip("missing: " + ", ".join(missing))
+
+
+class Netns:
+    """Two namespaces joined by a veth pair; close() kills what still runs in them (by PID)
+    and deletes them."""
+
+    def __init__(self):
+        self.names = ["ferry-it-%d-a" % TAG, "ferry-it-%d-b" % TAG]
+        for n in self.names:
+            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)  # a leftover of ours
+        H._register(self)
+        for n in self.names:
+            _sh("ip", "netns", "add", n)
+        a, b = self.names
+        _sh("ip", "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b", ns=a)
+        _sh("ip", "link", "set", "veth-b", "netns", b, ns=a)
+        _sh("ip", "addr", "add", "10.200.0.1/24", "dev", "veth-a", ns=a)
+        _sh("ip", "addr", "add", "10.200.0.2/24", "dev", "veth-b", ns=b)
+        for n, dev in ((a, "veth-a"), (b, "veth-b")):
+            _sh("ip", "link", "set", dev, "up", ns=n)
+            _sh("ip", "link", "set", "lo", "up", ns=n)
+
+    def close(self):
+        for n in self.names:
+            pids = _sh("ip", "netns", "pids", n, check=False).split()
+            for p in pids:
+                try:
+                    os.kill(int(p), 9)
+                except (ValueError, ProcessLookupError):
+                    pass
+            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
+
+
+def _keypair(name):
+    priv = subprocess.run(["wg", "genkey"], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    pub = subprocess.run(["wg", "pubkey"], input=priv.encode(), stdout=subprocess.PIPE, check=True).stdout.decode().strip()
+    path = os.path.join(H.tmpdir(), name + ".key")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, (priv + "\n").encode())
+    os.close(fd)
+    os.chmod(path, 0o600)
+    return path, pub
+
+
+def _config(name, iface, key_path, me, peers, anycast=True):
+    """me: mesh index (1 or 2). peers: [(name, pubkey, endpoint or None, allowed, index)]."""
+    text = H.base_config(global_extra=["region r%d" % me]).replace(
+        os.path.join(H.tmpdir(), "state"), os.path.join(H.tmpdir(), "state-" + name))
+    lines = ["interface    %s" % iface,
+             "private-key  %s" % key_path,
+             "listen-port  51820",
+             "address      fdaa:0:%d::1/48" % me,
+             "backhaul     [fdaa:0:%d::1]:4280" % me,
+             "driver       userspace",
+             "userspace    %s" % WG_GO]
+    for (pname, pub, endpoint, allowed, idx) in peers:
+        lines.append("peer %s" % pname)
+        lines.append("    public-key  %s" % pub)
+        if endpoint:
+            lines.append("    endpoint    %s" % endpoint)
+        lines.append("    allowed-ips %s" % allowed)
+        lines.append("    backhaul    [fdaa:0:%d::1]:4280" % idx)
+        lines.append("    region      r%d" % idx)
+        lines.append("    persistent-keepalive 25s")
+    text += H.section("mesh", *lines)
+    if anycast:
+        text += H.section("anycast", "address 10.9.9.%d/32" % me)
+    return text
+
+
+def _wg(ns, iface, *what):
+    return _sh("wg", "show", iface, *what, ns=ns)
+
+
+def _handshakes(ns, iface):
+    out = {}
+    for line in _wg(ns, iface, "latest-handshakes").splitlines():
+        k, _, t = line.partition("\t")
+        out[k.strip()] = int(t.strip() or 0)
+    return out
+
+
+def _admin_json(ns, port, path):
+    code = "import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
+    return json.loads(_sh("/usr/bin/python3", "-c", code, "http://127.0.0.1:%d%s" % (port, path), ns=ns))
+
+
+def test_mesh_two_nodes():
+    _require()
+    net = Netns()
+    ns_a, ns_b = net.names
+    if_a, if_b = "fita%d" % TAG, "fitb%d" % TAG
+    key_a, pub_a = _keypair("a")
+    key_b, pub_b = _keypair("b")
+    _, pub_dummy = _keypair("dummy")
+
+    dummy = ("dummy-1", pub_dummy, None, "fdaa:0:9::/48", 9)
+    conf_a = lambda with_dummy: _config("a", if_a, key_a, 1, [("node-b", pub_b, "10.200.0.2:51820", "fdaa:0:2::/48", 2)] +
+                                        ([dummy] if with_dummy else []))
+    conf_b = _config("b", if_b, key_b, 2, [("node-a", pub_a, "10.200.0.1:51820", "fdaa:0:1::/48", 1)])
+    fa = H.Ferry(conf_a(True), name="a", netns=ns_a)
+    fb = H.Ferry(conf_b, name="b", netns=ns_b)
+
+    # Both devices list the other node (and A the dummy) with the configured allowed-ips.
+    allowed_a = _wg(ns_a, if_a, "allowed-ips")
+    assert "%s\tfdaa:0:2::/48" % pub_b in allowed_a, allowed_a
+    assert "%s\tfdaa:0:9::/48" % pub_dummy in allowed_a, allowed_a
+    assert "%s\tfdaa:0:1::/48" % pub_a in _wg(ns_b, if_b, "allowed-ips")
+    assert _wg(ns_a, if_a, "listen-port").strip() == "51820"
+    assert "fdaa:0:1::1/48" in _sh("ip", "-6", "addr", "show", "dev", if_a, ns=ns_a)
+    assert "UP" in _sh("ip", "link", "show", if_a, ns=ns_a)
+
+    # Traffic across the mesh: the first packets trigger the handshake.
+    H.wait_until(lambda: subprocess.run(["ip", "netns", "exec", ns_a, "ping", "-6", "-c", "1", "-W", "1", "fdaa:0:2::1"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
+                 timeout=15, interval=0.2, what="ping6 fdaa:0:2::1 across the mesh")
+    _sh("ping", "-6", "-c", "1", "-W", "2", "fdaa:0:1::1", ns=ns_b)
+    hs_before = _handshakes(ns_a, if_a)
+    assert hs_before.get(pub_b, 0) > 0, hs_before
+
+    # The anycast address is on lo of each namespace.
+    assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+    assert "10.9.9.2/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_b)
+
+    # The status API names the peer (refreshed every 2 s).
+    def peer_seen():
+        st = _admin_json(ns_a, fa.admin_port, "/api/v1/mesh")
+        peers = {p["name"]: p for p in st["peers"]}
+        return st if "node-b" in peers and peers["node-b"]["last_handshake"] > 0 else None
+    st = H.wait_until(peer_seen, timeout=10, interval=0.5, what="/api/v1/mesh shows node-b's handshake")
+    assert st["driver"] == "userspace" and st["interface"] == if_a, st
+    assert st["anycast"] == [{"address": "10.9.9.1/32", "interface": "lo", "added_by_ferry": True, "present": True}], st
+
+    # Reload without the dummy peer: it goes, node-b's session is untouched.
+    assert fa.reload(conf_a(False)) [0] == "ok"
+    H.wait_until(lambda: pub_dummy not in _wg(ns_a, if_a, "peers"), timeout=10, what="dummy peer removed")
+    hs_after = _handshakes(ns_a, if_a)
+    assert list(hs_after) == [pub_b], hs_after
+    assert hs_after[pub_b] == hs_before[pub_b], (hs_before, hs_after)
+    _sh("ping", "-6", "-c", "1", "-W", "2", "fdaa:0:2::1", ns=ns_a)
+    assert fa.log_lines(r"mesh: %s: peer dummy-1 removed" % if_a), fa.log
+
+    # Shutdown removes what Ferry added.
+    assert fa.stop() == 0
+    assert "10.9.9.1/32" not in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+    r = subprocess.run(["ip", "netns", "exec", ns_a, "ip", "link", "show", if_a], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+    assert r.returncode != 0, "interface %s still exists after ferryd stopped" % if_a
+    assert not os.path.exists("/var/run/wireguard/%s.sock" % if_a)
+    assert fb.stop() == 0
+    assert "10.9.9.2/32" not in _sh("ip", "addr", "show", "dev", "lo", ns=ns_b)
+
+
+def test_anycast_present_before_is_left_alone():
+    _require()
+    net = Netns()
+    ns_a = net.names[0]
+    _sh("ip", "addr", "add", "10.9.9.1/32", "dev", "lo", ns=ns_a)  # someone else's
+    text = H.base_config(global_extra=["region r1"]) + H.section("anycast", "address 10.9.9.1/32", "address 10.9.9.7/32")
+    f = H.Ferry(text, name="a", netns=ns_a)
+    lo = _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+    assert "10.9.9.1/32" in lo and "10.9.9.7/32" in lo, lo
+    f.wait_log(r"anycast: 10\.9\.9\.1/32 on lo already present")
+    # Dropping both by reload removes only the one Ferry added.
+    assert f.reload(H.base_config(global_extra=["region r1"]))[0] == "ok"
+    H.wait_until(lambda: "10.9.9.7/32" not in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a),
+                 timeout=10, what="10.9.9.7 removed by the reload")
+    assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+    assert f.stop() == 0
+    assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+
+
+def test_check_rejects_open_key_file():
+    key, _ = _keypair("open") if shutil.which("wg") else (None, None)
+    if key is None:
+        H.skip("wg not installed")
+    os.chmod(key, 0o644)
+    text = _config("c", "fitc%d" % TAG, key, 1, [])
+    path = os.path.join(H.tmpdir(), "check.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    code, out = H.run_ferryd(["-c", "-f", path])
+    assert code != 0, out
+    line = [i + 1 for i, l in enumerate(text.splitlines()) if "private-key" in l][0]
+    want = "%s:%d:18: error: private key %s: group or others may access it (mode 0644); chmod 600 it" % (path, line, key)
+    assert want in out, out
+    os.chmod(key, 0o600)
+    code, out = H.run_ferryd(["-c", "-f", path])
+    assert code == 0, out
+
+
+if __name__ == "__main__":
+    H.main()
