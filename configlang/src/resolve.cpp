@@ -328,7 +328,8 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
   for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
     const App& app = dr.apps[ai].app;
     const bool tcp = app.mode == Mode::tcp;
-    bool reachable = app_used[ai] || (!app.hosts.empty() && (tcp ? any_sni_frontend : any_http_frontend));
+    // With a mesh, edges reach every app through the backhaul.
+    bool reachable = app_used[ai] || dr.mesh || (!app.hosts.empty() && (tcp ? any_sni_frontend : any_http_frontend));
     if (!reachable)
       ctx.warning(dr.apps[ai].name.loc, "app '" + app.name + "' is not used by any frontend " +
                                         (tcp ? "(no tcp frontend's 'app', and no hosts routed by a 'route sni' frontend)"

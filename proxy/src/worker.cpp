@@ -8,6 +8,7 @@
 #include "http1/scratch.h"
 #include "http1/session.h"
 #include "log.h"
+#include "mesh/prober.h"
 #include "tcp/tcp_session.h"
 
 namespace ferry::proxy {
@@ -41,6 +42,7 @@ void Worker::give_scratch(std::unique_ptr<http1::RequestScratch> s) {
 
 void Worker::start() {
   asio::co_spawn(io_, tick_loop(), asio::detached);
+  if (id_ == 0) asio::co_spawn(io_, run_mesh_prober(*this), asio::detached);
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), ("ferry-w" + std::to_string(id_)).c_str());
     io_.run();

@@ -131,6 +131,17 @@ awaitable<bool> Session::start_tls() {
 
 awaitable<Session::Outcome> Session::run(bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
+  // The backhaul serves mesh peers only: a source outside every peer's allowed-ips (the real
+  // socket address, before any PROXY header) is refused before reading anything.
+  if (!resumed && fe.backhaul && !fe_->trusted.contains(peer_.client)) {
+    static thread_local int64_t last_logged = 0;  // at most one line per second per worker
+    if (int64_t now = now_ms(); now - last_logged >= 1000) {
+      last_logged = now;
+      log(config::LogLevel::warning, "backhaul: refused a connection from " + format_ip(&peer_.client) +
+                                         " (not in any mesh peer's allowed-ips)");
+    }
+    co_return Outcome::closed;
+  }
   if (!resumed && fe.binds[bind_].accept_proxy) {
     dl_.arm(fe.timeouts.http_request);
     if (!co_await read_proxy_header(sock_.socket(), buf_, peer_)) {

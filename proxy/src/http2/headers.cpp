@@ -146,6 +146,8 @@ void trailer_fields(std::string_view lines, std::string& arena, std::vector<nght
                      std::string_view(arena.data() + it.value_off, it.value_len)));
 }
 
+nghttp2_nv make_nv(std::string_view name, std::string_view value) { return nv(name, value); }
+
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body) {
   body = error_body(status, detail);

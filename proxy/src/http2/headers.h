@@ -54,4 +54,7 @@ void trailer_fields(std::string_view lines, std::string& arena, std::vector<nght
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body);
 
+// One name/value pair for nghttp2 (no copy: both views must outlive the submit call).
+nghttp2_nv make_nv(std::string_view name, std::string_view value);
+
 }  // namespace ferry::proxy::http2

@@ -8,6 +8,7 @@
 #include "http1/rewrite.h"
 #include "http2/session_impl.h"
 #include "log.h"
+#include "mesh/load_report.h"
 #include "request_common.h"
 #include "routing/request_route.h"
 #include "upstream/exchange.h"
@@ -287,6 +288,15 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     log_request(w_, plan, fe, peer_, info, status, in, out, server, up_ms, retries, term);
   };
 
+  // The mesh load report, for the edges' probers (backhaul peers only).
+  if (fe.backhaul && req.target == kLoadReportPath && req.method == "GET") {
+    std::string body = build_load_report(plan, now_ms());
+    std::string len = std::to_string(body.size());
+    std::vector<nghttp2_nv> nv{make_nv(":status", "200"), make_nv("content-type", "text/plain"),
+                               make_nv("content-length", len), make_nv("cache-control", "no-store")};
+    respond(*this, s, nv, std::move(body));
+    co_return;
+  }
   RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers);
   const int app = route.app;
   if (app < 0) {

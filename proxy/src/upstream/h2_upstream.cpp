@@ -105,6 +105,8 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   }
   void close();
   void kick();
+  // See H2Upstreams::ping. Needs a connected session.
+  awaitable<std::optional<std::chrono::microseconds>> ping(std::chrono::milliseconds timeout);
 
   // PipeEnd operations (pipe.cpp-style, here for access to the session).
   void write(const std::shared_ptr<H2PipeState>& st, asio::const_buffer b, PipeEnd::Handler h);
@@ -142,6 +144,9 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   int32_t goaway_last_ = 0;
   bool closed_ = false;
   SteadyClock::time_point last_used_ = SteadyClock::now();
+  asio::steady_timer* ping_timer_ = nullptr;  // the pending ping()'s, cancelled by its ACK
+  uint64_t ping_seq_ = 0;
+  bool ping_acked_ = false;
 };
 
 namespace {
@@ -191,6 +196,15 @@ struct ClientCallbacks {
       c.goaway_ = true;
       c.goaway_last_ = frame->goaway.last_stream_id;
       if (c.streams_.empty()) c.kick();
+      return 0;
+    }
+    if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK)) {
+      uint64_t seq = 0;
+      std::memcpy(&seq, frame->ping.opaque_data, sizeof seq);
+      if (c.ping_timer_ && seq == c.ping_seq_) {
+        c.ping_acked_ = true;
+        c.ping_timer_->cancel();
+      }
       return 0;
     }
     H2PipeState* st = frame->hd.stream_id ? state(ng, frame->hd.stream_id) : nullptr;
@@ -385,9 +399,28 @@ awaitable<void> H2ClientConn::read_loop(std::shared_ptr<H2ClientConn> self) {
   }
 }
 
+awaitable<std::optional<std::chrono::microseconds>> H2ClientConn::ping(std::chrono::milliseconds timeout) {
+  if (closed_ || connecting_ || !ng_ || ping_timer_) co_return std::nullopt;
+  uint8_t opaque[8];
+  const uint64_t seq = ++ping_seq_;
+  std::memcpy(opaque, &seq, sizeof opaque);
+  if (nghttp2_submit_ping(ng_, NGHTTP2_FLAG_NONE, opaque) != 0) co_return std::nullopt;
+  kick();
+  asio::steady_timer t(w_.io());
+  t.expires_after(timeout);
+  ping_timer_ = &t;
+  ping_acked_ = false;
+  const auto start = SteadyClock::now();
+  co_await t.async_wait(use_nothrow);  // ends at the ACK (cancel), the timeout, or close()
+  ping_timer_ = nullptr;
+  if (!ping_acked_) co_return std::nullopt;
+  co_return std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - start);
+}
+
 void H2ClientConn::close() {
   if (closed_) return;
   closed_ = true;
+  if (ping_timer_) ping_timer_->cancel();
   sock_.close();
   write_wake_.notify();
   // Every stream still open fails; its pipe sees the error (or its end, if complete). One
@@ -585,6 +618,28 @@ awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milli
   out = std::make_unique<UpstreamConn>(ex, &w_.blocks(), std::unique_ptr<PipeEnd>(std::move(pipe)));
   out->server = server;
   co_return std::error_code();
+}
+
+awaitable<std::optional<std::chrono::microseconds>> H2Upstreams::ping(const Target& t, std::chrono::milliseconds timeout) {
+  std::shared_ptr<H2ClientConn> conn;
+  for (auto& c : conns_[t.server.get()])
+    if (!c->closed() && !c->connecting()) {
+      conn = c;
+      break;
+    }
+  if (!conn) {
+    // A connection of its own that later requests share (registered before connecting).
+    conn = std::make_shared<H2ClientConn>(w_, t.server, std::chrono::hours(24 * 365));
+    conns_[t.server.get()].push_back(conn);
+    if (co_await conn->connect(t, timeout)) co_return std::nullopt;
+  }
+  co_return co_await conn->ping(timeout);
+}
+
+void H2Upstreams::close_all(ServerState* server) {
+  auto it = conns_.find(server);
+  if (it == conns_.end()) return;
+  for (auto& c : it->second) c->close();
 }
 
 void H2Upstreams::sweep() {

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <unordered_map>
@@ -50,6 +51,12 @@ class H2Upstreams {
   awaitable<std::error_code> open(const Target& target, std::chrono::milliseconds timeout,
                                   std::chrono::milliseconds idle_timeout, std::unique_ptr<UpstreamConn>& out,
                                   bool& reused);
+  // An HTTP/2 PING on a connection to `target` (an open one, else a new one, connected within
+  // `timeout`): the round-trip time, or nothing when no answer came within `timeout` (or the
+  // connect failed). One PING at a time per connection; used by the mesh prober.
+  awaitable<std::optional<std::chrono::microseconds>> ping(const Target& target, std::chrono::milliseconds timeout);
+  // Closes every connection to `server` (its streams fail): a peer that stopped answering.
+  void close_all(ServerState* server);
   // Closes connections idle past their idle timeout, and forgets dead ones. Worker tick.
   void sweep();
   // Closes every connection (drain, stop); streams in flight fail.

@@ -1,0 +1,73 @@
+#include "mesh/load_report.h"
+
+#include <charconv>
+
+namespace ferry::proxy {
+
+std::string build_load_report(const Plan& plan, int64_t now) {
+  std::string out = "ferry-load 1\n";
+  for (const PlanApp& pa : plan.apps) {
+    const PlanBackend& pb = plan.backends[pa.backend];
+    for (const ServerRef& s : pb.servers) {
+      if (s.peer) continue;  // only what this node hosts
+      const bool healthy = !s.cfg->disabled && s.state->healthy.load(std::memory_order_relaxed) && !s.state->ejected(now);
+      out += pa.cfg->name;
+      out += ' ';
+      out += s.cfg->name;
+      out += ' ';
+      out += std::to_string(s.state->inflight.load(std::memory_order_relaxed));
+      out += ' ';
+      out += std::to_string(pa.budget->queued());
+      out += healthy ? " 1\n" : " 0\n";
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string_view next_field(std::string_view& line) {
+  while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
+  size_t sp = line.find(' ');
+  std::string_view f = line.substr(0, sp);
+  line.remove_prefix(sp == std::string_view::npos ? line.size() : sp);
+  return f;
+}
+
+bool to_int(std::string_view s, int& v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+}  // namespace
+
+int apply_load_report(const Plan& plan, int peer, std::string_view report) {
+  size_t nl = report.find('\n');
+  std::string_view first = report.substr(0, nl);
+  if (first.rfind("ferry-load 1", 0) != 0) return -1;
+  report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
+  const config::Config& cfg = *plan.config;
+  int updated = 0;
+  while (!report.empty()) {
+    nl = report.find('\n');
+    std::string_view line = report.substr(0, nl);
+    report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
+    std::string_view app = next_field(line), inst = next_field(line);
+    int inflight = 0, queue = 0, healthy = 0;
+    if (!to_int(next_field(line), inflight) || !to_int(next_field(line), queue) || !to_int(next_field(line), healthy))
+      continue;
+    auto it = cfg.app_index.find(std::string(app));
+    if (it == cfg.app_index.end()) continue;
+    const PlanBackend& pb = plan.backends[plan.apps[it->second].backend];
+    for (const ServerRef& s : pb.servers) {
+      if (s.cfg->peer != peer || s.cfg->name != inst) continue;
+      s.state->remote_inflight.store(inflight, std::memory_order_relaxed);
+      s.state->remote_queue.store(queue, std::memory_order_relaxed);
+      s.state->remote_healthy.store(healthy != 0, std::memory_order_relaxed);
+      ++updated;
+    }
+  }
+  return updated;
+}
+
+}  // namespace ferry::proxy

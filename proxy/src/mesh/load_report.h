@@ -1,0 +1,31 @@
+// The mesh load report: what a node tells the edges about the instances it hosts, so that
+// their balancers see load and health that other edges cause too.
+//
+// Served on the backhaul listener at `GET /.ferry/v1/load` (peers only), fetched by each
+// edge's mesh prober every `ping-interval`. Text, one instance per line:
+//   ferry-load 1
+//   <app> <instance> <in-flight> <app queue length> <healthy 0|1>
+// Names are config names (no blanks). Unknown trailing fields are ignored (versioning: a new
+// field is appended; an incompatible change bumps the version on the first line).
+//
+// Pure functions on the immutable plan and the shared atomics; any worker thread.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "plan/plan.h"
+
+namespace ferry::proxy {
+
+inline constexpr std::string_view kLoadReportPath = "/.ferry/v1/load";
+
+// The report for every instance hosted here (servers without `node`) of every app.
+std::string build_load_report(const Plan& plan, int64_t now);
+
+// Applies a report from `peer` (index into plan.config->mesh->peers) to the ServerStates of
+// the servers this node knows on that peer (matched by app and instance name). Returns the
+// number of instances updated, or -1 when the report is not a version-1 report.
+int apply_load_report(const Plan& plan, int peer, std::string_view report);
+
+}  // namespace ferry::proxy

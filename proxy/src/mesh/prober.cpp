@@ -1,0 +1,121 @@
+#include "mesh/prober.h"
+
+#include <map>
+#include <set>
+
+#include "http1/parser.h"
+#include "log.h"
+#include "mesh/load_report.h"
+#include "net/deadline.h"
+#include "upstream/h2_upstream.h"
+#include "worker.h"
+
+namespace ferry::proxy {
+
+namespace {
+
+// Fetches the peer's load report on a stream of its backhaul connection; empty on failure.
+awaitable<std::string> fetch_report(Worker& w, const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
+  std::unique_ptr<UpstreamConn> up;
+  bool reused = false;
+  if (co_await w.h2_upstreams().open(t, timeout, std::chrono::seconds(30), up, reused)) co_return std::string();
+  Deadline dl(w.io().get_executor(), [&up] { up->sock.cancel(); });
+  dl.arm(timeout);
+  std::string req = "GET " + std::string(kLoadReportPath) + " HTTP/1.1\r\nHost: ferry-mesh\r\n\r\n";
+  auto [wec, wn] = co_await asio::async_write(up->sock, asio::buffer(req), use_nothrow);
+  if (wec) co_return std::string();
+  http1::ResponseHead head;
+  http1::Limits limits{64 * 1024, 64 * 1024, 100};
+  for (;;) {
+    auto r = http1::parse_response(up->buf.data(), limits, "GET", head);
+    if (r.status == http1::ParseStatus::error) co_return std::string();
+    if (r.status == http1::ParseStatus::complete) {
+      if (head.status != 200 || head.framing != http1::Framing::content_length) co_return std::string();
+      if (up->buf.size() >= head.head_size + head.content_length)
+        co_return std::string(up->buf.data().substr(head.head_size, head.content_length));
+      if (head.content_length > 4 * 1024 * 1024) co_return std::string();
+    }
+    if (up->buf.space_size() == 0) up->buf.reserve(up->buf.size() * 2 + 4096);
+    auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
+    if (ec || n == 0) co_return std::string();
+    up->buf.commit(n);
+  }
+}
+
+struct ProbeState {
+  bool busy = false;
+  int64_t started_ms = 0;  // when probing this peer began (stands for the last answer at first)
+};
+
+awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int idx, ProbeState& ps) {
+  const Plan& plan = *wp->plan;
+  const config::Mesh& mesh = *plan.config->mesh;
+  const config::MeshPeer& p = mesh.peers[idx];
+  PeerState& peer = *plan.peers[idx];
+  std::error_code ec;
+  tcp::endpoint ep(asio::ip::make_address(p.backhaul.host, ec), p.backhaul.port);
+  H2Upstreams::Target t{peer.backhaul, ep, nullptr, p.backhaul.host, false};
+  auto rtt = co_await w.h2_upstreams().ping(t, mesh.peer_timeout);
+  const int64_t now = now_ms();
+  peer.pings.fetch_add(1, std::memory_order_relaxed);
+  if (rtt) {
+    peer.last_answer_ms.store(now, std::memory_order_relaxed);
+    if (p.latency.count() == 0) {
+      const auto us = static_cast<uint32_t>(std::max<int64_t>(rtt->count(), 1));
+      const uint32_t old = peer.rtt_us.load(std::memory_order_relaxed);
+      peer.rtt_us.store(old == 0 ? us : old - old / 4 + us / 4, std::memory_order_relaxed);
+    }
+    if (!peer.reachable.exchange(true, std::memory_order_relaxed))
+      log(config::LogLevel::notice, "mesh: peer " + p.name + " answers again (rtt " + std::to_string(rtt->count()) + " us)");
+    std::string report = co_await fetch_report(w, t, mesh.peer_timeout);
+    if (!report.empty() && apply_load_report(plan, idx, report) >= 0)
+      peer.last_report_ms.store(now_ms(), std::memory_order_relaxed);
+  } else {
+    peer.ping_failures.fetch_add(1, std::memory_order_relaxed);
+    const int64_t last = std::max(peer.last_answer_ms.load(std::memory_order_relaxed), ps.started_ms);
+    if (now - last >= mesh.peer_timeout.count() && peer.reachable.exchange(false, std::memory_order_relaxed)) {
+      log(config::LogLevel::warning, "mesh: peer " + p.name + " unreachable (no PING answer on " +
+                                         p.backhaul.to_string() + " for " + std::to_string(now - last) + " ms)");
+    }
+    // A connection that does not answer is not reused: requests fail over, the next PING
+    // connects afresh.
+    w.h2_upstreams().close_all(peer.backhaul.get());
+  }
+  ps.busy = false;
+}
+
+}  // namespace
+
+awaitable<void> run_mesh_prober(Worker& w) {
+  asio::steady_timer t(w.io());
+  std::map<PeerState*, ProbeState> state;
+  std::map<PeerState*, int64_t> next_at;
+  std::set<std::shared_ptr<ServerState>> keys;  // backhaul keys of the current peers
+  for (;;) {
+    t.expires_after(std::chrono::milliseconds(50));
+    auto [ec] = co_await t.async_wait(use_nothrow);
+    if (ec) co_return;
+    auto wp = w.plan();
+    if (!wp) continue;
+    const Plan& plan = *wp->plan;
+    std::set<std::shared_ptr<ServerState>> now_keys;
+    for (const auto& ps : plan.peers) now_keys.insert(ps->backhaul);
+    for (const auto& k : keys)  // peers dropped by a reload: their connections go
+      if (!now_keys.count(k)) w.h2_upstreams().close_all(k.get());
+    keys = std::move(now_keys);
+    if (!plan.config->mesh) continue;
+    const int64_t now = now_ms();
+    for (size_t i = 0; i < plan.peers.size(); ++i) {
+      PeerState* key = plan.peers[i].get();
+      ProbeState& ps = state[key];
+      if (ps.started_ms == 0) ps.started_ms = now;
+      int64_t& due = next_at[key];
+      if (ps.busy || now < due) continue;
+      due = now + plan.config->mesh->ping_interval.count();
+      ps.busy = true;
+      asio::co_spawn(w.io(), probe_peer(w, wp, static_cast<int>(i), ps), asio::detached);
+    }
+  }
+}
+
+}  // namespace ferry::proxy
