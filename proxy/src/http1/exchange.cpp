@@ -94,7 +94,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     hints.force_instance = info.instance;
     x.hints = &hints;
   }
-  UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method};
+  UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method, upgrade};
   co_await run_exchange(x, ur, down);
   const int attempt = x.attempts;
   const uint64_t body_streamed = x.body.bytes;
