@@ -295,6 +295,14 @@ def test_hints_with_allow_routing_hints():
     assert r.status == 503 and b"forced instance" in r.body, r
     r = _get(s.port, "/none", headers={"Ferry-Force-Region": "r9"})
     assert r.status == 503 and b"forced region" in r.body, r
+    # A small POST body left unsent by the 503 is not taken for the next request on the connection.
+    conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+    r = _get(s.port, "/none", method="POST", body=b"GET /smuggled HTTP/1.1\r\nHost: web.test\r\n\r\n",
+             headers={"Ferry-Force-Instance": "nope"}, conn=conn)
+    assert r.status == 503, r
+    r = _get(s.port, "/next", conn=conn)
+    assert r.status == 200 and r.json()["path"] == "/next", r
+    conn.close()
     # An invalid value is ignored.
     assert _get(s.port, "/inv", headers={"Ferry-Force-Instance": "a b"}).status == 200
     # HTTP/2
