@@ -22,7 +22,7 @@ class Setup:
       app other (other.test)                     -> pool2: x, y
       app tight (tight.test, replay-max-body 64k) -> pool3: t"""
 
-    def __init__(self):
+    def __init__(self, extra=""):
         self.bes = {n: H.HttpBackend(n) for n in ("o", "a", "b", "x", "y", "t")}
         p = {n: be.port for n, be in self.bes.items()}
         self.access_log = os.path.join(H.tmpdir(), "access.log")
@@ -34,6 +34,7 @@ class Setup:
         cfg += H.section("app web", "hosts web.test", "backend pool", "allow-routing-hints")
         cfg += H.section("app other", "hosts other.test", "backend pool2")
         cfg += H.section("app tight", "hosts tight.test", "backend pool3", "replay-max-body 64k")
+        cfg += extra
         self.f = H.Ferry(cfg)
         self.port = self.f.port("web")
 
@@ -174,11 +175,43 @@ def test_replay_http2():
         assert echo["name"] == "a", echo["name"]
         if body:
             assert _sha(echo["body"].encode("latin-1")) == _sha(body), "h2 body of %d bytes not intact" % len(body)
+    # No content-length, streamed in DATA frames: forwarded chunked, teed chunked.
+    body = os.urandom(300 * 1024)
+    sid = c.request("web.test", "/h2nolen", method="POST", scheme="http", end_stream=False)
+    c.send_data(sid, body[:100000])
+    c.send_data(sid, body[100000:], end_stream=True)
+    echo = _h2_json(c.response(sid, timeout=20))
+    assert echo["name"] == "a" and _sha(echo["body"].encode("latin-1")) == _sha(body), "h2 chunked body not intact"
     s.replay(("o", "a", "b"), "app=other")
     st = _h2_req(c, "/h2a", method="POST", body=b"hello")
     echo = _h2_json(st)
     assert echo["name"] in ("x", "y") and echo["body"] == "hello"
     assert _src(echo)["app"] == "web"
+
+
+def test_replay_to_h2c_upstream():
+    """app=A where A's server speaks h2c: the replayed head and body (in memory, teed with a
+    length, teed chunked) go out as an HTTP/2 stream."""
+    h2 = R.H2Backend(H)
+    s = Setup(H.backend_section("pool4", [("h", h2.port, "proto h2c")]) +
+              H.section("app h2app", "hosts h2.test", "backend pool4"))
+    port = s.port
+    s.replay(("o", "a", "b"), "app=h2app;state=up2")
+    for body in (b"", os.urandom(2000), os.urandom(500 * 1024)):
+        r = _get(port, "/to-h2", method="POST", body=body)
+        assert r.status == 200, r
+        _no_replay_header(r.headers, "h2c target")
+        echo = r.json()
+        assert echo["body_len"] == len(body) and echo["body_sha256"] == _sha(body), (len(body), echo["body_len"])
+        src = [v for k, v in echo["headers"] if k == "ferry-replay-src"]
+        assert len(src) == 1 and src[0].endswith(";state=up2"), echo["headers"]
+    chunks = [os.urandom(50 * 1024) for _ in range(3)]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("POST", "/to-h2-chunked", body=iter(chunks), headers={"Host": "web.test"}, encode_chunked=True)
+    resp = conn.getresponse()
+    echo = json.loads(resp.read())
+    conn.close()
+    assert resp.status == 200 and echo["body_sha256"] == _sha(b"".join(chunks)), echo
 
 
 def test_replay_body_over_cap():
