@@ -141,6 +141,17 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       got_bytes = true;
       up->buf.commit(n);
     }
+    // A hosting node that does not host the instance (configs out of step during a rollout)
+    // did not process the request (421, RFC 9110 §15.5.20): another instance may take it.
+    if (status_err == 0 && x.resp.status == 421 && pb.servers[i].peer && req.replayable) {
+      up.reset();
+      x.tried[i] = true;
+      st.record_failure(be.passive, now_ms());
+      log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + ": node '" + srv.node +
+                                         "' does not host it (421 over the backhaul)");
+      x.fail_status = 502, x.fail_reason = "the instance's node does not host it";
+      continue;
+    }
     if (status_err == 0) {
       x.server = i;
       break;
