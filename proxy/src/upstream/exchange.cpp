@@ -67,6 +67,11 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     if (ec) {
       up.reset();
       x.tried[i] = true;
+      // The peer's backhaul did not take the connection: none of its instances can answer
+      // this request, so the retries go to other nodes (not spent on the same dead peer).
+      if (const PeerState* dead = pb.servers[i].peer)
+        for (size_t k = 0; k < pb.servers.size(); ++k)
+          if (pb.servers[k].peer == dead) x.tried[k] = true;
       st.connect_errors.fetch_add(1, std::memory_order_relaxed);
       if (st.record_failure(be.passive, now_ms()))
         log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");

@@ -631,7 +631,11 @@ awaitable<std::optional<std::chrono::microseconds>> H2Upstreams::ping(const Targ
       conn = c;
       break;
     }
-  if (conn && conn->connecting() && !co_await conn->wait_connected()) co_return std::nullopt;
+  if (conn && conn->connecting()) {
+    // (Not inside a condition with other operands: GCC 12 miscompiles co_await there.)
+    const bool connected = co_await conn->wait_connected();
+    if (!connected) co_return std::nullopt;
+  }
   if (!conn) {
     // A connection of its own that later requests share (registered before connecting).
     conn = std::make_shared<H2ClientConn>(w_, t.server, std::chrono::hours(24 * 365));
