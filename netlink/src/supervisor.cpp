@@ -1,5 +1,7 @@
 #include "ferry/netlink/supervisor.h"
 
+#include "ferry/netlink/route.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -103,8 +105,24 @@ Status Supervisor::wait_ready() {
                                       std::to_string(opt_.ready_timeout.count()) + " ms (" + last.message + ")");
 }
 
+// A program left running by an earlier ferryd that died without stopping it (SIGKILL, crash)
+// still owns the interface and its socket, and ours would fail to create the TUN device and
+// loop. Deleting the link ends it (wireguard-go exits when its TUN goes away); its socket is
+// removed too. Best effort: a failure shows up as the spawn's own error.
+void Supervisor::clear_leftover() {
+  UapiWg probe(opt_.interface, opt_.uapi_dir);
+  WgDeviceStatus st;
+  if (!probe.get(st)) return;  // nobody serves this interface
+  Rtnl rt;
+  rt.delete_link(opt_.interface);
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  while (Clock::now() < deadline && probe.get(st)) std::this_thread::sleep_for(kPollSlice);
+  ::unlink(probe.socket_path().c_str());
+}
+
 Status Supervisor::start() {
   if (pid_ > 0) return Status::success(false);
+  clear_leftover();
   if (Status s = spawn(); !s) return s;
   Status s = wait_ready();
   if (!s) stop();

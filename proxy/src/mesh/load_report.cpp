@@ -66,7 +66,10 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report) {
     const PlanBackend& pb = plan.backends[plan.apps[it->second].backend];
     for (const ServerRef& s : pb.servers) {
       if (s.cfg->peer != peer || s.cfg->name != inst) continue;
-      s.state->remote_inflight.store(inflight, std::memory_order_relaxed);
+      // The report counts our own requests too: keep only the other edges' share (ours may
+      // have changed since; the next report corrects it).
+      const int ours = s.state->inflight.load(std::memory_order_relaxed);
+      s.state->remote_inflight.store(inflight > ours ? inflight - ours : 0, std::memory_order_relaxed);
       s.state->remote_queue.store(queue, std::memory_order_relaxed);
       s.state->remote_healthy.store(healthy != 0, std::memory_order_relaxed);
       listed.push_back(&s);

@@ -28,19 +28,19 @@ struct ServerState {
   std::atomic<int> ejections{0};           // consecutive ejections, for back-off doubling
   std::atomic<uint32_t> ewma_latency_us{0};  // EWMA of response-head latency
   // An instance on another node (`server ... node NAME`): its state as the hosting node last
-  // reported it (mesh load reports): requests in flight there from every edge, the app's
-  // queue there, and its health on that node. Unused for local servers.
+  // reported it (mesh load reports): the requests in flight there from OTHER edges (the
+  // reported count minus ours at the time), the app's queue there, and its health on that
+  // node. Zero / true for local servers.
   std::atomic<int> remote_inflight{0};
   std::atomic<int> remote_queue{0};
   std::atomic<bool> remote_healthy{true};
   // Counters for metrics (monotonic).
   std::atomic<uint64_t> connect_errors{0}, retries{0}, responses{0};
 
-  // The load used for balancing: our own in-flight count, or the hosting node's report when
-  // that is higher (it also counts other edges' requests).
+  // The load used for balancing and `maxconn`: our own in-flight count plus the other edges'
+  // as last reported by the hosting node.
   int load() const {
-    int a = inflight.load(std::memory_order_relaxed), b = remote_inflight.load(std::memory_order_relaxed);
-    return a > b ? a : b;
+    return inflight.load(std::memory_order_relaxed) + remote_inflight.load(std::memory_order_relaxed);
   }
   bool ejected(int64_t now) const { return ejected_until_ms.load(std::memory_order_relaxed) > now; }
   // Success: reset the failure run, fold `latency_us` into the EWMA (alpha 1/8).

@@ -55,9 +55,12 @@ TEST_CASE("load report: hosted instances only, applied to the peer's servers", "
   CHECK(pb.servers[0].cfg->proto == config::UpstreamProto::h2c);
   CHECK(pb.servers[2].peer == nullptr);
   CHECK(edge->peers[0]->rtt_us == 30'000u);  // `latency`
+  pb.servers[0].state->inflight = 1;  // one of the 3 reported is ours
   CHECK(apply_load_report(*edge, 0, report) == 2);
-  CHECK(pb.servers[0].state->remote_inflight == 3);
+  CHECK(pb.servers[0].state->remote_inflight == 2);
   CHECK(pb.servers[0].state->load() == 3);
+  pb.servers[0].state->inflight = 0;  // ours ended: the others' 2 remain until the next report
+  CHECK(pb.servers[0].state->load() == 2);
   CHECK(pb.servers[1].state->remote_healthy == false);
   CHECK(pb.servers[2].state->remote_inflight == 0);  // local: untouched
   CHECK(apply_load_report(*edge, 0, "ferry-load 2\nweb w1 0 0 1\n") == -1);

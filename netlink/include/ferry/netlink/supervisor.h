@@ -57,6 +57,7 @@ class Supervisor {
 
  private:
   Status spawn();
+  void clear_leftover();
   Status wait_ready();
   std::string name() const;
 
