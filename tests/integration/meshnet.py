@@ -5,7 +5,8 @@
     output, raises AssertionError on a non-zero exit unless check=False.
   - require(): skips (exit 77 through the harness) unless root with ip, wg, wireguard-go.
   - Netns(suffixes): namespaces `ferry-it-<TAG>-<suffix>` with lo up; veth() joins two of them,
-    bridge() makes a bridge; close() kills what still runs in them (by PID) and deletes them.
+    bridge() makes a bridge; close() ends what still runs in them (by PID: SIGTERM, then
+    SIGKILL), deletes them and the UAPI sockets listed in `uapi_sockets`.
     veth_pair(): the two namespaces + veth (10.200.0.1/24 <-> 10.200.0.2/24) of test_wireguard.
   - in_netns(NAME): a context manager that moves the calling thread into a namespace and back.
     Sockets created inside it stay in that namespace: in-process backends (harness.HttpBackend,
@@ -17,7 +18,9 @@ import ctypes
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 import urllib.request
 
 import harness as H
@@ -54,6 +57,7 @@ class Netns:
 
     def __init__(self, suffixes=("a", "b")):
         self.names = ["ferry-it-%d-%s" % (TAG, s) for s in suffixes]
+        self.uapi_sockets = []  # /var/run/wireguard/IFACE.sock files to remove at close()
         for n in self.names:
             subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)  # a leftover of ours
         H._register(self)
@@ -82,14 +86,38 @@ class Netns:
         sh("ip", "link", "set", dev, "up", ns=ns)
 
     def close(self):
+        # SIGTERM first (wireguard-go then removes its UAPI socket from the shared directory),
+        # SIGKILL what is left after a second.
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            left = []
+            for n in self.names:
+                for p in sh("ip", "netns", "pids", n, check=False).split():
+                    try:
+                        os.kill(int(p), sig)
+                        left.append(int(p))
+                    except (ValueError, ProcessLookupError):
+                        pass
+            deadline = time.monotonic() + 1.0
+            while left and time.monotonic() < deadline:
+                left = [p for p in left if os.path.exists("/proc/%d" % p) and not _zombie(p)]
+                time.sleep(0.02)
+            if not left:
+                break
         for n in self.names:
-            pids = sh("ip", "netns", "pids", n, check=False).split()
-            for p in pids:
-                try:
-                    os.kill(int(p), 9)
-                except (ValueError, ProcessLookupError):
-                    pass
             subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
+        for sock in self.uapi_sockets:  # of interfaces whose program was SIGKILLed
+            try:
+                os.unlink(sock)
+            except FileNotFoundError:
+                pass
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def veth_pair():
