@@ -268,6 +268,11 @@ class GetLoop(threading.Thread):
         return [w for (t, _, w) in self.log if t >= t0 and (t1 is None or t < t1)]
 
 
+KNOWN_RETRY_BUDGET = ("known bug: a write failing on a reused backhaul connection (dfw just died) uses up an attempt "
+                      "without marking the instance tried, so retries 2 can be spent on dfw-1, dfw-1, dfw-2 and syd-1 "
+                      "is never tried")
+
+
 def check_failover(t):
     loop = GetLoop(t)
     loop.start()
@@ -295,7 +300,7 @@ def check_failover(t):
     before = loop.since(t_kill - 0.5, t_kill)
     during = loop.since(t_kill, t_detect)
     after = loop.since(t_detect, t_restart)
-    after_ok = [w for w in after if "no server available" not in w]
+    after_ok = [w for w in after if "no server available" not in w and "could not connect to any server" not in w]
     back = loop.since(t_back)
     failures = [w for w in loop.since(0) if not w.startswith(("dfw-", "syd-"))]
     slowest = max(d for (_, d, _) in loop.log)
@@ -314,11 +319,19 @@ def check_failover(t):
         m = re.search(r"req_id=(\w+)", w)
         for line in t.edge.log_lines(m.group(1)) if m else []:
             print("    edge: " + line)
-    other = [w for w in failures if "no server available" not in w]
+    stale = [w for w in failures if "no server available" in w]
+    budget = [w for w in failures if "could not connect to any server" in w]
+    other = [w for w in failures if w not in stale and w not in budget]
     assert not other, other
-    if failures:
-        raise KnownBug("%s: %d GETs answered 503 'no server available' while syd-1 was idle" % (KNOWN_STALE_REPORT,
-                                                                                             len(failures)))
+    known = []
+    if stale:
+        known.append("%s: %d GETs answered 503 'no server available' while syd-1 was idle" % (KNOWN_STALE_REPORT,
+                                                                                           len(stale)))
+    if budget:
+        known.append("%s: %d GETs answered 502/503 'could not connect to any server', syd-1 not tried"
+                     % (KNOWN_RETRY_BUDGET, len(budget)))
+    if known:
+        raise KnownBug("; ".join(known))
 
 
 def check_reload(t):
