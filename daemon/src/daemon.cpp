@@ -226,9 +226,13 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   auto fresh = std::make_unique<web::AdminServer>();
   if (mesh_) {
     fresh->add_route("GET", "/api/v1/mesh",
-                     [cell = mesh_->status_cell()](Poco::Net::HTTPServerRequest&,
-                                                   Poco::Net::HTTPServerResponse& resp) {
-                       std::string body = mesh::to_json(cell->get()) + "\n";
+                     [cell = mesh_->status_cell(), engine = engine_.get()](Poco::Net::HTTPServerRequest&,
+                                                                           Poco::Net::HTTPServerResponse& resp) {
+                       std::vector<mesh::BackhaulPeerStatus> bh;
+                       for (const auto& p : engine->mesh_peers())
+                         bh.push_back({p.name, p.region, p.backhaul, p.rtt_us, p.rtt_fixed, p.reachable,
+                                       p.last_answer_age_ms, p.last_report_age_ms, p.pings, p.ping_failures});
+                       std::string body = mesh::to_json(cell->get(), bh) + "\n";
                        resp.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
                        resp.setContentType("application/json");
                        resp.sendBuffer(body.data(), body.size());

@@ -36,6 +36,13 @@ struct Engine::Impl {
   // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
   // (ACME thread). Never taken by workers.
   std::mutex control;
+  // The mesh peers of the newest plan, for mesh_peers() (admin threads). Guarded by peers_mu.
+  std::mutex peers_mu;
+  std::shared_ptr<const Plan> newest;
+  void remember(const std::shared_ptr<const Plan>& p) {
+    std::lock_guard lock(peers_mu);
+    newest = p;
+  }
 
   // Publishes a plan for the current config with the current dynamic certificates and no
   // listener changes. False with `error` when the TLS plan cannot be built.
@@ -113,6 +120,7 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
 
   // 2. The plan, then publish it with the listener changes to every worker.
   auto plan = build_plan(cfg, ++m.generation, m.registry, std::move(tls_plan), m.tickets);
+  m.remember(plan);
   std::vector<std::string> removed;
   for (const auto& [key, l] : m.listeners)
     if (!wanted.count(key)) removed.push_back(key);
@@ -150,6 +158,7 @@ bool Engine::Impl::republish(std::string& error) {
   TlsPlan tls_plan;
   if (!build_tls_plan(*config, tickets, dynamic, tls_plan, error)) return false;
   auto plan = build_plan(config, ++generation, registry, std::move(tls_plan), tickets);
+  remember(plan);
   for (auto& w : workers) w->install(plan, {}, {});
   return true;
 }
@@ -212,6 +221,36 @@ bool Engine::set_acme_http_tokens(std::map<std::string, std::string> tokens, std
 }
 
 std::vector<ListenerInfo> Engine::listeners() const { return impl_->ordered; }
+
+std::vector<MeshPeerInfo> Engine::mesh_peers() const {
+  std::shared_ptr<const Plan> plan;
+  {
+    std::lock_guard lock(impl_->peers_mu);
+    plan = impl_->newest;
+  }
+  std::vector<MeshPeerInfo> out;
+  if (!plan || !plan->config->mesh) return out;
+  const int64_t now = now_ms();
+  const auto& peers = plan->config->mesh->peers;
+  for (size_t i = 0; i < peers.size() && i < plan->peers.size(); ++i) {
+    const PeerState& st = *plan->peers[i];
+    MeshPeerInfo p;
+    p.name = peers[i].name;
+    p.region = peers[i].region;
+    p.backhaul = peers[i].backhaul.to_string();
+    p.rtt_us = st.rtt_us.load(std::memory_order_relaxed);
+    p.rtt_fixed = peers[i].latency.count() > 0;
+    p.reachable = st.reachable.load(std::memory_order_relaxed);
+    const int64_t answer = st.last_answer_ms.load(std::memory_order_relaxed);
+    const int64_t report = st.last_report_ms.load(std::memory_order_relaxed);
+    p.last_answer_age_ms = answer ? now - answer : -1;
+    p.last_report_age_ms = report ? now - report : -1;
+    p.pings = st.pings.load(std::memory_order_relaxed);
+    p.ping_failures = st.ping_failures.load(std::memory_order_relaxed);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
 
 void Engine::begin_drain() {
   std::lock_guard lock(impl_->control);

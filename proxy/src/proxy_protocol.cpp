@@ -162,8 +162,16 @@ Result parse_v2(std::string_view buf, Endpoints& out) {
   } else {
     e.local = true;  // UNSPEC / AF_UNIX: keep the real peer addresses
   }
+  // TLVs after the addresses: Ferry's is kept, the others skipped.
+  const size_t addr_len = p[13] == 0x11 ? 12 : p[13] == 0x21 ? 36 : len;
+  for (size_t off = 16 + addr_len; cmd == 1 && off + 3 <= total;) {
+    const size_t tlen = (static_cast<size_t>(p[off + 1]) << 8) | p[off + 2];
+    if (off + 3 + tlen > total) return error("PROXY v2 TLV overruns the header");
+    if (p[off] == kFerryTlv) e.ferry = buf.substr(off + 3, tlen);
+    off += 3 + tlen;
+  }
   out = e;
-  return Result{Status::complete, total, ""};  // TLVs (rest of the block) are skipped
+  return Result{Status::complete, total, ""};
 }
 
 }  // namespace
@@ -226,7 +234,25 @@ std::string build_v1(const SockAddr& src, const SockAddr& dst) {
   return out;
 }
 
-std::string build_v2(const SockAddr& src, const SockAddr& dst) {
+std::string ferry_tlv(std::string_view app, std::string_view instance) {
+  std::string v = "ferry/1 app=";
+  v.append(app).append(" instance=").append(instance);
+  return v;
+}
+
+bool parse_ferry_tlv(std::string_view v, std::string& app, std::string& instance) {
+  constexpr std::string_view kPrefix = "ferry/1 app=";
+  if (v.substr(0, kPrefix.size()) != kPrefix) return false;
+  v.remove_prefix(kPrefix.size());
+  const size_t sp = v.find(" instance=");
+  if (sp == std::string_view::npos || sp == 0) return false;
+  app.assign(v.substr(0, sp));
+  v.remove_prefix(sp + 10);
+  instance.assign(v.substr(0, v.find(' ')));
+  return !instance.empty();
+}
+
+std::string build_v2(const SockAddr& src, const SockAddr& dst, std::string_view tlv) {
   std::string out(kV2Sig);
   if (!same_family_inet(src, dst)) {
     out += static_cast<char>(0x20);  // v2, LOCAL
@@ -240,7 +266,7 @@ std::string build_v2(const SockAddr& src, const SockAddr& dst) {
     const sockaddr_in &s = src.in4, &d = dst.in4;
     out += static_cast<char>(0x11);
     out += '\0';
-    out += static_cast<char>(12);
+    out += '\0';  // length, set below
     out.append(reinterpret_cast<const char*>(&s.sin_addr), 4);
     out.append(reinterpret_cast<const char*>(&d.sin_addr), 4);
     out.append(reinterpret_cast<const char*>(&s.sin_port), 2);
@@ -249,12 +275,21 @@ std::string build_v2(const SockAddr& src, const SockAddr& dst) {
     const sockaddr_in6 &s = src.in6, &d = dst.in6;
     out += static_cast<char>(0x21);
     out += '\0';
-    out += static_cast<char>(36);
+    out += '\0';  // length, set below
     out.append(reinterpret_cast<const char*>(&s.sin6_addr), 16);
     out.append(reinterpret_cast<const char*>(&d.sin6_addr), 16);
     out.append(reinterpret_cast<const char*>(&s.sin6_port), 2);
     out.append(reinterpret_cast<const char*>(&d.sin6_port), 2);
   }
+  if (!tlv.empty() && tlv.size() <= 0xffff - 64) {
+    out += static_cast<char>(kFerryTlv);
+    out += static_cast<char>(tlv.size() >> 8);
+    out += static_cast<char>(tlv.size() & 0xff);
+    out.append(tlv);
+  }
+  const size_t len = out.size() - 16;
+  out[14] = static_cast<char>(len >> 8);
+  out[15] = static_cast<char>(len & 0xff);
   return out;
 }
 

@@ -19,7 +19,15 @@ struct Endpoints {
   bool local = false;          // v2 LOCAL command / v1 "UNKNOWN": keep the real peer address
   SockAddr src{};  // original client
   SockAddr dst{};  // original destination
+  std::string_view ferry;  // v2: the value of Ferry's TLV (kFerryTlv), a view into the buffer
 };
+
+// Ferry's TLV (PP2_TYPE_MIN_CUSTOM): on the mesh backhaul, names the app and the instance a
+// raw TCP connection is for: "ferry/1 app=NAME instance=NAME".
+inline constexpr unsigned char kFerryTlv = 0xE0;
+std::string ferry_tlv(std::string_view app, std::string_view instance);
+// Parses a ferry_tlv() value; false if it is not version 1 or lacks either name.
+bool parse_ferry_tlv(std::string_view v, std::string& app, std::string& instance);
 
 enum class Status { complete, incomplete, error };
 
@@ -36,6 +44,7 @@ Result parse(std::string_view buf, Endpoints& out);
 
 // Builds a header describing the connection src -> dst. Mixed families -> "UNKNOWN"/LOCAL.
 std::string build_v1(const SockAddr& src, const SockAddr& dst);
-std::string build_v2(const SockAddr& src, const SockAddr& dst);
+// `ferry_tlv_value`: appended as a kFerryTlv TLV when not empty (PROXY command only).
+std::string build_v2(const SockAddr& src, const SockAddr& dst, std::string_view ferry_tlv_value = {});
 
 }  // namespace ferry::proxy::pp

@@ -549,6 +549,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             for h in q.get("hdr", []):
                 k, _, v = h.partition(":")
                 extra.append((k, v))
+            if b.respond_headers is not None:  # per-request extra headers chosen by the test
+                extra += list(b.respond_headers(rec) or ())
             if "size" in q:
                 payload = b"x" * int(qv("size"))
                 ctype = "application/octet-stream"
@@ -605,7 +607,9 @@ class HttpBackend:
     body_len, client ("ip:port" of the upstream connection), conn (connection sequence number).
     Query parameters: delay=SECONDS, status=N, chunked=1, size=N (N bytes of 'x' instead of JSON),
     hdr=Name:Value (repeatable, extra response header), close=1. Attributes delay, status,
-    chunked, healthy (GET <health_path> answers 200 "ok" or 503) may be changed while it runs.
+    chunked, healthy (GET <health_path> answers 200 "ok" or 503) may be changed while it runs;
+    respond_headers, when set, is called with each request's record (the dict above) and returns
+    extra response headers [(name, value)] (or None).
     """
 
     def __init__(self, name, delay=0.0, status=200, chunked=False, health_path="/healthz", host="127.0.0.1", port=0):
@@ -615,6 +619,7 @@ class HttpBackend:
         self.chunked = chunked
         self.healthy = True
         self.health_path = health_path
+        self.respond_headers = None
         self.lock = threading.Lock()
         self.hits = 0
         self.health_hits = 0

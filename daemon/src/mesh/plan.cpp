@@ -133,7 +133,7 @@ std::vector<PeerStatus> peer_status(const config::Mesh* mesh, const netlink::WgD
   return out;
 }
 
-std::string to_json(const MeshStatus& s) {
+std::string to_json(const MeshStatus& s, const std::vector<BackhaulPeerStatus>& backhaul) {
   using acme::json_quote;
   auto b = [](bool v) { return std::string(v ? "true" : "false"); };
   std::string j = "{\"configured\":" + b(s.configured) + ",\"interface\":" + json_quote(s.interface) +
@@ -157,6 +157,17 @@ std::string to_json(const MeshStatus& s) {
     j += i ? "," : "";
     j += "{\"address\":" + json_quote(a.address) + ",\"interface\":" + json_quote(a.interface) +
          ",\"added_by_ferry\":" + b(a.added_by_ferry) + ",\"present\":" + b(a.present) + "}";
+  }
+  j += "],\"backhaul\":[";
+  for (size_t i = 0; i < backhaul.size(); ++i) {
+    const BackhaulPeerStatus& p = backhaul[i];
+    j += i ? "," : "";
+    j += "{\"name\":" + json_quote(p.name) + ",\"region\":" + json_quote(p.region) +
+         ",\"address\":" + json_quote(p.address) + ",\"reachable\":" + b(p.reachable) +
+         ",\"rtt_us\":" + std::to_string(p.rtt_us) + ",\"rtt_fixed\":" + b(p.rtt_fixed) +
+         ",\"last_answer_age_ms\":" + std::to_string(p.last_answer_age_ms) +
+         ",\"last_report_age_ms\":" + std::to_string(p.last_report_age_ms) +
+         ",\"pings\":" + std::to_string(p.pings) + ",\"ping_failures\":" + std::to_string(p.ping_failures) + "}";
   }
   j += "]}";
   return j;

@@ -67,7 +67,18 @@ struct MeshStatus {
 // Builds the peer list from a device status, naming peers by their configured public keys.
 std::vector<PeerStatus> peer_status(const config::Mesh* mesh, const netlink::WgDeviceStatus& dev, int64_t now);
 
-std::string to_json(const MeshStatus& s);
+// The data plane's view of a peer (the prober's measurements; proxy::MeshPeerInfo copied by the
+// daemon, which links both).
+struct BackhaulPeerStatus {
+  std::string name, region, address;
+  uint32_t rtt_us = 0;
+  bool rtt_fixed = false, reachable = true;
+  int64_t last_answer_age_ms = -1, last_report_age_ms = -1;
+  uint64_t pings = 0, ping_failures = 0;
+};
+
+// `backhaul`: added as the "backhaul" array.
+std::string to_json(const MeshStatus& s, const std::vector<BackhaulPeerStatus>& backhaul = {});
 
 // The latest snapshot, shared between the manager thread (set) and admin threads (get).
 class MeshStatusCell {

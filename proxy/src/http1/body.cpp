@@ -34,10 +34,18 @@ awaitable<Error> send(const BodyTransfer& t, asio::const_buffer b) {
 // Raw or re-chunked output of `data`.
 awaitable<Error> emit(const BodyTransfer& t, std::string_view data, std::string& scratch) {
   if (data.empty()) co_return Error::none;
-  if (!t.chunk_out) co_return co_await send(t, asio::buffer(data));
+  if (!t.chunk_out) {
+    if (t.tee) t.tee->add(data, data.size());
+    co_return co_await send(t, asio::buffer(data));
+  }
   scratch.clear();
   append_chunk_header(scratch, data.size());
   std::array<asio::const_buffer, 3> bufs{asio::buffer(scratch), asio::buffer(data), asio::buffer("\r\n", 2)};
+  if (t.tee) {
+    t.tee->add(scratch, 0);
+    t.tee->add(data, data.size());
+    t.tee->add("\r\n", 0);
+  }
   t.dl->arm(t.write_timeout);
   auto [ec, n] = co_await asio::async_write(*t.dst, bufs, use_nothrow);
   if (ec) co_return t.dl->expired() ? Error::write_timeout : Error::write;
@@ -82,10 +90,12 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
   } else if (t.in == Framing::chunked) {
     ChunkedDecoder dec;
     std::string out, trailers;
+    uint64_t out_payload = 0;  // payload bytes in `out` (for the tee)
     if (t.chunk_out) dec.keep_trailers(&trailers);  // re-chunked output carries them on (gRPC over HTTP/1.1)
     while (!dec.done()) {
       // Decode what is buffered into `out` (re-chunked or raw), then write it in one go.
       out.clear();
+      out_payload = 0;
       while (!buf.empty() && !dec.done()) {
         auto s = dec.step(buf.data());
         if (s.error) {
@@ -99,6 +109,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
             co_return r;
           }
           r.bytes += s.data.size();
+          out_payload += s.data.size();
           if (t.chunk_out) append_chunk_header(out, s.data.size());
           out.append(s.data);
           if (t.chunk_out) out += "\r\n";
@@ -112,6 +123,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
         out += "\r\n";
       }
       if (!out.empty()) {
+        if (t.tee) t.tee->add(out, out_payload);
         if (auto e = co_await send(t, asio::buffer(out)); e != Error::none) {
           r.error = e;
           co_return r;
@@ -129,6 +141,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
     co_return r;
   }
   if (t.chunk_out) {
+    if (t.tee) t.tee->add(kLastChunk, 0);
     if (auto e = co_await send(t, asio::buffer(kLastChunk)); e != Error::none) r.error = e;
   }
   co_return r;

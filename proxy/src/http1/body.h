@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "http1/parser.h"
 #include "net/asio_util.h"
@@ -26,6 +28,27 @@ struct BodyResult {
   bool ok() const { return error == Error::none; }
 };
 
+// A copy of the request body as written upstream (its wire form: raw, or re-chunked with the
+// last chunk), kept so that the request can be sent again after a Ferry-Replay
+// (upstream/replay.h). Bounded by `max` payload bytes: past it `overflow` is set and the copy
+// is dropped. Owned by the request; worker thread.
+struct BodyTee {
+  uint64_t max = 0;
+  uint64_t payload = 0;   // payload bytes seen so far
+  bool overflow = false;  // the body was larger than `max`: it cannot be replayed
+  std::string data;
+  void add(std::string_view wire, uint64_t payload_bytes) {
+    if (overflow) return;
+    payload += payload_bytes;
+    if (payload > max) {
+      overflow = true;
+      std::string().swap(data);
+      return;
+    }
+    data.append(wire);
+  }
+};
+
 struct BodyTransfer {
   Stream* src = nullptr;
   Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
@@ -39,6 +62,7 @@ struct BodyTransfer {
   // A read that fills all the space of `src_buf` grows it to this many bytes (0 = never), so a
   // large body moves in larger reads while a small one never pays for the bigger buffer.
   size_t grow_to = 0;
+  BodyTee* tee = nullptr;               // also copy what is written to dst here (null: no copy)
 };
 
 awaitable<BodyResult> transfer_body(const BodyTransfer& t);

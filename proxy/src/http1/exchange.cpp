@@ -7,8 +7,10 @@
 #include "http1/rewrite.h"
 #include "http1/session_impl.h"
 #include "log.h"
+#include "routing/hints.h"
 #include "tcp/tunnel.h"
 #include "upstream/exchange.h"
+#include "upstream/replay.h"
 
 namespace ferry::proxy::http1 {
 namespace {
@@ -26,9 +28,7 @@ double ms_since(SteadyClock::time_point t) {
 
 awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   const Plan& plan = *wp_->plan;
-  const PlanApp& pa = plan.apps[info.app];
-  const PlanBackend& pb = plan.backends[pa.backend];
-  const config::Backend& be = *pb.cfg;
+  const PlanApp& pa = plan.apps[info.app];  // the routed app (the answer's may differ: replay)
   const config::Frontend& fe = *fe_->cfg;
 
   // Serialise the upstream head now: the parsed views die once the buffer moves on.
@@ -37,6 +37,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_, {},
                      plan.config->global.region};
   build_upstream_request(req, ctx, head);
+  // Client routing hints (allow-routing-hints), copied: the head's views die below.
+  // On the backhaul, the instance the edge chose is the only target (a hosted one).
+  OwnedHints hints;
+  if (pa.cfg->allow_routing_hints && !fe.backhaul) hints.assign(parse_client_hints(req.headers));
+  RoutingHints hints_view = hints.view();
+  if (!info.instance.empty()) hints_view.force_instance = info.instance;
   const Framing req_framing = req.framing;
   const bool upgrade = req.upgrade;
   std::string method(req.method);
@@ -66,6 +72,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     uint64_t length;
     bool expect;
     int minor;
+    BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
     Downstream(Session& s, const PlanApp& pa, const RequestHead& req)
         : s(s), pa(pa), framing(req.framing), length(req.content_length), expect(req.expect_continue), minor(req.minor) {}
     awaitable<BodyResult> send_body(UpstreamConn& up) override {
@@ -78,6 +85,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
       const auto& be = *s.wp_->plan->backends[pa.backend].cfg;
       BodyTransfer bt{&s.sock_, &s.buf_, framing, length, &up.sock, framing == Framing::chunked,
                       pa.cfg->max_body_size, &s.dl_, fe.timeouts.client, be.timeouts.server};
+      bt.tee = tee;
       co_return co_await transfer_body(bt);
     }
     // 103 Early Hints goes on to HTTP/1.1 clients; other 1xx stop here.
@@ -88,21 +96,31 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     }
   } down(*this, pa, req);
 
+  // A streamed body is teed (up to replay-max-body) in case the answer is a Ferry-Replay.
+  BodyTee tee;
+  const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
+  tee.max = pa.cfg->replay_max_body;
+  if (tee_on) down.tee = &tee;
   Exchange x{w_, *wp_, info.app, peer_, dl_, up_, s_->resp, s_->tried};
-  RoutingHints hints;
-  if (!info.instance.empty()) {  // backhaul: exactly the instance the edge chose
-    hints.force_instance = info.instance;
-    x.hints = &hints;
-  }
-  UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method};
+  if (!hints_view.empty()) x.hints = &hints_view;
+  UpstreamRequest ur{head, buf_.data().substr(0, replay_len), replayable, info.idempotent, method, upgrade};
   co_await run_exchange(x, ur, down);
-  const int attempt = x.attempts;
+  explain_forced_hints(x);
+  ReplayState rs;
+  if (replay_requested(x, fe)) co_await follow_replays(x, ur, down, tee_on ? &tee : nullptr, info.app, rs);
+  if (tee_on) std::string().swap(tee.data);
+  // After replays the answer may come from another app: its backend from here on.
+  info.app = x.app;
+  const PlanBackend& xpb = plan.backends[plan.apps[x.app].backend];
+  const config::Backend& xbe = *xpb.cfg;
+  const int attempt = rs.total_retries(x);
+  const char* const ok_term = rs.hops ? "replayed" : "";
   const uint64_t body_streamed = x.body.bytes;
 
   if (!x.body.ok()) {
     using E = BodyResult::Error;
     const auto& br = x.body;
-    std::string_view srv_name = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();
+    std::string_view srv_name = x.last >= 0 ? std::string_view(xpb.servers[x.last].cfg->name) : std::string_view();
     double up_ms = ms_since(x.started);
     if (br.error == E::too_large) {
       co_await send_error(413, "request body exceeds max-body-size", true);
@@ -121,14 +139,15 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   }
   if (x.server < 0) {
     const bool body_sent = x.body_sent;
+    if (replay_len) buf_.consume(replay_len);  // the next request starts after this body
     co_await send_error(x.fail_status, x.fail_reason, body_sent || !replayable || !info.keep_alive);
-    log_request(info, x.fail_status, 0, 0, {}, -1, attempt, "no-response");
+    log_request(info, x.fail_status, 0, 0, {}, -1, attempt, rs.termination ? rs.termination : "no-response");
     co_return !body_sent && replayable && info.keep_alive;
   }
 
   const int chosen = x.server;
   ResponseHead& resp = s_->resp;
-  const config::Server& srv = *pb.servers[chosen].cfg;
+  const config::Server& srv = *xpb.servers[chosen].cfg;
   double upstream_ms = ms_since(x.started);
   if (replay_len) buf_.consume(replay_len);
   uint64_t bytes_in = replay_len + body_streamed;
@@ -161,10 +180,10 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
 
   if (body_out == ResponseBodyOut::tunnel) {
     dl_.disarm();
-    auto tr = co_await run_tunnel(sock_, buf_, up_->sock, up_->buf, tunnel_idle_limit(fe.timeouts.tunnel, be.timeouts.tunnel));
+    auto tr = co_await run_tunnel(sock_, buf_, up_->sock, up_->buf, tunnel_idle_limit(fe.timeouts.tunnel, xbe.timeouts.tunnel));
     up_.reset();
     log_request(info, status, bytes_in + tr.a_to_b, tr.b_to_a, srv.name, upstream_ms, attempt,
-                tr.idle_timeout ? "tunnel-timeout" : "");
+                tr.idle_timeout ? "tunnel-timeout" : ok_term);
     co_return false;
   }
 
@@ -177,7 +196,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     if (resp_framing == Framing::content_length && resp_length - early > up_->buf.capacity())
       up_->buf.reserve(kBodyBufferSize);
     BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
-                    body_out == ResponseBodyOut::chunked, 0, &dl_, be.timeouts.server, fe.timeouts.client,
+                    body_out == ResponseBodyOut::chunked, 0, &dl_, xbe.timeouts.server, fe.timeouts.client,
                     kBodyBufferSize};
     auto br = co_await transfer_body(bt);
     bytes_out += br.bytes;
@@ -193,10 +212,10 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   }
   // A connection that started with a PROXY header speaks for one client only: never shared.
   if (up_keep && resp_framing != Framing::until_close && srv.send_proxy == config::ProxyProtocol::none)
-    w_.pool().put(std::move(up_), be.pool_max_idle, be.pool_idle_timeout);
+    w_.pool().put(std::move(up_), xbe.pool_max_idle, xbe.pool_idle_timeout);
   else
     up_.reset();
-  log_request(info, status, bytes_in, bytes_out, srv.name, upstream_ms, attempt, "");
+  log_request(info, status, bytes_in, bytes_out, srv.name, upstream_ms, attempt, ok_term);
   co_return keep;
 }
 

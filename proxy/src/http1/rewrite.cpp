@@ -165,6 +165,9 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
         if (h.name.size() > 6 && iequals(h.name.substr(0, 6), "Ferry-")) {
           if (!ctx.trusted) continue;
           const std::string_view rest = h.name.substr(6);
+          // The backhaul target is only ever stated by the exchange that sends to a remote
+          // instance, never passed on: a trusted downstream cannot pick a worker's instance.
+          if (iequals(rest, "App") || iequals(rest, "Instance")) continue;
           has_client_ip = has_client_ip || iequals(rest, "Client-IP");
           has_region = has_region || iequals(rest, "Region");
           has_port = has_port || iequals(rest, "Forwarded-Port");

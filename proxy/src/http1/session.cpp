@@ -14,8 +14,10 @@
 #include "http1/session_impl.h"
 #include "http2/session.h"
 #include "log.h"
+#include "proxy_protocol.h"
 #include "request_common.h"
 #include "routing/request_route.h"
+#include "tcp/tcp_session.h"
 #include "tls/acme_challenges.h"
 #include "tls/server_context.h"
 
@@ -170,6 +172,10 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
       start_http2_session(w_, std::move(sock_), wp_, key_, peer_, received);
       co_return Outcome::closed;
     }
+    if (h == HeadResult::backhaul_tcp) {
+      co_await start_backhaul_tcp();
+      co_return Outcome::closed;
+    }
     if (h != HeadResult::ok) co_return Outcome::closed;
     if (!refresh_plan()) {
       co_await send_error(503, "this listener was removed by a reload", true);
@@ -214,6 +220,8 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
     std::memcpy(buf_.space(), first_.data(), n);  // an empty buffer has a whole block of space
     buf_.commit(n);
     if (may_be_h2c()) co_return co_await read_preface();
+    // A PROXY v2 signature starts with CR: never an HTTP request's first byte.
+    if (first && fe.backhaul && buf_.data()[0] == '\r') co_return HeadResult::backhaul_tcp;
   }
   // The whole head must arrive within `timeout http-request` of its first byte (slowloris).
   dl_.arm(fe.timeouts.http_request);
@@ -339,6 +347,33 @@ awaitable<void> Session::lingering_close() {
     drained += n;
   }
   sock_.close();
+}
+
+awaitable<void> Session::start_backhaul_tcp() {
+  std::string tlv, app_name, instance;
+  const Plan& plan = *wp_->plan;
+  if (!co_await read_proxy_header(sock_.socket(), buf_, peer_, &tlv) || !pp::parse_ferry_tlv(tlv, app_name, instance)) {
+    log(config::LogLevel::warning, "backhaul: invalid PROXY header or Ferry TLV from " + client_ip_ + ", closing");
+    co_return;
+  }
+  dl_.disarm();
+  // The same checks as for HTTP metadata: a known app, an instance hosted here.
+  http1::Header hs[2] = {{"Ferry-App", app_name}, {"Ferry-Instance", instance}};
+  RequestRoute route = route_request(plan, *fe_, peer_, {}, std::vector<http1::Header>(hs, hs + 2));
+  if (route.app < 0) {
+    log(config::LogLevel::warning, "backhaul: TCP connection from " + client_ip_ + " refused: " + route.reason);
+    co_return;
+  }
+  std::string pending(buf_.data());
+  buf_.consume(buf_.size());
+  const int frontend = static_cast<int>(fe_ - plan.frontends.data());
+  auto& w = w_;
+  w.shared().connections.fetch_add(1, std::memory_order_relaxed);  // this session's count ends with it
+  asio::co_spawn(w.io(), run_backhaul_tcp(w, std::move(sock_), std::move(pending), wp_, frontend, peer_, route.app, instance),
+                 [&w](std::exception_ptr e) {
+                   w.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+                   if (e) log(config::LogLevel::error, "backhaul TCP session ended with an exception");
+                 });
 }
 
 awaitable<Session::HeadResult> Session::read_preface() {

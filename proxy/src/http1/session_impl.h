@@ -42,7 +42,11 @@ class Session {
   awaitable<bool> forward(RequestHead& req, RequestInfo& info);
 
  private:
-  enum class HeadResult { ok, close, park, h2 };
+  // backhaul_tcp: a backhaul connection that starts with a PROXY v2 header (raw TCP for an
+  // instance hosted here, see run_backhaul_tcp).
+  enum class HeadResult { ok, close, park, h2, backhaul_tcp };
+  // The PROXY v2 header of a raw TCP backhaul connection; hands the connection over.
+  awaitable<void> start_backhaul_tcp();
   // TLS on a `tls` bind: the handshake within `timeout http-request`. False: close.
   awaitable<bool> start_tls();
   awaitable<HeadResult> read_head(bool first, bool resumed);

@@ -10,8 +10,10 @@
 #include "log.h"
 #include "mesh/load_report.h"
 #include "request_common.h"
+#include "routing/hints.h"
 #include "routing/request_route.h"
 #include "upstream/exchange.h"
+#include "upstream/replay.h"
 
 namespace ferry::proxy::http2 {
 namespace {
@@ -96,6 +98,7 @@ struct StreamDownstream final : ExchangeDownstream {
   bool expect;
   uint64_t max_bytes;
   std::chrono::milliseconds client_timeout, server_timeout;
+  http1::BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
 
   StreamDownstream(Connection& c, StreamState& s, Framing f, bool expect, uint64_t max, std::chrono::milliseconds ct,
                    std::chrono::milliseconds st)
@@ -144,6 +147,11 @@ struct StreamDownstream final : ExchangeDownstream {
           co_return r;
         }
         r.bytes += taken;
+        if (tee) {
+          tee->add(head, 0);
+          tee->add(chunk, taken);
+          if (chunked) tee->add("\r\n", 0);
+        }
         give_back(c, s, taken);
         continue;
       }
@@ -161,6 +169,7 @@ struct StreamDownstream final : ExchangeDownstream {
     }
     if (chunked) {
       s.dl.arm(server_timeout);
+      if (tee) tee->add(http1::kLastChunk, 0);
       auto [ec, n] = co_await asio::async_write(up.sock, asio::buffer(http1::kLastChunk), use_nothrow);
       if (ec) r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
     }
@@ -357,15 +366,29 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   }
   StreamDownstream down(*this, s, req.framing, req.expect_continue, pa.cfg->max_body_size, fe.timeouts.client,
                         be.timeouts.server);
+  // A streamed body is teed (up to replay-max-body) in case the answer is a Ferry-Replay.
+  http1::BodyTee tee;
+  const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
+  tee.max = pa.cfg->replay_max_body;
+  if (tee_on) down.tee = &tee;
+  // Client routing hints (allow-routing-hints): views into the stream's request fields.
+  // On the backhaul, the instance the edge chose is the only target (a hosted one).
+  RoutingHints hints = pa.cfg->allow_routing_hints && !fe.backhaul ? parse_client_hints(req.headers) : RoutingHints{};
+  if (!info.instance.empty()) hints.force_instance = info.instance;
   Exchange x{w_, *wp, app, peer_, s.dl, s.up, sc.resp, sc.tried};
-  RoutingHints hints;
-  if (!info.instance.empty()) {  // backhaul: exactly the instance the edge chose
-    hints.force_instance = info.instance;
-    x.hints = &hints;
-  }
+  if (!hints.empty()) x.hints = &hints;
   UpstreamRequest ur{head, replay, replayable, info.idempotent, req.method};
   co_await run_exchange(x, ur, down);
-  const auto& pb = plan.backends[pa.backend];
+  explain_forced_hints(x);
+  ReplayState rs;
+  if (replay_requested(x, fe)) co_await follow_replays(x, ur, down, tee_on ? &tee : nullptr, app, rs);
+  if (tee_on) std::string().swap(tee.data);
+  // After replays the answer may come from another app: its backend from here on.
+  info.app = x.app;
+  const auto& pb = plan.backends[plan.apps[x.app].backend];
+  const config::Backend& xbe = *pb.cfg;
+  const int retries = rs.total_retries(x);
+  const char* const ok_term = rs.hops ? "replayed" : "";
   const uint64_t bytes_in = replay.size() + x.body.bytes;
 
   if (!x.body.ok()) {
@@ -379,16 +402,16 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     const char* term = status == 413 ? "body-too-large"
                        : status       ? "upstream-body"
                        : x.body.error == E::read_timeout ? "client-timeout" : "client-abort";
-    log_it(status, x.body.bytes, 0, srv, -1, x.attempts, term);
+    log_it(status, x.body.bytes, 0, srv, -1, retries, term);
     co_return;
   }
   if (x.abandoned) {
-    log_it(0, bytes_in, 0, {}, -1, x.attempts, "client-abort");
+    log_it(0, bytes_in, 0, {}, -1, retries, "client-abort");
     co_return;
   }
   if (x.server < 0) {
     respond_error(*this, s, x.fail_status, x.fail_reason, info.request_id);
-    log_it(x.fail_status, 0, 0, {}, -1, x.attempts, "no-response");
+    log_it(x.fail_status, 0, 0, {}, -1, retries, rs.termination ? rs.termination : "no-response");
     co_return;
   }
 
@@ -399,12 +422,12 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   if (resp.framing == Framing::tunnel) {  // 101 without an upgrade request
     s.up.reset();
     respond_error(*this, s, 502, "invalid response from upstream", info.request_id);
-    log_it(502, bytes_in, 0, srv.name, upstream_ms, x.attempts, "upstream-protocol");
+    log_it(502, bytes_in, 0, srv.name, upstream_ms, retries, "upstream-protocol");
     co_return;
   }
   if (s.closed) {
     s.up.reset();
-    log_it(status, bytes_in, 0, srv.name, upstream_ms, x.attempts, "client-abort");
+    log_it(status, bytes_in, 0, srv.name, upstream_ms, retries, "client-abort");
     co_return;
   }
   std::string arena;
@@ -421,14 +444,14 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     s.up.reset();
     nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
     kick();
-    log_it(status, bytes_in, 0, srv.name, upstream_ms, x.attempts, "internal");
+    log_it(status, bytes_in, 0, srv.name, upstream_ms, retries, "internal");
     co_return;
   }
   kick();
 
   uint64_t bytes_out = 0;
   if (framing != Framing::none) {
-    auto pr = co_await pump_response(*this, s, *s.up, framing, length, be.timeouts.server, fe.timeouts.client, bytes_out);
+    auto pr = co_await pump_response(*this, s, *s.up, framing, length, xbe.timeouts.server, fe.timeouts.client, bytes_out);
     if (pr != PumpResult::ok) {
       s.up.reset();
       // The response is cut short: the client must not take it as complete.
@@ -439,15 +462,15 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
       const char* term = pr == PumpResult::upstream_timeout ? "upstream-timeout"
                          : pr == PumpResult::upstream_error ? "upstream-abort"
                          : pr == PumpResult::client_timeout ? "client-timeout" : "client-abort";
-      log_it(status, bytes_in, bytes_out, srv.name, upstream_ms, x.attempts, term);
+      log_it(status, bytes_in, bytes_out, srv.name, upstream_ms, retries, term);
       co_return;
     }
   }
   if (up_keep && framing != Framing::until_close && srv.send_proxy == config::ProxyProtocol::none)
-    w_.pool().put(std::move(s.up), be.pool_max_idle, be.pool_idle_timeout);
+    w_.pool().put(std::move(s.up), xbe.pool_max_idle, xbe.pool_idle_timeout);
   else
     s.up.reset();
-  log_it(status, bytes_in, bytes_out, srv.name, upstream_ms, x.attempts, "");
+  log_it(status, bytes_in, bytes_out, srv.name, upstream_ms, retries, ok_term);
 }
 
 }  // namespace ferry::proxy::http2

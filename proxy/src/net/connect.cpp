@@ -40,13 +40,14 @@ void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
   info.local_port = port_of(info.local);
 }
 
-awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info) {
+awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info, std::string* ferry_tlv) {
   for (;;) {
     if (!buf.empty()) {
       pp::Endpoints ep;
       auto r = pp::parse(buf.data(), ep);
       if (r.status == pp::Status::error) co_return false;
       if (r.status == pp::Status::complete) {
+        if (ferry_tlv) ferry_tlv->assign(ep.ferry);
         buf.consume(r.consumed);
         if (!ep.local) {
           info.client = ep.src;

@@ -2,6 +2,8 @@
 // Worker thread coroutines; errors are returned, never thrown.
 #pragma once
 
+#include <string>
+
 #include <sys/socket.h>
 
 #include <chrono>
@@ -34,7 +36,8 @@ void peer_from_socket(tcp::socket& sock, PeerInfo& info);
 // overrides `info` with its addresses (LOCAL/UNKNOWN keep the real ones). `dl` must be armed
 // by the caller and cancel `sock` on expiry. Returns false when the header is malformed, the
 // peer closed, or the deadline passed: the caller closes the connection.
-awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info);
+// `ferry_tlv`: if not null, receives the value of Ferry's v2 TLV (empty when absent).
+awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info, std::string* ferry_tlv = nullptr);
 
 // Writes a PROXY header for `info` when `pp` asks for one.
 awaitable<std::error_code> write_proxy_header(tcp::socket& sock, config::ProxyProtocol pp, const PeerInfo& info);

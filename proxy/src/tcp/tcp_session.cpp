@@ -1,8 +1,11 @@
 #include "tcp/tcp_session.h"
 
+#include <cstring>
+
 #include "log.h"
 #include "net/connect.h"
 #include "net/deadline.h"
+#include "proxy_protocol.h"
 #include "tcp/sni_read.h"
 #include "tcp/tunnel.h"
 #include "worker.h"
@@ -16,6 +19,12 @@ void debug(const config::Frontend& fe, const std::string& what) {
 }
 
 }  // namespace
+
+// The app is chosen: its budget, a server (with `hints`), connect with retries, the PROXY
+// header the server wants (or the backhaul's), then the tunnel. Logs `rec` at the end.
+awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std::shared_ptr<WorkerPlan>& wp,
+                            const config::Frontend& fe, const PeerInfo& peer, int app_index, const RoutingHints* hints,
+                            AccessRecord& rec, SteadyClock::time_point started);
 
 awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<WorkerPlan> wp, int frontend,
                                 int bind) {
@@ -34,12 +43,8 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
 
   PeerInfo peer;
   peer_from_socket(sock.socket(), peer);
-  Buffer down_buf(16 * 1024), up_buf(16 * 1024);
-  Stream up(sock.get_executor());
-  Deadline dl(sock.get_executor(), [&] {
-    sock.cancel();
-    up.cancel();
-  });
+  Buffer down_buf(16 * 1024);
+  Deadline dl(sock.get_executor(), [&] { sock.cancel(); });
 
   AccessRecord rec;
   rec.tcp = true;
@@ -97,8 +102,20 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
     debug(fe, "SNI '" + std::string(hello.server_name()) + "' -> app " + plan.apps[app_index].cfg->name);
   }
   dl.disarm();  // the queue and the connect have their own timeouts
-  const PlanApp& app = plan.apps[app_index];
-  const PlanBackend& be = plan.backends[app.backend];
+  co_await forward_tcp(w, sock, down_buf, wp, fe, peer, app_index, nullptr, rec, started);
+}
+
+awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std::shared_ptr<WorkerPlan>& wp,
+                            const config::Frontend& fe, const PeerInfo& peer, int app_index, const RoutingHints* hints,
+                            AccessRecord& rec, SteadyClock::time_point started) {
+  const Plan& plan = *wp->plan;
+  Buffer up_buf(16 * 1024);
+  Stream up(sock.get_executor());
+  Deadline dl(sock.get_executor(), [&] {
+    sock.cancel();
+    up.cancel();
+  });
+  const PlanApp& app = plan.apps[app_index];  const PlanBackend& be = plan.backends[app.backend];
   rec.app = app.cfg->name;
 
   auto budget = co_await app.budget->acquire(be.cfg->timeouts.queue);
@@ -117,7 +134,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   int chosen = -1;
   int attempts = 0;
   for (; attempts <= be.cfg->retries; ++attempts) {
-    PickRequest pr{be.servers, &tried, app.cfg->concurrency.soft, now_ms()};
+    PickRequest pr{be.servers, &tried, app.cfg->concurrency.soft, now_ms(), hints};
     int i = wp->balancers[app.backend]->pick(pr);
     if (i < 0) break;
     tried[i] = true;
@@ -147,7 +164,15 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   st.record_success(static_cast<uint32_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - started).count()));
   dl.disarm();
-  auto ec = co_await write_proxy_header(up.socket(), be.servers[chosen].cfg->send_proxy, peer);
+  std::error_code ec;
+  if (const config::Server& srv = *be.servers[chosen].cfg; srv.peer >= 0) {
+    // An instance on another node: its backhaul learns the app, the instance and the client
+    // from a PROXY v2 header with Ferry's TLV, then the bytes follow unchanged.
+    std::string h = pp::build_v2(peer.client, peer.local, pp::ferry_tlv(app.cfg->name, srv.name));
+    ec = std::get<0>(co_await asio::async_write(up.socket(), asio::buffer(h), use_nothrow));
+  } else {
+    ec = co_await write_proxy_header(up.socket(), srv.send_proxy, peer);
+  }
   TunnelResult tr;
   // run_tunnel sends what down_buf holds (bytes after a PROXY header, the ClientHello) first.
   if (!ec) tr = co_await run_tunnel(sock, down_buf, up, up_buf, tunnel_idle_limit(fe.timeouts.tunnel, be.cfg->timeouts.tunnel));
@@ -158,6 +183,30 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   rec.termination = ec ? "upstream-write" : tr.idle_timeout ? "tunnel-timeout" : tr.error ? "reset" : "";
   rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
   w.access_log().add(rec);
+}
+
+
+awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
+                                 int frontend, PeerInfo peer, int app, std::string instance) {
+  const config::Frontend& fe = *wp->plan->frontends[frontend].cfg;
+  SessionHandle handle;
+  handle.stream = &sock;
+  w.add_session(&handle);
+  struct Unregister {
+    Worker& w;
+    SessionHandle* h;
+    ~Unregister() { w.remove_session(h); }
+  } unregister{w, &handle};
+  Buffer down_buf(16 * 1024 + pending.size());
+  std::memcpy(down_buf.space(), pending.data(), pending.size());
+  down_buf.commit(pending.size());
+  AccessRecord rec;
+  rec.tcp = true;
+  rec.client = &peer.client;
+  rec.frontend = fe.name;
+  RoutingHints hints;
+  hints.force_instance = instance;  // exactly the instance the edge chose (hosted here)
+  co_await forward_tcp(w, sock, down_buf, wp, fe, peer, app, &hints, rec, SteadyClock::now());
 }
 
 }  // namespace ferry::proxy

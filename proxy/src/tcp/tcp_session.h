@@ -7,6 +7,10 @@
 #pragma once
 
 #include <memory>
+#include <string>
+
+#include "net/connect.h"
+#include "net/stream.h"
 
 #include "net/asio_util.h"
 
@@ -18,5 +22,11 @@ struct WorkerPlan;
 // Worker thread coroutine; owns `sock` until it returns.
 awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
                                 int bind);
+
+// A raw TCP connection that arrived over the mesh backhaul for `app` (index) and its hosted
+// server named `instance` (from the PROXY v2 Ferry TLV); `pending` = bytes already read after
+// the header. `peer` carries the original client. Worker thread; owns `sock` until it returns.
+awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
+                                 int frontend, PeerInfo peer, int app, std::string instance);
 
 }  // namespace ferry::proxy

@@ -44,7 +44,9 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
 
     // A stream on a shared HTTP/2 connection (opened when none has room), a pooled
     // connection, or a new one.
-    const bool h2 = srv.proto != config::UpstreamProto::http1;
+    // An Upgrade to a remote instance crosses the backhaul on a TCP connection of its own
+    // (HTTP/1.1 to the hosting node, which routes it by its Ferry-App/Ferry-Instance fields).
+    const bool h2 = srv.proto != config::UpstreamProto::http1 && !(req.upgrade && pb.servers[i].peer);
     up = h2 ? nullptr : x.w.pool().take(&st);
     bool reused = up != nullptr;
     std::error_code ec;

@@ -48,6 +48,7 @@ struct UpstreamRequest {
   bool replayable = true;  // head + body is the whole request: it may go to another server
   bool idempotent = false;
   std::string_view method;  // decides the response framing of HEAD and CONNECT
+  bool upgrade = false;     // an HTTP/1.1 Upgrade (WebSocket): needs an HTTP/1.1 connection
 };
 
 // The downstream side's part of an exchange.

@@ -120,5 +120,11 @@ TEST_CASE("mesh status JSON", "[mesh]") {
             std::string(kPub) +
             "\",\"endpoint\":\"198.51.100.7:51820\",\"last_handshake\":1000,\"handshake_age_seconds\":10,"
             "\"rx_bytes\":5,\"tx_bytes\":6,\"allowed_ips\":[\"fdaa:0:2::/48\"]}],"
-            "\"anycast\":[{\"address\":\"10.9.9.9/32\",\"interface\":\"lo\",\"added_by_ferry\":true,\"present\":true}]}");
+            "\"anycast\":[{\"address\":\"10.9.9.9/32\",\"interface\":\"lo\",\"added_by_ferry\":true,\"present\":true}],"
+            "\"backhaul\":[]}");
+  BackhaulPeerStatus bh{"worker-dfw-1", "dfw", "[fdaa:0:2::1]:4280", 812, false, true, 120, 130, 9, 1};
+  const std::string j = to_json(s, {bh});
+  CHECK(j.find("\"backhaul\":[{\"name\":\"worker-dfw-1\",\"region\":\"dfw\",\"address\":\"[fdaa:0:2::1]:4280\","
+               "\"reachable\":true,\"rtt_us\":812,\"rtt_fixed\":false,\"last_answer_age_ms\":120,"
+               "\"last_report_age_ms\":130,\"pings\":9,\"ping_failures\":1}]}") != std::string::npos);
 }

@@ -258,3 +258,38 @@ TEST_CASE("PROXY v2 malformed", "[pp][v2][malformed]") {
   CHECK(status_of(mutate(12, 0x11).substr(0, 13)) == Status::error);
   CHECK(status_of(mutate(13, 0x41).substr(0, 14)) == Status::error);
 }
+
+TEST_CASE("PROXY v2 with Ferry's TLV (mesh backhaul)", "[pp][v2]") {
+  const auto src = v4("203.0.113.9", 40000), dst = v4("10.1.2.3", 5432);
+  const std::string tlv = ferry_tlv("db", "pg-1");
+  CHECK(tlv == "ferry/1 app=db instance=pg-1");
+  const std::string h = build_v2(src, dst, tlv);
+  REQUIRE(h.size() == 16 + 12 + 3 + tlv.size());
+  Endpoints e;
+  const auto r = parse(h + "payload", e);
+  REQUIRE(r.status == Status::complete);
+  CHECK(r.consumed == h.size());
+  CHECK(same(e.src, src));
+  CHECK(e.ferry == tlv);
+  std::string app, inst;
+  REQUIRE(parse_ferry_tlv(e.ferry, app, inst));
+  CHECK(app == "db");
+  CHECK(inst == "pg-1");
+  check_prefixes_incomplete(h);
+  // IPv6, and a foreign TLV before ours is skipped.
+  const auto s6 = v6("2001:db8::42", 1), d6 = v6("fe80::1", 2);
+  std::string h6 = build_v2(s6, d6, tlv);
+  h6.insert(16 + 36, std::string("\x04\x00\x02zz", 5));  // PP2_TYPE_NOOP
+  h6[15] = static_cast<char>(static_cast<unsigned char>(h6[15]) + 5);
+  Endpoints e6;
+  REQUIRE(parse(h6, e6).status == Status::complete);
+  CHECK(e6.ferry == tlv);
+  // A TLV that overruns the header is an error; bad TLV values are refused.
+  std::string bad = h;
+  bad[16 + 12 + 2] = static_cast<char>(tlv.size() + 1);
+  Endpoints eb;
+  CHECK(parse(bad, eb).status == Status::error);
+  CHECK_FALSE(parse_ferry_tlv("ferry/2 app=a instance=b", app, inst));
+  CHECK_FALSE(parse_ferry_tlv("ferry/1 app=a", app, inst));
+  CHECK_FALSE(parse_ferry_tlv("ferry/1 app= instance=b", app, inst));
+}

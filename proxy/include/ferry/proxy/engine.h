@@ -27,6 +27,17 @@ namespace ferry::proxy {
 using LogSink = std::function<void(config::LogLevel, std::string_view)>;
 void set_log_sink(LogSink sink, config::LogLevel min_level);
 
+// A mesh peer as the data plane sees it (the prober's measurements), for the console/API.
+struct MeshPeerInfo {
+  std::string name, region, backhaul;
+  uint32_t rtt_us = 0;       // PING RTT (EWMA), or the configured `latency`
+  bool rtt_fixed = false;    // `latency` set: rtt_us is the configured value
+  bool reachable = true;
+  int64_t last_answer_age_ms = -1;  // since the last PING answer; -1 = none yet
+  int64_t last_report_age_ms = -1;  // since the last load report; -1 = none yet
+  uint64_t pings = 0, ping_failures = 0;
+};
+
 struct ListenerInfo {
   std::string frontend;
   std::string address;  // as bound, with the real port (e.g. "127.0.0.1:41234")
@@ -63,6 +74,8 @@ class Engine {
   bool apply(std::shared_ptr<const config::Config> cfg, std::string& error);
 
   std::vector<ListenerInfo> listeners() const;
+  // The mesh peers of the newest plan with their live RTT and reachability. Any thread.
+  std::vector<MeshPeerInfo> mesh_peers() const;
 
   // Certificates of apps with `certificate acme`, replacing the previous list (an app missing
   // from `certs` loses its certificate). Each is checked (PEM, key match, dates, chain); on a

@@ -1,0 +1,86 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "http1/body.h"
+#include "upstream/replay.h"
+
+using ferry::proxy::append_replay_src;
+using ferry::proxy::find_replay;
+using ferry::proxy::parse_replay;
+using ferry::proxy::ReplayKind;
+using ferry::proxy::ReplayTarget;
+using ferry::proxy::http1::BodyTee;
+using ferry::proxy::http1::Header;
+
+TEST_CASE("Ferry-Replay targets", "[replay]") {
+  ReplayTarget t;
+  REQUIRE(parse_replay("region=r1", t) == nullptr);
+  CHECK(t.kind == ReplayKind::region);
+  CHECK(t.name == "r1");
+  CHECK(t.state.empty());
+  REQUIRE(parse_replay("instance=web-2", t) == nullptr);
+  CHECK(t.kind == ReplayKind::instance);
+  CHECK(t.name == "web-2");
+  REQUIRE(parse_replay(" App = billing ", t) == nullptr);
+  CHECK(t.kind == ReplayKind::app);
+  CHECK(t.name == "billing");
+}
+
+TEST_CASE("Ferry-Replay state runs to the end of the value", "[replay]") {
+  ReplayTarget t;
+  REQUIRE(parse_replay("region=r1;state=abc", t) == nullptr);
+  CHECK(t.state == "abc");
+  REQUIRE(parse_replay("app=a; state=x=1;y=2 z", t) == nullptr);
+  CHECK(t.state == "x=1;y=2 z");
+  REQUIRE(parse_replay("app=a;elsewhere=1;state=s", t) == nullptr);  // unknown parameter skipped
+  CHECK(t.state == "s");
+  REQUIRE(parse_replay("app=a;foo", t) == nullptr);
+  CHECK(t.state.empty());
+}
+
+TEST_CASE("bad Ferry-Replay values are rejected with a reason", "[replay]") {
+  ReplayTarget t;
+  CHECK(parse_replay("", t) != nullptr);
+  CHECK(parse_replay("r1", t) != nullptr);
+  CHECK(parse_replay("zone=r1", t) != nullptr);
+  CHECK(parse_replay("region=", t) != nullptr);
+  CHECK(parse_replay("region=a b", t) != nullptr);
+  CHECK(parse_replay("instance=" + std::string(200, 'x'), t) != nullptr);
+  CHECK(parse_replay("region=r1;state=" + std::string(1025, 's'), t) != nullptr);
+  CHECK(parse_replay("region=r1;state=a\x01", t) != nullptr);
+  CHECK(parse_replay("region=r1;state=" + std::string(1024, 's'), t) == nullptr);
+}
+
+TEST_CASE("find_replay finds the header case-insensitively and nothing else", "[replay]") {
+  std::vector<Header> hs{{"Content-Type", "text/plain"}, {"Ferry-Replay-Src", "x"}, {"ferry-replay", "app=a"}};
+  CHECK(find_replay(hs) == 2);
+  CHECK(find_replay({{"Content-Length", "1"}, {"Ferry-Replays", "x"}}) == -1);
+  CHECK(find_replay({}) == -1);
+}
+
+TEST_CASE("Ferry-Replay-Src format", "[replay]") {
+  std::string out;
+  append_replay_src(out, "web", "a", "r1", "");
+  CHECK(out == "app=web;instance=a;region=r1");
+  out.clear();
+  append_replay_src(out, "web", "a", "", "s=1");
+  CHECK(out == "app=web;instance=a;state=s=1");
+}
+
+TEST_CASE("the body tee keeps the wire bytes up to its payload cap", "[replay]") {
+  BodyTee t;
+  t.max = 10;
+  t.add("5\r\n", 0);
+  t.add("hello", 5);
+  t.add("\r\n", 0);
+  CHECK(t.data == "5\r\nhello\r\n");
+  t.add("world", 5);
+  CHECK_FALSE(t.overflow);
+  t.add("!", 1);
+  CHECK(t.overflow);
+  CHECK(t.data.empty());
+  t.add("more", 4);
+  CHECK(t.data.empty());
+}
