@@ -8,8 +8,9 @@ own line (a failing check does not hide the later ones; the test fails if any fa
   anycast      the anycast address is on the edge's lo, the frontend binds it, clients in the
                underlay and in the edge's namespace reach the app through it;
   closest      requests go to dfw (closest); the instance sees Ferry-Client-IP, Ferry-Region
-               yyz and X-Forwarded-For naming the client;
-  status       /api/v1/mesh on the edge shows both peers with a handshake age and bytes;
+               yyz and X-Forwarded-For naming the client, not Ferry-App / Ferry-Instance;
+  status       /api/v1/mesh on the edge shows both peers with a handshake age and bytes, and
+               the prober's view (`backhaul`: fixed RTTs, reachable, pings, report age);
   websocket    a WebSocket (app ws, instance on dfw) echoes across the backhaul;
   tcp          the edge's `mode tcp` frontend reaches the TCP echo instance on dfw;
   outsider     a connection to a worker's backhaul from the underlay (not the mesh) is closed
@@ -20,9 +21,10 @@ own line (a failing check does not hide the later ones; the test fails if any fa
                syd after the detection window; dfw's ferryd restarted: traffic back on dfw;
   reload       a reload dropping peer syd removes it from `wg show`, dfw's latest handshake is
                unchanged and requests still reach dfw.
-test_measured_rtt: the same without `latency` (edge + dfw): the prober measures the RTT; it is
-not exposed by /api/v1/mesh, only logged when a peer answers again, so the test pauses dfw's
-ferryd (SIGSTOP) past peer-timeout and reads the RTT from the edge's "answers again" line.
+test_two_nodes_measured: edge + syd without `latency`: the prober's measured RTT in
+/api/v1/mesh (`backhaul`: rtt_us > 0, rtt_fixed false), syd shown unreachable while its ferryd
+is paused (SIGSTOP) past peer-timeout and reachable again after; and one client's sequential
+requests to syd's only instance with `maxconn 1` (see KNOWN_STALE_REPORT).
 
 Needs root, ip netns, wg, wireguard-go, ping (exit 77 with SKIP otherwise). Everything is
 cleaned up whatever happens (ferryd by PID, the namespaces with whatever still runs in them).
@@ -106,6 +108,7 @@ def check_closest(t):
     h = lambda k: H.upstream_header(echo, k)  # noqa: E731
     assert h("Ferry-Client-IP") == HUB_ADDR, echo["headers"]
     assert h("Ferry-Region") == "yyz", echo["headers"]
+    assert h("Ferry-App") is None and h("Ferry-Instance") is None, echo["headers"]  # backhaul metadata only
     xff = h("X-Forwarded-For") or ""
     assert xff.split(",")[0].strip() == HUB_ADDR, echo["headers"]
     print("    dfw-1 saw headers: %s" % json.dumps(echo["headers"]))
@@ -128,7 +131,13 @@ def check_status(t):
                                                                    p["rx_bytes"], p["tx_bytes"]))
     assert st["anycast"] == [{"address": ANYCAST + "/32", "interface": "lo", "added_by_ferry": True,
                               "present": True}], st["anycast"]
-    assert "rtt" not in json.dumps(st).lower()  # see test_measured_rtt: not exposed (yet)
+    bh = {p["name"]: p for p in st["backhaul"]}
+    assert sorted(bh) == ["dfw", "syd"], st["backhaul"]
+    for name, rtt in (("dfw", 30000), ("syd", 150000)):
+        p = bh[name]
+        assert p["rtt_us"] == rtt and p["rtt_fixed"] is True and p["reachable"] is True, p
+        assert p["region"] == name and p["address"] == "%s:%d" % (NODES[name][1], BACKHAUL_PORT), p
+        assert p["pings"] > 0 and 0 <= p["last_answer_age_ms"] < 2000 and 0 <= p["last_report_age_ms"] < 2000, p
 
 
 def check_websocket(t):
@@ -352,9 +361,6 @@ def check_reload(t):
     assert all(n.startswith("dfw-") for n in names), names
 
 
-NOT_MERGED = "WebSocket / raw TCP across the backhaul are not on main yet"
-
-
 def test_three_nodes():
     t0 = time.monotonic()
     t = MeshTopology(latency={"dfw": "30ms", "syd": "150ms"}, maxconn=1)
@@ -364,8 +370,8 @@ def test_three_nodes():
     c.run("anycast", lambda: check_anycast(t))
     c.run("closest", lambda: check_closest(t))
     c.run("status", lambda: check_status(t))
-    c.run("websocket", lambda: check_websocket(t), known=NOT_MERGED)
-    c.run("tcp", lambda: check_tcp(t), known=NOT_MERGED)
+    c.run("websocket", lambda: check_websocket(t))
+    c.run("tcp", lambda: check_tcp(t))
     c.run("outsider", lambda: check_outsider(t))
     c.run("spill", lambda: check_spill(t))
     c.run("failover", lambda: check_failover(t))
@@ -389,21 +395,27 @@ def check_sequential_maxconn(t):
 
 
 def check_measured_rtt(t):
-    st = t.admin("yyz", "/api/v1/mesh")
-    assert [p["name"] for p in st["peers"]] == ["syd"], st
-    exposed = "rtt" in json.dumps(st).lower()
-    print("    /api/v1/mesh %s the measured RTT" % ("shows" if exposed else "does not show"))
-    # The RTT is logged when a peer answers again: pause syd's ferryd past peer-timeout.
+    """Without `latency` the prober's RTT is measured and shown in /api/v1/mesh (`backhaul`);
+    a peer whose ferryd is paused past peer-timeout is shown unreachable, then reachable again."""
+    def measured():
+        st = t.admin("yyz", "/api/v1/mesh")
+        p = {x["name"]: x for x in st["backhaul"]}.get("syd")
+        return p if p and p["rtt_us"] > 0 and p["pings"] > 1 else None
+    p = H.wait_until(measured, timeout=5, interval=0.2, what="a measured RTT for syd in /api/v1/mesh")
+    H.figure("mesh measured rtt yyz->syd in /api/v1/mesh (wireguard-go, namespaces)", p["rtt_us"], "us")
+    assert p["rtt_fixed"] is False and p["reachable"] is True and 0 < p["rtt_us"] < 1000000, p
     f = t.ferry["syd"]
     f.signal(signal.SIGSTOP)
     try:
         t.edge.wait_log(r"mesh: peer syd unreachable", timeout=5)
+        p = {x["name"]: x for x in t.admin("yyz", "/api/v1/mesh")["backhaul"]}["syd"]
+        assert p["reachable"] is False and p["ping_failures"] > 0, p
     finally:
         f.signal(signal.SIGCONT)
     m = t.edge.wait_log(r"mesh: peer syd answers again \(rtt (\d+) us\)", timeout=10)
-    rtt = int(m.group(1))
-    H.figure("mesh measured rtt yyz->syd (no latency directive; wireguard-go, namespaces)", rtt, "us")
-    assert 0 < rtt < 1000000, rtt
+    H.figure("mesh rtt of the first PING answered after SIGCONT (log)", int(m.group(1)), "us")
+    H.wait_until(lambda: {x["name"]: x for x in t.admin("yyz", "/api/v1/mesh")["backhaul"]}["syd"]["reachable"],
+                 timeout=3, interval=0.1, what="syd reachable again in /api/v1/mesh")
     H.wait_until(lambda: t.request("/").status == 200, timeout=3, interval=0.05, what="syd serving again")
 
 
