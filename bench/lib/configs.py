@@ -279,7 +279,7 @@ _FERRY_HOP_MESH = """mesh
 """
 
 
-def ferry_backhaul_worker(d, workers, bh, edge_bh, up_port, key, edge_pub, iface, log_level="warning"):
+def ferry_backhaul_worker(d, workers, bh, edge_bh, up_port, key, edge_pub, iface, log_level="info"):
     """The worker of the two-hop chain: its backhaul `bh` (127.0.0.3:PORT) serves app `a`,
     whose server `w1` is the upstream."""
     return (_FERRY_HOP_GLOBAL.format(node="worker", w=workers, d=d, lvl=log_level) + """backend b
@@ -294,7 +294,7 @@ app a
                                                          peer="edge", peer_pub=edge_pub, peer_bh=edge_bh))
 
 
-def ferry_backhaul_edge(d, workers, http_port, bh, worker_bh, up_port, key, worker_pub, iface, log_level="warning"):
+def ferry_backhaul_edge(d, workers, http_port, bh, worker_bh, up_port, key, worker_pub, iface, log_level="info"):
     """The edge of the two-hop chain: app `a` -> server `w1` on node `worker`, reached over the
     worker's backhaul (one multiplexed HTTP/2 connection per worker thread)."""
     return (_FERRY_HOP_GLOBAL.format(node="edge", w=workers, d=d, lvl=log_level) + """frontend web
