@@ -20,7 +20,8 @@ own line (a failing check does not hide the later ones; the test fails if any fa
   failover     a steady GET loop while dfw's ferryd is SIGKILLed: no failed request, traffic on
                syd after the detection window; dfw's ferryd restarted: traffic back on dfw;
   reload       a reload dropping peer syd removes it from `wg show`, dfw's latest handshake is
-               unchanged and requests still reach dfw.
+               unchanged and requests still reach dfw;
+  restart      dfw's restarted ferryd runs its own wireguard-go (see KNOWN_ORPHAN).
 test_two_nodes_measured: edge + syd without `latency`: the prober's measured RTT in
 /api/v1/mesh (`backhaul`: rtt_us > 0, rtt_fixed false), syd shown unreachable while its ferryd
 is paused (SIGSTOP) past peer-timeout and reachable again after; and one client's sequential
@@ -309,7 +310,7 @@ def check_failover(t):
     before = loop.since(t_kill - 0.5, t_kill)
     during = loop.since(t_kill, t_detect)
     after = loop.since(t_detect, t_restart)
-    after_ok = [w for w in after if "no server available" not in w and "could not connect to any server" not in w]
+    after_ok = [w for w in after if w.startswith(("dfw-", "syd-"))]
     back = loop.since(t_back)
     failures = [w for w in loop.since(0) if not w.startswith(("dfw-", "syd-"))]
     slowest = max(d for (_, d, _) in loop.log)
@@ -321,13 +322,15 @@ def check_failover(t):
     retried = [l for l in t.edge.log_lines(r'"GET /loop HTTP/1.1" 200 .* retries=[1-9]')]
     H.figure("mesh failover: GETs answered 200 after a retry (edge access log)", len(retried))
     H.figure("mesh failover: slowest GET during the test", "%.0f" % (slowest * 1000), "ms")
-    assert before and all(w.startswith("dfw-") for w in before), before
-    assert after_ok and all(w == "syd-1" for w in after_ok), after
-    assert back and all(w.startswith("dfw-") for w in back), back
     for w in failures:  # what the edge did for each
         m = re.search(r"req_id=(\w+)", w)
         for line in t.edge.log_lines(m.group(1)) if m else []:
             print("    edge: " + line)
+    served = lambda ws: [w for w in ws if w.startswith(("dfw-", "syd-"))]  # noqa: E731
+    # (the request in flight at the kill started before it: it may have been retried to syd)
+    assert served(before) and all(w.startswith("dfw-") for w in served(before)[:-1]), before
+    assert after_ok and all(w == "syd-1" for w in after_ok), after
+    assert back and all(w.startswith("dfw-") for w in back), back
     stale = [w for w in failures if "no server available" in w]
     budget = [w for w in failures if "could not connect to any server" in w]
     other = [w for w in failures if w not in stale and w not in budget]
@@ -341,6 +344,33 @@ def check_failover(t):
                      % (KNOWN_RETRY_BUDGET, len(budget)))
     if known:
         raise KnownBug("; ".join(known))
+
+
+KNOWN_ORPHAN = ("known bug: wireguard-go runs in its own process group and outlives a SIGKILLed ferryd; the "
+                "restarted ferryd's wireguard-go cannot create the interface (TUN busy) and exits, the orphan's "
+                "socket answers the readiness probe, and the supervisor restarts the program in a loop")
+
+
+def check_restart_after_kill(t):
+    """After the failover check: dfw's second ferryd owns its WireGuard program (no orphan from
+    the killed one, no restart loop)."""
+    f = t.ferry["dfw"]
+    try:
+        f.wait_log(r"wireguard-go for \S+ exited", timeout=3)
+        looping = True
+    except AssertionError:
+        looping = False
+    comms = []
+    for pid in sh("ip", "netns", "pids", t.ns["dfw"], check=False).split():
+        try:
+            with open("/proc/%s/comm" % pid) as fh:
+                comms.append(fh.read().strip())
+        except OSError:
+            pass
+    busy = f.log_lines(r"Failed to create TUN device")
+    print("    dfw namespace processes: %s; TUN busy lines: %d; restart loop: %s" % (sorted(comms), len(busy), looping))
+    if busy or looping:
+        raise KnownBug("%s (%s)" % (KNOWN_ORPHAN, busy[0].strip() if busy else "exited, restarting"))
 
 
 def check_reload(t):
@@ -376,6 +406,7 @@ def test_three_nodes():
     c.run("spill", lambda: check_spill(t))
     c.run("failover", lambda: check_failover(t))
     c.run("reload", lambda: check_reload(t))
+    c.run("restart", lambda: check_restart_after_kill(t))
     c.done()
 
 
