@@ -1,6 +1,8 @@
 // Resolve-and-validate pass: see resolve.h.
 #include "resolve.h"
 
+#include <cctype>
+
 #include <unistd.h>
 
 #include <climits>
@@ -196,8 +198,8 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
         ctx.error(m.driver_arg->loc, "'driver kernel' with 'userspace PROGRAM': a userspace program is for 'driver userspace'");
       mesh.driver = WgDriver::userspace;
     }
-    if (m.peer_timeout_arg && mesh.peer_timeout < 2 * mesh.ping_interval)
-      ctx.error(m.peer_timeout_arg->loc, "peer-timeout " + duration_to_string(mesh.peer_timeout) +
+    if (mesh.peer_timeout < 2 * mesh.ping_interval)
+      ctx.error(m.peer_timeout_arg ? m.peer_timeout_arg->loc : m.loc, "peer-timeout " + duration_to_string(mesh.peer_timeout) +
                                              " is shorter than two ping intervals (" +
                                              duration_to_string(mesh.ping_interval) + " each)");
     for (size_t i = 0; i < mesh.peers.size(); ++i) {
@@ -206,6 +208,20 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       if (p.name == dr.global.node)
         ctx.error(m.peer_args[i].loc, "peer '" + p.name + "' has this node's own name (global 'node')");
     }
+    // App and server names travel in backhaul metadata (headers, a PROXY TLV, load reports).
+    auto plain = [](const std::string& n) {
+      if (n.empty() || n.size() > 128) return false;
+      for (char c : n)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+      return true;
+    };
+    const std::string why = ": with a mesh, app and server names must be 1..128 characters of A-Z a-z 0-9 . _ - "
+                            "(they travel in backhaul metadata)";
+    for (const auto& a : dr.apps)
+      if (!plain(a.app.name)) ctx.error(a.name.loc, "app name '" + a.app.name + "'" + why);
+    for (const auto& b : dr.backends)
+      for (const auto& n : b.server_names)
+        if (!plain(n.text)) ctx.error(n.loc, "server name '" + n.text + "'" + why);
     cfg->mesh = mesh;
   }
   std::vector<std::string> peer_names;
@@ -219,7 +235,7 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
         if (sv.region.empty()) sv.region = cfg->global.region;
         continue;
       }
-      const Arg& at = b.server_nodes[i] ? *b.server_nodes[i] : b.server_names.back();
+      const Arg& at = *b.server_nodes[i];  // `node` is set, so its argument is there
       if (!cfg->mesh) {
         ctx.error(at.loc, "server '" + sv.name + "': 'node " + sv.node + "' needs a 'mesh' section with 'peer " +
                               sv.node + "' (instances on other nodes are reached over the mesh)");

@@ -35,7 +35,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   std::string& head = s_->head;  // borrowed scratch: keeps its capacity between requests
   head.clear();
   ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_, {},
-                     plan.config->global.region};
+                     plan.config->global.region, fe.backhaul};
   build_upstream_request(req, ctx, head);
   // Client routing hints (allow-routing-hints), copied: the head's views die below.
   // On the backhaul, the instance the edge chose is the only target (a hosted one).

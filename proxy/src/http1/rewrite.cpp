@@ -160,10 +160,10 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
         has_host = true;
         break;
       default:
-        // Ferry-* fields are ours (mesh metadata, routing hints, replay state): kept from a
-        // trusted peer (another Ferry node over the backhaul), dropped from anyone else.
+        // Ferry-* fields are ours (mesh metadata, routing hints, replay state): kept from
+        // another Ferry node over the backhaul, dropped from anyone else.
         if (h.name.size() > 6 && iequals(h.name.substr(0, 6), "Ferry-")) {
-          if (!ctx.trusted) continue;
+          if (!ctx.backhaul) continue;
           const std::string_view rest = h.name.substr(6);
           // The backhaul target is only ever stated by the exchange that sends to a remote
           // instance, never passed on: a trusted downstream cannot pick a worker's instance.

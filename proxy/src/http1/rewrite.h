@@ -19,6 +19,9 @@ struct ForwardContext {
   bool trusted = false;         // keep client-supplied X-Forwarded-* (append to XFF)
   std::string_view via = {};    // our Via entry; empty: "1.<client minor> ferry"
   std::string_view region = {};  // Ferry-Region: this edge's region (global `region`)
+  // The mesh backhaul: the peer is another Ferry node, whose Ferry-* fields are kept. On any
+  // other frontend (also a `trust-forwarded` one) Ferry-* fields are the client's: dropped.
+  bool backhaul = false;
 };
 
 // Appends the upstream request head to `out`. Framing: Content-Length for

@@ -363,7 +363,7 @@ awaitable<void> Session::start_backhaul_tcp() {
   dl_.disarm();
   // The same checks as for HTTP metadata: a known app, an instance hosted here.
   http1::Header hs[2] = {{"Ferry-App", app_name}, {"Ferry-Instance", instance}};
-  RequestRoute route = route_request(plan, *fe_, peer_, {}, std::vector<http1::Header>(hs, hs + 2));
+  RequestRoute route = route_request(plan, *fe_, peer_, {}, std::vector<http1::Header>(hs, hs + 2), config::Mode::tcp);
   if (route.app < 0) {
     log(config::LogLevel::warning, "backhaul: TCP connection from " + client_ip_ + " refused: " + route.reason);
     co_return;

@@ -354,7 +354,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   std::string& head = sc.head;
   head.clear();
   http1::ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_,
-                           "2 ferry", plan.config->global.region};
+                           "2 ferry", plan.config->global.region, fe.backhaul};
   http1::build_upstream_request(req, ctx, head);
   // A body that has fully arrived can be replayed on another server.
   const bool replayable = req.framing == Framing::none ||

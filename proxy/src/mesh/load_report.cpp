@@ -1,6 +1,8 @@
 #include "mesh/load_report.h"
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 namespace ferry::proxy {
 
@@ -47,6 +49,9 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report) {
   if (first.rfind("ferry-load 1", 0) != 0) return -1;
   report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
   const config::Config& cfg = *plan.config;
+  // This peer's servers that the report does not list (renamed, moved, not configured there)
+  // cannot be served by it: unhealthy until a report lists them.
+  std::vector<const ServerRef*> listed;
   int updated = 0;
   while (!report.empty()) {
     nl = report.find('\n');
@@ -64,9 +69,14 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report) {
       s.state->remote_inflight.store(inflight, std::memory_order_relaxed);
       s.state->remote_queue.store(queue, std::memory_order_relaxed);
       s.state->remote_healthy.store(healthy != 0, std::memory_order_relaxed);
+      listed.push_back(&s);
       ++updated;
     }
   }
+  for (const PlanBackend& pb : plan.backends)
+    for (const ServerRef& s : pb.servers)
+      if (s.cfg->peer == peer && std::find(listed.begin(), listed.end(), &s) == listed.end())
+        s.state->remote_healthy.store(false, std::memory_order_relaxed);
   return updated;
 }
 

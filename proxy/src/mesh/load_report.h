@@ -24,8 +24,9 @@ inline constexpr std::string_view kLoadReportPath = "/.ferry/v1/load";
 std::string build_load_report(const Plan& plan, int64_t now);
 
 // Applies a report from `peer` (index into plan.config->mesh->peers) to the ServerStates of
-// the servers this node knows on that peer (matched by app and instance name). Returns the
-// number of instances updated, or -1 when the report is not a version-1 report.
+// the servers this node knows on that peer (matched by app and instance name); servers on that
+// peer the report does not list become unhealthy. Returns the number of instances updated,
+// or -1 when the report is not a version-1 report (nothing changes then).
 int apply_load_report(const Plan& plan, int peer, std::string_view report);
 
 }  // namespace ferry::proxy

@@ -1,7 +1,7 @@
 #include "mesh/prober.h"
 
+#include <algorithm>
 #include <map>
-#include <set>
 
 #include "http1/parser.h"
 #include "log.h"
@@ -43,11 +43,12 @@ awaitable<std::string> fetch_report(Worker& w, const H2Upstreams::Target& t, std
 }
 
 struct ProbeState {
-  bool busy = false;
+  bool busy = false;       // a probe is running (probes of one peer never overlap)
   int64_t started_ms = 0;  // when probing this peer began (stands for the last answer at first)
+  int64_t next_at = 0;     // now_ms() of the next probe
 };
 
-awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int idx, ProbeState& ps) {
+awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int idx, std::shared_ptr<ProbeState> ps) {
   const Plan& plan = *wp->plan;
   const config::Mesh& mesh = *plan.config->mesh;
   const config::MeshPeer& p = mesh.peers[idx];
@@ -72,47 +73,52 @@ awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int 
       peer.last_report_ms.store(now_ms(), std::memory_order_relaxed);
   } else {
     peer.ping_failures.fetch_add(1, std::memory_order_relaxed);
-    const int64_t last = std::max(peer.last_answer_ms.load(std::memory_order_relaxed), ps.started_ms);
-    if (now - last >= mesh.peer_timeout.count() && peer.reachable.exchange(false, std::memory_order_relaxed)) {
-      log(config::LogLevel::warning, "mesh: peer " + p.name + " unreachable (no PING answer on " +
-                                         p.backhaul.to_string() + " for " + std::to_string(now - last) + " ms)");
+    const int64_t last = std::max(peer.last_answer_ms.load(std::memory_order_relaxed), ps->started_ms);
+    if (now - last >= mesh.peer_timeout.count()) {
+      if (peer.reachable.exchange(false, std::memory_order_relaxed))
+        log(config::LogLevel::warning, "mesh: peer " + p.name + " unreachable (no PING answer on " +
+                                           p.backhaul.to_string() + " for " + std::to_string(now - last) + " ms)");
+      // Unreachable: its connections are not reused (their streams fail over now), the next
+      // PING connects afresh. A single missed answer before that closes nothing.
+      w.h2_upstreams().close_all(peer.backhaul.get());
     }
-    // A connection that does not answer is not reused: requests fail over, the next PING
-    // connects afresh.
-    w.h2_upstreams().close_all(peer.backhaul.get());
   }
-  ps.busy = false;
+  ps->busy = false;
 }
 
 }  // namespace
 
 awaitable<void> run_mesh_prober(Worker& w) {
   asio::steady_timer t(w.io());
-  std::map<PeerState*, ProbeState> state;
-  std::map<PeerState*, int64_t> next_at;
-  std::set<std::shared_ptr<ServerState>> keys;  // backhaul keys of the current peers
+  // Per peer (by its runtime state, which survives reloads while the peer is unchanged).
+  std::map<std::shared_ptr<PeerState>, std::shared_ptr<ProbeState>> state;
+  const WorkerPlan* seen = nullptr;
   for (;;) {
     t.expires_after(std::chrono::milliseconds(50));
     auto [ec] = co_await t.async_wait(use_nothrow);
     if (ec) co_return;
     auto wp = w.plan();
-    if (!wp) continue;
+    if (!wp || (!wp->plan->config->mesh && state.empty())) continue;
     const Plan& plan = *wp->plan;
-    std::set<std::shared_ptr<ServerState>> now_keys;
-    for (const auto& ps : plan.peers) now_keys.insert(ps->backhaul);
-    for (const auto& k : keys)  // peers dropped by a reload: their connections go
-      if (!now_keys.count(k)) w.h2_upstreams().close_all(k.get());
-    keys = std::move(now_keys);
+    if (wp.get() != seen) {  // a new plan: forget dropped peers, close their connections
+      seen = wp.get();
+      for (auto it = state.begin(); it != state.end();) {
+        if (std::find(plan.peers.begin(), plan.peers.end(), it->first) != plan.peers.end()) {
+          ++it;
+          continue;
+        }
+        w.h2_upstreams().close_all(it->first->backhaul.get());
+        it = state.erase(it);
+      }
+    }
     if (!plan.config->mesh) continue;
     const int64_t now = now_ms();
     for (size_t i = 0; i < plan.peers.size(); ++i) {
-      PeerState* key = plan.peers[i].get();
-      ProbeState& ps = state[key];
-      if (ps.started_ms == 0) ps.started_ms = now;
-      int64_t& due = next_at[key];
-      if (ps.busy || now < due) continue;
-      due = now + plan.config->mesh->ping_interval.count();
-      ps.busy = true;
+      auto& ps = state[plan.peers[i]];
+      if (!ps) ps = std::make_shared<ProbeState>(ProbeState{false, now, 0});
+      if (ps->busy || now < ps->next_at) continue;
+      ps->next_at = now + plan.config->mesh->ping_interval.count();
+      ps->busy = true;
       asio::co_spawn(w.io(), probe_peer(w, wp, static_cast<int>(i), ps), asio::detached);
     }
   }

@@ -75,6 +75,11 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
         pb.servers.push_back(ServerRef{r.get(), st.get(), plan->peers[s.peer].get()});
         pb.remote.push_back(std::move(r));
       } else {
+        // A local server carries no hosting node's report (it may have had one before a
+        // reload made it local).
+        st->remote_inflight.store(0, std::memory_order_relaxed);
+        st->remote_queue.store(0, std::memory_order_relaxed);
+        st->remote_healthy.store(true, std::memory_order_relaxed);
         pb.servers.push_back(ServerRef{&s, st.get()});
       }
       pb.states.push_back(std::move(st));

@@ -24,7 +24,7 @@ int app_for_local_address(const Plan& plan, const PeerInfo& peer) {
 }
 
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers) {
+                           const std::vector<http1::Header>& headers, config::Mode mode) {
   RequestRoute r;
   const config::Config& cfg = *plan.config;
   if (fe.cfg->backhaul) {
@@ -38,19 +38,22 @@ RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerI
       r.status = 421, r.reason = "app '" + std::string(app.substr(0, 100)) + "' is not configured on this node";
       return r;
     }
+    const config::App& a = cfg.apps[it->second];
+    if (a.mode != mode) {
+      r.status = 421, r.reason = "app '" + a.name + "' is a " + (a.mode == config::Mode::tcp ? "tcp" : "http") +
+                                 " app on this node";
+      return r;
+    }
+    // Exactly one instance hosted here: a worker is never a relay to a third node.
     r.instance = header_value(headers, "Ferry-Instance");
-    if (!r.instance.empty()) {
-      const config::Backend& be = cfg.backends[cfg.apps[it->second].backend];
-      const config::Server* found = nullptr;
-      for (const auto& s : be.servers)
-        if (s.name == r.instance) found = &s;
-      // Only instances hosted here: a worker is never a relay to a third node.
-      if (found == nullptr || found->peer >= 0) {
-        r.status = 421, r.reason = "instance '" + std::string(r.instance.substr(0, 100)) + "' of app '" +
-                                   std::string(app.substr(0, 100)) + "' is not hosted on this node";
-        r.instance = {};
-        return r;
-      }
+    const config::Server* found = nullptr;
+    for (const auto& s : cfg.backends[a.backend].servers)
+      if (!r.instance.empty() && s.name == r.instance) found = &s;
+    if (found == nullptr || found->peer >= 0) {
+      r.status = 421, r.reason = "instance '" + std::string(r.instance.substr(0, 100)) + "' of app '" + a.name +
+                                 "' is not hosted on this node";
+      r.instance = {};
+      return r;
     }
     r.app = it->second;
     return r;

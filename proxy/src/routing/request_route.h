@@ -25,8 +25,10 @@ struct RequestRoute {
   std::string_view instance;   // backhaul: the server (hosted here) to use; empty = any
 };
 
+// `mode`: what the connection carries (HTTP requests, or raw TCP on the backhaul); a backhaul
+// target app of the other mode is refused.
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers);
+                           const std::vector<http1::Header>& headers, config::Mode mode = config::Mode::http);
 
 // The first header named `name` (case-insensitive), or an empty view.
 std::string_view header_value(const std::vector<http1::Header>& headers, std::string_view name);

@@ -28,9 +28,12 @@ struct PeerState {
   // on the peer shares them (one multiplexed connection per peer, more when streams run out).
   std::shared_ptr<ServerState> backhaul = std::make_shared<ServerState>();
 
-  // Distance used by `balance closest`: the RTT, or "far" (an hour) while unreachable.
+  // Distance used by `balance closest`: the RTT; "far" (an hour) while unreachable; a peer not
+  // measured yet (no answer, no `latency`) counts as 10 s: behind every measured one.
   uint32_t distance_us() const {
-    return reachable.load(std::memory_order_relaxed) ? rtt_us.load(std::memory_order_relaxed) : 3'600'000'000u;
+    if (!reachable.load(std::memory_order_relaxed)) return 3'600'000'000u;
+    const uint32_t rtt = rtt_us.load(std::memory_order_relaxed);
+    return rtt ? rtt : 10'000'000u;
   }
 };
 

@@ -6,6 +6,7 @@
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "proxy_protocol.h"
+#include "runtime/peer_state.h"
 #include "tcp/sni_read.h"
 #include "tcp/tunnel.h"
 #include "worker.h"
@@ -148,6 +149,9 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
     }
     st.inflight.fetch_sub(1, std::memory_order_relaxed);
     st.connect_errors.fetch_add(1, std::memory_order_relaxed);
+    if (const PeerState* dead = be.servers[i].peer)  // the peer's backhaul: all its instances
+      for (size_t k = 0; k < be.servers.size(); ++k)
+        if (be.servers[k].peer == dead) tried[k] = true;
     if (st.record_failure(be.cfg->passive, now_ms()))
       log(config::LogLevel::warning, "server " + be.cfg->name + "/" + be.servers[i].cfg->name +
                                          " ejected after consecutive failures (" + ec.message() + ")");

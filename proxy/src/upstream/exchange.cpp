@@ -67,6 +67,11 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     if (ec) {
       up.reset();
       x.tried[i] = true;
+      // The peer's backhaul did not take the connection: none of its instances can answer
+      // this request, so the retries go to other nodes (not spent on the same dead peer).
+      if (const PeerState* dead = pb.servers[i].peer)
+        for (size_t k = 0; k < pb.servers.size(); ++k)
+          if (pb.servers[k].peer == dead) x.tried[k] = true;
       st.connect_errors.fetch_add(1, std::memory_order_relaxed);
       if (st.record_failure(be.passive, now_ms()))
         log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + " ejected after consecutive failures");
@@ -140,6 +145,17 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       }
       got_bytes = true;
       up->buf.commit(n);
+    }
+    // A hosting node that does not host the instance (configs out of step during a rollout)
+    // did not process the request (421, RFC 9110 §15.5.20): another instance may take it.
+    if (status_err == 0 && x.resp.status == 421 && pb.servers[i].peer && req.replayable) {
+      up.reset();
+      x.tried[i] = true;
+      st.record_failure(be.passive, now_ms());
+      log(config::LogLevel::warning, "server " + be.name + "/" + srv.name + ": node '" + srv.node +
+                                         "' does not host it (421 over the backhaul)");
+      x.fail_status = 502, x.fail_reason = "the instance's node does not host it";
+      continue;
     }
     if (status_err == 0) {
       x.server = i;

@@ -99,6 +99,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
     co_return !closed_;
   }
   bool connecting() const { return connecting_; }
+  bool goaway() const { return goaway_; }
   bool closed() const { return closed_; }
   bool idle_expired() const {
     return !connecting_ && streams_.empty() && SteadyClock::now() - last_used_ > idle_timeout_;
@@ -203,6 +204,7 @@ struct ClientCallbacks {
       std::memcpy(&seq, frame->ping.opaque_data, sizeof seq);
       if (c.ping_timer_ && seq == c.ping_seq_) {
         c.ping_acked_ = true;
+        c.last_used_ = SteadyClock::now();  // a live connection: not idle for the sweep
         c.ping_timer_->cancel();
       }
       return 0;
@@ -621,12 +623,19 @@ awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milli
 }
 
 awaitable<std::optional<std::chrono::microseconds>> H2Upstreams::ping(const Target& t, std::chrono::milliseconds timeout) {
+  // An open connection that still takes streams (one that got GOAWAY is going away), or one
+  // being connected (waited for), else a new one.
   std::shared_ptr<H2ClientConn> conn;
   for (auto& c : conns_[t.server.get()])
-    if (!c->closed() && !c->connecting()) {
+    if (!c->closed() && !c->goaway()) {
       conn = c;
       break;
     }
+  if (conn && conn->connecting()) {
+    // (Not inside a condition with other operands: GCC 12 miscompiles co_await there.)
+    const bool connected = co_await conn->wait_connected();
+    if (!connected) co_return std::nullopt;
+  }
   if (!conn) {
     // A connection of its own that later requests share (registered before connecting).
     conn = std::make_shared<H2ClientConn>(w_, t.server, std::chrono::hours(24 * 365));

@@ -830,6 +830,15 @@ TEST_CASE("mesh and anycast errors", "[configlang][mesh]") {
   CHECK(where(r, "is a 'shared' anycast address") == "34:8");
   CHECK(where(r, "replay-max-body is at most 64m") == "35:21");
 
+  // Names that travel in backhaul metadata.
+  auto names = load(with(std::string("mesh\n    private-key k\n    address 10.99.0.1/24\n    backhaul 10.99.0.1:4280\n"
+                                     "    ping-interval 2s\n"  // 15: default peer-timeout 3s < 2 intervals
+                                     "backend \"b b\"\n    server \"s 1\" 10.1.0.1:80\n"  // 17
+                                     "app \"my app\"\n    hosts x.example\n    backend \"b b\"\n")));  // 18
+  CHECK(where(names, "server name 's 1': with a mesh") == "17:12");
+  CHECK(where(names, "app name 'my app': with a mesh") == "18:5");
+  CHECK(where(names, "peer-timeout 3s is shorter than two ping intervals") == "11:1");
+
   // `node` without a mesh section.
   auto n = load(with("backend far\n    server s1 10.1.0.1:80 node w9\n"
                      "app far\n    hosts far.example\n    backend far\n"));

@@ -108,6 +108,18 @@ TEST_CASE("closest: the nearest region wins, spill only when none is eligible", 
   CHECK(m.picks(*b, 20)[s1] == 20);
 }
 
+TEST_CASE("closest: a peer not measured yet is behind measured ones and local servers", "[balancer][closest]") {
+  Mesh m;
+  PeerState& fresh = m.peer(0);  // no PING answer yet, no `latency`
+  PeerState& syd = m.peer(150'000);
+  const int f1 = m.add("f1", "new", &fresh);
+  const int s1 = m.add("s1", "syd", &syd);
+  auto b = Balancer::make(config::Balance::closest, m.cfgs.size(), 9);
+  CHECK(m.picks(*b, 20)[s1] == 20);
+  fresh.rtt_us = 1'000;  // measured: now nearest
+  CHECK(m.picks(*b, 20)[f1] == 20);
+}
+
 TEST_CASE("closest: soft limit applies within the region, not across", "[balancer][closest]") {
   Mesh m;
   PeerState& dfw = m.peer(30'000);

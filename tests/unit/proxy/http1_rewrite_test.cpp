@@ -8,11 +8,11 @@ using namespace ferry::proxy::http1;
 
 namespace {
 
-std::string rewrite(const std::string& in, bool trusted, std::string_view region = "yyz") {
+std::string rewrite(const std::string& in, bool backhaul, std::string_view region = "yyz", bool trusted = false) {
   RequestHead h;
   Limits l{8192, 32768, 100};
   REQUIRE(parse_request(in, l, h).status == ParseStatus::complete);
-  ForwardContext ctx{"203.0.113.7", "https", 443, "rid", trusted, {}, region};
+  ForwardContext ctx{"203.0.113.7", "https", 443, "rid", trusted || backhaul, {}, region, backhaul};
   std::string out;
   build_upstream_request(h, ctx, out);
   return out;
@@ -37,9 +37,14 @@ TEST_CASE("rewrite: Ferry-* from untrusted clients dropped, edge headers added",
   CHECK(out.find("X-Keep: 1\r\n") != std::string::npos);
   CHECK(out.size() >= 4);
   CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
+  // A `trust-forwarded` client (a CDN passing its client's fields on) is no Ferry node either.
+  const std::string t = rewrite(req, false, "yyz", true);
+  CHECK(t.find("1.2.3.4") == std::string::npos);
+  CHECK(t.find("Ferry-Client-IP: 203.0.113.7\r\n") != std::string::npos);
+  CHECK(t.find("ferry-force-instance") == std::string::npos);
 }
 
-TEST_CASE("rewrite: a trusted peer's Ferry-* kept (the worker side), target metadata never", "[rewrite][mesh]") {
+TEST_CASE("rewrite: a backhaul peer's Ferry-* kept (the worker side), target metadata never", "[rewrite][mesh]") {
   const std::string req =
       "GET / HTTP/1.1\r\nHost: a.test\r\nFerry-App: web\r\nFerry-Instance: vm-1\r\nFerry-Client-IP: 198.51.100.2\r\n"
       "Ferry-Region: yyz\r\nFerry-Forwarded-Port: 8443\r\nFerry-Replay-Src: app=web;instance=vm-2\r\n\r\n";

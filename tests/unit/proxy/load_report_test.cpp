@@ -63,4 +63,9 @@ TEST_CASE("load report: hosted instances only, applied to the peer's servers", "
   CHECK(apply_load_report(*edge, 0, "ferry-load 2\nweb w1 0 0 1\n") == -1);
   CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 x 0 1\nnope w1 1 1 1\nweb w2 1 0 1 extra\n") == 1);
   CHECK(pb.servers[1].state->remote_healthy == true);
+  // A server the peer does not report (not hosted there): unhealthy until listed.
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 0 0 1\n") == 1);
+  CHECK(pb.servers[1].state->remote_healthy == false);
+  CHECK(pb.servers[0].state->remote_healthy == true);
+  CHECK(pb.servers[2].state->remote_healthy == true);  // local
 }
