@@ -134,7 +134,7 @@ class MeshTopology:
             text += H.backend_section("ws-pool", [("ws-1", self.ws.port)])
             text += H.section("app ws", "hosts ws.test", "backend ws-pool")
             text += H.backend_section("echo-pool", [("echo-1", self.echo.port)])
-            text += H.section("app echo", "backend echo-pool")
+            text += H.section("app echo", "mode tcp", "backend echo-pool")
         return text
 
     def edge_config(self, workers=None):
@@ -154,7 +154,7 @@ class MeshTopology:
             text += H.section("backend ws-pool", "balance closest", "server ws-1 127.0.0.1:8081 node dfw")
             text += H.section("app ws", "hosts ws.test", "backend ws-pool")
             text += H.section("backend echo-pool", "balance closest", "server echo-1 127.0.0.1:7001 node dfw")
-            text += H.section("app echo", "backend echo-pool")
+            text += H.section("app echo", "mode tcp", "backend echo-pool")
         return text
 
     # -- clients ------------------------------------------------------------------------------
