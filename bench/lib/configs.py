@@ -236,3 +236,112 @@ def write(path, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+# -- two hops: edge -> worker -> upstream (the `backhaul` scenario) ------------------------------
+
+_FERRY_HOP_GLOBAL = """global
+    node {node}
+    region {node}
+    workers {w}
+    admin off
+    state-dir {d}/ferry-state
+    log stderr {lvl}
+    access-log off
+    maxconn 100000
+
+defaults
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 75s
+    timeout queue 5s
+    timeout tunnel 1h
+    retries 2
+
+"""
+
+# `driver userspace` with no program: no WireGuard interface is created (the manager logs that
+# the UAPI socket is missing and retries in the background); the backhaul itself listens on
+# 127.0.0.x, so the two ferryd talk over loopback, HTTP/2 cleartext, as inside the mesh.
+_FERRY_HOP_MESH = """mesh
+    interface {iface}
+    private-key {key}
+    address {mesh_addr}
+    backhaul {bh}
+    driver userspace
+    peer {peer}
+        public-key {peer_pub}
+        allowed-ips 127.0.0.0/8
+        backhaul {peer_bh}
+        region {peer}
+"""
+
+
+def ferry_backhaul_worker(d, workers, bh, edge_bh, up_port, key, edge_pub, iface, log_level="info"):
+    """The worker of the two-hop chain: its backhaul `bh` (127.0.0.3:PORT) serves app `a`,
+    whose server `w1` is the upstream."""
+    return (_FERRY_HOP_GLOBAL.format(node="worker", w=workers, d=d, lvl=log_level) + """backend b
+    pool-max-idle {pool}
+    server w1 127.0.0.1:{up}
+
+app a
+    hosts a.test
+    backend b
+
+""".format(pool=POOL, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr="10.98.0.2/24", bh=bh,
+                                                         peer="edge", peer_pub=edge_pub, peer_bh=edge_bh))
+
+
+def ferry_backhaul_edge(d, workers, http_port, bh, worker_bh, up_port, key, worker_pub, iface, log_level="info"):
+    """The edge of the two-hop chain: app `a` -> server `w1` on node `worker`, reached over the
+    worker's backhaul (one multiplexed HTTP/2 connection per worker thread)."""
+    return (_FERRY_HOP_GLOBAL.format(node="edge", w=workers, d=d, lvl=log_level) + """frontend web
+    bind 127.0.0.1:{hp}
+    default-app a
+
+backend b
+    balance closest
+    server w1 127.0.0.1:{up} node worker
+
+app a
+    hosts a.test
+    backend b
+
+""".format(hp=http_port, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr="10.98.0.1/24", bh=bh,
+                                                             peer="worker", peer_pub=worker_pub, peer_bh=worker_bh))
+
+
+def haproxy_hop(d, workers, listen, server, listen_h2=False, server_h2=False):
+    """One HAProxy hop: `listen` (ADDR:PORT) -> `server` (ADDR:PORT), HTTP/2 cleartext on the
+    listening side and/or towards the server when asked (HTTP/1.1 otherwise); the same
+    timeouts, keep-alive and X-Forwarded-For as the single-hop HAProxy."""
+    return """global
+    nbthread {w}
+    maxconn 10200
+    no strict-limits
+    pidfile {d}/haproxy.pid
+
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 75s
+    timeout queue 5s
+    timeout tunnel 1h
+    retries 2
+    option http-keep-alive
+
+frontend web
+    bind {listen}{lh2}
+    option forwardfor
+    default_backend b
+
+backend b
+    http-reuse always
+    server s1 {server}{sh2}
+""".format(w=workers, d=d, listen=listen, server=server, lh2=" proto h2" if listen_h2 else "",
+           sh2=" proto h2" if server_h2 else "")

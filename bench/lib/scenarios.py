@@ -9,14 +9,16 @@ To add one (e.g. TLS, HTTP/2 with h2load, the mesh): write a function here, deco
 @scenario("name", "title"), use ctx.stack() for the standard upstream + proxies, or
 start_proxy()/start_upstream() from stack.py for instances of its own, and stop what you start.
 """
+import base64
 import os
+import socket
 import subprocess
 import time
 
 import configs
 import loadgen
-from procs import Proc, run
-from stack import HERE, PYTHON, start_proxy, start_slow_upstream
+from procs import Proc, free_ports, run, wait_port
+from stack import HERE, PYTHON, Target, start_proxy, start_slow_upstream
 
 REGISTRY = {}  # name -> (number, title, function, default)
 
@@ -274,3 +276,154 @@ def isolation(ctx):
         for t in targets:
             t.stop()
         slow_proc.stop()
+
+
+# -- backhaul: edge -> worker over HTTP/2 vs a direct connection --------------------------------
+
+class _Chain:
+    """The processes of a two-hop chain (edge first): CPU time summed, stopped together."""
+
+    def __init__(self, procs):
+        self.procs = procs
+
+    def cpu_seconds(self):
+        u = k = 0.0
+        for p in self.procs:
+            pu, pk = p.cpu_seconds()
+            u, k = u + pu, k + pk
+        return u, k
+
+    def poll(self):
+        return next((p.poll() for p in self.procs if p.poll() is not None), None)
+
+    def stop(self):
+        for p in self.procs:
+            p.stop()
+
+
+def _wait_tcp(addr, port, proc, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("%s exited (%s); log: %s" % (proc.name, proc.poll(), proc.log_tail()))
+        try:
+            socket.create_connection((addr, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listening on %s:%d after %.0fs" % (addr, port, timeout))
+
+
+def _key_file(path):
+    """A private key file in `wg genkey` format (mode 0600) and a public key of the right form:
+    ferryd only checks the format here (no WireGuard interface is made)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, (base64.b64encode(os.urandom(32)).decode() + "\n").encode())
+    os.close(fd)
+    return path, base64.b64encode(os.urandom(32)).decode()
+
+
+def _start_chain(ctx, kind, up):
+    """edge (127.0.0.1:http) -> worker (127.0.0.3:bh) -> upstream, both hops pinned on the proxy
+    CPUs. Ferry: two ferryd with a mesh section, the edge's server `node worker` (the backhaul,
+    HTTP/2 cleartext, one multiplexed connection per edge thread). HAProxy: two haproxy, the
+    edge's server `proto h2`, the worker's bind `proto h2`, `http-reuse always`."""
+    http_port, edge_bh, worker_bh = free_ports(3)
+    d = os.path.join(ctx.tmp, "%s-2hop" % kind)
+    os.makedirs(d, exist_ok=True)
+    tag = os.getpid() % 10000
+    if kind == "ferry":
+        ek, epub = _key_file(os.path.join(d, "edge.key"))
+        wk, wpub = _key_file(os.path.join(d, "worker.key"))
+        wconf = configs.write(os.path.join(d, "worker.conf"), configs.ferry_backhaul_worker(
+            d + "/w", ctx.workers, "127.0.0.3:%d" % worker_bh, "127.0.0.2:%d" % edge_bh, up, wk, epub, "fbw%d" % tag))
+        econf = configs.write(os.path.join(d, "edge.conf"), configs.ferry_backhaul_edge(
+            d + "/e", ctx.workers, http_port, "127.0.0.2:%d" % edge_bh, "127.0.0.3:%d" % worker_bh, up, ek, wpub,
+            "fbe%d" % tag))
+        worker = Proc("ferry-worker", [ctx.ferryd, "-f", wconf], os.path.join(d, "worker.log"), cpus=ctx.proxy_cpus)
+        worker.wait_log("ready pid=", timeout=60)
+        edge = Proc("ferry-edge", [ctx.ferryd, "-f", econf], os.path.join(d, "edge.log"), cpus=ctx.proxy_cpus)
+        edge.wait_log("ready pid=", timeout=60)
+    else:
+        wconf = configs.write(os.path.join(d, "worker.cfg"), configs.haproxy_hop(
+            d, ctx.workers, "127.0.0.3:%d" % worker_bh, "127.0.0.1:%d" % up, listen_h2=True))
+        econf = configs.write(os.path.join(d, "edge.cfg"), configs.haproxy_hop(
+            d, ctx.workers, "127.0.0.1:%d" % http_port, "127.0.0.3:%d" % worker_bh, server_h2=True))
+        worker = Proc("haproxy-worker", ["haproxy", "-db", "-f", wconf], os.path.join(d, "worker.log"),
+                      cpus=ctx.proxy_cpus)
+        _wait_tcp("127.0.0.3", worker_bh, worker)
+        edge = Proc("haproxy-edge", ["haproxy", "-db", "-f", econf], os.path.join(d, "edge.log"), cpus=ctx.proxy_cpus)
+    wait_port(http_port, proc=edge)
+    t = Target(kind, http_port, proc=_Chain([edge, worker]))
+    t.hop_port = worker_bh
+    return t
+
+
+def _hop_connections(port):
+    """Established TCP connections to 127.0.0.3:port (the edge's connections to the worker)."""
+    out, _ = run(["ss", "-Htn", "state", "established", "( dport = :%d )" % port], check=False)
+    return len([l for l in out.splitlines() if l.strip()])
+
+
+@scenario("backhaul", "Mesh backhaul: edge -> worker (HTTP/2 cleartext over loopback) -> upstream, vs one hop and "
+                      "direct; a two-hop HAProxy chain with h2 between the hops for comparison", 11)
+def backhaul(ctx):
+    """Latency the second hop adds (wrk -c1: one request at a time) and throughput of 64
+    concurrent clients over the edge's multiplexed connection to the worker (wrk -c64).
+    Targets: `ferry` and `haproxy` are the two-hop chains (so the Ferry/HAProxy ratios compare
+    chains); `ferry 1-hop`, `haproxy 1-hop` and `direct` are the references. Both hops run on
+    the proxy CPUs (one core with --workers 1). nginx is left out: its open-source proxy module
+    speaks only HTTP/1.1 to upstreams, so it has no multiplexed hop to compare."""
+    up = ctx.upstream_port()
+    chains = [_start_chain(ctx, kind, up) for kind in ("ferry", "haproxy") if kind == "ferry" or kind in ctx.proxies]
+    singles = []
+    for kind in ("ferry", "haproxy"):
+        if kind == "ferry" or kind in ctx.proxies:
+            s = start_proxy(ctx, kind, up, tag="1hop")
+            s.name = kind + " 1-hop"
+            singles.append(s)
+    direct = Target("direct", up)
+    targets = chains + singles + [direct]
+    ctx.say("  started: " + ", ".join("%s :%d" % (t.name, t.http_port) for t in targets))
+    try:
+        for r in range(ctx.rounds):
+            p50 = {}
+            for t in targets:
+                ctx.warm(t)
+                cpu0 = t.proc.cpu_seconds() if t.proc else None
+                one = loadgen.wrk(t.url(), 1, ctx.secs, ctx.load_cpus)
+                cpu = _record_cpu(ctx, "backhaul-c1", t, cpu0, one["requests"])
+                ctx.say("  %-14s round %d %-14s %8.0f req/s  p50 %6.3f ms  p99 %6.3f ms%s%s"
+                        % ("backhaul-c1", r + 1, t.name, one["rps"], one["p50"], one["p99"], cpu, _errs(one)))
+                p50[t.name] = one["p50"]
+                ctx.record("backhaul-c1", "p50", t.name, one["p50"], "ms", "lower")
+                ctx.record("backhaul-c1", "p99", t.name, one["p99"], "ms", "lower")
+                ctx.record("backhaul-c1", "rps", t.name, one["rps"], "req/s", "higher")
+                ctx.record("backhaul-c1", "errors", t.name, one["errors"] + one["non2xx"], "count", "lower")
+                cpu0 = t.proc.cpu_seconds() if t.proc else None
+                many = loadgen.wrk(t.url(), 64, ctx.secs, ctx.load_cpus)
+                cpu = _record_cpu(ctx, "backhaul-c64", t, cpu0, many["requests"])
+                conns = ""
+                if getattr(t, "hop_port", None):
+                    n = _hop_connections(t.hop_port)
+                    ctx.record("backhaul-c64", "edge->worker connections", t.name, n, "count", "lower")
+                    conns = "  %d edge->worker connection(s)" % n
+                ctx.say("  %-14s round %d %-14s %8.0f req/s  p50 %6.2f ms  p99 %6.2f ms%s%s%s"
+                        % ("backhaul-c64", r + 1, t.name, many["rps"], many["p50"], many["p99"], cpu, conns,
+                           _errs(many)))
+                ctx.record("backhaul-c64", "rps", t.name, many["rps"], "req/s", "higher")
+                ctx.record("backhaul-c64", "p99", t.name, many["p99"], "ms", "lower")
+                ctx.record("backhaul-c64", "errors", t.name, many["errors"] + many["non2xx"], "count", "lower")
+            for kind in ("ferry", "haproxy"):
+                if kind in p50 and kind + " 1-hop" in p50:
+                    ctx.record("backhaul-c1", "p50 added by the second hop", kind,
+                               (p50[kind] - p50[kind + " 1-hop"]) * 1000, "us", "lower")
+            for kind in ("ferry", "haproxy"):
+                if kind in p50:
+                    ctx.record("backhaul-c1", "p50 over direct", kind, (p50[kind] - p50["direct"]) * 1000, "us", "lower")
+                if kind + " 1-hop" in p50:
+                    ctx.record("backhaul-c1", "p50 over direct", kind + " 1-hop",
+                               (p50[kind + " 1-hop"] - p50["direct"]) * 1000, "us", "lower")
+    finally:
+        for t in chains + singles:
+            t.stop()

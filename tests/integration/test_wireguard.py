@@ -11,76 +11,13 @@ interface. `ferryd -c` rejects a private key file others can read, naming the di
 file:line:col. Needs root, ip, wg, wireguard-go and ping (exit 77 with SKIP otherwise).
 Namespaces and processes are cleaned up by name/PID whatever happens.
 """
-import json
 import os
 import shutil
 import subprocess
-import time
 
 import harness as H
-
-WG_GO = "/usr/bin/wireguard-go"
-TAG = os.getpid() % 10000
-
-
-def _sh(*args, check=True, ns=None):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
-    if check and r.returncode != 0:
-        raise AssertionError("%s: exit %d: %s" % (" ".join(cmd), r.returncode, r.stdout.decode(errors="replace")))
-    return r.stdout.decode(errors="replace")
-
-
-def _require():
-    if os.geteuid() != 0:
-        H.skip("needs root (network namespaces, WireGuard interfaces)")
-    missing = [p for p in ("ip", "wg", "ping") if not shutil.which(p)]
-    if not os.access(WG_GO, os.X_OK):
-        missing.append(WG_GO)
-    if missing:
-        H.skip("missing: " + ", ".join(missing))
-
-
-class Netns:
-    """Two namespaces joined by a veth pair; close() kills what still runs in them (by PID)
-    and deletes them."""
-
-    def __init__(self):
-        self.names = ["ferry-it-%d-a" % TAG, "ferry-it-%d-b" % TAG]
-        for n in self.names:
-            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)  # a leftover of ours
-        H._register(self)
-        for n in self.names:
-            _sh("ip", "netns", "add", n)
-        a, b = self.names
-        _sh("ip", "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b", ns=a)
-        _sh("ip", "link", "set", "veth-b", "netns", b, ns=a)
-        _sh("ip", "addr", "add", "10.200.0.1/24", "dev", "veth-a", ns=a)
-        _sh("ip", "addr", "add", "10.200.0.2/24", "dev", "veth-b", ns=b)
-        for n, dev in ((a, "veth-a"), (b, "veth-b")):
-            _sh("ip", "link", "set", dev, "up", ns=n)
-            _sh("ip", "link", "set", "lo", "up", ns=n)
-
-    def close(self):
-        for n in self.names:
-            pids = _sh("ip", "netns", "pids", n, check=False).split()
-            for p in pids:
-                try:
-                    os.kill(int(p), 9)
-                except (ValueError, ProcessLookupError):
-                    pass
-            subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)
-
-
-def _keypair(name):
-    priv = subprocess.run(["wg", "genkey"], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
-    pub = subprocess.run(["wg", "pubkey"], input=priv.encode(), stdout=subprocess.PIPE, check=True).stdout.decode().strip()
-    path = os.path.join(H.tmpdir(), name + ".key")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.write(fd, (priv + "\n").encode())
-    os.close(fd)
-    os.chmod(path, 0o600)
-    return path, pub
+from meshnet import WG_GO, TAG, require as _require, veth_pair, keypair as _keypair, wg as _wg, \
+    handshakes as _handshakes, admin_json as _admin_json, sh as _sh
 
 
 def _config(name, iface, key_path, me, peers, anycast=True):
@@ -109,26 +46,9 @@ def _config(name, iface, key_path, me, peers, anycast=True):
     return text
 
 
-def _wg(ns, iface, *what):
-    return _sh("wg", "show", iface, *what, ns=ns)
-
-
-def _handshakes(ns, iface):
-    out = {}
-    for line in _wg(ns, iface, "latest-handshakes").splitlines():
-        k, _, t = line.partition("\t")
-        out[k.strip()] = int(t.strip() or 0)
-    return out
-
-
-def _admin_json(ns, port, path):
-    code = "import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"
-    return json.loads(_sh("/usr/bin/python3", "-c", code, "http://127.0.0.1:%d%s" % (port, path), ns=ns))
-
-
 def test_mesh_two_nodes():
     _require()
-    net = Netns()
+    net = veth_pair()
     ns_a, ns_b = net.names
     if_a, if_b = "fita%d" % TAG, "fitb%d" % TAG
     key_a, pub_a = _keypair("a")
@@ -194,7 +114,7 @@ def test_mesh_two_nodes():
 
 def test_anycast_present_before_is_left_alone():
     _require()
-    net = Netns()
+    net = veth_pair()
     ns_a = net.names[0]
     _sh("ip", "addr", "add", "10.9.9.1/32", "dev", "lo", ns=ns_a)  # someone else's
     text = H.base_config(global_extra=["region r1"]) + H.section("anycast", "address 10.9.9.1/32", "address 10.9.9.7/32")

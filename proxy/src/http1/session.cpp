@@ -352,7 +352,11 @@ awaitable<void> Session::lingering_close() {
 awaitable<void> Session::start_backhaul_tcp() {
   std::string tlv, app_name, instance;
   const Plan& plan = *wp_->plan;
-  if (!co_await read_proxy_header(sock_.socket(), buf_, peer_, &tlv) || !pp::parse_ferry_tlv(tlv, app_name, instance)) {
+  // The co_await stays out of the ||: with g++ 12.2 -O2, `!co_await read_proxy_header(...) ||
+  // ...` took the branch although the header had been read (tlv set, buffer consumed) and
+  // parse_ferry_tlv was never called, so every backhaul TCP connection was refused.
+  const bool have_header = co_await read_proxy_header(sock_.socket(), buf_, peer_, &tlv);
+  if (!have_header || !pp::parse_ferry_tlv(tlv, app_name, instance)) {
     log(config::LogLevel::warning, "backhaul: invalid PROXY header or Ferry TLV from " + client_ip_ + ", closing");
     co_return;
   }
