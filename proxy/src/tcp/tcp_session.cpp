@@ -21,6 +21,19 @@ void debug(const config::Frontend& fe, const std::string& what) {
 
 }  // namespace
 
+// The connection's entry in the worker's session list (for drains) while it lives.
+struct Registered {
+  Worker& w;
+  SessionHandle handle;
+  Registered(Worker& worker, Stream& sock) : w(worker) {
+    handle.stream = &sock;
+    w.add_session(&handle);
+  }
+  ~Registered() { w.remove_session(&handle); }
+  Registered(const Registered&) = delete;
+  Registered& operator=(const Registered&) = delete;
+};
+
 // The app is chosen: its budget, a server (with `hints`), connect with retries, the PROXY
 // header the server wants (or the backhaul's), then the tunnel. Logs `rec` at the end.
 awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std::shared_ptr<WorkerPlan>& wp,
@@ -33,14 +46,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *plan.frontends[frontend].cfg;
   auto started = SteadyClock::now();
-  SessionHandle handle;
-  handle.stream = &sock;
-  w.add_session(&handle);
-  struct Unregister {
-    Worker& w;
-    SessionHandle* h;
-    ~Unregister() { w.remove_session(h); }
-  } unregister{w, &handle};
+  Registered reg(w, sock);
 
   PeerInfo peer;
   peer_from_socket(sock.socket(), peer);
@@ -73,9 +79,9 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   if (fe.route_sni) {
     // TLS passthrough: the ClientHello's server name picks a `mode tcp` app (else the
     // frontend's `app`); its bytes stay in down_buf and reach the server first.
-    handle.idle = true;  // nothing proxied yet: a drain may close it (as an HTTP handshake)
+    reg.handle.idle = true;  // nothing proxied yet: a drain may close it (as an HTTP handshake)
     hello = co_await read_client_hello(sock.socket(), down_buf);
-    handle.idle = false;
+    reg.handle.idle = false;
     if (hello.status != tls::HelloStatus::complete) {
       const bool timeout = dl.expired();
       debug(fe, timeout ? std::string("no complete ClientHello within timeout client, closing")
@@ -189,18 +195,10 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
   w.access_log().add(rec);
 }
 
-
 awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
                                  int frontend, PeerInfo peer, int app, std::string instance) {
   const config::Frontend& fe = *wp->plan->frontends[frontend].cfg;
-  SessionHandle handle;
-  handle.stream = &sock;
-  w.add_session(&handle);
-  struct Unregister {
-    Worker& w;
-    SessionHandle* h;
-    ~Unregister() { w.remove_session(h); }
-  } unregister{w, &handle};
+  Registered reg(w, sock);
   Buffer down_buf(16 * 1024 + pending.size());
   std::memcpy(down_buf.space(), pending.data(), pending.size());
   down_buf.commit(pending.size());
