@@ -94,5 +94,24 @@ def test_missing_host_is_400():
     assert sum(b.hits for b in be.values()) == 0
 
 
+def test_dedicated_app_ip():
+    """`app ... ip ADDR`: a connection made to that address goes to the app whatever its Host
+    (HTTP/1.1 and raw TCP); other addresses of the same frontend route by Host as usual."""
+    ded, web = H.HttpBackend("dedicated"), H.HttpBackend("web")
+    cfg = H.base_config()
+    cfg += H.section("frontend front", "bind 127.0.0.1:0", "bind 127.0.0.3:0", "mode http")
+    cfg += H.backend_section("pool-ded", [("s-ded", ded.port)])
+    cfg += H.backend_section("pool-web", [("s-web", web.port)])
+    cfg += H.section("app ded", "ip 127.0.0.3", "backend pool-ded")
+    cfg += H.section("app web", "hosts www.example.test", "backend pool-web")
+    f = H.Ferry(cfg)
+    on_ded = f.port("front", 1)
+    for host in ("www.example.test", "anything.test", ""):
+        r = H.request(on_ded, "/x", host=host, addr="127.0.0.3")
+        assert r.status == 200 and r.json()["name"] == "dedicated", (host, r.status)
+    assert _who(f.port("front", 0), "www.example.test") == "web"
+    assert _who(f.port("front", 0), "anything.test") == 404
+
+
 if __name__ == "__main__":
     H.main()
