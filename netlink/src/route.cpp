@@ -198,17 +198,28 @@ Status Rtnl::set_up(const std::string& name, bool up) {
   return Status::success(true);
 }
 
+namespace {
+
+// The rtnl_addr naming `addr` on link `index`, for an add or a delete.
+Status address_object(int index, const IpPrefix& addr, const std::string& what, AddrPtr& out) {
+  out.reset(rtnl_addr_alloc());
+  NlAddrPtr local = to_nl(addr.addr, addr.prefix);
+  if (!out || !local) return Status::error(ENOMEM, what + ": out of memory");
+  rtnl_addr_set_ifindex(out.get(), index);
+  rtnl_addr_set_family(out.get(), addr.addr.family);
+  if (int rc = rtnl_addr_set_local(out.get(), local.get()); rc < 0) return nl_failure(rc, what);
+  rtnl_addr_set_prefixlen(out.get(), addr.prefix);
+  return Status::success(true);
+}
+
+}  // namespace
+
 Status Rtnl::add_address(const std::string& name, const IpPrefix& addr) {
   const std::string what = "add address " + addr.to_string() + " to " + name;
   int index = 0;
   if (Status s = ifindex(name, what, index); !s) return s;
-  AddrPtr a(rtnl_addr_alloc());
-  NlAddrPtr local = to_nl(addr.addr, addr.prefix);
-  if (!a || !local) return Status::error(ENOMEM, what + ": out of memory");
-  rtnl_addr_set_ifindex(a.get(), index);
-  rtnl_addr_set_family(a.get(), addr.addr.family);
-  if (int rc = rtnl_addr_set_local(a.get(), local.get()); rc < 0) return nl_failure(rc, what);
-  rtnl_addr_set_prefixlen(a.get(), addr.prefix);
+  AddrPtr a;
+  if (Status s = address_object(index, addr, what, a); !s) return s;
   if (addr.addr.family == AF_INET6) rtnl_addr_set_flags(a.get(), IFA_F_NODAD);
   int rc = rtnl_addr_add(sock_, a.get(), NLM_F_EXCL);
   if (rc < 0) {
@@ -225,13 +236,8 @@ Status Rtnl::delete_address(const std::string& name, const IpPrefix& addr) {
     if (s.code == ENODEV) return Status::success(false);  // the link is gone, so is the address
     return s;
   }
-  AddrPtr a(rtnl_addr_alloc());
-  NlAddrPtr local = to_nl(addr.addr, addr.prefix);
-  if (!a || !local) return Status::error(ENOMEM, what + ": out of memory");
-  rtnl_addr_set_ifindex(a.get(), index);
-  rtnl_addr_set_family(a.get(), addr.addr.family);
-  if (int rc = rtnl_addr_set_local(a.get(), local.get()); rc < 0) return nl_failure(rc, what);
-  rtnl_addr_set_prefixlen(a.get(), addr.prefix);
+  AddrPtr a;
+  if (Status s = address_object(index, addr, what, a); !s) return s;
   int rc = rtnl_addr_delete(sock_, a.get(), 0);
   if (rc < 0) {
     int code = errno_from_nl(rc);
