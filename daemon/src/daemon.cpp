@@ -11,6 +11,7 @@
 #include <exception>
 #include <iostream>
 
+#include "api/routes.h"
 #include "check.h"
 #include "exit_codes.h"
 #include "load_config.h"
@@ -29,7 +30,8 @@ constexpr milliseconds kDrainPollSlice{200};
 
 }  // namespace
 
-Daemon::Daemon(std::string config_path) : config_path_(std::move(config_path)) {}
+Daemon::Daemon(std::string config_path)
+    : config_path_(config_path), status_(std::make_shared<DaemonStatus>(std::move(config_path))) {}
 
 Daemon::~Daemon() {
   acme_.reset();  // joins the ACME thread before the engine it uses stops
@@ -78,6 +80,7 @@ int Daemon::start() {
   }
   config_ = cfg;
   generation_ = 1;
+  status_->started(cfg);
 
   acme_->start(cfg);
 
@@ -120,6 +123,7 @@ void Daemon::reload() {
       log_lines(Poco::Message::PRIO_ERROR, config::format(result.diagnostics));
       logger().error("reload failed: " + std::to_string(result.error_count()) +
                      " errors, keeping the running configuration");
+      status_->reload_failed(config::format(result.diagnostics));
       notify_reloaded();
       return;
     }
@@ -127,11 +131,13 @@ void Daemon::reload() {
     if (!engine_->apply(result.config, error)) {
       log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
                 "reload failed: ");
+      status_->reload_failed(error.empty() ? "unknown error" : error);
       notify_reloaded();
       return;
     }
     config_ = result.config;
     ++generation_;
+    status_->reloaded(config_);
     if (acme_) acme_->update(config_);
     if (mesh_) mesh_->update(config_);
 
@@ -146,6 +152,7 @@ void Daemon::reload() {
     logger().information("reload ok generation=" + std::to_string(generation_));
   } catch (const std::exception& e) {
     logger().error(std::string("reload failed: ") + e.what());
+    status_->reload_failed(e.what());
   }
   notify_reloaded();
 }
@@ -224,20 +231,7 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
-  if (mesh_) {
-    fresh->add_route("GET", "/api/v1/mesh",
-                     [cell = mesh_->status_cell(), engine = engine_.get()](Poco::Net::HTTPServerRequest&,
-                                                                           Poco::Net::HTTPServerResponse& resp) {
-                       std::vector<mesh::BackhaulPeerStatus> bh;
-                       for (const auto& p : engine->mesh_peers())
-                         bh.push_back({p.name, p.region, p.backhaul, p.rtt_us, p.rtt_fixed, p.reachable,
-                                       p.last_answer_age_ms, p.last_report_age_ms, p.pings, p.ping_failures});
-                       std::string body = mesh::to_json(cell->get(), bh) + "\n";
-                       resp.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-                       resp.setContentType("application/json");
-                       resp.sendBuffer(body.data(), body.size());
-                     });
-  }
+  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_});
   std::string error;
   if (!fresh->start(*want, error)) {
     if (startup) {

@@ -20,6 +20,7 @@
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/engine.h"
 #include "acme_manager.h"
+#include "api/daemon_status.h"
 #include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
 
@@ -66,6 +67,7 @@ class Daemon {
   std::unique_ptr<proxy::Engine> engine_;
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
+  std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
   std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged

@@ -280,6 +280,11 @@ void Engine::stop() {
 
 size_t Engine::active_connections() const { return impl_->shared.connections.load(); }
 
+// TODO(issue 6, stats): per-worker counters.
+EngineStats Engine::stats() const { return {}; }
+bool Engine::set_server_drained(const std::string&, const std::string&, bool) { return false; }
+std::vector<std::pair<std::string, std::string>> Engine::drained_servers() const { return {}; }
+
 int Engine::worker_count() const { return static_cast<int>(impl_->workers.size()); }
 
 }  // namespace ferry::proxy

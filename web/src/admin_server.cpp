@@ -40,8 +40,8 @@ AdminServer::AdminServer()
     : routes_(std::make_shared<RouteTable>()),
       draining_(std::make_shared<std::atomic<bool>>(false)) {
   // Built-in routes. Handlers capture shared state by shared_ptr, never `this`.
-  add_route("GET", "/healthz",
-            [draining = draining_](Poco::Net::HTTPServerRequest&,
+  add_route("GET", "/healthz", Access::open,
+            [draining = draining_](const RequestContext&, Poco::Net::HTTPServerRequest&,
                                    Poco::Net::HTTPServerResponse& resp) {
               if (draining->load())
                 send_text(resp, 503, "draining\n");
@@ -52,8 +52,13 @@ AdminServer::AdminServer()
 
 AdminServer::~AdminServer() { stop(); }
 
-void AdminServer::add_route(std::string method, std::string path, Handler handler) {
-  routes_->add(Route{std::move(method), std::move(path), std::move(handler)});
+void AdminServer::add_route(std::string method, std::string path, Access access, Handler handler) {
+  routes_->add(Route{std::move(method), std::move(path), access, std::move(handler)});
+}
+
+void AdminServer::set_security(AdminSecurity security) {
+  // TODO(issue 6, auth): enforced by the request handler; stored only for now.
+  (void)security;
 }
 
 std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::string& error) {

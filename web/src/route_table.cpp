@@ -36,7 +36,8 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
       return;
     }
     try {
-      route_->handler(req, resp);
+      RequestContext ctx;  // authentication is checked before this (admin_server.cpp)
+      route_->handler(ctx, req, resp);
     } catch (const std::exception& e) {
       if (!resp.sent()) send_json_error(resp, 500, e.what());
     } catch (...) {

@@ -16,6 +16,7 @@ namespace ferry::web {
 struct Route {
   std::string method;  // "GET", ...
   std::string path;    // exact, or a prefix when it ends with '*'
+  Access access = Access::user;
   Handler handler;
 };
 

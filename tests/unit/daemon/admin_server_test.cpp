@@ -68,13 +68,13 @@ TEST_CASE("admin server binds port 0 and reports the bound port") {
 
 TEST_CASE("admin server routes exact and prefix paths; handler exceptions become 500") {
   ferry::web::AdminServer server;
-  server.add_route("GET", "/api/v1/*",
-                   [](Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+  server.add_route("GET", "/api/v1/*", ferry::web::Access::open,
+                   [](const ferry::web::RequestContext&, Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
                      std::string body = "api " + req.getURI();
                      resp.setContentLength(static_cast<std::streamsize>(body.size()));
                      resp.send() << body;
                    });
-  server.add_route("GET", "/boom", [](Poco::Net::HTTPServerRequest&,
+  server.add_route("GET", "/boom", ferry::web::Access::open, [](const ferry::web::RequestContext&, Poco::Net::HTTPServerRequest&,
                                       Poco::Net::HTTPServerResponse&) {
     throw std::runtime_error("boom");
   });

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "ferry/proxy/stats.h"
 
 namespace ferry::proxy {
 
@@ -112,6 +113,21 @@ class Engine {
   bool wait_drained(std::chrono::milliseconds timeout);
   // Stops the workers (aborting what remains) and joins their threads. Idempotent.
   void stop();
+
+  // The data plane's counters summed over every worker, with the live budget, health and
+  // load figures of the newest plan (stats.h). Any thread; reads relaxed atomics only, never
+  // blocks a worker. Cost grows with the number of apps x workers (a 10,000-app scrape must
+  // stay well under a second).
+  EngineStats stats() const;
+
+  // Admin drain: a drained server gets no new requests or connections (those in flight
+  // finish), as if its weight were 0; it shows as drained in stats(). The state is kept by
+  // (backend name, server name) across reloads until set_server_drained(..., false) clears
+  // it, and applies again if a reload re-adds that server. Returns false when the current
+  // configuration has no such server (then nothing changes). Any thread.
+  bool set_server_drained(const std::string& backend, const std::string& server, bool drained);
+  // The (backend, server) pairs drained now, sorted. Any thread.
+  std::vector<std::pair<std::string, std::string>> drained_servers() const;
 
   size_t active_connections() const;  // any thread
   int worker_count() const;

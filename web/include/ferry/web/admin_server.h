@@ -8,11 +8,13 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ferry/configlang/config.h"
 
@@ -23,9 +25,34 @@ class HTTPServerResponse;
 
 namespace ferry::web {
 
+// Who may call a route. `open`: anyone who reaches the listener (GET /healthz, the login
+// endpoint, the console's static shell; GET /metrics when `metrics-public` is set). `user`: a
+// logged-in user (session cookie) or a bearer token; requests with other methods than GET/HEAD
+// also need the session's CSRF token (X-CSRF-Token) unless authenticated by bearer token, and
+// are refused when Origin / Sec-Fetch-Site show another site. Every route also checks Host
+// against the admin address and the `admin-host` names (DNS rebinding).
+enum class Access { open, user };
+
+// What the server knows about the caller of one request, handed to the handler.
+struct RequestContext {
+  std::string user;         // authenticated user name; empty on an open route without a session
+  bool by_token = false;    // authenticated with Authorization: Bearer (no cookie)
+};
+
 // Handles one request on a server thread. Must send a response (or throw: the server answers
 // 500 if nothing was sent yet).
-using Handler = std::function<void(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&)>;
+using Handler = std::function<void(const RequestContext&, Poco::Net::HTTPServerRequest&,
+                                   Poco::Net::HTTPServerResponse&)>;
+
+// The security settings of the admin surface, from the `global` section. Replaced as a whole
+// by set_security() (on reload) without restarting the listener; sessions of users that still
+// exist survive it.
+struct AdminSecurity {
+  std::vector<config::AdminUser> users;      // `admin-user NAME HASH`
+  std::vector<std::string> hosts;            // `admin-host NAME`: extra accepted Host names
+  bool metrics_public = false;               // `metrics-public on`: GET /metrics is open
+  std::chrono::seconds session_idle{1800};   // `admin-session-timeout`
+};
 
 class RouteTable;
 
@@ -38,7 +65,11 @@ class AdminServer {
 
   // Adds a route; only before start(). `path` matches exactly, or as a prefix when it ends
   // with '*' ("/api/v1/*"). The first matching route wins; no match answers 404 JSON.
-  void add_route(std::string method, std::string path, Handler handler);
+  void add_route(std::string method, std::string path, Access access, Handler handler);
+
+  // Replaces the security settings (users, hosts, ...). Any thread; takes effect for the next
+  // request.
+  void set_security(AdminSecurity security);
 
   // Binds `addr` (port 0 = any free port) and starts serving. Returns the bound port, or
   // nullopt with `error` set (e.g. "bind 127.0.0.1:9900: Address already in use"); then

@@ -1,0 +1,34 @@
+// The admin API's routes (/api/v1/..., /metrics), registered on a fresh AdminServer each time
+// the daemon starts one. Each area has its own file in api/ with its own register_*().
+//
+// Ownership: ApiContext borrows objects the Daemon owns and keeps alive while any AdminServer
+// runs (the Daemon stops the admin server before destroying them). Thread: handlers run on
+// the admin server's threads; everything they touch is thread-safe (Engine::stats and
+// friends, DaemonStatus, the managers' status cells).
+#pragma once
+
+#include <memory>
+
+#include "api/daemon_status.h"
+#include "ferry/proxy/engine.h"
+#include "ferry/web/admin_server.h"
+
+namespace ferry::daemon {
+
+class AcmeManager;
+class MeshManager;
+
+struct ApiContext {
+  proxy::Engine* engine = nullptr;          // never null
+  AcmeManager* acme = nullptr;              // never null
+  MeshManager* mesh = nullptr;              // null when not started
+  std::shared_ptr<DaemonStatus> status;     // never null
+};
+
+// Registers every API route on `server` (before its start()).
+void register_api_routes(web::AdminServer& server, const ApiContext& ctx);
+
+// One area each (api/<area>.cpp).
+void register_mesh_routes(web::AdminServer& server, const ApiContext& ctx);
+
+}  // namespace ferry::daemon
