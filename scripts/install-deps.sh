@@ -5,7 +5,8 @@
 #   test : build + the real peers the test suite starts (clang for fuzzing, curl, nghttp2-client
 #          for nghttp and h2load, testssl.sh, and Pebble for ACME: Debian's `pebble` package
 #          ships both `pebble` and `pebble-challtestsrv`; wireguard-go, wireguard-tools and
-#          iputils-ping for the mesh tests).
+#          iputils-ping for the mesh tests; Prometheus and promtool for the metrics test;
+#          Chromium, Node.js and npm for the console's browser test).
 # Idempotent: apt-get skips packages that are already installed.
 set -euo pipefail
 what="${1:-build}"
@@ -15,15 +16,21 @@ build_pkgs=(
   libpoco-dev libasio-dev libnghttp2-dev libssl-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
   libsqlite3-dev prometheus-cpp-dev libsystemd-dev
-  catch2 python3
+  catch2 python3 libjs-chart.js
 )
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
   testssl.sh pebble wireguard-go wireguard-tools iputils-ping
+  prometheus chromium
 )
 
 pkgs=("${build_pkgs[@]}")
-if [ "$what" = "test" ]; then pkgs+=("${test_pkgs[@]}"); fi
+if [ "$what" = "test" ]; then
+  pkgs+=("${test_pkgs[@]}")
+  # Node.js and npm (for playwright-core): Debian's, unless a Node.js with npm is already
+  # installed (e.g. from NodeSource, whose nodejs package conflicts with Debian's npm).
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -17,12 +17,14 @@ namespace ferry::daemon {
 
 class AcmeManager;
 class MeshManager;
+class History;
 
 struct ApiContext {
   proxy::Engine* engine = nullptr;          // never null
   AcmeManager* acme = nullptr;              // never null
   MeshManager* mesh = nullptr;              // null when not started
   std::shared_ptr<DaemonStatus> status;     // never null
+  History* history = nullptr;               // null when the history store could not open
 };
 
 // Registers every API route on `server` (before its start()).
