@@ -85,6 +85,7 @@ struct Draft {
   Global global;
   std::optional<Loc> global_loc;
   bool node_set = false;
+  std::optional<Arg> admin_arg;  // `admin ADDR|off` (for the non-loopback check)
   DefaultsDraft defaults;
   bool any_timeout = false;  // a `timeout` directive appeared anywhere
   std::vector<FrontendDraft> frontends;

@@ -87,12 +87,34 @@ std::string defaults_list() {
   return s;
 }
 
+bool is_loopback(const std::string& host) {
+  if (host == "::1") return true;
+  if (host.rfind("::ffff:127.", 0) == 0) return true;
+  return is_ipv4(host) && host.rfind("127.", 0) == 0;
+}
+
+// A non-loopback admin listener needs TLS and at least one user: it would otherwise hand the
+// console to anyone on the network, or send passwords and cookies in clear.
+void check_admin(const Draft& dr, Ctx& ctx) {
+  const Global& g = dr.global;
+  if (!g.admin || is_loopback(g.admin->host) || !dr.admin_arg) return;
+  std::string missing;
+  if (g.admin_tls_cert.empty()) missing = "'admin-tls CERT_PEM [KEY_PEM]'";
+  if (g.admin_users.empty())
+    missing += std::string(missing.empty() ? "" : " and ") + "at least one 'admin-user NAME HASH'";
+  if (missing.empty()) return;
+  ctx.error(dr.admin_arg->loc, "admin address " + g.admin->to_string() +
+                                   " is not loopback: it needs " + missing +
+                                   " (or use 'admin 127.0.0.1:PORT')");
+}
+
 }  // namespace
 
 std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_file) {
   auto cfg = std::make_shared<Config>();
   for (const auto& f : ctx.src.files) cfg->files.push_back(f.name);
   cfg->global = dr.global;
+  check_admin(dr, ctx);
   if (!dr.node_set) {
     char host[HOST_NAME_MAX + 1] = {};
     if (::gethostname(host, sizeof host - 1) == 0) cfg->global.node = host;

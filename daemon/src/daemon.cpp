@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "api/routes.h"
 #include "check.h"
@@ -27,6 +29,30 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kDrainPollSlice{200};
+
+web::AdminSecurity admin_security(const config::Config& cfg) {
+  web::AdminSecurity sec;
+  sec.users = cfg.global.admin_users;
+  sec.hosts = cfg.global.admin_hosts;
+  sec.metrics_public = cfg.global.metrics_public;
+  sec.session_idle = std::chrono::duration_cast<std::chrono::seconds>(cfg.global.admin_session_timeout);
+  return sec;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// What the admin listener's TLS depends on: the paths and the files' contents, so a reload
+// after the certificate file was replaced restarts the listener with it. Empty without TLS.
+std::string tls_fingerprint(const config::Global& g) {
+  if (g.admin_tls_cert.empty()) return {};
+  return g.admin_tls_cert + '\0' + g.admin_tls_key + '\0' + read_file(g.admin_tls_cert) + '\0' +
+         read_file(g.admin_tls_key);
+}
 
 }  // namespace
 
@@ -215,12 +241,17 @@ void Daemon::log_new_listeners() {
 bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) {
   started = false;
   const std::optional<config::Address>& want = cfg.global.admin;
-  if (admin_ && admin_addr_ == want) return true;  // unchanged: keep serving
+  std::string tls = tls_fingerprint(cfg.global);
+  if (admin_ && admin_addr_ == want && admin_tls_ == tls) {  // unchanged: keep serving
+    admin_->set_security(admin_security(cfg));
+    return true;
+  }
   if (!want) {
     if (admin_) {
       admin_->stop();
       admin_.reset();
       admin_addr_.reset();
+      admin_tls_.clear();
       logger().information("admin listener closed");
     }
     return true;
@@ -232,6 +263,11 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
   register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_});
+  fresh->set_log([](int priority, const std::string& line) {
+    logger().log(Poco::Message("ferry", line, static_cast<Poco::Message::Priority>(priority)));
+  });
+  fresh->set_tls(cfg.global.admin_tls_cert, cfg.global.admin_tls_key);
+  fresh->set_security(admin_security(cfg));
   std::string error;
   if (!fresh->start(*want, error)) {
     if (startup) {
@@ -241,18 +277,20 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
     logger().error("reload: " + error + ", keeping the previous admin listener");
     if (old && !old->running() && admin_addr_) {
       std::string again;
-      if (!old->start(*admin_addr_, again)) {
+      if (!old->start(*admin_addr_, again)) {  // old keeps its own TLS settings
         logger().error("reload: restarting the previous admin listener: " + again);
         admin_addr_.reset();
         return false;
       }
     }
     admin_ = std::move(old);
+    if (admin_) admin_->set_security(admin_security(cfg));  // users and hosts still apply
     return false;
   }
   if (old) old->stop();
   admin_ = std::move(fresh);
   admin_addr_ = want;
+  admin_tls_ = std::move(tls);
   started = true;
   return true;
 }

@@ -70,6 +70,7 @@ class Daemon {
   std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
+  std::string admin_tls_;  // its TLS paths and file contents (empty: plain HTTP)
   std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged
   bool stopped_ = false;
 };

@@ -14,6 +14,7 @@
 #include "check.h"
 #include "daemon.h"
 #include "exit_codes.h"
+#include "hash_password.h"
 #include "logging.h"
 #include "signals.h"
 
@@ -61,6 +62,11 @@ void FerryApp::defineOptions(Poco::Util::OptionSet& options) {
       Option("check", "c", "check the configuration, print diagnostics, and exit")
           .required(false)
           .repeatable(false));
+  options.addOption(Option("hash-password", "",
+                           "read a password from stdin (twice, without echo, on a terminal) and "
+                           "print its hash for 'admin-user NAME HASH'")
+                        .required(false)
+                        .repeatable(false));
   options.addOption(Option("version", "", "print the version and exit").required(false));
   options.addOption(Option("help", "h", "print this help and exit").required(false));
   options.addOption(Option("daemon", "", "run in the background (fork, setsid, chdir /)")
@@ -83,6 +89,8 @@ void FerryApp::handleOption(const std::string& name, const std::string& value) {
     config_path_ = Poco::Path(value).absolute().toString();
   } else if (name == "check") {
     if (mode_ == Mode::run) mode_ = Mode::check;
+  } else if (name == "hash-password") {
+    mode_ = Mode::hash_password;
   } else if (name == "version") {
     mode_ = Mode::version;
     stopOptionsProcessing();
@@ -131,6 +139,7 @@ int FerryApp::main(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   if (mode_ == Mode::check) return run_check(config_path_);
+  if (mode_ == Mode::hash_password) return run_hash_password();
   return run_daemon();
 }
 

@@ -30,7 +30,7 @@ class FerryApp : public Poco::Util::ServerApplication {
   int main(const std::vector<std::string>& args) override;
 
  private:
-  enum class Mode { run, check, help, version };
+  enum class Mode { run, check, help, version, hash_password };
   void print_help();
   int run_daemon();
 

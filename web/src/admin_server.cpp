@@ -4,11 +4,18 @@
 #include <Poco/Net/HTTPServer.h>
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/IPAddress.h>
+#include <Poco/Message.h>
+#include <Poco/Net/Context.h>
+#include <Poco/Net/SSLManager.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include <mutex>
+
 #include "route_table.h"
+#include "security_state.h"
 
 namespace ferry::web {
 
@@ -28,6 +35,22 @@ std::string format_address(const Poco::Net::SocketAddress& sa) {
   return host + ":" + std::to_string(sa.port());
 }
 
+// A TLS 1.2+ server context for the admin listener; throws Poco exceptions on bad files.
+Poco::Net::Context::Ptr make_tls_context(const std::string& cert, const std::string& key) {
+  static std::once_flag once;
+  std::call_once(once, [] { Poco::Net::initializeSSL(); });
+  Poco::Net::Context::Params params;
+  params.privateKeyFile = key;
+  params.certificateFile = cert;
+  params.verificationMode = Poco::Net::Context::VERIFY_NONE;
+  params.loadDefaultCAs = false;
+  params.cipherList = "HIGH:!aNULL:!MD5:!RC4:!3DES";
+  Poco::Net::Context::Ptr ctx = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+  ctx->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+  ctx->enableSessionCache(true, "ferryd-admin");
+  return ctx;
+}
+
 }  // namespace
 
 // Declaration order matters: the server is destroyed before the pool it borrows threads from.
@@ -38,6 +61,7 @@ struct AdminServer::Server {
 
 AdminServer::AdminServer()
     : routes_(std::make_shared<RouteTable>()),
+      security_(std::make_shared<SecurityState>()),
       draining_(std::make_shared<std::atomic<bool>>(false)) {
   // Built-in routes. Handlers capture shared state by shared_ptr, never `this`.
   add_route("GET", "/healthz", Access::open,
@@ -48,6 +72,7 @@ AdminServer::AdminServer()
               else
                 send_text(resp, 200, "ok\n");
             });
+  register_auth_routes(*this, security_);
 }
 
 AdminServer::~AdminServer() { stop(); }
@@ -57,8 +82,25 @@ void AdminServer::add_route(std::string method, std::string path, Access access,
 }
 
 void AdminServer::set_security(AdminSecurity security) {
-  // TODO(issue 6, auth): enforced by the request handler; stored only for now.
-  (void)security;
+  std::vector<std::string> ended;
+  {
+    std::lock_guard lock(security_->mu);
+    security_->rules.names = security.hosts;
+    ended = security_->sessions.retain(security.users);
+    security_->security = std::move(security);
+  }
+  for (const std::string& user : ended)
+    security_->write_log(Poco::Message::PRIO_NOTICE,
+                         "admin session ended user=" + user + " reason=user removed or password changed");
+}
+
+void AdminServer::set_tls(std::string cert_file, std::string key_file) {
+  tls_cert_ = std::move(cert_file);
+  tls_key_ = key_file.empty() ? tls_cert_ : std::move(key_file);
+}
+
+void AdminServer::set_log(LogFunction log) {
+  security_->log = log ? std::make_shared<const LogFunction>(std::move(log)) : nullptr;
 }
 
 std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::string& error) {
@@ -69,7 +111,9 @@ std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::str
   try {
     Poco::Net::IPAddress ip(addr.host.empty() ? std::string("0.0.0.0") : addr.host);
     Poco::Net::SocketAddress sa(ip, addr.port);
-    Poco::Net::ServerSocket socket;
+    bool tls = !tls_cert_.empty();
+    Poco::Net::ServerSocket socket = tls ? Poco::Net::SecureServerSocket(make_tls_context(tls_cert_, tls_key_))
+                                         : Poco::Net::ServerSocket();
     // SO_REUSEADDR only: SO_REUSEPORT would let a second ferryd share the port silently.
     socket.bind(sa, /*reuseAddress=*/true, /*reusePort=*/false);
     socket.listen(kBacklog);
@@ -85,10 +129,17 @@ std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::str
     params->setSoftwareVersion("ferryd/" FERRY_VERSION);
 
     auto srv = std::make_unique<Server>();
-    srv->http = std::make_unique<Poco::Net::HTTPServer>(new RouterFactory(routes_), srv->pool,
+    srv->http = std::make_unique<Poco::Net::HTTPServer>(new RouterFactory(routes_, security_), srv->pool,
                                                          socket, params);
-    srv->http->start();
     uint16_t port = socket.address().port();
+    security_->tls = tls;
+    {
+      std::lock_guard lock(security_->mu);
+      security_->rules.bound_host = ip.toString();
+      security_->rules.port = port;
+      security_->rules.tls = tls;
+    }
+    srv->http->start();
     bound_ = format_address(socket.address());
     server_ = std::move(srv);
     return port;

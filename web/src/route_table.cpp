@@ -1,5 +1,7 @@
 #include "route_table.h"
 
+#include "security_state.h"
+
 #include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
@@ -27,16 +29,18 @@ namespace {
 
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
  public:
-  explicit RouteHandler(const Route* route) : route_(route) {}
+  RouteHandler(const Route* route, std::shared_ptr<SecurityState> security)
+      : route_(route), security_(std::move(security)) {}
 
   void handleRequest(Poco::Net::HTTPServerRequest& req,
                      Poco::Net::HTTPServerResponse& resp) override {
-    if (!route_) {
-      send_json_error(resp, 404, "not found");
-      return;
-    }
     try {
-      RequestContext ctx;  // authentication is checked before this (admin_server.cpp)
+      RequestContext ctx;
+      if (!authorize(*security_, route_, req, resp, ctx)) return;  // answered 401/403
+      if (!route_) {
+        send_json_error(resp, 404, "not found");
+        return;
+      }
       route_->handler(ctx, req, resp);
     } catch (const std::exception& e) {
       if (!resp.sent()) send_json_error(resp, 500, e.what());
@@ -47,6 +51,7 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
 
  private:
   const Route* route_;  // owned by the RouteTable, which outlives the server
+  std::shared_ptr<SecurityState> security_;
 };
 
 }  // namespace
@@ -59,7 +64,7 @@ Poco::Net::HTTPRequestHandler* RouterFactory::createRequestHandler(
   } catch (...) {
     path.clear();  // malformed URI: no route matches, 404
   }
-  return new RouteHandler(path.empty() ? nullptr : table_->find(request.getMethod(), path));
+  return new RouteHandler(path.empty() ? nullptr : table_->find(request.getMethod(), path), security_);
 }
 
 void send_text(Poco::Net::HTTPServerResponse& resp, int status, const std::string& body) {

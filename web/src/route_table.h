@@ -30,16 +30,22 @@ class RouteTable {
   std::vector<Route> routes_;
 };
 
+struct SecurityState;
+
 // Creates one handler per request from the table (shared, kept alive by the factory).
-// Unknown routes get a 404 JSON {"error":"not found"}; a handler that throws gets a 500.
+// Every request first passes authorize() (security_state.h: Host, Origin, authentication,
+// CSRF). Unknown routes then get a 404 JSON {"error":"not found"}; a handler that throws
+// gets a 500.
 class RouterFactory : public Poco::Net::HTTPRequestHandlerFactory {
  public:
-  explicit RouterFactory(std::shared_ptr<const RouteTable> table) : table_(std::move(table)) {}
+  RouterFactory(std::shared_ptr<const RouteTable> table, std::shared_ptr<SecurityState> security)
+      : table_(std::move(table)), security_(std::move(security)) {}
   Poco::Net::HTTPRequestHandler* createRequestHandler(
       const Poco::Net::HTTPServerRequest& request) override;
 
  private:
   std::shared_ptr<const RouteTable> table_;
+  std::shared_ptr<SecurityState> security_;
 };
 
 // Small response helpers shared by the route handlers.

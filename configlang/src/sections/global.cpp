@@ -1,4 +1,6 @@
 // `global` section: process-wide settings (once per configuration).
+#include "common.h"
+#include "ferry/configlang/password_hash.h"
 #include "keywords.h"
 #include "values.h"
 
@@ -48,6 +50,44 @@ void register_section_global(Registry& r) {
          if (!ctx.arity(d, 1, 1, "admin ADDR|off")) return;
          if (d.args[0].text == "off") dr.global.admin.reset();
          else if (auto a = ctx.address(d.args[0])) dr.global.admin = *a;
+         dr.admin_arg = d.args[0];
+         dr.global.admin_loc = ctx.source_loc(d.args[0].loc);
+       }},
+      {"admin-host", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "admin-host NAME")) return;
+         std::string why;
+         auto h = parse_host_pattern(d.args[0].text, why);
+         if (h && h->find('*') != std::string::npos) why = "admin-host takes a plain name, no '*'";
+         if (!h || !why.empty()) {
+           ctx.error(d.args[0].loc, why);
+           return;
+         }
+         dr.global.admin_hosts.push_back(*h);
+       }, R::many},
+      {"admin-tls", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 2, "admin-tls CERT_PEM [KEY_PEM]")) return;
+         for (const Arg& a : d.args)
+           if (a.text.empty()) {
+             ctx.error(a.loc, "empty path: expected 'admin-tls CERT_PEM [KEY_PEM]'");
+             return;
+           }
+         dr.global.admin_tls_cert = resolve_path(ctx, d.args[0]);
+         dr.global.admin_tls_key = resolve_path(ctx, d.args[d.args.size() - 1]);
+         dr.global.admin_tls_loc = ctx.source_loc(d.args[0].loc);
+       }},
+      {"admin-session-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "admin-session-timeout DURATION")) return;
+         auto v = ctx.duration(d.args[0]);
+         if (!v) return;
+         if (*v < std::chrono::seconds(1) || *v > std::chrono::hours(24 * 30)) {
+           ctx.error(d.args[0].loc, "admin-session-timeout must be between 1s and 720h");
+           return;
+         }
+         dr.global.admin_session_timeout = *v;
+       }},
+      {"metrics-public", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "metrics-public on|off")) return;
+         if (auto c = ctx.choice(d.args[0], {"on", "off"}, "value")) dr.global.metrics_public = *c == 0;
        }},
       {"admin-user", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 2, 2, "admin-user NAME HASH")) return;
@@ -58,6 +98,11 @@ void register_section_global(Registry& r) {
            }
          if (d.args[0].text.empty() || d.args[1].text.empty()) {
            ctx.error(d.args[d.args[0].text.empty() ? 0 : 1].loc, "empty value: expected 'admin-user NAME HASH'");
+           return;
+         }
+         std::string why;
+         if (!config::parse_password_hash(d.args[1].text, why)) {
+           ctx.error(d.args[1].loc, why);
            return;
          }
          dr.global.admin_users.push_back({d.args[0].text, d.args[1].text});

@@ -28,8 +28,8 @@ TEST_CASE("global directives and defaults", "[configlang][global]") {
                      "    workers 4\n"
                      "    state-dir /tmp/ferry\n"
                      "    admin [::1]:0\n"
-                     "    admin-user ops $hash1\n"
-                     "    admin-user dev 'h2'\n"
+                     "    admin-user ops $pbkdf2-sha256$i=1000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg\n"
+                     "    admin-user dev '$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg=='\n"
                      "    log /var/log/ferry.log debug\n"
                      "    access-log /var/log/access.log json\n"
                      "    maxconn 5000\n"));
@@ -43,8 +43,8 @@ TEST_CASE("global directives and defaults", "[configlang][global]") {
   CHECK(g.admin == Address{"::1", 0});
   REQUIRE(g.admin_users.size() == 2);
   CHECK(g.admin_users[0].name == "ops");
-  CHECK(g.admin_users[0].password_hash == "$hash1");
-  CHECK(g.admin_users[1].password_hash == "h2");
+  CHECK(g.admin_users[0].password_hash == "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg");
+  CHECK(g.admin_users[1].password_hash == "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg==");
   CHECK(g.log_target == "/var/log/ferry.log");
   CHECK(g.log_level == LogLevel::debug);
   CHECK(g.access_log_target == "/var/log/access.log");
@@ -90,7 +90,8 @@ TEST_CASE("global errors", "[configlang][global]") {
   CHECK((rep + 1)->message == "first set here");
   CHECK((rep + 1)->line == 12);
   CHECK((rep + 1)->col == 5);
-  auto u = load(with("global\n    admin-user a x\n    admin-user a y\n"));
+  const std::string h = "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg";
+  auto u = load(with("global\n    admin-user a " + h + "\n    admin-user a " + h + "\n"));
   CHECK(where(u, "admin user 'a' is already defined") == "13:16");
 }
 

@@ -84,7 +84,18 @@ struct Global {
   int workers = 0;                   // `workers N|auto`; 0 = auto (one per core)
   std::string state_dir = "/var/lib/ferry";
   std::optional<Address> admin = Address{"127.0.0.1", 9900};  // `admin ADDR|off`
-  std::vector<AdminUser> admin_users;
+  SourceLoc admin_loc;               // of the `admin` argument (line 0 = not written)
+  std::vector<AdminUser> admin_users;  // `admin-user NAME HASH`; HASH format checked at parse
+  // `admin-host NAME` (repeatable): extra Host names the admin listener accepts (lower-case).
+  std::vector<std::string> admin_hosts;
+  // `admin-tls CERT_PEM [KEY_PEM]`: the admin listener speaks HTTPS. Paths resolved like
+  // certificate paths; the key defaults to the certificate file. Empty = plain HTTP.
+  std::string admin_tls_cert;
+  std::string admin_tls_key;
+  SourceLoc admin_tls_loc;
+  // `admin-session-timeout DURATION`: idle expiry of admin sessions (default 30m).
+  Duration admin_session_timeout{std::chrono::minutes(30)};
+  bool metrics_public = false;       // `metrics-public on|off`: GET /metrics without login
   std::string log_target = "stderr";  // `log stderr|PATH [LEVEL]`
   LogLevel log_level = LogLevel::info;
   std::string access_log_target = "stderr";  // `access-log off|stderr|PATH [common|json]`

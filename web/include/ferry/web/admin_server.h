@@ -33,11 +33,26 @@ namespace ferry::web {
 // against the admin address and the `admin-host` names (DNS rebinding).
 enum class Access { open, user };
 
+// Where the admin server's log lines go: `priority` is a Poco::Message::Priority value
+// (PRIO_WARNING for failed logins, PRIO_NOTICE for actions, PRIO_INFORMATION for logins).
+// Called from the server threads: must be thread-safe.
+using LogFunction = std::function<void(int priority, const std::string& line)>;
+
 // What the server knows about the caller of one request, handed to the handler.
 struct RequestContext {
   std::string user;         // authenticated user name; empty on an open route without a session
+                            // and on every route when no user is configured
   bool by_token = false;    // authenticated with Authorization: Bearer (no cookie)
+  std::string client;       // the peer's IP address (for logs)
+  std::shared_ptr<const LogFunction> log;  // the server's log callback (may be null)
 };
+
+// Logs one admin action through the server's log callback, at PRIO_NOTICE:
+//   "admin action user=ops action=drain backend=b server=s result=ok address=127.0.0.1"
+// where `what` is "action=drain backend=b server=s result=ok" (key=value pairs, the caller's
+// choice). user is "-" when no user is configured. Every mutating API route calls it once,
+// with the result. Any thread.
+void log_action(const RequestContext& ctx, const std::string& what);
 
 // Handles one request on a server thread. Must send a response (or throw: the server answers
 // 500 if nothing was sent yet).
@@ -55,10 +70,13 @@ struct AdminSecurity {
 };
 
 class RouteTable;
+struct SecurityState;
 
 class AdminServer {
  public:
-  AdminServer();  // registers the built-in routes (GET /healthz)
+  // Registers the built-in routes: GET /healthz, POST /api/v1/login, POST /api/v1/logout,
+  // GET /api/v1/me (docs/API.md, Authentication).
+  AdminServer();
   ~AdminServer();  // stop()s
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
@@ -68,8 +86,18 @@ class AdminServer {
   void add_route(std::string method, std::string path, Access access, Handler handler);
 
   // Replaces the security settings (users, hosts, ...). Any thread; takes effect for the next
-  // request.
+  // request. Sessions of removed users, or of users whose hash changed, end (logged).
+  // The password hashes are only used to verify logins: no route returns them.
   void set_security(AdminSecurity security);
+
+  // Serve HTTPS with this PEM certificate chain and private key (TLS 1.2+, no client
+  // certificates); empty cert = plain HTTP (the default). Only before start(); a bad file
+  // makes start() fail with the error.
+  void set_tls(std::string cert_file, std::string key_file);
+
+  // Where log lines go (failed logins, logins, logouts, log_action); null = nowhere. Only
+  // before start().
+  void set_log(LogFunction log);
 
   // Binds `addr` (port 0 = any free port) and starts serving. Returns the bound port, or
   // nullopt with `error` set (e.g. "bind 127.0.0.1:9900: Address already in use"); then
@@ -90,6 +118,8 @@ class AdminServer {
  private:
   struct Server;  // Poco server + thread pool, private to admin_server.cpp
   std::shared_ptr<RouteTable> routes_;
+  std::shared_ptr<SecurityState> security_;
+  std::string tls_cert_, tls_key_;
   std::shared_ptr<std::atomic<bool>> draining_;
   std::unique_ptr<Server> server_;
   std::string bound_;
