@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "exit_codes.h"
+#include "ferry/web/admin_tls.h"
 #include "load_config.h"
 #include "mesh/plan.h"
 
@@ -32,23 +33,35 @@ std::string source_line(const std::string& file, int line) {
   return in ? text : std::string();
 }
 
-// Checks beyond the language: files the configuration names that must be usable at run time.
-// Today the mesh private key (readable, mode 0600 or stricter, a base64 32-byte key).
-void check_files(config::LoadResult& result) {
-  if (!result.ok() || !result.config->mesh) return;
-  const config::Mesh& m = *result.config->mesh;
-  netlink::WgKey key;
-  std::string error;
-  if (mesh::read_private_key(m.private_key_file, key, error)) return;
-  const config::SourceLoc& loc = m.private_key_loc.line ? m.private_key_loc : m.loc;
+void add_error(config::LoadResult& result, const config::SourceLoc& loc, std::string message) {
   config::Diagnostic d;
   d.file = loc.file;
   d.line = loc.line;
   d.col = loc.col;
-  d.message = error;
+  d.message = std::move(message);
   if (loc.line) d.source_line = source_line(loc.file, loc.line);
   result.diagnostics.push_back(std::move(d));
   result.config.reset();
+}
+
+// Checks beyond the language: files the configuration names that must be usable at run time.
+// The admin listener's TLS certificate and key (`admin-tls`), and the mesh private key
+// (readable, mode 0600 or stricter, a base64 32-byte key).
+void check_files(config::LoadResult& result) {
+  if (!result.ok()) return;
+  const config::Global& g = result.config->global;
+  std::string tls_error;
+  if (g.admin && !g.admin_tls_cert.empty() &&
+      !web::check_admin_tls(g.admin_tls_cert, g.admin_tls_key, tls_error)) {
+    add_error(result, g.admin_tls_loc, tls_error);
+    return;
+  }
+  if (!result.config->mesh) return;
+  const config::Mesh& m = *result.config->mesh;
+  netlink::WgKey key;
+  std::string error;
+  if (mesh::read_private_key(m.private_key_file, key, error)) return;
+  add_error(result, m.private_key_loc.line ? m.private_key_loc : m.loc, error);
 }
 
 }  // namespace

@@ -285,11 +285,19 @@ def test_check_refuses_public_admin():
     want = "%s:%d:18: error: admin address 0.0.0.0:9900 is not loopback: it needs 'admin-tls" % (path, line)
     assert want in out, out
 
-    ok = cfg.replace("    log ", "    admin-tls admin.pem\n    admin-user ops %s\n    log " % _hash("x"), 1)
+    _self_signed(d)
+    ok = cfg.replace("    log ", "    admin-tls admin.pem admin.key\n    admin-user ops %s\n    log " % _hash("x"), 1)
     with open(path, "w") as fh:
         fh.write(ok)
     rc, out = H.run_ferryd(["-c", "-f", path])
     assert rc == 0 and "Configuration file is valid" in out, (rc, out)
+    # The TLS files are loaded by the check: a missing key is reported at the directive.
+    missing = ok.replace("admin-tls admin.pem admin.key", "admin-tls admin.pem nokey.pem")
+    with open(path, "w") as fh:
+        fh.write(missing)
+    line = missing.splitlines().index("    admin-tls admin.pem nokey.pem") + 1
+    rc, out = H.run_ferryd(["-c", "-f", path])
+    assert rc == 1 and ("%s:%d:15: error: admin-tls %s/admin.pem" % (path, line, d)) in out, out
 
     bad = _cfg([("ops", "$md5$abc")])
     with open(path, "w") as fh:

@@ -5,8 +5,6 @@
 #include <Poco/Net/HTTPServerParams.h>
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Message.h>
-#include <Poco/Net/Context.h>
-#include <Poco/Net/SSLManager.h>
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
@@ -14,6 +12,7 @@
 
 #include <mutex>
 
+#include "admin_tls_context.h"
 #include "route_table.h"
 #include "security_state.h"
 
@@ -33,22 +32,6 @@ std::string format_address(const Poco::Net::SocketAddress& sa) {
   std::string host = sa.host().toString();
   if (sa.family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";
   return host + ":" + std::to_string(sa.port());
-}
-
-// A TLS 1.2+ server context for the admin listener; throws Poco exceptions on bad files.
-Poco::Net::Context::Ptr make_tls_context(const std::string& cert, const std::string& key) {
-  static std::once_flag once;
-  std::call_once(once, [] { Poco::Net::initializeSSL(); });
-  Poco::Net::Context::Params params;
-  params.privateKeyFile = key;
-  params.certificateFile = cert;
-  params.verificationMode = Poco::Net::Context::VERIFY_NONE;
-  params.loadDefaultCAs = false;
-  params.cipherList = "HIGH:!aNULL:!MD5:!RC4:!3DES";
-  Poco::Net::Context::Ptr ctx = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
-  ctx->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
-  ctx->enableSessionCache(true, "ferryd-admin");
-  return ctx;
 }
 
 }  // namespace

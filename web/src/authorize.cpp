@@ -12,7 +12,7 @@ namespace ferry::web {
 
 namespace {
 
-bool is_safe_method(const std::string& m) { return m == "GET" || m == "HEAD" || m == "OPTIONS"; }
+bool is_safe_method(const std::string& m) { return m == "GET" || m == "HEAD"; }
 
 bool equal_ct(const std::string& a, const std::string& b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
@@ -51,7 +51,7 @@ bool authorize(SecurityState& state, const Route* route, Poco::Net::HTTPServerRe
   bool safe = is_safe_method(method);
 
   std::unique_lock lock(state.mu);
-  if (!host_allowed(req.getHost(), state.rules)) {
+  if (!host_allowed(req.get("Host", ""), state.rules)) {  // absent Host: refused
     lock.unlock();
     refuse(resp, 403, "Host not allowed (admin address or admin-host names only)");
     return false;
