@@ -79,7 +79,7 @@ def test_auth_flow():
     f = H.Ferry(_cfg([("ops", h)]))
     a = Admin(f.admin_port)
     assert a.req("GET", "/healthz").status == 200
-    for path in ("/api/v1/me", "/metrics", "/api/v1/nowhere"):
+    for path in ("/api/v1/me", "/api/v1/mesh", "/metrics", "/api/v1/nowhere"):
         r = a.req("GET", path)
         assert r.status == 401, (path, r.status, r.body)
         assert json.loads(r.body)["error"], r.body
@@ -110,6 +110,8 @@ def test_auth_flow():
     bearer = {"Authorization": "Bearer " + j["token"]}
     me_t = json.loads(a.req("GET", "/api/v1/me", headers=bearer).body)
     assert me_t["auth"] == "token" and me_t["user"] == "ops", me_t
+    mesh = a.req("GET", "/api/v1/mesh", headers=bearer)
+    assert mesh.status == 200 and json.loads(mesh.body) is not None, (mesh.status, mesh.body)
     assert a.req("GET", "/api/v1/me", headers={"Authorization": "Bearer " + "0" * 64}).status == 401
     assert a.req("GET", "/api/v1/me", headers={"Cookie": "ferry_session=" + "0" * 64}).status == 401
 
