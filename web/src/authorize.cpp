@@ -28,7 +28,7 @@ void refuse(Poco::Net::HTTPServerResponse& resp, int status, const std::string& 
 
 std::string request_token(const Poco::Net::HTTPServerRequest& req, bool& by_bearer) {
   by_bearer = false;
-  const std::string& auth = req.get("Authorization", "");
+  std::string auth = req.get("Authorization", "");  // a copy: get() may return its default argument
   if (auth.size() > 7) {
     std::string scheme = auth.substr(0, 7);
     for (char& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
