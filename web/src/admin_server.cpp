@@ -8,6 +8,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include "console_routes.h"
 #include "route_table.h"
 
 namespace ferry::web {
@@ -48,6 +49,7 @@ AdminServer::AdminServer()
               else
                 send_text(resp, 200, "ok\n");
             });
+  register_console_routes(*routes_);  // GET /, /console/*, /vendor/chart.js (open)
 }
 
 AdminServer::~AdminServer() { stop(); }
