@@ -5,7 +5,7 @@ docs/API.md with made-up, moving figures (two apps, two servers each; drain/enab
 reload, renew, login with CSRF). Development aid only: the committed browser test
 (tests/integration/test_console.py) runs against the real ferryd.
 
-    /usr/bin/python3 tests/browser/mock_api.py [--port 8099] [--no-auth]
+    /usr/bin/python3 tests/browser/mock_api.py [--port 8099] [--no-auth] [--no-chart]
     (user ops, password secret)
 """
 import argparse
@@ -249,11 +249,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8099)
     ap.add_argument("--no-auth", action="store_true")
+    ap.add_argument("--no-chart", action="store_true", help="answer 404 for /vendor/chart.js")
     a = ap.parse_args()
     seed()
     threading.Thread(target=tick, daemon=True).start()
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", a.port), Handler)
     srv.no_auth = a.no_auth
+    if a.no_chart:
+        global CHART
+        CHART = "/nonexistent/chart.min.js"
     print("PORT %d" % srv.server_address[1], flush=True)
     srv.serve_forever()
 
