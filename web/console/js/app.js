@@ -83,10 +83,11 @@ function route() {
       h('a', { href: '#/overview' }, 'Overview')));
     return;
   }
-  current = newContext(params);
+  const ctx = newContext(params);
+  current = ctx;
   fill(main);
   Promise.resolve()
-    .then(() => page.render(main, current))
+    .then(() => page.render(main, ctx))
     .catch((e) => showError(e, 'page ' + name));
 }
 
@@ -95,6 +96,7 @@ function setSession(me) {
   session.user = me ? me.user || (me.auth === 'none' ? '' : null) : null;
   session.auth = me ? me.auth : null;
   if (me && me.csrf !== undefined) api.setCsrf(me.csrf);
+  if (session.user) hideNotice('expired');
   renderWho();
   if (session.auth === 'none') {
     showNotice('auth', 'No users configured: this console and the API are open to anyone who can ' +
