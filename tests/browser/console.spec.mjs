@@ -135,11 +135,15 @@ try {
     const n = await page.locator('#apps tr[data-app] svg.spark').count();
     check('apps list', n >= 2, `${n} sparklines`);
     await shot('apps');
+    await row.locator('a').first().click();  // open the app from the list
+    await page.waitForURL(`**/#/apps/${encodeURIComponent(appName)}`);
   });
 
   // ---- app page: chart drawn -----------------------------------------------------------------
   await step('chart drawn', async () => {
-    await page.goto(base + `/#/apps/${encodeURIComponent(appName)}`);
+    if (!page.url().endsWith(`#/apps/${encodeURIComponent(appName)}`)) {
+      await page.goto(base + `/#/apps/${encodeURIComponent(appName)}`);
+    }
     await page.waitForSelector('#instances tr[data-server]');
     const hasChart = await page.evaluate(() => typeof window.Chart === 'function');
     if (!hasChart) throw new Error('window.Chart missing: /vendor/chart.js not served');
