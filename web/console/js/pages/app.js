@@ -39,7 +39,11 @@ export function toSeries(hist, app) {
 function states(s) {
   const b = [s.healthy ? badge('healthy', 'ok') : badge('down', 'bad')];
   if (s.ejected) b.push(badge('ejected', 'warn'));
-  if (s.drained) b.push(badge('drained', 'warn'));
+  if (s.drained) {
+    const d = badge('drained', 'warn');
+    d.title = 'No new requests or connections; kept across reloads until enabled';
+    b.push(d);
+  }
   if (s.disabled) b.push(badge('disabled', 'warn'));
   return b;
 }
