@@ -23,7 +23,8 @@ export function setCsrf(token) { csrf = token || ''; }
 export function onUnauthorized(fn) { unauthorized = fn; }
 
 // Returns {status, data}. opts: json (object body), text (text/plain body), allow (statuses
-// that are not errors), quiet401 (do not call the unauthorized handler).
+// that are not errors), quiet401 (do not call the unauthorized handler). Actions that take no
+// input (drain, enable, renew, reload, logout) are POSTed without a body.
 export async function request(method, path, opts = {}) {
   const headers = { Accept: 'application/json' };
   let body;

@@ -115,7 +115,7 @@ function renderWho() {
 
 async function logout() {
   try {
-    await api.post('/api/v1/logout', { json: {} });
+    await api.post('/api/v1/logout');
   } catch (e) {
     showError(e, 'log out');
   }

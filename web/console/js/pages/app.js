@@ -108,7 +108,7 @@ export async function render(main, ctx) {
   const act = async (srv, verb, button) => {
     button.disabled = true;
     try {
-      const s = await api.post(`/api/v1/servers/${enc(srv.backend)}/${enc(srv.name)}/${verb}`, { json: {} });
+      const s = await api.post(`/api/v1/servers/${enc(srv.backend)}/${enc(srv.name)}/${verb}`);
       flash(actionMsg, `${srv.backend}/${srv.name}: ${verb === 'drain' ? 'drained (no new requests; in-flight ones finish)' : 'enabled'}.`);
       if (app && s && s.name) {
         app.instances = (app.instances || []).map((x) => (x.backend === s.backend && x.name === s.name ? s : x));

@@ -12,7 +12,7 @@ export async function render(main, ctx) {
   const renew = async (c, btn) => {
     btn.disabled = true;
     try {
-      const r = await api.post(`/api/v1/certificates/${enc(c.app)}/renew`, { json: {} });
+      const r = await api.post(`/api/v1/certificates/${enc(c.app)}/renew`);
       flash(msg, `${c.app}: renewal started (state ${r && r.state ? r.state : 'pending'}).`);
       setTimeout(() => { if (ctx.alive) load(); }, 2000);
     } catch (e) {

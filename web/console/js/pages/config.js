@@ -92,7 +92,7 @@ export async function render(main, ctx) {
     reloadBtn.disabled = true;
     fill(reloadMsg, h('p', { class: 'muted' }, 'Reloading…'));
     try {
-      const r = await api.post('/api/v1/reload', { json: {} });
+      const r = await api.post('/api/v1/reload');
       if (r.ok) flash(reloadMsg, `Reloaded: generation ${r.generation}.`);
       else flash(reloadMsg, 'Reload failed; the old configuration stays: ' + (r.error || 'no reason given'), false);
       await loadRunning();
