@@ -11,6 +11,16 @@ export const colors = {
   p50: '#2f6fb3', p99: '#7b3fa0', inflight: '#2f6fb3', soft: '#c77800', hard: '#b3261e',
 };
 
+// Lines have no point marks, except a value with no neighbour (e.g. the latency of the only
+// minute with traffic), which would otherwise not be drawn at all.
+function isolatedPoint(c) {
+  const d = c.dataset.data;
+  const i = c.dataIndex;
+  if (d[i] === null || d[i] === undefined) return 0;
+  const lonely = (j) => j < 0 || j >= d.length || d[j] === null || d[j] === undefined;
+  return lonely(i - 1) && lonely(i + 1) ? 3 : 0;
+}
+
 // A chart panel: {el (to insert), chart (Chart instance or null)}. series: [{label, color,
 // dashed?, fill?}]. The data comes later through setData().
 export function lineChart(title, series, yTitle) {
@@ -30,7 +40,7 @@ export function lineChart(title, series, yTitle) {
       datasets: series.map((s) => ({
         label: s.label, data: [], borderColor: s.color, backgroundColor: s.color + '22',
         borderWidth: s.dashed ? 1.5 : 2, borderDash: s.dashed ? [6, 4] : undefined,
-        pointRadius: 0, pointHitRadius: 6, tension: 0.2, fill: !!s.fill, spanGaps: true,
+        pointRadius: isolatedPoint, pointHitRadius: 6, tension: 0.2, fill: !!s.fill, spanGaps: false,
       })),
     },
     options: {
