@@ -40,7 +40,8 @@ export async function render(main, ctx) {
     h('h2', null, 'Validate a candidate'),
     h('p', { class: 'muted' }, 'Checked exactly like ', h('code', null, 'ferryd -c'), '; nothing is applied or written.'),
     candidate,
-    h('div', { class: 'row' }, validateBtn, copyBtn),
+    h('div', { class: 'row' }, validateBtn, copyBtn,
+      h('span', { class: 'muted' }, 'Password hashes in the running config are shown as <hash>: put real ones back before validating a copy.')),
     result);
 
   const loadRunning = async () => {
