@@ -32,5 +32,7 @@ void register_api_routes(web::AdminServer& server, const ApiContext& ctx);
 
 // One area each (api/<area>.cpp).
 void register_mesh_routes(web::AdminServer& server, const ApiContext& ctx);
+// GET /metrics (api/metrics.cpp): Prometheus text format; families in docs/METRICS.md.
+void register_metrics_routes(web::AdminServer& server, const ApiContext& ctx);
 
 }  // namespace ferry::daemon

@@ -1,0 +1,251 @@
+"""GET /metrics: exact counts after known traffic (2xx, 4xx, budget 503s, TCP), the
+exposition passes `promtool check metrics`, a real Prometheus scrapes it and rate() moves, and a
+10,000-app scrape takes well under a second."""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.parse
+import urllib.request
+import json
+
+import harness as H
+
+PROMTOOL = "/usr/bin/promtool"
+PROMETHEUS = "/usr/bin/prometheus"
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape(f, timeout=10.0):
+    """(status, content type, body text) of GET /metrics on the admin listener."""
+    r = H.request(f.admin_port, "/metrics", host="127.0.0.1:%d" % f.admin_port, timeout=timeout)
+    return r.status, r.header("Content-Type"), r.body.decode()
+
+
+def parse(text):
+    """{(name, frozenset(labels.items())): value} of every sample line."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        assert m, "unparsable sample line %r" % line
+        labels = frozenset(_LABEL_RE.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def value(samples, name, **labels):
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+def metrics(f):
+    status, ctype, body = scrape(f)
+    assert status == 200, (status, body[:200])
+    assert ctype == "text/plain; version=0.0.4; charset=utf-8", ctype
+    return body, parse(body)
+
+
+def _setup():
+    be = H.HttpBackend("web")
+    slow = H.HttpBackend("slow", delay=1.5)
+    echo = H.TcpEchoBackend("echo")
+    cfg = H.base_config()
+    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += H.section("frontend tcp", "bind 127.0.0.1:0", "mode tcp", "app echo")
+    cfg += H.backend_section("pool", [("s1", be.port)])
+    cfg += H.backend_section("slowpool", [("slow1", slow.port)])
+    cfg += H.backend_section("echo-pool", [("e1", echo.port)])
+    cfg += H.section("app shop", "hosts shop.test", "backend pool", "concurrency soft 10 hard 50 queue 5")
+    cfg += H.section("app tight", "hosts tight.test", "backend slowpool", "concurrency hard 1 queue 0")
+    cfg += H.section("app echo", "mode tcp", "backend echo-pool")
+    return H.Ferry(cfg), be, slow, echo
+
+
+def test_exact_counts_and_promtool():
+    f, be, slow, echo = _setup()
+    port = f.port("web")
+    _, before = metrics(f)
+    n = 25
+    for i in range(n):
+        r = H.request(port, "/x?size=100", host="shop.test")
+        assert r.status == 200, r
+    for i in range(3):
+        r = H.request(port, "/x?status=404", host="shop.test")
+        assert r.status == 404, r
+    # The budget: one slow request holds tight's only unit, the next one is refused (503).
+    holder = threading.Thread(target=lambda: H.request(port, "/hold", host="tight.test"), daemon=True)
+    holder.start()
+    H.wait_until(lambda: slow.in_flight == 1, timeout=5, what="the slow request at the backend")
+    r = H.request(port, "/x", host="tight.test")
+    assert r.status == 503, r
+    holder.join(10)
+    # Two TCP connections with known byte counts.
+    for payload in (b"a" * 1000, b"b" * 500):
+        s = H.connect(f.port("tcp"))
+        s.sendall(payload)
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        s.close()
+        assert got.startswith(payload), got[:40]
+
+    def settled():
+        _, m = metrics(f)
+        # TCP connections are counted when they end, a moment after the client sees EOF.
+        return m if value(m, "ferry_app_requests_total", app="echo", protocol="tcp", status_class="none") >= 2 else None
+    after = H.wait_until(settled, timeout=5, what="the TCP connections counted")
+    body, _ = metrics(f)
+
+    def delta(name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+    assert delta("ferry_app_requests_total", app="shop", protocol="http1", status_class="2xx") == n
+    assert delta("ferry_app_requests_total", app="shop", protocol="http1", status_class="4xx") == 3
+    assert delta("ferry_app_request_duration_seconds_count", app="shop") == n + 3
+    assert delta("ferry_app_request_duration_seconds_bucket", app="shop", le="+Inf") == n + 3
+    assert delta("ferry_app_sent_bytes_total", app="shop") >= n * 100
+    assert delta("ferry_app_rejected_requests_total", app="tight") == 1
+    assert delta("ferry_app_requests_total", app="tight", protocol="http1", status_class="5xx") == 1
+    assert delta("ferry_app_requests_total", app="tight", protocol="http1", status_class="2xx") == 1
+    assert delta("ferry_app_rejected_requests_total", app="shop") == 0
+    assert delta("ferry_app_requests_total", app="echo", protocol="tcp", status_class="none") == 2
+    assert delta("ferry_app_received_bytes_total", app="echo") == 1500
+    assert value(after, "ferry_app_concurrency_hard_limit", app="shop") == 50
+    assert value(after, "ferry_app_concurrency_soft_limit", app="shop") == 10
+    assert value(after, "ferry_app_requests_in_flight", app="shop") == 0
+    assert value(after, "ferry_server_healthy", backend="pool", server="s1") == 1
+    assert value(after, "ferry_server_drained", backend="pool", server="s1") == 0
+    assert value(after, "ferry_server_responses_total", backend="pool", server="s1") >= n + 3
+    # Every HTTP request above used its own connection.
+    assert delta("ferry_frontend_connections_total", frontend="web") >= n + 3 + 2
+    assert delta("ferry_frontend_connections_total", frontend="tcp") == 2
+    assert value(after, "ferry_config_generation") == 1
+    assert value(after, "ferry_config_last_reload_successful") == 1
+    assert any(k[0] == "ferry_build_info" and ("node", "it-node") in k[1] for k in after), "ferry_build_info"
+    rss = value(after, "process_resident_memory_bytes")
+    assert rss > 1e6, rss
+    start = value(after, "process_start_time_seconds")
+    assert abs(start - time.time()) < 600, start
+    assert value(after, "process_open_fds") > 5 and value(after, "process_max_fds") > 0
+
+    if not os.path.exists(PROMTOOL):
+        H.skip("promtool not installed (%s): the counts above passed" % PROMTOOL)
+    p = subprocess.run([PROMTOOL, "check", "metrics"], input=body.encode(), capture_output=True, timeout=60)
+    report = (p.stdout + p.stderr).decode().strip()
+    assert p.returncode == 0 and report == "", "promtool check metrics:\n%s" % report
+    H.figure("metrics exposition size (3 apps)", len(body), "bytes")
+
+
+class _Process:
+    """A child process killed (by PID) at cleanup."""
+
+    def __init__(self, args, log_path):
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
+
+
+def test_prometheus_scrapes_and_rate_moves():
+    if not os.path.exists(PROMETHEUS):
+        H.skip("prometheus not installed (%s)" % PROMETHEUS)
+    f, be, slow, echo = _setup()
+    port = f.port("web")
+    tmp = H.tmpdir()
+    prom_port = H.free_port_closed()
+    with open(os.path.join(tmp, "prometheus.yml"), "w") as cf:
+        cf.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
+                 "scrape_configs:\n  - job_name: ferry\n    metrics_path: /metrics\n"
+                 "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % f.admin_port)
+    prom = H._register(_Process([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                                 "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
+                                 "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"],
+                                os.path.join(tmp, "prometheus.log")))
+
+    def query(q):
+        url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom_port, urllib.parse.urlencode({"query": q}))
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                data = json.loads(r.read())
+        except OSError:
+            return None
+        assert data["status"] == "success", data
+        return data["data"]["result"]
+
+    stop = threading.Event()
+
+    def traffic():
+        while not stop.is_set():
+            try:
+                H.request(port, "/", host="shop.test", timeout=5)
+            except OSError:
+                pass
+            time.sleep(0.02)
+    t = threading.Thread(target=traffic, daemon=True)
+    t.start()
+    try:
+        def up():
+            r = query('up{job="ferry"}')
+            return r and r[0]["value"][1] == "1"
+        H.wait_until(up, timeout=30, interval=0.5, what="Prometheus scraping ferryd (up == 1)")
+
+        def rate():
+            r = query('rate(ferry_app_requests_total{app="shop",status_class="2xx"}[5s])')
+            if r and float(r[0]["value"][1]) > 0:
+                return float(r[0]["value"][1])
+            return None
+        got = H.wait_until(rate, timeout=30, interval=0.5, what="rate(ferry_app_requests_total) > 0")
+        H.figure("prometheus rate(ferry_app_requests_total{app=shop}[5s])", "%.1f" % got, "req/s")
+        # The histogram is usable as such: a quantile over its buckets.
+        q = query('histogram_quantile(0.9, rate(ferry_app_request_duration_seconds_bucket{app="shop"}[5s]))')
+        assert q and float(q[0]["value"][1]) > 0, q
+    finally:
+        stop.set()
+        t.join(10)
+        prom.close()
+    assert prom.proc.returncode is not None
+
+
+def test_scrape_of_10000_apps():
+    be = H.HttpBackend("many")
+    n = 10000
+    parts = [H.base_config(), H.section("frontend web", "bind 127.0.0.1:0", "mode http"),
+             H.backend_section("pool", [("s1", be.port)])]
+    for i in range(n):
+        parts.append("app a%05d\n    hosts a%05d.test\n    backend pool\n\n" % (i, i))
+    f = H.Ferry("".join(parts), ready_timeout=60)
+    r = H.request(f.port("web"), "/", host="a04242.test")
+    assert r.status == 200, r
+    scrape(f, timeout=30)  # warm-up (first connection, allocator)
+    best = None
+    for _ in range(3):
+        t0 = time.monotonic()
+        status, _, body = scrape(f, timeout=30)
+        took = time.monotonic() - t0
+        assert status == 200
+        best = took if best is None else min(best, took)
+        last = body
+    samples = parse(last)
+    H.figure("/metrics scrape with %d apps" % n, "%.3f" % best, "s (best of 3)")
+    H.figure("/metrics size with %d apps" % n, len(last), "bytes")
+    counts = [k for k in samples if k[0] == "ferry_app_request_duration_seconds_count"]
+    assert len(counts) == n, len(counts)
+    assert value(samples, "ferry_app_requests_total", app="a04242", protocol="http1", status_class="2xx") == 1
+    assert best < 1.0, "a /metrics scrape of %d apps took %.3f s" % (n, best)
+
+
+if __name__ == "__main__":
+    H.main()
