@@ -3,8 +3,8 @@ exposition passes `promtool check metrics`, a real Prometheus scrapes it and rat
 10,000-app scrape takes well under a second."""
 import os
 import re
-import shutil
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 import json
 
+import h2raw as R
 import harness as H
 
 PROMTOOL = "/usr/bin/promtool"
@@ -143,6 +144,51 @@ def test_exact_counts_and_promtool():
     report = (p.stdout + p.stderr).decode().strip()
     assert p.returncode == 0 and report == "", "promtool check metrics:\n%s" % report
     H.figure("metrics exposition size (3 apps)", len(body), "bytes")
+
+
+def test_tls_and_http2_counters():
+    certs = H.TlsCerts()
+    be = H.HttpBackend("tls-be")
+    cfg = H.base_config()
+    cfg += H.section("frontend secure", "bind 127.0.0.1:0 tls", "mode http")
+    cfg += H.backend_section("pool", [("s1", be.port)])
+    cfg += H.section("app a", "hosts a.test", "backend pool", "certificate %s" % certs.issue("cert-a", ["a.test"]))
+    f = H.Ferry(cfg)
+    port = f.port("secure")
+    _, before = metrics(f)
+    # Two handshakes for a name without a certificate (no default): refused.
+    for _ in range(2):
+        try:
+            H.RawConn(port, tls=certs.client(), sni="unknown.test").close()
+            raise AssertionError("a handshake for a name without a certificate succeeded")
+        except (ssl.SSLError, ConnectionError, OSError):
+            pass
+    # HTTP/1.1 over TLS, then three HTTP/2 streams on one h2 connection.
+    c = H.RawConn(port, tls=certs.client(), sni="a.test")
+    c.send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    assert c.read_response().status == 200
+    c.close()
+    h2 = R.H2Conn.connect(port, tls=certs.client(), sni="a.test")
+    for i in range(3):
+        assert R.get(h2, "a.test", "/h2/%d" % i).status == 200
+    h2.close()
+
+    def delta(after, name, **labels):
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    def settled():
+        _, m = metrics(f)
+        return m if delta(m, "ferry_frontend_active_connections", frontend="secure") == 0 else None
+    after = H.wait_until(settled, timeout=5, what="the TLS connections closed")
+    assert delta(after, "ferry_frontend_tls_handshake_failures_total", frontend="secure", reason="no-certificate") == 2
+    assert delta(after, "ferry_frontend_tls_handshake_failures_total", frontend="secure", reason="protocol") == 0
+    assert delta(after, "ferry_frontend_tls_handshakes_total", frontend="secure") == 2
+    assert delta(after, "ferry_frontend_connections_total", frontend="secure") == 4
+    assert delta(after, "ferry_app_requests_total", app="a", protocol="http1", status_class="2xx") == 1
+    assert delta(after, "ferry_app_requests_total", app="a", protocol="http2", status_class="2xx") == 3
+    # The certificate's expiry, once certificate_status() reports it (the API helper's part).
+    expiry = [v for k, v in after.items() if k[0] == "ferry_certificate_expiry_timestamp_seconds"]
+    assert all(v > time.time() for v in expiry), expiry
 
 
 class _Process:

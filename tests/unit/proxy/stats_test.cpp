@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "ferry/configlang/load.h"
+#include "ferry/proxy/engine.h"
 #include "plan/plan.h"
 #include "stats/collect.h"
 #include "stats/counters.h"
@@ -203,4 +204,51 @@ TEST_CASE("registry: drained servers are flagged at every build, whatever the st
   reg.drained().erase({"b", "s1"});
   auto p3 = plan_of(moved, reg, 3);
   CHECK_FALSE(p3->backends[0].servers[0].state->drained);
+}
+
+TEST_CASE("Engine: stats() and admin drain across reloads", "[stats][drain][engine]") {
+  auto load = [](const std::string& text) {
+    auto r = config::load_string(text, "t.conf", {});
+    INFO(config::format(r.diagnostics));
+    REQUIRE(r.ok());
+    return std::shared_ptr<const config::Config>(r.config);
+  };
+  const std::string global = "global\n    workers 2\n    log stderr error\n";
+  Engine engine;
+  CHECK_FALSE(engine.set_server_drained("b", "s1", true));  // no configuration yet
+  CHECK(engine.stats().apps.empty());
+  std::string error;
+  REQUIRE(engine.apply(load(global + kConfig), error));
+  EngineStats s = engine.stats();
+  CHECK(s.workers == 2);
+  CHECK(s.generation >= 1);
+  REQUIRE(s.apps.size() == 2);
+  REQUIRE(s.servers.size() == 2);
+  CHECK_FALSE(s.servers[0].drained);
+
+  CHECK_FALSE(engine.set_server_drained("b", "nope", true));
+  CHECK_FALSE(engine.set_server_drained("nope", "s1", true));
+  CHECK(engine.drained_servers().empty());
+  REQUIRE(engine.set_server_drained("b", "s1", true));
+  CHECK(engine.stats().servers[0].drained);  // at once
+  CHECK(engine.drained_servers() == std::vector<std::pair<std::string, std::string>>{{"b", "s1"}});
+
+  // A reload without s1 keeps the drain; one that re-adds it (at another address) applies it.
+  std::string without = kConfig;
+  without.replace(without.find("    server s1 127.0.0.1:9001\n"), 29, "");
+  REQUIRE(engine.apply(load(global + without), error));
+  CHECK(engine.drained_servers().size() == 1);
+  CHECK_FALSE(engine.stats().servers[0].drained);  // s2
+  std::string moved = kConfig;
+  moved.replace(moved.find("127.0.0.1:9001"), 14, "127.0.0.1:9005");
+  REQUIRE(engine.apply(load(global + moved), error));
+  s = engine.stats();
+  CHECK(s.servers[0].name == "s1");
+  CHECK(s.servers[0].drained);
+  CHECK_FALSE(s.servers[1].drained);
+
+  REQUIRE(engine.set_server_drained("b", "s1", false));
+  CHECK_FALSE(engine.stats().servers[0].drained);
+  CHECK(engine.drained_servers().empty());
+  engine.stop();
 }
