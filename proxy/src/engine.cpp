@@ -36,7 +36,8 @@ struct Engine::Impl {
   std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first apply; kept across reloads
   DynamicTls dynamic;  // ACME certificates and challenges; kept across reloads
   // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
-  // (ACME thread). Never taken by workers.
+  // (ACME thread) and the admin drain calls (admin threads), which use the registry too.
+  // Never taken by workers.
   std::mutex control;
   // The newest plan, for mesh_peers() and stats() (admin threads). Guarded by peers_mu.
   mutable std::mutex peers_mu;
