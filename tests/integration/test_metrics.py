@@ -53,6 +53,7 @@ def metrics(f):
 
 
 def _setup():
+    """ferryd with the default access log (stderr) in front of an HTTP, a slow and a TCP backend."""
     be = H.HttpBackend("web")
     slow = H.HttpBackend("slow", delay=1.5)
     echo = H.TcpEchoBackend("echo")
@@ -166,7 +167,7 @@ def test_exact_counts_and_promtool():
 def test_tls_and_http2_counters():
     certs = H.TlsCerts()
     be = H.HttpBackend("tls-be")
-    cfg = H.base_config()
+    cfg = H.base_config(global_extra=["access-log off"])  # counting does not need the access log
     cfg += H.section("frontend secure", "bind 127.0.0.1:0 tls", "mode http")
     cfg += H.backend_section("pool", [("s1", be.port)])
     cfg += H.section("app a", "hosts a.test", "backend pool", "certificate %s" % certs.issue("cert-a", ["a.test"]))
@@ -298,7 +299,8 @@ def test_scrape_of_10000_apps():
     another number, up to all 10,000: the worst case)."""
     be = H.HttpBackend("many")
     n, active = 10000, int(os.environ.get("FERRY_METRICS_ACTIVE", "2000"))
-    parts = [H.base_config(), H.section("frontend web", "bind 127.0.0.1:0", "mode http"),
+    # The access log off: requests are counted all the same (their log entry is skipped).
+    parts = [H.base_config(global_extra=["access-log off"]), H.section("frontend web", "bind 127.0.0.1:0", "mode http"),
              H.backend_section("pool", [("s1", be.port)])]
     for i in range(n):
         parts.append("app a%05d\n    hosts a%05d.test\n    backend pool\n\n" % (i, i))
