@@ -209,6 +209,31 @@ def test_tls_and_http2_counters():
     assert all(v > time.time() for v in expiry), expiry
 
 
+def test_active_connections_across_reload():
+    f, be, slow, echo = _setup()
+    port = f.port("web")
+    conns = [H.http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(3)]
+    for c in conns:
+        assert H.request(port, "/", host="shop.test", conn=c).status == 200
+
+    def active():
+        _, m = metrics(f)
+        return value(m, "ferry_frontend_active_connections", frontend="web")
+    H.wait_until(lambda: active() == 3, timeout=5, what="3 active connections")
+    f.reload()
+    for c in conns:  # served under the new plan (same frontend: the same counters)
+        assert H.request(port, "/", host="shop.test", conn=c).status == 200
+    assert active() == 3
+    for c in conns:
+        c.close()
+    H.wait_until(lambda: active() == 0, timeout=5, what="no active connection")
+    _, m = metrics(f)
+    assert value(m, "ferry_config_generation") == 2
+    assert value(m, "ferry_config_reloads_total", result="success") == 1
+    assert value(m, "ferry_config_reloads_total", result="failure") == 0
+    assert value(m, "ferry_app_requests_total", app="shop", protocol="http1", status_class="2xx") == 6
+
+
 class _Process:
     """A child process killed (by PID) at cleanup."""
 
