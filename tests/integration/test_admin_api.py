@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import subprocess
+import time
 
 import harness as H
 
@@ -296,6 +297,41 @@ def test_config_masks_admin_user_hashes():
         H.skip("admin-user makes the API require a login here")
     assert st == 200, (st, raw)
     assert "SECRETHASHVALUE" not in j["text"] and "admin-user ops <hash>" in j["text"], j["text"][:300]
+
+
+def test_file_certificates():
+    pki = H.TlsCerts("Ferry API")
+    s1, s2 = H.HttpBackend("s1"), H.HttpBackend("s2")
+    shop_pem = pki.issue("shop.test", ["shop.test", "www.shop.test"], days=20)
+    default_pem = pki.issue("default.test", days=10)
+    cfg = config(s1, s2).replace("app shop\n", "app shop\n    certificate %s\n" % shop_pem, 1)
+    cfg += H.section("frontend secure", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % default_pem)
+    f = H.Ferry(cfg)
+    now = time.time()
+    certs = get(f, "/api/v1/certificates")
+    assert [(c["app"], c.get("frontend"), c["source"]) for c in certs] == [("shop", None, "file"),
+                                                                         ("", "secure", "file")], certs
+    shop, dflt = certs
+    assert shop["hosts"] == ["shop.test", "www.shop.test"] and shop["state"] == "valid", shop
+    assert "CN=Ferry API Intermediate CA" in shop["issuer"], shop
+    assert abs(shop["not_after"] - (now + 20 * 86400)) < 600 and shop["not_before"] <= now + 5, shop
+    assert shop["next_renewal"] == 0 and shop["renewal_failures"] == 0 and shop["last_error"] == "", shop
+    assert dflt["hosts"] == ["default.test"] and abs(dflt["not_after"] - (now + 10 * 86400)) < 600, dflt
+    d = get(f, "/api/v1/apps/shop")
+    assert d["certificate"]["source"] == "file" and d["certificate"]["not_after"] == shop["not_after"], d
+    assert d["certificate"]["hosts"] == shop["hosts"] and d["certificate"]["state"] == "valid", d
+    # The file is re-read when it changes (same path, new certificate).
+    newer = pki.issue("shop.test", ["shop.test"], days=5)
+    time.sleep(0.02)
+    os.replace(newer, shop_pem)
+    again = get(f, "/api/v1/certificates")[0]
+    assert again["hosts"] == ["shop.test"] and abs(again["not_after"] - (now + 5 * 86400)) < 600, again
+    # An unreadable file shows as an error, not as a failed request.
+    os.unlink(default_pem)
+    gone = get(f, "/api/v1/certificates")[1]
+    assert gone["state"] == "error" and default_pem in gone["last_error"], gone
+    st, j, _ = api(f, "POST", "/api/v1/certificates/shop/renew")
+    assert st == 409, (st, j)
 
 
 def test_ferryctl_commands():
