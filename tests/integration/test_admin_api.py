@@ -56,7 +56,7 @@ def ferryctl(f, *args, admin=None, env_extra=None):
         env.pop(k, None)
     env.update(env_extra or {})
     url = admin or "http://127.0.0.1:%d" % f.admin_port
-    p = subprocess.run([ferryctl_path(), "--admin", url] + list(args), stdin=subprocess.DEVNULL,
+    p = subprocess.run([ferryctl_path(), "--admin", url] + list(args), stdin=subprocess.DEVNULL, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
@@ -378,6 +378,70 @@ def test_ferryctl_commands():
     p = subprocess.run([ferryctl_path(), "apps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
                        env=dict(os.environ, FERRY_ADMIN="http://127.0.0.1:%d" % f.admin_port))
     assert p.returncode == 0 and b"shop" in p.stdout, p
+
+
+class _FakeAdmin:
+    """A stdlib admin API stand-in recording what ferryctl sends: POST /api/v1/login (user ops,
+    password pw -> token tok-1) and GET /api/v1/apps (bearer tok-1 only)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        seen = self.seen = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def _send(self, status, obj):
+                body = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                seen.append(("POST", self.path, self.headers.get("Authorization"), body))
+                if self.path != "/api/v1/login":
+                    return self._send(404, {"error": "not found"})
+                req = json.loads(body)
+                if req == {"user": "ops", "password": "pw"}:
+                    return self._send(200, {"user": "ops", "token": "tok-1", "csrf": "c", "idle_timeout_s": 1800})
+                return self._send(401, {"error": "bad user or password"})
+
+            def do_GET(self):
+                seen.append(("GET", self.path, self.headers.get("Authorization"), b""))
+                if self.headers.get("Authorization") != "Bearer tok-1":
+                    return self._send(401, {"error": "not authenticated"})
+                self._send(200, [{"name": "x", "mode": "http", "hosts": [], "backend": "b", "inflight": 0,
+                                  "queued": 0, "rps": 0, "requests": 0, "status": {"5xx": 0}, "rejected": 0}])
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        H._register(self)
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+def test_ferryctl_login_and_token():
+    fake = _FakeAdmin()
+    rc, out, err = ferryctl(None, "--user", "ops", "apps", admin=fake.url, env_extra={"FERRY_PASSWORD": "pw"})
+    assert rc == 0 and out.splitlines()[1].split()[0] == "x", (rc, out, err)
+    assert [s[:3] for s in fake.seen] == [("POST", "/api/v1/login", None), ("GET", "/api/v1/apps", "Bearer tok-1")], \
+        fake.seen
+    del fake.seen[:]
+    rc, out, err = ferryctl(None, "apps", admin=fake.url, env_extra={"FERRY_TOKEN": "tok-1"})
+    assert rc == 0 and [s[:3] for s in fake.seen] == [("GET", "/api/v1/apps", "Bearer tok-1")], (rc, err, fake.seen)
+    rc, out, err = ferryctl(None, "--token", "wrong", "apps", admin=fake.url)
+    assert rc == 1 and "not authenticated (HTTP 401)" in err, (rc, err)
+    rc, out, err = ferryctl(None, "apps", admin=fake.url, env_extra={"FERRY_USER": "ops", "FERRY_PASSWORD": "no"})
+    assert rc == 1 and "login failed" in err and "401" in err, (rc, err)
 
 
 def test_ferryctl_drain_and_enable():
