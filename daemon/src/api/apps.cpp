@@ -32,6 +32,7 @@ bool is_drained(const std::vector<std::pair<std::string, std::string>>& drained,
 void list_apps(const ApiContext& ctx, Poco::Net::HTTPServerResponse& resp) {
   auto cfg = ctx.status->get().config;
   proxy::EngineStats stats = ctx.engine->stats();
+  api::StatsIndex index(stats);
   std::map<std::string, double> rates;
   if (ctx.history) rates = ctx.history->rates();
   api::JsonWriter w;
@@ -41,7 +42,7 @@ void list_apps(const ApiContext& ctx, Poco::Net::HTTPServerResponse& resp) {
       std::vector<uint64_t> spark;
       if (ctx.history) spark = ctx.history->spark(app.name, kSparkMinutes);
       w.begin_object();
-      api::write_app_members(w, *cfg, app, api::find_app(stats, app.name), rate_of(rates, app.name), spark);
+      api::write_app_members(w, *cfg, app, index.app(app.name), rate_of(rates, app.name), spark);
       w.end_object();
     }
   w.end_array();

@@ -22,13 +22,14 @@ bool listed(const std::vector<std::pair<std::string, std::string>>& drained, con
 void write_servers(api::JsonWriter& w, const ApiContext& ctx, const config::Config& cfg, const std::string* backend,
                    const std::string* server) {
   proxy::EngineStats stats = ctx.engine->stats();
+  api::StatsIndex index(stats);
   auto drained = stats.servers.empty() ? ctx.engine->drained_servers()
                                        : std::vector<std::pair<std::string, std::string>>{};
   for (const config::Backend& be : cfg.backends) {
     if (backend && be.name != *backend) continue;
     for (const config::Server& sv : be.servers) {
       if (server && sv.name != *server) continue;
-      api::write_server(w, cfg, be, sv, api::find_server(stats, be.name, sv.name), listed(drained, be.name, sv.name));
+      api::write_server(w, cfg, be, sv, index.server(be.name, sv.name), listed(drained, be.name, sv.name));
     }
   }
 }

@@ -23,6 +23,23 @@ const proxy::FrontendStats* find_frontend(const proxy::EngineStats& s, const std
   return nullptr;
 }
 
+StatsIndex::StatsIndex(const proxy::EngineStats& s) {
+  apps_.reserve(s.apps.size());
+  for (const auto& a : s.apps) apps_.emplace(a.name, &a);
+  servers_.reserve(s.servers.size());
+  for (const auto& v : s.servers) servers_.emplace(v.backend + '\0' + v.name, &v);
+}
+
+const proxy::AppStats* StatsIndex::app(const std::string& name) const {
+  auto it = apps_.find(name);
+  return it == apps_.end() ? nullptr : it->second;
+}
+
+const proxy::ServerStats* StatsIndex::server(const std::string& backend, const std::string& name) const {
+  auto it = servers_.find(backend + '\0' + name);
+  return it == servers_.end() ? nullptr : it->second;
+}
+
 uint64_t class_requests(const proxy::AppStats& a, int cls) {
   uint64_t n = 0;
   for (const auto& by_class : a.requests) n += by_class[static_cast<size_t>(cls)];

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "api/cert_status.h"
@@ -20,10 +21,22 @@
 
 namespace ferry::daemon::api {
 
-// Lookups by name in an EngineStats (nullptr when absent).
+// Lookups by name in an EngineStats (nullptr when absent). Linear: for one object.
 const proxy::AppStats* find_app(const proxy::EngineStats& s, const std::string& name);
 const proxy::ServerStats* find_server(const proxy::EngineStats& s, const std::string& backend, const std::string& name);
 const proxy::FrontendStats* find_frontend(const proxy::EngineStats& s, const std::string& name);
+
+// Hashed lookups for whole lists (10,000 apps stay linear). Borrows `s`, which must outlive it.
+class StatsIndex {
+ public:
+  explicit StatsIndex(const proxy::EngineStats& s);
+  const proxy::AppStats* app(const std::string& name) const;
+  const proxy::ServerStats* server(const std::string& backend, const std::string& name) const;
+
+ private:
+  std::unordered_map<std::string, const proxy::AppStats*> apps_;
+  std::unordered_map<std::string, const proxy::ServerStats*> servers_;  // key: backend + '\0' + name
+};
 
 // Finished requests (connections for tcp apps) of every protocol and status class.
 uint64_t total_requests(const proxy::AppStats& a);

@@ -182,3 +182,22 @@ TEST_CASE("the validate answer lists diagnostics with positions", "[api][config]
   REQUIRE(good.ok());
   CHECK(daemon::api::diagnostics_json(good).rfind(R"({"ok":true,"errors":0,)", 0) == 0);
 }
+
+TEST_CASE("StatsIndex finds apps and servers by name", "[api][shape]") {
+  proxy::EngineStats s;
+  s.apps.resize(2);
+  s.apps[0].name = "a";
+  s.apps[1].name = "b";
+  s.servers.resize(2);
+  s.servers[0].backend = "p";
+  s.servers[0].name = "s1";
+  s.servers[1].backend = "p1";  // "p" + "1s1" must not collide with "p1" + "s1"
+  s.servers[1].name = "s1";
+  daemon::api::StatsIndex idx(s);
+  CHECK(idx.app("b") == &s.apps[1]);
+  CHECK(idx.app("c") == nullptr);
+  CHECK(idx.server("p", "s1") == &s.servers[0]);
+  CHECK(idx.server("p1", "s1") == &s.servers[1]);
+  CHECK(idx.server("p", "1s1") == nullptr);
+  CHECK(daemon::api::find_server(s, "p1", "s1") == &s.servers[1]);
+}
