@@ -23,14 +23,17 @@ AppStatus app_status(const std::string& app, const AppFacts& f, int64_t now) {
     s.state = "valid";
   else
     s.state = "none";
-  if (f.ordering) {
+  // As the thread decides (acme_manager.cpp's Pass): an order when the plan wants one, not
+  // before the back-off after failures for the same hosts allows it.
+  CertificatePlan plan = plan_certificate(f.hosts, f.stored, now);
+  if (f.ordering)
     s.next_renewal = now;
-  } else if (f.retry.failures > 0 && normalized_hosts(f.hosts) == f.retry.hosts) {
+  else if (!plan.order_now)
+    s.next_renewal = plan.next_check;
+  else if (!may_order(f.retry, f.hosts, now))
     s.next_renewal = f.retry.next_attempt;
-  } else {
-    CertificatePlan plan = plan_certificate(f.hosts, f.stored, now);
-    s.next_renewal = plan.order_now ? now : plan.next_check;
-  }
+  else
+    s.next_renewal = now;
   return s;
 }
 

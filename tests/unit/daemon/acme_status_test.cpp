@@ -33,14 +33,23 @@ TEST_CASE("acme app status: none, pending, valid, failed", "[acme][status]") {
   f.failed_orders = 1;
   s = app_status("a", f, now);
   CHECK(s.state == "failed");  // the old certificate is still served
-  CHECK(s.next_renewal == f.retry.next_attempt);
+  // A failed (forced) order of a certificate that is not due: the next order is at its renewal
+  // point, not at the end of the back-off.
+  CHECK(s.next_renewal == renewal_time(now - 100, now + 200));
   CHECK(s.last_error == f.last_error);
   CHECK(s.failed_orders == 1);
 
-  f.stored = StoredCertificate{{"a.example"}, now - 300, now - 1};  // expired
+  f.stored = StoredCertificate{{"a.example"}, now - 300, now - 1};  // expired: an order is due
+  s = app_status("a", f, now);
+  CHECK(s.state == "failed");
+  CHECK(s.next_renewal == f.retry.next_attempt);  // backing off
+  CHECK(s.next_renewal > now);
+
   f.retry = RetryState{};
   f.last_error.clear();
-  CHECK(app_status("a", f, now).state == "none");
+  s = app_status("a", f, now);
+  CHECK(s.state == "none");
+  CHECK(s.next_renewal == now);
 }
 
 TEST_CASE("the status cell marks a renewal pending", "[acme][status]") {
