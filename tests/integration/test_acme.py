@@ -15,6 +15,8 @@ adding a host orders a certificate covering it; `kill -9` during ACME activity l
 that passes `PRAGMA integrity_check`, and the next start recovers; SIGTERM with a CA that never
 answers still stops ferryd promptly. With `challenge http-01` (Pebble's `httpPort` = Ferry's plain
 bind) a certificate is issued and served, and unknown challenge tokens are routed to the app.
+The admin API shows each app's ACME state, and POST /api/v1/certificates/APP/renew orders at
+once (a failed forced order shows `failed` with its error while the old certificate is served).
 """
 import json
 import os
