@@ -52,7 +52,7 @@ void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const 
 
 void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since) {
   if (r == BudgetResult::granted && !queued) return;  // the fast path: nothing to count
-  plan.apps[app].stats->record_budget(w.id(), r, queued, SteadyClock::now() - since);
+  plan.apps[app].stats->record_budget(r, queued, SteadyClock::now() - since);
 }
 
 }  // namespace ferry::proxy

@@ -25,7 +25,8 @@ void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const 
                  double upstream_ms, int retries, std::string_view termination, StatsProtocol proto);
 
 // Counts the outcome of one AppBudget::acquire() for app `app` of `plan` (rejections, queue
-// wait); `queued` and `since` as given to / taken before acquire().
+// wait); `queued` and `since` as given to / taken before acquire(). The fast path (granted
+// without queueing) touches nothing.
 void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since);
 
 }  // namespace ferry::proxy

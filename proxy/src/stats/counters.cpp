@@ -23,7 +23,8 @@ int status_class(int status) {
 
 }  // namespace
 
-void HistogramSlot::observe(std::chrono::nanoseconds d) {
+template <class C>
+void BasicHistogram<C>::observe(std::chrono::nanoseconds d) {
   const int64_t ns = d.count() < 0 ? 0 : d.count();
   size_t i = 0;
   while (i < kDurationBuckets.size() && ns > kBounds.ns[i]) ++i;
@@ -31,7 +32,8 @@ void HistogramSlot::observe(std::chrono::nanoseconds d) {
   sum_ns.add(static_cast<uint64_t>(ns));
 }
 
-void HistogramSlot::sum_into(Histogram& h) const {
+template <class C>
+void BasicHistogram<C>::sum_into(Histogram& h) const {
   uint64_t total = 0;
   for (size_t i = 0; i < kDurationBuckets.size(); ++i) {
     const uint64_t c = buckets[i].get();
@@ -42,6 +44,9 @@ void HistogramSlot::sum_into(Histogram& h) const {
   h.count += total;
   h.sum += static_cast<double>(sum_ns.get()) / 1e9;
 }
+
+template struct BasicHistogram<Counter>;
+template struct BasicHistogram<SharedCounter>;
 
 void finish_histogram(Histogram& h) {
   uint64_t run = 0;
@@ -66,10 +71,9 @@ void AppCounters::record_request(int worker, StatsProtocol proto, int status, ui
   s.bytes_out.add(out);
 }
 
-void AppCounters::record_budget(int worker, BudgetResult r, bool queued, std::chrono::steady_clock::duration waited) {
-  AppSlot& s = slots_[worker < n_ ? worker : 0];
-  if (r == BudgetResult::queue_full || r == BudgetResult::timed_out) s.rejected.add(1);
-  if (queued) s.queue_wait.observe(std::chrono::duration_cast<std::chrono::nanoseconds>(waited));
+void AppCounters::record_budget(BudgetResult r, bool queued, std::chrono::steady_clock::duration waited) {
+  if (r == BudgetResult::queue_full || r == BudgetResult::timed_out) rejected_.add(1);
+  if (queued) queue_wait_.observe(std::chrono::duration_cast<std::chrono::nanoseconds>(waited));
 }
 
 void AppCounters::sum_into(AppStats& out) const {
@@ -80,9 +84,9 @@ void AppCounters::sum_into(AppStats& out) const {
     s.duration.sum_into(out.duration);
     out.bytes_in += s.bytes_in.get();
     out.bytes_out += s.bytes_out.get();
-    s.queue_wait.sum_into(out.queue_wait);
-    out.rejected += s.rejected.get();
   }
+  queue_wait_.sum_into(out.queue_wait);
+  out.rejected += rejected_.get();
 }
 
 FrontendCounters::FrontendCounters(int workers)

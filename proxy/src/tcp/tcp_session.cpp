@@ -138,8 +138,7 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
   bool queued = false;
   const auto asked = SteadyClock::now();
   auto budget = co_await app.budget->acquire(be.cfg->timeouts.queue, &queued);
-  if (queued || budget != BudgetResult::granted)
-    app.stats->record_budget(w.id(), budget, queued, SteadyClock::now() - asked);
+  if (queued || budget != BudgetResult::granted) app.stats->record_budget(budget, queued, SteadyClock::now() - asked);
   if (budget != BudgetResult::granted) {
     rec.termination = budget == BudgetResult::queue_full ? "queue-full" : "queue-timeout";
     rec.status = 503;

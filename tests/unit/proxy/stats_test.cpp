@@ -71,10 +71,10 @@ TEST_CASE("app counters: each worker's slot is summed, status classes and protoc
 
 TEST_CASE("app counters: budget outcomes count rejections and queue waits", "[stats]") {
   stats::AppCounters c(2);
-  c.record_budget(0, BudgetResult::granted, true, milliseconds(20));
-  c.record_budget(1, BudgetResult::queue_full, false, microseconds(1));
-  c.record_budget(1, BudgetResult::timed_out, true, milliseconds(700));
-  c.record_budget(0, BudgetResult::cancelled, true, milliseconds(1));
+  c.record_budget(BudgetResult::granted, true, milliseconds(20));
+  c.record_budget(BudgetResult::queue_full, false, microseconds(1));
+  c.record_budget(BudgetResult::timed_out, true, milliseconds(700));
+  c.record_budget(BudgetResult::cancelled, true, milliseconds(1));
   AppStats a;
   c.sum_into(a);
   stats::finish_histogram(a.queue_wait);
