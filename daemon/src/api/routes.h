@@ -32,5 +32,8 @@ void register_api_routes(web::AdminServer& server, const ApiContext& ctx);
 
 // One area each (api/<area>.cpp).
 void register_mesh_routes(web::AdminServer& server, const ApiContext& ctx);
+// GET /api/v1/apps/NAME/history (api/history.cpp). Registers the `/api/v1/apps/*` prefix
+// route only until the apps API owns it (see api/history.h, handle_history_request).
+void register_history_routes(web::AdminServer& server, const ApiContext& ctx);
 
 }  // namespace ferry::daemon
