@@ -74,7 +74,7 @@ std::string point_json(const HistoryPoint& p) {
 
 bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco::Net::HTTPServerRequest& req,
                             Poco::Net::HTTPServerResponse& resp) {
-  std::string range_text;
+  std::string range_text = "1h";  // no `range` parameter
   try {
     for (const auto& [key, value] : Poco::URI(req.getURI()).getQueryParameters())
       if (key == "range") range_text = value;
@@ -82,7 +82,6 @@ bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco:
     send_error(resp, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST, "malformed query string");
     return false;
   }
-  if (range_text.empty()) range_text = "1h";
   auto range = history::parse_history_range(range_text);
   if (!range) {
     send_error(resp, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST,

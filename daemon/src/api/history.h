@@ -13,7 +13,7 @@
 namespace ferry::daemon {
 
 // Answers one history request for `app` (the NAME path segment, already decoded): 200 with
-// the points; 400 {"error"} for a missing or unknown `range`; 404 when `app` is not in the
+// the points (no `range` parameter = 1h); 400 {"error"} for an unknown or empty `range`; 404 when `app` is not in the
 // running configuration; 503 when the history store is not available (ctx.history null).
 // Always sends a response; returns true when it was 200.
 bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco::Net::HTTPServerRequest& req,
