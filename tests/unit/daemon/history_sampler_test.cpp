@@ -247,3 +247,43 @@ TEST_CASE("history sampler: a store that cannot be opened is an error", "[histor
   CHECK_FALSE(s.start(set, error));
   CHECK_THAT(error, Catch::Contains("history store:"));
 }
+
+TEST_CASE("history sampler: queries run while the thread samples; update() changes and disables", "[history][store]") {
+  TempDir tmp;
+  std::atomic<uint64_t> served{0};
+  Sampler s([&] { return snapshot({{"shop", served.fetch_add(3) + 3}}); }, {});
+  Settings set = settings_in(tmp);
+  set.interval = std::chrono::milliseconds(1000);
+  std::string error;
+  REQUIRE(s.start(set, error));
+  set.interval = std::chrono::milliseconds(200);  // a reload: takes effect at once
+  s.update(set);
+  std::atomic<bool> done{false};
+  std::atomic<int> queries{0};
+  std::thread reader([&] {
+    while (!done) {
+      auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+      (void)s.query("shop", now - 3600, now + 1, 60);
+      (void)s.rates();
+      (void)s.spark("shop", 30);
+      ++queries;
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  done = true;
+  reader.join();
+  CHECK(queries > 10);
+  // At 200 ms, about 5 samples in 1.1 s (at 1 s it would be 1).
+  CHECK(served.load() >= 3 * 4);
+  auto spark = s.spark("shop", 2);
+  const uint64_t now_served = served.load();  // a sample may have run after spark() read
+  CHECK((spark[0] + spark[1] == now_served || spark[0] + spark[1] + 3 == now_served));
+
+  set.enabled = false;  // `history-retention off` on reload: last sample, thread joined
+  s.update(set);
+  const uint64_t after_off = served.load();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(served.load() == after_off);
+  spark = s.spark("shop", 2);
+  CHECK(spark[0] + spark[1] == after_off);
+}
