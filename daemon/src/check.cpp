@@ -32,9 +32,10 @@ std::string source_line(const std::string& file, int line) {
   return in ? text : std::string();
 }
 
-// Checks beyond the language: files the configuration names that must be usable at run time.
+}  // namespace
+
 // Today the mesh private key (readable, mode 0600 or stricter, a base64 32-byte key).
-void check_files(config::LoadResult& result) {
+void check_runtime_files(config::LoadResult& result) {
   if (!result.ok() || !result.config->mesh) return;
   const config::Mesh& m = *result.config->mesh;
   netlink::WgKey key;
@@ -51,11 +52,9 @@ void check_files(config::LoadResult& result) {
   result.config.reset();
 }
 
-}  // namespace
-
 int run_check(const std::string& path) {
   config::LoadResult result = load_config(path);
-  check_files(result);
+  check_runtime_files(result);
   print_diagnostics(std::cerr, result);
   if (result.ok()) {
     std::cout << "Configuration file is valid" << std::endl;

@@ -81,7 +81,7 @@ int Daemon::start() {
   }
   config_ = cfg;
   generation_ = 1;
-  status_->started(cfg);
+  status_->started(cfg, std::move(result.source_text));
 
   acme_->start(cfg);
   start_history(cfg);
@@ -140,7 +140,7 @@ void Daemon::reload() {
     }
     config_ = result.config;
     ++generation_;
-    status_->reloaded(config_);
+    status_->reloaded(config_, std::move(result.source_text));
     if (acme_) acme_->update(config_);
     if (mesh_) mesh_->update(config_);
     if (history_) history_->update(config_);
@@ -208,13 +208,16 @@ void Daemon::shutdown() {
 
 void Daemon::log_new_listeners() {
   std::set<std::pair<std::string, std::string>> now;
+  std::vector<std::pair<std::string, std::string>> ordered;
   for (const proxy::ListenerInfo& l : engine_->listeners()) {
     auto key = std::make_pair(l.frontend, l.address);
+    ordered.push_back(key);
     if (!listeners_.count(key))
       logger().information("listening frontend=" + l.frontend + " address=" + l.address);
     now.insert(std::move(key));
   }
   listeners_ = std::move(now);
+  status_->set_listeners(std::move(ordered));
 }
 
 bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) {

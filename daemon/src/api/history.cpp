@@ -72,7 +72,7 @@ std::string point_json(const HistoryPoint& p) {
 
 }  // namespace
 
-bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco::Net::HTTPServerRequest& req,
+void handle_history_request(const ApiContext& ctx, const std::string& app, Poco::Net::HTTPServerRequest& req,
                             Poco::Net::HTTPServerResponse& resp) {
   std::string range_text = "1h";  // no `range` parameter
   try {
@@ -80,26 +80,26 @@ bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco:
       if (key == "range") range_text = value;
   } catch (const std::exception&) {
     send_error(resp, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST, "malformed query string");
-    return false;
+    return;
   }
   auto range = history::parse_history_range(range_text);
   if (!range) {
     send_error(resp, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST,
                "invalid range '" + range_text + "' (expected 15m, 1h, 6h, 24h, 48h, 7d or 30d)");
-    return false;
+    return;
   }
   bool known = false;
   if (ctx.status)
     if (auto cfg = ctx.status->get().config)
       for (const config::App& a : cfg->apps) known = known || a.name == app;
   if (!known) {
-    send_error(resp, Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "no app '" + app + "'");
-    return false;
+    send_error(resp, Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "no such app: " + app);
+    return;
   }
   if (!ctx.history) {
     send_error(resp, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
-               "history is not available (the history store could not be opened, see the log)");
-    return false;
+               "history unavailable");
+    return;
   }
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -112,35 +112,6 @@ bool handle_history_request(const ApiContext& ctx, const std::string& app, Poco:
   for (size_t i = 0; i < points.size(); ++i) body += (i ? ",\n  " : "") + point_json(points[i]);
   body += "]}\n";
   send(resp, Poco::Net::HTTPResponse::HTTP_OK, body);
-  return true;
-}
-
-void register_history_routes(web::AdminServer& server, const ApiContext& ctx) {
-  // TEMPORARY until the apps API registers `GET /api/v1/apps/*` (app list/detail): then its
-  // handler calls handle_history_request() for `/api/v1/apps/NAME/history` and this
-  // registration is removed (register_api_routes must not register the prefix twice: the
-  // first route wins).
-  server.add_route("GET", "/api/v1/apps/*", web::Access::user,
-                   [ctx](const web::RequestContext&, Poco::Net::HTTPServerRequest& req,
-                         Poco::Net::HTTPServerResponse& resp) {
-                     static const std::string kPrefix = "/api/v1/apps/", kSuffix = "/history";
-                     std::string path;
-                     try {
-                       path = Poco::URI(req.getURI()).getPath();
-                     } catch (const std::exception&) {
-                       send_error(resp, Poco::Net::HTTPResponse::HTTP_BAD_REQUEST, "malformed URI");
-                       return;
-                     }
-                     if (path.size() > kPrefix.size() + kSuffix.size() && path.compare(0, kPrefix.size(), kPrefix) == 0 &&
-                         path.compare(path.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0) {
-                       std::string app = path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
-                       if (app.find('/') == std::string::npos) {
-                         handle_history_request(ctx, app, req, resp);
-                         return;
-                       }
-                     }
-                     send_error(resp, Poco::Net::HTTPResponse::HTTP_NOT_FOUND, "no such route");
-                   });
 }
 
 }  // namespace ferry::daemon
