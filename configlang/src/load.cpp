@@ -52,7 +52,9 @@ LoadResult load_file(const std::string& path, const LoadOptions& opts) {
     bool ok = detail::read_text_file(path, body, why);
     char buf[PATH_MAX];
     std::string canon = ::realpath(path.c_str(), buf) ? std::string(buf) : path;
-    return run(body, path, detail::dir_of(path), canon, opts, !ok, why);
+    LoadResult res = run(body, path, detail::dir_of(path), canon, opts, !ok, why);
+    if (ok) res.source_text = std::move(body);
+    return res;
   } catch (...) {
     LoadResult res;
     res.diagnostics.push_back(Diagnostic{Diagnostic::Severity::error, path, 0, 0, "cannot read config file", ""});
@@ -61,7 +63,7 @@ LoadResult load_file(const std::string& path, const LoadOptions& opts) {
 }
 
 LoadResult load_string(std::string_view text, const std::string& name, const LoadOptions& opts) {
-  return run(text, name, "", "", opts, false, "");
+  return run(text, name, opts.base_dir, "", opts, false, "");
 }
 
 }  // namespace ferry::config

@@ -37,7 +37,7 @@ std::optional<Duration> parse_duration(std::string_view s, std::string& why) {
     return std::nullopt;
   }
   if (used == 0) {
-    why = "invalid duration " + quoted(s) + ": expected a number with a unit, e.g. 5s, 250ms, 2m, 1h";
+    why = "invalid duration " + quoted(s) + ": expected a number with a unit, e.g. 5s, 250ms, 2m, 1h, 30d";
     return std::nullopt;
   }
   std::string_view unit = s.substr(used);
@@ -51,16 +51,18 @@ std::optional<Duration> parse_duration(std::string_view s, std::string& why) {
   else if (unit == "s") mult = 1000;
   else if (unit == "m") mult = 60'000;
   else if (unit == "h") mult = 3'600'000;
+  else if (unit == "d") mult = 86'400'000;
   else {
-    why = "invalid duration " + quoted(s) + ": unknown unit " + quoted(unit) + " (use ms, s, m or h)";
+    why = "invalid duration " + quoted(s) + ": unknown unit " + quoted(unit) + " (use ms, s, m, h or d)";
     return std::nullopt;
   }
-  uint64_t ms = n * mult;  // n < 10^12, mult < 4*10^6: no overflow
-  if (ms > 365ull * 24 * 3'600'000) {
+  constexpr uint64_t kMaxMs = 365ull * 24 * 3'600'000;
+  // n < 10^12 and mult <= 8.64*10^7 could overflow: compare before multiplying.
+  if (n > kMaxMs / mult) {
     why = "duration " + quoted(s) + " is too large (at most 365 days)";
     return std::nullopt;
   }
-  return Duration{static_cast<int64_t>(ms)};
+  return Duration{static_cast<int64_t>(n * mult)};
 }
 
 std::optional<uint64_t> parse_size(std::string_view s, std::string& why) {

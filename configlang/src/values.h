@@ -1,6 +1,6 @@
 // Value parsers for directive arguments. Pure; each returns std::nullopt and sets `why` (a
 // message without position) on failure.
-//   durations: 0 (bare zero only), 250ms 5s 2m 1h (a unit is required)
+//   durations: 0 (bare zero only), 250ms 5s 2m 1h 30d (a unit is required)
 //   sizes:     512 16k 1m 1g (k = 1024, case-insensitive)
 //   addresses: 1.2.3.4:80 [::1]:80 :80 (IP literals only; port 0..65535)
 //   CIDRs:     10.0.0.0/8 ::1/128 (a bare IP means a single host)

@@ -5,6 +5,7 @@
 #include <ctime>
 #include <optional>
 #include <random>
+#include <set>
 #include <vector>
 
 #include "acme/cert_info.h"
@@ -71,12 +72,22 @@ struct AcmeManager::State {
   // identifier -> {token, key authorization} served now (http-01)
   std::map<std::string, std::pair<std::string, std::string>> http_tokens;
   std::shared_ptr<TransportCancel> cancel;                  // the manager's (stop interrupts I/O)
+  // Status for the admin API: published into `cell` after every change.
+  std::shared_ptr<acme::StatusCell> cell;
+  std::set<std::string> forced;                  // apps to order now (renew_now), not started yet
+  std::string ordering;                          // the app whose order runs now; "" = none
+  std::map<std::string, std::string> last_error; // app -> error of its last failed order
+  std::map<std::string, uint64_t> failed_orders; // app -> failed orders since start
   std::mt19937_64 rng{std::random_device{}()};
 };
 
 AcmeManager::AcmeManager(proxy::Engine& engine)
-    : engine_(engine), state_(std::make_unique<State>()), cancel_(std::make_shared<TransportCancel>()) {
+    : engine_(engine),
+      cell_(std::make_shared<acme::StatusCell>()),
+      state_(std::make_unique<State>()),
+      cancel_(std::make_shared<TransportCancel>()) {
   state_->cancel = cancel_;
+  state_->cell = cell_;
 }
 
 AcmeManager::~AcmeManager() { stop(); }
@@ -161,7 +172,44 @@ void install_stored(AcmeManager::State& st_, proxy::Engine& engine_,
 }
 
 
+// Publishes every acme app's status (what the thread knows now) for the admin API.
+void publish_status(const AcmeManager::State& st, const std::map<std::string, std::vector<std::string>>& apps) {
+  const int64_t now = unix_now();
+  std::map<std::string, acme::AppStatus> all;
+  for (const auto& [name, hosts] : apps) {
+    acme::AppFacts f;
+    f.hosts = hosts;
+    if (auto it = st.stored.find(name); it != st.stored.end()) {
+      f.stored = acme::StoredCertificate{it->second.hosts, it->second.not_before, it->second.not_after};
+      f.issuer = it->second.issuer;
+    }
+    if (auto it = st.retry.find(name); it != st.retry.end()) f.retry = it->second;
+    f.ordering = st.ordering == name || st.forced.count(name) > 0;
+    if (auto it = st.last_error.find(name); it != st.last_error.end()) f.last_error = it->second;
+    if (auto it = st.failed_orders.find(name); it != st.failed_orders.end()) f.failed_orders = it->second;
+    all[name] = acme::app_status(name, f, now);
+  }
+  st.cell->set(std::move(all));
+}
+
 }  // namespace
+
+bool AcmeManager::renew_now(const std::string& app) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || !cfg_ || !cfg_->acme) return false;
+    auto it = cfg_->app_index.find(app);
+    if (it == cfg_->app_index.end()) return false;
+    const config::App& a = cfg_->apps[static_cast<size_t>(it->second)];
+    if (a.certificate != "acme" || a.hosts.empty()) return false;
+    renew_requested_.insert(app);
+    changed_ = true;
+  }
+  cell_->mark_pending(app);
+  cv_.notify_all();
+  logger().information("acme: app " + app + ": renewal requested");
+  return true;
+}
 
 bool AcmeManager::load(const config::Config& cfg, std::string& error) {
   if (!cfg.acme) return true;
@@ -215,6 +263,8 @@ class Pass {
   int64_t run() {
     const auto apps = acme_apps(cfg_);
     install_stored(st_, engine_, apps);
+    std::erase_if(st_.forced, [&](const std::string& n) { return !apps.count(n); });
+    publish_status(st_, apps);
     const int64_t now = unix_now();
     int64_t next = now + 24 * 3600;
     for (const auto& [name, hosts] : apps) {
@@ -222,15 +272,24 @@ class Pass {
       acme::CertificatePlan plan = acme::plan_certificate(hosts, stored, now);
       if (plan.next_check > 0) next = std::min(next, plan.next_check);
       if (stored && now < stored->not_after) next = std::min(next, stored->not_after);  // stop serving it
+      const bool forced = st_.forced.count(name) > 0;
+      if (forced) {
+        plan.order_now = true;
+        plan.reason = "renewal requested by an admin";
+      }
       if (!plan.order_now) continue;
       acme::RetryState& retry = st_.retry[name];
-      if (!acme::may_order(retry, hosts, now)) {
+      if (!forced && !acme::may_order(retry, hosts, now)) {
         next = std::min(next, retry.next_attempt);
         continue;
       }
       logger().information("acme: app " + name + ": ordering a certificate for " + join(hosts) + " (" + plan.reason + ")");
+      st_.forced.erase(name);
+      st_.ordering = name;
+      publish_status(st_, apps);
       std::string error;
       bool ok = order(name, hosts, error);
+      st_.ordering.clear();
       if (ok) {
         // A certificate that does not satisfy the plan (e.g. not valid yet by our clock) must
         // not make the next pass order again at once: treat it as a failure with back-off.
@@ -242,11 +301,14 @@ class Pass {
       }
       if (ok) {
         retry = acme::RetryState{};
+        st_.last_error.erase(name);
       } else if (st_.cancel->cancelled()) {
         logger().information("acme: app " + name + ": order interrupted by shutdown");
       } else {
         std::uniform_real_distribution<double> unit(0.0, 1.0);
         acme::record_failure(retry, hosts, unix_now(), unit(st_.rng));
+        st_.last_error[name] = error;
+        ++st_.failed_orders[name];
         logger().warning("acme: app " + name + ": certificate order for " + join(hosts) + " failed: " + error +
                          "; attempt " + std::to_string(retry.failures) + ", next at " + utc(retry.next_attempt) +
                          (plan.serve_stored ? " (the current certificate keeps being served)" : ""));
@@ -448,6 +510,8 @@ void AcmeManager::run() {
       if (stop_) break;
       cfg = cfg_;
       changed_ = false;
+      st.forced.merge(renew_requested_);
+      renew_requested_.clear();
     }
     int64_t next = unix_now() + 24 * 3600;
     try {
@@ -464,9 +528,13 @@ void AcmeManager::run() {
         } else {
           next = store_retry_at;
         }
-      } else if (!st.installed.empty()) {
-        std::string error;
-        if (engine_.set_dynamic_certificates({}, error)) st.installed.clear();
+      } else {
+        st.forced.clear();
+        publish_status(st, {});
+        if (!st.installed.empty()) {
+          std::string error;
+          if (engine_.set_dynamic_certificates({}, error)) st.installed.clear();
+        }
       }
     } catch (const std::exception& e) {
       logger().warning(std::string("acme: unexpected error: ") + e.what());

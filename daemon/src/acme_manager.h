@@ -29,9 +29,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
+#include "acme/status.h"
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/engine.h"
 
@@ -59,6 +61,15 @@ class AcmeManager {
   // A new configuration is live (reload): the thread re-plans with it as soon as it is not in
   // the middle of an order.
   void update(std::shared_ptr<const config::Config> cfg);
+  // The status of every app with `certificate acme` as the thread last published it (state,
+  // last error, next renewal, failed orders, the installed certificate). Any thread; empty
+  // before start() and when no acme section exists.
+  std::map<std::string, acme::AppStatus> status() const { return cell_->get(); }
+  // Asks the thread to order a certificate for `app` now, even if its certificate is valid
+  // and even while it backs off after failures (an order in progress for another app finishes
+  // first). False (nothing requested) when the configuration in force has no acme section or
+  // `app` is not an app with `certificate acme` and hosts. Any thread; never blocks on I/O.
+  bool renew_now(const std::string& app);
   // Asks the thread to stop (it gives up at the next step or wait) without waiting for it.
   void request_stop();
   // request_stop(), then joins the thread. Idempotent.
@@ -75,6 +86,8 @@ class AcmeManager {
   std::shared_ptr<const config::Config> cfg_;  // guarded by mu_
   bool changed_ = false;                        // guarded by mu_: cfg_ not seen by the thread yet
   bool stop_ = false;                           // guarded by mu_
+  std::set<std::string> renew_requested_;       // guarded by mu_: renew_now() not seen by the thread yet
+  std::shared_ptr<acme::StatusCell> cell_;      // published by the thread, read by any
   std::unique_ptr<State> state_;                // the thread's (set up by start())
   // Interrupts the thread's HTTPS I/O on stop; shared with its transport. Set at construction.
   std::shared_ptr<TransportCancel> cancel_;

@@ -44,10 +44,11 @@ void add_error(config::LoadResult& result, const config::SourceLoc& loc, std::st
   result.config.reset();
 }
 
-// Checks beyond the language: files the configuration names that must be usable at run time.
-// The admin listener's TLS certificate and key (`admin-tls`), and the mesh private key
-// (readable, mode 0600 or stricter, a base64 32-byte key).
-void check_files(config::LoadResult& result) {
+}  // namespace
+
+// The admin listener's TLS certificate and key (`admin-tls`, loaded as the listener would),
+// and the mesh private key (readable, mode 0600 or stricter, a base64 32-byte key).
+void check_runtime_files(config::LoadResult& result) {
   if (!result.ok()) return;
   const config::Global& g = result.config->global;
   std::string tls_error;
@@ -64,11 +65,9 @@ void check_files(config::LoadResult& result) {
   add_error(result, m.private_key_loc.line ? m.private_key_loc : m.loc, error);
 }
 
-}  // namespace
-
 int run_check(const std::string& path) {
   config::LoadResult result = load_config(path);
-  check_files(result);
+  check_runtime_files(result);
   print_diagnostics(std::cerr, result);
   if (result.ok()) {
     std::cout << "Configuration file is valid" << std::endl;

@@ -62,8 +62,9 @@ Daemon::Daemon(std::string config_path)
 Daemon::~Daemon() {
   acme_.reset();  // joins the ACME thread before the engine it uses stops
   mesh_.reset();  // removes the anycast addresses and the interface Ferry added
+  if (history_) history_->stop();  // its last sample reads the engine
   if (engine_ && !stopped_) engine_->stop();
-  if (admin_) admin_->stop();
+  if (admin_) admin_->stop();  // before history_ (which its routes borrow) is destroyed
 }
 
 int Daemon::start() {
@@ -106,13 +107,15 @@ int Daemon::start() {
   }
   config_ = cfg;
   generation_ = 1;
-  status_->started(cfg);
+  status_->started(cfg, std::move(result.source_text));
 
   acme_->start(cfg);
+  start_history(cfg);
 
   bool admin_started = false;
   if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
     acme_.reset();
+    if (history_) history_->stop();
     mesh_.reset();
     engine_->stop();
     stopped_ = true;
@@ -163,9 +166,10 @@ void Daemon::reload() {
     }
     config_ = result.config;
     ++generation_;
-    status_->reloaded(config_);
+    status_->reloaded(config_, std::move(result.source_text));
     if (acme_) acme_->update(config_);
     if (mesh_) mesh_->update(config_);
+    if (history_) history_->update(config_);
 
     if (!apply_logging(*config_, error))
       logger().error("reload: " + error + ", keeping the previous log target");
@@ -220,6 +224,7 @@ void Daemon::shutdown() {
                      " connections");
 
   if (acme_) acme_->stop();  // bounded by one HTTP timeout
+  if (history_) history_->stop();  // last sample and write, while the engine's counters exist
   engine_->stop();
   stopped_ = true;
   if (mesh_) mesh_->stop();  // after the drain: connections to anycast addresses finished
@@ -229,13 +234,16 @@ void Daemon::shutdown() {
 
 void Daemon::log_new_listeners() {
   std::set<std::pair<std::string, std::string>> now;
+  std::vector<std::pair<std::string, std::string>> ordered;
   for (const proxy::ListenerInfo& l : engine_->listeners()) {
     auto key = std::make_pair(l.frontend, l.address);
+    ordered.push_back(key);
     if (!listeners_.count(key))
       logger().information("listening frontend=" + l.frontend + " address=" + l.address);
     now.insert(std::move(key));
   }
   listeners_ = std::move(now);
+  status_->set_listeners(std::move(ordered));
 }
 
 bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) {
@@ -262,7 +270,7 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
-  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_});
+  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_, history_.get()});
   fresh->set_log([](int priority, const std::string& line) {
     logger().log(Poco::Message("ferry", line, static_cast<Poco::Message::Priority>(priority)));
   });
@@ -293,6 +301,16 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   admin_tls_ = std::move(tls);
   started = true;
   return true;
+}
+
+void Daemon::start_history(const std::shared_ptr<const config::Config>& cfg) {
+  auto history = std::make_unique<History>(*engine_);
+  std::string error;
+  if (!history->start(cfg, error)) {
+    logger().error(error + "; running without history");
+    return;
+  }
+  history_ = std::move(history);
 }
 
 void Daemon::log_warnings(const config::LoadResult& result) {

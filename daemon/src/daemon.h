@@ -21,6 +21,7 @@
 #include "ferry/proxy/engine.h"
 #include "acme_manager.h"
 #include "api/daemon_status.h"
+#include "history/history.h"
 #include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
 
@@ -58,6 +59,9 @@ class Daemon {
   // (returns false); at reload it is logged and the old server keeps running. `started`
   // is set when a new listener was started (the caller logs its address).
   bool sync_admin(const config::Config& cfg, bool startup, bool& started);
+  // Creates and starts history_ after the first apply; a store failure is logged and the
+  // daemon runs without history (history_ stays null).
+  void start_history(const std::shared_ptr<const config::Config>& cfg);
   void log_warnings(const config::LoadResult& result);
   bool apply_logging(const config::Config& cfg, std::string& error);
 
@@ -68,6 +72,10 @@ class Daemon {
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
   std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads
+  // Per-app traffic history: after engine_ (it samples it; stopped before the engine stops),
+  // before admin_ (the API borrows it: admin_ is destroyed first). Null when its store could
+  // not be opened.
+  std::unique_ptr<History> history_;
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
   std::string admin_tls_;  // its TLS paths and file contents (empty: plain HTTP)

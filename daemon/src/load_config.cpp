@@ -73,4 +73,14 @@ config::LoadResult load_config(const std::string& path) {
   return result;
 }
 
+config::LoadResult load_config_text(std::string_view text, const std::string& name, const std::string& base_dir) {
+  config::LoadOptions opts;
+  opts.base_dir = base_dir;
+  config::LoadResult result = config::load_string(text, name, opts);
+  if (!result.config) return result;
+  check_certificates(*result.config, result.diagnostics);
+  if (result.error_count() > 0) result.config.reset();
+  return result;
+}
+
 }  // namespace ferry::daemon

@@ -2,6 +2,7 @@
 // log writer; turns each new Config into a Plan and publishes it. Control thread only.
 #include "ferry/proxy/engine.h"
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "plan/plan.h"
 #include "plan/tls_plan.h"
+#include "stats/collect.h"
 #include "tls/certificate.h"
 #include "worker.h"
 
@@ -34,10 +36,11 @@ struct Engine::Impl {
   std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first apply; kept across reloads
   DynamicTls dynamic;  // ACME certificates and challenges; kept across reloads
   // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
-  // (ACME thread). Never taken by workers.
+  // (ACME thread) and the admin drain calls (admin threads), which use the registry too.
+  // Never taken by workers.
   std::mutex control;
-  // The mesh peers of the newest plan, for mesh_peers() (admin threads). Guarded by peers_mu.
-  std::mutex peers_mu;
+  // The newest plan, for mesh_peers() and stats() (admin threads). Guarded by peers_mu.
+  mutable std::mutex peers_mu;
   std::shared_ptr<const Plan> newest;
   void remember(const std::shared_ptr<const Plan>& p) {
     std::lock_guard lock(peers_mu);
@@ -49,6 +52,11 @@ struct Engine::Impl {
   bool republish(std::string& error);
   uint64_t generation = 0;
   bool started = false, draining = false, stopped = false;
+  std::atomic<int> nworkers{0};  // fixed by the first apply(); for stats() (any thread)
+  std::shared_ptr<const Plan> newest_plan() const {
+    std::lock_guard lock(peers_mu);
+    return newest;
+  }
 };
 
 Engine::Engine() : impl_(std::make_unique<Impl>()) {
@@ -82,6 +90,8 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
   if (!m.started) {
     int n = cfg->global.workers > 0 ? cfg->global.workers : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) m.workers.push_back(std::make_unique<Worker>(i, m.shared));
+    m.registry.set_workers(n);  // one counter slot per worker
+    m.nworkers.store(n, std::memory_order_relaxed);
   }
   const int nworkers = static_cast<int>(m.workers.size());
 
@@ -223,11 +233,7 @@ bool Engine::set_acme_http_tokens(std::map<std::string, std::string> tokens, std
 std::vector<ListenerInfo> Engine::listeners() const { return impl_->ordered; }
 
 std::vector<MeshPeerInfo> Engine::mesh_peers() const {
-  std::shared_ptr<const Plan> plan;
-  {
-    std::lock_guard lock(impl_->peers_mu);
-    plan = impl_->newest;
-  }
+  std::shared_ptr<const Plan> plan = impl_->newest_plan();
   std::vector<MeshPeerInfo> out;
   if (!plan || !plan->config->mesh) return out;
   const int64_t now = now_ms();
@@ -280,10 +286,43 @@ void Engine::stop() {
 
 size_t Engine::active_connections() const { return impl_->shared.connections.load(); }
 
-// TODO(issue 6, stats): per-worker counters.
-EngineStats Engine::stats() const { return {}; }
-bool Engine::set_server_drained(const std::string&, const std::string&, bool) { return false; }
-std::vector<std::pair<std::string, std::string>> Engine::drained_servers() const { return {}; }
+EngineStats Engine::stats() const {
+  EngineStats out;
+  out.workers = impl_->nworkers.load(std::memory_order_relaxed);
+  out.connections_active = impl_->shared.connections.load(std::memory_order_relaxed);
+  std::shared_ptr<const Plan> plan = impl_->newest_plan();
+  if (!plan) return out;
+  out.generation = plan->generation;
+  collect_stats(*plan, now_ms(), out);
+  return out;
+}
+
+bool Engine::set_server_drained(const std::string& backend, const std::string& server, bool drained) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.control);  // the registry is the control thread's (apply holds this)
+  std::shared_ptr<const Plan> plan = m.newest_plan();
+  if (!plan) return false;
+  const PlanBackend* found = nullptr;
+  for (const auto& be : plan->backends)
+    if (be.cfg->name == backend) found = &be;
+  if (!found) return false;
+  bool known = false;
+  for (size_t i = 0; i < found->servers.size(); ++i) {
+    if (found->servers[i].cfg->name != server) continue;
+    known = true;
+    found->servers[i].state->drained.store(drained, std::memory_order_relaxed);  // in force at once
+  }
+  if (!known) return false;
+  if (drained) m.registry.drained().insert({backend, server});
+  else m.registry.drained().erase({backend, server});
+  return true;
+}
+
+std::vector<std::pair<std::string, std::string>> Engine::drained_servers() const {
+  std::lock_guard lock(impl_->control);
+  const auto& d = impl_->registry.drained();
+  return {d.begin(), d.end()};  // a std::set: sorted
+}
 
 int Engine::worker_count() const { return static_cast<int>(impl_->workers.size()); }
 

@@ -26,7 +26,9 @@ void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool 
 
 void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
                  const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
-                 double upstream_ms, int retries, std::string_view termination) {
+                 double upstream_ms, int retries, std::string_view termination, StatsProtocol proto) {
+  const auto now = SteadyClock::now();
+  if (info.app >= 0) plan.apps[info.app].stats->record_request(w.id(), proto, status, in, out, now - info.started);
   auto& al = w.access_log();
   if (!al.enabled()) return;
   AccessRecord r;
@@ -42,10 +44,15 @@ void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const 
   r.status = status;
   r.bytes_in = in;
   r.bytes_out = out;
-  r.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - info.started).count();
+  r.duration_ms = std::chrono::duration<double, std::milli>(now - info.started).count();
   r.upstream_ms = upstream_ms;
   r.retries = retries;
   al.add(r);
+}
+
+void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since) {
+  if (r == BudgetResult::granted && !queued) return;  // the fast path: nothing to count
+  plan.apps[app].stats->record_budget(r, queued, SteadyClock::now() - since);
 }
 
 }  // namespace ferry::proxy

@@ -17,9 +17,16 @@ namespace ferry::proxy {
 // digits from the worker's generator, into `id`.
 void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id);
 
-// One access-log entry for a finished (or failed) request; nothing when logging is off.
+// A finished (or failed) request: counted in its app's per-worker counters (when routed to
+// an app, info.app >= 0, whether or not the access log is on), then one access-log entry
+// (nothing when logging is off). `proto` is the downstream protocol.
 void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
                  const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
-                 double upstream_ms, int retries, std::string_view termination);
+                 double upstream_ms, int retries, std::string_view termination, StatsProtocol proto);
+
+// Counts the outcome of one AppBudget::acquire() for app `app` of `plan` (rejections, queue
+// wait); `queued` and `since` as given to / taken before acquire(). The fast path (granted
+// without queueing) touches nothing.
+void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since);
 
 }  // namespace ferry::proxy

@@ -139,6 +139,7 @@ void Worker::dispatch(tcp::socket sock, const std::string& key) {
   std::error_code ignored;
   sock.set_option(tcp::no_delay(true), ignored);
   int fe = it->second.frontend, bind = it->second.bind;
+  wp->plan->frontends[fe].stats->accepted(id_);
   // Counted out when the connection ends: by the TCP coroutine's completion here, by the
   // HTTP session's destructor (an HTTP session outlives its coroutines while parked idle).
   shared_.connections.fetch_add(1, std::memory_order_relaxed);

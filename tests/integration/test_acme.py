@@ -15,6 +15,8 @@ adding a host orders a certificate covering it; `kill -9` during ACME activity l
 that passes `PRAGMA integrity_check`, and the next start recovers; SIGTERM with a CA that never
 answers still stops ferryd promptly. With `challenge http-01` (Pebble's `httpPort` = Ferry's plain
 bind) a certificate is issued and served, and unknown challenge tokens are routed to the app.
+The admin API shows each app's ACME state, and POST /api/v1/certificates/APP/renew orders at
+once (a failed forced order shows `failed` with its error while the old certificate is served).
 """
 import json
 import os
@@ -390,6 +392,58 @@ def test_renewal_when_a_third_of_the_lifetime_is_left_and_failures_keep_the_old_
                 r"\(the current certificate keeps being served\)", timeout=120)
     assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
     assert fr.alive()
+
+
+def _admin(fr, method, path):
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", fr.admin_port, timeout=10)
+    try:
+        conn.request(method, path, headers={"Host": "127.0.0.1:%d" % fr.admin_port})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+def _cert_of(fr, app):
+    st, certs = _admin(fr, "GET", "/api/v1/certificates")
+    assert st == 200, (st, certs)
+    return [c for c in certs if c["app"] == app][0]
+
+
+def test_admin_api_shows_acme_state_and_renew_orders_now():
+    fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
+    der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
+    c = H.wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
+                     what="state valid in GET /api/v1/certificates")
+    now = time.time()
+    assert c["source"] == "acme" and c["hosts"] == ["a.ferry.example"], c
+    assert "Pebble" in c["issuer"] and c["not_before"] <= now + 5 < c["not_after"], c
+    assert c["not_before"] < c["next_renewal"] < c["not_after"], c
+    assert c["renewal_failures"] == 0 and c["last_error"] == "", c
+    st, d = _admin(fr, "GET", "/api/v1/apps/a")
+    assert st == 200 and d["certificate"]["state"] == "valid" and d["certificate"]["not_after"] == c["not_after"], d
+
+    # A forced renewal although the certificate is far from its renewal point.
+    st, j = _admin(fr, "POST", "/api/v1/certificates/a/renew")
+    assert st == 202 and j == {"app": "a", "state": "pending"}, (st, j)
+    fr.wait_log(r"admin action user=\S* action=renew app=a result=ok")
+    fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(renewal requested by an admin\)")
+    der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path, not_der=der1)
+    assert der2 != der1
+    H.wait_until(lambda: _cert_of(fr, "a")["state"] == "valid", what="valid again")
+    assert st == 202 and _admin(fr, "POST", "/api/v1/certificates/nope/renew")[0] == 404
+
+    # Without the CA the forced order fails: state failed, the error, the count; the certificate
+    # is still served. A second request is not held back by the failure back-off.
+    pebble.pebble.close()
+    assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
+    c = H.wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
+                     what="state failed")
+    assert c["renewal_failures"] == 1 and c["last_error"] != "" and c["next_renewal"] > time.time() - 5, c
+    assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
+    assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
+    H.wait_until(lambda: _cert_of(fr, "a")["renewal_failures"] == 2, timeout=60, what="a second failed order")
 
 
 def test_shutdown_does_not_hang_on_a_silent_ca():

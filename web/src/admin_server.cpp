@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "admin_tls_context.h"
+#include "console_routes.h"
 #include "route_table.h"
 #include "security_state.h"
 
@@ -56,6 +57,7 @@ AdminServer::AdminServer()
                 send_text(resp, 200, "ok\n");
             });
   register_auth_routes(*this, security_);
+  register_console_routes(*routes_);  // GET /, /console/*, /vendor/chart.js (open)
 }
 
 AdminServer::~AdminServer() { stop(); }

@@ -141,6 +141,43 @@ void register_section_global(Registry& r) {
          if (!ctx.arity(d, 1, 1, "maxconn N")) return;
          if (auto v = ctx.integer(d.args[0], 1, 10'000'000)) dr.global.max_connections = static_cast<uint32_t>(*v);
        }},
+      {"history-sample-interval", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "history-sample-interval DURATION")) return;
+         auto v = ctx.duration(d.args[0]);
+         if (!v) return;
+         if (*v < std::chrono::seconds(1)) {
+           ctx.error(d.args[0].loc, "history-sample-interval must be at least 1s");
+           return;
+         }
+         dr.global.history_sample_interval = *v;
+       }},
+      {"history-retention", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         const std::string syntax = "history-retention MINUTES HOURS|off";
+         if (!d.args.empty() && d.args[0].text == "off") {
+           if (d.args.size() > 1) {
+             ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'history-retention off'");
+             return;
+           }
+           dr.global.history_enabled = false;
+           return;
+         }
+         if (!ctx.arity(d, 2, 2, syntax)) return;
+         auto minutes = ctx.duration(d.args[0]);
+         auto hours = ctx.duration(d.args[1]);
+         if (!minutes || !hours) return;
+         // Minute rows are rolled into hour rows once their hour is over: keep them at least that long.
+         if (*minutes < std::chrono::hours(1)) {
+           ctx.error(d.args[0].loc, "history-retention: minute rows must be kept at least 1h");
+           return;
+         }
+         if (*hours < std::chrono::hours(1)) {
+           ctx.error(d.args[1].loc, "history-retention: hour rows must be kept at least 1h");
+           return;
+         }
+         dr.global.history_enabled = true;
+         dr.global.history_minute_retention = *minutes;
+         dr.global.history_hour_retention = *hours;
+       }},
   };
   r.add(std::move(s));
 }

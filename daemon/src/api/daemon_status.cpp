@@ -12,17 +12,19 @@ DaemonSnapshot DaemonStatus::get() const {
   return s_;
 }
 
-void DaemonStatus::started(std::shared_ptr<const config::Config> cfg) {
+void DaemonStatus::started(std::shared_ptr<const config::Config> cfg, std::string config_text) {
   std::lock_guard<std::mutex> lk(mu_);
   s_.config = std::move(cfg);
+  s_.config_text = std::move(config_text);
   s_.generation = 1;
   s_.started_at = s_.loaded_at = s_.reload.last_at = std::chrono::system_clock::now();
 }
 
-void DaemonStatus::reloaded(std::shared_ptr<const config::Config> cfg) {
+void DaemonStatus::reloaded(std::shared_ptr<const config::Config> cfg, std::string config_text) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     s_.config = std::move(cfg);
+    s_.config_text = std::move(config_text);
     ++s_.generation;
     ++s_.reload.attempts;
     s_.reload.last_ok = true;
@@ -30,6 +32,11 @@ void DaemonStatus::reloaded(std::shared_ptr<const config::Config> cfg) {
     s_.loaded_at = s_.reload.last_at = std::chrono::system_clock::now();
   }
   cv_.notify_all();
+}
+
+void DaemonStatus::set_listeners(std::vector<std::pair<std::string, std::string>> listeners) {
+  std::lock_guard<std::mutex> lk(mu_);
+  s_.listeners = std::move(listeners);
 }
 
 void DaemonStatus::reload_failed(std::string error) {

@@ -12,6 +12,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ferry/configlang/config.h"
 
@@ -32,6 +34,10 @@ struct DaemonSnapshot {
   std::chrono::system_clock::time_point started_at{};   // process start (ready)
   std::chrono::system_clock::time_point loaded_at{};    // when `config` went live
   ReloadRecord reload;
+  std::string config_text;  // the main file's text as read for `config` (GET /api/v1/config)
+  // The engine's listeners as bound after the last apply: (frontend, "127.0.0.1:41234"). Kept
+  // here because Engine::listeners() is for the main thread only.
+  std::vector<std::pair<std::string, std::string>> listeners;
 };
 
 class DaemonStatus {
@@ -41,9 +47,12 @@ class DaemonStatus {
   DaemonSnapshot get() const;
 
   // Main thread: the start-up configuration went live.
-  void started(std::shared_ptr<const config::Config> cfg);
+  // `config_text`: the main file's text it was parsed from.
+  void started(std::shared_ptr<const config::Config> cfg, std::string config_text = {});
   // Main thread: a reload finished: ok with the new configuration, or failed with `error`.
-  void reloaded(std::shared_ptr<const config::Config> cfg);
+  void reloaded(std::shared_ptr<const config::Config> cfg, std::string config_text = {});
+  // Main thread: the listeners as bound now (after start-up and after each reload).
+  void set_listeners(std::vector<std::pair<std::string, std::string>> listeners);
   void reload_failed(std::string error);
 
   // Any thread (admin API): asks the main thread to reload (raises SIGHUP) and waits up to

@@ -32,5 +32,13 @@ void register_api_routes(web::AdminServer& server, const ApiContext& ctx);
 
 // One area each (api/<area>.cpp).
 void register_mesh_routes(web::AdminServer& server, const ApiContext& ctx);
+void register_overview_routes(web::AdminServer& server, const ApiContext& ctx);      // overview.cpp
+void register_apps_routes(web::AdminServer& server, const ApiContext& ctx);          // apps.cpp
+void register_servers_routes(web::AdminServer& server, const ApiContext& ctx);       // servers.cpp
+void register_frontends_routes(web::AdminServer& server, const ApiContext& ctx);     // frontends.cpp
+void register_certificates_routes(web::AdminServer& server, const ApiContext& ctx);  // certificates.cpp
+void register_config_routes(web::AdminServer& server, const ApiContext& ctx);        // config.cpp
+// GET /metrics (api/metrics.cpp): Prometheus text format; families in docs/METRICS.md.
+void register_metrics_routes(web::AdminServer& server, const ApiContext& ctx);
 
 }  // namespace ferry::daemon

@@ -51,8 +51,57 @@ CREATE TABLE acme_orders (
 CREATE INDEX acme_orders_by_certificate ON acme_orders (certificate_name, id);
 )sql";
 
+// Schema version 2: per-app traffic history (daemon/src/history).
+//
+// One row per (app, minute) and per (app, hour); `t` is the start of the minute / hour (unix
+// seconds). Status classes as counted by the data plane ("none" = no response sent, or a TCP
+// connection). `buckets` is the request-duration histogram of the row as 15 per-bucket (not
+// cumulative) counts separated by ',' (bounds: proxy/stats.h kDurationBuckets, then +Inf), so
+// percentiles of an hour come from the summed histogram, not from averaged percentiles. Rows
+// are pruned by `t` (history-retention), hence the second index.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE history_minute (
+  id            INTEGER PRIMARY KEY,
+  app           TEXT    NOT NULL,
+  t             INTEGER NOT NULL,
+  s_none        INTEGER NOT NULL,
+  s1xx          INTEGER NOT NULL,
+  s2xx          INTEGER NOT NULL,
+  s3xx          INTEGER NOT NULL,
+  s4xx          INTEGER NOT NULL,
+  s5xx          INTEGER NOT NULL,
+  bytes_in      INTEGER NOT NULL,
+  bytes_out     INTEGER NOT NULL,
+  rejected      INTEGER NOT NULL,
+  peak_inflight INTEGER NOT NULL,
+  buckets       TEXT    NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX history_minute_by_app ON history_minute (app, t);
+CREATE INDEX history_minute_by_t ON history_minute (t);
+
+CREATE TABLE history_hour (
+  id            INTEGER PRIMARY KEY,
+  app           TEXT    NOT NULL,
+  t             INTEGER NOT NULL,
+  s_none        INTEGER NOT NULL,
+  s1xx          INTEGER NOT NULL,
+  s2xx          INTEGER NOT NULL,
+  s3xx          INTEGER NOT NULL,
+  s4xx          INTEGER NOT NULL,
+  s5xx          INTEGER NOT NULL,
+  bytes_in      INTEGER NOT NULL,
+  bytes_out     INTEGER NOT NULL,
+  rejected      INTEGER NOT NULL,
+  peak_inflight INTEGER NOT NULL,
+  buckets       TEXT    NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX history_hour_by_app ON history_hour (app, t);
+CREATE INDEX history_hour_by_t ON history_hour (t);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "create acme_account, certificates, acme_orders", kSchemaV1},
+    {2, "create history_minute, history_hour", kSchemaV2},
 };
 
 Status check_list(const Db& db, std::span<const Migration> migrations) {

@@ -22,6 +22,7 @@ bool eligible(const ServerRef& s, int64_t now) {
   const ServerState& st = *s.state;
   if (c.disabled || c.weight <= 0) return false;
   if (!st.healthy.load(std::memory_order_relaxed)) return false;
+  if (st.drained.load(std::memory_order_relaxed)) return false;
   if (st.ejected(now)) return false;
   if (c.maxconn > 0 && st.load() >= c.maxconn) return false;
   if (s.peer != nullptr &&

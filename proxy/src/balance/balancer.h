@@ -43,7 +43,7 @@ struct PickRequest {
   const RoutingHints* hints = nullptr;       // null = none
 };
 
-// Eligible = not disabled, weight > 0, healthy, not ejected, inflight < maxconn (if set),
+// Eligible = not disabled, weight > 0, healthy, not drained (admin), not ejected, inflight < maxconn (if set),
 // not tried; a remote server also needs its peer reachable and its hosting node's report
 // healthy. Hints (RoutingHints) narrow the candidates first. Backup servers are eligible only
 // when no non-backup server is. `closest` keeps only the candidates of the nearest region

@@ -19,6 +19,7 @@
 #include "routing/request_route.h"
 #include "tcp/tcp_session.h"
 #include "tls/acme_challenges.h"
+#include "tls/handshake_failure.h"
 #include "tls/server_context.h"
 
 namespace ferry::proxy {
@@ -43,10 +44,12 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
   bind_ = ref.bind;
   handle_.stream = &sock_;
   w_.add_session(&handle_);
+  fe_->stats->opened(w_.id());
   peer_from_socket(sock_.socket(), peer_);
 }
 
 Session::~Session() {
+  fe_->stats->closed(w_.id());  // fe_ is in wp_->plan, still alive here
   w_.remove_session(&handle_);
   w_.give_scratch(std::move(s_));
   w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
@@ -87,6 +90,10 @@ bool Session::refresh_plan() {
   if (it == w_.plan()->plan->binds.end()) return false;  // listener removed: finish here
   const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
   if (fe.cfg->mode != config::Mode::http) return false;
+  if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
+    fe_->stats->closed(w_.id());
+    fe.stats->opened(w_.id());
+  }
   wp_ = w_.plan();
   fe_ = &fe;
   bind_ = it->second.bind;
@@ -115,10 +122,12 @@ awaitable<bool> Session::start_tls() {
   std::error_code ec = co_await sock_.handshake();
   handle_.idle = false;
   if (ec) {
+    fe_->stats->tls_failed(w_.id(), static_cast<int>(tls::classify_handshake_failure(ec, dl_.expired())));
     log(config::LogLevel::debug, "frontend " + fe.name + ": TLS handshake with " + format_ip(&peer_.client) +
                                      " failed: " + (dl_.expired() ? std::string("timeout") : ec.message()));
     co_return false;
   }
+  fe_->stats->tls_ok(w_.id());
   // An ACME TLS-ALPN-01 validation: the handshake was the answer; no HTTP on acme-tls/1.
   if (tls::negotiated_alpn(sock_.ssl()) == tls::kAcmeTlsAlpn) {
     log(config::LogLevel::info, "frontend " + fe.name + ": answered an ACME tls-alpn-01 validation from " +
@@ -308,7 +317,10 @@ awaitable<bool> Session::handle(RequestHead& req) {
     co_return false;
   }
   const config::Backend& be = *plan.backends[pa.backend].cfg;
-  auto granted = co_await pa.budget->acquire(be.timeouts.queue);
+  bool queued = false;
+  const auto asked = SteadyClock::now();
+  auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
+  count_budget(w_, plan, app, granted, queued, asked);
   if (granted != BudgetResult::granted) {
     buf_.consume(req.head_size);
     bool full = granted == BudgetResult::queue_full;
@@ -395,7 +407,8 @@ awaitable<Session::HeadResult> Session::read_preface() {
 
 void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                           double upstream_ms, int retries, std::string_view termination) {
-  proxy::log_request(w_, *wp_->plan, *fe_->cfg, peer_, info, status, in, out, server, upstream_ms, retries, termination);
+  proxy::log_request(w_, *wp_->plan, *fe_->cfg, peer_, info, status, in, out, server, upstream_ms, retries, termination,
+                     StatsProtocol::http1);
 }
 
 }  // namespace ferry::proxy::http1

@@ -183,11 +183,13 @@ Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, s
   handle_.on_drain = [this] { begin_shutdown(); };
   w_.add_session(&handle_);
   w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
+  fe_->stats->opened(w_.id());
 }
 
 Connection::~Connection() {
   streams_.clear();
   if (ng_) nghttp2_session_del(ng_);
+  fe_->stats->closed(w_.id());  // fe_ is in wp_->plan, still alive here
   w_.remove_session(&handle_);
   w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -270,6 +272,10 @@ bool Connection::refresh_plan() {
   if (it == w_.plan()->plan->binds.end()) return false;
   const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
   if (fe.cfg->mode != config::Mode::http) return false;
+  if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
+    fe_->stats->closed(w_.id());
+    fe.stats->opened(w_.id());
+  }
   wp_ = w_.plan();
   fe_ = &fe;
   trusted_ = fe_->trusted.contains(peer_.client);

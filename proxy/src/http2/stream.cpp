@@ -294,7 +294,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   }
   auto log_it = [&](int status, uint64_t in, uint64_t out, std::string_view server, double up_ms, int retries,
                     std::string_view term) {
-    log_request(w_, plan, fe, peer_, info, status, in, out, server, up_ms, retries, term);
+    log_request(w_, plan, fe, peer_, info, status, in, out, server, up_ms, retries, term, StatsProtocol::http2);
   };
 
   // The mesh load report, for the edges' probers (backhaul peers only).
@@ -322,7 +322,10 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     log_it(413, 0, 0, {}, -1, 0, "body-too-large");
     co_return;
   }
-  auto granted = co_await pa.budget->acquire(be.timeouts.queue);
+  bool queued = false;
+  const auto asked = SteadyClock::now();
+  auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
+  count_budget(w_, plan, app, granted, queued, asked);
   if (granted != BudgetResult::granted) {
     bool full = granted == BudgetResult::queue_full;
     respond_error(*this, s, 503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",

@@ -80,7 +80,7 @@ void AppBudget::release() {
   }
 }
 
-asio::awaitable<BudgetResult> AppBudget::acquire(std::chrono::milliseconds queue_timeout) {
+asio::awaitable<BudgetResult> AppBudget::acquire(std::chrono::milliseconds queue_timeout, bool* queued) {
   if (queued_.load() == 0 && try_take()) co_return BudgetResult::granted;
 
   auto ex = co_await asio::this_coro::executor;
@@ -100,6 +100,7 @@ asio::awaitable<BudgetResult> AppBudget::acquire(std::chrono::milliseconds queue
     }
     waiters_.push_back(w);
     queued_.fetch_add(1);
+    if (queued) *queued = true;
     grant_waiters();
   }
   if (w->state.load() == kGranted) co_return BudgetResult::granted;

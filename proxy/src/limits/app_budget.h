@@ -36,7 +36,9 @@ class AppBudget {
   // waits in FIFO order up to `queue_timeout`. A zero `queue_timeout` waits without a deadline
   // (config: zero = no timeout). `cancelled` is returned when the coroutine's cancellation
   // slot fired while waiting. The AppBudget must outlive the executors of its waiters.
-  asio::awaitable<BudgetResult> acquire(std::chrono::milliseconds queue_timeout);
+  // `queued` (optional, owned by the caller's frame): set to true when the request had to
+  // enter the queue (for the queue-wait statistics), left untouched otherwise.
+  asio::awaitable<BudgetResult> acquire(std::chrono::milliseconds queue_timeout, bool* queued = nullptr);
   // Any thread. Hands the unit to the oldest waiter if one is queued.
   void release();
 

@@ -12,7 +12,9 @@ std::string build_load_report(const Plan& plan, int64_t now) {
     const PlanBackend& pb = plan.backends[pa.backend];
     for (const ServerRef& s : pb.servers) {
       if (s.peer) continue;  // only what this node hosts
-      const bool healthy = !s.cfg->disabled && s.state->healthy.load(std::memory_order_relaxed) && !s.state->ejected(now);
+      // A drained instance is reported unhealthy: the edges stop sending to it too.
+      const bool healthy = !s.cfg->disabled && s.state->healthy.load(std::memory_order_relaxed) &&
+                           !s.state->drained.load(std::memory_order_relaxed) && !s.state->ejected(now);
       out += pa.cfg->name;
       out += ' ';
       out += s.cfg->name;

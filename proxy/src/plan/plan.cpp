@@ -13,6 +13,7 @@ std::shared_ptr<ServerState> RuntimeRegistry::server(const std::string& backend,
   std::string key = backend + "/" + s.name + "@" + s.addr.to_string();
   auto it = servers_.find(key);
   std::shared_ptr<ServerState> st = it != servers_.end() ? it->second : std::make_shared<ServerState>();
+  st->drained.store(drained_.count({backend, s.name}) > 0, std::memory_order_relaxed);
   servers_used_[key] = st;
   return st;
 }
@@ -22,6 +23,20 @@ std::shared_ptr<AppBudget> RuntimeRegistry::budget(const std::string& app) {
   std::shared_ptr<AppBudget> b = it != budgets_.end() ? it->second : std::make_shared<AppBudget>();
   budgets_used_[app] = b;
   return b;
+}
+
+std::shared_ptr<stats::AppCounters> RuntimeRegistry::app_stats(const std::string& app) {
+  auto it = app_stats_.find(app);
+  auto c = it != app_stats_.end() ? it->second : std::make_shared<stats::AppCounters>(workers_);
+  app_stats_used_[app] = c;
+  return c;
+}
+
+std::shared_ptr<stats::FrontendCounters> RuntimeRegistry::frontend_stats(const std::string& frontend) {
+  auto it = fe_stats_.find(frontend);
+  auto c = it != fe_stats_.end() ? it->second : std::make_shared<stats::FrontendCounters>(workers_);
+  fe_stats_used_[frontend] = c;
+  return c;
 }
 
 std::shared_ptr<PeerState> RuntimeRegistry::peer(const config::MeshPeer& p) {
@@ -38,9 +53,13 @@ std::shared_ptr<PeerState> RuntimeRegistry::peer(const config::MeshPeer& p) {
 void RuntimeRegistry::retain_only_used() {
   servers_ = std::move(servers_used_);
   budgets_ = std::move(budgets_used_);
+  app_stats_ = std::move(app_stats_used_);
+  fe_stats_ = std::move(fe_stats_used_);
   peers_ = std::move(peers_used_);
   servers_used_.clear();
   budgets_used_.clear();
+  app_stats_used_.clear();
+  fe_stats_used_.clear();
   peers_used_.clear();
 }
 
@@ -53,7 +72,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
   plan->tickets = std::move(tickets);
   for (size_t f = 0; f < cfg->frontends.size(); ++f) {
     const auto& fe = cfg->frontends[f];
-    plan->frontends.push_back(PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f))});
+    plan->frontends.push_back(
+        PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f)), registry.frontend_stats(fe.name)});
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }
@@ -88,7 +108,7 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
   }
   for (size_t i = 0; i < cfg->apps.size(); ++i) {
     const auto& app = cfg->apps[i];
-    PlanApp pa{&app, app.backend, registry.budget(app.name)};
+    PlanApp pa{&app, app.backend, registry.budget(app.name), registry.app_stats(app.name)};
     pa.budget->set_limits(app.concurrency);
     plan->apps.push_back(std::move(pa));
     HostRouter& router = app.mode == config::Mode::tcp ? plan->sni_router : plan->router;

@@ -9,7 +9,9 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -21,6 +23,7 @@
 #include "routing/host_router.h"
 #include "runtime/peer_state.h"
 #include "runtime/server_state.h"
+#include "stats/counters.h"
 
 namespace ferry::proxy {
 
@@ -38,12 +41,14 @@ struct PlanApp {
   const config::App* cfg = nullptr;
   int backend = -1;
   std::shared_ptr<AppBudget> budget;
+  std::shared_ptr<stats::AppCounters> stats;  // per-worker request counters (by app name)
 };
 
 struct PlanFrontend {
   const config::Frontend* cfg = nullptr;
   CidrSet trusted;
   std::shared_ptr<SSL_CTX> tls;  // connections on its `tls` binds start here; null without any
+  std::shared_ptr<stats::FrontendCounters> stats;  // per-worker connection counters (by name)
 };
 
 // Identifies a listening socket across reloads: "127.0.0.1:80"; port-0 binds also carry
@@ -71,19 +76,34 @@ struct Plan {
 
 // Control-thread registry of the runtime objects that outlive a single plan. A server keeps
 // its state while (backend name, server name, address) stay the same; an app keeps its
-// budget while its name stays. Not thread-safe: control thread only.
+// budget and counters while its name stays, a frontend its counters. Not thread-safe:
+// control thread only (the Engine calls it under its control mutex).
 class RuntimeRegistry {
  public:
+  // The number of workers: every counter object gets one slot per worker. Set before the
+  // first build (the Engine's worker count never changes); default 1.
+  void set_workers(int n) { workers_ = n > 0 ? n : 1; }
+  // Also sets the state's `drained` flag from drained().
   std::shared_ptr<ServerState> server(const std::string& backend, const config::Server& s);
   std::shared_ptr<AppBudget> budget(const std::string& app);
+  std::shared_ptr<stats::AppCounters> app_stats(const std::string& app);
+  std::shared_ptr<stats::FrontendCounters> frontend_stats(const std::string& frontend);
   std::shared_ptr<PeerState> peer(const config::MeshPeer& p);
   // Drops entries not used by the latest build (called after each successful build).
   void retain_only_used();
 
+  // Admin drain (Engine::set_server_drained): (backend name, server name) pairs, kept across
+  // builds whether or not the configuration has them.
+  std::set<std::pair<std::string, std::string>>& drained() { return drained_; }
+
  private:
+  int workers_ = 1;
   std::map<std::string, std::shared_ptr<ServerState>> servers_, servers_used_;
   std::map<std::string, std::shared_ptr<AppBudget>> budgets_, budgets_used_;
+  std::map<std::string, std::shared_ptr<stats::AppCounters>> app_stats_, app_stats_used_;
+  std::map<std::string, std::shared_ptr<stats::FrontendCounters>> fe_stats_, fe_stats_used_;
   std::map<std::string, std::shared_ptr<PeerState>> peers_, peers_used_;
+  std::set<std::pair<std::string, std::string>> drained_;
 };
 
 // `tls` from build_tls_plan for the same `cfg`; its contexts use `tickets`.

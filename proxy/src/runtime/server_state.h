@@ -34,6 +34,10 @@ struct ServerState {
   std::atomic<int> remote_inflight{0};
   std::atomic<int> remote_queue{0};
   std::atomic<bool> remote_healthy{true};
+  // Admin drain (Engine::set_server_drained): not eligible for new requests or connections.
+  // Written by the control thread (RuntimeRegistry::server at each build, and at once by the
+  // Engine); read by the balancers and the load report.
+  std::atomic<bool> drained{false};
   // Counters for metrics (monotonic).
   std::atomic<uint64_t> connect_errors{0}, retries{0}, responses{0};
 

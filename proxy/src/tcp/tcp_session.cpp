@@ -21,15 +21,21 @@ void debug(const config::Frontend& fe, const std::string& what) {
 
 }  // namespace
 
-// The connection's entry in the worker's session list (for drains) while it lives.
+// The connection's entry in the worker's session list (for drains) and in its frontend's
+// active-connection count while it lives. `fe` belongs to the session's plan, which outlives this.
 struct Registered {
   Worker& w;
+  stats::FrontendCounters& fe;
   SessionHandle handle;
-  Registered(Worker& worker, Stream& sock) : w(worker) {
+  Registered(Worker& worker, Stream& sock, stats::FrontendCounters& frontend) : w(worker), fe(frontend) {
     handle.stream = &sock;
     w.add_session(&handle);
+    fe.opened(w.id());
   }
-  ~Registered() { w.remove_session(&handle); }
+  ~Registered() {
+    w.remove_session(&handle);
+    fe.closed(w.id());
+  }
   Registered(const Registered&) = delete;
   Registered& operator=(const Registered&) = delete;
 };
@@ -46,7 +52,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *plan.frontends[frontend].cfg;
   auto started = SteadyClock::now();
-  Registered reg(w, sock);
+  Registered reg(w, sock, *plan.frontends[frontend].stats);
 
   PeerInfo peer;
   peer_from_socket(sock.socket(), peer);
@@ -124,11 +130,19 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
   });
   const PlanApp& app = plan.apps[app_index];  const PlanBackend& be = plan.backends[app.backend];
   rec.app = app.cfg->name;
+  // Every connection that reached an app is counted once, however it ends.
+  auto count = [&](uint64_t in, uint64_t out) {
+    app.stats->record_request(w.id(), StatsProtocol::tcp, 0, in, out, SteadyClock::now() - started);
+  };
 
-  auto budget = co_await app.budget->acquire(be.cfg->timeouts.queue);
+  bool queued = false;
+  const auto asked = SteadyClock::now();
+  auto budget = co_await app.budget->acquire(be.cfg->timeouts.queue, &queued);
+  if (queued || budget != BudgetResult::granted) app.stats->record_budget(budget, queued, SteadyClock::now() - asked);
   if (budget != BudgetResult::granted) {
     rec.termination = budget == BudgetResult::queue_full ? "queue-full" : "queue-timeout";
     rec.status = 503;
+    count(0, 0);
     w.access_log().add(rec);
     co_return;
   }
@@ -146,6 +160,7 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
     if (i < 0) break;
     tried[i] = true;
     ServerState& st = *be.servers[i].state;
+    if (attempts > 0) st.retries.fetch_add(1, std::memory_order_relaxed);  // as the HTTP exchange counts them
     st.inflight.fetch_add(1, std::memory_order_relaxed);
     if (up.is_open()) up.close();
     auto ec = co_await connect_with_timeout(up.socket(), wp->endpoints[app.backend][i], be.cfg->timeouts.connect);
@@ -166,6 +181,7 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
   if (chosen < 0) {
     rec.status = 503;
     rec.termination = "no-server";
+    count(0, 0);
     w.access_log().add(rec);
     co_return;
   }
@@ -192,13 +208,14 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
   rec.bytes_out = tr.b_to_a;
   rec.termination = ec ? "upstream-write" : tr.idle_timeout ? "tunnel-timeout" : tr.error ? "reset" : "";
   rec.duration_ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started).count();
+  count(tr.a_to_b, tr.b_to_a);
   w.access_log().add(rec);
 }
 
 awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
                                  int frontend, PeerInfo peer, int app, std::string instance) {
   const config::Frontend& fe = *wp->plan->frontends[frontend].cfg;
-  Registered reg(w, sock);
+  Registered reg(w, sock, *wp->plan->frontends[frontend].stats);
   Buffer down_buf(16 * 1024 + pending.size());
   std::memcpy(down_buf.space(), pending.data(), pending.size());
   down_buf.commit(pending.size());

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "log.h"
+#include "request_common.h"
 #include "routing/hints.h"
 
 namespace ferry::proxy {
@@ -218,7 +219,10 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     bool held = app == first_app;
     for (int i = 0; i < rs.nbudgets_ && !held; ++i) held = rs.budgets_[i] == ta.budget.get();
     if (!held) {
-      auto granted = co_await ta.budget->acquire(plan.backends[ta.backend].cfg->timeouts.queue);
+      bool queued = false;
+      const auto asked = SteadyClock::now();
+      auto granted = co_await ta.budget->acquire(plan.backends[ta.backend].cfg->timeouts.queue, &queued);
+      count_budget(x.w, plan, app, granted, queued, asked);
       if (granted != BudgetResult::granted) {
         x.server = -1;
         x.fail_status = 503;

@@ -116,3 +116,34 @@ TEST_CASE("load_string includes resolve against the cwd; ${VAR} in include paths
   CHECK(r.config->backends.size() == 1);
   CHECK(r.config->files.at(0) == "t.conf");
 }
+
+TEST_CASE("load_file keeps the main file's text; load_string resolves against base_dir", "[configlang][include]") {
+  TempDir t;
+  const std::string text =
+      "defaults\n    timeout client 5s\n"
+      "include parts/app.conf\n"
+      "frontend web\n    bind 127.0.0.1:0\n    default-app a\n"
+      "backend pool\n    server s 127.0.0.1:1\n";
+  std::string main = t.write("ferry.conf", text);
+  t.write("parts/app.conf", "app a\n    hosts a.example\n    backend pool\n    certificate certs/a.pem\n");
+  auto r = load_file(main, env());
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(r.source_text == text);  // the main file only, as read
+  CHECK(r.config->apps.at(0).certificate == t.path + "/parts/certs/a.pem");
+
+  // The same text given as a string "in" the directory: the include and relative paths
+  // resolve as for the file.
+  LoadOptions opts = env();
+  opts.base_dir = t.path;
+  auto s = load_string(text + "app b\n    hosts b.example\n    backend pool\n    certificate b.pem\n",
+                       t.path + "/candidate", opts);
+  INFO(format(s.diagnostics));
+  REQUIRE(s.ok());
+  CHECK(s.source_text.empty());
+  CHECK(s.config->apps.at(0).certificate == t.path + "/parts/certs/a.pem");
+  CHECK(s.config->apps.at(1).certificate == t.path + "/b.pem");
+  // Without base_dir a relative include resolves against the cwd (unchanged behaviour).
+  auto cwd = load_string(text, "candidate", env());
+  CHECK_FALSE(cwd.ok());
+}

@@ -17,8 +17,15 @@ TEST_CASE("durations need a unit, except bare 0", "[configlang][values]") {
   CHECK(parse_duration("0s", why) == Duration(0));
   CHECK_FALSE(parse_duration("5", why));
   CHECK(why.find("missing unit, e.g. 5s") != std::string::npos);
-  CHECK_FALSE(parse_duration("1d", why));
-  CHECK(why.find("unknown unit 'd'") != std::string::npos);
+  CHECK(parse_duration("1d", why) == Duration(86400000));
+  CHECK(parse_duration("30d", why) == Duration(30LL * 86400000));
+  CHECK(parse_duration("365d", why) == Duration(365LL * 86400000));
+  CHECK_FALSE(parse_duration("366d", why));
+  CHECK(why.find("at most 365 days") != std::string::npos);
+  CHECK_FALSE(parse_duration("999999999999d", why));  // 12 digits times a day: no overflow
+  CHECK(why.find("too large") != std::string::npos);
+  CHECK_FALSE(parse_duration("1w", why));
+  CHECK(why.find("unknown unit 'w' (use ms, s, m, h or d)") != std::string::npos);
   CHECK_FALSE(parse_duration("s", why));
   CHECK_FALSE(parse_duration("", why));
   CHECK_FALSE(parse_duration("-5s", why));

@@ -252,3 +252,32 @@ TEST_CASE("destroying the io_context with a pending waiter keeps the budget cons
   b.release();
   CHECK(b.inflight() == 0);
 }
+
+TEST_CASE("acquire reports whether the request had to queue (for the queue-wait statistics)", "[budget][stats]") {
+  asio::io_context io;
+  AppBudget b;
+  b.set_limits(limits(1, 1));
+  auto run = [&](bool& queued, std::optional<BudgetResult>& out, std::chrono::milliseconds timeout) {
+    asio::co_spawn(io, b.acquire(timeout, &queued), [&out](std::exception_ptr e, BudgetResult r) {
+      REQUIRE(!e);
+      out = r;
+    });
+  };
+  bool q1 = false, q2 = false, q3 = false;
+  std::optional<BudgetResult> r1, r2, r3;
+  run(q1, r1, 1000ms);
+  REQUIRE(spin_until(io, [&] { return r1.has_value(); }));
+  CHECK(*r1 == BudgetResult::granted);
+  CHECK_FALSE(q1);  // the fast path
+  run(q2, r2, 1000ms);
+  REQUIRE(spin_until(io, [&] { return b.queued() == 1; }));
+  CHECK(q2);
+  run(q3, r3, 1000ms);  // the queue (1) is full: refused without queueing
+  REQUIRE(spin_until(io, [&] { return r3.has_value(); }));
+  CHECK(*r3 == BudgetResult::queue_full);
+  CHECK_FALSE(q3);
+  b.release();
+  REQUIRE(spin_until(io, [&] { return r2.has_value(); }));
+  CHECK(*r2 == BudgetResult::granted);
+  b.release();
+}

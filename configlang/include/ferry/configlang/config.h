@@ -101,6 +101,12 @@ struct Global {
   std::string access_log_target = "stderr";  // `access-log off|stderr|PATH [common|json]`
   AccessLogFormat access_log_format = AccessLogFormat::off;
   uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
+  // Per-app traffic history (daemon/src/history): `history-sample-interval DURATION` (>= 1s)
+  // and `history-retention MINUTES HOURS|off` (how long minute and hour rows are kept).
+  Duration history_sample_interval{std::chrono::seconds(10)};
+  bool history_enabled = true;  // false: `history-retention off`
+  Duration history_minute_retention{std::chrono::hours(48)};
+  Duration history_hour_retention{std::chrono::hours(24 * 30)};
 };
 
 enum class TlsVersion { v1_2, v1_3 };

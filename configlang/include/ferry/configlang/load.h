@@ -35,18 +35,24 @@ struct LoadOptions {
   std::function<const char*(const char*)> getenv = [](const char* n) { return ::getenv(n); };
   // false: an `include` line is an error and no other file is read (fuzzing, untrusted text).
   bool allow_includes = true;
+  // load_string only: the directory relative `include` paths of the text resolve against
+  // ("" = the cwd). Relative file paths in directives resolve against the directory part of
+  // `name` (as for a file), so a text checked "as if" it were a file in DIR is named DIR/NAME.
+  std::string base_dir;
 };
 
 struct LoadResult {
   std::shared_ptr<const Config> config;  // null when any error was reported
   std::vector<Diagnostic> diagnostics;   // errors and warnings, in source order
+  std::string source_text;               // load_file: the main file's text as read; else empty
   bool ok() const { return config != nullptr; }
   size_t error_count() const;
   size_t warning_count() const;
 };
 
 LoadResult load_file(const std::string& path, const LoadOptions& opts = {});
-// `name` is used as the file name in diagnostics; `include` paths resolve against the cwd.
+// `name` is used as the file name in diagnostics; `include` paths resolve against
+// opts.base_dir (default: the cwd).
 LoadResult load_string(std::string_view text, const std::string& name = "<string>",
                        const LoadOptions& opts = {});
 

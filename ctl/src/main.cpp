@@ -1,0 +1,380 @@
+// ferryctl: the command-line client of ferryd's admin API (docs/API.md, docs/OPERATIONS.md).
+//
+//   ferryctl [--admin URL] [--user U] [--token T] [--json] [--insecure] COMMAND [ARGS]
+//
+// Exit codes: 0 ok, 1 the API answered with an error (its message is printed), 2 usage,
+// 3 cannot connect to the admin listener.
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/SSLManager.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "client.h"
+#include "table.h"
+
+namespace ferryctl {
+namespace {
+
+constexpr int kExitOk = 0, kExitApi = 1, kExitUsage = 2, kExitConnect = 3;
+
+const char* kUsage =
+    "usage: ferryctl [--admin URL] [--user USER] [--token TOKEN] [--json] [--insecure] COMMAND\n"
+    "commands:\n"
+    "  status                   node, version, uptime, configuration, reload, totals\n"
+    "  apps                     apps with their traffic\n"
+    "  servers                  every backend server with health and drain state\n"
+    "  drain BACKEND SERVER     stop sending new requests to a server\n"
+    "  enable BACKEND SERVER    undo drain\n"
+    "  reload                   re-read and apply the configuration file\n"
+    "  certs                    certificates and their ACME state\n"
+    "  renew APP                order a new ACME certificate for APP now\n"
+    "options (and environment):\n"
+    "  --admin URL   admin API address (FERRY_ADMIN; default http://127.0.0.1:9900)\n"
+    "  --token T     bearer token from POST /api/v1/login (FERRY_TOKEN)\n"
+    "  --user U      log in as U (FERRY_USER); password from FERRY_PASSWORD or a prompt\n"
+    "  --json        print the API's JSON answer instead of a table\n"
+    "  --insecure    do not verify an https admin certificate\n"
+    "exit codes: 0 ok, 1 API error, 2 usage, 3 cannot connect\n";
+
+struct ApiError {
+  std::string message;
+};
+
+struct Options {
+  std::string admin = "http://127.0.0.1:9900";
+  std::string user, token;
+  bool json = false, insecure = false;
+  std::vector<std::string> args;  // command and its arguments
+};
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Reads a password from the terminal without echo.
+std::string prompt_password(const std::string& user) {
+  std::ifstream tty("/dev/tty");
+  std::ofstream out("/dev/tty");
+  if (!tty || !out) throw ApiError{"no password: set FERRY_PASSWORD or run on a terminal"};
+  out << "password for " << user << ": " << std::flush;
+  termios old{};
+  bool restore = tcgetattr(STDIN_FILENO, &old) == 0 && isatty(STDIN_FILENO);
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string pw;
+  std::getline(tty, pw);
+  if (restore) tcsetattr(STDIN_FILENO, TCSANOW, &old);
+  out << "\n";
+  return pw;
+}
+
+Poco::Dynamic::Var parse(const std::string& body) {
+  try {
+    Poco::JSON::Parser p;
+    return p.parse(body);
+  } catch (const Poco::Exception& e) {
+    throw ApiError{"the admin API answered something that is not JSON: " + e.displayText()};
+  }
+}
+
+std::string error_message(const Reply& r) {
+  try {
+    auto v = parse(r.body);
+    auto o = v.extract<Poco::JSON::Object::Ptr>();
+    if (o && o->has("error")) return o->getValue<std::string>("error") + " (HTTP " + std::to_string(r.status) + ")";
+  } catch (...) {
+  }
+  return "HTTP " + std::to_string(r.status);
+}
+
+// One API call; a status >= 400 becomes an ApiError with the API's message.
+Poco::Dynamic::Var call(Client& c, const std::string& method, const std::string& path, std::string* raw = nullptr,
+                        int* status = nullptr) {
+  Reply r = c.request(method, path);
+  if (r.status >= 400) throw ApiError{error_message(r)};
+  if (raw) *raw = r.body;
+  if (status) *status = r.status;
+  return parse(r.body);
+}
+
+std::string str(const Poco::JSON::Object::Ptr& o, const std::string& k) {
+  if (!o || !o->has(k) || o->isNull(k)) return "";
+  return o->get(k).convert<std::string>();
+}
+double num(const Poco::JSON::Object::Ptr& o, const std::string& k) {
+  if (!o || !o->has(k) || o->isNull(k)) return 0;
+  try {
+    return o->get(k).convert<double>();
+  } catch (...) {
+    return 0;
+  }
+}
+bool flag(const Poco::JSON::Object::Ptr& o, const std::string& k) {
+  if (!o || !o->has(k)) return false;
+  try {
+    return o->get(k).convert<bool>();
+  } catch (...) {
+    return false;
+  }
+}
+std::string join(const Poco::JSON::Array::Ptr& a) {
+  std::string out;
+  if (a)
+    for (size_t i = 0; i < a->size(); ++i) out += (out.empty() ? "" : ",") + a->get(i).convert<std::string>();
+  return out;
+}
+std::string date(double t) {
+  if (t <= 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+  return buf;
+}
+std::string rate(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+int cmd_status(Client& c, const Options& o) {
+  std::string raw;
+  auto v = call(c, "GET", "/api/v1/overview", &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  auto ov = v.extract<Poco::JSON::Object::Ptr>();
+  auto reload = ov->getObject("reload");
+  auto totals = ov->getObject("totals");
+  std::cout << "node:        " << str(ov, "node") << (str(ov, "region").empty() ? "" : " (region " + str(ov, "region") + ")")
+            << "\n"
+            << "version:     " << str(ov, "version") << "  pid " << str(ov, "pid") << "  up "
+            << human_duration(static_cast<long long>(num(ov, "uptime_s"))) << "  workers " << str(ov, "workers") << "\n"
+            << "config:      " << str(ov, "config_path") << "  generation " << str(ov, "generation") << "  loaded "
+            << date(num(ov, "config_loaded_at")) << " UTC\n"
+            << "last reload: " << (flag(reload, "last_ok") ? "ok" : "FAILED") << "  (" << str(reload, "attempts")
+            << " attempts, " << str(reload, "failures") << " failed)\n";
+  if (!flag(reload, "last_ok")) std::cout << str(reload, "last_error") << "\n";
+  std::cout << "connections: " << str(ov, "connections_active") << " active\n"
+            << "traffic:     " << human_count(num(totals, "requests")) << " requests, " << rate(num(totals, "rps"))
+            << " req/s, " << human_count(num(totals, "errors_5xx")) << " 5xx, in " << human_count(num(totals, "bytes_in"))
+            << "B, out " << human_count(num(totals, "bytes_out")) << "B\n";
+  auto top = ov->getArray("top_apps");
+  if (top && top->size() > 0) {
+    std::cout << "top apps:   ";
+    for (size_t i = 0; i < top->size(); ++i) {
+      auto a = top->getObject(static_cast<unsigned>(i));
+      std::cout << " " << str(a, "name") << " " << rate(num(a, "rps")) << "/s";
+    }
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int cmd_apps(Client& c, const Options& o) {
+  std::string raw;
+  auto v = call(c, "GET", "/api/v1/apps", &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  auto arr = v.extract<Poco::JSON::Array::Ptr>();
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto a = arr->getObject(static_cast<unsigned>(i));
+    auto st = a->getObject("status");
+    rows.push_back({str(a, "name"), str(a, "mode"), join(a->getArray("hosts")), str(a, "backend"), str(a, "inflight"),
+                    str(a, "queued"), rate(num(a, "rps")), human_count(num(a, "requests")), human_count(num(st, "5xx")),
+                    human_count(num(a, "rejected"))});
+  }
+  std::cout << format_table({"name", "mode", "hosts", "backend", "inflight", "queued", "rps", "requests", "5xx", "rejected"},
+                            rows);
+  return kExitOk;
+}
+
+std::vector<std::string> server_row(const Poco::JSON::Object::Ptr& s) {
+  std::string state = flag(s, "disabled") ? "disabled"
+                      : flag(s, "drained") ? "drained"
+                      : flag(s, "ejected") ? "ejected"
+                      : flag(s, "healthy") ? "up"
+                                           : "down";
+  return {str(s, "backend"), str(s, "name"), str(s, "address"), str(s, "region"), state, str(s, "inflight"),
+          rate(num(s, "ewma_latency_ms")), human_count(num(s, "responses")), human_count(num(s, "connect_errors"))};
+}
+const std::vector<std::string> kServerHeader = {"backend", "server", "address", "region", "state",
+                                                "inflight", "latency_ms", "responses", "connect_errors"};
+
+int cmd_servers(Client& c, const Options& o) {
+  std::string raw;
+  auto v = call(c, "GET", "/api/v1/servers", &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  auto arr = v.extract<Poco::JSON::Array::Ptr>();
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < arr->size(); ++i) rows.push_back(server_row(arr->getObject(static_cast<unsigned>(i))));
+  std::cout << format_table(kServerHeader, rows);
+  return kExitOk;
+}
+
+std::string seg(const std::string& s) {
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
+      out += static_cast<char>(ch);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", ch);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+int cmd_drain(Client& c, const Options& o, bool drain) {
+  std::string raw;
+  const std::string& be = o.args[1];
+  const std::string& sv = o.args[2];
+  auto v = call(c, "POST", "/api/v1/servers/" + seg(be) + "/" + seg(sv) + (drain ? "/drain" : "/enable"), &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  std::cout << (drain ? "drained " : "enabled ") << be << "/" << sv << "\n";
+  return kExitOk;
+}
+
+int cmd_reload(Client& c, const Options& o) {
+  std::string raw;
+  auto v = call(c, "POST", "/api/v1/reload", &raw);
+  auto r = v.extract<Poco::JSON::Object::Ptr>();
+  if (o.json) {
+    std::cout << raw;
+  } else if (flag(r, "ok")) {
+    std::cout << "reload ok, generation " << str(r, "generation") << "\n";
+  }
+  if (!flag(r, "ok")) {
+    std::cerr << "ferryctl: reload failed, the running configuration is kept:\n" << str(r, "error") << "\n";
+    return kExitApi;
+  }
+  return kExitOk;
+}
+
+int cmd_certs(Client& c, const Options& o) {
+  std::string raw;
+  auto v = call(c, "GET", "/api/v1/certificates", &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  auto arr = v.extract<Poco::JSON::Array::Ptr>();
+  std::vector<std::vector<std::string>> rows;
+  for (size_t i = 0; i < arr->size(); ++i) {
+    auto x = arr->getObject(static_cast<unsigned>(i));
+    std::string who = str(x, "app").empty() ? "frontend " + str(x, "frontend") : str(x, "app");
+    rows.push_back({who, str(x, "source"), str(x, "state"), join(x->getArray("hosts")), date(num(x, "not_after")),
+                    date(num(x, "next_renewal")), str(x, "renewal_failures"), str(x, "last_error")});
+  }
+  std::cout << format_table({"app", "source", "state", "hosts", "not_after", "next_renewal", "failures", "last_error"},
+                            rows);
+  return kExitOk;
+}
+
+int cmd_renew(Client& c, const Options& o) {
+  std::string raw;
+  call(c, "POST", "/api/v1/certificates/" + seg(o.args[1]) + "/renew", &raw);
+  if (o.json) return std::cout << raw, kExitOk;
+  std::cout << "renewal of " << o.args[1] << " started (see `ferryctl certs`)\n";
+  return kExitOk;
+}
+
+int usage(const std::string& why) {
+  if (!why.empty()) std::cerr << "ferryctl: " << why << "\n";
+  std::cerr << kUsage;
+  return kExitUsage;
+}
+
+int run(int argc, char** argv) {
+  Options o;
+  if (!env("FERRY_ADMIN").empty()) o.admin = env("FERRY_ADMIN");
+  o.user = env("FERRY_USER");
+  o.token = env("FERRY_TOKEN");
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string& out) {
+      if (i + 1 >= argc) return false;
+      out = argv[++i];
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return kExitOk;
+    } else if (a == "--admin" || a == "--user" || a == "--token") {
+      std::string& dst = a == "--admin" ? o.admin : a == "--user" ? o.user : o.token;
+      if (!value(dst)) return usage(a + " needs a value");
+    } else if (a == "--json") {
+      o.json = true;
+    } else if (a == "--insecure") {
+      o.insecure = true;
+    } else if (a.size() > 1 && a[0] == '-') {
+      return usage("unknown option " + a);
+    } else {
+      o.args.push_back(a);
+    }
+  }
+  if (o.args.empty()) return usage("no command");
+  const std::string& cmd = o.args[0];
+  auto want = [&](size_t n) { return o.args.size() == n + 1; };
+  bool known = ((cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs") && want(0)) ||
+               ((cmd == "drain" || cmd == "enable") && want(2)) || (cmd == "renew" && want(1));
+  if (!known) {
+    if (cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs" || cmd == "drain" ||
+        cmd == "enable" || cmd == "renew")
+      return usage("wrong number of arguments for " + cmd);
+    return usage("unknown command " + cmd);
+  }
+
+  try {
+    Client c(o.admin, o.insecure);
+    if (!o.token.empty()) {
+      c.set_token(o.token);
+    } else if (!o.user.empty()) {
+      std::string pw = env("FERRY_PASSWORD");
+      if (pw.empty()) pw = prompt_password(o.user);
+      Poco::JSON::Object body;
+      body.set("user", o.user);
+      body.set("password", pw);
+      std::ostringstream text;
+      body.stringify(text);
+      Reply r = c.request("POST", "/api/v1/login", text.str());
+      if (r.status != 200) throw ApiError{"login failed: " + error_message(r)};
+      auto login = parse(r.body).extract<Poco::JSON::Object::Ptr>();
+      c.set_token(str(login, "token"));
+    }
+    if (cmd == "status") return cmd_status(c, o);
+    if (cmd == "apps") return cmd_apps(c, o);
+    if (cmd == "servers") return cmd_servers(c, o);
+    if (cmd == "drain" || cmd == "enable") return cmd_drain(c, o, cmd == "drain");
+    if (cmd == "reload") return cmd_reload(c, o);
+    if (cmd == "certs") return cmd_certs(c, o);
+    return cmd_renew(c, o);
+  } catch (const ConnectError& e) {
+    std::cerr << "ferryctl: " << e.message << "\n";
+    return kExitConnect;
+  } catch (const ApiError& e) {
+    std::cerr << "ferryctl: " << e.message << "\n";
+    return kExitApi;
+  } catch (const Poco::Exception& e) {
+    std::cerr << "ferryctl: unexpected answer: " << e.displayText() << "\n";
+    return kExitApi;
+  }
+}
+
+}  // namespace
+}  // namespace ferryctl
+
+int main(int argc, char** argv) { return ferryctl::run(argc, argv); }

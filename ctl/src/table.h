@@ -1,0 +1,17 @@
+// Plain-text tables for ferryctl's human-readable output: columns padded to their widest
+// cell, two spaces apart, the header in upper case. Pure.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ferryctl {
+
+std::string format_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
+
+// "1.5k", "12.3M" style for counters and byte counts; exact below 10000.
+std::string human_count(double v);
+// "3d4h", "2h5m", "4m10s", "12s" for a duration in seconds.
+std::string human_duration(long long seconds);
+
+}  // namespace ferryctl
