@@ -27,6 +27,8 @@ const Route* RouteTable::find(const std::string& method, const std::string& path
 
 namespace {
 
+constexpr std::streamsize kMaxSkippedBody = 1 << 20;  // 1 MiB, the API's largest body
+
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
  public:
   RouteHandler(const Route* route, std::shared_ptr<SecurityState> security)
@@ -34,18 +36,31 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
 
   void handleRequest(Poco::Net::HTTPServerRequest& req,
                      Poco::Net::HTTPServerResponse& resp) override {
+    // A request body the handler does not read would be parsed as the next request on this
+    // keep-alive connection: bodies of unknown or large size close the connection after the
+    // response; smaller ones are skipped once the handler is done.
+    const bool body = req.getChunkedTransferEncoding() || req.getContentLength() > 0;
+    if (body && (req.getChunkedTransferEncoding() || req.getContentLength() > kMaxSkippedBody))
+      resp.setKeepAlive(false);
     try {
       RequestContext ctx;
-      if (!authorize(*security_, route_, req, resp, ctx)) return;  // answered 401/403
-      if (!route_) {
-        send_json_error(resp, 404, "not found");
-        return;
+      if (authorize(*security_, route_, req, resp, ctx)) {  // else answered 401/403
+        if (!route_)
+          send_json_error(resp, 404, "not found");
+        else
+          route_->handler(ctx, req, resp);
       }
-      route_->handler(ctx, req, resp);
     } catch (const std::exception& e) {
       if (!resp.sent()) send_json_error(resp, 500, e.what());
     } catch (...) {
       if (!resp.sent()) send_json_error(resp, 500, "internal error");
+    }
+    if (body && resp.getKeepAlive()) {
+      try {
+        req.stream().ignore(kMaxSkippedBody);  // the stream ends at Content-Length
+      } catch (...) {
+        // the client went away: the connection closes anyway
+      }
     }
   }
 
@@ -64,7 +79,14 @@ Poco::Net::HTTPRequestHandler* RouterFactory::createRequestHandler(
   } catch (...) {
     path.clear();  // malformed URI: no route matches, 404
   }
-  return new RouteHandler(path.empty() ? nullptr : table_->find(request.getMethod(), path), security_);
+  const Route* route = nullptr;
+  if (!path.empty()) {
+    route = table_->find(request.getMethod(), path);
+    // HEAD is GET without the body (Poco's response drops the body of a HEAD request).
+    if (!route && request.getMethod() == Poco::Net::HTTPRequest::HTTP_HEAD)
+      route = table_->find(Poco::Net::HTTPRequest::HTTP_GET, path);
+  }
+  return new RouteHandler(route, security_);
 }
 
 void send_text(Poco::Net::HTTPServerResponse& resp, int status, const std::string& body) {

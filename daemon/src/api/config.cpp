@@ -57,7 +57,11 @@ void register_config_routes(web::AdminServer& server, const ApiContext& ctx) {
                      std::string body;
                      if (!api::read_body(req, kMaxCandidate, body))
                        return api::send_error(resp, 413, "the configuration is larger than 1 MiB");
-                     config::LoadResult r = validate_text(body, ctx.status->get().config_path);
+                     DaemonSnapshot running = ctx.status->get();
+                     // A candidate copied from GET /api/v1/config has its hashes masked.
+                     if (running.config)
+                       body = api::restore_admin_hashes(body, running.config->global.admin_users);
+                     config::LoadResult r = validate_text(body, running.config_path);
                      api::log_action(rc, "validate", r.ok() ? "ok" : "invalid");
                      api::send_json(resp, 200, api::diagnostics_json(r));
                    });

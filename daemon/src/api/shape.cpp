@@ -235,7 +235,11 @@ std::vector<Span> tokens_of(std::string_view line, size_t max_tokens) {
 
 }  // namespace
 
-std::string mask_admin_hashes(std::string_view text) {
+namespace {
+
+// Rewrites the HASH token of every `admin-user NAME HASH` line with `replace(name, hash)`.
+template <typename Replace>
+std::string rewrite_admin_hashes(std::string_view text, Replace replace) {
   std::string out;
   out.reserve(text.size());
   size_t pos = 0;
@@ -245,8 +249,11 @@ std::string mask_admin_hashes(std::string_view text) {
     std::string_view line = text.substr(pos, end - pos);
     auto toks = tokens_of(line, 3);
     if (toks.size() == 3 && line.substr(toks[0].begin, toks[0].end - toks[0].begin) == "admin-user") {
+      std::string_view name = line.substr(toks[1].begin, toks[1].end - toks[1].begin);
+      if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') && name.back() == name.front())
+        name = name.substr(1, name.size() - 2);
       out.append(line.substr(0, toks[2].begin));
-      out += "<hash>";
+      out += replace(name, line.substr(toks[2].begin, toks[2].end - toks[2].begin));
       out.append(line.substr(toks[2].end));
     } else {
       out.append(line);
@@ -255,6 +262,21 @@ std::string mask_admin_hashes(std::string_view text) {
     pos = end + 1;
   }
   return out;
+}
+
+}  // namespace
+
+std::string mask_admin_hashes(std::string_view text) {
+  return rewrite_admin_hashes(text, [](std::string_view, std::string_view) { return std::string("<hash>"); });
+}
+
+std::string restore_admin_hashes(std::string_view text, const std::vector<config::AdminUser>& users) {
+  return rewrite_admin_hashes(text, [&](std::string_view name, std::string_view hash) {
+    if (hash == "<hash>")
+      for (const auto& u : users)
+        if (u.name == name) return u.password_hash;
+    return std::string(hash);
+  });
 }
 
 std::string diagnostics_json(const config::LoadResult& r) {

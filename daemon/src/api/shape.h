@@ -68,6 +68,9 @@ std::vector<std::string> match_listeners(const config::Frontend& fe, const std::
 // The configuration text with the HASH of every `admin-user NAME HASH` line replaced by
 // "<hash>" (quoted or not; comments and other lines unchanged).
 std::string mask_admin_hashes(std::string_view text);
+// The reverse for a candidate sent back to validate: `admin-user NAME <hash>` gets the hash
+// NAME has in `users` (the running configuration); other lines are unchanged.
+std::string restore_admin_hashes(std::string_view text, const std::vector<config::AdminUser>& users);
 
 // POST /api/v1/config/validate's answer for a load result.
 std::string diagnostics_json(const config::LoadResult& r);

@@ -166,6 +166,24 @@ TEST_CASE("admin-user hashes are masked, nothing else changes", "[api][config]")
   CHECK(daemon::api::mask_admin_hashes("") == "");
 }
 
+TEST_CASE("a masked candidate gets the running hashes back; other hashes stay", "[api][config]") {
+  const std::vector<config::AdminUser> users = {{"ops", "$scrypt$running-ops"}, {"dev", "$scrypt$running-dev"}};
+  const std::string text =
+      "global\n"
+      "    admin-user ops <hash>   # kept\n"
+      "    admin-user \"dev\" <hash>\n"
+      "    admin-user new <hash>\n"
+      "    admin-user ops2 $scrypt$typed\n";
+  CHECK(daemon::api::restore_admin_hashes(text, users) ==
+        "global\n"
+        "    admin-user ops $scrypt$running-ops   # kept\n"
+        "    admin-user \"dev\" $scrypt$running-dev\n"
+        "    admin-user new <hash>\n"
+        "    admin-user ops2 $scrypt$typed\n");
+  CHECK(daemon::api::restore_admin_hashes(daemon::api::mask_admin_hashes(text), users).find("$scrypt$typed") ==
+        std::string::npos);
+}
+
 TEST_CASE("the validate answer lists diagnostics with positions", "[api][config]") {
   auto bad = config::load_string("global\n    bnd 1\n", "candidate");
   REQUIRE_FALSE(bad.ok());
