@@ -13,7 +13,7 @@ py=/usr/bin/python3   # Debian's python3: the demo backends use only its standar
 scripts/install-deps.sh build
 
 cmake -S "$top" -B "$top/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFERRY_TESTS=OFF
-ninja -C "$top/build" -j "${JOBS:-2}" ferryd
+ninja -C "$top/build" -j "${JOBS:-2}" ferryd ferryctl
 ferryd="$top/build/daemon/ferryd"
 conf="$top/examples/quickstart.conf"
 
@@ -52,7 +52,10 @@ cat <<MSG
   ----------
   proxy:     curl http://localhost:8080/          (repeat it: demo-1 and demo-2 share the load)
              curl -H 'Host: api.localhost' http://127.0.0.1:8080/
+  console:   http://127.0.0.1:9900/               (no admin-user on loopback: open access)
+  metrics:   curl http://127.0.0.1:9900/metrics
   admin:     curl http://127.0.0.1:9900/healthz
+             $top/build/ctl/ferryctl status   (also: apps, servers, drain BACKEND SERVER, enable, reload, certs)
   config:    $conf
   logs:      ferryd's log and one JSON access-log line per request appear below;
              the backends log to $logdir

@@ -95,10 +95,12 @@ if [ "${FERRY_TEST_SANITIZE:-1}" != "0" ]; then
     # under them): it runs in the first pass only (50 s). test_acme spends its ~85 s waiting
     # on Pebble's order flow; the ACME client's parsing and JWS code runs under the sanitizers
     # in unit_daemon (acme_* tests), so the integration test runs in the first pass only too,
-    # which keeps the suite near its 20-minute budget.
+    # which keeps the suite near its 20-minute budget. test_console drives Chromium (its time
+    # is the browser's); the admin API it calls runs under the sanitizers in test_admin_api,
+    # test_admin_security, test_history and test_metrics.
     ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}" \
     UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
-      phase "ctest ASan+UBSan" run_ctest "$top/build-asan" -E "integration.test_(testssl|acme)"
+      phase "ctest ASan+UBSan" run_ctest "$top/build-asan" -E "integration.test_(testssl|acme|console)"
   fi
 else
   summary+=("$(printf '%-34s %5s   skipped (FERRY_TEST_SANITIZE=0)' "ASan+UBSan" "-")")

@@ -134,13 +134,18 @@ std::optional<PasswordHash> parse_password_hash(std::string_view text, std::stri
       why = "scrypt password hash needs more than 1 GiB of memory (128*r*2^ln)";
       return std::nullopt;
     }
+    // Work bound: every login attempt computes it (16x the default ln=15,r=8,p=1).
+    if ((uint64_t(r) * uint64_t(p) << ln) > (uint64_t(1) << 22)) {
+      why = "scrypt password hash costs more than 16 times the default (p*r*2^ln > 2^22)";
+      return std::nullopt;
+    }
     h.kind = PasswordHash::Kind::scrypt;
     h.log2_n = int(ln);
     h.r = uint32_t(r);
     h.p = uint32_t(p);
   } else if (f[1] == "pbkdf2-sha256") {
     int64_t i = 0;
-    if (!param(f[2], "i", 1000, 100'000'000, i, why)) return std::nullopt;
+    if (!param(f[2], "i", 1000, 10'000'000, i, why)) return std::nullopt;
     h.kind = PasswordHash::Kind::pbkdf2_sha256;
     h.iterations = uint32_t(i);
   } else {

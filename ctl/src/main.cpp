@@ -355,13 +355,23 @@ int run(int argc, char** argv) {
       auto login = parse(r.body).extract<Poco::JSON::Object::Ptr>();
       c.set_token(str(login, "token"));
     }
-    if (cmd == "status") return cmd_status(c, o);
-    if (cmd == "apps") return cmd_apps(c, o);
-    if (cmd == "servers") return cmd_servers(c, o);
-    if (cmd == "drain" || cmd == "enable") return cmd_drain(c, o, cmd == "drain");
-    if (cmd == "reload") return cmd_reload(c, o);
-    if (cmd == "certs") return cmd_certs(c, o);
-    return cmd_renew(c, o);
+    int rc;
+    if (cmd == "status") rc = cmd_status(c, o);
+    else if (cmd == "apps") rc = cmd_apps(c, o);
+    else if (cmd == "servers") rc = cmd_servers(c, o);
+    else if (cmd == "drain" || cmd == "enable") rc = cmd_drain(c, o, cmd == "drain");
+    else if (cmd == "reload") rc = cmd_reload(c, o);
+    else if (cmd == "certs") rc = cmd_certs(c, o);
+    else rc = cmd_renew(c, o);
+    // A session this run logged in for ends with it (best effort), so scripted use does not
+    // pile up sessions until they idle out.
+    if (o.token.empty() && !o.user.empty()) {
+      try {
+        c.request("POST", "/api/v1/logout", "");
+      } catch (...) {
+      }
+    }
+    return rc;
   } catch (const ConnectError& e) {
     std::cerr << "ferryctl: " << e.message << "\n";
     return kExitConnect;

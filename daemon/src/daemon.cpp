@@ -60,11 +60,11 @@ Daemon::Daemon(std::string config_path)
     : config_path_(config_path), status_(std::make_shared<DaemonStatus>(std::move(config_path))) {}
 
 Daemon::~Daemon() {
+  if (admin_) admin_->stop();  // first: its routes borrow acme_, mesh_, history_ and engine_
   acme_.reset();  // joins the ACME thread before the engine it uses stops
   mesh_.reset();  // removes the anycast addresses and the interface Ferry added
   if (history_) history_->stop();  // its last sample reads the engine
   if (engine_ && !stopped_) engine_->stop();
-  if (admin_) admin_->stop();  // before history_ (which its routes borrow) is destroyed
 }
 
 int Daemon::start() {

@@ -73,9 +73,7 @@ config::LoadResult load_config(const std::string& path) {
   return result;
 }
 
-config::LoadResult load_config_text(std::string_view text, const std::string& name, const std::string& base_dir) {
-  config::LoadOptions opts;
-  opts.base_dir = base_dir;
+config::LoadResult load_config_text(std::string_view text, const std::string& name, const config::LoadOptions& opts) {
   config::LoadResult result = config::load_string(text, name, opts);
   if (!result.config) return result;
   check_certificates(*result.config, result.diagnostics);

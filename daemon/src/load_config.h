@@ -18,7 +18,8 @@ config::LoadResult load_config(const std::string& path);
 
 // The same checks for a configuration given as text (POST /api/v1/config/validate): `name`
 // names it in diagnostics and its directory part resolves relative certificate paths;
-// relative includes resolve against `base_dir`. Reads only the files the text names.
-config::LoadResult load_config_text(std::string_view text, const std::string& name, const std::string& base_dir);
+// relative includes resolve against `opts.base_dir`, `${VAR}` through `opts.getenv`. Reads only
+// the files the text names.
+config::LoadResult load_config_text(std::string_view text, const std::string& name, const config::LoadOptions& opts);
 
 }  // namespace ferry::daemon

@@ -247,6 +247,20 @@ def test_validate_candidates():
 
     st, j, _ = api(f, "POST", "/api/v1/config/validate", body="#" * ((1 << 20) + 10))
     assert st == 413, st
+
+    # The check is no way to read the host's files or environment: an included file's
+    # diagnostics keep their position but not their text; only FERRY_* variables resolve.
+    secret_file = os.path.join(os.path.dirname(f.config_path), "not-a-config.txt")
+    with open(secret_file, "w") as fh:
+        fh.write("TOPSECRETLINE one\nanother-secret-line two\n")
+    st, j, raw = api(f, "POST", "/api/v1/config/validate", body=config(s1, s2) + "include %s\n" % secret_file)
+    assert st == 200 and j["ok"] is False, j
+    assert b"TOPSECRET" not in raw and b"another-secret" not in raw, raw[:500]
+    inc = [d for d in j["diagnostics"] if d["file"] == secret_file]
+    assert inc and all(d["line"] >= 1 and "included file" in d["message"] for d in inc), j["diagnostics"]
+    st, j, raw = api(f, "POST", "/api/v1/config/validate",
+                     body=config(s1, s2).replace("global\n", "global\n    maxconn ${HOME}\n", 1))
+    assert st == 200 and j["ok"] is False and os.environ["HOME"].encode() not in raw, raw[:500]
     # Nothing was applied.
     assert get(f, "/api/v1/overview")["generation"] == 1
     assert [a["name"] for a in get(f, "/api/v1/apps")] == ["shop", "blog"]
@@ -462,8 +476,9 @@ def test_ferryctl_login_and_token():
     fake = _FakeAdmin()
     rc, out, err = ferryctl(None, "--user", "ops", "apps", admin=fake.url, env_extra={"FERRY_PASSWORD": "pw"})
     assert rc == 0 and out.splitlines()[1].split()[0] == "x", (rc, out, err)
-    assert [s[:3] for s in fake.seen] == [("POST", "/api/v1/login", None), ("GET", "/api/v1/apps", "Bearer tok-1")], \
-        fake.seen
+    # The session it logged in for ends with the run.
+    assert [s[:3] for s in fake.seen] == [("POST", "/api/v1/login", None), ("GET", "/api/v1/apps", "Bearer tok-1"),
+                                          ("POST", "/api/v1/logout", "Bearer tok-1")], fake.seen
     del fake.seen[:]
     rc, out, err = ferryctl(None, "apps", admin=fake.url, env_extra={"FERRY_TOKEN": "tok-1"})
     assert rc == 0 and [s[:3] for s in fake.seen] == [("GET", "/api/v1/apps", "Bearer tok-1")], (rc, err, fake.seen)

@@ -326,6 +326,15 @@ def _timed_scrapes(f, count=3):
     return times, body
 
 
+def check_scrape_time(times, what):
+    """The 1 s bound of issue 6 holds for the optimised build; under the sanitizers (several
+    times slower) the figures are printed only."""
+    if os.environ.get("FERRY_SANITIZE"):
+        print("time bound not checked under sanitizers (%s): %s" % (os.environ["FERRY_SANITIZE"], times))
+        return
+    assert min(times) < 1.0, "a /metrics scrape of %s took %s s" % (what, times)
+
+
 def test_scrape_of_10000_apps():
     """10,000 apps, first idle, then 2,000 of them with traffic (FERRY_METRICS_ACTIVE=N for
     another number, up to all 10,000: the worst case)."""
@@ -351,7 +360,7 @@ def test_scrape_of_10000_apps():
     assert len([k for k in samples if k[0] == "ferry_app_received_bytes_total"]) == n
     assert len([k for k in samples if k[0] == "ferry_app_request_duration_seconds_count"]) == 1
     assert value(samples, "ferry_app_requests_total", app="a04242", protocol="http1", status_class="2xx") == 1
-    assert min(times) < 1.0, "a /metrics scrape of %d idle apps took %s s" % (n, times)
+    check_scrape_time(times, "%d idle apps" % n)
 
     # `active` apps with traffic (each then has its request counter and duration histogram).
     port = f.port("web")
@@ -373,7 +382,7 @@ def test_scrape_of_10000_apps():
     with_traffic = active + (0 if 4242 < active else 1)  # a04242 had its request above
     assert len([k for k in samples if k[0] == "ferry_app_request_duration_seconds_count"]) == with_traffic
     assert sum(v for k, v in samples.items() if k[0] == "ferry_app_requests_total") == active + 1
-    assert min(times) < 1.0, "a /metrics scrape of %d apps (%d active) took %s s" % (n, active, times)
+    check_scrape_time(times, "%d apps (%d active)" % (n, active))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ namespace ferry::web {
 namespace {
 
 constexpr int kMinThreads = 2;
-constexpr int kMaxThreads = 4;
+// One thread per open connection (POCO): enough that a few idle or slow clients do not hold
+// every thread while /healthz and the console wait.
+constexpr int kMaxThreads = 16;
 constexpr int kMaxQueued = 64;  // accepted connections waiting for a thread
 constexpr int kBacklog = 64;
 const Poco::Timespan kIoTimeout(10, 0);        // per read/write on a connection

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <istream>
+#include <semaphore>
 #include <sstream>
 
 #include "ferry/web/password.h"
@@ -59,6 +60,12 @@ bool read_credentials(HTTPServerRequest& req, std::string& user, std::string& pa
   }
 }
 
+constexpr std::ptrdiff_t kMaxVerifying = 2;
+std::counting_semaphore<kMaxVerifying>& verifying() {
+  static std::counting_semaphore<kMaxVerifying> sem(kMaxVerifying);  // process-wide
+  return sem;
+}
+
 // User names in log lines: printable ASCII only, at most 64 characters.
 std::string loggable(const std::string& s) {
   std::string out;
@@ -90,15 +97,27 @@ void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
     send_json_error(resp, 400, "expected {\"user\": \"...\", \"password\": \"...\"}");
     return;
   }
+  std::string check_hash = kDummyHash;
   {
     std::lock_guard lock(st.mu);
+    // An unknown user is checked against a configured user's hash: the same parameters, so
+    // the same work and time as a wrong password.
+    if (!st.security.users.empty()) check_hash = st.security.users.front().password_hash;
     for (const config::AdminUser& u : st.security.users)
       if (u.name == user) {
-        hash = u.password_hash;
+        hash = check_hash = u.password_hash;
         known = true;
       }
   }
-  bool ok = verify_password(password, known ? hash : std::string(kDummyHash)) && known;
+  // At most kMaxVerifying hashes are computed at once (each costs tens of MiB and ~0.1 s), so
+  // a flood of logins from many addresses cannot take every admin thread or the memory.
+  if (!verifying().try_acquire_for(std::chrono::seconds(5))) {
+    resp.set("Retry-After", "5");
+    send_json_error(resp, 503, "too many logins in progress, retry later");
+    return;
+  }
+  bool ok = verify_password(password, check_hash) && known;
+  verifying().release();
   std::optional<SessionStore::Created> created;
   std::chrono::seconds idle;
   {

@@ -103,8 +103,13 @@ bool authorize(SecurityState& state, const Route* route, Poco::Net::HTTPServerRe
 
 void log_action(const RequestContext& ctx, const std::string& what) {
   if (!ctx.log || !*ctx.log) return;
+  // `what` may carry names from the request path: control characters become '?', so a
+  // client cannot start a forged log line.
+  std::string clean = what;
+  for (char& c : clean)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   (*ctx.log)(Poco::Message::PRIO_NOTICE,
-             "admin action user=" + (ctx.user.empty() ? std::string("-") : ctx.user) + " " + what +
+             "admin action user=" + (ctx.user.empty() ? std::string("-") : ctx.user) + " " + clean +
                  " address=" + ctx.client);
 }
 

@@ -26,13 +26,28 @@ std::string dir_of(const std::string& path) {
 
 // Checks `text` as if it were a file next to the running configuration (so relative paths
 // resolve the same way), reporting it as "candidate".
+// The candidate comes from an API user, not from the host's operator, so the check must not
+// become a way to read what ferryd can read: `${VAR}` resolves only variables named FERRY_*
+// (others are undefined), and diagnostics about an included file keep their position but not
+// their message, which may quote that file's text (e.g. `include /etc/ferry/admin.pem`).
 config::LoadResult validate_text(const std::string& text, const std::string& running_path) {
   const std::string dir = dir_of(running_path);
   const std::string name = dir.empty() ? kCandidate : dir == "/" ? "/" + kCandidate : dir + "/" + kCandidate;
-  config::LoadResult r = load_config_text(text, name, dir);
+  config::LoadOptions opts;
+  opts.base_dir = dir;
+  opts.getenv = [](const char* var) -> const char* {
+    return std::string_view(var).substr(0, 6) == "FERRY_" ? ::getenv(var) : nullptr;
+  };
+  config::LoadResult r = load_config_text(text, name, opts);
   check_runtime_files(r);
-  for (config::Diagnostic& d : r.diagnostics)
-    if (d.file == name) d.file = kCandidate;
+  for (config::Diagnostic& d : r.diagnostics) {
+    if (d.file == name) {
+      d.file = kCandidate;
+    } else {
+      d.message = "problem in this included file (details only from `ferryd -c` on the host)";
+      d.source_line.clear();
+    }
+  }
   return r;
 }
 

@@ -7,33 +7,14 @@
 #include <chrono>
 #include <cstdio>
 
+#include "api/json_writer.h"
 #include "history/history.h"
 #include "history/rollup.h"
 
 namespace ferry::daemon {
 namespace {
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
+using api::json_string;  // escapes, and replaces invalid UTF-8 (a `range` is client text)
 
 std::string number(double v) {
   char buf[32];

@@ -62,7 +62,7 @@ TEST_CASE("admin security errors with positions", "[configlang][admin]") {
   CHECK(where(r, "unknown password hash format") == "12:20");
   CHECK(where(r, "unknown password hash scheme 'md5'") == "13:20");
   CHECK(where(r, "ln=9 is out of range (10..20)") == "14:18");
-  CHECK(where(r, "i=10 is out of range (1000..100000000)") == "15:18");
+  CHECK(where(r, "i=10 is out of range (1000..10000000)") == "15:18");
   CHECK(where(r, "salt is not valid base64") == "16:18");
   CHECK(where(r, "admin-host takes a plain name") == "17:16");
   CHECK(where(r, "admin-session-timeout must be between 1s and 720h") == "18:27");
@@ -111,6 +111,8 @@ TEST_CASE("password hash text format round-trips", "[configlang][admin]") {
                           "$scrypt$ln=15,r=8,p=1$c2FsdA$MDEyMzQ1Njc4OWFiY2RlZg",      // salt 4 bytes
                           "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$MDEy",                   // hash 3 bytes
                           "$scrypt$ln=20,r=32,p=1$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg",  // 4 GiB
+                          "$scrypt$ln=17,r=8,p=16$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg",  // 64x the work
+                          "$pbkdf2-sha256$i=20000000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg",
                           "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHR$MDEyMzQ1Njc4OWFiY2RlZg",  // non-canonical
                           "$pbkdf2-sha256$i=1e6$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg",
                           "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg$"}) {
