@@ -28,6 +28,7 @@ const Route* RouteTable::find(const std::string& method, const std::string& path
 namespace {
 
 constexpr std::streamsize kMaxSkippedBody = 1 << 20;  // 1 MiB, the API's largest body
+constexpr std::streamsize kMaxLingerBody = 16 << 20;  // read before closing on a larger one
 
 class RouteHandler : public Poco::Net::HTTPRequestHandler {
  public:
@@ -55,9 +56,11 @@ class RouteHandler : public Poco::Net::HTTPRequestHandler {
     } catch (...) {
       if (!resp.sent()) send_json_error(resp, 500, "internal error");
     }
-    if (body && resp.getKeepAlive()) {
+    if (body) {
+      // Also before a close: closing with unread bytes makes the kernel reset the connection,
+      // and the client may lose the response (e.g. a 413) before it reads it.
       try {
-        req.stream().ignore(kMaxSkippedBody);  // the stream ends at Content-Length
+        req.stream().ignore(resp.getKeepAlive() ? kMaxSkippedBody : kMaxLingerBody);  // ends at the body's end
       } catch (...) {
         // the client went away: the connection closes anyway
       }
