@@ -3,7 +3,7 @@
 //
 // Ownership: the daemon owns one AdminServer (per admin address). Thread: construct, add_route,
 // start, stop and the destructor on the control thread; set_draining() and is_draining() from
-// any thread. Request handlers run on the server's own pool threads (2-4), so every Handler
+// any thread. Request handlers run on the server's own pool threads (2-16, one per open connection), so every Handler
 // must be thread-safe. Nothing here throws out of start()/stop(): errors are reported by value.
 #pragma once
 
