@@ -791,13 +791,48 @@ class H2Backend:
 
     def _recv(self, c, buf, timeout=None):
         # With goaway_after, poll: another thread may send our GOAWAY while we wait here.
-        c.sock.settimeout(timeout if timeout is not None else (0.1 if self.goaway_after else 30))
+        wait = timeout if timeout is not None else (0.1 if self.goaway_after else 30)
+        if self.tls_ctx is not None:
+            return self._recv_tls(c, buf, wait)
+        c.sock.settimeout(wait)
         try:
             chunk = c.sock.recv(262144)
         except socket.timeout:
             return None
         except OSError:
             chunk = b""
+        if not chunk:
+            return False
+        buf += chunk
+        return True
+
+    def _recv_tls(self, c, buf, wait):
+        # An OpenSSL connection must not be read and written by two threads at once, and
+        # Python's SSLSocket releases the GIL inside SSL_read/SSL_write (a concurrent response
+        # thread lost a request about once in 60 runs). So wait for readability without the
+        # lock, then read without blocking under the same lock the senders hold.
+        import select
+        import ssl
+        if not c.sock.pending():
+            try:
+                readable, _, _ = select.select([c.sock], [], [], wait)
+            except (OSError, ValueError):
+                return False
+            if not readable:
+                return None
+        with c.wlock:
+            c.sock.setblocking(False)
+            try:
+                chunk = c.sock.recv(262144)
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                return None
+            except OSError:
+                chunk = b""
+            finally:
+                try:
+                    c.sock.settimeout(10)
+                except OSError:
+                    pass
         if not chunk:
             return False
         buf += chunk
