@@ -7,6 +7,11 @@
 #      (skipped with FERRY_TEST_SANITIZE=0)
 #   4. scripts/fuzz.sh 12: every libFuzzer target for 12 s (exit 77 = skipped)
 #
+# Phases overlap where one mostly waits: the ASan build runs at nice 19 while the first ctest
+# pass runs (integration tests spend most of their time waiting on sockets, peers and timers;
+# at nice 19 the compiler gets only the CPU the tests leave idle), and fuzzing runs at nice 19
+# during the ASan ctest pass. FERRY_TEST_OVERLAP=0 runs every phase on its own.
+#
 # Environment: JOBS (default 2) build parallelism; FERRY_TEST_SANITIZE=0 skips phase 3;
 # FERRY_TEST_FUZZ=0 skips phase 4; CTEST_ARGS extra ctest arguments (e.g. "-R integration").
 # Prints the duration of each phase; exits non-zero if anything failed.
@@ -28,6 +33,13 @@ phase() {  # phase NAME COMMAND...: runs a phase, records its time and result
   "$@"
   rc=$?
   local dt=$(( $(date +%s) - t0 ))
+  record "$name" "$dt" "$rc"
+  echo "=================== $name: exit $rc after ${dt}s"
+  return "$rc"
+}
+
+record() {  # record NAME SECONDS RC: adds a phase's line to the summary
+  local name="$1" dt="$2" rc="$3"
   if [ "$rc" -eq 0 ]; then
     summary+=("$(printf '%-34s %5ss  ok' "$name" "$dt")")
   elif [ "$rc" -eq 77 ]; then
@@ -36,7 +48,33 @@ phase() {  # phase NAME COMMAND...: runs a phase, records its time and result
     summary+=("$(printf '%-34s %5ss  FAILED (exit %s)' "$name" "$dt" "$rc")")
     failed+=("$name")
   fi
-  echo "=================== $name: exit $rc after ${dt}s"
+}
+
+# A background phase: bg_start NAME COMMAND... runs it at nice 19 with its output in a log file;
+# bg_wait prints that log (the last 60 lines, or 200 on failure) and records the phase.
+bg_name="" bg_pid="" bg_t0=0 bg_log=""
+bg_start() {
+  bg_name="$1"; shift
+  bg_log="$(mktemp /tmp/ferry-test-phase.XXXXXX)"
+  bg_t0=$(date +%s)
+  echo
+  echo "=================== $bg_name: started in the background (nice 19), log $bg_log"
+  nice -n 19 "$@" > "$bg_log" 2>&1 &
+  bg_pid=$!
+}
+bg_wait() {
+  [ -n "$bg_pid" ] || return 0
+  local rc dt
+  wait "$bg_pid"
+  rc=$?
+  dt=$(( $(date +%s) - bg_t0 ))
+  echo
+  echo "=================== $bg_name (ran in the background; its log follows)"
+  if [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; then tail -n 60 "$bg_log"; else tail -n 200 "$bg_log"; fi
+  echo "=================== $bg_name: exit $rc after ${dt}s"
+  record "$bg_name" "$dt" "$rc"
+  rm -f "$bg_log"
+  bg_pid=""
   return "$rc"
 }
 
@@ -79,16 +117,30 @@ finish() {
 
 phase "install dependencies" scripts/install-deps.sh test || finish
 
+overlap="${FERRY_TEST_OVERLAP:-1}"
+sanitize="${FERRY_TEST_SANITIZE:-1}"
+fuzz="${FERRY_TEST_FUZZ:-1}"
+
+# -O1 -g1: quick to compile, fast enough to run, line numbers in sanitizer stack traces;
+# assertions stay on.
+asan_build=(configure_build "$top/build-asan" RelWithDebInfo
+  -DFERRY_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1"
+  -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1")
+
 if phase "build RelWithDebInfo (build-test)" configure_build "$top/build-test" RelWithDebInfo; then
+  [ "$sanitize" != "0" ] && [ "$overlap" != "0" ] && bg_start "build ASan+UBSan (build-asan)" "${asan_build[@]}"
   phase "ctest RelWithDebInfo" run_ctest "$top/build-test"
 fi
 
-if [ "${FERRY_TEST_SANITIZE:-1}" != "0" ]; then
-  # -O1 -g1: quick to compile, fast enough to run, line numbers in sanitizer stack traces;
-  # assertions stay on.
-  if phase "build ASan+UBSan (build-asan)" configure_build "$top/build-asan" RelWithDebInfo \
-      -DFERRY_SANITIZE=address,undefined -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-      -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1"; then
+if [ "$sanitize" != "0" ]; then
+  if [ -n "$bg_pid" ]; then
+    bg_wait
+  else
+    phase "build ASan+UBSan (build-asan)" "${asan_build[@]}"
+  fi
+  asan_built=$?
+  if [ "$asan_built" -eq 0 ]; then
+    [ "$fuzz" != "0" ] && [ "$overlap" != "0" ] && bg_start "fuzz 12s per target" scripts/fuzz.sh 12
     # Leak detection on; the first ASan or UBSan report aborts the process, so the test that
     # triggered it fails and prints ferryd's log with the report. testssl.sh judges the TLS
     # configuration, which the sanitizers do not change (test_tls covers the handshake code
@@ -106,8 +158,12 @@ else
   summary+=("$(printf '%-34s %5s   skipped (FERRY_TEST_SANITIZE=0)' "ASan+UBSan" "-")")
 fi
 
-if [ "${FERRY_TEST_FUZZ:-1}" != "0" ]; then
-  phase "fuzz 12s per target" scripts/fuzz.sh 12
+if [ "$fuzz" != "0" ]; then
+  if [ -n "$bg_pid" ]; then
+    bg_wait
+  else
+    phase "fuzz 12s per target" scripts/fuzz.sh 12
+  fi
 else
   summary+=("$(printf '%-34s %5s   skipped (FERRY_TEST_FUZZ=0)' "fuzz" "-")")
 fi
