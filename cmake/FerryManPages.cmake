@@ -28,7 +28,7 @@ if(FERRY_PANDOC AND NOT FERRY_MANPAGES STREQUAL "OFF")
   endif()
   set(_man_pages)
 
-  # ferry_man_page(NAME SECTION TITLE INPUT...): NAME.SECTION from the inputs, in that order.
+  # ferry_man_page(NAME SECTION INPUT...): NAME.SECTION from the inputs, in that order.
   # Headings are shifted up one level: "##" is a man section (.SH), "###" a subsection (.SS);
   # CONFIG.md's "# title" line becomes a plain line under DESCRIPTION. Tables become definition
   # lists (tables-to-lists.lua): tbl tables overflow an 80-column terminal.

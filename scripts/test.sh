@@ -59,7 +59,9 @@ bg_start() {
   bg_t0=$(date +%s)
   echo
   echo "=================== $bg_name: started in the background (nice 19), log $bg_log"
-  nice -n 19 "$@" > "$bg_log" 2>&1 &
+  # A subshell (the command may be a function of this script) that lowers its own priority;
+  # what it starts inherits it.
+  ( renice -n 19 -p "$BASHPID" > /dev/null; "$@" ) > "$bg_log" 2>&1 &
   bg_pid=$!
 }
 bg_wait() {

@@ -1,5 +1,6 @@
-// Failed-login limit per client address: at most `max_failures` failures within `window`;
-// further attempts are refused (429) until the oldest failure leaves the window.
+// Failed-login limit per client: at most `max_failures` failures within `window`; further
+// attempts are refused (429) until the oldest failure leaves the window. A client is its IPv4
+// address, or its IPv6 /64 (one host usually owns a whole /64 and could rotate through it).
 //
 // A login attempt is counted *before* the password is verified (begin()) and forgiven when it
 // succeeds (forgive()), so concurrent attempts cannot exceed the limit.
@@ -22,13 +23,18 @@ class LoginLimiter {
                         size_t max_clients = 4096)
       : max_(max_failures), window_(window), max_clients_(max_clients) {}
 
-  // Starts an attempt from `client`: returns 0 and counts it as a failure, or the number of
-  // seconds (>= 1) to wait when the client is over the limit (nothing counted then).
-  int begin(const std::string& client, Clock::time_point now);
+  // Starts an attempt from `address`: returns 0 and counts it as a failure against
+  // client_key(address), or the number of seconds (>= 1) to wait when that client is over the
+  // limit (nothing counted then).
+  int begin(const std::string& address, Clock::time_point now);
   // The attempt begun at `now` succeeded: un-counts it.
-  void forgive(const std::string& client, Clock::time_point now);
+  void forgive(const std::string& address, Clock::time_point now);
 
   size_t tracked() const { return clients_.size(); }
+
+  // The budget a client address counts against: an IPv4 address as it is (also when written as
+  // ::ffff:a.b.c.d), an IPv6 address as its /64 ("2001:db8:1:2::/64"), anything else as it is.
+  static std::string client_key(const std::string& address);
 
  private:
   void prune(std::deque<Clock::time_point>& q, Clock::time_point now) const;

@@ -80,7 +80,10 @@ bool authority_allowed(std::string_view header, const HostRules& rules, bool len
       bool v6 = rules.bound_host == "::";
       return v6 ? true : ip.size() == 4;
     }
-    return ip == ip_bytes(rules.bound_host);
+    if (ip == ip_bytes(rules.bound_host)) return true;
+    // An `admin-host` written as an IP literal: the address clients use (NAT, a load balancer).
+    return std::any_of(rules.names.begin(), rules.names.end(),
+                       [&](const std::string& n) { return ip_bytes(n) == ip; });
   }
   if (name == "localhost")
     return is_wildcard(rules.bound_host) || is_loopback(rules.bound_host);

@@ -233,6 +233,25 @@ std::vector<Span> tokens_of(std::string_view line, size_t max_tokens) {
   return out;
 }
 
+// The text a token stands for, quotes removed as the config lexer removes them: "..." with \"
+// and \\ escapes, '...' literal, quoted and unquoted parts joined ("admin-"'user' is
+// admin-user). ${VAR} is left as written.
+std::string unquoted(std::string_view tok) {
+  std::string out;
+  for (size_t i = 0; i < tok.size(); ++i) {
+    char c = tok[i];
+    if (c != '"' && c != '\'') {
+      out += c;
+      continue;
+    }
+    for (++i; i < tok.size() && tok[i] != c; ++i) {
+      if (c == '"' && tok[i] == '\\' && i + 1 < tok.size() && (tok[i + 1] == '"' || tok[i + 1] == '\\')) ++i;
+      out += tok[i];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 namespace {
@@ -248,10 +267,8 @@ std::string rewrite_admin_hashes(std::string_view text, Replace replace) {
     size_t end = nl == std::string_view::npos ? text.size() : nl;
     std::string_view line = text.substr(pos, end - pos);
     auto toks = tokens_of(line, 3);
-    if (toks.size() == 3 && line.substr(toks[0].begin, toks[0].end - toks[0].begin) == "admin-user") {
-      std::string_view name = line.substr(toks[1].begin, toks[1].end - toks[1].begin);
-      if (name.size() >= 2 && (name.front() == '"' || name.front() == '\'') && name.back() == name.front())
-        name = name.substr(1, name.size() - 2);
+    if (toks.size() == 3 && unquoted(line.substr(toks[0].begin, toks[0].end - toks[0].begin)) == "admin-user") {
+      const std::string name = unquoted(line.substr(toks[1].begin, toks[1].end - toks[1].begin));
       out.append(line.substr(0, toks[2].begin));
       out += replace(name, line.substr(toks[2].begin, toks[2].end - toks[2].begin));
       out.append(line.substr(toks[2].end));

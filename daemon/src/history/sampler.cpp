@@ -236,12 +236,30 @@ std::vector<HistoryPoint> Sampler::query(const std::string& app, int64_t from, i
     if (!s) log_(kWarning, "history: query of app " + app + ": " + s.message);
     for (KeyedRow& r : stored) rows[r.t] = r.row;
   }
-  if (!hours) {
-    // The rows in memory (the current minute, and any not written yet) are the newest figures.
+  // Minute rows of [lo, to): stored ones, then the rows in memory (the current minute, and any
+  // not written yet), which are the newest figures.
+  auto minute_rows = [&](int64_t lo) {
+    std::map<int64_t, Row> minutes;
+    std::vector<KeyedRow> stored;
+    store::Status s = store_.query(Table::minute, app, lo, to, stored);
+    if (!s) log_(kWarning, "history: query of app " + app + ": " + s.message);
+    for (KeyedRow& r : stored) minutes[r.t] = r.row;
     std::lock_guard<std::mutex> lk(mu_);
-    for (auto it = mem_.lower_bound({app, from}); it != mem_.end() && it->first.first == app && it->first.second < to;
+    for (auto it = mem_.lower_bound({app, lo}); it != mem_.end() && it->first.first == app && it->first.second < to;
          ++it)
-      rows[it->first.second] = it->second;
+      minutes[it->first.second] = it->second;
+    return minutes;
+  };
+  if (!hours) {
+    for (auto& [t, r] : minute_rows(from)) rows[t] = r;
+  } else {
+    // Hours not rolled up yet (the current one; the last one until the sampler gets to it) are
+    // merged from their minute rows the way the roll-up merges them.
+    const int64_t after_rolled = rows.empty() ? hour_of(from) : rows.rbegin()->first + 3600;
+    for (auto& [t, r] : minute_rows(std::max(after_rolled, hour_of(from)))) {
+      const int64_t h = hour_of(t);
+      if (h >= from) rows[h].add(r);
+    }
   }
   std::vector<HistoryPoint> out;
   out.reserve(rows.size());

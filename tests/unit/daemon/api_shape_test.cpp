@@ -164,6 +164,19 @@ TEST_CASE("admin-user hashes are masked, nothing else changes", "[api][config]")
   CHECK(masked.find("secret") == std::string::npos);
   CHECK(daemon::api::mask_admin_hashes(kConfig).find("abcdefghij") == std::string::npos);
   CHECK(daemon::api::mask_admin_hashes("") == "");
+
+  // The keyword and the name as the config lexer reads them: quoted, or in joined pieces.
+  const std::string quoted =
+      "global\n"
+      "    \"admin-user\" ops $2y$10$secret1\n"
+      "    'admin-user' ops2 $2y$10$secret2\n"
+      "    admin-\"user\" o\"p\"s3 $2y$10$secret3\n";
+  const std::string masked_quoted = daemon::api::mask_admin_hashes(quoted);
+  CHECK(masked_quoted.find("secret") == std::string::npos);
+  CHECK(masked_quoted.find("admin-\"user\" o\"p\"s3 <hash>") != std::string::npos);
+  const std::vector<config::AdminUser> running = {{"ops3", "$scrypt$running-ops3"}};
+  CHECK(daemon::api::restore_admin_hashes(masked_quoted, running).find("o\"p\"s3 $scrypt$running-ops3") !=
+        std::string::npos);
 }
 
 TEST_CASE("a masked candidate gets the running hashes back; other hashes stay", "[api][config]") {

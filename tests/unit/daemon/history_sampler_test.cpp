@@ -122,6 +122,15 @@ TEST_CASE("history sampler: finished hours roll into hour rows, percentiles from
   s.sample(snapshot({{"a", 90, 0, 0, 0, 0, 0, 0, 1, {{0.0005, 90}}}}), kHour + 10, 10);
   s.sample(snapshot({{"a", 90, 0, 10, 0, 0, 0, 0, 4, {{0.0005, 90}, {0.7, 10}}}}), kHour + 1800, 10);
   CHECK(count_rows(s, "history_hour") == 0);
+  // Not rolled yet, but an hour query shows the hour so far, merged from its minute rows (one
+  // written, one still in memory).
+  auto so_far = s.query("a", kHour - 86400, kHour + 7200, 3600);
+  REQUIRE(so_far.size() == 1);
+  CHECK(so_far[0].t == kHour);
+  CHECK(so_far[0].requests == 100);
+  CHECK(so_far[0].s5xx == 10);
+  CHECK(so_far[0].peak_inflight == 4);
+  CHECK(so_far[0].p95_ms == Approx(500 + 500 * ((0.95 * 100 - 90) / 10)));
   // Still in the hour: nothing rolled.
   s.sample(snapshot({{"a", 91, 0, 10, 0, 0, 0, 0, 0, {{0.0005, 91}, {0.7, 10}}}}), kHour + 3599, 10);
   CHECK(count_rows(s, "history_hour") == 0);
@@ -129,12 +138,14 @@ TEST_CASE("history sampler: finished hours roll into hour rows, percentiles from
   s.sample(snapshot({{"a", 92, 0, 10, 0, 0, 0, 0, 0, {{0.0005, 92}, {0.7, 10}}}}), kHour + 3605, 10);
   CHECK(count_rows(s, "history_hour") == 1);
   auto hours = s.query("a", kHour - 86400, kHour + 7200, 3600);
-  REQUIRE(hours.size() == 1);
+  REQUIRE(hours.size() == 2);
   CHECK(hours[0].t == kHour);
   CHECK(hours[0].requests == 101);
   CHECK(hours[0].s5xx == 10);
   CHECK(hours[0].peak_inflight == 4);
   CHECK(hours[0].p95_ms == Approx(500 + 500 * ((0.95 * 101 - 91) / 10)));
+  CHECK(hours[1].t == kHour + 3600);  // the current hour, from its minute so far
+  CHECK(hours[1].requests == 1);
   CHECK(s.rolled_through() == kHour);
 
   // A gap of several hours without traffic, then traffic: the gap is skipped, not iterated.
@@ -158,10 +169,12 @@ TEST_CASE("history sampler: hour rows are rolled after a restart that missed the
     rig.sampler.sample(snapshot({{"a", 1}}), kHour + 3 * 3600 + 10, 10);
     CHECK(count_rows(rig.sampler, "history_hour") == 2);
     auto hours = rig.sampler.query("a", kHour, kHour + 4 * 3600, 3600);
-    REQUIRE(hours.size() == 2);
+    REQUIRE(hours.size() == 3);
     CHECK(hours[0].requests == 5);
     CHECK(hours[1].t == kHour + 3600);
     CHECK(hours[1].requests == 3);
+    CHECK(hours[2].t == kHour + 3 * 3600);  // the current hour, not rolled yet
+    CHECK(hours[2].requests == 1);
   }
 }
 

@@ -128,6 +128,34 @@ TEST_CASE("Host rules", "[web][guard]") {
   HostRules public_ip{"192.0.2.7", 9900, true, {}};
   CHECK(host_allowed("192.0.2.7:9900", public_ip));
   CHECK_FALSE(host_allowed("localhost:9900", public_ip));
+
+  // admin-host given as an IP literal: the address clients reach a NATed listener at.
+  HostRules nat{"10.0.0.5", 9900, true, {"203.0.113.9", "console.internal"}};
+  CHECK(host_allowed("203.0.113.9:9900", nat));
+  CHECK(host_allowed("10.0.0.5:9900", nat));
+  CHECK_FALSE(host_allowed("203.0.113.10:9900", nat));
+  CHECK(origin_allowed("https://203.0.113.9:9900", nat));
+  CHECK_FALSE(origin_allowed("https://203.0.113.9:9901", nat));
+}
+
+TEST_CASE("login limiter: an IPv6 client's budget is its /64", "[web][limiter]") {
+  CHECK(LoginLimiter::client_key("192.0.2.1") == "192.0.2.1");
+  CHECK(LoginLimiter::client_key("::ffff:192.0.2.1") == "192.0.2.1");
+  CHECK(LoginLimiter::client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64");
+  CHECK(LoginLimiter::client_key("2001:db8:1:2::7") == "2001:db8:1:2::/64");
+  CHECK(LoginLimiter::client_key("::1") == "::/64");
+  CHECK(LoginLimiter::client_key("not an address") == "not an address");
+
+  LoginLimiter lim;
+  auto t0 = LoginLimiter::Clock::time_point{} + 1h;
+  for (int i = 0; i < 5; ++i) CHECK(lim.begin("2001:db8:1:2::" + std::to_string(i + 1), t0) == 0);
+  CHECK(lim.begin("2001:db8:1:2:ffff::1", t0) > 0);   // another address of the same /64
+  CHECK(lim.begin("2001:db8:1:3::1", t0) == 0);       // the next /64 has its own budget
+  CHECK(lim.begin("::ffff:192.0.2.1", t0) == 0);
+  for (int i = 0; i < 4; ++i) CHECK(lim.begin("192.0.2.1", t0) == 0);
+  CHECK(lim.begin("192.0.2.1", t0) > 0);              // mapped and plain IPv4 share one budget
+  lim.forgive("2001:db8:1:2::1", t0);                  // forgiving also goes by the /64
+  CHECK(lim.begin("2001:db8:1:2::99", t0) == 0);
 }
 
 TEST_CASE("Origin and Sec-Fetch-Site rules", "[web][guard]") {
