@@ -60,9 +60,12 @@ bg_start() {
   echo
   echo "=================== $bg_name: started in the background (nice 19), log $bg_log"
   # A subshell (the command may be a function of this script) that lowers its own priority;
-  # what it starts inherits it.
+  # what it starts inherits it. Job control (set -m) puts it in a process group of its own, so
+  # an interrupted run can stop it and everything it started (the trap below).
+  set -m
   ( renice -n 19 -p "$BASHPID" > /dev/null; "$@" ) > "$bg_log" 2>&1 &
   bg_pid=$!
+  set +m
 }
 bg_wait() {
   [ -n "$bg_pid" ] || return 0
@@ -79,6 +82,9 @@ bg_wait() {
   bg_pid=""
   return "$rc"
 }
+
+# Interrupted (CI timeout, Ctrl-C): stop a background phase too.
+trap '[ -n "$bg_pid" ] && kill -TERM -- "-$bg_pid" 2> /dev/null; exit 130' INT TERM
 
 configure_build() {  # configure_build DIR BUILD_TYPE [cmake args...]
   local dir="$1" type="$2"; shift 2

@@ -25,7 +25,9 @@ def test_starter_config_checks():
     assert code == 0 and "Configuration file is valid" in out, "packaging/ferry.conf (exit %d):\n%s" % (code, out)
     assert "warning" not in out, "the starter config should not draw warnings:\n%s" % out
     # It must be safe to start on install: loopback-only listeners.
-    for m in re.finditer(r"^\s*(bind|admin)\s+(\S+)", _read("ferry.conf"), re.M):
+    listens = list(re.finditer(r"^\s*(bind|admin)\s+(\S+)", _read("ferry.conf"), re.M))
+    assert {m.group(1) for m in listens} == {"bind", "admin"}, [m.group(0) for m in listens]
+    for m in listens:
         assert m.group(2).startswith("127.0.0.1:"), "starter config listens beyond loopback: %s" % m.group(0)
 
 
@@ -100,9 +102,12 @@ def test_man_pages():
             assert re.search(r"^%s\b" % m.group(1), text, re.M | re.I), "ferry.conf(5) lacks the section %s" % m.group(1)
     # Every option in ferryd --help is described in ferryd(8).
     code, help_text = H.run_ferryd(["--help"])
+    assert code == 0, "ferryd --help exited %d: %s" % (code, help_text)
     page = subprocess.run(["man", "-l", os.path.join(man_dir, "ferryd.8")], capture_output=True, text=True,
                           env=dict(os.environ, MANWIDTH="200"), timeout=60).stdout
-    for opt in set(re.findall(r"(--[a-z][a-z-]+)", help_text)):
+    options = set(re.findall(r"(--[a-z][a-z-]+)", help_text))
+    assert len(options) >= 5, "ferryd --help lists too few options: %s" % help_text
+    for opt in options:
         assert opt in page, "ferryd(8) does not describe %s" % opt
 
 
