@@ -209,9 +209,9 @@ def check_outsider(t):
         dfw.wait_log(r"backhaul: refused a connection from %s" % re.escape(HUB_ADDR), timeout=3)
 
 
-KNOWN_STALE_REPORT = ("known bug: a remote server's load is max(own in-flight, the worker's last load report), and "
-                      "the report counts the edge's own requests: with maxconn 1 a report taken during one of "
-                      "them keeps the instance full for a ping-interval after it ended")
+KNOWN_STALE_REPORT = ("a request found the instance (maxconn 1) still busy with the previous one: the edge used to "
+                      "release a server's in-flight count only after writing the last response byte, and the "
+                      "load report may count requests of ours that ended while it travelled")
 
 
 def check_spill(t):

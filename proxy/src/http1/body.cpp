@@ -55,6 +55,9 @@ awaitable<Error> emit(const BodyTransfer& t, std::string_view data, std::string&
 }  // namespace
 
 awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
+  auto source_end = [&t] {
+    if (t.on_source_end) t.on_source_end();
+  };
   BodyResult r;
   std::string scratch;
   Buffer& buf = *t.src_buf;
@@ -79,6 +82,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
         r.error = Error::too_large;
         co_return r;
       }
+      if (!until_close && n == remaining) source_end();
       if (auto e = co_await emit(t, buf.data().substr(0, n), scratch); e != Error::none) {
         r.error = e;
         co_return r;
@@ -117,6 +121,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
         buf.consume(s.consumed);
         if (out.size() >= 64 * 1024) break;
       }
+      if (dec.done()) source_end();
       if (dec.done() && t.chunk_out) {
         out += "0\r\n";
         out += trailers;
@@ -140,6 +145,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
     }
     co_return r;
   }
+  source_end();
   if (t.chunk_out) {
     if (t.tee) t.tee->add(kLastChunk, 0);
     if (auto e = co_await send(t, asio::buffer(kLastChunk)); e != Error::none) r.error = e;

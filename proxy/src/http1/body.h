@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,11 @@ struct BodyTransfer {
   // large body moves in larger reads while a small one never pays for the bigger buffer.
   size_t grow_to = 0;
   BodyTee* tee = nullptr;               // also copy what is written to dst here (null: no copy)
+  // Called (possibly more than once) as soon as the whole body has been read from src, before
+  // its last bytes are written to dst: a response relay releases the server's in-flight count
+  // there, so the client cannot see the end of the response while the server still counts as
+  // busy. Empty: nothing.
+  std::function<void()> on_source_end{};
 };
 
 awaitable<BodyResult> transfer_body(const BodyTransfer& t);

@@ -169,6 +169,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   if (body_out == ResponseBodyOut::same && resp_framing == Framing::content_length)
     early = std::min<uint64_t>(resp_length, up_->buf.size());
   std::array<asio::const_buffer, 2> head_bufs{asio::buffer(s_->out), asio::buffer(up_->buf.data().substr(0, early))};
+  // A response whose body is all here (or that has none) is finished for the server: it stops
+  // counting against its in-flight load (maxconn, balancing, the mesh load report) before the
+  // write, so a client that sends its next request the moment it has this one cannot find the
+  // server still busy while this coroutine waits to resume.
+  if (resp_framing == Framing::none || (resp_framing == Framing::content_length && early == resp_length))
+    x.inflight.drop();
   dl_.arm(fe.timeouts.client);
   auto [hec, hn] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
   up_->buf.consume(early);
@@ -198,7 +204,9 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
                     body_out == ResponseBodyOut::chunked, 0, &dl_, xbe.timeouts.server, fe.timeouts.client,
                     kBodyBufferSize};
+    bt.on_source_end = [&x] { x.inflight.drop(); };
     auto br = co_await transfer_body(bt);
+    x.inflight.drop();
     bytes_out += br.bytes;
     if (!br.ok()) {
       using E = BodyResult::Error;

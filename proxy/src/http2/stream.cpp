@@ -442,6 +442,9 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   s.up->buf.consume(resp.head_size);
   s.resp_submitted = true;
   s.resp_end = framing == Framing::none;
+  // A response without a body is finished for the server: it stops counting against its
+  // in-flight load before the client can see the answer (as in http1/exchange.cpp).
+  if (s.resp_end) x.inflight.drop();
   nghttp2_data_provider p = provider(s);
   if (nghttp2_submit_response(ng_, s.id, nv.data(), nv.size(), s.resp_end ? nullptr : &p) != 0) {
     s.up.reset();
@@ -455,6 +458,9 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   uint64_t bytes_out = 0;
   if (framing != Framing::none) {
     auto pr = co_await pump_response(*this, s, *s.up, framing, length, xbe.timeouts.server, fe.timeouts.client, bytes_out);
+    // Read in full (or failed): the server is done. The writer coroutine sends the queued end
+    // of the body only after this, as it runs from a posted wake-up.
+    x.inflight.drop();
     if (pr != PumpResult::ok) {
       s.up.reset();
       // The response is cut short: the client must not take it as complete.

@@ -45,7 +45,17 @@ bool to_int(std::string_view s, int& v) {
 
 }  // namespace
 
-int apply_load_report(const Plan& plan, int peer, std::string_view report) {
+std::vector<OursBefore> ours_before_report(const Plan& plan, int peer) {
+  std::vector<OursBefore> out;
+  for (const PlanBackend& pb : plan.backends)
+    for (const ServerRef& s : pb.servers)
+      if (s.cfg->peer == peer)
+        out.push_back({s.state, s.state->inflight.load(std::memory_order_relaxed),
+                       s.state->started.load(std::memory_order_relaxed)});
+  return out;
+}
+
+int apply_load_report(const Plan& plan, int peer, std::string_view report, const std::vector<OursBefore>& before) {
   size_t nl = report.find('\n');
   std::string_view first = report.substr(0, nl);
   if (first.rfind("ferry-load 1", 0) != 0) return -1;
@@ -68,10 +78,12 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report) {
     const PlanBackend& pb = plan.backends[plan.apps[it->second].backend];
     for (const ServerRef& s : pb.servers) {
       if (s.cfg->peer != peer || s.cfg->name != inst) continue;
-      // The report counts our own requests too: keep only the other edges' share (ours may
-      // have changed since; the next report corrects it).
-      const int ours = s.state->inflight.load(std::memory_order_relaxed);
-      s.state->remote_inflight.store(inflight > ours ? inflight - ours : 0, std::memory_order_relaxed);
+      // The report counts our own requests too: keep only the other edges' share.
+      int64_t ours = s.state->inflight.load(std::memory_order_relaxed);
+      for (const OursBefore& b : before)
+        if (b.state == s.state)
+          ours = b.inflight + static_cast<int64_t>(s.state->started.load(std::memory_order_relaxed) - b.started);
+      s.state->remote_inflight.store(inflight > ours ? static_cast<int>(inflight - ours) : 0, std::memory_order_relaxed);
       s.state->remote_queue.store(queue, std::memory_order_relaxed);
       s.state->remote_healthy.store(healthy != 0, std::memory_order_relaxed);
       listed.push_back(&s);

@@ -68,8 +68,9 @@ awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int 
     }
     if (!peer.reachable.exchange(true, std::memory_order_relaxed))
       log(config::LogLevel::notice, "mesh: peer " + p.name + " answers again (rtt " + std::to_string(rtt->count()) + " us)");
+    std::vector<OursBefore> ours = ours_before_report(plan, idx);
     std::string report = co_await fetch_report(w, t, mesh.peer_timeout);
-    if (!report.empty() && apply_load_report(plan, idx, report) >= 0)
+    if (!report.empty() && apply_load_report(plan, idx, report, ours) >= 0)
       peer.last_report_ms.store(now_ms(), std::memory_order_relaxed);
   } else {
     peer.ping_failures.fetch_add(1, std::memory_order_relaxed);

@@ -22,6 +22,9 @@ inline int64_t now_ms() {
 
 struct ServerState {
   std::atomic<int> inflight{0};            // requests / TCP connections in flight, all workers
+  // Requests / TCP connections begun (each attempt; monotonic), incremented with `inflight`:
+  // with a snapshot of both, the mesh prober knows which of ours a load report may count.
+  std::atomic<uint64_t> started{0};
   std::atomic<bool> healthy{true};         // active health result (true when not checked)
   std::atomic<int64_t> ejected_until_ms{0};  // passive ejection deadline (now_ms() clock)
   std::atomic<int> consecutive_failures{0};
@@ -29,8 +32,8 @@ struct ServerState {
   std::atomic<uint32_t> ewma_latency_us{0};  // EWMA of response-head latency
   // An instance on another node (`server ... node NAME`): its state as the hosting node last
   // reported it (mesh load reports): the requests in flight there from OTHER edges (the
-  // reported count minus ours at the time), the app's queue there, and its health on that
-  // node. Zero / true for local servers.
+  // reported count minus those of ours it may count, see apply_load_report), the app's queue
+  // there, and its health on that node. Zero / true for local servers.
   std::atomic<int> remote_inflight{0};
   std::atomic<int> remote_queue{0};
   std::atomic<bool> remote_healthy{true};

@@ -162,6 +162,7 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
     ServerState& st = *be.servers[i].state;
     if (attempts > 0) st.retries.fetch_add(1, std::memory_order_relaxed);  // as the HTTP exchange counts them
     st.inflight.fetch_add(1, std::memory_order_relaxed);
+    st.started.fetch_add(1, std::memory_order_relaxed);
     if (up.is_open()) up.close();
     auto ec = co_await connect_with_timeout(up.socket(), wp->endpoints[app.backend][i], be.cfg->timeouts.connect);
     if (!ec) {

@@ -34,6 +34,7 @@ struct Inflight {
     drop();
     st = s;
     st->inflight.fetch_add(1, std::memory_order_relaxed);
+    st->started.fetch_add(1, std::memory_order_relaxed);
   }
   void drop() {
     if (st) st->inflight.fetch_sub(1, std::memory_order_relaxed);

@@ -72,3 +72,44 @@ TEST_CASE("load report: hosted instances only, applied to the peer's servers", "
   CHECK(pb.servers[0].state->remote_healthy == true);
   CHECK(pb.servers[2].state->remote_healthy == true);  // local
 }
+
+TEST_CASE("load report: our requests that ended while the report travelled do not count", "[mesh]") {
+  RuntimeRegistry ereg;
+  auto edge = plan_of(std::string(kMesh) +
+                          "backend b\n    server w1 10.0.0.1:80 node dfw maxconn 1\n"
+                          "    server l1 127.0.0.1:9001\n"
+                          "app web\n    hosts web.test\n    backend b\n",
+                      ereg);
+  ServerState& w1 = *edge->backends[0].servers[0].state;
+  REQUIRE(edge->backends[0].servers[0].peer != nullptr);
+
+  // One request of ours in flight when the fetch begins; it ends, and a second one starts and
+  // ends, before the report (taken while one of them ran: "1") arrives.
+  w1.inflight = 1;
+  w1.started = 10;
+  std::vector<OursBefore> before = ours_before_report(*edge, 0);
+  REQUIRE(before.size() == 1);
+  CHECK(before[0].inflight == 1);
+  CHECK(before[0].started == 10);
+  w1.inflight = 0;
+  w1.started = 11;
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 1 0 1\n", before) == 1);
+  CHECK(w1.remote_inflight == 0);
+  CHECK(w1.load() == 0);  // free for our next request
+  // Without the snapshot, only our in-flight count now (0) is subtracted: the instance would
+  // look full until the next report.
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 1 0 1\n") == 1);
+  CHECK(w1.load() == 1);
+
+  // Another edge's requests still count: nothing of ours in flight or started meanwhile.
+  before = ours_before_report(*edge, 0);
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 2 0 1\n", before) == 1);
+  CHECK(w1.remote_inflight == 2);
+  // One of ours in flight throughout and counted in the report: the others' share is 1.
+  w1.inflight = 1;
+  w1.started = 12;
+  before = ours_before_report(*edge, 0);
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 2 0 1\n", before) == 1);
+  CHECK(w1.remote_inflight == 1);
+  CHECK(w1.load() == 2);
+}
