@@ -280,9 +280,10 @@ class GetLoop(threading.Thread):
         return [w for (t, _, w) in self.log if t >= t0 and (t1 is None or t < t1)]
 
 
-KNOWN_RETRY_BUDGET = ("known bug (connect failures fixed on main in 9369c0f, which rules out the whole peer): a write "
-                      "failing on a reused backhaul connection uses up an attempt without marking the instance tried, "
-                      "so the retries can still be spent on the dead peer and syd-1 never tried")
+KNOWN_RETRY_BUDGET = ("the retries were spent on the dead peer and syd-1 never tried: a write or read failing on a "
+                      "reused backhaul connection used up an attempt without marking the instance tried (now the "
+                      "first such failure is a free retry, which reaches a fresh connection and so the peer's "
+                      "connect failure)")
 
 
 def check_failover(t):

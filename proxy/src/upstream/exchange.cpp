@@ -31,7 +31,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     return true;
   };
   for (;; ++x.attempts) {
-    if (x.attempts > be.retries || gone()) break;
+    if (x.attempts > be.retries + x.free_retries || gone()) break;
     PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints};
     int i = balancer.pick(pr);
     if (i < 0) break;
@@ -100,6 +100,8 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
       if (!reused && !refused_write) {
         x.tried[i] = true;
         st.record_failure(be.passive, now_ms());
+      } else if (reused && x.free_retries == 0) {
+        x.free_retries = 1;
       }
       if (x.dl.expired()) {
         x.fail_status = 504, x.fail_reason = "upstream did not accept the request in time";
@@ -183,6 +185,8 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     if (!reused) {
       x.tried[i] = true;
       st.record_failure(be.passive, now_ms());
+    } else if (x.free_retries == 0) {
+      x.free_retries = 1;
     }
     x.fail_status = 502, x.fail_reason = "upstream closed the connection without a response";
     if (!req.replayable || !req.idempotent) break;

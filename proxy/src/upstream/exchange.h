@@ -88,6 +88,10 @@ struct Exchange {
   int server = -1;        // index of the answering server in the backend; -1: failed
   int last = -1;          // the server of the last attempt (for logs); -1: none picked
   int attempts = 0;       // retries made (0 = answered at the first attempt)
+  // Attempts that failed on a reused connection (a pooled one the server had closed, or a
+  // backhaul connection to a node that just died): the first one is not counted against the
+  // backend's `retries`, so the retries still reach a fresh connection and other servers.
+  int free_retries = 0;
   bool body_sent = false;  // request body bytes left through send_body (no replay possible)
   http1::BodyResult body;  // send_body's result (error != none: the exchange failed there)
   bool abandoned = false;  // the client gave up (ExchangeDownstream::abandoned): nothing to answer

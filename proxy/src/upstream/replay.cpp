@@ -241,6 +241,7 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     x.hints = kind == ReplayKind::app ? nullptr : &rs.hints_;
     x.server = x.last = -1;
     x.attempts = 0;
+    x.free_retries = 0;
     x.fail_status = 503;
     x.fail_reason = "no server available";
     UpstreamRequest again{rs.head_, body, true, req.idempotent, req.method};
