@@ -228,31 +228,30 @@ void Sampler::publish(const std::map<std::string, double>& rates) {
 }
 
 std::vector<HistoryPoint> Sampler::query(const std::string& app, int64_t from, int64_t to, int resolution) const {
-  const bool hours = resolution >= 3600;
-  std::map<int64_t, Row> rows;
-  {
+  // Stored rows of `table` in [lo, to).
+  auto stored_rows = [&](Table table, int64_t lo) {
+    std::map<int64_t, Row> rows;
     std::vector<KeyedRow> stored;
-    store::Status s = store_.query(hours ? Table::hour : Table::minute, app, from, to, stored);
+    store::Status s = store_.query(table, app, lo, to, stored);
     if (!s) log_(kWarning, "history: query of app " + app + ": " + s.message);
     for (KeyedRow& r : stored) rows[r.t] = r.row;
-  }
-  // Minute rows of [lo, to): stored ones, then the rows in memory (the current minute, and any
-  // not written yet), which are the newest figures.
+    return rows;
+  };
+  // Minute rows of [lo, to): the stored ones, overlaid by the rows in memory (the current
+  // minute, and any not written yet), which are the newest figures.
   auto minute_rows = [&](int64_t lo) {
-    std::map<int64_t, Row> minutes;
-    std::vector<KeyedRow> stored;
-    store::Status s = store_.query(Table::minute, app, lo, to, stored);
-    if (!s) log_(kWarning, "history: query of app " + app + ": " + s.message);
-    for (KeyedRow& r : stored) minutes[r.t] = r.row;
+    std::map<int64_t, Row> minutes = stored_rows(Table::minute, lo);
     std::lock_guard<std::mutex> lk(mu_);
     for (auto it = mem_.lower_bound({app, lo}); it != mem_.end() && it->first.first == app && it->first.second < to;
          ++it)
       minutes[it->first.second] = it->second;
     return minutes;
   };
-  if (!hours) {
-    for (auto& [t, r] : minute_rows(from)) rows[t] = r;
+  std::map<int64_t, Row> rows;
+  if (resolution < 3600) {
+    rows = minute_rows(from);
   } else {
+    rows = stored_rows(Table::hour, from);
     // Hours not rolled up yet (the current one; the last one until the sampler gets to it) are
     // merged from their minute rows the way the roll-up merges them.
     const int64_t after_rolled = rows.empty() ? hour_of(from) : rows.rbegin()->first + 3600;
