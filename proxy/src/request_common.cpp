@@ -1,5 +1,7 @@
 #include "request_common.h"
 
+#include "access_log.h"
+
 namespace ferry::proxy {
 
 void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id) {
@@ -22,6 +24,14 @@ void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool 
     id[i] = hex[(a >> (i * 4)) & 15];
     id[16 + i] = hex[(b >> (i * 4)) & 15];
   }
+}
+
+std::string fallback_host(const config::App& app, const PeerInfo& peer) {
+  for (const std::string& h : app.hosts)
+    if (!h.starts_with("*.")) return h;
+  std::string ip = format_ip(&peer.local);
+  if (peer.local.family() == AF_INET6) ip = "[" + ip + "]";
+  return ip + ":" + std::to_string(peer.local_port);
 }
 
 void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,

@@ -17,6 +17,11 @@ namespace ferry::proxy {
 // digits from the worker's generator, into `id`.
 void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id);
 
+// The Host an upstream request gets when the client named none (HTTP/1.0 without Host, an
+// empty Host): the app's first exact host name, else the address and port the client connected
+// to ("[v6]:port" for IPv6).
+std::string fallback_host(const config::App& app, const PeerInfo& peer);
+
 // A finished (or failed) request: counted in its app's per-worker counters (when routed to
 // an app, info.app >= 0, whether or not the access log is on), then one access-log entry
 // (nothing when logging is off). `proto` is the downstream protocol.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "http1/field_rules.h"
+
 namespace ferry::proxy::http1 {
 namespace {
 
@@ -124,7 +126,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
       if (dec.done()) source_end();
       if (dec.done() && t.chunk_out) {
         out += "0\r\n";
-        out += trailers;
+        append_allowed_trailers(trailers, out);  // no framing, routing, auth or forwarding fields
         out += "\r\n";
       }
       if (!out.empty()) {

@@ -1,7 +1,7 @@
 // Streams one HTTP/1 message body from a source connection to a destination connection with
 // bounded memory and natural backpressure (read, write, repeat). Decodes chunked input and
-// can re-encode as chunked output (chunked to chunked keeps the trailers; otherwise they are
-// dropped).
+// can re-encode as chunked output (chunked to chunked keeps the trailers that
+// field_rules.h allows; otherwise they are dropped).
 //
 // Worker thread coroutine; errors are reported in the result, never thrown. `dl` is the
 // connection's deadline; it is re-armed with `read_timeout` before each read and

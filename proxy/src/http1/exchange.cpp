@@ -7,6 +7,7 @@
 #include "http1/rewrite.h"
 #include "http1/session_impl.h"
 #include "log.h"
+#include "request_common.h"
 #include "routing/hints.h"
 #include "tcp/tunnel.h"
 #include "upstream/exchange.h"
@@ -36,6 +37,9 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   head.clear();
   ForwardContext ctx{client_ip_, sock_.is_tls() ? "https" : "http", peer_.local_port, info.request_id, trusted_, {},
                      plan.config->global.region, fe.backhaul};
+  std::string fallback;  // only for a request without a Host (HTTP/1.0): rare
+  if (req.host.empty()) fallback = fallback_host(*pa.cfg, peer_);
+  ctx.fallback_host = fallback;
   build_upstream_request(req, ctx, head);
   // Client routing hints (allow-routing-hints), copied: the head's views die below.
   // On the backhaul, the instance the edge chose is the only target (a hosted one).

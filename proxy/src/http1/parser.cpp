@@ -22,8 +22,9 @@ enum : uint8_t {
   kFieldChar = 2,   // allowed inside a field value: VCHAR, SP, HTAB, obs-text
   kTargetChar = 4,  // allowed inside request-target: anything but CTL / SP / DEL
   kHexDigit = 8,
-  kHostChar = 16,   // reg-name / IP-literal / port characters
+  kHostChar = 16,   // reg-name characters: unreserved / sub-delims / "%" (RFC 3986 §3.2.2)
   kAlnum = 32,
+  kPathChar = 64,   // origin-form characters: pchar / "/" / "?" (RFC 9112 §3.2.1), "%" checked apart
 };
 
 constexpr std::array<uint8_t, 256> make_table() {
@@ -38,9 +39,12 @@ constexpr std::array<uint8_t, 256> make_table() {
     if (c > 0x20 && c != 0x7f) v |= kTargetChar;
     if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) v |= kHexDigit;
     if (alnum) v |= kAlnum;
-    if (alnum || (c != 0 && std::string_view("-._~!$&'()*+,;=%:[]").find(static_cast<char>(c)) !=
+    if (alnum || (c != 0 && std::string_view("-._~!$&'()*+,;=%").find(static_cast<char>(c)) !=
                                 std::string_view::npos))
       v |= kHostChar;
+    if (alnum || (c != 0 && std::string_view("-._~!$&'()*+,;=%:@/?").find(static_cast<char>(c)) !=
+                                std::string_view::npos))
+      v |= kPathChar;
     t[static_cast<size_t>(c)] = v;
   }
   return t;
@@ -141,6 +145,18 @@ int parse_version(std::string_view s) {
   return (s[5] - '0') * 10 + (s[7] - '0');
 }
 
+// Every byte of `s` is of class `cls`, and each "%" starts a complete pct-encoded triplet.
+bool chars_ok(std::string_view s, uint8_t cls) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!is(s[i], cls)) return false;
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !is(s[i + 1], kHexDigit) || !is(s[i + 2], kHexDigit)) return false;
+      i += 2;
+    }
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Start lines. Both take the line without CRLF (already known to contain no LF).
 
@@ -162,6 +178,10 @@ ParseResult parse_request_line(std::string_view line, RequestHead& out) {
     return make_error(505, "HTTP/2 connection preface on an HTTP/1 listener");
   if (v != 10 && v != 11) return make_error(505, "HTTP version not supported");
   out.minor = v % 10;
+  // A proxy that tunnels CONNECT hands the client a raw byte pipe past routing, limits and
+  // logging: not offered (RFC 9110 §9.3.6 lets a server refuse it).
+  if (out.method == "CONNECT") return make_error(501, "CONNECT is not supported");
+  if (const char* bad = check_request_target(out.method, out.target, out.path, out.authority)) return make_error(400, bad);
   return kComplete;
 }
 
@@ -306,6 +326,7 @@ struct Facts {
   bool chunked_final = false;  // the last coding seen so far is chunked
   bool conn_close = false, conn_keep_alive = false, conn_upgrade = false;
   bool upgrade_header = false;
+  bool upgrade_h2c = false;  // an Upgrade field lists h2c
   bool expect_continue = false;
   bool expect_other = false;
 };
@@ -329,7 +350,12 @@ void gather(const std::vector<Header>& headers, Facts& f) {
         }
         break;
       case 7:
-        if (ieq_lower(n, "upgrade")) f.upgrade_header = true;
+        if (ieq_lower(n, "upgrade")) {
+          f.upgrade_header = true;
+          std::string_view list = h.value, e;
+          while (next_element(list, e))
+            if (ieq_lower(e.substr(0, e.find('/')), "h2c")) f.upgrade_h2c = true;
+        }
         break;
       case 10:
         if (ieq_lower(n, "connection")) {
@@ -389,29 +415,6 @@ void gather(const std::vector<Header>& headers, Facts& f) {
   }
 }
 
-// Absolute-form target ("scheme://authority/..."): returns the authority, or an empty view
-// if `target` is not in absolute form. `bad` is set for a malformed authority.
-std::string_view absolute_authority(std::string_view target, bool& bad) {
-  size_t i = 0;
-  if (target.empty() || !((lower(target[0]) >= 'a' && lower(target[0]) <= 'z'))) return {};
-  while (i < target.size() && (is(target[i], kAlnum) || target[i] == '+' || target[i] == '-' ||
-                               target[i] == '.'))
-    ++i;
-  if (target.substr(i, 3) != "://") return {};
-  const size_t a = i + 3;
-  size_t e = a;
-  while (e < target.size() && target[e] != '/' && target[e] != '?' && target[e] != '#') ++e;
-  const std::string_view auth = target.substr(a, e - a);
-  if (auth.empty() || auth.find('@') != std::string_view::npos) bad = true;
-  return auth;
-}
-
-bool valid_host(std::string_view h) {
-  for (char c : h)
-    if (!is(c, kHostChar)) return false;
-  return true;
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -419,6 +422,8 @@ bool valid_host(std::string_view h) {
 void RequestHead::clear() {
   method = {};
   target = {};
+  path = {};
+  authority = {};
   minor = 1;
   headers.clear();
   framing = Framing::none;
@@ -464,12 +469,18 @@ ParseResult parse_request(std::string_view buf, const Limits& limits, RequestHea
   gather(out.headers, f);
   if (f.host_count > 1) return make_error(400, "multiple Host headers");
   if (f.host_count == 0 && out.minor == 1) return make_error(400, "missing Host header");
-  if (f.host_count == 1 && !valid_host(f.host)) return make_error(400, "invalid Host header");
+  // An empty Host is allowed (RFC 9112 §3.2: a target URI without authority); routing then
+  // falls back to the frontend's default-app.
+  if (f.host_count == 1 && !f.host.empty() && !valid_authority(f.host)) return make_error(400, "invalid Host header");
   out.host = f.host;
-  bool bad_authority = false;
-  const std::string_view auth = absolute_authority(out.target, bad_authority);
-  if (bad_authority || !valid_host(auth)) return make_error(400, "invalid authority in request-target");
-  if (!auth.empty()) out.host = auth;
+  if (!out.authority.empty()) {
+    // RFC 9112 §3.2.2: the target's authority replaces Host. A Host that names another
+    // authority is refused rather than ignored: it is either a broken client or an attempt to
+    // be routed by one name and seen upstream under another.
+    if (f.host_count == 1 && !iequals(f.host, out.authority))
+      return make_error(400, "Host does not match the request-target's authority");
+    out.host = out.authority;
+  }
 
   if (f.te) {
     if (out.minor == 0) return make_error(400, "Transfer-Encoding in an HTTP/1.0 request");
@@ -488,7 +499,9 @@ ParseResult parse_request(std::string_view buf, const Limits& limits, RequestHea
   if (out.minor == 1) {
     out.keep_alive = !f.conn_close;
     out.expect_continue = f.expect_continue;
-    out.upgrade = f.conn_upgrade && f.upgrade_header;
+    // An h2c upgrade (RFC 7540 §3.2, removed by RFC 9113) is ignored: Ferry speaks HTTP/2 to
+    // clients itself and never lets one switch an upstream connection to it.
+    out.upgrade = f.conn_upgrade && f.upgrade_header && !f.upgrade_h2c;
   } else {
     out.keep_alive = f.conn_keep_alive && !f.conn_close;
   }
@@ -523,8 +536,6 @@ ParseResult parse_response(std::string_view buf, const Limits& limits,
     out.framing = Framing::tunnel;
   } else if ((s >= 100 && s < 200) || s == 204 || s == 304 || request_method == "HEAD") {
     out.framing = Framing::none;
-  } else if (request_method == "CONNECT" && s >= 200 && s < 300) {
-    out.framing = Framing::tunnel;
   } else if (f.te) {
     out.framing = f.chunked_final ? Framing::chunked : Framing::until_close;
   } else if (f.cl_count > 0) {
@@ -706,6 +717,69 @@ void append_chunk_header(std::string& out, size_t n) {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+bool valid_authority(std::string_view a) {
+  if (a.empty()) return false;
+  std::string_view host = a, port;
+  if (a[0] == '[') {  // IP-literal: IPv6address (hex digits, ":" and "." only here)
+    const size_t close = a.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (char c : a.substr(1, close - 1))
+      if (!is(c, kHexDigit) && c != ':' && c != '.') return false;
+    if (a.substr(1, close - 1).find(':') == std::string_view::npos) return false;
+    if (close + 1 < a.size()) {
+      if (a[close + 1] != ':') return false;
+      port = a.substr(close + 2);
+      if (port.empty()) return false;
+    }
+  } else {
+    const size_t colon = a.find(':');
+    if (colon != std::string_view::npos) {
+      host = a.substr(0, colon);
+      port = a.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    if (host.empty() || !chars_ok(host, kHostChar)) return false;
+  }
+  if (port.size() > 5) return false;
+  uint32_t n = 0;
+  for (char c : port) {
+    if (!is_digit(c)) return false;
+    n = n * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return n <= 65535;
+}
+
+const char* check_request_target(std::string_view method, std::string_view target, std::string_view& path,
+                         std::string_view& authority) {
+  path = {};
+  authority = {};
+  if (target.empty()) return "empty request-target";
+  if (target[0] == '/') {  // origin-form: absolute-path [ "?" query ]
+    if (!chars_ok(target, kPathChar)) return "invalid character in request-target";
+    path = target;
+    return nullptr;
+  }
+  if (target == "*") {  // asterisk-form: OPTIONS only (§3.2.4)
+    if (method != "OPTIONS") return "asterisk-form request-target is only allowed for OPTIONS";
+    path = target;
+    return nullptr;
+  }
+  // absolute-form (§3.2.2): "http" or "https" "://" authority path-abempty [ "?" query ].
+  size_t colon = target.find("://");
+  if (colon == std::string_view::npos) return "invalid request-target form";
+  const std::string_view scheme = target.substr(0, colon);
+  if (!ieq_lower(scheme, "http") && !ieq_lower(scheme, "https"))
+    return "absolute-form request-target with a scheme other than http or https";
+  const size_t a = colon + 3;
+  size_t e = a;
+  while (e < target.size() && target[e] != '/' && target[e] != '?') ++e;
+  authority = target.substr(a, e - a);
+  if (!valid_authority(authority)) return "invalid authority in request-target";
+  path = target.substr(e);
+  if (!chars_ok(path, kPathChar)) return "invalid character in request-target";
+  return nullptr;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

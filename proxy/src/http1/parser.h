@@ -34,20 +34,25 @@ enum class Framing {
   content_length,  // exactly `content_length` bytes
   chunked,         // Transfer-Encoding: chunked (final coding)
   until_close,     // responses only: read until the upstream closes
-  tunnel,          // responses only: 101 Switching Protocols / 2xx to CONNECT
+  tunnel,          // responses only: 101 Switching Protocols (CONNECT is refused: 501)
 };
 
 struct RequestHead {
   std::string_view method;
   std::string_view target;  // request-target as sent
+  // The origin-form part of the target (RFC 9112 §3.2.1): the target itself for origin-form
+  // and "*"; for absolute-form what follows the authority, possibly empty or starting with
+  // "?" (the upstream request line then starts it with "/").
+  std::string_view path;
+  std::string_view authority;  // absolute-form: the target's authority (validated); else empty
   int minor = 1;            // HTTP/1.<minor>: 0 or 1
   std::vector<Header> headers;
   Framing framing = Framing::none;
   uint64_t content_length = 0;
-  std::string_view host;       // Host header value ("" if absent); absolute-form authority wins
+  std::string_view host;       // Host header value ("" if absent or empty); absolute-form: its authority
   bool keep_alive = true;      // after applying version default and Connection tokens
   bool expect_continue = false;  // "Expect: 100-continue"
-  bool upgrade = false;          // Connection: upgrade + Upgrade header present
+  bool upgrade = false;          // Connection: upgrade + Upgrade header present (never for h2c)
   size_t head_size = 0;          // bytes consumed by the head, incl. the final CRLF CRLF
   void clear();
 };
@@ -124,6 +129,21 @@ bool is_hop_by_hop(std::string_view name);
 bool listed_in_connection(const std::vector<Header>& headers, std::string_view name);
 
 bool iequals(std::string_view a, std::string_view b);
+
+// An authority as Host, :authority or an absolute-form target may state it (RFC 3986 §3.2,
+// RFC 9112 §3.2.2): host [ ":" port ], where host is a reg-name (unreserved, sub-delims,
+// complete pct-encodings) or a bracketed IPv6 literal, and port is 1-5 digits up to 65535.
+// No userinfo ("@"), no path, not empty.
+bool valid_authority(std::string_view authority);
+
+// Checks a request-target against RFC 9112 §3.2 for `method`: origin-form ("/" path with
+// pchar, "/", "?" and complete pct-encodings only; no fragment, no raw non-ASCII),
+// absolute-form (http or https, a valid_authority, then an origin-form tail), or "*" for
+// OPTIONS. authority-form (CONNECT) is not accepted here. Returns nullptr when valid, else the
+// reason (answer 400); sets `path` (origin-form part) and `authority` (absolute-form) as in
+// RequestHead. Used by the HTTP/1 parser and for HTTP/2's :path.
+const char* check_request_target(std::string_view method, std::string_view target, std::string_view& path,
+                                 std::string_view& authority);
 
 // Request methods that are idempotent (RFC 9110 §9.2.2): GET HEAD OPTIONS TRACE PUT DELETE.
 bool is_idempotent(std::string_view method);

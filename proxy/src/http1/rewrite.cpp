@@ -3,6 +3,8 @@
 #include <array>
 #include <charconv>
 
+#include "http1/field_rules.h"
+
 namespace ferry::proxy::http1 {
 namespace {
 
@@ -17,7 +19,7 @@ void add(std::string& out, std::string_view name, std::string_view value) {
 // one case-insensitive compare (this runs for every header of every message).
 enum class Name {
   other, connection, keep_alive, proxy_connection, te, transfer_encoding, upgrade, trailer,
-  content_length, ferry_request_id, expect, host, xff, xfp, xfh, xfport,
+  content_length, ferry_request_id, expect, host, http2_settings,
 };
 
 Name classify(std::string_view n) {
@@ -34,20 +36,15 @@ Name classify(std::string_view n) {
       Name r = is("Connection", Name::connection);
       return r != Name::other ? r : is("Keep-Alive", Name::keep_alive);
     }
-    case 14: return is("Content-Length", Name::content_length);
-    case 15: return is("X-Forwarded-For", Name::xff);
+    case 14: {
+      Name r = is("Content-Length", Name::content_length);
+      return r != Name::other ? r : is("HTTP2-Settings", Name::http2_settings);
+    }
     case 16: {
       Name r = is("Ferry-Request-Id", Name::ferry_request_id);
-      if (r != Name::other) return r;
-      r = is("Proxy-Connection", Name::proxy_connection);
-      if (r != Name::other) return r;
-      r = is("X-Forwarded-Host", Name::xfh);
-      return r != Name::other ? r : is("X-Forwarded-Port", Name::xfport);
+      return r != Name::other ? r : is("Proxy-Connection", Name::proxy_connection);
     }
-    case 17: {
-      Name r = is("Transfer-Encoding", Name::transfer_encoding);
-      return r != Name::other ? r : is("X-Forwarded-Proto", Name::xfp);
-    }
+    case 17: return is("Transfer-Encoding", Name::transfer_encoding);
     default: return Name::other;
   }
 }
@@ -126,9 +123,17 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out.reserve(out.size() + req.head_size + 256);
   out += req.method;
   out += ' ';
-  out += req.target;
+  // Origin-form towards the server (RFC 9112 §3.2.1); an absolute-form target's path may be
+  // empty or start with the query.
+  const std::string_view path = req.path.empty() && !req.target.empty() && req.target[0] == '/' ? req.target : req.path;
+  if (path.empty() || path[0] == '?') out += '/';
+  out += path;
   out += " HTTP/1.1\r\n";
-  bool has_host = false, has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
+  // Host is always ours: the authority the request was routed by (absolute-form target,
+  // :authority, or the Host field), else the fallback; never one a Connection field removed.
+  const std::string_view host = !req.host.empty() ? req.host : ctx.fallback_host;
+  if (!host.empty()) add(out, "Host", host);
+  bool has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
   bool has_client_ip = false, has_region = false, has_port = false;
   std::string xff;
   const ConnectionTokens conn(req.headers);
@@ -136,48 +141,53 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
     Name id = classify(h.name);
     // "TE: trailers" is restated as ours: Ferry forwards trailers (gRPC needs it upstream).
     if (id == Name::te) te_trailers = te_trailers || has_token(h.value, "trailers");
-    if (hop_by_hop(id) || id == Name::content_length || id == Name::ferry_request_id || id == Name::expect) continue;
-    switch (id) {
-      case Name::xff:
+    if (id != Name::other) continue;  // hop-by-hop, framing, Host, Expect, our request id: restated or dropped
+    // Who may set what (field_rules.h): forwarding fields from a trusted peer only, Ferry-*
+    // from another Ferry node only, "_" spellings of either from nobody.
+    switch (classify_client_field(h.name)) {
+      case ClientField::ordinary:
+        break;
+      case ClientField::x_forwarded_for:
         if (ctx.trusted) {
           if (!xff.empty()) xff += ", ";
           xff += h.value;
         }
         continue;
-      case Name::xfp:
+      case ClientField::x_forwarded_proto:
         if (!ctx.trusted) continue;
         has_xfp = true;
         break;
-      case Name::xfh:
+      case ClientField::x_forwarded_host:
         if (!ctx.trusted) continue;
         has_xfh = true;
         break;
-      case Name::xfport:
+      case ClientField::x_forwarded_port:
         if (!ctx.trusted) continue;
         has_xfport = true;
         break;
-      case Name::host:
-        has_host = true;
+      case ClientField::forwarded:
+      case ClientField::x_real_ip:
+        if (!ctx.trusted) continue;
         break;
-      default:
+      case ClientField::alias:
+        continue;
+      case ClientField::ferry: {
         // Ferry-* fields are ours (mesh metadata, routing hints, replay state): kept from
         // another Ferry node over the backhaul, dropped from anyone else.
-        if (h.name.size() > 6 && iequals(h.name.substr(0, 6), "Ferry-")) {
-          if (!ctx.backhaul) continue;
-          const std::string_view rest = h.name.substr(6);
-          // The backhaul target is only ever stated by the exchange that sends to a remote
-          // instance, never passed on: a trusted downstream cannot pick a worker's instance.
-          if (iequals(rest, "App") || iequals(rest, "Instance")) continue;
-          has_client_ip = has_client_ip || iequals(rest, "Client-IP");
-          has_region = has_region || iequals(rest, "Region");
-          has_port = has_port || iequals(rest, "Forwarded-Port");
-        }
+        if (!ctx.backhaul) continue;
+        const std::string_view rest = h.name.substr(6);
+        // The backhaul target is only ever stated by the exchange that sends to a remote
+        // instance, never passed on: a trusted downstream cannot pick a worker's instance.
+        if (iequals(rest, "App") || iequals(rest, "Instance")) continue;
+        has_client_ip = has_client_ip || iequals(rest, "Client-IP");
+        has_region = has_region || iequals(rest, "Region");
+        has_port = has_port || iequals(rest, "Forwarded-Port");
         break;
+      }
     }
     if (conn.lists(h.name)) continue;
     add(out, h.name, h.value);
   }
-  if (!has_host && !req.host.empty()) add(out, "Host", req.host);
   if (req.framing == Framing::content_length) add(out, "Content-Length", std::to_string(req.content_length));
   else if (req.framing == Framing::chunked) add(out, "Transfer-Encoding", "chunked");
   if (te_trailers) add(out, "TE", "trailers");
@@ -195,7 +205,7 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += ctx.client_ip;
   out += "\r\n";
   if (!has_xfp) add(out, "X-Forwarded-Proto", ctx.proto);
-  if (!has_xfh && !req.host.empty()) add(out, "X-Forwarded-Host", req.host);
+  if (!has_xfh && !host.empty()) add(out, "X-Forwarded-Host", host);
   char port[8];
   auto [port_end, port_ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
   const std::string_view port_sv(port, port_end);

@@ -22,11 +22,17 @@ struct ForwardContext {
   // The mesh backhaul: the peer is another Ferry node, whose Ferry-* fields are kept. On any
   // other frontend (also a `trust-forwarded` one) Ferry-* fields are the client's: dropped.
   bool backhaul = false;
+  // Host for a request that names none (HTTP/1.0 without Host, an empty Host): the routed
+  // app's first host name, else the address the client connected to. Upstream requests always
+  // carry a Host (RFC 9112 §3.2).
+  std::string_view fallback_host = {};
 };
 
-// Appends the upstream request head to `out`. Framing: Content-Length for
-// content_length, `Transfer-Encoding: chunked` for chunked, nothing for none. Upgrade
-// requests keep `Connection: upgrade` and their Upgrade header.
+// Appends the upstream request head to `out`: origin-form target, Host from the routed
+// authority (req.host, else ctx.fallback_host) whatever the client's Host or Connection
+// fields say, the client's fields filtered by field_rules.h, then ours. Framing:
+// Content-Length for content_length, `Transfer-Encoding: chunked` for chunked, nothing for
+// none. Upgrade requests keep `Connection: upgrade` and their Upgrade header.
 void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, std::string& out);
 
 enum class ResponseBodyOut {

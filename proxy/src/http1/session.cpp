@@ -116,6 +116,7 @@ awaitable<bool> Session::start_tls() {
   // Bytes after a PROXY header are the start of the TLS stream.
   std::string prefix(buf_.data());
   buf_.consume(buf_.size());
+  tls_front_ = fe_->tls;
   sock_.start_server_tls(ssl, std::move(prefix));
   handle_.idle = true;  // no request yet: a drain may close it
   dl_.arm(fe.timeouts.http_request);
@@ -289,7 +290,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
   // one is routed like any request (an app may answer its own). Only that path takes the
   // table's lock (acme_http01.h).
   if (std::string key_authz; !has_body && req.method == "GET" && w_.shared().acme_http.maybe_any() &&
-                             w_.shared().acme_http.find(acme_challenge_token(req.target), key_authz)) {
+                             w_.shared().acme_http.find(acme_challenge_token(req.path), key_authz)) {
     std::string response = acme_http01_response(key_authz, !req.keep_alive);
     buf_.consume(req.head_size);
     dl_.arm(fe_->cfg->timeouts.client);
@@ -299,7 +300,8 @@ awaitable<bool> Session::handle(RequestHead& req) {
     co_return !ec && req.keep_alive;
   }
 
-  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers);
+  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers, config::Mode::http,
+                                     TlsOrigin{sock_.ssl(), tls_front_.get()});
   const int app = route.app;
   if (app < 0) {
     buf_.consume(req.head_size);

@@ -67,6 +67,9 @@ class Session {
   std::shared_ptr<WorkerPlan> wp_;
   std::string key_;
   const PlanFrontend* fe_ = nullptr;  // in wp_->plan
+  // The front context the TLS handshake started on (null when plain): the certificate set a
+  // request's Host is checked against (route_request), also after a reload.
+  std::shared_ptr<SSL_CTX> tls_front_;
   int bind_ = 0;
   SessionHandle handle_;
   PeerInfo peer_;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "error_pages.h"
+#include "http1/field_rules.h"
 
 namespace ferry::proxy::http2 {
 namespace {
@@ -52,14 +53,23 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
     *reason = "CONNECT is not supported over HTTP/2";
     return 501;
   }
-  if (f.path.empty() || (f.path[0] != '/' && f.path != "*")) {
+  // :path by the same RFC 9112 §3.2 rules as an HTTP/1 request-target, origin-form (or "*"
+  // for OPTIONS) only: an absolute URI belongs in :scheme and :authority.
+  std::string_view absolute_authority;
+  if (f.path.empty() || f.path[0] != (f.path == "*" ? '*' : '/') ||
+      http1::check_request_target(out.method, f.path, out.path, absolute_authority) != nullptr) {
     *reason = "invalid :path";
     return 400;
   }
   bool has_length = false;
   for (const auto& [name, value] : f.fields) {
     if (name == "host") {
+      // RFC 9113 §8.3.1: a Host naming another authority than :authority is malformed.
       if (out.host.empty()) out.host = value;
+      else if (!http1::iequals(out.host, value)) {
+        *reason = "host does not match :authority";
+        return 400;
+      }
       continue;  // the upstream head states Host once, from :authority
     }
     if (name == "content-length") {
@@ -82,6 +92,11 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
   if (!f.cookie.empty()) out.headers.push_back({"cookie", f.cookie});
   if (out.host.empty()) {
     *reason = "no :authority or host";
+    return 400;
+  }
+  // The same authority rules as an HTTP/1 Host (no userinfo, a valid host and port).
+  if (!http1::valid_authority(out.host)) {
+    *reason = "invalid :authority";
     return 400;
   }
   if (has_length) out.framing = http1::Framing::content_length;
@@ -134,7 +149,7 @@ void trailer_fields(std::string_view lines, std::string& arena, std::vector<nght
     std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-    if (http1::is_hop_by_hop(name)) continue;
+    if (http1::forbidden_in_trailer(name)) continue;
     Item it{arena.size(), name.size(), 0, value.size()};
     for (char c : name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     it.value_off = arena.size();

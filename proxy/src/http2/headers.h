@@ -45,8 +45,8 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
                      std::vector<nghttp2_nv>& out);
 
 // Trailer fields for nghttp2_submit_trailer from HTTP/1.1 chunked trailers ("name: value\r\n"
-// lines as ChunkedDecoder keeps them): names lowercased, values trimmed, connection-specific
-// and pseudo fields dropped. The nv entries point into `arena`.
+// lines as ChunkedDecoder keeps them): names lowercased, values trimmed, the fields
+// http1::forbidden_in_trailer names dropped. The nv entries point into `arena`.
 void trailer_fields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& out);
 
 // Ferry's own responses (errors) on a stream: `out` gets the fields (pointing into `arena`

@@ -176,6 +176,7 @@ Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, s
       write_wake_(w.io().get_executor()) {
   const auto& ref = wp_->plan->binds.at(key_);
   fe_ = &wp_->plan->frontends[ref.frontend];
+  if (sock_.is_tls()) tls_front_ = fe_->tls;
   client_ip_ = format_ip(&peer_.client);
   trusted_ = fe_->trusted.contains(peer_.client);
   handle_.stream = &sock_;

@@ -67,6 +67,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<WorkerPlan> wp_;
   std::string key_;
   const PlanFrontend* fe_ = nullptr;  // in wp_->plan
+  // The front context this connection's TLS handshake started on (null when plain): the
+  // certificate set a request's Host is checked against (route_request), also after a reload.
+  std::shared_ptr<SSL_CTX> tls_front_;
   PeerInfo peer_;
   std::string client_ip_;
   bool trusted_ = false;

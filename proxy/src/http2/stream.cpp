@@ -306,7 +306,8 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
     respond(*this, s, nv, std::move(body));
     co_return;
   }
-  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers);
+  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers, config::Mode::http,
+                                     TlsOrigin{sock_.ssl(), tls_front_.get()});
   const int app = route.app;
   if (app < 0) {
     respond_error(*this, s, route.status, route.reason, info.request_id);

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include "http1/parser.h"
+#include "tls/sni_select.h"
 
 namespace ferry::proxy {
 
@@ -24,7 +25,7 @@ int app_for_local_address(const Plan& plan, const PeerInfo& peer) {
 }
 
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers, config::Mode mode) {
+                           const std::vector<http1::Header>& headers, config::Mode mode, TlsOrigin tls) {
   RequestRoute r;
   const config::Config& cfg = *plan.config;
   if (fe.cfg->backhaul) {
@@ -59,7 +60,17 @@ RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerI
     return r;
   }
   r.app = app_for_local_address(plan, peer);
-  if (r.app < 0) r.app = plan.router.find(host);
+  if (r.app < 0) {
+    r.app = plan.router.find(host);
+    if (r.app >= 0 && tls.ssl != nullptr && tls.front != nullptr &&
+        !tls::host_matches_handshake(tls.front, tls.ssl, host)) {
+      r.app = -1;
+      r.status = 421;
+      r.reason = "host '" + std::string(host.substr(0, 200)) +
+                 "' is not served by this connection's certificate and TLS settings (misdirected request)";
+      return r;
+    }
+  }
   if (r.app < 0) r.app = fe.cfg->app;  // default-app
   if (r.app < 0) r.status = 404, r.reason = "no app is configured for host '" + std::string(host.substr(0, 200)) + "'";
   return r;

@@ -25,10 +25,21 @@ struct RequestRoute {
   std::string_view instance;   // backhaul: the server (hosted here) to use; empty = any
 };
 
+// A TLS connection's session and the front context its handshake started on (the plan of
+// that moment: a reload does not change which certificates a connection was offered).
+struct TlsOrigin {
+  SSL* ssl = nullptr;          // null: a plain connection
+  SSL_CTX* front = nullptr;
+};
+
 // `mode`: what the connection carries (HTTP requests, or raw TCP on the backhaul); a backhaul
-// target app of the other mode is refused.
+// target app of the other mode is refused. `tls`: an app found by Host must be one the
+// handshake could have been for (same certificate and TLS policy as the Host's SNI would have
+// chosen, tls::host_matches_handshake), else 421 Misdirected Request, so that a client cannot
+// reach a `tls-min 1.3` app over TLS 1.2 by naming another app in its SNI.
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers, config::Mode mode = config::Mode::http);
+                           const std::vector<http1::Header>& headers, config::Mode mode = config::Mode::http,
+                           TlsOrigin tls = {});
 
 // The first header named `name` (case-insensitive), or an empty view.
 std::string_view header_value(const std::vector<http1::Header>& headers, std::string_view name);

@@ -89,4 +89,18 @@ bool install_sni_selector(SSL_CTX* front, std::shared_ptr<const CertificateSet> 
   return true;
 }
 
+bool host_matches_handshake(SSL_CTX* front, SSL* ssl, std::string_view host) {
+  const int idx = set_index();
+  const auto* holder = idx < 0 ? nullptr : static_cast<const SetPtr*>(SSL_CTX_get_ex_data(front, idx));
+  if (holder == nullptr || !*holder) return true;
+  const CertificateSet& set = **holder;
+  // "name:port" or "[v6]:port": the name alone (an IP literal matches no name: default).
+  if (!host.empty() && host[0] == '[') host = {};
+  else if (size_t colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+  int i = host.empty() ? -1 : set.names.find(host);
+  if (i < 0) i = set.default_index;
+  if (i < 0 || static_cast<size_t>(i) >= set.contexts.size()) return false;
+  return set.contexts[static_cast<size_t>(i)].get() == SSL_get_SSL_CTX(ssl);
+}
+
 }  // namespace ferry::proxy::tls

@@ -38,4 +38,11 @@ struct CertificateSet {
 // Installs the selection callback on `front`. False if OpenSSL refused the ex_data slot.
 bool install_sni_selector(SSL_CTX* front, std::shared_ptr<const CertificateSet> set);
 
+// Whether a request for `host` (a Host or :authority value; port and trailing dot ignored)
+// may be served on `ssl`, a connection that started on `front`: true when a handshake naming
+// `host` in its SNI would have been switched to the very context `ssl` uses (same
+// certificate, same minimum version), false otherwise (answer 421, RFC 9110 §15.5.20).
+// True when `front` has no selector. Any worker thread; no allocation.
+bool host_matches_handshake(SSL_CTX* front, SSL* ssl, std::string_view host);
+
 }  // namespace ferry::proxy::tls

@@ -131,6 +131,9 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
           up->buf.consume(x.resp.head_size);
           continue;
         }
+        // Only a 101 answer to a request that asked for an upgrade switches the connection to
+        // a tunnel (RFC 9110 §15.2.2); any other 101 is an invalid response.
+        if (x.resp.status == 101 && !req.upgrade) status_err = 502;
         break;
       }
       if (r.status == ParseStatus::error) {

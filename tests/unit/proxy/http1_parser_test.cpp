@@ -125,25 +125,48 @@ TEST_CASE("Connection tokens", "[http1][request]") {
   CHECK(h.keep_alive);
 }
 
-TEST_CASE("absolute-form target: authority wins over Host", "[http1][request]") {
+TEST_CASE("absolute-form target: authority replaces Host, a different Host is refused", "[http1][request]") {
   RequestHead h;
-  REQUIRE(req("GET http://a.b:8080/path?q HTTP/1.1\r\nHost: other\r\n\r\n", h).status ==
+  REQUIRE(req("GET http://a.b:8080/path?q HTTP/1.1\r\nHost: A.b:8080\r\n\r\n", h).status ==
           ParseStatus::complete);
   CHECK(h.target == "http://a.b:8080/path?q");
   CHECK(h.host == "a.b:8080");
+  CHECK(h.authority == "a.b:8080");
+  CHECK(h.path == "/path?q");
   REQUIRE(req("GET HTTPS://x.y HTTP/1.1\r\nHost: x.y\r\n\r\n", h).status == ParseStatus::complete);
   CHECK(h.host == "x.y");
+  CHECK(h.path.empty());
+  REQUIRE(req("GET http://x.y?a=1 HTTP/1.0\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.host == "x.y");
+  CHECK(h.path == "?a=1");
+  CHECK(req_status("GET http://a.test/ HTTP/1.1\r\nHost: b.test\r\n\r\n") == 400);  // RFC 9112 §3.2.2
   CHECK(req_status("GET http:///path HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
   CHECK(req_status("GET http://user@a.b/ HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(req_status("GET ftp://a.b/ HTTP/1.1\r\nHost: a.b\r\n\r\n") == 400);
+  CHECK(req_status("GET http:/a.b/ HTTP/1.1\r\nHost: a.b\r\n\r\n") == 400);
+  CHECK(req_status("GET http://a.b:99999/ HTTP/1.1\r\nHost: a.b:99999\r\n\r\n") == 400);
 }
 
-TEST_CASE("other request-target forms", "[http1][request]") {
+TEST_CASE("request-target forms per RFC 9112 §3.2", "[http1][request][malformed]") {
   RequestHead h;
-  REQUIRE(req("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b:443\r\n\r\n", h).status == ParseStatus::complete);
-  CHECK(h.target == "a.b:443");
-  CHECK(h.host == "a.b:443");
+  // CONNECT would make the connection a raw tunnel: refused whatever its target.
+  CHECK(req_status("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b:443\r\n\r\n") == 501);
+  CHECK(req_status("CONNECT a.b:443 HTTP/1.1\r\n") == 501);  // as soon as the line is complete
   REQUIRE(req("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", h).status == ParseStatus::complete);
   CHECK(h.target == "*");
+  CHECK(req_status("GET * HTTP/1.1\r\nHost: a\r\n\r\n") == 400);            // asterisk: OPTIONS only
+  CHECK(req_status("GET a.b:443 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);      // authority-form: CONNECT only
+  CHECK(req_status("GET a/b HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(req_status("GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n") == 400);      // no fragment
+  CHECK(req_status("GET /a%2 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);         // incomplete pct-encoding
+  CHECK(req_status("GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(req_status("GET /a\\b HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  CHECK(req_status("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n") == 400);  // raw non-ASCII
+  for (char c : std::string_view("\"<>[]^`{|}"))
+    CHECK(req_status("GET /a" + std::string(1, c) + " HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
+  REQUIRE(req("GET /a%2Fb/c;p=1/@x:y?q=/?&r=%41 HTTP/1.1\r\nHost: a\r\n\r\n", h).status == ParseStatus::complete);
+  CHECK(h.path == "/a%2Fb/c;p=1/@x:y?q=/?&r=%41");
+  CHECK(h.authority.empty());
 }
 
 TEST_CASE("Expect: 100-continue", "[http1][request]") {
@@ -163,6 +186,12 @@ TEST_CASE("Upgrade requests", "[http1][request]") {
   REQUIRE(req(with("Upgrade: websocket\r\n"), h).status == ParseStatus::complete);
   CHECK_FALSE(h.upgrade);
   REQUIRE(req(with("Connection: upgrade\r\n"), h).status == ParseStatus::complete);
+  CHECK_FALSE(h.upgrade);
+  // h2c is never an upgrade Ferry passes on (RFC 9113 removed it).
+  REQUIRE(req(with("Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n"), h)
+              .status == ParseStatus::complete);
+  CHECK_FALSE(h.upgrade);
+  REQUIRE(req(with("Connection: upgrade\r\nUpgrade: websocket, H2C\r\n"), h).status == ParseStatus::complete);
   CHECK_FALSE(h.upgrade);
 }
 
@@ -240,6 +269,22 @@ TEST_CASE("Host header rules", "[http1][request][malformed]") {
   CHECK(req_status("GET / HTTP/1.1\r\nHost: a b\r\n\r\n") == 400);            // invalid chars
   CHECK(req_status("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n") == 400);
   CHECK(req_status("GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n") == 0);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: \r\n\r\n") == 0);                  // empty: no authority
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: evil@a.test\r\n\r\n") == 400);      // userinfo
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: a.test:\r\n\r\n") == 400);          // empty port
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: a.test:8x\r\n\r\n") == 400);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: a.test:65536\r\n\r\n") == 400);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n") == 400);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: [::1\r\n\r\n") == 400);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: [zz]\r\n\r\n") == 400);
+  CHECK(req_status("GET / HTTP/1.1\r\nHost: :80\r\n\r\n") == 400);
+}
+
+TEST_CASE("valid_authority", "[http1][helpers]") {
+  for (std::string_view ok : {"a", "a.test", "A.Test:8080", "127.0.0.1:1", "[::1]", "[2001:db8::1]:443", "x-y_z~1", "a%41b"})
+    CHECK(valid_authority(ok));
+  for (std::string_view bad : {"", ":1", "a:", "a:123456", "u@a", "a/b", "a b", "[::1]x", "[]", "a%4", "a:+1", "[::1]:"})
+    CHECK_FALSE(valid_authority(bad));
 }
 
 TEST_CASE("Transfer-Encoding framing", "[http1][request][framing]") {
@@ -434,7 +479,8 @@ TEST_CASE("response framing table", "[http1][response][framing]") {
       {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "GET", Framing::tunnel, false},
       {"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", "GET", Framing::none, true},
       {"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::none, true},
-      {"HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT", Framing::tunnel, false},
+      // CONNECT is never forwarded (501); a 2xx to it would be an ordinary response.
+      {"HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT", Framing::until_close, false},
       {"HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n", "CONNECT", Framing::content_length, true},
       {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", "CONNECT", Framing::content_length, true},
   };
@@ -504,10 +550,16 @@ TEST_CASE("every byte position of long values and targets is validated", "[http1
       REQUIRE(req(msg, h).status == ParseStatus::complete);
       CHECK(h.headers[1].value == trim_ows_for_test(v));
     }
-    for (char good : {'\x80', '\xff', '~', '%'}) {
+    for (char good : {'~', '@', ':', '!', '/', '?'}) {
+      if (k == 0 && good != '/') continue;  // origin-form starts with "/"
       std::string t = target;
       t[k] = good;
       CHECK(req_status("GET " + t + " HTTP/1.1\r\nHost: a\r\n\r\n") == 0);
+    }
+    for (char bad : {'\x80', '\xff', '#', '"', '\\'}) {
+      std::string t = target;
+      t[k] = bad;
+      CHECK(req_status("GET " + t + " HTTP/1.1\r\nHost: a\r\n\r\n") == 400);
     }
     std::string t = target;
     t[k] = ' ';

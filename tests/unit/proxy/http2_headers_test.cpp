@@ -46,13 +46,16 @@ TEST_CASE("h2 request: pseudo-headers become method, target and host", "[http2]"
   CHECK(h.minor == 1);
 }
 
-TEST_CASE("h2 request: :authority wins over host, which is not repeated", "[http2]") {
-  auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}, {"host", "b.test"}});
+TEST_CASE("h2 request: :authority states Host once; a different host field is refused", "[http2]") {
+  auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}, {"host", "A.test"}});
   http1::RequestHead h;
   const char* reason = "";
   REQUIRE(to_request_head(f, true, h, &reason) == 0);
   CHECK(h.host == "a.test");
   CHECK(field(h, "host").empty());
+  // RFC 9113 §8.3.1: host naming another authority is malformed.
+  auto m = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}, {"host", "b.test"}});
+  CHECK(to_request_head(m, true, h, &reason) == 400);
   // Without :authority the host field routes.
   auto g = fields({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}, {"host", "b.test"}});
   REQUIRE(to_request_head(g, true, h, &reason) == 0);
@@ -60,6 +63,40 @@ TEST_CASE("h2 request: :authority wins over host, which is not repeated", "[http
   // Neither: 400.
   auto n = fields({{":method", "GET"}, {":scheme", "http"}, {":path", "/"}});
   CHECK(to_request_head(n, true, h, &reason) == 400);
+}
+
+TEST_CASE("h2 request: :authority and :path get the HTTP/1 rules", "[http2]") {
+  http1::RequestHead h;
+  const char* reason = "";
+  for (const char* bad : {"evil@a.test", "a.test/x", "a.test:", "a test", "[::1", "a.test:70000"}) {
+    INFO(bad);
+    auto f = fields({{":method", "GET"}, {":scheme", "https"}, {":authority", bad}, {":path", "/"}});
+    CHECK(to_request_head(f, true, h, &reason) == 400);
+    auto g = fields({{":method", "GET"}, {":scheme", "https"}, {":path", "/"}, {"host", bad}});
+    CHECK(to_request_head(g, true, h, &reason) == 400);
+  }
+  for (const char* bad : {"/a#b", "/a%zz", "/caf\xc3\xa9", "http://a.test/", "*", "/a b"}) {
+    INFO(bad);
+    auto f = fields({{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", bad}});
+    CHECK(to_request_head(f, true, h, &reason) == 400);
+  }
+  auto o = fields({{":method", "OPTIONS"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "*"}});
+  CHECK(to_request_head(o, true, h, &reason) == 0);
+  auto p = fields({{":method", "GET"}, {":scheme", "https"}, {":authority", "[::1]:8443"}, {":path", "/a%2F?x=/"}});
+  REQUIRE(to_request_head(p, true, h, &reason) == 0);
+  CHECK(h.path == "/a%2F?x=/");
+}
+
+TEST_CASE("h2 trailers towards the client: forbidden and forwarding fields dropped", "[http2]") {
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  trailer_fields("grpc-status: 0\r\nContent-Length: 5\r\nX-Forwarded-For: 1.2.3.4\r\nSet-Cookie: a=1\r\n"
+                 "Ferry-Request-Id: x\r\ngrpc-message: ok\r\n",
+                 arena, nv);
+  auto m = nv_map(nv);
+  CHECK(m.size() == 2);
+  CHECK(m["grpc-status"] == "0");
+  CHECK(m["grpc-message"] == "ok");
 }
 
 TEST_CASE("h2 request: framing from content-length and END_STREAM", "[http2]") {
