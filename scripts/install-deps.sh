@@ -7,7 +7,9 @@
 #          ships both `pebble` and `pebble-challtestsrv`; wireguard-go, wireguard-tools and
 #          iputils-ping for the mesh tests; Prometheus and promtool for the metrics test;
 #          Chromium, Node.js and npm for the console's browser test; pandoc and man-db to
-#          build and check the man pages).
+#          build and check the man pages; HAProxy and nginx, which test_differential.py runs
+#          in the foreground beside ferryd: their system services are neither started nor
+#          enabled, see below).
 #   package: build + what packaging/build and packaging/test use (debhelper, pandoc for the man
 #          pages, rpm, lintian, rpmlint, debootstrap for the install test).
 # Idempotent: apt-get skips packages that are already installed.
@@ -24,8 +26,11 @@ build_pkgs=(
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
   testssl.sh pebble wireguard-go wireguard-tools iputils-ping
-  prometheus chromium pandoc man-db
+  prometheus chromium pandoc man-db haproxy nginx
 )
+# Installed for the tests only: their package scripts must not start the system services (nginx
+# would take port 80, and a failed start fails the install), nor enable them at boot.
+no_service_pkgs=(haproxy nginx)
 package_pkgs=(
   debhelper pandoc rpm lintian rpmlint debootstrap
 )
@@ -56,6 +61,31 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+quiet=() rest=()
+for p in "${missing[@]}"; do
+  if [[ " ${no_service_pkgs[*]} " == *" $p "* ]]; then quiet+=("$p"); else rest+=("$p"); fi
+done
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "${#rest[@]}" -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${rest[@]}"
+fi
+if [ "${#quiet[@]}" -gt 0 ]; then
+  # A policy-rc.d that denies every start (exit 101) for the time of this install: invoke-rc.d
+  # (no systemd running, e.g. a container) and deb-systemd-invoke (systemd running) both obey it.
+  # One already there is the administrator's and is left alone; ours is removed on any exit.
+  own_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+    printf '#!/bin/sh\n# scripts/install-deps.sh: no service starts while it installs %s\nexit 101\n' \
+      "${quiet[*]}" > /usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    own_policy=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${quiet[@]}"
+  if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; own_policy=0; fi
+  # Not at boot either (works whether or not systemd runs: it only removes the unit links).
+  if command -v systemctl >/dev/null 2>&1; then
+    for p in "${quiet[@]}"; do systemctl disable --quiet "$p.service" 2>/dev/null || true; done
+  fi
+fi
 echo "install-deps: installed ${missing[*]}"
