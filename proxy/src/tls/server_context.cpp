@@ -74,9 +74,11 @@ bool apply_protocol(SSL_CTX* ctx, const TlsOptions& opt, std::string* error) {
     return fail(error, "cannot set key exchange groups: " + drain_openssl_errors());
   // No compression (CRIME). No renegotiation: nothing needs it, and it is a DoS lever.
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
-  // Intermediate lets the client pick: every offered suite is strong, and the client knows
-  // whether it has AES hardware (mobile clients prefer ChaCha20).
-  SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // The server's order (AES-128-GCM first: the cheapest strong suite with AES hardware), except
+  // that a client listing ChaCha20-Poly1305 first gets it (mobile clients without AES
+  // hardware): the practical outcome of Mozilla intermediate's "client chooses", with an order
+  // auditors can see (testssl.sh rates "no cipher order" HIGH). TLS 1.3 suites likewise.
+  SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
   // Resumption by stateless session tickets only (keys from a TicketKeyRing, see
   // ticket_keys.h): every worker and every context resumes every other's sessions, and no
   // per-session memory is held. The server-side session cache is off.

@@ -56,7 +56,7 @@ TEST_CASE("TLS 1.3 handshake: ALPN prefers h2, else http/1.1", "[tls]") {
   CHECK(negotiated_alpn(none.server.get()).empty());
 }
 
-TEST_CASE("TLS 1.2 handshake: ALPN, and the client picks among the intermediate ciphers", "[tls]") {
+TEST_CASE("TLS 1.2 handshake: ALPN, and the server's order among the intermediate ciphers", "[tls]") {
   auto sctx = server();
   auto cctx = client_ctx(TLS1_2_VERSION, TLS1_2_VERSION);
   Connection both = handshake(cctx.get(), sctx.get(), alpn_wire({"h2", "http/1.1"}));
@@ -67,7 +67,12 @@ TEST_CASE("TLS 1.2 handshake: ALPN, and the client picks among the intermediate 
   REQUIRE(h1.ok);
   CHECK(negotiated_alpn(h1.server.get()) == "http/1.1");
 
-  // No server preference: a client that prefers ChaCha20 gets it.
+  // The server's order: AES-128-GCM before AES-256-GCM whatever the client prefers...
+  REQUIRE(SSL_CTX_set_cipher_list(cctx.get(), "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256") == 1);
+  Connection aes = handshake(cctx.get(), sctx.get());
+  REQUIRE(aes.ok);
+  CHECK(std::string(SSL_get_cipher_name(aes.server.get())) == "ECDHE-ECDSA-AES128-GCM-SHA256");
+  // ... but a client that prefers ChaCha20 (no AES hardware) gets it.
   REQUIRE(SSL_CTX_set_cipher_list(cctx.get(), "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256") == 1);
   Connection chacha = handshake(cctx.get(), sctx.get());
   REQUIRE(chacha.ok);
@@ -137,7 +142,8 @@ TEST_CASE("the context carries the intermediate options", "[tls]") {
   uint64_t opts = SSL_CTX_get_options(sctx.get());
   CHECK((opts & SSL_OP_NO_COMPRESSION) != 0);
   CHECK((opts & SSL_OP_NO_RENEGOTIATION) != 0);
-  CHECK((opts & SSL_OP_CIPHER_SERVER_PREFERENCE) == 0);
+  CHECK((opts & SSL_OP_CIPHER_SERVER_PREFERENCE) != 0);
+  CHECK((opts & SSL_OP_PRIORITIZE_CHACHA) != 0);
   CHECK((opts & SSL_OP_NO_TICKET) == 0);
   CHECK((SSL_CTX_get_mode(sctx.get()) & SSL_MODE_RELEASE_BUFFERS) != 0);
   CHECK(SSL_CTX_get_min_proto_version(sctx.get()) == TLS1_2_VERSION);
