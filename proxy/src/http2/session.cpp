@@ -285,8 +285,16 @@ bool Connection::refresh_plan() {
 void Connection::update_idle() {
   if (closed_) return;
   handle_.idle = streams_.empty() && !writing_;
-  if (streams_.empty()) idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
-  else idle_dl_.disarm();
+  // Idle = no open stream. The keep-alive clock starts when the last stream goes (or at the
+  // start) and nothing else moves it: PING, SETTINGS or WINDOW_UPDATE frames and our writes
+  // of their answers do not keep a connection open.
+  if (!streams_.empty()) {
+    idle_dl_.disarm();
+    idle_armed_ = false;
+  } else if (!idle_armed_) {
+    idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
+    idle_armed_ = true;
+  }
 }
 
 void Connection::begin_shutdown() {
