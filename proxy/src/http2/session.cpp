@@ -177,10 +177,20 @@ Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, s
   const auto& ref = wp_->plan->binds.at(key_);
   fe_ = &wp_->plan->frontends[ref.frontend];
   client_ip_ = format_ip(&peer_.client);
-  trusted_ = fe_->trusted.contains(peer_.client);
+  trusted_ = fe_->trusts(peer_.socket, peer_.client);
   handle_.stream = &sock_;
   // A drain reaches busy connections too: GOAWAY now, close after the last stream.
   handle_.on_drain = [this] { begin_shutdown(); };
+  // A backhaul peer that a reload removed from every allowed-ips: GOAWAY (its streams in
+  // flight finish; refresh_plan() refuses new ones), close after the last stream.
+  if (fe_->cfg->backhaul) {
+    handle_.backhaul_peer = &peer_.socket;
+    handle_.listener = &key_;
+    handle_.on_revoke = [this] {
+      revoked_ = true;
+      begin_shutdown();
+    };
+  }
   w_.add_session(&handle_);
   w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
   fe_->stats->opened(w_.id());
@@ -267,18 +277,20 @@ void Connection::receive(std::string_view data) {
 }
 
 bool Connection::refresh_plan() {
+  if (revoked_) return false;
   if (w_.plan() == wp_) return true;
   auto it = w_.plan()->plan->binds.find(key_);
   if (it == w_.plan()->plan->binds.end()) return false;
   const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
   if (fe.cfg->mode != config::Mode::http) return false;
+  if (fe.cfg->backhaul && !fe.trusted.contains(peer_.socket)) return false;  // no longer a mesh peer
   if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
     fe_->stats->closed(w_.id());
     fe.stats->opened(w_.id());
   }
   wp_ = w_.plan();
   fe_ = &fe;
-  trusted_ = fe_->trusted.contains(peer_.client);
+  trusted_ = fe_->trusts(peer_.socket, peer_.client);
   return true;
 }
 

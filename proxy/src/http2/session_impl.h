@@ -101,6 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;    // a write is in flight
   bool recv_dead_ = false;  // nghttp2 failed on input: no more of it is fed
   bool shutting_down_ = false;
+  bool revoked_ = false;    // a reload took the backhaul peer out of every allowed-ips
   bool closed_ = false;
 
   friend struct StreamState;
