@@ -363,8 +363,11 @@ def test_hints_ignored_without_allow_routing_hints():
     r = _get(s.port, "/n", host="other.test", headers={"Ferry-Force-Instance": "nope"})
     assert r.status == 200, r
     c = s.h2c()
+    # One connection = one worker's balancer: power of two choices between x and y keeps picking
+    # the one with the lower latency EWMA until the loser's aging (1/16 per lost pick) lets it
+    # compete; 100 picks outlast a 600x latency gap, 30 did not always (all 30 went to one).
     names = collections.Counter(_h2_json(_h2_req(c, "/n2", host="other.test",
-                                                  headers=[("ferry-force-instance", "y")]))["name"] for _ in range(30))
+                                                  headers=[("ferry-force-instance", "y")]))["name"] for _ in range(100))
     assert names["x"] > 0 and names["y"] > 0, names
 
 
