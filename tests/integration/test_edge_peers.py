@@ -195,11 +195,12 @@ def _b64key():
 class Backhaul:
     """A worker node whose backhaul listens on 127.0.0.2 (port 0); its mesh peer `edge` is at
     `peer_ip` (allowed-ips peer_ip/32). Instances: `i1` (app web, HTTP echo), `e1` (app echo,
-    mode tcp, TCP echo)."""
+    mode tcp, TCP echo), `w1` (app ws, WebSocket echo)."""
 
     def __init__(self, peer_ip="127.0.0.3"):
         self.be = H.HttpBackend("i1")
         self.echo = H.TcpEchoBackend("e1")
+        self.ws = H.WsEchoBackend("w1")
         self.key = os.path.join(H.tmpdir(), "wg.key")
         with open(self.key, "w") as fh:
             fh.write(_b64key() + "\n")
@@ -221,7 +222,8 @@ class Backhaul:
             "peer edge", "    public-key %s" % self.pub, "    allowed-ips %s/32" % peer_ip,
             "    backhaul %s:4280" % peer_ip, "    region r1") \
             + H.backend_section("pool", [("i1", self.be.port)]) + H.section("app web", "hosts app.test", "backend pool") \
-            + H.backend_section("echo-pool", [("e1", self.echo.port)]) + H.section("app echo", "mode tcp", "backend echo-pool")
+            + H.backend_section("echo-pool", [("e1", self.echo.port)]) + H.section("app echo", "mode tcp", "backend echo-pool") \
+            + H.backend_section("ws-pool", [("w1", self.ws.port)]) + H.section("app ws", "hosts ws.test", "backend ws-pool")
 
     def http1(self, src):
         return SockConn(connect_from(src, self.port, "127.0.0.2"))
@@ -229,6 +231,19 @@ class Backhaul:
     def h2(self, src):
         c = R.H2Conn(connect_from(src, self.port, "127.0.0.2"))
         H._register(c)
+        return c
+
+    def websocket(self, src):
+        """A WebSocket over the backhaul (HTTP/1 upgrade for instance w1), echoing."""
+        c = self.http1(src)
+        c.send("GET /ws HTTP/1.1\r\nHost: ws.test\r\nFerry-App: ws\r\nFerry-Instance: w1\r\nUpgrade: websocket\r\n"
+               "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        r = c.read_response(allow_1xx=True)
+        assert r.status == 101, r
+        reader = H.WsReader(c.sock, bytes(c.buf))
+        c.buf.clear()
+        c.send(H.ws_encode("hi"))
+        assert reader.frame() == (1, b"hi")
         return c
 
     def tcp(self, src):
@@ -261,6 +276,7 @@ def test_backhaul_reload_revokes_removed_peer():
     fields = [("ferry-app", "web"), ("ferry-instance", "i1")]
     assert h2.response(h2.request("app.test", "/h2", scheme="http", headers=fields)).status == 200
     tcp = n.tcp("127.0.0.3")
+    ws = n.websocket("127.0.0.3")
     busy = n.http1("127.0.0.3")
     before = n.be.hits
     busy.send(REQ % b"/slow?delay=1")
@@ -277,6 +293,7 @@ def test_backhaul_reload_revokes_removed_peer():
     except (ConnectionResetError, socket.timeout) as e:
         rest = e
     assert rest == b"" or isinstance(rest, ConnectionResetError), "raw TCP backhaul of a removed peer: %r" % (rest,)
+    assert ws.wait_closed(3), "WebSocket tunnel over the backhaul of a removed peer still open"
     # The request in flight is answered, then its connection closes.
     r = busy.read_response()
     assert r.status == 200 and r.json()["path"] == "/slow?delay=1", r
