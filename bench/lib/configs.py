@@ -264,7 +264,8 @@ defaults
 
 # `driver userspace` with no program: no WireGuard interface is created (the manager logs that
 # the UAPI socket is missing and retries in the background); the backhaul itself listens on
-# 127.0.0.x, so the two ferryd talk over loopback, HTTP/2 cleartext, as inside the mesh.
+# 127.0.0.x, so the two ferryd talk over loopback, HTTP/2 cleartext, as inside the mesh. The
+# backhaul must be on the mesh `address`, so that is the backhaul's loopback address too.
 _FERRY_HOP_MESH = """mesh
     interface {iface}
     private-key {key}
@@ -290,7 +291,7 @@ app a
     hosts a.test
     backend b
 
-""".format(pool=POOL, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr="10.98.0.2/24", bh=bh,
+""".format(pool=POOL, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr=bh.rsplit(":", 1)[0] + "/32", bh=bh,
                                                          peer="edge", peer_pub=edge_pub, peer_bh=edge_bh))
 
 
@@ -309,7 +310,7 @@ app a
     hosts a.test
     backend b
 
-""".format(hp=http_port, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr="10.98.0.1/24", bh=bh,
+""".format(hp=http_port, up=up_port) + _FERRY_HOP_MESH.format(iface=iface, key=key, mesh_addr=bh.rsplit(":", 1)[0] + "/32", bh=bh,
                                                              peer="worker", peer_pub=worker_pub, peer_bh=worker_bh))
 
 

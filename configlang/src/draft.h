@@ -41,6 +41,8 @@ struct FrontendDraft {
   std::optional<Arg> route_arg;        // `route sni`
   std::vector<Arg> bind_args;          // parallel to fe.binds
   std::optional<Arg> default_certificate_arg;
+  std::optional<Loc> accept_proxy_loc;    // the first bind's `accept-proxy` option
+  std::optional<Loc> proxy_senders_kw;    // the first `proxy-senders` keyword
 };
 
 struct BackendDraft {
@@ -65,6 +67,7 @@ struct AppDraft {
   std::optional<Loc> certificate_kw, tls_min_kw, max_body_size_kw;
   std::optional<Arg> certificate_arg;  // `certificate acme|PATH`
   std::optional<Arg> ip_arg;           // `ip ADDR`
+  std::vector<Arg> replay_to_args;     // `replay-to APP...`
 };
 
 struct AcmeDraft {
@@ -78,6 +81,7 @@ struct MeshDraft {
   Mesh mesh;
   Loc loc;                       // the section header
   std::vector<Arg> peer_args;    // parallel to mesh.peers: each peer's NAME
+  std::vector<std::optional<Loc>> peer_backhaul_locs;  // parallel: its valid `backhaul` value
   std::optional<Arg> private_key_arg, address_arg, backhaul_arg, driver_arg, peer_timeout_arg;
 };
 

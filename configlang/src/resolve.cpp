@@ -5,6 +5,9 @@
 
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <climits>
 #include <map>
 
@@ -85,6 +88,22 @@ std::string defaults_list() {
   for (int k = 0; k < kTimeoutCount; ++k)
     s += (s.empty() ? "" : ", ") + std::string(kTimeoutNames[k]) + " " + duration_to_string(*f[k]);
   return s;
+}
+
+// Whether the IP literal `ip` is inside `c`; false for anything that is not an IP of c's family
+// (an empty host, the wildcard, is inside nothing).
+bool cidr_contains(const Cidr& c, const std::string& ip) {
+  const bool v6 = c.is_v6();
+  unsigned char net[16] = {}, addr[16] = {};
+  const int af = v6 ? AF_INET6 : AF_INET;
+  if (ip.empty() || inet_pton(af, c.network.c_str(), net) != 1 || inet_pton(af, ip.c_str(), addr) != 1) return false;
+  const int bits = c.prefix, len = v6 ? 16 : 4;
+  for (int i = 0; i < len; ++i) {
+    const int keep = std::clamp(bits - 8 * i, 0, 8);
+    const unsigned char mask = static_cast<unsigned char>(keep == 0 ? 0 : 0xFF << (8 - keep));
+    if ((net[i] & mask) != (addr[i] & mask)) return false;
+  }
+  return true;
 }
 
 bool is_loopback(const std::string& host) {
@@ -178,6 +197,13 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
             : "'tls' on a tcp " + who + ": terminating TLS for raw TCP is not supported; "
               "TLS connections pass through a tcp frontend unchanged without it");
     }
+    // PROXY headers are believed only from listed senders; there is no implicit "anyone".
+    if (f.accept_proxy_loc && fe.proxy_senders.empty())
+      ctx.error(*f.accept_proxy_loc, "'accept-proxy' needs 'proxy-senders CIDR...' in " + who +
+                                         ": the load balancers allowed to send a PROXY header (any other peer could "
+                                         "claim any client address); 'proxy-senders 0.0.0.0/0 ::/0' accepts every peer");
+    if (f.proxy_senders_kw && !f.accept_proxy_loc)
+      ctx.warning(*f.proxy_senders_kw, "'proxy-senders' has no effect: " + who + " has no 'bind ... accept-proxy'");
     if (f.default_certificate_arg && !any_tls)
       ctx.warning(f.default_certificate_arg->loc, "'default-certificate' has no effect: " + who + " has no 'bind ... tls'");
     if (fe.binds.empty()) ctx.warning(f.name.loc, who + " has no 'bind' lines: it accepts nothing");
@@ -229,6 +255,24 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       mesh.peer_index.emplace(p.name, static_cast<int>(i));
       if (p.name == dr.global.node)
         ctx.error(m.peer_args[i].loc, "peer '" + p.name + "' has this node's own name (global 'node')");
+    }
+    // The backhaul trusts its peers by source address (allowed-ips), which only WireGuard
+    // vouches for: it listens on this node's mesh address, and each peer's backhaul is inside
+    // that peer's allowed-ips (else requests with Ferry-* metadata would leave the tunnel).
+    const Cidr own{mesh.address.network, static_cast<uint8_t>(mesh.address.is_v6() ? 128 : 32)};
+    if (m.backhaul_arg && m.address_arg && !cidr_contains(own, mesh.backhaul.host))
+      ctx.error(m.backhaul_arg->loc, "mesh backhaul " + m.backhaul_arg->text + " is not this node's mesh address (" +
+                                         mesh.address.network + "): the backhaul must listen inside the mesh, "
+                                         "where WireGuard vouches for each peer's source address");
+    for (size_t i = 0; i < mesh.peers.size(); ++i) {
+      const MeshPeer& p = mesh.peers[i];
+      if (!m.peer_backhaul_locs[i]) continue;  // missing or invalid: reported by the parser
+      bool inside = false;
+      for (const auto& c : p.allowed_ips) inside = inside || cidr_contains(c, p.backhaul.host);
+      if (!inside)
+        ctx.error(*m.peer_backhaul_locs[i], "peer '" + p.name + "': its backhaul " + p.backhaul.to_string() +
+                                          " is not inside its allowed-ips: backhaul traffic to it would not go "
+                                          "through WireGuard");
     }
     // App and server names travel in backhaul metadata (headers, a PROXY TLV, load reports).
     auto plain = [](const std::string& n) {
@@ -305,6 +349,19 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
       if (a.tls_min_kw) ctx.error(*a.tls_min_kw, "'tls-min' has no effect" + why);
       if (a.max_body_size_kw)
         ctx.warning(*a.max_body_size_kw, "'max-body-size' has no effect on a tcp app (bytes are forwarded, not requests)");
+    }
+    for (const Arg& t : a.replay_to_args) {
+      int idx = lookup(ctx, t, cfg->app_index, app_names, "app");
+      if (idx < 0) continue;
+      if (app.mode == Mode::tcp) {
+        ctx.error(t.loc, "'replay-to' has no effect on a tcp app (Ferry-Replay is an HTTP response header)");
+        break;
+      }
+      if (dr.apps[idx].app.mode != Mode::http) {
+        ctx.error(t.loc, "replay-to app '" + t.text + "' is a tcp app: a request cannot be replayed to it");
+        continue;
+      }
+      if (std::find(app.replay_to.begin(), app.replay_to.end(), idx) == app.replay_to.end()) app.replay_to.push_back(idx);
     }
     for (size_t i = 0; i < app.hosts.size(); ++i) {
       auto [it, fresh] = hosts.emplace(app.hosts[i], std::make_pair(ai, &a.host_args[i]));

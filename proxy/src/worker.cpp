@@ -77,6 +77,8 @@ void Worker::install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std
       wp->endpoints.push_back(std::move(eps));
     }
     plan_ = std::move(wp);
+    replay_budget_.limit = plan->config->global.replay_buffer_budget;
+    revoke_untrusted_backhaul();
     for (auto& key : remove) {
       auto it = acceptors_.find(key);
       if (it == acceptors_.end()) continue;
@@ -150,6 +152,25 @@ void Worker::dispatch(tcp::socket sock, const std::string& key) {
     });
   } else {
     start_http1_session(*this, std::move(sock), std::move(wp), key);
+  }
+}
+
+void Worker::revoke_untrusted_backhaul() {
+  const Plan& plan = *plan_->plan;
+  // Copied: a revoke hook may end its session (and unregister it) right away.
+  std::vector<SessionHandle*> handles;
+  for (auto* h : sessions_)
+    if (h->backhaul_peer && h->listener) handles.push_back(h);
+  for (auto* h : handles) {
+    if (!sessions_.contains(h)) continue;
+    auto it = plan.binds.find(*h->listener);
+    const PlanFrontend* fe = it == plan.binds.end() ? nullptr : &plan.frontends[it->second.frontend];
+    if (fe && fe->cfg->backhaul && fe->trusted.contains(*h->backhaul_peer)) continue;
+    if (fe) fe->stats->refused(id_);
+    log(config::LogLevel::warning, "backhaul: closing a connection from " + format_ip(h->backhaul_peer) +
+                                       ": no longer in any mesh peer's allowed-ips (reload)");
+    if (h->on_revoke) h->on_revoke();
+    else if (h->stream) h->stream->cancel();
   }
 }
 

@@ -19,6 +19,7 @@
 #include "access_log.h"
 #include "balance/balancer.h"
 #include "http1/acme_http01.h"
+#include "http1/body.h"
 #include "net/asio_util.h"
 #include "net/stream.h"
 #include "plan/plan.h"
@@ -48,12 +49,19 @@ struct WorkerPlan {
   std::vector<std::vector<tcp::endpoint>> endpoints;  // per backend, per server
 };
 
-// A downstream connection as the worker sees it, for drain.
+// A downstream connection as the worker sees it, for drain and for trust changes at reload.
 struct SessionHandle {
   Stream* stream = nullptr;
   bool idle = false;  // waiting for the next request (safe to close at drain)
   // Called at drain instead of cancelling an idle stream (HTTP/2: GOAWAY, then finish).
   std::function<void()> on_drain;
+  // Backhaul connections: their real source and listener key (both owned by the session, alive
+  // while it is registered). Each new plan must still trust the source (a mesh peer's
+  // allowed-ips on the backhaul of that listener); else Worker::install revokes the session:
+  // `on_revoke` if set, else its stream is cancelled (closed).
+  const SockAddr* backhaul_peer = nullptr;
+  const std::string* listener = nullptr;
+  std::function<void()> on_revoke;
 };
 
 class Worker {
@@ -77,6 +85,9 @@ class Worker {
   UpstreamPool& pool() { return pool_; }
   H2Upstreams& h2_upstreams() { return h2_upstreams_; }
   BlockPool& blocks() { return blocks_; }
+  // Streamed request bodies kept for Ferry-Replay, all of this worker's requests together
+  // (limit: global `replay-buffer-budget`, set by install()).
+  http1::ReplayBudget& replay_budget() { return replay_budget_; }
   AccessLogBuffer& access_log() { return access_log_; }
   EngineShared& shared() { return shared_; }
   bool draining() const { return draining_; }
@@ -97,6 +108,8 @@ class Worker {
   void rotate_ticket_keys(SteadyClock::time_point now);
   SteadyClock::time_point tickets_rotated_ = SteadyClock::now();
   void dispatch(tcp::socket sock, const std::string& key);
+  // After a new plan: revokes backhaul sessions whose source it no longer trusts.
+  void revoke_untrusted_backhaul();
 
   int id_;
   EngineShared& shared_;
@@ -106,6 +119,7 @@ class Worker {
   std::unordered_set<SessionHandle*> sessions_;
   std::vector<std::unique_ptr<http1::RequestScratch>> scratch_;  // free list
   BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
+  http1::ReplayBudget replay_budget_;  // before io_: request frames give their bytes back
   UpstreamPool pool_;
   H2Upstreams h2_upstreams_{*this};
   AccessLogBuffer access_log_;

@@ -716,7 +716,7 @@ def test_head_error_page_has_no_body():
 
 def test_h2c_preface_in_the_same_segment_as_the_proxy_header():
     s = Setup(frontend_extra=())
-    cfg = s.cfg.replace("bind 127.0.0.1:0\n", "bind 127.0.0.1:0 accept-proxy\n")
+    cfg = s.cfg.replace("bind 127.0.0.1:0\n", "bind 127.0.0.1:0 accept-proxy\n    proxy-senders 127.0.0.0/8\n")
     assert cfg != s.cfg
     f = H.Ferry(cfg)
     port = f.port("plain")

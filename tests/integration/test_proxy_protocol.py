@@ -8,7 +8,8 @@ up = H.upstream_header
 
 def _accept_setup():
     be = H.HttpBackend("pp")
-    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a") \
+    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
+                                      "proxy-senders 127.0.0.0/8") \
         + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
     return H.Ferry(cfg), be
 
@@ -152,7 +153,8 @@ def test_send_proxy_v2_tcp():
 def test_accept_and_send_chain():
     # Client -> (PROXY v1) -> Ferry -> (PROXY v2) -> backend: the claimed client is relayed.
     pp = H.ProxyProtoBackend("chain")
-    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a") \
+    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
+                                      "proxy-senders 127.0.0.0/8") \
         + H.backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + H.section("app a", "hosts app.test", "backend pool")
     f = H.Ferry(cfg)
     c = H.RawConn(f.port("pp"))

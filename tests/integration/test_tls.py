@@ -187,7 +187,7 @@ def test_reload_swaps_certificates_without_dropping_connections():
 
 def test_proxy_protocol_before_tls():
     certs = H.TlsCerts()
-    f, be, _ = _setup(certs, bind_extra=" accept-proxy")
+    f, be, _ = _setup(certs, frontend_extra=("proxy-senders 127.0.0.1",), bind_extra=" accept-proxy")
     header = b"PROXY TCP4 203.0.113.7 127.0.0.1 5555 443\r\n"
     c = H.RawConn(f.port("web"), tls=certs.client(), sni="a.test", prefix=header)
     r = _get(c, "a.test")

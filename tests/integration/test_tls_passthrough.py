@@ -49,7 +49,7 @@ def _setup(certs, log_level="debug"):
     cfg = H.base_config(log_level=log_level, global_extra=["access-log stderr json"]) \
         + H.section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
         + H.section("frontend pass-default", "bind 127.0.0.1:0", "bind 127.0.0.1:0 accept-proxy", "mode tcp",
-                    "route sni", "app fallback") \
+                    "route sni", "app fallback", "proxy-senders 127.0.0.1") \
         + H.section("frontend pass-short", "bind 127.0.0.1:0", "mode tcp", "route sni", "timeout client 1s") \
         + H.section("frontend web", "bind 127.0.0.1:0", "mode http") \
         + H.backend_section("pool-a", [("dead", dead), ("a1", be["a"].port)], "balance roundrobin", "retries 2") \

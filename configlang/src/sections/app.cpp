@@ -127,6 +127,10 @@ void register_section_app(Registry& r) {
            else cur(dr).app.replay_max_body = *v;
          }
        }},
+      {"replay-to", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, -1, "replay-to APP...")) return;
+         for (const auto& a : d.args) cur(dr).replay_to_args.push_back(a);
+       }, R::many},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          cur(dr).tls_min_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;

@@ -27,6 +27,7 @@ void bind(Ctx& ctx, const Directive& d, Draft& dr) {
       ok = false;
     }
     flag = true;
+    if (o.text == "accept-proxy" && !cur(dr).accept_proxy_loc) cur(dr).accept_proxy_loc = o.loc;
   }
   if (!ok) return;
   b.addr = *a;
@@ -84,6 +85,12 @@ void register_section_frontend(Registry& r) {
          if (!ctx.arity(d, 1, -1, "trust-forwarded CIDR...")) return;
          for (const auto& a : d.args)
            if (auto c = ctx.cidr(a)) cur(dr).fe.trusted.push_back(*c);
+       }, R::many},
+      {"proxy-senders", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!cur(dr).proxy_senders_kw) cur(dr).proxy_senders_kw = d.keyword.loc;
+         if (!ctx.arity(d, 1, -1, "proxy-senders CIDR...")) return;
+         for (const auto& a : d.args)
+           if (auto c = ctx.cidr(a)) cur(dr).fe.proxy_senders.push_back(*c);
        }, R::many},
   };
   for (auto& l : http_limit_specs([](Draft& d) -> LimitsSet& { return cur(d).limits; }))

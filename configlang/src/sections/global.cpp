@@ -137,6 +137,10 @@ void register_section_global(Registry& r) {
            if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
              dr.global.access_log_format = *f == 0 ? AccessLogFormat::common : AccessLogFormat::json;
        }},
+      {"replay-buffer-budget", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "replay-buffer-budget SIZE")) return;
+         if (auto v = ctx.size(d.args[0])) dr.global.replay_buffer_budget = *v;
+       }},
       {"maxconn", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "maxconn N")) return;
          if (auto v = ctx.integer(d.args[0], 1, 10'000'000)) dr.global.max_connections = static_cast<uint32_t>(*v);

@@ -52,7 +52,7 @@ void peer(Ctx& ctx, const Directive& d, Draft& dr) {
   static const std::vector<std::string> kws = {"public-key", "endpoint", "allowed-ips", "backhaul",
                                                "region", "latency", "persistent-keepalive"};
   std::vector<std::string> seen;
-  std::optional<Loc> key_loc, backhaul_loc, region_loc;
+  std::optional<Loc> key_loc, backhaul_loc, region_loc, backhaul_value;
   for (const Directive& c : d.children) {
     if (c.keyword.bad) continue;
     const std::string& k = c.keyword.text;
@@ -83,7 +83,10 @@ void peer(Ctx& ctx, const Directive& d, Draft& dr) {
       p.endpoint = host_port(ctx, v, "endpoint");
     } else if (k == "backhaul") {
       backhaul_loc = c.keyword.loc;
-      if (auto a = host_port(ctx, v, "backhaul address")) p.backhaul = *a;
+      if (auto a = host_port(ctx, v, "backhaul address")) {
+        p.backhaul = *a;
+        backhaul_value = v.loc;
+      }
     } else if (k == "region") {
       region_loc = c.keyword.loc;
       if (v.text.empty()) ctx.error(v.loc, "empty region name");
@@ -103,6 +106,7 @@ void peer(Ctx& ctx, const Directive& d, Draft& dr) {
     if (!region_loc) ctx.error(d.args[0].loc, "peer '" + p.name + "' needs 'region NAME'");
   }
   cur(dr).peer_args.push_back(d.args[0]);
+  cur(dr).peer_backhaul_locs.push_back(backhaul_value);
   cur(dr).mesh.peers.push_back(std::move(p));
 }
 

@@ -179,8 +179,13 @@ void frontend_families(Families& fs, const proxy::EngineStats& st) {
   auto& failed = fs.family("ferry_frontend_tls_handshake_failures_total",
                            "Failed downstream TLS handshakes by reason (no-certificate, protocol, timeout, other).",
                            MetricType::Counter);
+  auto& refused = fs.family("ferry_frontend_refused_connections_total",
+                            "Connections closed unserved because their source is not allowed (a PROXY header from "
+                            "outside proxy-senders; a backhaul peer outside every mesh peer's allowed-ips).",
+                            MetricType::Counter);
   for (const auto& f : st.frontends) {
     counter(accepted, {{"frontend", f.name}}, static_cast<double>(f.connections_total));
+    counter(refused, {{"frontend", f.name}}, static_cast<double>(f.refused));
     gauge(active, {{"frontend", f.name}}, static_cast<double>(f.connections_active));
     counter(tls, {{"frontend", f.name}}, static_cast<double>(f.tls_handshakes));
     for (const auto& [reason, n] : f.tls_failures)

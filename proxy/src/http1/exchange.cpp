@@ -100,10 +100,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     }
   } down(*this, pa, req);
 
-  // A streamed body is teed (up to replay-max-body) in case the answer is a Ferry-Replay.
+  // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
+  // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
   BodyTee tee;
   const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
   tee.max = pa.cfg->replay_max_body;
+  tee.budget = &w_.replay_budget();  // the worker's, shared by all its requests
   if (tee_on) down.tee = &tee;
   Exchange x{w_, *wp_, info.app, peer_, dl_, up_, s_->resp, s_->tried};
   if (!hints_view.empty()) x.hints = &hints_view;
@@ -112,7 +114,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   explain_forced_hints(x);
   ReplayState rs;
   if (replay_requested(x, fe)) co_await follow_replays(x, ur, down, tee_on ? &tee : nullptr, info.app, rs);
-  if (tee_on) std::string().swap(tee.data);
+  tee.release();  // the budget's bytes back as soon as the replays are done
   // After replays the answer may come from another app: its backend from here on.
   info.app = x.app;
   const PlanBackend& xpb = plan.backends[plan.apps[x.app].backend];
@@ -190,7 +192,9 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
 
   if (body_out == ResponseBodyOut::tunnel) {
     dl_.disarm();
+    tunneling_ = true;  // a backhaul revocation (reload) cuts it
     auto tr = co_await run_tunnel(sock_, buf_, up_->sock, up_->buf, tunnel_idle_limit(fe.timeouts.tunnel, xbe.timeouts.tunnel));
+    tunneling_ = false;
     up_.reset();
     log_request(info, status, bytes_in + tr.a_to_b, tr.b_to_a, srv.name, upstream_ms, attempt,
                 tr.idle_timeout ? "tunnel-timeout" : ok_term);

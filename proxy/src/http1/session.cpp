@@ -46,6 +46,16 @@ Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, st
   w_.add_session(&handle_);
   fe_->stats->opened(w_.id());
   peer_from_socket(sock_.socket(), peer_);
+  if (fe_->cfg->backhaul) {
+    // A reload that takes the peer out of every allowed-ips: an idle connection (or a tunnel)
+    // closes at once, a request in flight is answered and then the connection closes.
+    handle_.backhaul_peer = &peer_.socket;
+    handle_.listener = &key_;
+    handle_.on_revoke = [this] {
+      revoked_ = true;
+      if (handle_.idle || tunneling_) cancel_all();
+    };
+  }
 }
 
 Session::~Session() {
@@ -85,11 +95,16 @@ void Session::park(std::shared_ptr<Session> s) {
 }
 
 bool Session::refresh_plan() {
+  if (revoked_) return false;
   if (w_.plan() == wp_) return true;
   auto it = w_.plan()->plan->binds.find(key_);
   if (it == w_.plan()->plan->binds.end()) return false;  // listener removed: finish here
   const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
   if (fe.cfg->mode != config::Mode::http) return false;
+  if (fe.cfg->backhaul && !fe.trusted.contains(peer_.socket)) {  // no longer a mesh peer
+    revoked_ = true;
+    return false;
+  }
   if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
     fe_->stats->closed(w_.id());
     fe.stats->opened(w_.id());
@@ -97,7 +112,7 @@ bool Session::refresh_plan() {
   wp_ = w_.plan();
   fe_ = &fe;
   bind_ = it->second.bind;
-  trusted_ = fe_->trusted.contains(peer_.client);
+  trusted_ = fe_->trusts(peer_.socket, peer_.client);
   return true;
 }
 
@@ -145,16 +160,18 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
   const config::Frontend& fe = *fe_->cfg;
   // The backhaul serves mesh peers only: a source outside every peer's allowed-ips (the real
   // socket address, before any PROXY header) is refused before reading anything.
-  if (!resumed && fe.backhaul && !fe_->trusted.contains(peer_.client)) {
-    static thread_local int64_t last_logged = 0;  // at most one line per second per worker
-    if (int64_t now = now_ms(); now - last_logged >= 1000) {
-      last_logged = now;
-      log(config::LogLevel::warning, "backhaul: refused a connection from " + format_ip(&peer_.client) +
-                                         " (not in any mesh peer's allowed-ips)");
-    }
+  if (!resumed && fe.backhaul && !fe_->trusted.contains(peer_.socket)) {
+    fe_->stats->refused(w_.id());
+    log_refused("backhaul: refused a connection from " + format_ip(&peer_.socket) +
+                " (not in any mesh peer's allowed-ips)");
     co_return Outcome::closed;
   }
   if (!resumed && fe.binds[bind_].accept_proxy) {
+    // Only listed senders may claim another client address; others are closed unread.
+    if (!proxy_sender_allowed(fe_->proxy_senders, peer_, fe.name)) {
+      fe_->stats->refused(w_.id());
+      co_return Outcome::closed;
+    }
     dl_.arm(fe.timeouts.http_request);
     if (!co_await read_proxy_header(sock_.socket(), buf_, peer_)) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": invalid or missing PROXY header, closing");
@@ -164,7 +181,7 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
   if (!resumed && fe.binds[bind_].tls && !co_await start_tls()) co_return Outcome::closed;
   if (!resumed) {
     client_ip_ = format_ip(&peer_.client);
-    trusted_ = fe_->trusted.contains(peer_.client);
+    trusted_ = fe_->trusts(peer_.socket, peer_.client);  // the real peer decides (plan.h)
   }
   if (!resumed && sock_.is_tls() && tls::negotiated_alpn(sock_.ssl()) == "h2") {
     dl_.disarm();
@@ -188,11 +205,12 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     }
     if (h != HeadResult::ok) co_return Outcome::closed;
     if (!refresh_plan()) {
-      co_await send_error(503, "this listener was removed by a reload", true);
+      // A backhaul peer a reload no longer trusts gets nothing more on this connection.
+      if (!revoked_) co_await send_error(503, "this listener was removed by a reload", true);
       co_return Outcome::closed;
     }
     if (!co_await handle(s_->req)) break;
-    if (w_.draining()) break;
+    if (w_.draining() || revoked_) break;
   }
   co_await lingering_close();
   co_return Outcome::closed;
@@ -387,7 +405,7 @@ awaitable<void> Session::start_backhaul_tcp() {
   const int frontend = static_cast<int>(fe_ - plan.frontends.data());
   auto& w = w_;
   w.shared().connections.fetch_add(1, std::memory_order_relaxed);  // this session's count ends with it
-  asio::co_spawn(w.io(), run_backhaul_tcp(w, std::move(sock_), std::move(pending), wp_, frontend, peer_, route.app, instance),
+  asio::co_spawn(w.io(), run_backhaul_tcp(w, std::move(sock_), std::move(pending), wp_, frontend, key_, peer_, route.app, instance),
                  [&w](std::exception_ptr e) {
                    w.shared().connections.fetch_sub(1, std::memory_order_relaxed);
                    if (e) log(config::LogLevel::error, "backhaul TCP session ended with an exception");

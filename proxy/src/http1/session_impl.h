@@ -79,6 +79,8 @@ class Session {
   std::unique_ptr<UpstreamConn> up_;  // the upstream connection of the current exchange
   std::unique_ptr<RequestScratch> s_;  // borrowed from the worker while a request is active
   bool trusted_ = false;
+  bool revoked_ = false;    // a reload took the backhaul peer out of every allowed-ips
+  bool tunneling_ = false;  // exchange.cpp: an upgraded connection's tunnel is running
   // A connection waiting for a request reads its first bytes here, not into a 16 KiB block
   // (10,000 idle connections would pin 160 MiB); read_head moves them into buf_.
   std::array<char, 256> first_;

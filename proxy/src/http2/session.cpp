@@ -178,10 +178,20 @@ Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, s
   fe_ = &wp_->plan->frontends[ref.frontend];
   if (sock_.is_tls()) tls_front_ = fe_->tls;
   client_ip_ = format_ip(&peer_.client);
-  trusted_ = fe_->trusted.contains(peer_.client);
+  trusted_ = fe_->trusts(peer_.socket, peer_.client);
   handle_.stream = &sock_;
   // A drain reaches busy connections too: GOAWAY now, close after the last stream.
   handle_.on_drain = [this] { begin_shutdown(); };
+  // A backhaul peer that a reload removed from every allowed-ips: GOAWAY (its streams in
+  // flight finish; refresh_plan() refuses new ones), close after the last stream.
+  if (fe_->cfg->backhaul) {
+    handle_.backhaul_peer = &peer_.socket;
+    handle_.listener = &key_;
+    handle_.on_revoke = [this] {
+      revoked_ = true;
+      begin_shutdown();
+    };
+  }
   w_.add_session(&handle_);
   w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
   fe_->stats->opened(w_.id());
@@ -268,26 +278,36 @@ void Connection::receive(std::string_view data) {
 }
 
 bool Connection::refresh_plan() {
+  if (revoked_) return false;
   if (w_.plan() == wp_) return true;
   auto it = w_.plan()->plan->binds.find(key_);
   if (it == w_.plan()->plan->binds.end()) return false;
   const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
   if (fe.cfg->mode != config::Mode::http) return false;
+  if (fe.cfg->backhaul && !fe.trusted.contains(peer_.socket)) return false;  // no longer a mesh peer
   if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
     fe_->stats->closed(w_.id());
     fe.stats->opened(w_.id());
   }
   wp_ = w_.plan();
   fe_ = &fe;
-  trusted_ = fe_->trusted.contains(peer_.client);
+  trusted_ = fe_->trusts(peer_.socket, peer_.client);
   return true;
 }
 
 void Connection::update_idle() {
   if (closed_) return;
   handle_.idle = streams_.empty() && !writing_;
-  if (streams_.empty()) idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
-  else idle_dl_.disarm();
+  // Idle = no open stream. The keep-alive clock starts when the last stream goes (or at the
+  // start) and nothing else moves it: PING, SETTINGS or WINDOW_UPDATE frames and our writes
+  // of their answers do not keep a connection open.
+  if (!streams_.empty()) {
+    idle_dl_.disarm();
+    idle_armed_ = false;
+  } else if (!idle_armed_) {
+    idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
+    idle_armed_ = true;
+  }
 }
 
 void Connection::begin_shutdown() {

@@ -95,6 +95,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unordered_map<int32_t, std::unique_ptr<StreamState>> streams_;
   SessionHandle handle_;
   Deadline idle_dl_;   // keep-alive timeout while no stream is open
+  bool idle_armed_ = false;  // idle_dl_ runs for the current stream-less period
   Deadline head_dl_;   // `timeout http-request` for a header block to complete
   Deadline write_dl_;  // `timeout client` for each write
   Signal write_wake_;  // kick(): the writer has frames to look for
@@ -103,6 +104,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;    // a write is in flight
   bool recv_dead_ = false;  // nghttp2 failed on input: no more of it is fed
   bool shutting_down_ = false;
+  bool revoked_ = false;    // a reload took the backhaul peer out of every allowed-ips
   bool closed_ = false;
 
   friend struct StreamState;

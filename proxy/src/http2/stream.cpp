@@ -4,6 +4,12 @@
 #include <algorithm>
 #include <cstring>
 
+// g++ 12 -O2 pairs asio's awaitable-frame operator delete with the wrong operator new in
+// serve_stream() (whose frame holds a BodyTee with a destructor) and warns
+// (-Wmismatched-new-delete): the same false positive as in http1/session.cpp; asio allocates
+// and frees frames with its own matching pair.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include "error_pages.h"
 #include "http1/rewrite.h"
 #include "http2/session_impl.h"
@@ -370,10 +376,12 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   }
   StreamDownstream down(*this, s, req.framing, req.expect_continue, pa.cfg->max_body_size, fe.timeouts.client,
                         be.timeouts.server);
-  // A streamed body is teed (up to replay-max-body) in case the answer is a Ferry-Replay.
+  // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
+  // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
   http1::BodyTee tee;
   const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
   tee.max = pa.cfg->replay_max_body;
+  tee.budget = &w_.replay_budget();  // the worker's, shared by all its requests
   if (tee_on) down.tee = &tee;
   // Client routing hints (allow-routing-hints): views into the stream's request fields.
   // On the backhaul, the instance the edge chose is the only target (a hosted one).
@@ -386,7 +394,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   explain_forced_hints(x);
   ReplayState rs;
   if (replay_requested(x, fe)) co_await follow_replays(x, ur, down, tee_on ? &tee : nullptr, app, rs);
-  if (tee_on) std::string().swap(tee.data);
+  tee.release();  // the budget's bytes back as soon as the replays are done
   // After replays the answer may come from another app: its backend from here on.
   info.app = x.app;
   const auto& pb = plan.backends[plan.apps[x.app].backend];

@@ -4,7 +4,11 @@
 
 #include <cstring>
 
+#include "access_log.h"
+#include "log.h"
+#include "plan/cidr.h"
 #include "proxy_protocol.h"
+#include "runtime/server_state.h"
 
 namespace ferry::proxy {
 
@@ -38,6 +42,22 @@ void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
   len = sizeof info.local;
   ::getsockname(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.local), &len);
   info.local_port = port_of(info.local);
+  info.socket = info.client;
+}
+
+void log_refused(const std::string& line) {
+  static thread_local int64_t last_logged = 0;
+  if (int64_t now = now_ms(); now - last_logged >= 1000) {
+    last_logged = now;
+    log(config::LogLevel::warning, line);
+  }
+}
+
+bool proxy_sender_allowed(const CidrSet& senders, const PeerInfo& info, const std::string& frontend) {
+  if (senders.contains(info.socket)) return true;
+  log_refused("frontend " + frontend + ": refused a connection from " + format_ip(&info.socket) +
+              " (not in proxy-senders): it may not send a PROXY header");
+  return false;
 }
 
 awaitable<bool> read_proxy_header(tcp::socket& sock, Buffer& buf, PeerInfo& info, std::string* ferry_tlv) {

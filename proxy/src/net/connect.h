@@ -27,10 +27,25 @@ struct PeerInfo {
   SockAddr client{};  // original client
   SockAddr local{};   // address the client connected to
   uint16_t local_port = 0;
+  // The connection's real source (getpeername), never replaced by a PROXY header: what trust
+  // decisions (proxy-senders, trust-forwarded, the backhaul's allowed-ips) are made on.
+  SockAddr socket{};
 };
 
 // Fills `info` from the socket itself.
 void peer_from_socket(tcp::socket& sock, PeerInfo& info);
+
+class CidrSet;
+
+// The sender check of an `accept-proxy` bind: whether the real source `info.socket` is in
+// `senders` (the frontend's `proxy-senders`). When it is not, logs a warning naming
+// `frontend` and the source, at most one line per second per worker thread (the caller
+// counts and closes). Worker thread.
+bool proxy_sender_allowed(const CidrSet& senders, const PeerInfo& info, const std::string& frontend);
+
+// A warning about a refused peer, at most one line per second per worker thread (a flood of
+// refused connections cannot flood the log). Worker thread.
+void log_refused(const std::string& line);
 
 // Reads a PROXY v1/v2 header from `sock` into `buf` (bytes after it stay in `buf`) and
 // overrides `info` with its addresses (LOCAL/UNKNOWN keep the real ones). `dl` must be armed

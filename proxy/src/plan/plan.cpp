@@ -73,7 +73,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
   for (size_t f = 0; f < cfg->frontends.size(); ++f) {
     const auto& fe = cfg->frontends[f];
     plan->frontends.push_back(
-        PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f)), registry.frontend_stats(fe.name)});
+        PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f)), registry.frontend_stats(fe.name),
+                     CidrSet(fe.proxy_senders)});
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }

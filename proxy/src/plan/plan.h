@@ -49,6 +49,14 @@ struct PlanFrontend {
   CidrSet trusted;
   std::shared_ptr<SSL_CTX> tls;  // connections on its `tls` binds start here; null without any
   std::shared_ptr<stats::FrontendCounters> stats;  // per-worker connection counters (by name)
+  CidrSet proxy_senders;  // `proxy-senders`: who may send a PROXY header on `accept-proxy` binds
+
+  // `trust-forwarded` for a connection whose real source is `socket_peer` and whose client is
+  // `client` (the same address unless a PROXY header claimed another): both must be listed,
+  // so the real peer decides and a claim can only take trust away, never grant it.
+  bool trusts(const SockAddr& socket_peer, const SockAddr& client) const {
+    return trusted.contains(socket_peer) && trusted.contains(client);
+  }
 };
 
 // Identifies a listening socket across reloads: "127.0.0.1:80"; port-0 binds also carry

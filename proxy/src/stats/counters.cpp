@@ -101,6 +101,7 @@ void FrontendCounters::sum_into(FrontendStats& out) const {
     // Each worker's opened - closed (stored in a uint64_t; never below zero per worker).
     active += static_cast<int64_t>(s.active.get());
     out.tls_handshakes += s.tls_ok.get();
+    out.refused += s.refused.get();
     for (int r = 0; r < kTlsFailureReasons; ++r) failed[r] += s.tls_failed[r].get();
   }
   out.connections_active += active < 0 ? 0 : active;

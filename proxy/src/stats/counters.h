@@ -100,6 +100,7 @@ struct alignas(64) FrontendSlot {
   Counter active;  // opened - closed on this worker (a connection never changes worker)
   Counter tls_ok;
   Counter tls_failed[kTlsFailureReasons];
+  Counter refused;
 };
 
 class FrontendCounters {
@@ -112,6 +113,10 @@ class FrontendCounters {
   void closed(int worker) { slot(worker).active.sub(1); }
   void tls_ok(int worker) { slot(worker).tls_ok.add(1); }
   void tls_failed(int worker, int reason) { slot(worker).tls_failed[reason].add(1); }
+  // A connection closed because its source is not allowed: a PROXY sender outside
+  // `proxy-senders`, a backhaul source outside every peer's allowed-ips (at accept or when a
+  // reload removed it).
+  void refused(int worker) { slot(worker).refused.add(1); }
   // Fills connections_total, connections_active, tls_handshakes and tls_failures (every reason,
   // zeros included, in tls::HandshakeFailure order).
   void sum_into(FrontendStats& out) const;

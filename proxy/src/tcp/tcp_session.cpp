@@ -67,6 +67,11 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket socket, std::shared_ptr<W
   // Before any upstream: the PROXY header and/or the ClientHello, together within `timeout client`.
   if (fe.binds[bind].accept_proxy || fe.route_sni) dl.arm(fe.timeouts.client);
   if (fe.binds[bind].accept_proxy) {
+    // Only listed senders may claim another client address; others are closed unread.
+    if (!proxy_sender_allowed(plan.frontends[frontend].proxy_senders, peer, fe.name)) {
+      plan.frontends[frontend].stats->refused(w.id());
+      co_return;
+    }
     if (!co_await read_proxy_header(sock.socket(), down_buf, peer)) {
       debug(fe, "invalid or missing PROXY header, closing");
       co_return;
@@ -214,9 +219,12 @@ awaitable<void> forward_tcp(Worker& w, Stream& sock, Buffer& down_buf, const std
 }
 
 awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
-                                 int frontend, PeerInfo peer, int app, std::string instance) {
+                                 int frontend, std::string key, PeerInfo peer, int app, std::string instance) {
   const config::Frontend& fe = *wp->plan->frontends[frontend].cfg;
   Registered reg(w, sock, *wp->plan->frontends[frontend].stats);
+  // A reload that takes the peer out of every allowed-ips cancels `sock`: the tunnel ends.
+  reg.handle.backhaul_peer = &peer.socket;
+  reg.handle.listener = &key;
   Buffer down_buf(16 * 1024 + pending.size());
   std::memcpy(down_buf.space(), pending.data(), pending.size());
   down_buf.commit(pending.size());

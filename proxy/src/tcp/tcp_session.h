@@ -25,8 +25,10 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
 
 // A raw TCP connection that arrived over the mesh backhaul for `app` (index) and its hosted
 // server named `instance` (from the PROXY v2 Ferry TLV); `pending` = bytes already read after
-// the header. `peer` carries the original client. Worker thread; owns `sock` until it returns.
+// the header. `peer` carries the original client (and the backhaul peer in peer.socket);
+// `key` is the backhaul's listener key: a reload whose plan no longer trusts peer.socket there
+// closes the connection. Worker thread; owns `sock` until it returns.
 awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
-                                 int frontend, PeerInfo peer, int app, std::string instance);
+                                 int frontend, std::string key, PeerInfo peer, int app, std::string instance);
 
 }  // namespace ferry::proxy

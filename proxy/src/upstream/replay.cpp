@@ -185,6 +185,11 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     std::string_view body = req.replayable ? req.body : std::string_view();
     const bool too_large = req.replayable ? body.size() > plan.apps[first_app].cfg->replay_max_body
                                           : tee == nullptr || tee->overflow;
+    if (too_large && !req.replayable && tee != nullptr && tee->over_budget) {
+      co_await fail(x, rs, 502, "replay requested but the request body was not kept (this worker's "
+                    "replay-buffer-budget was in use)", "replay-budget");
+      co_return;
+    }
     if (too_large) {
       co_await fail(x, rs, 502, "replay requested but the request body exceeds replay-max-body",
                     "replay-body-too-large");
@@ -206,6 +211,20 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
       if (app < 0) {
         log(config::LogLevel::warning, "app " + pa.cfg->name + ": Ferry-Replay names unknown app '" + rs.target_ + "'");
         co_await fail(x, rs, 502, "replay target app not found", "replay-bad-target");
+        co_return;
+      }
+      // Only the apps the replaying app lists in `replay-to` (and itself).
+      const auto& allowed = pa.cfg->replay_to;
+      if (app != x.app && std::find(allowed.begin(), allowed.end(), app) == allowed.end()) {
+        log(config::LogLevel::warning, "app " + pa.cfg->name + ": Ferry-Replay names app '" + rs.target_ +
+                                           "', which is not in its replay-to");
+        co_await fail(x, rs, 502, "replay target app not allowed (not in the app's replay-to)", "replay-bad-target");
+        co_return;
+      }
+      // The body must fit the target's own limit.
+      const uint64_t size = req.replayable ? body.size() : tee->payload;
+      if (const uint64_t limit = plan.apps[app].cfg->max_body_size; limit && size > limit) {
+        co_await fail(x, rs, 413, "request body exceeds the replay target's max-body-size", "body-too-large");
         co_return;
       }
     }

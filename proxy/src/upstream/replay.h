@@ -18,8 +18,13 @@
 // this node's global `region`; omitted when neither is set).
 //
 // Limits: at most kMaxReplays replays per request (then 502 "too many replays"); a body
-// replays only if it is complete in memory or was teed within the app's `replay-max-body`
-// (else 502 "replay requested but the request body exceeds replay-max-body").
+// replays only if it is at most the client's app's `replay-max-body` (default 0: only
+// requests without a body replay) and complete in memory or teed while it streamed (else 502
+// "replay requested but the request body exceeds replay-max-body"); a tee that did not fit the
+// worker's `replay-buffer-budget` kept nothing (502 "... replay-buffer-budget was in use").
+// The answer with Ferry-Replay is then discarded, never passed to the client.
+// `app=A` must name the replaying app itself or an app in its `replay-to` (else 502 "replay
+// target app not allowed", logged), and the body must fit A's `max-body-size` (else 413).
 //
 // Thread: the worker's. Coroutines never throw.
 #pragma once

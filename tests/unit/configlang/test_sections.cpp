@@ -203,6 +203,7 @@ TEST_CASE("frontend directives", "[configlang][frontend]") {
   auto r = load("defaults\n    timeout client 1s\n"
                 "frontend web\n"
                 "    bind 127.0.0.1:8080 tls accept-proxy\n"
+                "    proxy-senders 10.0.0.0/8 ::1\n"
                 "    bind [::1]:8080\n"
                 "    bind :0\n"
                 "    mode http\n"
@@ -249,6 +250,9 @@ TEST_CASE("frontend directives", "[configlang][frontend]") {
   REQUIRE(f.trusted.size() == 3);
   CHECK(f.trusted[1].network == "::1");
   CHECK(f.trusted[2].prefix == 32);
+  REQUIRE(f.proxy_senders.size() == 2);
+  CHECK(f.proxy_senders[1].to_string() == "::1/128");
+  CHECK(c.frontends[1].proxy_senders.empty());
   CHECK(f.loc.line == 3);
   CHECK(c.frontends[1].mode == Mode::tcp);
   CHECK(c.frontends[1].app == 0);
@@ -320,7 +324,8 @@ TEST_CASE("frontend route sni and app mode (TLS passthrough)", "[configlang][fro
       "backend tpool\n    server t1 127.0.0.1:9443\n"
       "app a\n    mode tcp\n    hosts a.example.com *.w.example.com\n    backend tpool\n"
       "app fallback\n    mode tcp\n    backend tpool\n";
-  auto ok = load(with("frontend pass\n    bind 127.0.0.1:3 accept-proxy\n    mode tcp\n    route sni\n    app fallback\n" +
+  auto ok = load(with("frontend pass\n    bind 127.0.0.1:3 accept-proxy\n    proxy-senders 127.0.0.1\n    mode tcp\n"
+                      "    route sni\n    app fallback\n" +
                       tcp_apps));
   INFO(format(ok.diagnostics));
   REQUIRE(ok.ok());
@@ -394,6 +399,7 @@ TEST_CASE("backend directives", "[configlang][backend]") {
                      "app a2\n    hosts a2.example\n    backend b2\n"
                      "mesh\n    private-key k\n    address 10.99.0.1/24\n    backhaul 10.99.0.1:4280\n"
                      "    peer w1\n        public-key 3hW6ptq0l+Mx0a5Sh6x+E0V4mkXP3cdSAUH2bHq8Mww=\n"
+                     "        allowed-ips 10.99.0.2/32\n"
                      "        backhaul 10.99.0.2:4280\n        region dfw\n"));
   INFO(format(r.diagnostics));
   REQUIRE(r.ok());
@@ -728,6 +734,7 @@ TEST_CASE("mesh and anycast sections", "[configlang][mesh]") {
                      "        persistent-keepalive 25s\n"
                      "    peer syd-1\n"
                      "        public-key " + kPeerKey + "\n"
+                     "        allowed-ips 10.99.0.3\n"
                      "        backhaul 10.99.0.3:4280\n"
                      "        region syd\n"
                      "anycast\n"
@@ -783,7 +790,8 @@ TEST_CASE("mesh and anycast sections", "[configlang][mesh]") {
   CHECK(a.ip == "203.0.113.11");
   CHECK(a.allow_routing_hints);
   CHECK(a.replay_max_body == 256u * 1024);
-  CHECK(c.apps.at(c.app_index.at("hello")).replay_max_body == 1024u * 1024);
+  CHECK(c.apps.at(c.app_index.at("hello")).replay_max_body == 0);  // opt-in: nothing kept by default
+  CHECK(c.apps.at(c.app_index.at("hello")).replay_to.empty());
   CHECK_FALSE(c.apps.at(c.app_index.at("hello")).allow_routing_hints);
 }
 
@@ -844,4 +852,63 @@ TEST_CASE("mesh and anycast errors", "[configlang][mesh]") {
   auto n = load(with("backend far\n    server s1 10.1.0.1:80 node w9\n"
                      "app far\n    hosts far.example\n    backend far\n"));
   CHECK(where(n, "'node w9' needs a 'mesh' section with 'peer w9'") == "12:32");
+}
+
+TEST_CASE("edge trust: proxy-senders, replay-to, replay-buffer-budget", "[configlang][trust]") {
+  auto r = load(with("frontend pp\n"
+                     "    bind 127.0.0.1:1 accept-proxy\n"       // 12: needs proxy-senders
+                     "    bind 127.0.0.1:2 tls accept-proxy\n"
+                     "    default-app hello\n"
+                     "frontend plain\n"                          // 15
+                     "    bind 127.0.0.1:3\n"
+                     "    proxy-senders 10.0.0.1\n"              // 17: no accept-proxy bind
+                     "    default-app hello\n"
+                     "app other\n    hosts o.example\n    backend pool\n"  // 19
+                     "app t\n    mode tcp\n    backend pool\n"   // 22
+                     "    replay-to other\n"                     // 25: tcp app
+                     "app r\n    hosts r.example\n    backend pool\n"  // 26
+                     "    replay-to other nope t\n"              // 29
+                     "    replay-to other hello\n"));            // 30
+  CHECK(where(r, "'accept-proxy' needs 'proxy-senders CIDR...' in frontend 'pp'") == "12:22");
+  CHECK(warn_where(r, "'proxy-senders' has no effect: frontend 'plain' has no 'bind ... accept-proxy'") == "17:5");
+  CHECK(where(r, "'replay-to' has no effect on a tcp app") == "25:15");
+  CHECK(where(r, "unknown app 'nope'") == "29:21");
+  CHECK(where(r, "replay-to app 't' is a tcp app") == "29:26");
+
+  auto ok = load(with("global\n    replay-buffer-budget 8m\n"
+                      "app other\n    hosts o.example\n    backend pool\n"
+                      "app r\n    hosts r.example\n    backend pool\n    replay-max-body 1m\n"
+                      "    replay-to other hello\n    replay-to other\n"));
+  INFO(format(ok.diagnostics));
+  REQUIRE(ok.ok());
+  const Config& c = *ok.config;
+  CHECK(c.global.replay_buffer_budget == 8u << 20);
+  CHECK(load(kBase).config->global.replay_buffer_budget == 32u << 20);
+  const App& a = c.apps.at(c.app_index.at("r"));
+  CHECK(a.replay_max_body == 1u << 20);
+  CHECK(a.replay_to == std::vector<int>{c.app_index.at("other"), c.app_index.at("hello")});
+}
+
+TEST_CASE("mesh backhaul addresses stay inside the mesh", "[configlang][mesh][trust]") {
+  auto mesh = [](const std::string& own, const std::string& peer) {
+    return with(std::string("mesh\n    private-key k\n    address 10.99.0.1/24\n"
+                            "    backhaul ") + own + "\n"                 // 14
+                "    peer w1\n        public-key 3hW6ptq0l+Mx0a5Sh6x+E0V4mkXP3cdSAUH2bHq8Mww=\n"
+                "        allowed-ips 10.99.0.2/32 fd00:2::/64\n"
+                "        backhaul " + peer + "\n"                       // 18
+                "        region dfw\n");
+  };
+  auto ok = load(mesh("10.99.0.1:4280", "[fd00:2::7]:4280"));
+  INFO(format(ok.diagnostics));
+  CHECK(ok.ok());
+  auto wild = load(mesh("[::]:4280", "10.99.0.2:4280"));  // 0.0.0.0 is refused by the parser already
+  CHECK(where(wild, "mesh backhaul [::]:4280 is not this node's mesh address (10.99.0.1)") == "14:14");
+  auto other = load(mesh("10.99.0.5:4280", "10.99.0.2:4280"));  // in the mesh subnet, not ours
+  CHECK(where(other, "mesh backhaul 10.99.0.5:4280 is not this node's mesh address") == "14:14");
+  auto v6 = load(mesh("[fd00:1::1]:4280", "10.99.0.2:4280"));
+  CHECK(where(v6, "mesh backhaul [fd00:1::1]:4280 is not this node's mesh address") == "14:14");
+  auto out = load(mesh("10.99.0.1:4280", "10.250.0.2:4280"));
+  CHECK(where(out, "peer 'w1': its backhaul 10.250.0.2:4280 is not inside its allowed-ips") == "18:18");
+  auto out6 = load(mesh("10.99.0.1:4280", "[fd00:3::1]:4280"));
+  CHECK(where(out6, "peer 'w1': its backhaul [fd00:3::1]:4280 is not inside its allowed-ips") == "18:18");
 }

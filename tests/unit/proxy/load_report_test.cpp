@@ -25,6 +25,7 @@ const char* kMesh =
     "defaults\n    timeout client 1s\n"
     "mesh\n    private-key k\n    address 10.99.0.1/24\n    backhaul 10.99.0.1:4280\n"
     "    peer dfw\n        public-key 3hW6ptq0l+Mx0a5Sh6x+E0V4mkXP3cdSAUH2bHq8Mww=\n"
+    "        allowed-ips 10.99.0.2/32\n"
     "        backhaul 10.99.0.2:4280\n        region dfw\n        latency 30ms\n";
 
 }  // namespace

@@ -84,3 +84,39 @@ TEST_CASE("the body tee keeps the wire bytes up to its payload cap", "[replay]")
   t.add("more", 4);
   CHECK(t.data.empty());
 }
+
+TEST_CASE("body tees share the worker's replay budget", "[replay]") {
+  ferry::proxy::http1::ReplayBudget budget{100, 0};
+  {
+    BodyTee a, b;
+    a.max = b.max = 1000;
+    a.budget = b.budget = &budget;
+    a.add(std::string(60, 'a'), 60);
+    CHECK(budget.used == 60);
+    b.add(std::string(30, 'b'), 30);
+    CHECK(budget.used == 90);
+    b.add(std::string(20, 'b'), 20);  // 110 > 100: b keeps nothing, its bytes go back
+    CHECK(b.overflow);
+    CHECK(b.over_budget);
+    CHECK(b.data.empty());
+    CHECK(budget.used == 60);
+    b.add("x", 1);  // stays dropped
+    CHECK(budget.used == 60);
+    a.add(std::string(40, 'a'), 40);  // exactly the limit
+    CHECK_FALSE(a.overflow);
+    CHECK(budget.used == 100);
+    a.release();
+    CHECK(budget.used == 0);
+    CHECK(a.data.empty());
+    a.add("y", 1);  // a released tee counts again from zero
+    CHECK(budget.used == 1);
+  }
+  CHECK(budget.used == 0);  // destructors give everything back
+  BodyTee c;
+  c.max = 5;
+  c.budget = &budget;
+  c.add("123456", 6);
+  CHECK(c.overflow);
+  CHECK_FALSE(c.over_budget);  // over max, not over the budget
+  CHECK(budget.used == 0);
+}

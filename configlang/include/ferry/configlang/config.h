@@ -101,6 +101,9 @@ struct Global {
   std::string access_log_target = "stderr";  // `access-log off|stderr|PATH [common|json]`
   AccessLogFormat access_log_format = AccessLogFormat::off;
   uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
+  // `replay-buffer-budget SIZE`: the streamed request-body bytes one worker may hold at once
+  // for possible Ferry-Replay answers (all its requests together); past it a body is not kept.
+  uint64_t replay_buffer_budget = 32 * 1024 * 1024;
   // Per-app traffic history (daemon/src/history): `history-sample-interval DURATION` (>= 1s)
   // and `history-retention MINUTES HOURS|off` (how long minute and hour rows are kept).
   Duration history_sample_interval{std::chrono::seconds(10)};
@@ -143,6 +146,10 @@ struct Frontend {
   // `trust-forwarded CIDR...`: downstream peers whose X-Forwarded-* and Ferry-Request-Id are
   // kept (appended to); from everyone else those headers are replaced.
   std::vector<Cidr> trusted;
+  // `proxy-senders CIDR...`: the peers (load balancers) whose PROXY header an `accept-proxy`
+  // bind accepts, matched against the connection's real source address; a connection from
+  // anyone else is closed. Required when a bind has `accept-proxy` (no implicit "anyone").
+  std::vector<Cidr> proxy_senders;
   // `default-certificate PATH`: served on this frontend's TLS binds to clients whose SNI
   // matches no app (or who send none); without it such handshakes are refused.
   std::string default_certificate;
@@ -237,8 +244,13 @@ struct App {
   std::string ip;
   // `allow-routing-hints`: clients may steer with Ferry-Prefer-/Ferry-Force-Region/-Instance.
   bool allow_routing_hints = false;
-  // `replay-max-body SIZE`: request body bytes kept for a Ferry-Replay (default 1 MiB).
-  uint64_t replay_max_body = 1024 * 1024;
+  // `replay-max-body SIZE`: the largest request body a Ferry-Replay may carry; a streamed body
+  // up to it is kept in memory while the request runs. 0 (default): only requests without a
+  // body are replayed, and nothing is kept.
+  uint64_t replay_max_body = 0;
+  // `replay-to APP...`: the other apps a Ferry-Replay `app=` from this app's servers may
+  // name (indices into Config::apps); its own app is always allowed. Empty: none.
+  std::vector<int> replay_to;
   SourceLoc loc;
 };
 

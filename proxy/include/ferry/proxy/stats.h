@@ -72,6 +72,10 @@ struct FrontendStats {
   uint64_t connections_total = 0;  // accepted
   int64_t connections_active = 0;
   uint64_t tls_handshakes = 0;     // completed
+  // Closed unserved because the source is not allowed: a PROXY header from outside
+  // `proxy-senders`, a backhaul connection from outside every mesh peer's allowed-ips (also
+  // those a reload took out of them).
+  uint64_t refused = 0;
   // Failed TLS handshakes by reason: "no-certificate" (SNI matched nothing and no default),
   // "protocol" (bad version/cipher/alert), "timeout", "other".
   std::vector<std::pair<std::string, uint64_t>> tls_failures;
