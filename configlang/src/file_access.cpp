@@ -55,7 +55,8 @@ FileAccess FileAccess::confined_to(const std::string& dir) {
   FileAccess a;
   a.untrusted_ = true;
   std::string r;
-  if (!dir.empty() && real(dir, r)) a.root_ = r;
+  // "/" would allow every file: a configuration kept at the root of the file system gets none.
+  if (!dir.empty() && dir[0] == '/' && real(dir, r) && r != "/") a.root_ = r;
   return a;
 }
 

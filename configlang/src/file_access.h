@@ -22,8 +22,8 @@ namespace ferry::config::detail {
 class FileAccess {
  public:
   FileAccess() = default;  // trusted: every path allowed
-  // Untrusted text confined to `dir` (made absolute and real here; a directory that cannot be
-  // resolved allows nothing).
+  // Untrusted text confined to `dir`, an absolute path (made real here). A relative or
+  // unresolvable directory, or "/" (which would be every file), allows nothing.
   static FileAccess confined_to(const std::string& dir);
 
   bool untrusted() const { return untrusted_; }

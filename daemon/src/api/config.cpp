@@ -32,9 +32,12 @@ std::counting_semaphore<kMaxValidating>& validating() {
   return sem;
 }
 
+// The real directory of the (absolute) running configuration path; "" (no file allowed) if
+// it cannot be resolved.
 std::string real_dir_of(const std::string& path) {
   size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (path.empty() || path[0] != '/') return "";
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
   char buf[PATH_MAX];
   return ::realpath(dir.c_str(), buf) ? std::string(buf) : std::string();
 }

@@ -139,9 +139,12 @@ TEST_CASE("untrusted: files only under base_dir, one refusal whatever the reason
     return o;
   }());
   CHECK(tr.ok());
-  // No base directory: nothing is allowed.
-  auto none = load_string(std::string(kBase) + "include x.conf\n", "candidate", untrusted(""));
-  CHECK(messages(none, Diagnostic::Severity::error).at(0).find("is not allowed") != std::string::npos);
+  // No base directory, a relative one or "/": nothing is allowed.
+  for (std::string dir : {"", ".", "/"}) {
+    auto none = load_string(std::string(kBase) + "include /etc/passwd\n", dir + "/candidate", untrusted(dir));
+    INFO(dir);
+    CHECK(messages(none, Diagnostic::Severity::error).at(0).find("is not allowed") != std::string::npos);
+  }
 }
 
 TEST_CASE("FileAccess: lexical normal form", "[configlang][untrusted]") {
