@@ -15,6 +15,8 @@ std::string article(const std::string& kind) {
 }
 
 void unknown_directive(Ctx& ctx, const SectionSpec& spec, const Directive& d) {
+  // Past the diagnostics cap only the count matters: skip the suggestions' cost.
+  if (ctx.diags.full()) return ctx.error(d.keyword.loc, {});
   const Registry& reg = Registry::get();
   const std::string& kw = d.keyword.text;
   auto others = reg.sections_with(kw);
@@ -31,7 +33,11 @@ void unknown_directive(Ctx& ctx, const SectionSpec& spec, const Directive& d) {
                                did_you_mean(kw, names));
 }
 
-void build_section(const Section& s, Ctx& ctx, Draft& draft) {
+}  // namespace
+
+void SectionBuilder::begin(const Section& s) {
+  spec_ = nullptr;
+  seen_.clear();
   const Registry& reg = Registry::get();
   const std::string& kind = s.kind.text;
   if (s.kind.bad) return;
@@ -41,6 +47,8 @@ void build_section(const Section& s, Ctx& ctx, Draft& draft) {
   }
   const SectionSpec* spec = reg.find(kind);
   if (!spec) {
+    // Past the diagnostics cap only the count matters: skip the suggestions' cost.
+    if (ctx.diags.full()) return ctx.error(s.kind.loc, {});
     if (!reg.sections_with(kind).empty())
       ctx.error(s.kind.loc, "'" + kind + "' is a directive: indent it under a section header");
     else
@@ -63,39 +71,37 @@ void build_section(const Section& s, Ctx& ctx, Draft& draft) {
     ctx.error(s.args[0].loc, "unexpected argument '" + s.args[0].text + "': '" + kind + "' takes no name");
   }
   if (spec->begin) spec->begin(ctx, s, name, draft);
+  spec_ = spec;
+}
 
-  std::map<std::string, Loc> seen;
-  for (const Directive& d : s.directives) {
-    if (d.keyword.bad) continue;
-    const DirectiveSpec* ds = spec->find(d.keyword.text);
-    if (!ds) {
-      unknown_directive(ctx, *spec, d);
-      continue;
-    }
-    std::string key;
-    if (ds->repeat == DirectiveSpec::Repeat::once) key = ds->keyword;
-    else if (ds->repeat == DirectiveSpec::Repeat::once_per_first_arg && !d.args.empty())
-      key = ds->keyword + " " + d.args[0].text;
-    if (!key.empty()) {
-      auto [it, fresh] = seen.emplace(key, d.keyword.loc);
-      if (!fresh) {
-        ctx.error(d.keyword.loc, "'" + key + "' is already set in this " + kind + " section");
-        ctx.note(it->second, "first set here");
-        continue;
-      }
-    }
-    if (!d.children.empty() && !ds->children) {
-      ctx.error(d.children[0].keyword.loc, "unexpected indented line: '" + ds->keyword +
-                                               "' takes no block (indent every directive of a section the same)");
-    }
-    ds->handler(ctx, d, draft);
+void SectionBuilder::directive(const Directive& d) {
+  if (!spec_ || d.keyword.bad) return;
+  const SectionSpec* spec = spec_;
+  const std::string& kind = spec->kind;
+  ctx.section = kind;
+  const DirectiveSpec* ds = spec->find(d.keyword.text);
+  if (!ds) {
+    unknown_directive(ctx, *spec, d);
+    return;
   }
+  std::string key;
+  if (ds->repeat == DirectiveSpec::Repeat::once) key = ds->keyword;
+  else if (ds->repeat == DirectiveSpec::Repeat::once_per_first_arg && !d.args.empty())
+    key = ds->keyword + " " + d.args[0].text;
+  if (!key.empty()) {
+    auto [it, fresh] = seen_.emplace(key, d.keyword.loc);
+    if (!fresh) {
+      ctx.error(d.keyword.loc, "'" + key + "' is already set in this " + kind + " section");
+      ctx.note(it->second, "first set here");
+      return;
+    }
+  }
+  if (!d.children.empty() && !ds->children) {
+    ctx.error(d.children[0].keyword.loc, "unexpected indented line: '" + ds->keyword +
+                                             "' takes no block (indent every directive of a section the same)");
+  }
+  ds->handler(ctx, d, draft);
 }
 
-}  // namespace
-
-void build(const std::vector<Section>& sections, Ctx& ctx, Draft& draft) {
-  for (const auto& s : sections) build_section(s, ctx, draft);
-}
 
 }  // namespace ferry::config::detail

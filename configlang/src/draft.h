@@ -6,6 +6,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "ast.h"
@@ -53,6 +54,7 @@ struct BackendDraft {
   std::optional<int> retries;
   std::optional<Balance> balance;
   std::vector<Arg> server_names;  // every `server` line's NAME, valid or not
+  std::unordered_map<std::string, size_t> server_index;  // NAME -> its index in server_names
   std::vector<std::optional<Arg>> server_nodes;  // parallel to be.servers: the `node NAME` argument
 };
 

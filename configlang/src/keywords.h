@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "ast.h"
 #include "diagnostics.h"
 #include "draft.h"
+#include "file_access.h"
 
 namespace ferry::config::detail {
 
@@ -25,8 +27,11 @@ struct Ctx {
   Diags& diags;
   const SourceSet& src;
   std::string section;  // kind of the section being built, e.g. "frontend"
+  const FileAccess* access = nullptr;  // which files the text may have read (null: any)
 
   void error(const Loc& l, std::string m) { diags.error(l, std::move(m)); }
+  // A file the text may not have read (FileAccess): an error even on a placeholder token.
+  void refuse(const Loc& l, std::string m) { diags.refuse(l, std::move(m)); }
   void warning(const Loc& l, std::string m) { diags.warning(l, std::move(m)); }
   void note(const Loc& l, std::string m) { diags.note(l, std::move(m)); }
   SourceLoc source_loc(const Loc& l) const { return src.source_loc(l); }
@@ -83,7 +88,20 @@ class Registry {
 #include "sections/sections.def"
 #undef FERRY_SECTION
 
-// Walks the AST through the keyword tables into `draft` (build.cpp).
-void build(const std::vector<Section>& sections, Ctx& ctx, Draft& draft);
+// Walks sections through the keyword tables into `draft` (build.cpp), as the parser streams
+// them: begin() with a section header, then directive() for each of its top-level directives.
+// Owned by one load() call.
+class SectionBuilder {
+ public:
+  SectionBuilder(Ctx& ctx, Draft& draft) : ctx(ctx), draft(draft) {}
+  void begin(const Section& header);
+  void directive(const Directive& d);
+
+ private:
+  Ctx& ctx;
+  Draft& draft;
+  const SectionSpec* spec_ = nullptr;  // null: the current section is skipped (unknown, bad)
+  std::map<std::string, Loc> seen_;    // single-valued directives set in the current section
+};
 
 }  // namespace ferry::config::detail

@@ -13,6 +13,7 @@ struct Lexer {
   std::string_view s;
   const GetEnv& getenv;
   const LexError& err;
+  std::vector<std::string>* placeholders = nullptr;
   size_t i = 0;
 
   // At s[i] == '$' and s[i+1] == '{': expands into `out`; advances i.
@@ -35,6 +36,13 @@ struct Lexer {
       tok.bad = true;
       return;
     }
+    if (placeholders) {
+      std::string ph = "${" + std::string(name) + "}";
+      out += ph;
+      std::string& names = placeholders->back();  // this token's entry (see token())
+      if (names.find(ph) == std::string::npos) names += (names.empty() ? "" : " ") + ph;
+      return;
+    }
     const char* v = getenv ? getenv(std::string(name).c_str()) : nullptr;
     if (!v) {
       err(static_cast<int>(start) + 1, "environment variable '" + std::string(name) + "' is not defined");
@@ -47,6 +55,7 @@ struct Lexer {
   bool at_var() const { return s[i] == '$' && i + 1 < s.size() && s[i + 1] == '{'; }
 
   void token(std::vector<Arg>& tokens) {
+    if (placeholders) placeholders->emplace_back();
     Arg tok;
     tok.loc.col = static_cast<int>(i) + 1;
     std::string text;
@@ -101,8 +110,9 @@ struct Lexer {
 }  // namespace
 
 void lex_line(std::string_view text, const GetEnv& getenv, int& indent, std::vector<Arg>& tokens,
-              const LexError& err) {
-  Lexer lx{text, getenv, err};
+              const LexError& err, std::vector<std::string>* placeholders) {
+  if (placeholders) placeholders->clear();
+  Lexer lx{text, getenv, err, placeholders};
   while (lx.i < text.size() && is_blank(text[lx.i])) ++lx.i;
   indent = static_cast<int>(lx.i);
   while (lx.i < text.size()) {

@@ -3,6 +3,8 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <algorithm>
+
 #include "ferry/configlang/load.h"
 #include "keywords.h"
 #include "parser.h"
@@ -18,20 +20,30 @@ LoadResult run(std::string_view text, const std::string& name, const std::string
   LoadResult res;
   try {
     detail::SourceSet src;
-    detail::Diags diags(src);
+    detail::Diags diags(src, opts.max_diagnostics);
     if (read_failed) {
       diags.error_nopos(name, "cannot read config file: " + why);
     } else {
-      detail::SourceOptions so{opts.getenv, opts.allow_includes};
-      auto lines = detail::read_sources(text, name, base_dir, main_path, so, src, diags);
-      auto sections = detail::parse(lines, diags);
+      // Untrusted text: one rule for every file it names (see detail::FileAccess), and no
+      // environment.
+      detail::FileAccess access = opts.untrusted ? detail::FileAccess::confined_to(base_dir) : detail::FileAccess();
+      detail::SourceOptions so{opts.untrusted ? detail::GetEnv() : detail::GetEnv(opts.getenv), opts.allow_includes,
+                               opts.untrusted, opts.untrusted ? &access : nullptr, opts.max_source_bytes};
       detail::Draft draft;
-      detail::Ctx ctx{diags, src, ""};
-      detail::build(sections, ctx, draft);
+      detail::Ctx ctx{diags, src, "", opts.untrusted ? &access : nullptr};
+      // Each directive is built as soon as it is parsed: one directive block in memory at a time.
+      detail::SectionBuilder builder(ctx, draft);
+      detail::Parser parser(diags, [&](detail::Section&& s) { builder.begin(s); },
+                            [&](detail::Directive&& d) { builder.directive(d); });
+      detail::read_sources(text, name, base_dir, main_path, so, src, diags,
+                           [&](detail::Line&& l) { parser.push(std::move(l)); });
+      parser.finish();
       auto cfg = detail::resolve(draft, ctx, name);
       if (diags.errors() == 0) res.config = std::move(cfg);
     }
     res.diagnostics = diags.take_sorted();
+    res.omitted_errors = diags.omitted_errors();
+    res.omitted_warnings = diags.omitted_warnings();
   } catch (const std::exception& e) {
     res.config.reset();
     res.diagnostics.push_back(Diagnostic{Diagnostic::Severity::error, name, 0, 0,
@@ -49,7 +61,7 @@ LoadResult run(std::string_view text, const std::string& name, const std::string
 LoadResult load_file(const std::string& path, const LoadOptions& opts) {
   std::string body, why;
   try {
-    bool ok = detail::read_text_file(path, body, why);
+    bool ok = detail::read_text_file(path, body, why, std::min<size_t>(16u << 20, opts.max_source_bytes));
     char buf[PATH_MAX];
     std::string canon = ::realpath(path.c_str(), buf) ? std::string(buf) : path;
     LoadResult res = run(body, path, detail::dir_of(path), canon, opts, !ok, why);

@@ -7,18 +7,19 @@ namespace {
 
 constexpr int kMaxNesting = 8;
 
-Directive directive_of(const Line& l) {
+// Moves the line's tokens into a directive (the keyword first, then the arguments).
+Directive directive_of(Line& l) {
   Directive d;
-  d.keyword = l.tokens[0];
-  d.args.assign(l.tokens.begin() + 1, l.tokens.end());
+  d.keyword = std::move(l.tokens[0]);
+  l.tokens.erase(l.tokens.begin());
+  d.args = std::move(l.tokens);
   d.indent = l.indent;
   return d;
 }
 
 // Appends to `out` every line from `i` indented deeper than `parent_indent`; returns the index
 // of the first line that is not.
-size_t parse_block(const std::vector<Line>& lines, size_t i, int parent_indent, int depth,
-                   std::vector<Directive>& out) {
+size_t parse_block(std::vector<Line>& lines, size_t i, int parent_indent, int depth, std::vector<Directive>& out) {
   while (i < lines.size() && lines[i].indent > parent_indent) {
     Directive d = directive_of(lines[i]);
     ++i;
@@ -31,27 +32,43 @@ size_t parse_block(const std::vector<Line>& lines, size_t i, int parent_indent, 
 
 }  // namespace
 
-std::vector<Section> parse(const std::vector<Line>& lines, Diags& diags) {
-  std::vector<Section> out;
-  size_t i = 0;
-  while (i < lines.size()) {
-    const Line& l = lines[i];
-    if (l.indent > 0) {
+void Parser::push(Line&& l) {
+  if (l.indent > 0 && !in_section_) {
+    if (!orphans_) {
       // Indented lines before the first section header: one error for the whole run.
-      diags.error(l.tokens[0].loc, "'" + l.tokens[0].text +
-                                       "' is outside of any section (section headers start in column 0, "
-                                       "directives are indented under them)");
-      while (i < lines.size() && lines[i].indent > 0) ++i;
-      continue;
+      orphans_ = true;
+      diags_.error(l.tokens[0].loc, "'" + l.tokens[0].text +
+                                        "' is outside of any section (section headers start in column 0, "
+                                        "directives are indented under them)");
     }
-    Section s;
-    s.kind = l.tokens[0];
-    s.args.assign(l.tokens.begin() + 1, l.tokens.end());
-    s.loc = l.loc;
-    i = parse_block(lines, i + 1, 0, 0, s.directives);
-    out.push_back(std::move(s));
+    return;
   }
-  return out;
+  // A child of the pending directive: deeper than its first line.
+  if (l.indent > 0 && !pending_.empty() && l.indent > pending_[0].indent) {
+    pending_.push_back(std::move(l));
+    return;
+  }
+  finish();
+  if (l.indent > 0) {
+    pending_.push_back(std::move(l));
+    return;
+  }
+  in_section_ = true;
+  orphans_ = false;
+  Section s;
+  s.loc = l.loc;
+  s.kind = std::move(l.tokens[0]);
+  l.tokens.erase(l.tokens.begin());
+  s.args = std::move(l.tokens);
+  on_section_(std::move(s));
+}
+
+void Parser::finish() {
+  if (pending_.empty()) return;
+  std::vector<Directive> out;
+  parse_block(pending_, 0, 0, 0, out);
+  pending_.clear();
+  for (auto& d : out) on_directive_(std::move(d));
 }
 
 }  // namespace ferry::config::detail

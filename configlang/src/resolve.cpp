@@ -67,6 +67,11 @@ int lookup(Ctx& ctx, const Arg& ref, const std::unordered_map<std::string, int>&
   if (ref.bad) return -1;
   auto it = idx.find(ref.text);
   if (it != idx.end()) return it->second;
+  // Past the diagnostics cap only the count matters: skip the suggestion's cost.
+  if (ctx.diags.full()) {
+    ctx.error(ref.loc, {});
+    return -1;
+  }
   ctx.error(ref.loc, std::string("unknown ") + kind + " '" + ref.text + "'" + did_you_mean(ref.text, names));
   return -1;
 }
@@ -210,12 +215,15 @@ std::shared_ptr<Config> resolve(Draft& dr, Ctx& ctx, const std::string& main_fil
   }
 
   // Binds: the same address:port (or a wildcard and a specific address on one port) twice.
+  // Only binds on one port can conflict: indexed by port (linear in the number of binds).
   struct Seen { const Address* addr; const Arg* arg; const std::string* fe; };
-  std::vector<Seen> seen;
+  std::unordered_map<uint16_t, std::vector<Seen>> seen_by_port;
   for (auto& f : dr.frontends)
     for (size_t i = 0; i < f.fe.binds.size(); ++i) {
       const Address& a = f.fe.binds[i].addr;
       const Arg& arg = f.bind_args[i];
+      if (a.port == 0) continue;  // an ephemeral port conflicts with nothing
+      std::vector<Seen>& seen = seen_by_port[a.port];
       for (const auto& s : seen)
         if (binds_conflict(a, *s.addr)) {
           ctx.error(arg.loc, "bind " + arg.text + " conflicts with bind " + s.arg->text + " of frontend '" + *s.fe + "'");

@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -18,6 +19,10 @@ constexpr int kMaxIncludeDepth = 16;
 constexpr size_t kMaxFiles = 256;
 constexpr size_t kMaxFileSize = 16u << 20;
 
+std::string mib(size_t bytes) {
+  return bytes % (1u << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string(bytes) + " bytes";
+}
+
 std::string canonical(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf)) return buf;
@@ -30,43 +35,43 @@ struct Reader {
   const SourceOptions& opts;
   SourceSet& src;
   Diags& diags;
-  std::vector<Line> out;
+  const std::function<void(Line&&)>& on_line;
   std::vector<std::string> stack;  // canonical paths being read
+  size_t total = 0;                // bytes of text read so far (main + includes)
   int seq = 0;
 
-  void text(std::string_view body, const std::string& name, const std::string& dir) {
+  void text(std::string body, const std::string& name, const std::string& dir) {
     int file = static_cast<int>(src.files.size());
-    src.files.push_back(SourceFile{name, {}});
-    // Split into lines first so diagnostics can show any line.
-    std::vector<std::string> lines;
-    size_t pos = 0;
-    while (pos <= body.size()) {
-      size_t nl = body.find('\n', pos);
-      if (nl == std::string_view::npos) nl = body.size();
-      std::string l(body.substr(pos, nl - pos));
-      if (!l.empty() && l.back() == '\r') l.pop_back();
-      lines.push_back(std::move(l));
-      pos = nl + 1;
+    src.files.push_back(SourceFile{name, std::move(body), {}});
+    SourceFile& sf = src.files.back();  // a deque element: stays put while includes are added
+    const std::string& t = sf.text;
+    // Line starts first, so diagnostics can show any line of the file.
+    for (size_t pos = 0; pos < t.size();) {
+      sf.line_starts.push_back(static_cast<uint32_t>(pos));
+      size_t nl = t.find('\n', pos);
+      pos = nl == std::string::npos ? t.size() : nl + 1;
     }
-    if (!lines.empty() && lines.back().empty()) lines.pop_back();
-    src.files[file].lines = lines;
-    for (size_t n = 0; n < lines.size(); ++n) {
+    std::vector<std::string> names;  // untrusted: the placeholders of each token
+    for (size_t n = 1; n <= sf.line_count(); ++n) {
       Line line;
-      line.loc = Loc{seq++, file, static_cast<int>(n) + 1, 1};
-      lex_line(lines[n], opts.getenv, line.indent, line.tokens, [&](int col, std::string msg) {
+      line.loc = Loc{seq++, file, static_cast<int>(n), 1};
+      lex_line(sf.line(n), opts.getenv, line.indent, line.tokens, [&](int col, std::string msg) {
         diags.error(Loc{line.loc.seq, file, line.loc.line, col}, std::move(msg));
-      });
+      }, opts.placeholders ? &names : nullptr);
       if (line.tokens.empty()) continue;
-      for (auto& t : line.tokens) {
-        t.loc.seq = line.loc.seq;
-        t.loc.file = file;
-        t.loc.line = line.loc.line;
+      for (size_t k = 0; k < line.tokens.size(); ++k) {
+        Arg& tok = line.tokens[k];
+        tok.loc.seq = line.loc.seq;
+        tok.loc.file = file;
+        tok.loc.line = line.loc.line;
+        if (opts.placeholders && !names[k].empty())
+          src.placeholders.push_back(PlaceholderSpan{tok.loc.seq, tok.loc.col, tok.end_col, std::move(names[k])});
       }
       if (line.indent == 0 && line.tokens[0].text == "include" && !line.tokens[0].quoted) {
         include(line, dir);
         continue;
       }
-      out.push_back(std::move(line));
+      on_line(std::move(line));
     }
   }
 
@@ -98,9 +103,14 @@ struct Reader {
       return;
     }
     std::string pattern = arg.text[0] == '/' || dir.empty() ? arg.text : dir + "/" + arg.text;
+    const FileAccess* access = opts.access;
     std::vector<std::string> paths;
     bool wild = has_wildcard(arg.text);
     if (wild) {
+      if (access && !access->allows_pattern(pattern)) {
+        diags.refuse(arg.loc, FileAccess::refusal(arg.text));
+        return;
+      }
       glob_t g{};
       int rc = ::glob(pattern.c_str(), 0, nullptr, &g);
       if (rc == 0)
@@ -113,11 +123,22 @@ struct Reader {
         if (::stat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) files.push_back(p);
       }
       paths = std::move(files);
+      // Untrusted: a match leading out (through a symlink) refuses the whole pattern, naming
+      // only the pattern as written.
+      for (const auto& p : paths)
+        if (access && !access->allows(p)) {
+          diags.refuse(arg.loc, FileAccess::refusal(arg.text));
+          return;
+        }
       if (paths.empty()) {
         diags.warning(arg.loc, "include pattern '" + arg.text + "' matched no files");
         return;
       }
     } else {
+      if (access && !access->allows(pattern)) {
+        diags.refuse(arg.loc, FileAccess::refusal(arg.text));
+        return;
+      }
       paths.push_back(pattern);
     }
     for (const auto& p : paths) {
@@ -133,12 +154,20 @@ struct Reader {
         continue;
       }
       std::string body, why;
-      if (!read_text_file(p, body, why)) {
-        diags.error(arg.loc, "cannot include '" + p + "': " + why);
+      size_t left = opts.max_total_bytes > total ? opts.max_total_bytes - total : 0;
+      bool too_big = false;
+      if (!read_text_file(p, body, why, std::min(kMaxFileSize, left), &too_big)) {
+        if (too_big && left < kMaxFileSize)
+          diags.error(arg.loc, "cannot include '" + p + "': the configuration text would exceed " +
+                                   mib(opts.max_total_bytes) + " in total (the main text and every included file)");
+        else
+          diags.error(arg.loc, "cannot include '" + p + "': " + why);
+        if (too_big) return;
         continue;
       }
+      total += body.size();
       stack.push_back(canon);
-      text(body, p, dir_of(p));
+      text(std::move(body), p, dir_of(p));
       stack.pop_back();
     }
   }
@@ -153,7 +182,12 @@ std::string dir_of(const std::string& path) {
   return path.substr(0, slash);
 }
 
-bool read_text_file(const std::string& path, std::string& out, std::string& why) {
+bool read_text_file(const std::string& path, std::string& out, std::string& why, size_t limit, bool* too_big) {
+  auto big = [&] {
+    why = "file is larger than " + mib(limit);
+    if (too_big) *too_big = true;
+    return false;
+  };
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     why = std::strerror(errno);
@@ -167,30 +201,27 @@ bool read_text_file(const std::string& path, std::string& out, std::string& why)
     why = "not a regular file";
     return false;
   }
-  if (static_cast<size_t>(st.st_size) > kMaxFileSize) {
-    why = "file is larger than 16 MiB";
-    return false;
-  }
+  if (static_cast<size_t>(st.st_size) > limit) return big();
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     why = std::strerror(errno);
     return false;
   }
   out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  if (out.size() > kMaxFileSize) {
-    why = "file is larger than 16 MiB";
-    return false;
-  }
+  if (out.size() > limit) return big();
   return true;
 }
 
-std::vector<Line> read_sources(std::string_view main_text, const std::string& main_name,
-                               const std::string& base_dir, const std::string& main_path,
-                               const SourceOptions& opts, SourceSet& src, Diags& diags) {
-  Reader r{opts, src, diags, {}, {}, 0};
+void read_sources(std::string_view main_text, const std::string& main_name, const std::string& base_dir,
+                  const std::string& main_path, const SourceOptions& opts, SourceSet& src, Diags& diags,
+                  const std::function<void(Line&&)>& on_line) {
+  Reader r{opts, src, diags, on_line, {}, main_text.size(), 0};
   if (!main_path.empty()) r.stack.push_back(main_path);
-  r.text(main_text, main_name, base_dir);
-  return std::move(r.out);
+  if (main_text.size() > opts.max_total_bytes) {
+    diags.error_nopos(main_name, "the configuration is larger than " + mib(opts.max_total_bytes));
+    return;
+  }
+  r.text(std::string(main_text), main_name, base_dir);
 }
 
 }  // namespace ferry::config::detail

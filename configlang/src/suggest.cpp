@@ -29,6 +29,8 @@ std::string closest(std::string_view word, const std::vector<std::string>& candi
   size_t best_d = limit + 1;
   for (const auto& c : candidates) {
     if (c == word) continue;
+    // The distance is at least the difference in length: most candidates cost nothing.
+    if ((c.size() > word.size() ? c.size() - word.size() : word.size() - c.size()) >= best_d) continue;
     size_t d = edit_distance(word, c);
     if (d < best_d) {
       best_d = d;

@@ -15,6 +15,7 @@ void print_diagnostics(std::ostream& out, const config::LoadResult& result) {
   std::string text = config::format(result.diagnostics);
   out << text;
   if (!text.empty() && text.back() != '\n') out << '\n';
+  if (std::string more = config::omitted_summary(result); !more.empty()) out << more << '\n';
   out.flush();
 }
 
@@ -68,6 +69,7 @@ void check_runtime_files(config::LoadResult& result) {
 int run_check(const std::string& path) {
   config::LoadResult result = load_config(path);
   check_runtime_files(result);
+  config::limit_diagnostics(result);
   print_diagnostics(std::cerr, result);
   if (result.ok()) {
     std::cout << "Configuration file is valid" << std::endl;

@@ -76,26 +76,26 @@ std::string loggable(const std::string& s) {
 void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
            HTTPServerResponse& resp) {
   using Clock = SecurityState::Clock;
-  Clock::time_point started = Clock::now();
   std::string hash;
   bool known = false;
+  std::string user, password;
+  if (!read_credentials(req, user, password)) {
+    send_json_error(resp, 400, "expected {\"user\": \"...\", \"password\": \"...\"}");
+    return;
+  }
+  // The back-off (LoginLimiter): counted per (user, address), user and address, known user or not.
+  LoginLimiter::Attempt attempt;
   {
     std::lock_guard lock(st.mu);
-    int wait = st.limiter.begin(ctx.client, started);
-    if (wait > 0) {
-      st.write_log(Poco::Message::PRIO_WARNING,
-                   "admin login rate-limited address=" + ctx.client + " retry_after=" + std::to_string(wait));
-      resp.set("Retry-After", std::to_string(wait));
+    attempt = st.limiter.begin(user, ctx.client, Clock::now());
+    if (attempt.wait > 0) {
+      st.write_log(Poco::Message::PRIO_WARNING, "admin login rate-limited user=" + loggable(user) +
+                                                    " address=" + ctx.client + " retry_after=" +
+                                                    std::to_string(attempt.wait) + " by=" + attempt.by);
+      resp.set("Retry-After", std::to_string(attempt.wait));
       send_json_error(resp, 429, "too many failed logins, retry later");
       return;
     }
-  }
-  std::string user, password;
-  if (!read_credentials(req, user, password)) {
-    std::lock_guard lock(st.mu);
-    st.limiter.forgive(ctx.client, started);
-    send_json_error(resp, 400, "expected {\"user\": \"...\", \"password\": \"...\"}");
-    return;
   }
   std::string check_hash = kDummyHash;
   {
@@ -112,6 +112,10 @@ void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
   // At most kMaxVerifying hashes are computed at once (each costs tens of MiB and ~0.1 s), so
   // a flood of logins from many addresses cannot take every admin thread or the memory.
   if (!verifying().try_acquire_for(std::chrono::seconds(5))) {
+    {
+      std::lock_guard lock(st.mu);
+      st.limiter.cancel(attempt);  // no password was tried
+    }
     resp.set("Retry-After", "5");
     send_json_error(resp, 503, "too many logins in progress, retry later");
     return;
@@ -127,11 +131,15 @@ void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
     ok = ok && std::any_of(st.security.users.begin(), st.security.users.end(),
                            [&](const config::AdminUser& u) { return u.name == user && u.password_hash == hash; });
     if (ok) {
-      st.limiter.forgive(ctx.client, started);
+      st.limiter.succeeded(attempt);
       created = st.sessions.create(user, hash, Clock::now(), idle);
     }
   }
   if (!ok) {
+    {
+      std::lock_guard lock(st.mu);
+      st.limiter.failed(attempt, Clock::now());
+    }
     st.write_log(Poco::Message::PRIO_WARNING,
                  "admin login failed user=" + loggable(user) + " address=" + ctx.client);
     send_json_error(resp, 401, "bad user or password");

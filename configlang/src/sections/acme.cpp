@@ -53,7 +53,7 @@ void ca_bundle(Ctx& ctx, const Directive& d, Draft& dr) {
     ctx.error(d.args[0].loc, "empty ca-bundle path");
     return;
   }
-  cur(dr).acme.ca_bundle = resolve_path(ctx, d.args[0]);
+  cur(dr).acme.ca_bundle = input_path(ctx, d.args[0]);
 }
 
 }  // namespace

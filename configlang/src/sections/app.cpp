@@ -101,7 +101,7 @@ void register_section_app(Registry& r) {
            return;
          }
          const Arg& arg = d.args[0];
-         cur(dr).app.certificate = arg.text == "acme" ? arg.text : resolve_path(ctx, arg);
+         cur(dr).app.certificate = arg.text == "acme" ? arg.text : input_path(ctx, arg);
          cur(dr).app.certificate_loc = ctx.source_loc(arg.loc);
          cur(dr).certificate_arg = arg;
        }},

@@ -106,12 +106,12 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
     return;
   }
   // A server line with a mistake still defines its name, so a duplicate is reported too.
-  for (const Arg& prev : cur(dr).server_names)
-    if (prev.text == sv.name) {
-      ctx.error(d.args[0].loc, "duplicate server '" + sv.name + "' in backend '" + cur(dr).be.name + "'");
-      ctx.note(prev.loc, "first defined here");
-      return;
-    }
+  auto [first, fresh] = cur(dr).server_index.emplace(sv.name, cur(dr).server_names.size());
+  if (!fresh) {
+    ctx.error(d.args[0].loc, "duplicate server '" + sv.name + "' in backend '" + cur(dr).be.name + "'");
+    ctx.note(cur(dr).server_names[first->second].loc, "first defined here");
+    return;
+  }
   cur(dr).server_names.push_back(d.args[0]);
   auto a = ctx.address(d.args[1]);
   if (!a) return;
@@ -159,7 +159,7 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
         if (!p) return;
         sv.proto = static_cast<UpstreamProto>(*p);
       } else if (o.text == "ca-file") {
-        sv.ca_file = resolve_path(ctx, v);
+        sv.ca_file = input_path(ctx, v);
       } else if (o.text == "verify") {
         auto p = ctx.choice(v, {"none", "required"}, "verify");
         if (!p) return;

@@ -56,6 +56,12 @@ std::string resolve_path(const Ctx& ctx, const Arg& arg) {
   return slash == std::string::npos ? arg.text : file.substr(0, slash + 1) + arg.text;
 }
 
+std::string input_path(Ctx& ctx, const Arg& arg) {
+  std::string path = resolve_path(ctx, arg);
+  if (ctx.access && !arg.bad && !ctx.access->allows(path)) ctx.refuse(arg.loc, FileAccess::refusal(arg.text));
+  return path;
+}
+
 DirectiveSpec max_body_size_spec(std::function<std::optional<uint64_t>&(Draft&)> field) {
   auto h = [field](Ctx& ctx, const Directive& d, Draft& draft) {
     if (!ctx.arity(d, 1, 1, "max-body-size SIZE")) return;

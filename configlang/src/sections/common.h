@@ -21,6 +21,10 @@ DirectiveSpec max_body_size_spec(std::function<std::optional<uint64_t>&(Draft&)>
 // A file path argument: relative paths resolve against the directory of the file naming
 // them, so a config and its certificates can move together.
 std::string resolve_path(const Ctx& ctx, const Arg& arg);
+// resolve_path() for a file that is read when the configuration is checked (certificates, CA
+// files, admin-tls, the mesh key): for untrusted text it must pass ctx.access (FileAccess),
+// else it is refused (an error; the path is still returned, the config will not be built).
+std::string input_path(Ctx& ctx, const Arg& arg);
 // http-max-request-line, http-max-header-size, http-max-headers.
 std::vector<DirectiveSpec> http_limit_specs(std::function<LimitsSet&(Draft&)> field);
 

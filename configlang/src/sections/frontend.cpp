@@ -77,7 +77,7 @@ void register_section_frontend(Registry& r) {
            ctx.error(d.args[0].loc, "empty certificate path");
            return;
          }
-         cur(dr).fe.default_certificate = resolve_path(ctx, d.args[0]);
+         cur(dr).fe.default_certificate = input_path(ctx, d.args[0]);
          cur(dr).fe.default_certificate_loc = ctx.source_loc(d.args[0].loc);
          cur(dr).default_certificate_arg = d.args[0];
        }},

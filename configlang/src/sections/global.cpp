@@ -71,8 +71,8 @@ void register_section_global(Registry& r) {
              ctx.error(a.loc, "empty path: expected 'admin-tls CERT_PEM [KEY_PEM]'");
              return;
            }
-         dr.global.admin_tls_cert = resolve_path(ctx, d.args[0]);
-         dr.global.admin_tls_key = resolve_path(ctx, d.args[d.args.size() - 1]);
+         dr.global.admin_tls_cert = input_path(ctx, d.args[0]);
+         dr.global.admin_tls_key = d.args.size() == 2 ? input_path(ctx, d.args[1]) : dr.global.admin_tls_cert;
          dr.global.admin_tls_loc = ctx.source_loc(d.args[0].loc);
        }},
       {"admin-session-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {

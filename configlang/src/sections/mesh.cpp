@@ -137,7 +137,7 @@ void register_section_mesh(Registry& r) {
       {"private-key", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "private-key PATH")) return;
          if (d.args[0].text.empty()) return ctx.error(d.args[0].loc, "empty private-key path");
-         cur(dr).mesh.private_key_file = resolve_path(ctx, d.args[0]);
+         cur(dr).mesh.private_key_file = input_path(ctx, d.args[0]);
          cur(dr).mesh.private_key_loc = ctx.source_loc(d.args[0].loc);
          cur(dr).private_key_arg = d.args[0];
        }},

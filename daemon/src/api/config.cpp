@@ -2,7 +2,12 @@
 // validate (a candidate checked like `ferryd -c`, nothing applied) and POST /api/v1/reload
 // (DaemonStatus::request_reload: the main thread reloads as on SIGHUP).
 #include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Message.h>
 #include <Poco/Net/HTTPServerResponse.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include <semaphore>
 
 #include "api/http_util.h"
 #include "api/routes.h"
@@ -15,31 +20,45 @@ namespace ferry::daemon {
 namespace {
 
 constexpr size_t kMaxCandidate = 1 << 20;  // 1 MiB
+// The candidate and everything it includes, in total.
+constexpr size_t kMaxCandidateSource = 4u << 20;
 constexpr std::chrono::seconds kReloadTimeout{30};
 const std::string kCandidate = "candidate";
 
-std::string dir_of(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return "";
-  return slash == 0 ? "/" : path.substr(0, slash);
+// At most kMaxValidating validations run at once (process-wide); more get 503 + Retry-After.
+constexpr std::ptrdiff_t kMaxValidating = 2;
+std::counting_semaphore<kMaxValidating>& validating() {
+  static std::counting_semaphore<kMaxValidating> sem(kMaxValidating);
+  return sem;
 }
 
-// Checks `text` as if it were a file next to the running configuration (so relative paths
-// resolve the same way), reporting it as "candidate".
-// The candidate comes from an API user, not from the host's operator, so the check must not
-// become a way to read what ferryd can read: `${VAR}` resolves only variables named FERRY_*
-// (others are undefined), and diagnostics about an included file keep their position but not
-// their message, which may quote that file's text (e.g. `include /etc/ferry/admin.pem`).
+// The real directory of the (absolute) running configuration path; "" (no file allowed) if
+// it cannot be resolved.
+std::string real_dir_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (path.empty() || path[0] != '/') return "";
+  std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  char buf[PATH_MAX];
+  return ::realpath(dir.c_str(), buf) ? std::string(buf) : std::string();
+}
+
+// Checks `text` as if it were a file named "candidate" in the running configuration's
+// directory (so relative paths resolve the same way), as untrusted text: the candidate comes
+// from an API user, not from the host's operator, so the check must not become a way to read
+// what ferryd can read. configlang's LoadOptions::untrusted is the one rule for that: no
+// environment (${VAR} stays a placeholder), and no file outside the configuration's directory.
+// Diagnostics about an included file (inside that directory) keep their position but not
+// their message, which may quote that file's text (e.g. a key file next to the config).
 config::LoadResult validate_text(const std::string& text, const std::string& running_path) {
-  const std::string dir = dir_of(running_path);
+  const std::string dir = real_dir_of(running_path);
   const std::string name = dir.empty() ? kCandidate : dir == "/" ? "/" + kCandidate : dir + "/" + kCandidate;
   config::LoadOptions opts;
   opts.base_dir = dir;
-  opts.getenv = [](const char* var) -> const char* {
-    return std::string_view(var).substr(0, 6) == "FERRY_" ? ::getenv(var) : nullptr;
-  };
+  opts.untrusted = true;
+  opts.max_source_bytes = kMaxCandidateSource;
   config::LoadResult r = load_config_text(text, name, opts);
   check_runtime_files(r);
+  config::limit_diagnostics(r);
   for (config::Diagnostic& d : r.diagnostics) {
     if (d.file == name) {
       d.file = kCandidate;
@@ -72,11 +91,26 @@ void register_config_routes(web::AdminServer& server, const ApiContext& ctx) {
                      std::string body;
                      if (!api::read_body(req, kMaxCandidate, body))
                        return api::send_error(resp, 413, "the configuration is larger than 1 MiB");
-                     DaemonSnapshot running = ctx.status->get();
-                     // A candidate copied from GET /api/v1/config has its hashes masked.
-                     if (running.config)
-                       body = api::restore_admin_hashes(body, running.config->global.admin_users);
-                     config::LoadResult r = validate_text(body, running.config_path);
+                     if (!validating().try_acquire()) {
+                       if (rc.log && *rc.log)
+                         (*rc.log)(Poco::Message::PRIO_WARNING, "admin validate refused: " +
+                                                                    std::to_string(kMaxValidating) +
+                                                                    " already running address=" + rc.client);
+                       resp.set("Retry-After", "1");
+                       return api::send_error(resp, 503, "validations in progress, retry later");
+                     }
+                     config::LoadResult r;
+                     try {
+                       DaemonSnapshot running = ctx.status->get();
+                       // A candidate copied from GET /api/v1/config has its hashes masked.
+                       if (running.config)
+                         body = api::restore_admin_hashes(body, running.config->global.admin_users);
+                       r = validate_text(body, running.config_path);
+                     } catch (...) {
+                       validating().release();
+                       throw;
+                     }
+                     validating().release();
                      api::log_action(rc, "validate", r.ok() ? "ok" : "invalid");
                      api::send_json(resp, 200, api::diagnostics_json(r));
                    });

@@ -300,6 +300,7 @@ std::string diagnostics_json(const config::LoadResult& r) {
   JsonWriter w;
   w.begin_object();
   w.field("ok", r.ok()).field("errors", r.error_count()).field("warnings", r.warning_count());
+  if (r.omitted_errors + r.omitted_warnings > 0) w.field("omitted", r.omitted_errors + r.omitted_warnings);
   w.key("diagnostics").begin_array();
   for (const auto& d : r.diagnostics) {
     const char* sev = d.severity == config::Diagnostic::Severity::error     ? "error"

@@ -64,30 +64,118 @@ TEST_CASE("sessions: the cap drops the least recently used", "[web][sessions]") 
   CHECK(store.find(c->token, t0 + 4s, 1h));
 }
 
-TEST_CASE("login limiter: 5 failures a minute per client, then Retry-After", "[web][limiter]") {
+namespace {
+using Attempt = LoginLimiter::Attempt;
+// Fails `n` attempts by `user` from `addr` at `t` (each must be let through).
+void fail(LoginLimiter& lim, const std::string& user, const std::string& addr, LoginLimiter::Clock::time_point t,
+          int n = 1) {
+  for (int i = 0; i < n; ++i) REQUIRE(lim.begin(user, addr, t).wait == 0);
+}
+}  // namespace
+
+TEST_CASE("login limiter: per (user, address) the delay doubles after 3 failures", "[web][limiter]") {
   LoginLimiter lim;
   auto t0 = LoginLimiter::Clock::time_point{} + 1h;
-  for (int i = 0; i < 5; ++i) CHECK(lim.begin("10.0.0.1", t0 + i * 1s) == 0);
-  CHECK(lim.begin("10.0.0.1", t0 + 5s) == 55);      // the first failure leaves at t0+60s
-  CHECK(lim.begin("10.0.0.2", t0 + 5s) == 0);       // other clients are not affected
-  CHECK(lim.begin("10.0.0.1", t0 + 59500ms) == 1);
-  CHECK(lim.begin("10.0.0.1", t0 + 60s) == 0);      // one slot free again
-  CHECK(lim.begin("10.0.0.1", t0 + 60s) > 0);
-
-  // A successful attempt is forgiven: it does not use up the budget.
-  LoginLimiter ok;
-  for (int i = 0; i < 10; ++i) {
-    auto t = t0 + i * 1s;
-    REQUIRE(ok.begin("10.0.0.3", t) == 0);
-    ok.forgive("10.0.0.3", t);
+  fail(lim, "ops", "10.0.0.1", t0, 3);
+  Attempt a = lim.begin("ops", "10.0.0.1", t0);
+  CHECK(a.wait == 1);
+  CHECK(std::string(a.by) == "pair");
+  CHECK(lim.begin("ops", "10.0.0.1", t0 + 500ms).wait == 1);  // refused attempts count nothing
+  fail(lim, "ops", "10.0.0.1", t0 + 1s);                       // the 4th failure, after 1 s
+  CHECK(lim.begin("ops", "10.0.0.1", t0 + 1s).wait == 2);
+  CHECK(lim.begin("ops", "10.0.0.1", t0 + 2500ms).wait == 1);  // 0.5 s left: rounded up
+  fail(lim, "ops", "10.0.0.1", t0 + 3s);
+  CHECK(lim.begin("ops", "10.0.0.1", t0 + 3s).wait == 4);
+  // Doubling up to 5 minutes, never more.
+  auto t = t0 + 7s;
+  for (int i = 0; i < 12; ++i) {
+    Attempt x = lim.begin("ops", "10.0.0.1", t);
+    REQUIRE(x.wait == 0);
+    t += 5min;
   }
-  CHECK(ok.tracked() == 0);
+  CHECK(lim.begin("ops", "10.0.0.1", t - 5min).wait == 300);
+  // Forgotten after 15 minutes without a failure.
+  CHECK(lim.begin("ops", "10.0.0.1", t - 5min + 15min).wait == 0);
 
-  LoginLimiter small(5, 1min, 2);  // memory bound: idle clients are pruned
-  CHECK(small.begin("a", t0) == 0);
-  CHECK(small.begin("b", t0) == 0);
-  CHECK(small.begin("c", t0 + 2min) == 0);
-  CHECK(small.tracked() == 1);
+  // Another user at the same address (a NAT, a reverse proxy) is not held; nor is the same
+  // user at another address.
+  LoginLimiter nat;
+  fail(nat, "ops", "192.0.2.1", t0, 3);
+  CHECK(nat.begin("ops", "192.0.2.1", t0).wait > 0);
+  Attempt dev = nat.begin("dev", "192.0.2.1", t0);
+  CHECK(dev.wait == 0);
+  nat.succeeded(dev);
+  CHECK(nat.begin("ops", "192.0.2.2", t0).wait == 0);
+}
+
+TEST_CASE("login limiter: a user's budget holds only addresses that failed for it", "[web][limiter]") {
+  LoginLimiter lim;
+  auto t0 = LoginLimiter::Clock::time_point{} + 1h;
+  // 10 failures for ops from 4 addresses: its free budget is used up.
+  for (int n = 1; n <= 3; ++n) fail(lim, "ops", "10.0.1." + std::to_string(n), t0, 3);
+  fail(lim, "ops", "10.0.1.4", t0);
+  Attempt held = lim.begin("ops", "10.0.1.4", t0);  // its pair has 2 free failures left ...
+  CHECK(held.wait == 1);                             // ... but it failed for ops: the user's 1 s
+  CHECK(std::string(held.by) == "user");
+  // A fresh address: one try, at once, even while ops is under attack ...
+  Attempt fresh = lim.begin("ops", "10.0.1.9", t0);
+  CHECK(fresh.wait == 0);
+  // ... which, when it fails, makes that address wait for the user's budget too (11: 2 s).
+  Attempt again = lim.begin("ops", "10.0.1.9", t0);
+  CHECK(again.wait == 2);
+  CHECK(std::string(again.by) == "user");
+  // The right password from a fresh address is let through and un-counted.
+  Attempt real = lim.begin("ops", "10.0.1.10", t0 + 1s);
+  REQUIRE(real.wait == 0);
+  lim.succeeded(real);
+  CHECK(lim.begin("ops", "10.0.1.4", t0 + 1s).wait == 1);  // still 11 failures for ops, the last at t0
+}
+
+TEST_CASE("login limiter: an address's budget across users, unknown users alike", "[web][limiter]") {
+  LoginLimiter lim;
+  auto t0 = LoginLimiter::Clock::time_point{} + 1h;
+  // Spraying 20 user names (known or not, the limiter cannot tell) from one address.
+  for (int i = 0; i < 20; ++i) fail(lim, "user" + std::to_string(i), "10.0.2.1", t0);
+  Attempt a = lim.begin("someone-else", "10.0.2.1", t0);
+  CHECK(a.wait == 1);
+  CHECK(std::string(a.by) == "client");
+  CHECK(lim.begin("user0", "10.0.2.2", t0).wait == 0);  // other addresses are not held
+  // The same sequence for a known and an unknown name.
+  LoginLimiter k, u;
+  for (int i = 0; i < 6; ++i) {
+    auto t = t0 + i * 1s;
+    CHECK(k.begin("ops", "10.0.3.1", t).wait == u.begin("no-such-user", "10.0.3.1", t).wait);
+  }
+}
+
+TEST_CASE("login limiter: success forgets the pair, un-counts itself; cancel un-counts", "[web][limiter]") {
+  LoginLimiter lim;
+  auto t0 = LoginLimiter::Clock::time_point{} + 1h;
+  fail(lim, "ops", "10.0.4.1", t0, 2);
+  for (int i = 0; i < 30; ++i) {  // many logins from one address use up no budget
+    Attempt ok = lim.begin("ops", "10.0.4.1", t0 + 1s);
+    REQUIRE(ok.wait == 0);
+    lim.succeeded(ok);
+  }
+  CHECK(lim.tracked() == 2);  // ops's and the address's 2 failures; the pair is forgotten
+  fail(lim, "ops", "10.0.4.1", t0 + 2s, 3);
+  CHECK(lim.begin("ops", "10.0.4.1", t0 + 2s).wait == 1);
+  Attempt c = lim.begin("ops", "10.0.4.1", t0 + 3s);
+  REQUIRE(c.wait == 0);
+  lim.cancel(c);  // not verified: as if it never happened (4th failure not counted)
+  Attempt d = lim.begin("ops", "10.0.4.1", t0 + 3s);
+  REQUIRE(d.wait == 0);
+  // The failure is known 2.5 s later (a slow hash): the 2 s delay runs from then.
+  lim.failed(d, t0 + 5500ms);
+  CHECK(lim.begin("ops", "10.0.4.1", t0 + 5s).wait == 3);
+  CHECK(lim.begin("ops", "10.0.4.1", t0 + 7500ms).wait == 0);
+
+  // Memory bound: at most max_entries per budget kind.
+  LoginLimiter::Policy p;
+  p.max_entries = 4;
+  LoginLimiter small(p);
+  for (int i = 0; i < 50; ++i) fail(small, "u" + std::to_string(i), "10.1.0." + std::to_string(i), t0 + i * 1s);
+  CHECK(small.tracked() <= 12);
 }
 
 TEST_CASE("Host rules", "[web][guard]") {
@@ -146,16 +234,16 @@ TEST_CASE("login limiter: an IPv6 client's budget is its /64", "[web][limiter]")
   CHECK(LoginLimiter::client_key("::1") == "::/64");
   CHECK(LoginLimiter::client_key("not an address") == "not an address");
 
-  LoginLimiter lim;
+  // Budgets go by the /64, and mapped IPv4 is plain IPv4.
+  LoginLimiter::Policy p;
+  p.client.free = 3;
+  LoginLimiter lim(p);
   auto t0 = LoginLimiter::Clock::time_point{} + 1h;
-  for (int i = 0; i < 5; ++i) CHECK(lim.begin("2001:db8:1:2::" + std::to_string(i + 1), t0) == 0);
-  CHECK(lim.begin("2001:db8:1:2:ffff::1", t0) > 0);   // another address of the same /64
-  CHECK(lim.begin("2001:db8:1:3::1", t0) == 0);       // the next /64 has its own budget
-  CHECK(lim.begin("::ffff:192.0.2.1", t0) == 0);
-  for (int i = 0; i < 4; ++i) CHECK(lim.begin("192.0.2.1", t0) == 0);
-  CHECK(lim.begin("192.0.2.1", t0) > 0);              // mapped and plain IPv4 share one budget
-  lim.forgive("2001:db8:1:2::1", t0);                  // forgiving also goes by the /64
-  CHECK(lim.begin("2001:db8:1:2::99", t0) == 0);
+  for (int i = 0; i < 3; ++i) fail(lim, "u" + std::to_string(i), "2001:db8:1:2::" + std::to_string(i + 1), t0);
+  CHECK(std::string(lim.begin("x", "2001:db8:1:2:ffff::1", t0).by) == "client");  // same /64
+  CHECK(lim.begin("x", "2001:db8:1:3::1", t0).wait == 0);                         // the next /64
+  for (int i = 0; i < 3; ++i) fail(lim, "v" + std::to_string(i), "::ffff:192.0.2.1", t0);
+  CHECK(lim.begin("y", "192.0.2.1", t0).wait > 0);
 }
 
 TEST_CASE("Origin and Sec-Fetch-Site rules", "[web][guard]") {
