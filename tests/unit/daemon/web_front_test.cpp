@@ -426,3 +426,143 @@ TEST_CASE("admin front: one address holds at most 32 connections, the oldest wai
   for (int fd : fds) ::close(fd);
   server.stop();
 }
+
+// ---- AdminFront directly, with short limits ------------------------------------------------
+
+#include <Poco/Message.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "front/admin_front.h"
+
+namespace {
+
+struct LogSink {
+  std::mutex mu;
+  std::vector<std::string> lines;
+  std::shared_ptr<const ferry::web::LogFunction> fn() {
+    return std::make_shared<const ferry::web::LogFunction>([this](int, const std::string& l) {
+      std::lock_guard lock(mu);
+      lines.push_back(l);
+    });
+  }
+  size_t matching(const std::string& what) {
+    std::lock_guard lock(mu);
+    size_t n = 0;
+    for (const std::string& l : lines) n += l.find(what) != std::string::npos ? 1 : 0;
+    return n;
+  }
+};
+
+Limits short_limits() {
+  Limits l;
+  l.head_deadline = std::chrono::milliseconds(300);
+  l.idle_timeout = std::chrono::milliseconds(300);
+  l.body_deadline = std::chrono::milliseconds(300);
+  l.linger = std::chrono::milliseconds(300);
+  return l;
+}
+
+uint16_t start_front(AdminFront& front) {
+  std::string error;
+  auto ep = front.start(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), nullptr, error);
+  REQUIRE(ep);
+  return ep->port();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+TEST_CASE("admin front deadlines: partial head 408, silent close, idle close, slow body 408", "[web][front]") {
+  LogSink log;
+  auto factory = std::make_shared<LambdaFactory>([](Poco::Net::HTTPServerRequest& q, Poco::Net::HTTPServerResponse& s) {
+    std::string in((std::istreambuf_iterator<char>(q.stream())), std::istreambuf_iterator<char>());
+    s.sendBuffer(in.data(), in.size());
+  });
+  AdminFront front(short_limits(), factory, log.fn());
+  uint16_t port = start_front(front);
+
+  auto t0 = std::chrono::steady_clock::now();
+  int partial = dial(port), silent = dial(port), idle = dial(port), body = dial(port);
+  send_all(partial, "GET / HTTP/1.1\r\nHo");
+  send_all(idle, "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok");
+  CHECK(read_responses(idle, 1).find("\r\n\r\nok") != std::string::npos);
+  send_all(body, "POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc");
+  // A byte now and then does not extend the head deadline.
+  for (int i = 0; i < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    send_all(partial, "s");
+  }
+  std::string answer = read_responses(partial, 1);
+  CHECK(answer.rfind("HTTP/1.1 408 ", 0) == 0);
+  CHECK(answer.find("request head not received in time") != std::string::npos);
+  CHECK(seconds_since(t0) < 1.0);
+  CHECK(closed_by_peer(partial));
+  CHECK(read_responses(silent, 1).empty());  // closed, no answer
+  CHECK(closed_by_peer(idle));
+  CHECK(read_responses(body, 1).rfind("HTTP/1.1 408 ", 0) == 0);
+  CHECK(seconds_since(t0) < 2.0);
+  for (int fd : {partial, silent, idle, body}) ::close(fd);
+  // One line per reason and second; the rest counted when the second is over.
+  CHECK(log.matching("reason=head-timeout address=127.0.0.1") == 1);
+  CHECK(log.matching("reason=body-timeout address=127.0.0.1") == 1);
+
+  std::vector<int> many;
+  for (int i = 0; i < 5; ++i) {
+    many.push_back(dial(port));
+    send_all(many.back(), "G");
+  }
+  for (int fd : many) CHECK(read_responses(fd, 1).rfind("HTTP/1.1 408 ", 0) == 0);
+  for (int fd : many) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  CHECK(log.matching("reason=head-timeout") >= 2);
+  CHECK(log.matching("like it in the last second)") >= 1);
+  front.stop();
+}
+
+TEST_CASE("admin front: queue and body budget give 503; stop waits for a running handler", "[web][front]") {
+  std::atomic<int> started{0};
+  std::atomic<bool> release{false};
+  auto factory = std::make_shared<LambdaFactory>([&](Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse& s) {
+    ++started;
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    s.sendBuffer("done", 4);
+  });
+  Limits l = short_limits();
+  l.handler_threads = 1;
+  l.max_queued = 1;
+  l.max_body = 100;
+  l.body_budget = 10;
+  AdminFront front(l, factory, nullptr);
+  uint16_t port = start_front(front);
+
+  int a = dial(port), b = dial(port), c = dial(port), d = dial(port);
+  send_all(a, "GET / HTTP/1.1\r\n\r\n");
+  for (int i = 0; i < 200 && started == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  REQUIRE(started == 1);
+  send_all(b, "GET / HTTP/1.1\r\n\r\n");  // queued
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  send_all(c, "GET / HTTP/1.1\r\n\r\n");  // the queue is full
+  std::string busy = read_responses(c, 1);
+  CHECK(busy.rfind("HTTP/1.1 503 ", 0) == 0);
+  CHECK(busy.find("Retry-After: 1") != std::string::npos);
+  send_all(d, "POST / HTTP/1.1\r\nContent-Length: 20\r\n\r\n");  // over the body budget
+  CHECK(read_responses(d, 1).rfind("HTTP/1.1 503 ", 0) == 0);
+  // The running handler is not waited on by the connections: stop() waits for it.
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    release = true;
+  });
+  auto t0 = std::chrono::steady_clock::now();
+  front.stop();
+  CHECK(seconds_since(t0) >= 0.15);
+  releaser.join();
+  CHECK(started == 1);  // the queued one was cancelled, not run
+  CHECK(read_responses(a, 1).empty());
+  CHECK(read_responses(b, 1).empty());
+  for (int fd : {a, b, c, d}) ::close(fd);
+}
