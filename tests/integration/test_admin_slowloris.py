@@ -42,11 +42,17 @@ def _raise_fd_limit(need):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
+_hashes = {}
+
+
 def _hash(password):
+    if password in _hashes:  # scrypt takes a while: once per run
+        return _hashes[password]
     p = subprocess.run([H.ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
     assert p.returncode == 0, p.stderr
-    return p.stdout.decode().strip().splitlines()[-1]
+    _hashes[password] = p.stdout.decode().strip().splitlines()[-1]
+    return _hashes[password]
 
 
 def _cfg(extra=()):
