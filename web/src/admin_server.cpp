@@ -1,19 +1,14 @@
 #include "ferry/web/admin_server.h"
 
 #include <Poco/Exception.h>
-#include <Poco/Net/HTTPServer.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/IPAddress.h>
 #include <Poco/Message.h>
-#include <Poco/Net/SecureServerSocket.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/ThreadPool.h>
 
+#include <asio/ip/address.hpp>
 #include <mutex>
 
 #include "admin_tls_context.h"
 #include "console_routes.h"
+#include "front/admin_front.h"
 #include "route_table.h"
 #include "security_state.h"
 
@@ -21,28 +16,19 @@ namespace ferry::web {
 
 namespace {
 
-constexpr int kMinThreads = 2;
-// One thread per open connection (POCO): enough that a few idle or slow clients do not hold
-// every thread while /healthz and the console wait.
-constexpr int kMaxThreads = 16;
-constexpr int kMaxQueued = 64;  // accepted connections waiting for a thread
-constexpr int kBacklog = 64;
-const Poco::Timespan kIoTimeout(10, 0);        // per read/write on a connection
-const Poco::Timespan kKeepAliveTimeout(5, 0);  // idle time between requests
-constexpr int kMaxKeepAliveRequests = 100;
-
-std::string format_address(const Poco::Net::SocketAddress& sa) {
-  std::string host = sa.host().toString();
-  if (sa.family() == Poco::Net::SocketAddress::IPv6) host = "[" + host + "]";
-  return host + ":" + std::to_string(sa.port());
+std::string format_address(const asio::ip::tcp::endpoint& ep) {
+  std::string host = ep.address().to_string();
+  if (ep.address().is_v6()) host = "[" + host + "]";
+  return host + ":" + std::to_string(ep.port());
 }
 
 }  // namespace
 
-// Declaration order matters: the server is destroyed before the pool it borrows threads from.
+// The event-loop front (front/admin_front.h) and the TLS context its connections use; the
+// front is declared last so it stops before the context goes.
 struct AdminServer::Server {
-  Poco::ThreadPool pool{kMinThreads, kMaxThreads, 60, 0};
-  std::unique_ptr<Poco::Net::HTTPServer> http;
+  Poco::Net::Context::Ptr tls;  // null: plain HTTP
+  std::unique_ptr<front::AdminFront> front;
 };
 
 AdminServer::AdminServer()
@@ -96,40 +82,33 @@ std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::str
     return std::nullopt;
   }
   try {
-    Poco::Net::IPAddress ip(addr.host.empty() ? std::string("0.0.0.0") : addr.host);
-    Poco::Net::SocketAddress sa(ip, addr.port);
-    bool tls = !tls_cert_.empty();
-    Poco::Net::ServerSocket socket = tls ? Poco::Net::SecureServerSocket(make_tls_context(tls_cert_, tls_key_))
-                                         : Poco::Net::ServerSocket();
-    // SO_REUSEADDR only: SO_REUSEPORT would let a second ferryd share the port silently.
-    socket.bind(sa, /*reuseAddress=*/true, /*reusePort=*/false);
-    socket.listen(kBacklog);
-
-    auto params = new Poco::Net::HTTPServerParams;  // ref-counted, owned by the server
-    params->setMaxThreads(kMaxThreads);
-    params->setMaxQueued(kMaxQueued);
-    params->setTimeout(kIoTimeout);
-    params->setKeepAlive(true);
-    params->setKeepAliveTimeout(kKeepAliveTimeout);
-    params->setMaxKeepAliveRequests(kMaxKeepAliveRequests);
-    params->setServerName("ferryd");
-    params->setSoftwareVersion("ferryd/" FERRY_VERSION);
-
+    std::error_code ec;
+    asio::ip::address ip = asio::ip::make_address(addr.host.empty() ? std::string("0.0.0.0") : addr.host, ec);
+    if (ec) {
+      error = "admin " + addr.to_string() + ": not an IP address";
+      return std::nullopt;
+    }
     auto srv = std::make_unique<Server>();
-    srv->http = std::make_unique<Poco::Net::HTTPServer>(new RouterFactory(routes_, security_), srv->pool,
-                                                         socket, params);
-    uint16_t port = socket.address().port();
+    bool tls = !tls_cert_.empty();
+    if (tls) srv->tls = make_tls_context(tls_cert_, tls_key_);  // throws on unusable files
+    srv->front = std::make_unique<front::AdminFront>(front::Limits{}, std::make_shared<RouterFactory>(routes_, security_),
+                                                     security_->log);
+    std::string why;
+    auto bound = srv->front->start(asio::ip::tcp::endpoint(ip, addr.port), tls ? srv->tls->sslContext() : nullptr, why);
+    if (!bound) {
+      error = "admin " + addr.to_string() + ": " + why;
+      return std::nullopt;
+    }
     security_->tls = tls;
     {
       std::lock_guard lock(security_->mu);
-      security_->rules.bound_host = ip.toString();
-      security_->rules.port = port;
+      security_->rules.bound_host = ip.to_string();
+      security_->rules.port = bound->port();
       security_->rules.tls = tls;
     }
-    srv->http->start();
-    bound_ = format_address(socket.address());
+    bound_ = format_address(*bound);
     server_ = std::move(srv);
-    return port;
+    return bound->port();
   } catch (const Poco::Exception& e) {
     error = "admin " + addr.to_string() + ": " + e.displayText();
   } catch (const std::exception& e) {
@@ -140,13 +119,7 @@ std::optional<uint16_t> AdminServer::start(const config::Address& addr, std::str
 
 void AdminServer::stop() {
   if (!server_) return;
-  try {
-    server_->http->stopAll(/*abortCurrent=*/true);
-  } catch (...) {
-    // stopping is best effort; the destructors below still release the socket
-  }
-  server_->http.reset();
-  server_->pool.joinAll();
+  server_->front->stop();
   server_.reset();
   bound_.clear();
 }

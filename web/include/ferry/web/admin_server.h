@@ -1,10 +1,15 @@
-// The admin listener: a small Poco::Net::HTTPServer serving /healthz now, and later the JSON
-// API (/api/v1), /metrics and the console.
+// The admin listener: /healthz, the JSON API (/api/v1), /metrics and the console.
+//
+// Connections are owned by an event-loop thread (web/src/front/admin_front.h) that reads each
+// request head and body completely, under deadlines and per-client-address connection caps,
+// before a handler sees it (docs/API.md, "Connection limits"); handlers then run on a pool of up
+// to 16 threads with a POCO HTTPServerRequest / HTTPServerResponse whose body and answer are
+// buffered in memory (so a slow client never holds a handler thread).
 //
 // Ownership: the daemon owns one AdminServer (per admin address). Thread: construct, add_route,
 // start, stop and the destructor on the control thread; set_draining() and is_draining() from
-// any thread. Request handlers run on the server's own pool threads (2-16, one per open connection), so every Handler
-// must be thread-safe. Nothing here throws out of start()/stop(): errors are reported by value.
+// any thread. Request handlers run on the handler threads, so every Handler must be
+// thread-safe. Nothing here throws out of start()/stop(): errors are reported by value.
 #pragma once
 
 #include <atomic>
@@ -104,7 +109,8 @@ class AdminServer {
   // nothing is running. Calling it while running is an error.
   std::optional<uint16_t> start(const config::Address& addr, std::string& error);
 
-  // Stops accepting, aborts open connections and joins the server threads. Idempotent.
+  // Stops accepting, closes open connections, lets running handlers finish (their answers are
+  // dropped) and joins the threads. Idempotent.
   void stop();
 
   bool running() const { return server_ != nullptr; }
@@ -116,7 +122,7 @@ class AdminServer {
   bool is_draining() const { return draining_->load(); }
 
  private:
-  struct Server;  // Poco server + thread pool, private to admin_server.cpp
+  struct Server;  // the front and its TLS context, private to admin_server.cpp
   std::shared_ptr<RouteTable> routes_;
   std::shared_ptr<SecurityState> security_;
   std::string tls_cert_, tls_key_;
