@@ -9,7 +9,6 @@
 # Environment:
 #   FUZZ_BUILD_DIR  build and run directory (default build-fuzz/; the corpus each run grows is
 #                   kept there, in corpus-TARGET/, and reused by the next run)
-#   FUZZ_STRICT=1   also check the findings a target tolerates today (tests/fuzz/README.md)
 #   FUZZ_CPU=1      SECONDS is CPU time: a target is run again until its CPU-s reach SECONDS
 #                   (for "1 CPU-hour per target" on a busy machine: FUZZ_CPU=1 scripts/fuzz.sh 3600)
 #   FUZZ_NICE       nice level for the fuzzers (default 0)
@@ -28,7 +27,7 @@ out="${FUZZ_BUILD_DIR:-$top/build-fuzz}"; mkdir -p "$out" "$top/tests/fuzz/artif
 command -v clang++ >/dev/null || { echo "SKIP fuzz: clang++ not installed (scripts/install-deps.sh test)"; exit 77; }
 cxx=(clang++); command -v ccache >/dev/null && cxx=(ccache clang++)
 flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
-strict=(); [ "${FUZZ_STRICT:-0}" = "1" ] && strict=(-DFERRY_FUZZ_STRICT)  # the harnesses only
+strict=()
 # clang 14 has coroutines, but Debian's asio only detects them for clang via <experimental/coroutine>.
 asio=(-DASIO_STANDALONE -DASIO_HAS_CO_AWAIT=1 -DASIO_NO_DEPRECATED -DASIO_NO_TYPEID -DASIO_DISABLE_STD_ALIGNED_ALLOC)
 p="$top/proxy/src"; cl=("$top"/configlang/src/*.cpp "$top"/configlang/src/*/*.cpp)
@@ -62,10 +61,12 @@ for t in "${targets[@]}"; do
     config)     srcs=("${cl[@]}") ;;
     http1)      srcs=("$p"/http1/parser.cpp "$p"/proxy_protocol.cpp) ;;
     tls)        srcs=("$p"/tls/client_hello.cpp "$p"/routing/host_router.cpp) ;;
-    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/parser.cpp "$p"/error_pages.cpp)
+    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "$p"/http1/parser.cpp
+                      "$p"/error_pages.cpp)
                 libs=(-lnghttp2) ;;
     backhaul)   srcs=("$p"/mesh/load_report.cpp "$p"/routing/hints.cpp "$p"/routing/request_route.cpp
                       "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "$p"/http1/parser.cpp "$p"/http1/rewrite.cpp
+                      "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/plan/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
                       "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "${cl[@]}")
                 libs=(-lssl -lcrypto -lpthread) ;;

@@ -70,9 +70,7 @@ ssize_t read_source(nghttp2_session* ng, int32_t id, uint8_t* buf, size_t length
         check(nghttp2_check_header_name(t.name, t.namelen) && lower_ascii(name_of(t)), "trailer name invalid for HTTP/2");
         check(nghttp2_check_header_value_rfc9113(t.value, t.valuelen), "trailer value invalid for HTTP/2");
         check(!http1::is_hop_by_hop(name_of(t)), "connection-specific trailer field");
-#ifndef TOLERATE_FINDING_TRAILER_CONTENT_LENGTH
         check(name_of(t) != "content-length", "content-length in the HTTP/2 trailers");
-#endif
       }
     } else {
       for (const auto& f : s.client_trailers) nv.push_back(nv_of(f.name, f.value));

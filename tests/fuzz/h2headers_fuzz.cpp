@@ -42,25 +42,9 @@
 #include "http1/rewrite.h"
 #include "http2/headers.h"
 
-// Findings on today's code, tolerated so that the target keeps exploring past them. Each has
-// a reproducer in tests/fuzz/findings/. Build with -DFERRY_FUZZ_STRICT (FUZZ_STRICT=1
-// scripts/fuzz.sh) to check them; delete a line when its fix has landed.
-#ifndef FERRY_FUZZ_STRICT
-// Issue 13 item 2: ":authority: evil@a.test" (nghttp2 allows '@') goes upstream as
-// "Host: evil@a.test", which Ferry's own HTTP/1 parser refuses (400 invalid Host header).
-#define TOLERATE_FINDING_AUTHORITY_NOT_HOST 1
-// Issue 13 item 5: underscore aliases of Ferry-* / X-Forwarded-* fields (ferry_client_ip,
-// x_forwarded_for), Forwarded and X-Real-IP pass from untrusted clients.
-#define TOLERATE_FINDING_ADDRESS_ALIASES 1
-// An upstream "Content-Length: 5, 5" (or the field twice) is accepted by parse_response and
-// forwarded as is by response_fields; nghttp2 clients reset such a stream (PROTOCOL_ERROR).
-#define TOLERATE_FINDING_RESPONSE_CL_LIST 1
-// An upstream chunked trailer "Content-Length: 5" goes into the HTTP/2 trailers
-// (trailer_fields drops only hop-by-hop fields); nghttp2 clients reset the stream.
-#define TOLERATE_FINDING_TRAILER_CONTENT_LENGTH 1
-#endif
+// Findings of issue 13 (reproducers in tests/fuzz/findings/) are fixed and checked here.
 
-#include "h2_sessions.h"  // after the defines: its trailer check depends on them
+#include "h2_sessions.h"
 
 using namespace ferry::proxy;
 
@@ -154,6 +138,19 @@ bool no_ctl_break(std::string_view s) { return s.find_first_of(std::string_view(
 
 // `req` is what to_request_head made (and the chunked->length conversion), `out` what
 // build_upstream_request wrote.
+
+// docs/SECURITY.md's rule, written out independently of http1/field_rules: "_" spellings of
+// the forwarding and Ferry-* fields are dropped from everyone; Forwarded and X-Real-IP from
+// untrusted clients.
+bool dropped_alias(std::string_view n, bool trusted) {
+  std::string norm(n);
+  for (char& ch : norm) ch = ch == '_' ? '-' : static_cast<char>(ch | (ch >= 'A' && ch <= 'Z' ? 0x20 : 0));
+  const bool forwarding = norm == "x-forwarded-for" || norm == "x-forwarded-proto" || norm == "x-forwarded-host" ||
+                          norm == "x-forwarded-port" || norm == "forwarded" || norm == "x-real-ip";
+  if (n.find('_') != std::string_view::npos && (forwarding || (norm.size() > 6 && norm.starts_with("ferry-")))) return true;
+  return !trusted && (norm == "forwarded" || norm == "x-real-ip");
+}
+
 void check_upstream(const std::string& out, const http1::RequestHead& req, const http1::ForwardContext& ctx,
                     const http2::RequestFields& f, std::string_view port) {
   // No CR / LF / NUL injection: nothing that goes into the head carries one, and the head has
@@ -170,9 +167,6 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
   http1::Limits big{1u << 20, 1u << 22, 1u << 16};
   http1::RequestHead p;
   const auto r = http1::parse_request(out, big, p);
-#ifdef TOLERATE_FINDING_AUTHORITY_NOT_HOST
-  if (r.status == http1::ParseStatus::error && std::string_view(r.reason) == "invalid Host header") return;
-#endif
   if (r.status != http1::ParseStatus::complete) std::fprintf(stderr, "parse_request: %s\n", r.reason);
   check(r.status == http1::ParseStatus::complete && p.head_size == out.size(), "upstream head does not parse completely");
   size_t lines = 0;
@@ -218,15 +212,8 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
         check(ours, "a client's Ferry-* field reached the upstream");
       }
     }
-#ifndef TOLERATE_FINDING_ADDRESS_ALIASES
-    const bool underscore = n.find('_') != std::string_view::npos;
-    std::string norm(n);
-    for (char& ch : norm) ch = ch == '_' ? '-' : static_cast<char>(ch | (ch >= 'A' && ch <= 'Z' ? 0x20 : 0));
-    if (underscore && !ctx.backhaul) check(!norm.starts_with("ferry-"), "underscore alias of a Ferry-* field passed");
-    if (!ctx.trusted)
-      check(!(underscore && norm.starts_with("x-forwarded-")) && norm != "forwarded" && norm != "x-real-ip",
-            "client address alias (x_forwarded_*, Forwarded, X-Real-IP) from an untrusted client passed");
-#endif
+    check(!dropped_alias(n, ctx.trusted),
+          "a client address alias (x_forwarded_for, ferry_client_ip, ...; Forwarded, X-Real-IP untrusted) passed");
   }
   check(hosts == 1, "not exactly one Host upstream");
   check(xff == 1 && rid == 1, "X-Forwarded-For / Ferry-Request-Id not exactly once");
@@ -244,7 +231,8 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
                           (http1::iequals(n, "x-forwarded-proto") || http1::iequals(n, "x-forwarded-host") ||
                            http1::iequals(n, "x-forwarded-port"))) ||
                          http1::iequals(n, "ferry-request-id") || (n.size() > 6 && starts_with_i(n, "ferry-") && !ctx.backhaul) ||
-                         http1::iequals(n, "ferry-app") || http1::iequals(n, "ferry-instance");
+                         http1::iequals(n, "ferry-app") || http1::iequals(n, "ferry-instance") ||
+                         http1::iequals(n, "http2-settings") || dropped_alias(n, ctx.trusted);
     if (dropped) continue;
     // (compared without surrounding OWS, which is not part of an HTTP/1 field value: cookie
     // crumbs joined by to_request_head can end in "; " when a crumb is empty)
@@ -273,21 +261,17 @@ void check_response_nv(const std::vector<nghttp2_nv>& nv, const http1::ResponseH
     if (n == "content-length") {
       ++lengths;
       check(!no_length, "content-length on a 1xx / 204 response");
-#ifndef TOLERATE_FINDING_RESPONSE_CL_LIST
       check(!v.empty() && v.find_first_not_of("0123456789") == std::string_view::npos, "content-length is not one number");
-#endif
     }
   }
   check(ids == (request_id.empty() ? 0 : 1), "ferry-request-id not exactly once");
-#ifndef TOLERATE_FINDING_RESPONSE_CL_LIST
   check(lengths <= 1, "content-length more than once");
-#endif
   // The upstream's end-to-end fields are all there, lowercased, in order.
   size_t k = 1;
   for (const auto& h : r.headers) {
     if (http1::is_hop_by_hop(h.name) || http1::iequals(h.name, "ferry-request-id") ||
-        http1::listed_in_connection(r.headers, h.name) || (no_length && http1::iequals(h.name, "content-length")))
-      continue;
+        http1::listed_in_connection(r.headers, h.name) || http1::iequals(h.name, "content-length"))
+      continue;  // content-length: stated once, as parsed (checked above)
     while (k < nv.size() && !(http1::iequals(name_of(nv[k]), h.name) && value_of(nv[k]) == h.value)) ++k;
     check(k < nv.size(), "an upstream response field was lost");
     ++k;
@@ -436,7 +420,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Stream 3: the upstream response (as upstream/exchange + http2/stream.cpp).
   check(id3 > 0 && s.streams.count(id3) && !s.streams[id3].closed, "the fixed request was not received");
   std::string_view resp = in.response;
-  bool finding_cl_list = false, finding_trailer_cl = false;  // see the TOLERATE_FINDING_* lines
   http1::Limits lim;
   std::string interim_arena;
   for (int interim = 0; interim < 8 && id3 > 0; ++interim) {
@@ -462,10 +445,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       respond_error(s, id3, 502, "invalid response from upstream", "rid3", in.head, e3);
       break;
     }
-    int lengths = 0;
-    for (const auto& h : r.headers)
-      if (http1::iequals(h.name, "content-length")) lengths += 1 + (h.value.find(',') != std::string_view::npos);
-    finding_cl_list = lengths > 1;
     std::string arena;
     http2::response_fields(r, "rid3", arena, rnv);
     check_response_nv(rnv, r, "rid3");
@@ -498,7 +477,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     } else if (r.framing == http1::Framing::until_close) {
       src.body = std::string(rest);
     }
-    for (const auto& t : expected_trailers(src.upstream_trailers)) finding_trailer_cl |= t.name == "content-length";
     if (!complete) break;  // Ferry resets the stream (or streams on): nothing to compare
     // Ferry submits the fields first and the body as it arrives; the client sees the same.
     nghttp2_data_provider prov{};
@@ -518,14 +496,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!e->checked) continue;
     check(!c.connection_error, "client: connection error");
     ClientStream& cs3 = c.streams[id];
-    bool tolerated = false;  // a known finding explains a stream error here
-#ifdef TOLERATE_FINDING_RESPONSE_CL_LIST
-    tolerated = tolerated || (id == id3 && finding_cl_list);
-#endif
-#ifdef TOLERATE_FINDING_TRAILER_CONTENT_LENGTH
-    tolerated = tolerated || (id == id3 && finding_trailer_cl);
-#endif
-    if (tolerated && cs3.closed && cs3.code == NGHTTP2_PROTOCOL_ERROR) continue;
     // (A stream whose request is still open is only half-closed: the response ended it.)
     const bool clean = cs3.ended && !cs3.invalid && (!cs3.closed || cs3.code == NGHTTP2_NO_ERROR);
     if (!clean) std::fprintf(stderr, "stream %d: ended=%d closed=%d code=%u invalid=%d\n", id, cs3.ended, cs3.closed, cs3.code, cs3.invalid);

@@ -48,9 +48,11 @@ ClientField classify(std::string_view n, bool alias) {
 }  // namespace
 
 ClientField classify_client_field(std::string_view name) {
-  const ClientField f = classify(name, false);
-  if (f != ClientField::ordinary || name.find('_') == std::string_view::npos) return f;
-  return classify(name, true) == ClientField::ordinary ? ClientField::ordinary : ClientField::alias;
+  // Any "_" in a name that reads as a protected one once "_" is "-" (also "Ferry-Client_IP")
+  // makes it an alias: no Ferry node or trusted proxy sends such a name.
+  if (name.find('_') != std::string_view::npos)
+    return classify(name, true) == ClientField::ordinary ? ClientField::ordinary : ClientField::alias;
+  return classify(name, false);
 }
 
 bool forbidden_in_trailer(std::string_view name) {

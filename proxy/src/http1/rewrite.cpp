@@ -241,10 +241,14 @@ void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, b
   out += resp.reason;
   out += "\r\n";
   const ConnectionTokens conn(resp.headers);
+  bool length_done = false;
   for (const auto& h : resp.headers) {
     Name id = classify(h.name);
     if (id == Name::content_length) {
-      if (body == ResponseBodyOut::same) add(out, h.name, h.value);  // also HEAD / 304 lengths
+      // Also HEAD / 304 lengths. Once, as parsed: identical repeats ("2, 2", or the field
+      // twice) are accepted from the server but not passed on.
+      if (body == ResponseBodyOut::same && !length_done) add(out, "Content-Length", std::to_string(resp.content_length));
+      length_done = true;
       continue;
     }
     if (hop_by_hop(id) || id == Name::ferry_request_id || conn.lists(h.name)) continue;

@@ -111,7 +111,8 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
   // Offsets first: the arena may move while it grows, so pointers are taken at the end.
   struct Item {
     size_t name_off, name_len;
-    std::string_view value;
+    std::string_view value;                    // a view into `resp`, unless
+    size_t value_off = std::string::npos, value_len = 0;  // ... the value is in the arena
   };
   std::vector<Item> items;
   items.reserve(resp.headers.size() + 2);
@@ -120,15 +121,31 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
   arena.append(status, 3);
   // No length on 1xx and 204 (RFC 9110 §8.6; HTTP/2 clients reject one there).
   const bool no_length = resp.status < 200 || resp.status == 204;
+  bool length_done = false;
   for (const auto& h : resp.headers) {
     if (dropped_response_field(h.name) || http1::listed_in_connection(resp.headers, h.name)) continue;
-    if (no_length && http1::iequals(h.name, "content-length")) continue;
+    if (http1::iequals(h.name, "content-length")) {
+      // Stated once, as parsed: the parser accepts identical repeats ("2, 2", or the field
+      // twice), which an HTTP/2 client must refuse (RFC 9113 §8.1.1).
+      if (no_length || length_done) continue;
+      length_done = true;
+      size_t off = arena.size();
+      arena += "content-length";
+      char n[24];
+      auto [end, ec] = std::to_chars(n, n + sizeof n, resp.content_length);
+      const size_t value_off = arena.size();
+      arena.append(n, end);
+      items.push_back({off, 14, {}, value_off, static_cast<size_t>(end - n)});
+      continue;
+    }
     size_t off = arena.size();
     for (char c : h.name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
     items.push_back({off, h.name.size(), h.value});
   }
   out.push_back(nv(":status", std::string_view(arena.data(), 3)));
-  for (const auto& it : items) out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len), it.value));
+  for (const auto& it : items)
+    out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len),
+                     it.value_off == std::string::npos ? it.value : std::string_view(arena.data() + it.value_off, it.value_len)));
   if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
 }
 

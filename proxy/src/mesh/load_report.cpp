@@ -58,7 +58,8 @@ std::vector<OursBefore> ours_before_report(const Plan& plan, int peer) {
 int apply_load_report(const Plan& plan, int peer, std::string_view report, const std::vector<OursBefore>& before) {
   size_t nl = report.find('\n');
   std::string_view first = report.substr(0, nl);
-  if (first.rfind("ferry-load 1", 0) != 0) return -1;
+  // Version 1, possibly followed by " ..." (a compatible extension); "ferry-load 10" is another.
+  if (!first.starts_with("ferry-load 1") || (first.size() > 12 && first[12] != ' ' && first[12] != '\r')) return -1;
   report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
   const config::Config& cfg = *plan.config;
   // This peer's servers that the report does not list (renamed, moved, not configured there)

@@ -17,7 +17,7 @@ TEST_CASE("field rules: forwarding, Ferry-* and their underscore aliases", "[fie
   CHECK(classify_client_field("Ferry-Client-IP") == ClientField::ferry);
   CHECK(classify_client_field("ferry-anything") == ClientField::ferry);
   for (const char* alias : {"X_Forwarded_For", "x_forwarded-proto", "X-Forwarded_Host", "x_forwarded_port", "X_Real_IP",
-                            "Ferry_Client_IP", "ferry_region", "FERRY_X"})
+                            "Ferry_Client_IP", "ferry_region", "FERRY_X", "Ferry-Client_IP", "ferry-cli_nt-ip"})
     CHECK(classify_client_field(alias) == ClientField::alias);
   for (const char* plain : {"X-Request-Id", "My_Header", "Ferry", "Ferry-", "Forwarded-For", "X_Forwarded", "Cookie"})
     CHECK(classify_client_field(plain) == ClientField::ordinary);
