@@ -1,14 +1,11 @@
 #include "front/conn_table.h"
 
+#include "login_limiter.h"
+
 namespace ferry::web::front {
 
 std::string client_key(const asio::ip::address& address) {
-  if (address.is_v4()) return address.to_string();
-  asio::ip::address_v6 v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
-  asio::ip::address_v6::bytes_type b = v6.to_bytes();
-  for (size_t i = 8; i < b.size(); ++i) b[i] = 0;
-  return asio::ip::address_v6(b).to_string() + "/64";
+  return LoginLimiter::client_key(address.to_string());  // one rule for "a client" in the admin
 }
 
 std::optional<ConnTable::Id> ConnTable::oldest_waiting(const std::string* key) const {

@@ -26,7 +26,8 @@
 
 namespace ferry::web::front {
 
-// "192.0.2.1", "2001:db8:1:2::/64" (the /64 an IPv6 address belongs to).
+// "192.0.2.1", "2001:db8:1:2::/64" (the /64 an IPv6 address belongs to): LoginLimiter::client_key,
+// the one rule for what counts as one client on the admin listener.
 std::string client_key(const asio::ip::address& address);
 
 class ConnTable {
