@@ -187,7 +187,13 @@ def test_validate_cost_is_bounded():
     assert j["ok"] is False and j["errors"] == 1 << 19, {k: j[k] for k in j if k != "diagnostics"}
     assert len(j["diagnostics"]) <= 1000 and j["omitted"] == j["errors"] + j["warnings"] - len(j["diagnostics"]), \
         {k: j[k] for k in j if k != "diagnostics"}
-    assert (hwm1 - max(hwm0, rss0)) < 96 * 1024, (hwm0, rss0, hwm1)
+    if os.environ.get("FERRY_SANITIZE"):
+        # ASan keeps freed memory in its quarantine (256 MiB by default) and pads every
+        # allocation: the peak says nothing about ferryd's own use there (133 MiB seen).
+        print("peak RSS bound not checked under sanitizers (%s): %s" % (os.environ["FERRY_SANITIZE"],
+                                                                       (hwm0, rss0, hwm1)))
+    else:
+        assert (hwm1 - max(hwm0, rss0)) < 96 * 1024, (hwm0, rss0, hwm1)
     # ferryd -c stops listing after the cap too, and still counts every error.
     p = os.path.join(os.path.dirname(f.config_path), "many.conf")
     with open(p, "w") as fh:
