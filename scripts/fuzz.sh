@@ -31,6 +31,9 @@ strict=()
 # clang 14 has coroutines, but Debian's asio only detects them for clang via <experimental/coroutine>.
 asio=(-DASIO_STANDALONE -DASIO_HAS_CO_AWAIT=1 -DASIO_NO_DEPRECATED -DASIO_NO_TYPEID -DASIO_DISABLE_STD_ALIGNED_ALLOC)
 p="$top/proxy/src"; cl=("$top"/configlang/src/*.cpp "$top"/configlang/src/*/*.cpp)
+# The protocol-neutral messages and the HTTP/1 codec (both directions, chunked).
+h1=("$p"/http/*.cpp "$p"/http1/request_parser.cpp "$p"/http1/response_parser.cpp "$p"/http1/head_scan.cpp
+    "$p"/http1/chunked.cpp)
 
 # Every object is compiled with the same flags, once per run (shared by the targets), into
 # $out/obj/; ccache (when installed) serves unchanged files across runs.
@@ -59,13 +62,13 @@ for t in "${targets[@]}"; do
   libs=()
   case "$t" in
     config)     srcs=("${cl[@]}") ;;
-    http1)      srcs=("$p"/http1/parser.cpp "$p"/proxy_protocol.cpp) ;;
+    http1)      srcs=("${h1[@]}" "$p"/proxy_protocol.cpp) ;;
     tls)        srcs=("$p"/tls/client_hello.cpp "$p"/routing/host_router.cpp) ;;
-    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "$p"/http1/parser.cpp
+    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "${h1[@]}"
                       "$p"/error_pages.cpp)
                 libs=(-lnghttp2) ;;
     backhaul)   srcs=("$p"/mesh/load_report.cpp "$p"/routing/hints.cpp "$p"/routing/request_route.cpp
-                      "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "$p"/http1/parser.cpp "$p"/http1/rewrite.cpp
+                      "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/plan/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
                       "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "${cl[@]}")
