@@ -65,126 +65,153 @@ Daemon::Daemon(std::string config_path)
 Daemon::~Daemon() { lifecycle_.stop(); }  // what is still started, in reverse order
 
 std::vector<lifecycle::Step> Daemon::steps() {
+  // Start-up and reload walk them in this order, shutdown in reverse (lifecycle.h).
+  return {logging_step(), certificates_step(), mesh_step(), engine_step(), acme_step(), history_step(), admin_step()};
+}
+
+// Logging first: every later step logs to the configured target. A reload that cannot open the
+// new target keeps the previous one; a failed reload puts the previous target back.
+lifecycle::Step Daemon::logging_step() {
   using lifecycle::Snapshot;
-  std::vector<lifecycle::Step> list;
+  return {"logging",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (!apply_logging(*cfg, error)) {
+              logger().fatal("start-up failed: " + error);
+              return false;
+            }
+            log_warnings();
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            std::string error;
+            if (!apply_logging(*next, error)) logger().error("reload: " + error + ", keeping the previous log target");
+            log_warnings();
+            return true;
+          },
+          [this](const Snapshot& old) {
+            std::string error;
+            if (!apply_logging(*old, error)) logger().error("reload: restoring the log target: " + error);
+          },
+          {}, {}};
+}
 
-  // Logging first: every later step logs to the configured target. A reload that cannot open
-  // the new target keeps the previous one; a failed reload puts the previous target back.
-  list.push_back({"logging",
-                  [this](const Snapshot& cfg, std::string& error) {
-                    if (!apply_logging(*cfg, error)) {
-                      logger().fatal("start-up failed: " + error);
-                      return false;
-                    }
-                    log_warnings();
-                    return true;
-                  },
-                  [this](const Snapshot& next, std::string&) {
-                    std::string error;
-                    if (!apply_logging(*next, error))
-                      logger().error("reload: " + error + ", keeping the previous log target");
-                    log_warnings();
-                    return true;
-                  },
-                  [this](const Snapshot& old) {
-                    std::string error;
-                    if (!apply_logging(*old, error)) logger().error("reload: restoring the log target: " + error);
-                  },
-                  {}, {}});
+// The stored ACME certificates, before the engine's first plan (no handshake is refused after a
+// restart; a bad state-dir fails start-up before anything binds). At a reload the ACME thread
+// opens the store itself when an acme section was added.
+lifecycle::Step Daemon::certificates_step() {
+  using lifecycle::Snapshot;
+  return {"certificates",
+          [this](const Snapshot& cfg, std::string& error) {
+            acme_ = std::make_unique<AcmeManager>(*engine_);
+            if (acme_->load(*cfg, error)) return true;
+            logger().fatal("start-up failed: " + error);
+            return false;
+          },
+          {}, {}, {}, {}};
+}
 
-  // The stored ACME certificates, before the engine's first plan (no handshake is refused
-  // after a restart; a bad state-dir fails start-up before anything binds). At a reload the
-  // ACME thread opens the store itself when an acme section was added.
-  list.push_back({"certificates",
-                  [this](const Snapshot& cfg, std::string& error) {
-                    acme_ = std::make_unique<AcmeManager>(*engine_);
-                    if (acme_->load(*cfg, error)) return true;
-                    logger().fatal("start-up failed: " + error);
-                    return false;
-                  },
-                  {}, {}, {}, {}});
-
-  // The mesh interface and the anycast addresses, in place before the listeners bind (a bind
-  // on an anycast or mesh address needs the address). Failures are logged and retried by the
-  // manager's thread; they never fail start-up or a reload. A failed reload applies the
-  // running configuration again (addresses added for the failed one are removed). Removed
-  // after the drain at shutdown (connections to anycast addresses finished).
-  auto apply_mesh = [this](const Snapshot& cfg, const char* when) {
+// The mesh interface and the anycast addresses, in place before the listeners bind (a bind on
+// an anycast or mesh address needs the address): apply() waits for the manager's thread, at most
+// kMeshApplyBound. Failures are logged and retried by that thread; they never fail start-up or a
+// reload. A failed reload applies the running configuration again (addresses added for the
+// failed one are removed). Removed after the drain at shutdown (connections to anycast
+// addresses finished).
+lifecycle::Step Daemon::mesh_step() {
+  using lifecycle::Snapshot;
+  auto apply = [this](const Snapshot& cfg, const char* when) {
     if (!mesh_->apply(cfg, kMeshApplyBound))
       logger().warning(std::string(when) + ": the mesh is not applied after " +
                        std::to_string(kMeshApplyBound.count() / 1000) + " s, going on (its thread keeps at it)");
   };
-  list.push_back({"mesh",
-                  [this, apply_mesh](const Snapshot& cfg, std::string&) {
-                    mesh_ = std::make_unique<MeshManager>();
-                    apply_mesh(cfg, "start-up");
-                    return true;
-                  },
-                  [apply_mesh](const Snapshot& next, std::string&) {
-                    apply_mesh(next, "reload");
-                    return true;
-                  },
-                  [apply_mesh](const Snapshot& old) { apply_mesh(old, "reload failed, restoring"); },
-                  {}, [this] { mesh_->stop(); }});
+  return {"mesh",
+          [this, apply](const Snapshot& cfg, std::string&) {
+            mesh_ = std::make_unique<MeshManager>();
+            apply(cfg, "start-up");
+            return true;
+          },
+          [apply](const Snapshot& next, std::string&) {
+            apply(next, "reload");
+            return true;
+          },
+          [apply](const Snapshot& old) { apply(old, "reload failed, restoring"); },
+          {}, [this] { mesh_->stop(); }};
+}
 
-  // The data plane: binds the listeners. A failed apply changes nothing (the running
-  // configuration keeps serving); at a reload the Daemon logs the failure after the steps
-  // before were reverted.
-  list.push_back({"engine",
-                  [this](const Snapshot& cfg, std::string& error) {
-                    if (engine_->apply(cfg, error)) return true;
-                    log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
-                              "start-up failed: ");
-                    return false;
-                  },
-                  [this](const Snapshot& next, std::string& error) { return engine_->apply(next, error); },
-                  {}, [this] { engine_->begin_drain(); }, [this] { engine_->stop(); }});
+// The data plane: binds the listeners. A failed apply changes nothing (the running configuration
+// keeps serving); at a reload the Daemon logs the failure after the steps before were reverted.
+lifecycle::Step Daemon::engine_step() {
+  using lifecycle::Snapshot;
+  return {"engine",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (engine_->apply(cfg, error)) return true;
+            log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error, "start-up failed: ");
+            return false;
+          },
+          [this](const Snapshot& next, std::string& error) { return engine_->apply(next, error); },
+          {}, [this] { engine_->begin_drain(); }, [this] { engine_->stop(); }};
+}
 
-  // The ACME thread, once the listeners can answer challenges. Quiesce: no new ACME step;
-  // stop joins it (bounded by one HTTP timeout) before the engine it uses stops.
-  list.push_back({"acme",
-                  [this](const Snapshot& cfg, std::string&) {
-                    acme_->start(cfg);
-                    return true;
-                  },
-                  [this](const Snapshot& next, std::string&) {
-                    acme_->update(next);
-                    return true;
-                  },
-                  {}, [this] { acme_->request_stop(); }, [this] { acme_->stop(); }});
+// The ACME thread, once the listeners can answer challenges. Quiesce: no new ACME step; stop
+// joins it (bounded by one HTTP timeout) before the engine it uses stops.
+lifecycle::Step Daemon::acme_step() {
+  using lifecycle::Snapshot;
+  return {"acme",
+          [this](const Snapshot& cfg, std::string&) {
+            acme_->start(cfg);
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            acme_->update(next);
+            return true;
+          },
+          {}, [this] { acme_->request_stop(); }, [this] { acme_->stop(); }};
+}
 
-  // The history sampler (a store failure: logged, no history). Stopped before the engine: its
-  // last sample reads the engine's counters.
-  list.push_back({"history",
-                  [this](const Snapshot& cfg, std::string&) {
-                    start_history(cfg);
-                    return true;
-                  },
-                  [this](const Snapshot& next, std::string&) {
-                    if (history_) history_->update(next);
-                    return true;
-                  },
-                  {}, {}, [this] { if (history_) history_->stop(); }});
+// The history sampler (a store failure: logged, no history). Stopped before the engine: its last
+// sample reads the engine's counters.
+lifecycle::Step Daemon::history_step() {
+  using lifecycle::Snapshot;
+  return {"history",
+          [this](const Snapshot& cfg, std::string&) {
+            start_history(cfg);
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            if (history_) history_->update(next);
+            return true;
+          },
+          {}, {}, [this] {
+            if (history_) history_->stop();
+          }};
+}
 
-  // The admin listener last: its routes borrow everything above. At start-up a failure is
-  // fatal; at a reload it is logged and the previous listener keeps serving. It says
-  // `draining` during the drain and stops first.
-  list.push_back({"admin",
-                  [this](const Snapshot& cfg, std::string& error) {
-                    if (sync_admin(*cfg, /*startup=*/true, admin_started_)) return true;
-                    error = "admin listener";
-                    return false;
-                  },
-                  [this](const Snapshot& next, std::string&) {
-                    try {
-                      sync_admin(*next, /*startup=*/false, admin_started_);
-                    } catch (const std::exception& e) {  // the engine serves `next` already
-                      logger().error(std::string("reload: admin listener: ") + e.what());
-                    }
-                    return true;
-                  },
-                  {}, [this] { if (admin_) admin_->set_draining(true); }, [this] { if (admin_) admin_->stop(); }});
-  return list;
+// The admin listener last: its routes borrow everything above. At start-up a failure is fatal;
+// at a reload it is logged and the previous listener keeps serving (never a reload failure: the
+// engine serves the new configuration already). It says `draining` during the drain and stops
+// first.
+lifecycle::Step Daemon::admin_step() {
+  using lifecycle::Snapshot;
+  return {"admin",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (sync_admin(*cfg, /*startup=*/true, admin_started_)) return true;
+            error = "admin listener";
+            return false;
+          },
+          [this](const Snapshot& next, std::string&) {
+            try {
+              sync_admin(*next, /*startup=*/false, admin_started_);
+            } catch (const std::exception& e) {
+              logger().error(std::string("reload: admin listener: ") + e.what());
+            }
+            return true;
+          },
+          {},
+          [this] {
+            if (admin_) admin_->set_draining(true);
+          },
+          [this] {
+            if (admin_) admin_->stop();
+          }};
 }
 
 int Daemon::start() {

@@ -64,6 +64,14 @@ class Daemon {
  private:
   // The ordered subsystem list: the one place that says what starts, reloads and stops when.
   std::vector<lifecycle::Step> steps();
+  // One per subsystem (daemon.cpp says what each hook does).
+  lifecycle::Step logging_step();
+  lifecycle::Step certificates_step();
+  lifecycle::Step mesh_step();
+  lifecycle::Step engine_step();
+  lifecycle::Step acme_step();
+  lifecycle::Step history_step();
+  lifecycle::Step admin_step();
   // Logs the `listening` line of every listener not logged before; remembers the set.
   void log_new_listeners();
   // Starts/moves/stops the admin server to match `cfg`. At start-up a failure is fatal
