@@ -213,9 +213,9 @@ bool Engine::set_acme_challenges(const std::vector<AcmeChallengeCertificate>& ch
 }
 
 bool Engine::set_acme_http_tokens(std::map<std::string, std::string> tokens, std::string& error) {
-  http1::AcmeHttpTokens::Map map;
+  acme::AcmeHttpTokens::Map map;
   for (auto& [token, key_authz] : tokens) {
-    if (!http1::is_valid_acme_token(token)) {
+    if (!acme::is_valid_acme_token(token)) {
       error = "ACME http-01 token '" + token.substr(0, 64) + "' is not base64url";
       return false;
     }

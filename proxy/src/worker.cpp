@@ -5,7 +5,6 @@
 
 #include <random>
 
-#include "http1/scratch.h"
 #include "http1/session.h"
 #include "log.h"
 #include "mesh/prober.h"
@@ -13,32 +12,9 @@
 
 namespace ferry::proxy {
 
-Worker::Worker(int id, EngineShared& shared) : id_(id), shared_(shared), access_log_(shared.access_log) {
-  std::random_device rd;
-  rng_state_ = (uint64_t(rd()) << 32) ^ rd() ^ (uint64_t(id) << 56);
-}
+Worker::Worker(int id, EngineShared& shared) : WorkerContext(id, shared) {}
 
 Worker::~Worker() { stop(); }
-
-uint64_t Worker::random() {
-  // splitmix64: fast, good enough for ids and jitter (not for secrets).
-  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
-std::unique_ptr<http1::RequestScratch> Worker::take_scratch() {
-  if (scratch_.empty()) return std::make_unique<http1::RequestScratch>();
-  auto s = std::move(scratch_.back());
-  scratch_.pop_back();
-  return s;
-}
-
-void Worker::give_scratch(std::unique_ptr<http1::RequestScratch> s) {
-  // Keep enough for the usual number of concurrent requests; drop the rest after a burst.
-  if (s && scratch_.size() < 256) scratch_.push_back(std::move(s));
-}
 
 void Worker::start() {
   asio::co_spawn(io_, tick_loop(), asio::detached);

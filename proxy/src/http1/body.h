@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/body_tee.h"
 #include "http/message.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
@@ -29,55 +30,6 @@ struct BodyResult {
   bool ok() const { return error == Error::none; }
 };
 
-// The bytes of request bodies one worker holds in BodyTees at once, against the global
-// `replay-buffer-budget`. Owned by the Worker; its thread only.
-struct ReplayBudget {
-  uint64_t limit = 0;
-  uint64_t used = 0;
-};
-
-// A copy of the request body as written upstream (its wire form: raw, or re-chunked with the
-// last chunk), kept so that the request can be sent again after a Ferry-Replay
-// (upstream/replay.h). Bounded by `max` payload bytes and by the worker's `budget`: past
-// either `overflow` is set (with `over_budget` for the budget) and the copy is dropped, its
-// bytes given back. Owned by the request (its frame); worker thread.
-struct BodyTee {
-  uint64_t max = 0;
-  ReplayBudget* budget = nullptr;  // null: no worker budget
-  uint64_t payload = 0;   // payload bytes seen so far
-  bool overflow = false;  // the body cannot be replayed (too large, or over the budget)
-  bool over_budget = false;
-  std::string data;
-
-  BodyTee() = default;
-  BodyTee(const BodyTee&) = delete;
-  BodyTee& operator=(const BodyTee&) = delete;
-  ~BodyTee() { release(); }
-
-  void add(std::string_view wire, uint64_t payload_bytes) {
-    if (overflow) return;
-    payload += payload_bytes;
-    if (payload > max || (budget && budget->used + wire.size() > budget->limit)) {
-      over_budget = payload <= max;
-      overflow = true;
-      release();
-      return;
-    }
-    if (budget) budget->used += wire.size();
-    reserved_ += wire.size();
-    data.append(wire);
-  }
-  // Frees the copy and gives its bytes back to the budget.
-  void release() {
-    std::string().swap(data);
-    if (budget) budget->used -= reserved_;
-    reserved_ = 0;
-  }
-
- private:
-  uint64_t reserved_ = 0;  // bytes taken from `budget`
-};
-
 struct BodyTransfer {
   Stream* src = nullptr;
   Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
@@ -91,7 +43,7 @@ struct BodyTransfer {
   // A read that fills all the space of `src_buf` grows it to this many bytes (0 = never), so a
   // large body moves in larger reads while a small one never pays for the bigger buffer.
   size_t grow_to = 0;
-  BodyTee* tee = nullptr;               // also copy what is written to dst here (null: no copy)
+  http::BodyTee* tee = nullptr;         // also copy what is written to dst here (null: no copy)
   // Called (possibly more than once) as soon as the whole body has been read from src, before
   // its last bytes are written to dst: a response relay releases the server's in-flight count
   // there, so the client cannot see the end of the response while the server still counts as

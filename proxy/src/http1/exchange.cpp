@@ -7,7 +7,7 @@
 #include "http1/rewrite.h"
 #include "http1/session_impl.h"
 #include "log.h"
-#include "request_common.h"
+#include "request/common.h"
 #include "routing/hints.h"
 #include "tcp/tunnel.h"
 #include "upstream/exchange.h"
@@ -76,7 +76,7 @@ awaitable<bool> Session::forward(http::RequestHead& req, RequestInfo& info) {
     uint64_t length;
     bool expect;
     int minor;
-    BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
+    http::BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
     Downstream(Session& s, const PlanApp& pa, const http::RequestHead& req)
         : s(s), pa(pa), framing(req.framing), length(req.content_length), expect(req.expect_continue), minor(req.minor) {}
     awaitable<BodyResult> send_body(UpstreamConn& up) override {
@@ -102,7 +102,7 @@ awaitable<bool> Session::forward(http::RequestHead& req, RequestInfo& info) {
 
   // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
   // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
-  BodyTee tee;
+  http::BodyTee tee;
   const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
   tee.max = pa.cfg->replay_max_body;
   tee.budget = &w_.replay_budget();  // the worker's, shared by all its requests

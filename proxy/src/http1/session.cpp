@@ -10,12 +10,12 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "error_pages.h"
-#include "http1/acme_http01.h"
+#include "acme/http01_tokens.h"
 #include "http1/session_impl.h"
 #include "http2/session.h"
 #include "log.h"
 #include "proxy_protocol.h"
-#include "request_common.h"
+#include "request/common.h"
 #include "routing/request_route.h"
 #include "tcp/tcp_session.h"
 #include "tls/acme_challenges.h"
@@ -26,7 +26,7 @@
 
 namespace ferry::proxy {
 
-void start_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
+void start_http1_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
   http1::Session::serve(std::make_shared<http1::Session>(w, std::move(sock), std::move(wp), std::move(key)), false);
 }
 
@@ -34,7 +34,7 @@ void start_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan
 
 namespace ferry::proxy::http1 {
 
-Session::Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key)
+Session::Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key)
     : w_(w),
       sock_(std::move(sock)),
       wp_(std::move(wp)),
@@ -308,10 +308,10 @@ awaitable<bool> Session::handle(http::RequestHead& req) {
 
   // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here, before routing; an unknown
   // one is routed like any request (an app may answer its own). Only that path takes the
-  // table's lock (acme_http01.h).
+  // table's lock (acme/http01_tokens.h).
   if (std::string key_authz; !has_body && req.method == "GET" && w_.shared().acme_http.maybe_any() &&
-                             w_.shared().acme_http.find(acme_challenge_token(req.path), key_authz)) {
-    std::string response = acme_http01_response(key_authz, !req.keep_alive);
+                             w_.shared().acme_http.find(acme::acme_challenge_token(req.path), key_authz)) {
+    std::string response = acme::acme_http01_response(key_authz, !req.keep_alive);
     buf_.consume(req.head_size);
     dl_.arm(fe_->cfg->timeouts.client);
     auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(response), use_nothrow);

@@ -11,13 +11,13 @@
 
 namespace ferry::proxy {
 
-class Worker;
+class WorkerContext;
 struct WorkerPlan;
 
 // Worker thread. Takes `sock` and serves it until the connection ends (the session owns
 // itself: its coroutine, or its idle wait while parked). `key` names the listener (plan.h
 // listener_key); each new request on the connection uses the worker's newest plan, found
 // again by that key. The connection is counted out of WorkerShared::connections at its end.
-void start_http1_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
+void start_http1_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
 
 }  // namespace ferry::proxy

@@ -8,20 +8,20 @@
 
 #include "access_log.h"
 #include "http/message.h"
-#include "http1/scratch.h"
+#include "request/scratch.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "net/stream.h"
 #include "upstream/pool.h"
-#include "worker.h"
+#include "worker/context.h"
 
 namespace ferry::proxy::http1 {
 
 class Session {
  public:
-  Session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
+  Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
   ~Session();  // the connection ends here (closes the socket, counts it out)
 
   // Spawns run() on the worker; `s` stays alive until the coroutine ends, then goes to park()
@@ -62,7 +62,7 @@ class Session {
                    double upstream_ms, int retries, std::string_view termination);
   void cancel_all();
 
-  Worker& w_;
+  WorkerContext& w_;
   Stream sock_;  // the downstream connection (TLS on `tls` binds)
   std::shared_ptr<WorkerPlan> wp_;
   std::string key_;

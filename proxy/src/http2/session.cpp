@@ -9,7 +9,7 @@
 
 namespace ferry::proxy {
 
-void start_http2_session(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key,
+void start_http2_session(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key,
                          const PeerInfo& peer, std::string_view received) {
   auto c = std::make_shared<http2::Connection>(w, std::move(sock), std::move(wp), std::move(key), peer);
   http2::Connection::start(std::move(c), received);
@@ -153,7 +153,7 @@ struct Callbacks {
 
 };
 
-Connection::Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer)
+Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer)
     : w_(w),
       sock_(std::move(sock)),
       wp_(std::move(wp)),

@@ -14,14 +14,14 @@
 
 namespace ferry::proxy {
 
-class Worker;
+class WorkerContext;
 struct WorkerPlan;
 
 // Worker thread. Takes over `sock` from the HTTP/1 session that accepted it (after the TLS
 // handshake chose "h2", or after it saw the h2c connection preface). `received`: bytes already
 // read from the connection that belong to HTTP/2 (the preface, maybe more). The connection is
 // counted in EngineShared::connections while it lives.
-void start_http2_session(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key,
+void start_http2_session(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key,
                          const PeerInfo& peer, std::string_view received);
 
 // The client connection preface (RFC 9113 §3.4) that starts h2c with prior knowledge.

@@ -14,7 +14,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "http1/scratch.h"
+#include "request/scratch.h"
 #include "http2/headers.h"
 #include "http2/session.h"
 #include "net/asio_util.h"
@@ -22,7 +22,7 @@
 #include "net/deadline.h"
 #include "net/signal.h"
 #include "upstream/pool.h"
-#include "worker.h"
+#include "worker/context.h"
 
 namespace ferry::proxy::http2 {
 
@@ -51,7 +51,7 @@ struct StreamState {
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(Worker& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer);
+  Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer);
   ~Connection();
   // Sets up nghttp2, queues our SETTINGS, feeds `received` and starts the loops.
   static void start(std::shared_ptr<Connection> self, std::string_view received);
@@ -62,7 +62,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Wakes the writer to send what nghttp2 has queued. Safe inside nghttp2 callbacks.
   void kick();
 
-  Worker& w_;
+  WorkerContext& w_;
   Stream sock_;
   std::shared_ptr<WorkerPlan> wp_;
   std::string key_;

@@ -15,7 +15,7 @@
 #include "http2/session_impl.h"
 #include "log.h"
 #include "mesh/load_report.h"
-#include "request_common.h"
+#include "request/common.h"
 #include "routing/hints.h"
 #include "routing/request_route.h"
 #include "upstream/exchange.h"
@@ -106,7 +106,7 @@ struct StreamDownstream final : ExchangeDownstream {
   bool expect;
   uint64_t max_bytes;
   std::chrono::milliseconds client_timeout, server_timeout;
-  http1::BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
+  http::BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
 
   StreamDownstream(Connection& c, StreamState& s, Framing f, bool expect, uint64_t max, std::chrono::milliseconds ct,
                    std::chrono::milliseconds st)
@@ -250,14 +250,14 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   struct Finish {
     Connection& c;
     StreamState& s;
-    std::unique_ptr<http1::RequestScratch> scratch;
+    std::unique_ptr<RequestScratch> scratch;
     ~Finish() {
       c.w_.give_scratch(std::move(scratch));
       c.finish_stream(s);
     }
   } fin{*this, s, w_.take_scratch()};
-  http1::RequestScratch& sc = *fin.scratch;
-  http1::RequestInfo& info = sc.info;
+  RequestScratch& sc = *fin.scratch;
+  RequestInfo& info = sc.info;
   info.started = SteadyClock::now();
   info.app = -1;
   info.request_id.clear();
@@ -380,7 +380,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
                         be.timeouts.server);
   // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
   // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
-  http1::BodyTee tee;
+  http::BodyTee tee;
   const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
   tee.max = pa.cfg->replay_max_body;
   tee.budget = &w_.replay_budget();  // the worker's, shared by all its requests

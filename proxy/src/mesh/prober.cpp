@@ -9,14 +9,14 @@
 #include "mesh/load_report.h"
 #include "net/deadline.h"
 #include "upstream/h2_upstream.h"
-#include "worker.h"
+#include "worker/context.h"
 
 namespace ferry::proxy {
 
 namespace {
 
 // Fetches the peer's load report on a stream of its backhaul connection; empty on failure.
-awaitable<std::string> fetch_report(Worker& w, const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
+awaitable<std::string> fetch_report(WorkerContext& w, const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
   std::unique_ptr<UpstreamConn> up;
   bool reused = false;
   if (co_await w.h2_upstreams().open(t, timeout, std::chrono::seconds(30), up, reused)) co_return std::string();
@@ -49,7 +49,7 @@ struct ProbeState {
   int64_t next_at = 0;     // now_ms() of the next probe
 };
 
-awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int idx, std::shared_ptr<ProbeState> ps) {
+awaitable<void> probe_peer(WorkerContext& w, std::shared_ptr<const WorkerPlan> wp, int idx, std::shared_ptr<ProbeState> ps) {
   const Plan& plan = *wp->plan;
   const config::Mesh& mesh = *plan.config->mesh;
   const config::MeshPeer& p = mesh.peers[idx];
@@ -90,7 +90,7 @@ awaitable<void> probe_peer(Worker& w, std::shared_ptr<const WorkerPlan> wp, int 
 
 }  // namespace
 
-awaitable<void> run_mesh_prober(Worker& w) {
+awaitable<void> run_mesh_prober(WorkerContext& w) {
   asio::steady_timer t(w.io());
   // Per peer (by its runtime state, which survives reloads while the peer is unchanged).
   std::map<std::shared_ptr<PeerState>, std::shared_ptr<ProbeState>> state;

@@ -12,8 +12,8 @@
 
 namespace ferry::proxy {
 
-class Worker;
+class WorkerContext;
 
-awaitable<void> run_mesh_prober(Worker& w);
+awaitable<void> run_mesh_prober(WorkerContext& w);
 
 }  // namespace ferry::proxy

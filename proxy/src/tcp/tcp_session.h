@@ -16,11 +16,11 @@
 
 namespace ferry::proxy {
 
-class Worker;
+class WorkerContext;
 struct WorkerPlan;
 
 // Worker thread coroutine; owns `sock` until it returns.
-awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
+awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
                                 int bind);
 
 // A raw TCP connection that arrived over the mesh backhaul for `app` (index) and its hosted
@@ -28,7 +28,7 @@ awaitable<void> run_tcp_session(Worker& w, tcp::socket sock, std::shared_ptr<Wor
 // the header. `peer` carries the original client (and the backhaul peer in peer.socket);
 // `key` is the backhaul's listener key: a reload whose plan no longer trusts peer.socket there
 // closes the connection. Worker thread; owns `sock` until it returns.
-awaitable<void> run_backhaul_tcp(Worker& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
+awaitable<void> run_backhaul_tcp(WorkerContext& w, Stream sock, std::string pending, std::shared_ptr<WorkerPlan> wp,
                                  int frontend, std::string key, PeerInfo peer, int app, std::string instance);
 
 }  // namespace ferry::proxy

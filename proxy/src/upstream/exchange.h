@@ -19,7 +19,7 @@
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "upstream/pool.h"
-#include "worker.h"
+#include "worker/context.h"
 
 namespace ferry::proxy {
 
@@ -69,12 +69,12 @@ class ExchangeDownstream {
 };
 
 struct Exchange {
-  Exchange(Worker& w, const WorkerPlan& wp, int app, const PeerInfo& peer, Deadline& dl,
+  Exchange(WorkerContext& w, const WorkerPlan& wp, int app, const PeerInfo& peer, Deadline& dl,
            std::unique_ptr<UpstreamConn>& up, http::ResponseHead& resp, std::vector<bool>& tried)
       : w(w), wp(wp), app(app), peer(peer), dl(dl), up(up), resp(resp), tried(tried) {}
 
   // Inputs.
-  Worker& w;
+  WorkerContext& w;
   const WorkerPlan& wp;
   int app = -1;
   const PeerInfo& peer;                // for send-proxy

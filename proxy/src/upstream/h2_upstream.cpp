@@ -18,7 +18,6 @@
 #include "net/signal.h"
 #include "tls/client_context.h"
 #include "tls/server_context.h"
-#include "worker.h"
 
 namespace ferry::proxy {
 namespace {
@@ -73,13 +72,13 @@ struct H2PipeState {
 
 class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
  public:
-  H2ClientConn(Worker& w, std::shared_ptr<ServerState> server, std::chrono::milliseconds idle_timeout)
-      : w_(w),
+  H2ClientConn(asio::io_context& io, std::shared_ptr<ServerState> server, std::chrono::milliseconds idle_timeout)
+      : io_(io),
         server_(std::move(server)),
         idle_timeout_(idle_timeout),
-        sock_(w.io().get_executor()),
-        write_wake_(w.io().get_executor()),
-        connected_(w.io().get_executor()) {
+        sock_(io.get_executor()),
+        write_wake_(io.get_executor()),
+        connected_(io.get_executor()) {
     connected_.expires_at(SteadyClock::time_point::max());
   }
   ~H2ClientConn() {
@@ -119,7 +118,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   void release(H2PipeState& st);  // the pipe is gone: reset the stream if still open
   void give_back(H2PipeState& st);  // window updates for the DATA bytes taken so far
 
-  Worker& w_;
+  asio::io_context& io_;  // the worker's loop
 
  private:
   friend struct ClientCallbacks;
@@ -172,7 +171,7 @@ class H2Pipe final : public PipeEnd {
 }  // namespace
 
 void H2ClientConn::post(PipeEnd::Handler h, std::error_code ec, size_t n) {
-  asio::post(w_.io(), [h = std::move(h), ec, n] { h(ec, n); });
+  asio::post(io_, [h = std::move(h), ec, n] { h(ec, n); });
 }
 
 // The nghttp2 client callbacks; they run inside mem_recv/mem_send on the worker thread.
@@ -345,8 +344,8 @@ awaitable<std::error_code> H2ClientConn::connect(const H2Upstreams::Target& t, s
   nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, iv, std::size(iv));
   nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
   auto self = shared_from_this();
-  asio::co_spawn(w_.io(), read_loop(self), [self](std::exception_ptr) {});
-  asio::co_spawn(w_.io(), write_loop(self), [self](std::exception_ptr) {});
+  asio::co_spawn(io_, read_loop(self), [self](std::exception_ptr) {});
+  asio::co_spawn(io_, write_loop(self), [self](std::exception_ptr) {});
   co_return std::error_code();
 }
 
@@ -354,7 +353,7 @@ awaitable<std::error_code> H2ClientConn::start_tls(const H2Upstreams::Target& t,
   SSL* ssl = tls::new_client_ssl(t.tls, t.name, t.verify);
   if (!ssl) co_return std::make_error_code(std::errc::not_enough_memory);
   sock_.start_client_tls(ssl);
-  Deadline dl(w_.io().get_executor(), [this] { sock_.cancel(); });
+  Deadline dl(io_.get_executor(), [this] { sock_.cancel(); });
   dl.arm(timeout);
   auto ec = co_await sock_.handshake();
   if (!ec && tls::negotiated_alpn(sock_.ssl()) != "h2") ec = std::make_error_code(std::errc::protocol_not_supported);
@@ -411,7 +410,7 @@ awaitable<std::optional<std::chrono::microseconds>> H2ClientConn::ping(std::chro
   std::memcpy(opaque, &seq, sizeof opaque);
   if (nghttp2_submit_ping(ng_, NGHTTP2_FLAG_NONE, opaque) != 0) co_return std::nullopt;
   kick();
-  asio::steady_timer t(w_.io());
+  asio::steady_timer t(io_);
   t.expires_after(timeout);
   ping_timer_ = &t;
   ping_acked_ = false;
@@ -603,7 +602,7 @@ awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milli
       }
     if (!conn) {
       // Registered before connecting, so the requests of a burst wait for this one connect.
-      conn = std::make_shared<H2ClientConn>(w_, server, idle_timeout);
+      conn = std::make_shared<H2ClientConn>(io_, server, idle_timeout);
       list.push_back(conn);
       reused = false;
       auto ec = co_await conn->connect(t, timeout);
@@ -619,8 +618,8 @@ awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milli
   auto st = std::make_shared<H2PipeState>();
   st->conn = conn;
   auto pipe = std::make_unique<H2Pipe>(st);
-  auto ex = w_.io().get_executor();
-  out = std::make_unique<UpstreamConn>(ex, &w_.blocks(), std::unique_ptr<PipeEnd>(std::move(pipe)));
+  auto ex = io_.get_executor();
+  out = std::make_unique<UpstreamConn>(ex, &blocks_, std::unique_ptr<PipeEnd>(std::move(pipe)));
   out->server = server;
   co_return std::error_code();
 }
@@ -641,7 +640,7 @@ awaitable<std::optional<std::chrono::microseconds>> H2Upstreams::ping(const Targ
   }
   if (!conn) {
     // A connection of its own that later requests share (registered before connecting).
-    conn = std::make_shared<H2ClientConn>(w_, t.server, std::chrono::hours(24 * 365));
+    conn = std::make_shared<H2ClientConn>(io_, t.server, std::chrono::hours(24 * 365));
     conns_[t.server.get()].push_back(conn);
     if (co_await conn->connect(t, timeout)) co_return std::nullopt;
   }

@@ -7,7 +7,7 @@
 // it, else chunked, with trailers as chunked trailers). So retries, timeouts, body streaming
 // and both downstream protocols work unchanged, and gRPC trailers reach HTTP/2 clients.
 //
-// Ownership: the Worker owns one H2Upstreams; it owns the connections; each stream's state is
+// Ownership: each worker (worker/context.h) owns one H2Upstreams; it owns the connections; each stream's state is
 // shared by its PipeEnd (owned by the request's UpstreamConn) and its connection until the
 // stream closes. Worker thread only.
 #pragma once
@@ -28,12 +28,12 @@
 
 namespace ferry::proxy {
 
-class Worker;
 class H2ClientConn;
 
 class H2Upstreams {
  public:
-  explicit H2Upstreams(Worker& w) : w_(w) {}
+  // `io` and `blocks`: the worker's loop and buffer blocks (only referenced here).
+  H2Upstreams(asio::io_context& io, BlockPool& blocks) : io_(io), blocks_(blocks) {}
   ~H2Upstreams();
 
   // A new stream to `server` in `out`: on a connection with room for another stream, else on
@@ -63,7 +63,8 @@ class H2Upstreams {
   void clear();
 
  private:
-  Worker& w_;
+  asio::io_context& io_;
+  BlockPool& blocks_;
   std::unordered_map<ServerState*, std::vector<std::shared_ptr<H2ClientConn>>> conns_;
 };
 

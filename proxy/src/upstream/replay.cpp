@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "log.h"
-#include "request_common.h"
+#include "request/common.h"
 #include "routing/hints.h"
 #include "http1/chunked.h"
 #include "http/fields.h"
@@ -157,7 +157,7 @@ ReplayState::~ReplayState() {
 }
 
 awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down,
-                               const http1::BodyTee* tee, int first_app, ReplayState& rs) {
+                               const http::BodyTee* tee, int first_app, ReplayState& rs) {
   const Plan& plan = *x.wp.plan;
   while (x.server >= 0) {
     const int idx = find_replay(x.resp.headers);

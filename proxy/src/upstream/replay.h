@@ -82,7 +82,7 @@ class ReplayState {
   int total_retries(const Exchange& x) const { return x.attempts + retries + hops; }
 
  private:
-  friend awaitable<void> follow_replays(Exchange&, const UpstreamRequest&, ExchangeDownstream&, const http1::BodyTee*,
+  friend awaitable<void> follow_replays(Exchange&, const UpstreamRequest&, ExchangeDownstream&, const http::BodyTee*,
                                         int, ReplayState&);
   std::string head_;  // the request head with Ferry-Replay-Src
   std::string target_, state_;
@@ -110,6 +110,6 @@ inline bool replay_requested(const Exchange& x, const config::Frontend& fe) {
 // x.app the app that answered; or x.server < 0 with fail_status / fail_reason and
 // rs.termination (null: an ordinary exchange failure).
 awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down,
-                               const http1::BodyTee* tee, int first_app, ReplayState& rs);
+                               const http::BodyTee* tee, int first_app, ReplayState& rs);
 
 }  // namespace ferry::proxy

@@ -11,7 +11,7 @@ using ferry::proxy::find_replay;
 using ferry::proxy::parse_replay;
 using ferry::proxy::ReplayKind;
 using ferry::proxy::ReplayTarget;
-using ferry::proxy::http1::BodyTee;
+using ferry::proxy::http::BodyTee;
 using ferry::proxy::http::Header;
 
 TEST_CASE("Ferry-Replay targets", "[replay]") {
@@ -86,7 +86,7 @@ TEST_CASE("the body tee keeps the wire bytes up to its payload cap", "[replay]")
 }
 
 TEST_CASE("body tees share the worker's replay budget", "[replay]") {
-  ferry::proxy::http1::ReplayBudget budget{100, 0};
+  ferry::proxy::http::ReplayBudget budget{100, 0};
   {
     BodyTee a, b;
     a.max = b.max = 1000;

@@ -1,8 +1,8 @@
-#include "http1/acme_http01.h"
+#include "acme/http01_tokens.h"
 
 #include "ferry/util/base64.h"
 
-namespace ferry::proxy::http1 {
+namespace ferry::proxy::acme {
 
 void AcmeHttpTokens::replace(Map tokens) {
   const size_t n = tokens.size();
@@ -42,4 +42,4 @@ std::string acme_http01_response(std::string_view key_authorization, bool close)
   return r;
 }
 
-}  // namespace ferry::proxy::http1
+}  // namespace ferry::proxy::acme

@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-namespace ferry::proxy::http1 {
+namespace ferry::proxy::acme {
 
 inline constexpr std::string_view kAcmeChallengePrefix = "/.well-known/acme-challenge/";
 
@@ -54,4 +54,4 @@ std::string_view acme_challenge_token(std::string_view target);
 // Cache-Control: no-store), with "Connection: close" when `close`. Any thread.
 std::string acme_http01_response(std::string_view key_authorization, bool close);
 
-}  // namespace ferry::proxy::http1
+}  // namespace ferry::proxy::acme

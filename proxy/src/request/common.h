@@ -7,15 +7,15 @@
 #include <vector>
 
 #include "http/message.h"
-#include "http1/scratch.h"
+#include "request/scratch.h"
 #include "net/connect.h"
-#include "worker.h"
+#include "worker/context.h"
 
 namespace ferry::proxy {
 
 // A trusted client's Ferry-Request-Id (printable, at most 128 bytes), else 32 random hex
 // digits from the worker's generator, into `id`.
-void make_request_id(Worker& w, const std::vector<http::Header>& headers, bool trusted, std::string& id);
+void make_request_id(WorkerContext& w, const std::vector<http::Header>& headers, bool trusted, std::string& id);
 
 // The Host an upstream request gets when the client named none (HTTP/1.0 without Host, an
 // empty Host): the app's first exact host name, else the address and port the client connected
@@ -25,13 +25,13 @@ std::string fallback_host(const config::App& app, const PeerInfo& peer);
 // A finished (or failed) request: counted in its app's per-worker counters (when routed to
 // an app, info.app >= 0, whether or not the access log is on), then one access-log entry
 // (nothing when logging is off). `proto` is the downstream protocol.
-void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
-                 const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+void log_request(WorkerContext& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
+                 const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                  double upstream_ms, int retries, std::string_view termination, StatsProtocol proto);
 
 // Counts the outcome of one AppBudget::acquire() for app `app` of `plan` (rejections, queue
 // wait); `queued` and `since` as given to / taken before acquire(). The fast path (granted
 // without queueing) touches nothing.
-void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since);
+void count_budget(WorkerContext& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since);
 
 }  // namespace ferry::proxy

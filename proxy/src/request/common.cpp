@@ -1,11 +1,11 @@
-#include "request_common.h"
+#include "request/common.h"
 
 #include "access_log.h"
 #include "http/fields.h"
 
 namespace ferry::proxy {
 
-void make_request_id(Worker& w, const std::vector<http::Header>& headers, bool trusted, std::string& id) {
+void make_request_id(WorkerContext& w, const std::vector<http::Header>& headers, bool trusted, std::string& id) {
   if (trusted) {
     for (const auto& h : headers) {
       if (http::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
@@ -35,8 +35,8 @@ std::string fallback_host(const config::App& app, const PeerInfo& peer) {
   return ip + ":" + std::to_string(peer.local_port);
 }
 
-void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
-                 const http1::RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
+void log_request(WorkerContext& w, const Plan& plan, const config::Frontend& fe, const PeerInfo& peer,
+                 const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
                  double upstream_ms, int retries, std::string_view termination, StatsProtocol proto) {
   const auto now = SteadyClock::now();
   if (info.app >= 0) plan.apps[info.app].stats->record_request(w.id(), proto, status, in, out, now - info.started);
@@ -61,7 +61,7 @@ void log_request(Worker& w, const Plan& plan, const config::Frontend& fe, const 
   al.add(r);
 }
 
-void count_budget(Worker& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since) {
+void count_budget(WorkerContext& w, const Plan& plan, int app, BudgetResult r, bool queued, SteadyClock::time_point since) {
   if (r == BudgetResult::granted && !queued) return;  // the fast path: nothing to count
   plan.apps[app].stats->record_budget(r, queued, SteadyClock::now() - since);
 }

@@ -7,12 +7,12 @@
 #include <thread>
 
 #include "ferry/proxy/engine.h"
-#include "http1/acme_http01.h"
+#include "acme/http01_tokens.h"
 
 using namespace ferry::proxy;
-using namespace ferry::proxy::http1;
+using namespace ferry::proxy::acme;
 
-TEST_CASE("acme http-01: token table", "[acme][http1]") {
+TEST_CASE("acme http-01: token table", "[acme]") {
   AcmeHttpTokens t;
   std::string out = "untouched";
   CHECK_FALSE(t.maybe_any());
@@ -44,7 +44,7 @@ TEST_CASE("acme http-01: token table", "[acme][http1]") {
   CHECK(wrong == 0);
 }
 
-TEST_CASE("acme http-01: request targets and response", "[acme][http1]") {
+TEST_CASE("acme http-01: request targets and response", "[acme]") {
   CHECK(acme_challenge_token("/.well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0") ==
         "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0");
   CHECK(acme_challenge_token("/.well-known/acme-challenge/a_b-C") == "a_b-C");
@@ -63,7 +63,7 @@ TEST_CASE("acme http-01: request targets and response", "[acme][http1]") {
   CHECK(acme_http01_response("t.k", true).find("\r\nConnection: close\r\n\r\nt.k") != std::string::npos);
 }
 
-TEST_CASE("acme http-01: Engine::set_acme_http_tokens validates", "[acme][http1]") {
+TEST_CASE("acme http-01: Engine::set_acme_http_tokens validates", "[acme]") {
   Engine engine;
   std::string error;
   CHECK(engine.set_acme_http_tokens({{"tok", "tok.thumb"}}, error));

@@ -1,7 +1,8 @@
-// Per-request working memory of an HTTP/1 session (parsed heads, serialised heads, retry
-// bookkeeping). A session borrows one from its worker when a request starts arriving and
-// gives it back when the connection goes idle, so idle keep-alive connections hold none and
-// busy ones reuse warmed-up capacity instead of allocating per request. Worker thread only.
+// Per-request working memory of one HTTP request, HTTP/1 or HTTP/2 (parsed heads, serialised
+// heads, retry bookkeeping). A session borrows one from its worker when a request starts
+// arriving and gives it back when the connection goes idle (an HTTP/2 stream: when it ends),
+// so idle keep-alive connections hold none and busy ones reuse warmed-up capacity instead of
+// allocating per request. Worker thread only.
 #pragma once
 
 #include <chrono>
@@ -11,7 +12,7 @@
 #include "http/message.h"
 #include "runtime/server_state.h"
 
-namespace ferry::proxy::http1 {
+namespace ferry::proxy {
 
 // Per-request facts kept after the parsed head's views die (for logs and retries).
 struct RequestInfo {
@@ -33,4 +34,4 @@ struct RequestScratch {
   std::vector<bool> tried;    // servers tried for this request
 };
 
-}  // namespace ferry::proxy::http1
+}  // namespace ferry::proxy

@@ -1,0 +1,36 @@
+#include "worker/context.h"
+
+#include <random>
+
+#include "request/scratch.h"
+
+namespace ferry::proxy {
+
+WorkerContext::WorkerContext(int id, EngineShared& shared) : id_(id), shared_(shared), access_log_(shared.access_log) {
+  std::random_device rd;
+  rng_state_ = (uint64_t(rd()) << 32) ^ rd() ^ (uint64_t(id) << 56);
+}
+
+WorkerContext::~WorkerContext() = default;
+
+uint64_t WorkerContext::random() {
+  // splitmix64: fast, good enough for ids and jitter (not for secrets).
+  uint64_t z = (rng_state_ += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::unique_ptr<RequestScratch> WorkerContext::take_scratch() {
+  if (scratch_.empty()) return std::make_unique<RequestScratch>();
+  auto s = std::move(scratch_.back());
+  scratch_.pop_back();
+  return s;
+}
+
+void WorkerContext::give_scratch(std::unique_ptr<RequestScratch> s) {
+  // Keep enough for the usual number of concurrent requests; drop the rest after a burst.
+  if (s && scratch_.size() < 256) scratch_.push_back(std::move(s));
+}
+
+}  // namespace ferry::proxy

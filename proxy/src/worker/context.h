@@ -1,0 +1,113 @@
+// The per-worker context every session, stream and upstream of one worker uses: its event
+// loop, the current plan, the upstream pools, the per-request scratch free list, the replay
+// budget, the access-log buffer and the registry of live downstream connections. The accept
+// and dispatch loop above it is the Worker (worker.h); sessions include only this header.
+//
+// Ownership: the Worker is-a WorkerContext and the Engine owns the Workers. Thread: the
+// worker's own, except the EngineShared facts (atomics, or locked inside).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "access_log.h"
+#include "acme/http01_tokens.h"
+#include "balance/balancer.h"
+#include "http/body_tee.h"
+#include "net/asio_util.h"
+#include "net/buffer.h"
+#include "net/stream.h"
+#include "plan/plan.h"
+#include "upstream/h2_upstream.h"
+#include "upstream/pool.h"
+
+namespace ferry::proxy {
+
+struct RequestScratch;
+
+// Facts shared by all workers of one Engine.
+struct EngineShared {
+  std::atomic<size_t> connections{0};  // downstream connections, all workers
+  std::atomic<uint32_t> max_connections{100000};
+  AccessLogWriter* access_log = nullptr;
+  // ACME HTTP-01 key authorizations by token (Engine::set_acme_http_tokens); see acme/http01_tokens.h.
+  acme::AcmeHttpTokens acme_http;
+};
+
+// A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
+// started under one plan finishes with it (and its balancers) after a reload.
+struct WorkerPlan {
+  std::shared_ptr<const Plan> plan;
+  std::vector<std::unique_ptr<Balancer>> balancers;  // per plan->backends
+  std::vector<std::vector<tcp::endpoint>> endpoints;  // per backend, per server
+};
+
+// A downstream connection as the worker sees it, for drain and for trust changes at reload.
+struct SessionHandle {
+  Stream* stream = nullptr;
+  bool idle = false;  // waiting for the next request (safe to close at drain)
+  // Called at drain instead of cancelling an idle stream (HTTP/2: GOAWAY, then finish).
+  std::function<void()> on_drain;
+  // Backhaul connections: their real source and listener key (both owned by the session, alive
+  // while it is registered). Each new plan must still trust the source (a mesh peer's
+  // allowed-ips on the backhaul of that listener); else Worker::install revokes the session:
+  // `on_revoke` if set, else its stream is cancelled (closed).
+  const SockAddr* backhaul_peer = nullptr;
+  const std::string* listener = nullptr;
+  std::function<void()> on_revoke;
+};
+
+class WorkerContext {
+ public:
+  WorkerContext(int id, EngineShared& shared);
+  ~WorkerContext();
+  WorkerContext(const WorkerContext&) = delete;
+  WorkerContext& operator=(const WorkerContext&) = delete;
+
+  int id() const { return id_; }
+  asio::io_context& io() { return io_; }
+  const std::shared_ptr<WorkerPlan>& plan() const { return plan_; }
+  UpstreamPool& pool() { return pool_; }
+  H2Upstreams& h2_upstreams() { return h2_upstreams_; }
+  BlockPool& blocks() { return blocks_; }
+  // Streamed request bodies kept for Ferry-Replay, all of this worker's requests together
+  // (limit: global `replay-buffer-budget`, set when a plan is installed).
+  http::ReplayBudget& replay_budget() { return replay_budget_; }
+  AccessLogBuffer& access_log() { return access_log_; }
+  EngineShared& shared() { return shared_; }
+  bool draining() const { return draining_; }
+  uint64_t random();  // fast per-worker PRNG (request ids, jitter)
+
+  // Per-request working memory (request/scratch.h), recycled per worker.
+  std::unique_ptr<RequestScratch> take_scratch();
+  void give_scratch(std::unique_ptr<RequestScratch> s);
+
+  void add_session(SessionHandle* h) { sessions_.insert(h); }
+  void remove_session(SessionHandle* h) { sessions_.erase(h); }
+
+ protected:
+  int id_;
+  EngineShared& shared_;
+  std::shared_ptr<WorkerPlan> plan_;
+  std::unordered_set<SessionHandle*> sessions_;
+  std::vector<std::unique_ptr<RequestScratch>> scratch_;  // free list
+  BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
+  http::ReplayBudget replay_budget_;  // before io_: request frames give their bytes back
+  UpstreamPool pool_;
+  H2Upstreams h2_upstreams_{io_, blocks_};
+  AccessLogBuffer access_log_;
+  bool draining_ = false;
+  uint64_t rng_state_;
+  // Last member, so destroyed first: pending sessions are destroyed while the members they
+  // use (sessions_, pool_, access_log_) still exist.
+  // Sockets are only touched by this thread, so the reactor needs no per-descriptor locks;
+  // the scheduler keeps its lock because other threads post() to us.
+  asio::io_context io_{ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+};
+
+}  // namespace ferry::proxy
