@@ -38,12 +38,15 @@ std::string error_body(int status, std::string_view detail) {
   return body;
 }
 
-std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
-                           std::string_view extra_headers) {
-  std::string body = error_body(status, detail);
+namespace {
+
+std::string response(int status, std::string_view content_type, std::string_view body, std::string_view request_id,
+                     bool close, std::string_view extra_headers) {
   std::string r = "HTTP/1.1 " + std::to_string(status) + " ";
   r += reason_phrase(status);
-  r += "\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nContent-Length: ";
+  r += "\r\nContent-Type: ";
+  r += content_type;
+  r += "\r\nCache-Control: no-store\r\nContent-Length: ";
   r += std::to_string(body.size());
   r += "\r\n";
   if (!request_id.empty()) {
@@ -56,6 +59,17 @@ std::string error_response(int status, std::string_view detail, std::string_view
   r += "\r\n";
   r += body;
   return r;
+}
+
+}  // namespace
+
+std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
+                           std::string_view extra_headers) {
+  return response(status, "text/plain; charset=utf-8", error_body(status, detail), request_id, close, extra_headers);
+}
+
+std::string local_response(int status, std::string_view content_type, std::string_view body, bool close) {
+  return response(status, content_type, body, {}, close, {});
 }
 
 }  // namespace ferry::proxy

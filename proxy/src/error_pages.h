@@ -1,4 +1,4 @@
-// Ferry's own responses (errors, 100 Continue): small text/plain pages.
+// Ferry's own responses (errors, local answers): small complete HTTP/1.1 responses.
 // Pure functions, any thread.
 #pragma once
 
@@ -18,5 +18,10 @@ std::string error_body(int status, std::string_view detail);
 // "<status> <reason>\n<detail>\n".
 std::string error_response(int status, std::string_view detail, std::string_view request_id, bool close,
                            std::string_view extra_headers = {});
+
+// A complete HTTP/1.1 response of Ferry's own that is not an error (the ACME http-01 answer,
+// the mesh load report): status line, Content-Type, Cache-Control: no-store, Content-Length,
+// `Connection: close` when `close`, and `body`.
+std::string local_response(int status, std::string_view content_type, std::string_view body, bool close);
 
 }  // namespace ferry::proxy

@@ -5,7 +5,7 @@
 
 #include <random>
 
-#include "http1/session.h"
+#include "session/http1_session.h"
 #include "log.h"
 #include "mesh/prober.h"
 #include "tcp/tcp_session.h"

@@ -34,12 +34,4 @@ std::string_view acme_challenge_token(std::string_view target) {
   return is_valid_acme_token(token) ? token : std::string_view();
 }
 
-std::string acme_http01_response(std::string_view key_authorization, bool close) {
-  std::string r = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: no-store\r\nContent-Length: ";
-  r += std::to_string(key_authorization.size());
-  r += close ? "\r\nConnection: close\r\n\r\n" : "\r\n\r\n";
-  r += key_authorization;
-  return r;
-}
-
 }  // namespace ferry::proxy::acme

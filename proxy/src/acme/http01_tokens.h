@@ -1,5 +1,6 @@
 // ACME HTTP-01 challenge responses (RFC 8555 §8.3): the key authorizations the ACME thread
-// publishes, served at /.well-known/acme-challenge/<token> by the HTTP/1 session before routing.
+// publishes, served at /.well-known/acme-challenge/<token> by the request pipeline before routing
+// (request/pipeline.cpp, its `local` phase).
 //
 // Ownership: the Engine owns one AcmeHttpTokens (in EngineShared) for its lifetime, so the table
 // survives reloads and is shared by every worker and plan.
@@ -49,9 +50,5 @@ bool is_valid_acme_token(std::string_view token);
 // The token of a request target "/.well-known/acme-challenge/<token>" (no query), or empty when
 // the target is anything else (including an invalid token). Any thread; no allocation.
 std::string_view acme_challenge_token(std::string_view target);
-
-// The whole HTTP/1.1 200 response carrying `key_authorization` (application/octet-stream,
-// Cache-Control: no-store), with "Connection: close" when `close`. Any thread.
-std::string acme_http01_response(std::string_view key_authorization, bool close);
 
 }  // namespace ferry::proxy::acme

@@ -8,6 +8,7 @@
 
 #include "ferry/proxy/engine.h"
 #include "acme/http01_tokens.h"
+#include "error_pages.h"
 
 using namespace ferry::proxy;
 using namespace ferry::proxy::acme;
@@ -57,10 +58,12 @@ TEST_CASE("acme http-01: request targets and response", "[acme]") {
   CHECK(acme_challenge_token("http://a.example/.well-known/acme-challenge/a").empty());  // absolute form: routed
   CHECK(acme_challenge_token("/.well-known/acme-challenge/" + std::string(257, 'a')).empty());
 
-  CHECK(acme_http01_response("t.k", false) ==
+  // The answer as the HTTP/1 session sends it (request/pipeline.cpp's local phase).
+  CHECK(ferry::proxy::local_response(200, "application/octet-stream", "t.k", false) ==
         "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nCache-Control: no-store\r\n"
         "Content-Length: 3\r\n\r\nt.k");
-  CHECK(acme_http01_response("t.k", true).find("\r\nConnection: close\r\n\r\nt.k") != std::string::npos);
+  CHECK(ferry::proxy::local_response(200, "application/octet-stream", "t.k", true).find("\r\nConnection: close\r\n\r\nt.k") !=
+        std::string::npos);
 }
 
 TEST_CASE("acme http-01: Engine::set_acme_http_tokens validates", "[acme]") {

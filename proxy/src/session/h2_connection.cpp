@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "http2/send_batch.h"
-#include "http2/session_impl.h"
+#include "session/h2_session_impl.h"
 #include "log.h"
 
 namespace ferry::proxy {
@@ -154,11 +154,7 @@ struct Callbacks {
 };
 
 Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer)
-    : w_(w),
-      sock_(std::move(sock)),
-      wp_(std::move(wp)),
-      key_(std::move(key)),
-      peer_(peer),
+    : DownstreamConn(w, std::move(sock), std::move(wp), std::move(key)),
       idle_dl_(w.io().get_executor(), [this] {
         // Keep-alive timeout with no stream open: GOAWAY, then close once it is written.
         if (!streams_.empty() || closed_) return;
@@ -176,6 +172,8 @@ Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan
       write_wake_(w.io().get_executor()) {
   const auto& ref = wp_->plan->binds.at(key_);
   fe_ = &wp_->plan->frontends[ref.frontend];
+  bind_ = ref.bind;
+  peer_ = peer;
   if (sock_.is_tls()) tls_front_ = fe_->tls;
   client_ip_ = format_ip(&peer_.client);
   trusted_ = fe_->trusts(peer_.socket, peer_.client);
@@ -275,24 +273,6 @@ void Connection::receive(std::string_view data) {
                                                                                                  : NGHTTP2_PROTOCOL_ERROR;
   nghttp2_session_terminate_session(ng_, code);
   kick();
-}
-
-bool Connection::refresh_plan() {
-  if (revoked_) return false;
-  if (w_.plan() == wp_) return true;
-  auto it = w_.plan()->plan->binds.find(key_);
-  if (it == w_.plan()->plan->binds.end()) return false;
-  const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
-  if (fe.cfg->mode != config::Mode::http) return false;
-  if (fe.cfg->backhaul && !fe.trusted.contains(peer_.socket)) return false;  // no longer a mesh peer
-  if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
-    fe_->stats->closed(w_.id());
-    fe.stats->opened(w_.id());
-  }
-  wp_ = w_.plan();
-  fe_ = &fe;
-  trusted_ = fe_->trusts(peer_.socket, peer_.client);
-  return true;
 }
 
 void Connection::update_idle() {

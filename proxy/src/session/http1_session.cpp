@@ -1,4 +1,4 @@
-#include "http1/session.h"
+#include "session/http1_session.h"
 
 #include <cstring>
 #include <tuple>
@@ -10,19 +10,18 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include "error_pages.h"
-#include "acme/http01_tokens.h"
-#include "http1/session_impl.h"
-#include "http2/session.h"
+#include "http/fields.h"
+#include "http1/request_parser.h"
 #include "log.h"
 #include "proxy_protocol.h"
-#include "request/common.h"
+#include "request/pipeline.h"
 #include "routing/request_route.h"
+#include "session/h2_session.h"
+#include "session/http1_session_impl.h"
 #include "tcp/tcp_session.h"
 #include "tls/acme_challenges.h"
 #include "tls/handshake_failure.h"
 #include "tls/server_context.h"
-#include "http1/request_parser.h"
-#include "http/fields.h"
 
 namespace ferry::proxy {
 
@@ -35,10 +34,7 @@ void start_http1_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<Wor
 namespace ferry::proxy::http1 {
 
 Session::Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key)
-    : w_(w),
-      sock_(std::move(sock)),
-      wp_(std::move(wp)),
-      key_(std::move(key)),
+    : DownstreamConn(w, Stream(std::move(sock)), std::move(wp), std::move(key)),
       buf_(BlockPool::kBlockSize, &w.blocks()),
       dl_(sock_.get_executor(), [this] { cancel_all(); }) {
   const auto& ref = wp_->plan->binds.at(key_);  // the worker checked it exists
@@ -94,28 +90,6 @@ void Session::park(std::shared_ptr<Session> s) {
     s->first_len_ = n;
     serve(std::move(s), true);
   });
-}
-
-bool Session::refresh_plan() {
-  if (revoked_) return false;
-  if (w_.plan() == wp_) return true;
-  auto it = w_.plan()->plan->binds.find(key_);
-  if (it == w_.plan()->plan->binds.end()) return false;  // listener removed: finish here
-  const auto& fe = w_.plan()->plan->frontends[it->second.frontend];
-  if (fe.cfg->mode != config::Mode::http) return false;
-  if (fe.cfg->backhaul && !fe.trusted.contains(peer_.socket)) {  // no longer a mesh peer
-    revoked_ = true;
-    return false;
-  }
-  if (fe.stats != fe_->stats) {  // counted as active under the new plan's frontend from now on
-    fe_->stats->closed(w_.id());
-    fe.stats->opened(w_.id());
-  }
-  wp_ = w_.plan();
-  fe_ = &fe;
-  bind_ = it->second.bind;
-  trusted_ = fe_->trusts(peer_.socket, peer_.client);
-  return true;
 }
 
 void Session::cancel_all() {
@@ -208,10 +182,20 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     if (h != HeadResult::ok) co_return Outcome::closed;
     if (!refresh_plan()) {
       // A backhaul peer a reload no longer trusts gets nothing more on this connection.
-      if (!revoked_) co_await send_error(503, "this listener was removed by a reload", true);
+      if (!revoked_) co_await write_error(503, "this listener was removed by a reload", true);
       co_return Outcome::closed;
     }
-    if (!co_await handle(s_->req)) break;
+    http::RequestHead& req = s_->req;
+    head_pending_ = true;
+    head_size_ = req.head_size;
+    framing_ = req.framing;
+    length_ = req.content_length;
+    expect_ = req.expect_continue;
+    minor_ = req.minor;
+    complete_len_ = 0;
+    const bool keep = co_await run_request(*this, req, *s_);
+    head_done();  // answered before the pipeline needed the body: the next head follows
+    if (!keep) break;
     if (w_.draining() || revoked_) break;
   }
   co_await lingering_close();
@@ -242,7 +226,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
       auto [ec, got] = co_await sock_.async_read_some(asio::buffer(first_), use_nothrow);
       handle_.idle = false;
       if (ec || got == 0) {
-        if (ec && dl_.expired()) co_await send_error(408, "no request received in time", true);
+        if (ec && dl_.expired()) co_await write_error(408, "no request received in time", true);
         co_return HeadResult::close;
       }
       n = got;
@@ -266,20 +250,20 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
     if (r.status == ParseStatus::complete) co_return HeadResult::ok;
     if (r.status == ParseStatus::error) {
       log(config::LogLevel::debug, "frontend " + fe.name + ": bad request from " + client_ip_ + ": " + r.reason);
-      co_await send_error(r.http_status, r.reason, true);
+      co_await write_error(r.http_status, r.reason, true);
       co_return HeadResult::close;
     }
     if (buf_.space_size() == 0) {
       // Limits are enforced on partial input, so growing up to them always terminates.
       buf_.reserve(std::max<size_t>(buf_.capacity() * 2, limits.max_header_size + 1024));
       if (buf_.space_size() == 0) {
-        co_await send_error(431, "request head too large", true);
+        co_await write_error(431, "request head too large", true);
         co_return HeadResult::close;
       }
     }
     auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
     if (ec || n == 0) {
-      if (ec && dl_.expired()) co_await send_error(408, "request head not received in time", true);
+      if (ec && dl_.expired()) co_await write_error(408, "request head not received in time", true);
       co_return HeadResult::close;
     }
     std::string_view fresh(buf_.space(), n);
@@ -288,77 +272,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   }
 }
 
-awaitable<bool> Session::handle(http::RequestHead& req) {
-  const Plan& plan = *wp_->plan;
-  RequestInfo& info = s_->info;
-  info.started = SteadyClock::now();
-  info.minor = req.minor;
-  info.keep_alive = req.keep_alive;
-  info.idempotent = http::is_idempotent(req.method);
-  info.app = -1;
-  make_request_id(w_, req.headers, trusted_, info.request_id);
-  if (w_.access_log().enabled()) {
-    info.method = req.method;
-    info.path = req.target;
-    info.host = req.host;
-  } else {  // the scratch may carry another connection's request
-    info.method.clear(), info.path.clear(), info.host.clear();
-  }
-  const bool has_body = req.framing != http::Framing::none;
-
-  // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here, before routing; an unknown
-  // one is routed like any request (an app may answer its own). Only that path takes the
-  // table's lock (acme/http01_tokens.h).
-  if (std::string key_authz; !has_body && req.method == "GET" && w_.shared().acme_http.maybe_any() &&
-                             w_.shared().acme_http.find(acme::acme_challenge_token(req.path), key_authz)) {
-    std::string response = acme::acme_http01_response(key_authz, !req.keep_alive);
-    buf_.consume(req.head_size);
-    dl_.arm(fe_->cfg->timeouts.client);
-    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(response), use_nothrow);
-    log(config::LogLevel::info, "frontend " + fe_->cfg->name + ": answered an ACME http-01 validation from " + client_ip_);
-    log_request(info, 200, 0, n, {}, -1, 0, "acme-http-01");
-    co_return !ec && req.keep_alive;
-  }
-
-  RequestRoute route = route_request(plan, *fe_, peer_, req.host, req.headers, config::Mode::http,
-                                     TlsOrigin{sock_.ssl(), tls_front_.get()});
-  const int app = route.app;
-  if (app < 0) {
-    buf_.consume(req.head_size);
-    co_await send_error(route.status, route.reason, has_body || !req.keep_alive);
-    log_request(info, route.status, 0, 0, {}, -1, 0, "no-app");
-    co_return !has_body && req.keep_alive;
-  }
-  info.instance.assign(route.instance);
-  info.app = app;
-  const PlanApp& pa = plan.apps[app];
-  if (pa.cfg->max_body_size && req.framing == http::Framing::content_length && req.content_length > pa.cfg->max_body_size) {
-    buf_.consume(req.head_size);
-    co_await send_error(413, "request body exceeds max-body-size", true);
-    log_request(info, 413, 0, 0, {}, -1, 0, "body-too-large");
-    co_return false;
-  }
-  const config::Backend& be = *plan.backends[pa.backend].cfg;
-  bool queued = false;
-  const auto asked = SteadyClock::now();
-  auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
-  count_budget(w_, plan, app, granted, queued, asked);
-  if (granted != BudgetResult::granted) {
-    buf_.consume(req.head_size);
-    bool full = granted == BudgetResult::queue_full;
-    co_await send_error(503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
-                        has_body || !req.keep_alive, "Retry-After: 1\r\n");
-    log_request(info, 503, 0, 0, {}, -1, 0, full ? "queue-full" : "queue-timeout");
-    co_return !has_body && req.keep_alive;
-  }
-  struct Release {
-    AppBudget& b;
-    ~Release() { b.release(); }
-  } release{*pa.budget};
-  co_return co_await forward(req, info);
-}
-
-awaitable<void> Session::send_error(int status, std::string_view detail, bool close, std::string_view extra) {
+awaitable<void> Session::write_error(int status, std::string_view detail, bool close, std::string_view extra) {
   std::string page = error_response(status, detail, s_ ? std::string_view(s_->info.request_id) : std::string_view(), close, extra);
   dl_.arm(fe_->cfg->timeouts.client);
   co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
@@ -425,12 +339,6 @@ awaitable<Session::HeadResult> Session::read_preface() {
   }
   if (buf_.data().starts_with(kClientPreface)) co_return HeadResult::h2;
   co_return co_await read_head(false, false);
-}
-
-void Session::log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
-                          double upstream_ms, int retries, std::string_view termination) {
-  proxy::log_request(w_, *wp_->plan, *fe_->cfg, peer_, info, status, in, out, server, upstream_ms, retries, termination,
-                     StatsProtocol::http1);
 }
 
 }  // namespace ferry::proxy::http1

@@ -1,12 +1,11 @@
-// Private to http1/session.cpp and http1/exchange.cpp: the state of one downstream HTTP/1
-// connection. Worker thread only.
+// Private to session/http1_session.cpp and session/http1_downstream.cpp: the state of one
+// downstream HTTP/1 connection. Worker thread only.
 #pragma once
 
 #include <array>
 #include <memory>
 #include <string>
 
-#include "access_log.h"
 #include "http/message.h"
 #include "request/scratch.h"
 #include "net/asio_util.h"
@@ -14,12 +13,13 @@
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "net/stream.h"
+#include "request/downstream.h"
 #include "upstream/pool.h"
 #include "worker/context.h"
 
 namespace ferry::proxy::http1 {
 
-class Session {
+class Session final : public DownstreamConn, public RequestDownstream {
  public:
   Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
   ~Session();  // the connection ends here (closes the socket, counts it out)
@@ -37,9 +37,24 @@ class Session {
   enum class Outcome { closed, parked };
   awaitable<Outcome> run(bool resumed);
 
-  // exchange.cpp: forwards one routed request; returns whether the downstream connection
-  // may serve another request. `req` views are valid until the upstream head is built.
-  awaitable<bool> forward(http::RequestHead& req, RequestInfo& info);
+  // RequestDownstream (http1_downstream.cpp): one request of this connection in the pipeline.
+  DownstreamConn& conn() override { return *this; }
+  StatsProtocol protocol() const override { return StatsProtocol::http1; }
+  uint64_t replayable_body_limit() const override;
+  awaitable<void> send_error(int status, std::string_view detail, bool close, bool retry_after) override;
+  awaitable<uint64_t> send_local(const LocalResponse& r, bool close) override;
+  void routed(const PlanApp& pa, const config::Backend& be) override;
+  void head_done() override;
+  awaitable<bool> await_body(const http::RequestHead& req, BodyWait& w) override;
+  bool complete_body(const http::RequestHead& req, std::string_view& body) override;
+  void complete_body_done() override;
+  void set_tee(http::BodyTee* tee) override { tee_ = tee; }
+  std::unique_ptr<UpstreamConn>& upstream_slot() override { return up_; }
+  Deadline& deadline() override { return dl_; }
+  awaitable<RelayResult> relay_response(Exchange& x, const RequestInfo& info, const config::Backend& be,
+                                        bool upgrade) override;
+  awaitable<http1::BodyResult> send_body(UpstreamConn& up) override;
+  awaitable<void> interim(const http::ResponseHead& head, std::string_view raw) override;
 
  private:
   // backhaul_tcp: a backhaul connection that starts with a PROXY v2 header (raw TCP for an
@@ -52,41 +67,32 @@ class Session {
   awaitable<HeadResult> read_head(bool first, bool resumed);
   // The connection starts like the h2c preface: h2 once it is complete, else parsed as HTTP/1.
   awaitable<HeadResult> read_preface();
-  // Switches to the worker's newest plan; false when our listener is gone from it.
-  bool refresh_plan();
-  awaitable<bool> handle(http::RequestHead& req);
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
-  awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
+  awaitable<void> write_error(int status, std::string_view detail, bool close, std::string_view extra = {});
   awaitable<void> lingering_close();
-  void log_request(const RequestInfo& info, int status, uint64_t in, uint64_t out, std::string_view server,
-                   double upstream_ms, int retries, std::string_view termination);
   void cancel_all();
 
-  WorkerContext& w_;
-  Stream sock_;  // the downstream connection (TLS on `tls` binds)
-  std::shared_ptr<WorkerPlan> wp_;
-  std::string key_;
-  const PlanFrontend* fe_ = nullptr;  // in wp_->plan
-  // The front context the TLS handshake started on (null when plain): the certificate set a
-  // request's Host is checked against (route_request), also after a reload.
-  std::shared_ptr<SSL_CTX> tls_front_;
-  int bind_ = 0;
   SessionHandle handle_;
-  PeerInfo peer_;
-  std::string client_ip_;
   Buffer buf_;
   Deadline dl_;
   std::unique_ptr<UpstreamConn> up_;  // the upstream connection of the current exchange
   std::unique_ptr<RequestScratch> s_;  // borrowed from the worker while a request is active
-  bool trusted_ = false;
-  bool revoked_ = false;    // a reload took the backhaul peer out of every allowed-ips
-  bool tunneling_ = false;  // exchange.cpp: an upgraded connection's tunnel is running
+  bool tunneling_ = false;  // an upgraded connection's tunnel is running (a revocation cuts it)
+  // The current request (set by run(), read by the RequestDownstream methods).
+  bool head_pending_ = false;     // its head is still at the front of buf_
+  size_t head_size_ = 0;
+  http::Framing framing_ = http::Framing::none;
+  uint64_t length_ = 0;           // its content-length
+  bool expect_ = false;           // "Expect: 100-continue"
+  int minor_ = 1;
+  size_t complete_len_ = 0;       // body bytes complete_body() lent from buf_
+  uint64_t max_body_ = 0;         // the routed app's max-body-size (0: none)
+  std::chrono::milliseconds server_timeout_{0};  // the routed backend's `timeout server`
+  http::BodyTee* tee_ = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
   // A connection waiting for a request reads its first bytes here, not into a 16 KiB block
   // (10,000 idle connections would pin 160 MiB); read_head moves them into buf_.
   std::array<char, 256> first_;
   size_t first_len_ = 0;
-
-  friend struct ExchangeState;
 };
 
 }  // namespace ferry::proxy::http1

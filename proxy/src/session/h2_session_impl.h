@@ -1,4 +1,4 @@
-// Private to http2/session.cpp and http2/stream.cpp: one downstream HTTP/2 connection and its
+// Private to session/h2_connection.cpp and session/h2_stream.cpp: one downstream HTTP/2 connection and its
 // streams. Worker thread only.
 //
 // Ownership: the Connection owns its streams (by id) and the nghttp2 session. The connection
@@ -16,11 +16,12 @@
 
 #include "request/scratch.h"
 #include "http2/headers.h"
-#include "http2/session.h"
+#include "session/h2_session.h"
 #include "net/asio_util.h"
 #include "net/byte_queue.h"
 #include "net/deadline.h"
 #include "net/signal.h"
+#include "request/downstream.h"
 #include "upstream/pool.h"
 #include "worker/context.h"
 
@@ -49,30 +50,19 @@ struct StreamState {
   std::unique_ptr<UpstreamConn> up;
 };
 
-class Connection : public std::enable_shared_from_this<Connection> {
+class Connection : public DownstreamConn, public std::enable_shared_from_this<Connection> {
  public:
   Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan> wp, std::string key, const PeerInfo& peer);
   ~Connection();
   // Sets up nghttp2, queues our SETTINGS, feeds `received` and starts the loops.
   static void start(std::shared_ptr<Connection> self, std::string_view received);
 
-  // stream.cpp: serves one request (route, budget, exchange, response).
+  // h2_stream.cpp: serves one request through the pipeline (request/pipeline.h).
   awaitable<void> serve_stream(std::shared_ptr<Connection> self, StreamState& s);
 
   // Wakes the writer to send what nghttp2 has queued. Safe inside nghttp2 callbacks.
   void kick();
 
-  WorkerContext& w_;
-  Stream sock_;
-  std::shared_ptr<WorkerPlan> wp_;
-  std::string key_;
-  const PlanFrontend* fe_ = nullptr;  // in wp_->plan
-  // The front context this connection's TLS handshake started on (null when plain): the
-  // certificate set a request's Host is checked against (route_request), also after a reload.
-  std::shared_ptr<SSL_CTX> tls_front_;
-  PeerInfo peer_;
-  std::string client_ip_;
-  bool trusted_ = false;
   nghttp2_session* ng_ = nullptr;
 
  private:
@@ -81,8 +71,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Feeds received bytes to nghttp2; a fatal error ends the input for good (GOAWAY or close).
   void receive(std::string_view data);
   awaitable<void> write_loop(std::shared_ptr<Connection> self);
-  // Switches to the worker's newest plan for new streams; false when our listener is gone.
-  bool refresh_plan();
   // No new streams from now on (GOAWAY with the last stream we took); closes when idle.
   void begin_shutdown();
   void finish_stream(StreamState& s);
@@ -104,11 +92,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool writing_ = false;    // a write is in flight
   bool recv_dead_ = false;  // nghttp2 failed on input: no more of it is fed
   bool shutting_down_ = false;
-  bool revoked_ = false;    // a reload took the backhaul peer out of every allowed-ips
   bool closed_ = false;
 
   friend struct StreamState;
-  friend awaitable<void> serve_stream_impl(std::shared_ptr<Connection>, StreamState&);
+  friend class StreamDownstream;
 };
 
 }  // namespace ferry::proxy::http2

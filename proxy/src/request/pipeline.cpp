@@ -1,0 +1,272 @@
+#include "request/pipeline.h"
+
+#include <optional>
+#include <string>
+
+#include "acme/http01_tokens.h"
+#include "http/fields.h"
+#include "http1/rewrite.h"
+#include "log.h"
+#include "mesh/load_report.h"
+#include "request/common.h"
+#include "routing/hints.h"
+#include "routing/request_route.h"
+#include "upstream/exchange.h"
+#include "upstream/replay.h"
+
+namespace ferry::proxy {
+namespace {
+
+double ms_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
+}
+
+// The state of one request as it goes through the phases. Lives in run_request's frame.
+struct Request {
+  RequestDownstream& d;
+  DownstreamConn& c;
+  std::shared_ptr<WorkerPlan> wp;  // the request finishes with the plan it started under
+  const Plan& plan;
+  const config::Frontend& fe;
+  http::RequestHead& req;
+  RequestScratch& sc;
+  RequestInfo& info;
+  bool has_body;
+
+  Request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc)
+      : d(d),
+        c(d.conn()),
+        wp(c.wp_),
+        plan(*wp->plan),
+        fe(*c.fe_->cfg),
+        req(req),
+        sc(sc),
+        info(sc.info),
+        has_body(req.framing != http::Framing::none) {}
+
+  void log(int status, uint64_t in, uint64_t out, std::string_view server, double up_ms, int retries,
+           std::string_view term) {
+    log_request(c.w_, plan, fe, c.peer_, info, status, in, out, server, up_ms, retries, term, d.protocol());
+  }
+  // Whether the connection may go on after an answer that left the request body unread.
+  bool may_continue_unread() const { return !has_body && req.keep_alive; }
+};
+
+// accept: the request's facts for retries and the access log.
+void accept(Request& r) {
+  RequestInfo& info = r.info;
+  info.started = SteadyClock::now();
+  info.minor = r.req.minor;
+  info.keep_alive = r.req.keep_alive;
+  info.idempotent = http::is_idempotent(r.req.method);
+  info.app = -1;
+  make_request_id(r.c.w_, r.req.headers, r.c.trusted_, info.request_id);
+  if (r.c.w_.access_log().enabled()) {
+    info.method = r.req.method;
+    info.path = r.req.target;
+    info.host = r.req.host;
+  } else {  // the scratch may carry another connection's request
+    info.method.clear(), info.path.clear(), info.host.clear();
+  }
+}
+
+// local: answers Ferry gives before routing, or nothing.
+std::optional<LocalResponse> local_answer(Request& r) {
+  if (r.has_body || r.req.method != "GET") return std::nullopt;
+  // The mesh load report, for the edges' probers (backhaul peers only).
+  if (r.fe.backhaul && r.req.target == kLoadReportPath)
+    return LocalResponse{200, "text/plain", build_load_report(r.plan, now_ms()), "", false};
+  // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here; an unknown one is routed
+  // like any request (an app may answer its own). Only that path takes the table's lock
+  // (acme/http01_tokens.h).
+  auto& tokens = r.c.w_.shared().acme_http;
+  if (std::string key_authz; tokens.maybe_any() && tokens.find(acme::acme_challenge_token(r.req.path), key_authz)) {
+    log(config::LogLevel::info, "frontend " + r.fe.name + ": answered an ACME http-01 validation from " + r.c.client_ip_);
+    return LocalResponse{200, "application/octet-stream", std::move(key_authz), "acme-http-01"};
+  }
+  return std::nullopt;
+}
+
+// route + budget: the app, its body limit and a unit of its concurrency budget. Returns the
+// app, or -1 after answering (with `keep` set to whether the connection may go on).
+awaitable<int> admit(Request& r, bool& keep) {
+  RequestRoute route = route_request(r.plan, *r.c.fe_, r.c.peer_, r.req.host, r.req.headers, config::Mode::http,
+                                     TlsOrigin{r.c.sock_.ssl(), r.c.tls_front_.get()});
+  const int app = route.app;
+  keep = r.may_continue_unread();
+  if (app < 0) {
+    co_await r.d.send_error(route.status, route.reason, !keep);
+    r.log(route.status, 0, 0, {}, -1, 0, "no-app");
+    co_return -1;
+  }
+  r.info.instance.assign(route.instance);
+  r.info.app = app;
+  const PlanApp& pa = r.plan.apps[app];
+  if (pa.cfg->max_body_size && r.req.framing == http::Framing::content_length &&
+      r.req.content_length > pa.cfg->max_body_size) {
+    keep = false;
+    co_await r.d.send_error(413, "request body exceeds max-body-size", true);
+    r.log(413, 0, 0, {}, -1, 0, "body-too-large");
+    co_return -1;
+  }
+  const config::Backend& be = *r.plan.backends[pa.backend].cfg;
+  bool queued = false;
+  const auto asked = SteadyClock::now();
+  auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
+  count_budget(r.c.w_, r.plan, app, granted, queued, asked);
+  if (granted != BudgetResult::granted) {
+    const bool full = granted == BudgetResult::queue_full;
+    co_await r.d.send_error(503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
+                            !keep, true);
+    r.log(503, 0, 0, {}, -1, 0, full ? "queue-full" : "queue-timeout");
+    co_return -1;
+  }
+  co_return app;
+}
+
+// The exchange failed on the request body (x.body): the answer and the log line.
+awaitable<void> body_failed(Request& r, const Exchange& x, int retries) {
+  using E = http1::BodyResult::Error;
+  const auto& pb = r.plan.backends[r.plan.apps[x.app].backend];
+  const auto& br = x.body;
+  std::string_view srv = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();
+  const double up_ms = ms_since(x.started);
+  if (br.error == E::too_large) {
+    co_await r.d.send_error(413, "request body exceeds max-body-size", true);
+    r.log(413, br.bytes, 0, srv, up_ms, retries, "body-too-large");
+  } else if (br.error == E::malformed) {
+    co_await r.d.send_error(400, "malformed chunked request body", true);
+    r.log(400, br.bytes, 0, srv, up_ms, retries, "bad-body");
+  } else if (br.error == E::write || br.error == E::write_timeout) {
+    const int status = br.error == E::write ? 502 : 504;
+    co_await r.d.send_error(status, "upstream failed while receiving the request body", true);
+    r.log(status, br.bytes, 0, srv, up_ms, retries, "upstream-body");
+  } else {
+    r.log(0, br.bytes, 0, srv, -1, retries, br.error == E::read_timeout ? "client-timeout" : "client-abort");
+  }
+}
+
+// forward + respond + log, for a routed request holding its app's budget.
+awaitable<bool> forward(Request& r, int app) {
+  RequestDownstream& d = r.d;
+  http::RequestHead& req = r.req;
+  RequestInfo& info = r.info;
+  const PlanApp& pa = r.plan.apps[app];
+  const config::Frontend& fe = r.fe;
+
+  // The upstream head, built now: the parsed views may die once the body moves on.
+  std::string& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
+  head.clear();
+  http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, info.request_id,
+                            r.c.trusted_, d.via(), r.plan.config->global.region, fe.backhaul};
+  std::string fallback;  // only for a request without a Host (HTTP/1.0): rare
+  if (req.host.empty()) fallback = fallback_host(*pa.cfg, r.c.peer_);
+  ctx.fallback_host = fallback;
+  http1::build_upstream_request(req, ctx, head);
+  // Client routing hints (allow-routing-hints), copied: the head's views die below.
+  // On the backhaul, the instance the edge chose is the only target (a hosted one).
+  OwnedHints hints;
+  if (pa.cfg->allow_routing_hints && !fe.backhaul) hints.assign(parse_client_hints(req.headers));
+  RoutingHints hints_view = hints.view();
+  if (!info.instance.empty()) hints_view.force_instance = info.instance;
+  const bool upgrade = req.upgrade;
+  const std::string method(req.method);
+  d.head_done();
+  // A small body still arriving is awaited whole, so the request can be replayed on another
+  // server (or after an HTTP/2 server refused its stream).
+  if (req.framing == http::Framing::content_length && req.content_length <= d.replayable_body_limit() &&
+      !req.expect_continue) {
+    BodyWait w;
+    if (!co_await d.await_body(req, w)) {
+      r.log(0, w.received, 0, {}, -1, 0, w.termination);
+      co_return false;
+    }
+  }
+  std::string_view body;
+  const bool replayable = d.complete_body(req, body);
+
+  // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
+  // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
+  http::BodyTee tee;
+  const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
+  tee.max = pa.cfg->replay_max_body;
+  tee.budget = &r.c.w_.replay_budget();  // the worker's, shared by all its requests
+  d.set_tee(tee_on ? &tee : nullptr);
+  Exchange x{r.c.w_, *r.wp, app, r.c.peer_, d.deadline(), d.upstream_slot(), r.sc.resp, r.sc.tried};
+  if (!hints_view.empty()) x.hints = &hints_view;
+  UpstreamRequest ur{head, body, replayable, info.idempotent, method, upgrade};
+  co_await run_exchange(x, ur, d);
+  explain_forced_hints(x);
+  ReplayState rs;
+  if (replay_requested(x, fe)) co_await follow_replays(x, ur, d, tee_on ? &tee : nullptr, app, rs);
+  d.set_tee(nullptr);
+  tee.release();  // the budget's bytes back as soon as the replays are done
+  // After replays the answer may come from another app: its backend from here on.
+  info.app = x.app;
+  const PlanBackend& pb = r.plan.backends[r.plan.apps[x.app].backend];
+  const config::Backend& be = *pb.cfg;
+  const int retries = rs.total_retries(x);
+  const uint64_t bytes_in = body.size() + x.body.bytes;
+
+  if (!x.body.ok()) {
+    co_await body_failed(r, x, retries);
+    co_return false;
+  }
+  d.complete_body_done();  // the next request starts after this body
+  if (x.abandoned) {
+    r.log(0, bytes_in, 0, {}, -1, retries, "client-abort");
+    co_return false;
+  }
+  if (x.server < 0) {
+    const bool keep = !x.body_sent && replayable && info.keep_alive;
+    co_await d.send_error(x.fail_status, x.fail_reason, !keep);
+    r.log(x.fail_status, 0, 0, {}, -1, retries, rs.termination ? rs.termination : "no-response");
+    co_return keep;
+  }
+
+  const config::Server& srv = *pb.servers[x.server].cfg;
+  const double upstream_ms = ms_since(x.started);
+  // Whether the upstream connection may serve another request once this response is read.
+  // A connection that started with a PROXY header speaks for one client only: never shared.
+  const bool reusable = x.resp.keep_alive && x.resp.framing != http::Framing::until_close &&
+                        srv.send_proxy == config::ProxyProtocol::none;
+  const int status = x.resp.status;
+  RelayResult rr = co_await d.relay_response(x, info, be, upgrade);
+  x.inflight.drop();
+  auto& up = d.upstream_slot();
+  if (rr.keep_upstream && reusable && up) r.c.w_.pool().put(std::move(up), be.pool_max_idle, be.pool_idle_timeout);
+  else up.reset();
+  std::string_view term = rr.termination;
+  if (term.empty() && rs.hops) term = "replayed";
+  r.log(rr.status ? rr.status : status, bytes_in + rr.in_extra, rr.out, srv.name, upstream_ms, retries, term);
+  co_return rr.keep_downstream;
+}
+
+}  // namespace
+
+awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc) {
+  Request r(d, req, sc);
+  accept(r);
+  if (auto local = local_answer(r)) {
+    const bool keep = req.keep_alive;
+    const uint64_t n = co_await d.send_local(*local, !keep);
+    if (local->logged) r.log(local->status, 0, n, {}, -1, 0, local->termination);
+    co_return n != 0 && keep;
+  }
+  bool keep = false;
+  const int app = co_await admit(r, keep);
+  if (app < 0) co_return keep;
+  struct Release {
+    AppBudget& b;
+    ~Release() { b.release(); }
+  } release{*r.plan.apps[app].budget};
+  if (d.abandoned()) {  // an HTTP/2 stream reset while it waited for the budget
+    r.log(0, 0, 0, {}, -1, 0, "client-abort");
+    co_return false;
+  }
+  const PlanApp& pa = r.plan.apps[app];
+  d.routed(pa, *r.plan.backends[pa.backend].cfg);
+  co_return co_await forward(r, app);
+}
+
+}  // namespace ferry::proxy

@@ -1,0 +1,397 @@
+// One HTTP/2 stream = one request: its fields decoded into a request head, then the request
+// pipeline (request/pipeline.h) with this stream as its downstream: the request body from
+// DATA frames, the response back as HEADERS + DATA under flow control.
+// Part of http2::Connection (h2_session_impl.h); worker thread.
+#include <algorithm>
+#include <cstring>
+
+// g++ 12 -O2 pairs asio's awaitable-frame operator delete with the wrong operator new in
+// these coroutines and warns (-Wmismatched-new-delete): the same false positive as in
+// http1_session.cpp; asio allocates and frees frames with its own matching pair.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include "error_pages.h"
+#include "http/fields.h"
+#include "http1/chunked.h"
+#include "log.h"
+#include "request/pipeline.h"
+#include "session/h2_session_impl.h"
+
+namespace ferry::proxy::http2 {
+namespace {
+
+using http1::BodyResult;
+using http::Framing;
+
+// Response bytes a stream buffers ahead of the client's flow-control window; the upstream
+// is not read further until nghttp2 has taken them.
+constexpr size_t kResponseBuffer = 64 * 1024;
+// Request bodies up to this size are awaited whole before forwarding (replayable).
+constexpr uint64_t kReplayableBody = 64 * 1024;
+
+nghttp2_data_provider provider(StreamState& s) {
+  nghttp2_data_provider p;
+  p.source.ptr = &s;
+  p.read_callback = [](nghttp2_session* ng, int32_t id, uint8_t* buf, size_t length, uint32_t* flags,
+                       nghttp2_data_source* source, void*) -> ssize_t {
+    auto& st = *static_cast<StreamState*>(source->ptr);
+    size_t n = st.resp_body.take(buf, length);
+    if (n) st.wake.notify();  // room for the producer
+    if (st.resp_end && st.resp_body.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!st.resp_trailers.empty()) {
+        // The trailers end the stream instead (gRPC status); nghttp2 allows submitting them here.
+        std::string arena;
+        std::vector<nghttp2_nv> nv;
+        trailer_fields(st.resp_trailers, arena, nv);
+        if (!nv.empty() && nghttp2_submit_trailer(ng, id, nv.data(), nv.size()) == 0) *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
+    } else if (n == 0) {
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    return static_cast<ssize_t>(n);
+  };
+  return p;
+}
+
+// Gives `n` forwarded (or dropped) request bytes back to the stream's flow-control window
+// while the stream exists. The connection's window had them back on receipt (data_chunk).
+void give_back(Connection& c, StreamState& s, size_t n) {
+  if (n == 0) return;
+  if (!s.closed) nghttp2_session_consume_stream(c.ng_, s.id, n);
+  c.kick();
+}
+
+// Submits a complete response (Ferry's own pages); the body goes out through the provider.
+void respond(Connection& c, StreamState& s, const std::vector<nghttp2_nv>& nv, std::string body) {
+  if (s.closed || s.resp_submitted) return;
+  if (s.req.method == "HEAD") body.clear();  // the fields still state the page's length
+  s.resp_body.clear();
+  s.resp_body.append(body);
+  s.resp_end = true;
+  s.discard = true;  // the request body is not wanted any more
+  give_back(c, s, s.req_body.size());
+  s.req_body.clear();
+  s.resp_submitted = true;
+  nghttp2_data_provider p = provider(s);
+  if (nghttp2_submit_response(c.ng_, s.id, nv.data(), nv.size(), s.resp_body.empty() ? nullptr : &p) != 0)
+    nghttp2_submit_rst_stream(c.ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+  c.kick();
+}
+
+void respond_error(Connection& c, StreamState& s, int status, std::string_view detail, std::string_view id,
+                   bool retry_after = false) {
+  std::string arena, body;
+  std::vector<nghttp2_nv> nv;
+  error_fields(status, detail, id, retry_after, arena, nv, body);
+  respond(c, s, nv, std::move(body));
+}
+
+enum class PumpResult { ok, upstream_error, upstream_timeout, client_gone, client_timeout };
+
+// Moves the upstream response body into the stream's buffer (decoding chunked framing),
+// waiting whenever kResponseBuffer bytes are queued for the client.
+awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn& up, Framing framing,
+                                    uint64_t length, std::chrono::milliseconds server_timeout,
+                                    std::chrono::milliseconds client_timeout, uint64_t& bytes) {
+  http1::ChunkedDecoder dec;
+  dec.keep_trailers(&s.resp_trailers);
+  uint64_t remaining = length;
+  bool done = framing == Framing::content_length && remaining == 0;
+  while (!done) {
+    // Decode what is buffered.
+    while (!up.buf.empty() && !done && s.resp_body.size() < kResponseBuffer) {
+      if (framing == Framing::chunked) {
+        auto st = dec.step(up.buf.data());
+        if (st.error) co_return PumpResult::upstream_error;
+        if (st.consumed == 0) break;
+        s.resp_body.append(st.data);
+        bytes += st.data.size();
+        up.buf.consume(st.consumed);
+        done = st.done;
+      } else {
+        size_t n = up.buf.size();
+        if (framing == Framing::content_length) n = static_cast<size_t>(std::min<uint64_t>(n, remaining));
+        s.resp_body.append(up.buf.data().substr(0, n));
+        bytes += n;
+        up.buf.consume(n);
+        remaining -= framing == Framing::content_length ? n : 0;
+        done = framing == Framing::content_length && remaining == 0;
+      }
+    }
+    if (s.closed) co_return PumpResult::client_gone;
+    if (!s.resp_body.empty()) {
+      nghttp2_session_resume_data(c.ng_, s.id);
+      c.kick();
+    }
+    if (done) break;
+    if (s.resp_body.size() >= kResponseBuffer) {
+      s.dl.arm(client_timeout);
+      co_await s.wake.wait();
+      if (s.closed) co_return PumpResult::client_gone;
+      if (s.dl.expired() && s.resp_body.size() >= kResponseBuffer) co_return PumpResult::client_timeout;
+      continue;
+    }
+    if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);  // an incomplete chunk line
+    s.dl.arm(server_timeout);
+    auto [ec, n] = co_await up.sock.async_read_some(asio::buffer(up.buf.space(), up.buf.space_size()), use_nothrow);
+    if (s.closed) co_return PumpResult::client_gone;
+    if (ec == asio::error::eof && framing == Framing::until_close) break;
+    if (ec || n == 0) co_return s.dl.expired() ? PumpResult::upstream_timeout : PumpResult::upstream_error;
+    up.buf.commit(n);
+  }
+  s.resp_end = true;
+  nghttp2_session_resume_data(c.ng_, s.id);
+  c.kick();
+  co_return PumpResult::ok;
+}
+
+}  // namespace
+
+// The stream's side of the request pipeline. Lives in serve_stream's frame.
+class StreamDownstream final : public RequestDownstream {
+ public:
+  // `request_id`: the pipeline's (RequestInfo), named on error pages once it is made.
+  StreamDownstream(Connection& c, StreamState& s, const http::RequestHead& req, const std::string& request_id)
+      : request_id_(request_id), c_(c), s_(s), framing_(req.framing), expect_(req.expect_continue) {}
+
+  DownstreamConn& conn() override { return c_; }
+  StatsProtocol protocol() const override { return StatsProtocol::http2; }
+  std::string_view via() const override { return "2 ferry"; }
+  uint64_t replayable_body_limit() const override { return kReplayableBody; }
+  bool abandoned() const override { return s_.closed; }
+  std::unique_ptr<UpstreamConn>& upstream_slot() override { return s_.up; }
+  Deadline& deadline() override { return s_.dl; }
+  void set_tee(http::BodyTee* tee) override { tee_ = tee; }
+
+  awaitable<void> send_error(int status, std::string_view detail, bool, bool retry_after) override {
+    respond_error(c_, s_, status, detail, request_id_, retry_after);
+    co_return;
+  }
+
+  awaitable<uint64_t> send_local(const LocalResponse& r, bool) override {
+    const std::string status = std::to_string(r.status), len = std::to_string(r.body.size());
+    std::vector<nghttp2_nv> nv{make_nv(":status", status), make_nv("content-type", r.content_type),
+                               make_nv("content-length", len), make_nv("cache-control", "no-store")};
+    respond(c_, s_, nv, r.body);
+    co_return r.body.size();
+  }
+
+  void routed(const PlanApp& pa, const config::Backend& be) override {
+    max_body_ = pa.cfg->max_body_size;
+    client_timeout_ = c_.fe_->cfg->timeouts.client;
+    server_timeout_ = be.timeouts.server;
+  }
+
+  // A small body still arriving is awaited whole (within `timeout client`), so the request
+  // can be replayed on another server or after an HTTP/2 server refused its stream.
+  awaitable<bool> await_body(const http::RequestHead& req, BodyWait& w) override {
+    s_.dl.arm(client_timeout_);
+    while (!s_.req_end && !s_.closed && s_.req_body.size() < req.content_length && !s_.dl.expired())
+      co_await s_.wake.wait();
+    if (!s_.closed && !s_.dl.expired()) co_return true;
+    w.received = s_.req_body.size();
+    w.termination = s_.closed ? "client-abort" : "client-timeout";
+    if (!s_.closed) respond_error(c_, s_, 408, "request body not received in time", request_id_);
+    co_return false;
+  }
+
+  // A body that has fully arrived can be replayed on another server.
+  bool complete_body(const http::RequestHead& req, std::string_view& body) override {
+    if (req.framing == Framing::none) return true;
+    if (req.framing != Framing::content_length || !s_.req_end || s_.req_body.size() != req.content_length) return false;
+    replay_.swap(s_.req_body);
+    give_back(c_, s_, replay_.size());
+    body = replay_;
+    return true;
+  }
+
+  awaitable<BodyResult> send_body(UpstreamConn& up) override;
+
+  // 103 Early Hints goes on to the client; other 1xx stop here.
+  awaitable<void> interim(const http::ResponseHead& r, std::string_view) override {
+    if (r.status != 103 || s_.closed) co_return;
+    std::string arena;
+    std::vector<nghttp2_nv> nv;
+    response_fields(r, {}, arena, nv);
+    nghttp2_submit_headers(c_.ng_, NGHTTP2_FLAG_NONE, s_.id, nullptr, nv.data(), nv.size(), nullptr);
+    c_.kick();
+  }
+
+  awaitable<RelayResult> relay_response(Exchange& x, const RequestInfo& info, const config::Backend& be,
+                                        bool upgrade) override;
+
+ private:
+  const std::string& request_id_;
+  Connection& c_;
+  StreamState& s_;
+  Framing framing_;
+  bool expect_;
+  uint64_t max_body_ = 0;  // the routed app's max-body-size (0: none)
+  std::chrono::milliseconds client_timeout_{0}, server_timeout_{0};
+  http::BodyTee* tee_ = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
+  std::string replay_;            // the complete body, lent to the exchange
+};
+
+// The request body from the stream to the upstream: raw for content-length, re-chunked
+// otherwise. Windows are given back as bytes reach the upstream.
+awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
+  BodyResult r;
+  StreamState& s = s_;
+  Connection& c = c_;
+  if (expect_ && s.req_body.empty() && !s.req_end && !s.closed) {
+    static const nghttp2_nv cont[] = {{(uint8_t*)":status", (uint8_t*)"100", 7, 3, NGHTTP2_NV_FLAG_NONE}};
+    nghttp2_submit_headers(c.ng_, NGHTTP2_FLAG_NONE, s.id, nullptr, cont, 1, nullptr);
+    c.kick();
+  }
+  const bool chunked = framing_ == Framing::chunked;
+  std::string chunk, head;
+  for (;;) {
+    if (!s.req_body.empty()) {
+      chunk.swap(s.req_body);
+      s.req_body.clear();
+      if (max_body_ && r.bytes + chunk.size() > max_body_) {
+        give_back(c, s, chunk.size());
+        r.error = BodyResult::Error::too_large;
+        co_return r;
+      }
+      head.clear();
+      if (chunked) http1::append_chunk_header(head, chunk.size());
+      std::array<asio::const_buffer, 3> bufs{asio::buffer(head), asio::buffer(chunk),
+                                             asio::buffer("\r\n", chunked ? 2 : 0)};
+      s.dl.arm(server_timeout_);
+      auto [ec, n] = co_await asio::async_write(up.sock, bufs, use_nothrow);
+      const size_t taken = chunk.size();
+      if (ec) {
+        give_back(c, s, taken);
+        r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
+        co_return r;
+      }
+      r.bytes += taken;
+      if (tee_) {
+        tee_->add(head, 0);
+        tee_->add(chunk, taken);
+        if (chunked) tee_->add("\r\n", 0);
+      }
+      give_back(c, s, taken);
+      continue;
+    }
+    if (s.closed) {
+      r.error = BodyResult::Error::read;  // the client reset the stream
+      co_return r;
+    }
+    if (s.req_end) break;
+    s.dl.arm(client_timeout_);
+    co_await s.wake.wait();
+    if (s.dl.expired() && s.req_body.empty() && !s.req_end) {
+      r.error = BodyResult::Error::read_timeout;
+      co_return r;
+    }
+  }
+  if (chunked) {
+    s.dl.arm(server_timeout_);
+    if (tee_) tee_->add(http1::kLastChunk, 0);
+    auto [ec, n] = co_await asio::async_write(up.sock, asio::buffer(http1::kLastChunk), use_nothrow);
+    if (ec) r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
+  }
+  co_return r;
+}
+
+awaitable<RelayResult> StreamDownstream::relay_response(Exchange& x, const RequestInfo& info,
+                                                        const config::Backend& be, bool) {
+  StreamState& s = s_;
+  Connection& c = c_;
+  RelayResult rr;
+  http::ResponseHead& resp = x.resp;
+  if (resp.framing == Framing::tunnel) {  // 101 without an upgrade request
+    respond_error(c, s, 502, "invalid response from upstream", info.request_id);
+    rr.status = 502;
+    rr.termination = "upstream-protocol";
+    co_return rr;
+  }
+  if (s.closed) {
+    rr.termination = "client-abort";
+    co_return rr;
+  }
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  response_fields(resp, info.request_id, arena, nv);
+  const Framing framing = resp.framing;
+  const uint64_t length = resp.content_length;
+  s.up->buf.consume(resp.head_size);
+  s.resp_submitted = true;
+  s.resp_end = framing == Framing::none;
+  // A response without a body is finished for the server: it stops counting against its
+  // in-flight load before the client can see the answer (as for HTTP/1).
+  if (s.resp_end) x.inflight.drop();
+  nghttp2_data_provider p = provider(s);
+  if (nghttp2_submit_response(c.ng_, s.id, nv.data(), nv.size(), s.resp_end ? nullptr : &p) != 0) {
+    nghttp2_submit_rst_stream(c.ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+    c.kick();
+    rr.termination = "internal";
+    co_return rr;
+  }
+  c.kick();
+  if (framing != Framing::none) {
+    auto pr = co_await pump_response(c, s, *s.up, framing, length, be.timeouts.server, client_timeout_, rr.out);
+    // Read in full (or failed): the server is done. The writer coroutine sends the queued end
+    // of the body only after this, as it runs from a posted wake-up.
+    x.inflight.drop();
+    if (pr != PumpResult::ok) {
+      // The response is cut short: the client must not take it as complete.
+      if (!s.closed) {
+        nghttp2_submit_rst_stream(c.ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
+        c.kick();
+      }
+      rr.termination = pr == PumpResult::upstream_timeout ? "upstream-timeout"
+                       : pr == PumpResult::upstream_error ? "upstream-abort"
+                       : pr == PumpResult::client_timeout ? "client-timeout" : "client-abort";
+      co_return rr;
+    }
+  }
+  rr.keep_upstream = true;
+  rr.keep_downstream = true;
+  co_return rr;
+}
+
+awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, StreamState& s) {
+  struct Finish {
+    Connection& c;
+    StreamState& s;
+    std::unique_ptr<RequestScratch> scratch;
+    ~Finish() {
+      c.w_.give_scratch(std::move(scratch));
+      c.finish_stream(s);
+    }
+  } fin{*this, s, w_.take_scratch()};
+  RequestScratch& sc = *fin.scratch;
+  sc.info.request_id.clear();
+
+  if (s.closed) co_return;  // reset before it started
+  if (!refresh_plan()) {
+    respond_error(*this, s, 503, "this listener was removed by a reload", {});
+    begin_shutdown();
+    co_return;
+  }
+  http::RequestHead& req = sc.req;
+  const char* reason = "";
+  if (s.req.too_large) {
+    respond_error(*this, s, 431, "request header fields too large", {});
+    log(config::LogLevel::debug, "frontend " + fe_->cfg->name + ": HTTP/2 request head too large from " + client_ip_);
+    co_return;
+  }
+  if (int st = to_request_head(s.req, s.req_end && s.req_body.empty(), req, &reason)) {
+    respond_error(*this, s, st, reason, {});
+    co_return;
+  }
+  if (req.framing == Framing::chunked && s.req_end) {
+    // The whole body came with the head (no content-length): send it with a length, which
+    // also makes the request replayable.
+    req.framing = Framing::content_length;
+    req.content_length = s.req_body.size();
+  }
+  StreamDownstream down(*this, s, req, sc.info.request_id);
+  co_await run_request(down, req, sc);
+}
+
+}  // namespace ferry::proxy::http2
