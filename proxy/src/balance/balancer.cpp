@@ -128,12 +128,23 @@ class BalancerBase : public Balancer {
 // Power of two choices. Two distinct candidates are sampled with probability proportional to
 // their weight (the second among the remaining ones), so weight is already in the sampling;
 // the one with the lower score wins:
-//   score = (inflight + 1) * max(ewma_latency_us, 1)
+//   score = (load + 1) * max(ewma_latency_us, 1)
 // Ties go to the first sample (itself random). Compared in 128-bit integers, no rounding.
 // A latency EWMA only changes when its server is picked, so a server that once answered
 // slowly would lose every comparison for ever on stale data. To avoid that, a server that
-// loses with the higher latency has its EWMA aged by 1/16: after a few dozen lost comparisons
-// it competes again and gets a fresh sample (a shared relaxed store, only on such losses).
+// loses with the higher latency has its EWMA aged by 1/16 (a shared relaxed store, only on
+// such losses).
+//
+// Latency alone never starves a server. With little concurrency every load is 0 and latency
+// alone decides: aging needs ~65 lost comparisons to undo one slow first response (measured: a
+// new connection answered in 22 ms, warm ones in 0.3 ms), and a server that really is a few
+// times slower loses nearly every comparison (measured: on a loaded host one of three
+// identical test backends was 4 to 19 times slower for a whole run and got 9 to 28 of 300
+// requests). So a server that has lost kMaxLatencyLosses comparisons in a row on latency alone
+// (higher score, load no higher than the winner's) wins its next comparison: it gets a fresh
+// sample, and its share stays at or above about a third of its fair one (1 of the 6
+// comparisons). A server that loses being busier than the other, or on a tie, is not helped.
+// losses_ is this balancer's own (the owning worker's), indexed like req.servers.
 class RandomBalancer final : public BalancerBase {
  public:
   RandomBalancer(size_t count, uint64_t seed, bool closest) : BalancerBase(count, closest), rng_{seed} {}
@@ -147,13 +158,43 @@ class RandomBalancer final : public BalancerBase {
     for (size_t k = 0; k < c.n; ++k) total += weight(req, c.data[k]);
     const size_t a = sample(req, c, total, c.n);
     const size_t b = sample(req, c, total - weight(req, c.data[a]), a);
-    const int ia = c.data[a], ib = c.data[b];
-    const bool b_wins = less_score(req, ib, ia);
-    age_loser(req, b_wins ? ib : ia, b_wins ? ia : ib);
-    return b_wins ? ib : ia;
+    const Side sa = side(req, c.data[a]), sb = side(req, c.data[b]);
+    const bool b_wins = sb.score() < sa.score();
+    const Side& winner = b_wins ? sb : sa;
+    const Side& loser = b_wins ? sa : sb;
+    if (losses_.size() != req.servers.size()) losses_.assign(req.servers.size(), 0);
+    int picked = winner.index;
+    const bool on_latency = loser.score() > winner.score() && loser.load <= winner.load;
+    if (on_latency && losses_[loser.index] >= kMaxLatencyLosses) {
+      picked = loser.index;  // its turn (see above)
+    } else {
+      if (on_latency) ++losses_[loser.index];
+      if (loser.latency > winner.latency) age(req.servers[loser.index].state->ewma_latency_us, loser.latency);
+    }
+    losses_[picked] = 0;
+    return picked;
   }
 
  private:
+  static constexpr uint32_t kMaxLatencyLosses = 5;
+
+  using U = unsigned __int128;
+  // One sampled candidate, read once (other workers update the atomics meanwhile).
+  struct Side {
+    int index;
+    U load;            // max(load(), 0) + 1
+    uint32_t latency;  // ewma_latency_us
+    U score() const { return load * std::max<uint32_t>(latency, 1); }
+  };
+
+  static Side side(const PickRequest& req, int i) {
+    const ServerState& s = *req.servers[i].state;
+    return Side{i, static_cast<U>(std::max(s.load(), 0)) + 1, s.ewma_latency_us.load(std::memory_order_relaxed)};
+  }
+
+  // A loser whose latency is higher than the winner's: see the class comment.
+  static void age(std::atomic<uint32_t>& ewma, uint32_t lv) { ewma.store(lv - lv / 16, std::memory_order_relaxed); }
+
   static uint64_t weight(const PickRequest& req, int i) { return static_cast<uint64_t>(req.servers[i].cfg->weight); }
 
   // Weighted sample among candidates except position `skip` (c.n = skip nothing).
@@ -170,25 +211,8 @@ class RandomBalancer final : public BalancerBase {
     return last;  // unreachable with consistent weights
   }
 
-  static void age_loser(const PickRequest& req, int winner, int loser) {
-    auto& l = req.servers[loser].state->ewma_latency_us;
-    const uint32_t lv = l.load(std::memory_order_relaxed);
-    if (lv > req.servers[winner].state->ewma_latency_us.load(std::memory_order_relaxed))
-      l.store(lv - lv / 16, std::memory_order_relaxed);
-  }
-
-  static bool less_score(const PickRequest& req, int x, int y) {
-    using U = unsigned __int128;
-    const ServerState& sx = *req.servers[x].state;
-    const ServerState& sy = *req.servers[y].state;
-    const U ix = static_cast<U>(std::max(sx.load(), 0)) + 1;
-    const U iy = static_cast<U>(std::max(sy.load(), 0)) + 1;
-    const U lx = std::max<uint32_t>(sx.ewma_latency_us.load(std::memory_order_relaxed), 1);
-    const U ly = std::max<uint32_t>(sy.ewma_latency_us.load(std::memory_order_relaxed), 1);
-    return ix * lx < iy * ly;
-  }
-
   SplitMix64 rng_;
+  std::vector<uint32_t> losses_;  // per server: comparisons lost on latency since its last pick
 };
 
 // Smooth weighted round robin (nginx, ngx_http_upstream_get_peer): each candidate's current

@@ -61,9 +61,11 @@ class Balancer {
   // random = power of two choices over (inflight, EWMA latency); roundrobin = smooth weighted
   // round robin (nginx's algorithm); leastconn = fewest inflight relative to weight.
   // random: two distinct candidates are sampled with probability proportional to weight and
-  // the lower score wins, score = (inflight + 1) * max(ewma_latency_us, 1) / weight (compared
-  // exactly by cross-multiplication; ties go to the first sample). leastconn breaks ties by
-  // a rotating scan start. `seed` seeds the per-balancer PRNG (splitmix64).
+  // the lower score wins, score = (load + 1) * max(ewma_latency_us, 1) (exact 128-bit
+  // integers; ties go to the first sample), except that a candidate that lost 5 comparisons in
+  // a row on latency alone (its load no higher than the winner's) wins its next one, so latency
+  // never starves a server. leastconn breaks ties by a rotating scan start. `seed` seeds the
+  // per-balancer PRNG (splitmix64).
   static std::unique_ptr<Balancer> make(config::Balance kind, size_t server_count, uint64_t seed);
 };
 
