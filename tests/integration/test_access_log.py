@@ -3,7 +3,11 @@ import json
 import os
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, tmpdir, wait_until
+from ferrykit.wire import free_port_closed, request
 
 FIELDS = ["ts", "client", "method", "path", "host", "status", "bytes_in", "bytes_out", "app", "frontend",
           "server", "duration_ms", "upstream_ms", "request_id", "retries"]
@@ -15,21 +19,21 @@ def _read(path, n, timeout=5):
             return None
         ls = [l for l in open(path).read().splitlines() if l.strip()]
         return ls if len(ls) >= n else None
-    return H.wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
+    return wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
 
 
 def test_json_access_log():
-    be = H.HttpBackend("logged")
-    path = os.path.join(H.tmpdir(), "access.log")
-    cfg = H.base_config(global_extra=["access-log %s json" % path])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("pool", [("srv1", be.port)])
-    cfg += H.section("app shop", "hosts shop.test", "backend pool")
-    f = H.Ferry(cfg)
+    be = HttpBackend("logged")
+    path = os.path.join(tmpdir(), "access.log")
+    cfg = base_config(global_extra=["access-log %s json" % path])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("pool", [("srv1", be.port)])
+    cfg += section("app shop", "hosts shop.test", "backend pool")
+    f = Ferry(cfg)
     port = f.port("web")
-    r1 = H.request(port, "/items/42?color=red", host="shop.test")
-    r2 = H.request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
-    r3 = H.request(port, "/nope", host="unknown.test")
+    r1 = request(port, "/items/42?color=red", host="shop.test")
+    r2 = request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
+    r3 = request(port, "/nope", host="unknown.test")
     assert (r1.status, r2.status, r3.status) == (200, 200, 404)
     lines = _read(path, 3)
     recs = []
@@ -63,33 +67,33 @@ def test_json_access_log():
 
 
 def test_access_log_records_retries_and_errors():
-    be = H.HttpBackend("ok")
-    dead = H.free_port_closed()
-    path = os.path.join(H.tmpdir(), "access.log")
-    cfg = H.base_config(global_extra=["access-log %s json" % path])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
+    be = HttpBackend("ok")
+    dead = free_port_closed()
+    path = os.path.join(tmpdir(), "access.log")
+    cfg = base_config(global_extra=["access-log %s json" % path])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
                              "eject-after 0")
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
+    cfg += section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
     for _ in range(4):
-        assert H.request(f.port("web")).status == 200
+        assert request(f.port("web")).status == 200
     recs = [json.loads(l) for l in _read(path, 4)]
     assert all(x["server"] == "alive" for x in recs), recs
     assert any(x["retries"] >= 1 for x in recs), "no request logged a retry: %r" % recs
 
 
 def test_access_log_off_by_default():
-    be = H.HttpBackend("ok")
-    cfg = H.base_config()
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("s", be.port)])
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
-    H.request(f.port("web"), "/quiet")
+    be = HttpBackend("ok")
+    cfg = base_config()
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("s", be.port)])
+    cfg += section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
+    request(f.port("web"), "/quiet")
     time.sleep(0.3)
     assert "/quiet" not in f.log, "access log written although not configured"
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -30,7 +30,11 @@ import subprocess
 import time
 import urllib.request
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, register, skip, tmpdir, wait_until
+from ferrykit.wire import free_port_closed
 
 PEBBLE = shutil.which("pebble")
 CHALLTESTSRV = shutil.which("pebble-challtestsrv")
@@ -40,7 +44,7 @@ def _require_peers():
     missing = [n for n, p in (("pebble", PEBBLE), ("pebble-challtestsrv", CHALLTESTSRV), ("openssl", shutil.which("openssl")))
                if not p]
     if missing:
-        H.skip("%s not installed (Debian package pebble; scripts/install-deps.sh test)" % ", ".join(missing))
+        skip("%s not installed (Debian package pebble; scripts/install-deps.sh test)" % ", ".join(missing))
 
 
 def _free_port():
@@ -70,7 +74,7 @@ class _Proc:
         self.log_path = log_path
         self._logf = open(log_path, "wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf, env=env)
-        H._register(self)
+        register(self)
 
     @property
     def log(self):
@@ -94,7 +98,7 @@ class Pebble:
 
     def __init__(self, tls_port, validity=None, http_port=None, challenge="tls-alpn-01"):
         self.challenge = challenge
-        d = os.path.join(H.tmpdir(), "pebble")
+        d = os.path.join(tmpdir(), "pebble")
         os.makedirs(d, exist_ok=True)
         # Pebble's HTTPS certificate, from a CA of our own that Ferry trusts (ca-bundle).
         self.ca = os.path.join(d, "ca.pem")
@@ -119,7 +123,7 @@ class Pebble:
             "managementListenAddress": "127.0.0.1:%d" % self.mgmt_port,
             "certificate": os.path.join(d, "wfe.pem"),
             "privateKey": os.path.join(d, "wfe.key"),
-            "httpPort": http_port if http_port else H.free_port_closed(),
+            "httpPort": http_port if http_port else free_port_closed(),
             "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,
@@ -142,7 +146,7 @@ class Pebble:
             except OSError:
                 return False
         try:
-            H.wait_until(up, timeout=15, interval=0.1, what="pebble's directory")
+            wait_until(up, timeout=15, interval=0.1, what="pebble's directory")
         except AssertionError:
             print(self.pebble.log[-2000:], self.chall.log[-2000:])
             raise
@@ -156,17 +160,17 @@ class Pebble:
             return r.read().decode()
 
     def acme_section(self):
-        return H.section("acme", "directory %s" % self.directory, "email ops@ferry.example",
+        return section("acme", "directory %s" % self.directory, "email ops@ferry.example",
                          "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
 
 
 def _config(tls_port, pebble, apps, backend_port):
     """apps: {name: [hosts]}; every app has `certificate acme`."""
-    cfg = H.base_config(workers=2) \
-        + H.section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "mode http") \
-        + H.backend_section("pool", [("s1", backend_port)]) + pebble.acme_section()
+    cfg = base_config(workers=2) \
+        + section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "mode http") \
+        + backend_section("pool", [("s1", backend_port)]) + pebble.acme_section()
     for name, hosts in apps.items():
-        cfg += H.section("app %s" % name, "hosts %s" % " ".join(hosts), "backend pool", "certificate acme")
+        cfg += section("app %s" % name, "hosts %s" % " ".join(hosts), "backend pool", "certificate acme")
     return cfg
 
 
@@ -206,13 +210,13 @@ def _served_when_ready(port, host, root, timeout=60, not_der=None):
             return None
         return der, sans
     try:
-        return H.wait_until(ok, timeout=timeout, interval=0.25, what="a Pebble certificate for %s" % host)
+        return wait_until(ok, timeout=timeout, interval=0.25, what="a Pebble certificate for %s" % host)
     except AssertionError as e:
         raise AssertionError("%s (last: %s)" % (e, last))
 
 
 def _db(ferry):
-    return os.path.join(H.tmpdir(), "state", "ferry.db")
+    return os.path.join(tmpdir(), "state", "ferry.db")
 
 
 def _orders(path):
@@ -225,11 +229,11 @@ def _orders(path):
 
 def _setup(apps, validity=None):
     _require_peers()
-    be = H.HttpBackend("acme-be")
+    be = HttpBackend("acme-be")
     tls_port = _free_port()
     pebble = Pebble(tls_port, validity=validity)
     cfg = _config(tls_port, pebble, apps, be.port)
-    fr = H.Ferry(cfg)
+    fr = Ferry(cfg)
     assert fr.port("web") == tls_port
     return fr, pebble, tls_port, be, cfg
 
@@ -262,13 +266,13 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     assert len(fr.log_lines(r"answered an ACME tls-alpn-01 validation")) >= 1, "no validation reached Ferry"
     orders = _orders(_db(fr))
     assert sorted(o[0] for o in orders if o[1] == "valid") == ["a", "b"], orders
-    st = os.stat(os.path.join(H.tmpdir(), "state"))
+    st = os.stat(os.path.join(tmpdir(), "state"))
     assert st.st_mode & 0o777 == 0o700, oct(st.st_mode)
     assert os.stat(_db(fr)).st_mode & 0o777 == 0o600
 
     # Restart: the stored certificates are served at once, no new order.
     assert fr.stop() == 0
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     # Installed before the first plan went live: served from the first handshake on.
     log = fr2.log
     assert 0 <= log.find("acme: app a: serving certificate") < log.find(" ready pid="), log
@@ -285,14 +289,14 @@ def test_a_damaged_stored_certificate_is_replaced():
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     assert fr.stop() == 0
     # Another key than the certificate's: the row cannot be served.
-    key = os.path.join(H.tmpdir(), "other.key")
+    key = os.path.join(tmpdir(), "other.key")
     _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
     con = sqlite3.connect(_db(fr))
     with open(key) as f:
         con.execute("UPDATE certificates SET key_pem = ? WHERE name = 'a'", (f.read(),))
     con.commit()
     con.close()
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     fr2.wait_log(r"Warning acme: app a: stored certificate: .*; ordering a new one")
     der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     assert der2 != der1
@@ -319,7 +323,7 @@ def test_reload_during_an_order_neither_duplicates_nor_loses_it():
     # The first order starts with ferryd; reload at once, adding a host to the app and an app.
     fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(no certificate yet\)")
     cfg2 = cfg.replace("hosts a.ferry.example", "hosts a.ferry.example a2.ferry.example") \
-        + H.section("app b", "hosts b.ferry.example", "backend pool", "certificate acme")
+        + section("app b", "hosts b.ferry.example", "backend pool", "certificate acme")
     assert fr.reload(cfg2)[0] == "ok"
     _, sans = _served_when_ready(port, "a2.ferry.example", pebble.root_path)
     assert sans == ["a.ferry.example", "a2.ferry.example"], sans
@@ -337,15 +341,15 @@ def test_untrusted_ca_is_refused():
     """The CA's HTTPS certificate is verified: with a ca-bundle that does not sign it, no order
     is made, the failure is logged with the app and host, and ferryd keeps running."""
     _require_peers()
-    be = H.HttpBackend("acme-be")
+    be = HttpBackend("acme-be")
     tls_port = _free_port()
     pebble = Pebble(tls_port)
-    other = os.path.join(H.tmpdir(), "other-ca.pem")
+    other = os.path.join(tmpdir(), "other-ca.pem")
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(H.tmpdir(), "other-ca.key"), "-out", other, "-days", "1", "-subj", "/CN=Not Pebble's CA")
+             os.path.join(tmpdir(), "other-ca.key"), "-out", other, "-days", "1", "-subj", "/CN=Not Pebble's CA")
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace("ca-bundle %s" % pebble.ca,
                                                                                    "ca-bundle %s" % other)
-    fr = H.Ferry(cfg)
+    fr = Ferry(cfg)
     m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
     assert re.search(r"certif|verif|SSL|handshake", m.group(1), re.I), m.group(1)
     assert "attempt 1, next at" in m.group(1)
@@ -363,13 +367,13 @@ def test_ca_host_name_is_verified():
     except OSError:
         resolved = None
     if other in ("localhost", "") or resolved != "127.0.0.1":
-        H.skip("the host name %r does not resolve to 127.0.0.1 here" % other)
-    be = H.HttpBackend("acme-be")
+        skip("the host name %r does not resolve to 127.0.0.1 here" % other)
+    be = HttpBackend("acme-be")
     tls_port = _free_port()
     pebble = Pebble(tls_port)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace(
         "directory https://localhost:", "directory https://%s:" % other)
-    fr = H.Ferry(cfg)
+    fr = Ferry(cfg)
     m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
     assert re.search(r"certif|verif|host|name", m.group(1), re.I), m.group(1)
     assert not [o for o in _orders(_db(fr)) if o[1] == "valid"]
@@ -414,7 +418,7 @@ def _cert_of(fr, app):
 def test_admin_api_shows_acme_state_and_renew_orders_now():
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
-    c = H.wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
+    c = wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
                      what="state valid in GET /api/v1/certificates")
     now = time.time()
     assert c["source"] == "acme" and c["hosts"] == ["a.ferry.example"], c
@@ -431,38 +435,38 @@ def test_admin_api_shows_acme_state_and_renew_orders_now():
     fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(renewal requested by an admin\)")
     der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path, not_der=der1)
     assert der2 != der1
-    H.wait_until(lambda: _cert_of(fr, "a")["state"] == "valid", what="valid again")
+    wait_until(lambda: _cert_of(fr, "a")["state"] == "valid", what="valid again")
     assert st == 202 and _admin(fr, "POST", "/api/v1/certificates/nope/renew")[0] == 404
 
     # Without the CA the forced order fails: state failed, the error, the count; the certificate
     # is still served. A second request is not held back by the failure back-off.
     pebble.pebble.close()
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
-    c = H.wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
+    c = wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
                      what="state failed")
     assert c["renewal_failures"] == 1 and c["last_error"] != "" and c["next_renewal"] > time.time() - 5, c
     assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
-    H.wait_until(lambda: _cert_of(fr, "a")["renewal_failures"] == 2, timeout=60, what="a second failed order")
+    wait_until(lambda: _cert_of(fr, "a")["renewal_failures"] == 2, timeout=60, what="a second failed order")
 
 
 def test_shutdown_does_not_hang_on_a_silent_ca():
     """A CA that accepts connections and never answers: SIGTERM still stops ferryd promptly
     (bounded HTTP timeouts, stop flag between steps)."""
-    be = H.HttpBackend("acme-be")
+    be = HttpBackend("acme-be")
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # never accepted: the TLS handshake waits forever
-    H._register(silent)
-    d = os.path.join(H.tmpdir(), "ca.pem")
+    register(silent)
+    d = os.path.join(tmpdir(), "ca.pem")
     _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(H.tmpdir(), "ca.key"), "-out", d, "-days", "1", "-subj", "/CN=unused")
-    cfg = H.base_config(workers=1) \
-        + H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
-        + H.backend_section("pool", [("s1", be.port)]) \
-        + H.section("acme", "directory https://127.0.0.1:%d/dir" % silent.getsockname()[1], "ca-bundle %s" % d) \
-        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
-    fr = H.Ferry(cfg)
+             os.path.join(tmpdir(), "ca.key"), "-out", d, "-days", "1", "-subj", "/CN=unused")
+    cfg = base_config(workers=1) \
+        + section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
+        + backend_section("pool", [("s1", be.port)]) \
+        + section("acme", "directory https://127.0.0.1:%d/dir" % silent.getsockname()[1], "ca-bundle %s" % d) \
+        + section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = Ferry(cfg)
     fr.wait_log(r"acme: app a: ordering a certificate")
     time.sleep(0.5)
     t0 = time.monotonic()
@@ -477,14 +481,14 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     /.well-known/acme-challenge/<token> there, Ferry answers it before routing, and the issued
     certificate is served on the tls bind. An unknown token goes to the app like any request."""
     _require_peers()
-    be = H.HttpBackend("acme-be")
+    be = HttpBackend("acme-be")
     tls_port, http_port = _free_port(), _free_port()
     pebble = Pebble(tls_port, http_port=http_port, challenge="http-01")
-    cfg = H.base_config(workers=2) \
-        + H.section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \
-        + H.backend_section("pool", [("s1", be.port)]) + pebble.acme_section() \
-        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
-    fr = H.Ferry(cfg)
+    cfg = base_config(workers=2) \
+        + section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \
+        + backend_section("pool", [("s1", be.port)]) + pebble.acme_section() \
+        + section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = Ferry(cfg)
     _, sans = _served_when_ready(tls_port, "a.ferry.example", pebble.root_path)
     assert sans == ["a.ferry.example"], sans
     fr.wait_log(r"acme: app a: a\.ferry\.example: http-01 challenge answered")
@@ -529,7 +533,7 @@ def test_kill9_during_acme_leaves_a_sound_store():
     assert _check_store(_db(fr))
     # More kills at varied moments of the following orders (writes of orders and certificates).
     for delay in (0.05, 0.15, 0.3, 0.45):
-        f = H.Ferry(cfg)
+        f = Ferry(cfg)
         time.sleep(delay)
         f.signal(signal.SIGKILL)
         f.wait(10)
@@ -537,7 +541,7 @@ def test_kill9_during_acme_leaves_a_sound_store():
         _check_store(_db(f))
     # The next start serves what was stored and finishes the rest; the interrupted order is
     # marked abandoned in the history.
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     for name, hosts in apps.items():
         _served_when_ready(port, hosts[0], pebble.root_path, timeout=90)
     orders = _orders(_db(fr2))
@@ -552,4 +556,4 @@ if __name__ == "__main__":
         print("SKIP test_acme.py: %s not installed (Debian package pebble; scripts/install-deps.sh test)"
               % ", ".join(_missing))
         raise SystemExit(77)
-    H.main()
+    main()

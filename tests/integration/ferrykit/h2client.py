@@ -303,6 +303,10 @@ class H2Conn:
                 raise ConnectionClosed("connection closed while waiting for %s (goaway=%r)" % (what, self.goaway))
         return True
 
+    def get(self, authority, path="/", scheme="https", headers=(), timeout=10.0):
+        """One GET on this connection; returns its StreamResult once the stream ended."""
+        return self.response(self.request(authority, path, scheme=scheme, headers=headers), timeout)
+
     def response(self, sid, timeout=10.0):
         """Waits until stream `sid` ends (END_STREAM or RST_STREAM); returns its StreamResult."""
         st = self._stream(sid)
@@ -322,8 +326,3 @@ class H2Conn:
                 return False
             if f is None:
                 return True
-
-
-def get(conn, authority, path="/", scheme="https", headers=(), timeout=10.0):
-    """One GET on an open H2Conn; returns the StreamResult."""
-    return conn.response(conn.request(authority, path, scheme=scheme, headers=headers), timeout)
