@@ -34,6 +34,7 @@ from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import main, register, skip, tmpdir, wait_until
+from ferrykit.tls import openssl, self_signed
 from ferrykit.wire import free_port_closed
 
 PEBBLE = shutil.which("pebble")
@@ -47,24 +48,12 @@ def _require_peers():
         skip("%s not installed (Debian package pebble; scripts/install-deps.sh test)" % ", ".join(missing))
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def _free_udp_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-def _openssl(*args, cwd=None):
-    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=cwd)
 
 
 class _Proc:
@@ -102,18 +91,17 @@ class Pebble:
         os.makedirs(d, exist_ok=True)
         # Pebble's HTTPS certificate, from a CA of our own that Ferry trusts (ca-bundle).
         self.ca = os.path.join(d, "ca.pem")
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Ferry test CA for Pebble", cwd=d)
-        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "wfe.key",
-                 "-out", "wfe.csr", "-subj", "/CN=localhost", cwd=d)
+        self_signed(self.ca, os.path.join(d, "ca.key"), "Ferry test CA for Pebble", days=2)
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "wfe.key",
+                "-out", "wfe.csr", "-subj", "/CN=localhost", cwd=d)
         with open(os.path.join(d, "ext.cnf"), "w") as f:
             f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-        _openssl("x509", "-req", "-in", "wfe.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", "wfe.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+        openssl("x509", "-req", "-in", "wfe.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "wfe.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
         self.dns_port = _free_udp_port()
-        self.port = _free_port()
-        self.mgmt_port = _free_port()
-        chall_mgmt = _free_port()
+        self.port = free_port_closed()
+        self.mgmt_port = free_port_closed()
+        chall_mgmt = free_port_closed()
         self.chall = _Proc([CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
                             "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
                             "-tlsalpn01", "", "-management", "127.0.0.1:%d" % chall_mgmt],
@@ -230,7 +218,7 @@ def _orders(path):
 def _setup(apps, validity=None):
     _require_peers()
     be = HttpBackend("acme-be")
-    tls_port = _free_port()
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port, validity=validity)
     cfg = _config(tls_port, pebble, apps, be.port)
     fr = Ferry(cfg)
@@ -290,7 +278,7 @@ def test_a_damaged_stored_certificate_is_replaced():
     assert fr.stop() == 0
     # Another key than the certificate's: the row cannot be served.
     key = os.path.join(tmpdir(), "other.key")
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
     con = sqlite3.connect(_db(fr))
     with open(key) as f:
         con.execute("UPDATE certificates SET key_pem = ? WHERE name = 'a'", (f.read(),))
@@ -342,11 +330,10 @@ def test_untrusted_ca_is_refused():
     is made, the failure is logged with the app and host, and ferryd keeps running."""
     _require_peers()
     be = HttpBackend("acme-be")
-    tls_port = _free_port()
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port)
     other = os.path.join(tmpdir(), "other-ca.pem")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(tmpdir(), "other-ca.key"), "-out", other, "-days", "1", "-subj", "/CN=Not Pebble's CA")
+    self_signed(other, os.path.join(tmpdir(), "other-ca.key"), "Not Pebble's CA", days=1)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace("ca-bundle %s" % pebble.ca,
                                                                                    "ca-bundle %s" % other)
     fr = Ferry(cfg)
@@ -369,7 +356,7 @@ def test_ca_host_name_is_verified():
     if other in ("localhost", "") or resolved != "127.0.0.1":
         skip("the host name %r does not resolve to 127.0.0.1 here" % other)
     be = HttpBackend("acme-be")
-    tls_port = _free_port()
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace(
         "directory https://localhost:", "directory https://%s:" % other)
@@ -459,8 +446,7 @@ def test_shutdown_does_not_hang_on_a_silent_ca():
     silent.listen(16)  # never accepted: the TLS handshake waits forever
     register(silent)
     d = os.path.join(tmpdir(), "ca.pem")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(tmpdir(), "ca.key"), "-out", d, "-days", "1", "-subj", "/CN=unused")
+    self_signed(d, os.path.join(tmpdir(), "ca.key"), "unused", days=1)
     cfg = base_config(workers=1) \
         + section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
         + backend_section("pool", [("s1", be.port)]) \
@@ -482,7 +468,7 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     certificate is served on the tls bind. An unknown token goes to the app like any request."""
     _require_peers()
     be = HttpBackend("acme-be")
-    tls_port, http_port = _free_port(), _free_port()
+    tls_port, http_port = free_port_closed(), free_port_closed()
     pebble = Pebble(tls_port, http_port=http_port, challenge="http-01")
     cfg = base_config(workers=2) \
         + section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \

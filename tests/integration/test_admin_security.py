@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import ssl
 import subprocess
 import time
@@ -15,6 +14,7 @@ import time
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import ferryd_path, figure, main, skip, tmpdir
+from ferrykit.tls import client_context, self_signed
 from ferrykit.wire import Response
 
 PASSWORD = "correct horse battery"
@@ -235,13 +235,8 @@ def test_metrics_public_and_no_users():
 
 
 def _self_signed(d):
-    if not shutil.which("openssl"):
-        skip("the openssl command is not installed")
     cert, key = os.path.join(d, "admin.pem"), os.path.join(d, "admin.key")
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=ferry-admin",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    self_signed(cert, key, "ferry-admin", ["IP:127.0.0.1", "DNS:localhost"], days=2)
     return cert, key
 
 
@@ -268,12 +263,8 @@ def test_admin_tls():
     # TLS 1.1 is refused by the server (the client is allowed to offer it: SECLEVEL=0), while
     # the same client speaking TLS 1.2 gets through; plain HTTP gets no HTTP answer.
     def legacy_client(version):
-        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        c.check_hostname = False
-        c.verify_mode = ssl.CERT_NONE
+        c = client_context(verify=False, minimum=version, maximum=version)
         c.set_ciphers("DEFAULT:@SECLEVEL=0")
-        c.minimum_version = version
-        c.maximum_version = version
         return c
     assert Admin(f.admin_port, tls=legacy_client(ssl.TLSVersion.TLSv1_2)).req("GET", "/healthz").status == 200
     import warnings

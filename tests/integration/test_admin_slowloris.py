@@ -16,7 +16,6 @@ import os
 import re
 import resource
 import selectors
-import shutil
 import socket
 import ssl
 import subprocess
@@ -26,6 +25,7 @@ import time
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import ferryd_path, figure, main, percentile, register, skip, tmpdir, wait_until
+from ferrykit.tls import self_signed
 
 PASSWORD = "slowloris test password"
 HEAD_DEADLINE = 5.0   # documented: request head (and TLS handshake) within 5 s of accept
@@ -66,13 +66,8 @@ def _cfg(extra=()):
 
 
 def _self_signed(d):
-    if not shutil.which("openssl"):
-        skip("the openssl command is not installed")
-    cert, key = os.path.join(d, "admin.pem"), os.path.join(d, "admin.key")
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=ferry-admin",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    cert = os.path.join(d, "admin.pem")
+    self_signed(cert, os.path.join(d, "admin.key"), "ferry-admin", ["IP:127.0.0.1"], days=2)
     return cert
 
 

@@ -23,7 +23,7 @@ from ferrykit.h2client import ConnectionClosed, H2Conn
 from ferrykit.h2frames import CANCEL, CONTINUATION, DATA, END_STREAM, HEADERS, error_name
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import figure, main, register, skip, tmpdir, wait_until
-from ferrykit.tls import TlsCerts
+from ferrykit.tls import TlsCerts, server_context
 from ferrykit.wire import RawConn, free_port_closed, request
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
@@ -685,12 +685,7 @@ def test_config_proto_errors():
 # ----------------------------------------------------------------------------------------------
 
 def _tls_backend(certs, name, alpn=("h2",)):
-    import ssl
-    pem = certs.issue("upstream-" + name, [name])
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pem)
-    ctx.set_alpn_protocols(list(alpn))
-    return H2Backend(tls_ctx=ctx)
+    return H2Backend(tls_ctx=server_context(certs.issue("upstream-" + name, [name]), alpn))
 
 
 def _tls_ferry(port, server_opts):

@@ -14,7 +14,7 @@ from ferrykit.backends import HttpBackend, WsEchoBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, tmpdir
-from ferrykit.tls import TlsCerts, peer_cn
+from ferrykit.tls import TlsCerts, handshake_error, peer_cn
 from ferrykit.wire import RawConn, request
 from ferrykit.ws import WsReader, ws_encode
 
@@ -38,20 +38,6 @@ def _setup(certs, frontend_extra=(), apps=None, workers=2, bind_extra=""):
     return Ferry(cfg), be, cfg
 
 
-def _get(conn, host, path="/"):
-    conn.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host))
-    return conn.read_response()
-
-
-def _handshake_fails(port, ctx, sni):
-    try:
-        c = RawConn(port, tls=ctx, sni=sni)
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return str(e)
-    c.close()
-    return None
-
-
 def test_sni_selects_certificate_and_routes():
     certs = TlsCerts()
     f, be, _ = _setup(certs)
@@ -62,14 +48,14 @@ def test_sni_selects_certificate_and_routes():
     assert c.sock.version() in ("TLSv1.3", "TLSv1.2"), c.sock.version()
     assert c.sock.selected_alpn_protocol() is None  # nothing offered by this client
     for i in range(3):  # keep-alive over TLS
-        r = _get(c, "a.test", "/k/%d" % i)
+        r = c.get("a.test", "/k/%d" % i)
         assert r.status == 200 and r.json()["path"] == "/k/%d" % i, r
     hdrs = dict((k.lower(), v) for k, v in be.last()["headers"])
     assert hdrs.get("x-forwarded-proto") == "https", hdrs
     assert hdrs.get("x-forwarded-for") == "127.0.0.1", hdrs
     w = RawConn(port, tls=ctx, sni="x.w.test")
     assert peer_cn(w) == "cert-w"
-    assert _get(w, "x.w.test").status == 200
+    assert w.get("x.w.test").status == 200
     # ALPN: h2 is preferred when offered (test_http2.py covers it); a client offering only
     # HTTP/1.1 gets HTTP/1.1.
     alpn = certs.client()
@@ -79,7 +65,7 @@ def test_sni_selects_certificate_and_routes():
     alpn.set_alpn_protocols(["http/1.1"])
     a = RawConn(port, tls=alpn, sni="a.test")
     assert a.sock.selected_alpn_protocol() == "http/1.1", a.sock.selected_alpn_protocol()
-    assert _get(a, "a.test").status == 200
+    assert a.get("a.test").status == 200
     # The plain frontend of the same process still serves plain HTTP.
     assert request(f.port("plain"), host="a.test").status == 200
     # curl, a real client, verifies the chain and the name.
@@ -93,11 +79,11 @@ def test_unknown_name_refused_without_default_certificate():
     certs = TlsCerts()
     f, be, _ = _setup(certs)
     port = f.port("web")
-    err = _handshake_fails(port, certs.client(verify=False), "nothing.test")
+    err = handshake_error(port, certs.client(verify=False), "nothing.test")
     assert err and "UNRECOGNIZED_NAME" in err.upper(), "unknown SNI: %r" % err
-    err = _handshake_fails(port, certs.client(verify=False), None)  # no SNI at all
+    err = handshake_error(port, certs.client(verify=False), None)  # no SNI at all
     assert err, "a handshake without SNI succeeded without a default certificate"
-    assert _get(RawConn(port, tls=certs.client(), sni="a.test"), "a.test").status == 200  # still serving
+    assert RawConn(port, tls=certs.client(), sni="a.test").get("a.test").status == 200  # still serving
 
 
 def test_default_certificate_for_unknown_names():
@@ -110,7 +96,7 @@ def test_default_certificate_for_unknown_names():
     with open(fallback) as fh:
         pem = fh.read().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
     assert der == ssl.PEM_cert_to_DER_cert(pem), "unknown SNI did not get the default certificate"
-    r = _get(c, "nothing.test")
+    r = c.get("nothing.test")
     assert r.status == 404, r  # TLS is fine; no app has that host
     assert peer_cn(RawConn(port, tls=certs.client(), sni="a.test")) == "cert-a"
 
@@ -123,10 +109,10 @@ def test_tls_min_per_app_and_intermediate_profile():
     port = f.port("web")
     tls12 = certs.client(V12, V12)
     c = RawConn(port, tls=tls12, sni="old.test")
-    assert c.sock.version() == "TLSv1.2" and _get(c, "old.test").status == 200
-    assert _handshake_fails(port, tls12, "modern.test"), "a TLS 1.2 client was served by a tls-min 1.3 app"
+    assert c.sock.version() == "TLSv1.2" and c.get("old.test").status == 200
+    assert handshake_error(port, tls12, "modern.test"), "a TLS 1.2 client was served by a tls-min 1.3 app"
     m = RawConn(port, tls=certs.client(), sni="modern.test")
-    assert m.sock.version() == "TLSv1.3" and _get(m, "modern.test").status == 200
+    assert m.sock.version() == "TLSv1.3" and m.get("modern.test").status == 200
     if not shutil.which("openssl"):
         return
     def s_client(*args):
@@ -151,14 +137,14 @@ def test_session_resumption_across_workers():
     for version in (V12, V13):
         ctx = certs.client(version, version)
         first = RawConn(port, tls=ctx, sni="a.test")
-        assert _get(first, "a.test").status == 200  # TLS 1.3 tickets arrive after the handshake
+        assert first.get("a.test").status == 200  # TLS 1.3 tickets arrive after the handshake
         session = first.sock.session
         first.close()
         reused = 0
         for _ in range(8):  # SO_REUSEPORT spreads these over both workers
             c = RawConn(port, tls=ctx, sni="a.test", session=session)
             reused += bool(c.sock.session_reused)
-            assert _get(c, "a.test").status == 200
+            assert c.get("a.test").status == 200
             # Like wrk and most clients, resume from the latest connection's session: on TLS 1.3
             # that needs a fresh ticket after every resumption (once, every other one was full).
             session = c.sock.session
@@ -174,12 +160,12 @@ def test_reload_swaps_certificates_without_dropping_connections():
     port = f.port("web")
     ctx = certs.client()
     kept = RawConn(port, tls=ctx, sni="a.test")
-    assert peer_cn(kept) == "cert-old" and _get(kept, "a.test").status == 200
+    assert peer_cn(kept) == "cert-old" and kept.get("a.test").status == 200
     new = certs.issue("cert-new", ["a.test"])
     res = f.reload(cfg.replace(old, new))
     assert res[0] == "ok", res
     assert peer_cn(RawConn(port, tls=ctx, sni="a.test")) == "cert-new"
-    r = _get(kept, "a.test", "/after-reload")  # the old connection lives on
+    r = kept.get("a.test", "/after-reload")  # the old connection lives on
     assert r.status == 200 and r.json()["path"] == "/after-reload", r
     # A broken certificate file in a reload keeps the running certificates.
     broken = os.path.join(tmpdir(), "broken.pem")
@@ -196,7 +182,7 @@ def test_proxy_protocol_before_tls():
     f, be, _ = _setup(certs, frontend_extra=("proxy-senders 127.0.0.1",), bind_extra=" accept-proxy")
     header = b"PROXY TCP4 203.0.113.7 127.0.0.1 5555 443\r\n"
     c = RawConn(f.port("web"), tls=certs.client(), sni="a.test", prefix=header)
-    r = _get(c, "a.test")
+    r = c.get("a.test")
     assert r.status == 200, r
     hdrs = dict((k.lower(), v) for k, v in be.last()["headers"])
     assert hdrs.get("x-forwarded-for") == "203.0.113.7", hdrs
@@ -244,9 +230,9 @@ def test_bodies_and_websocket_over_tls():
     r = c.read_response(timeout=20)
     assert r.status == 200 and r.json()["body_len"] == len(body), r
     assert hashlib.sha256(be.last()["body"].encode("latin-1")).digest() == hashlib.sha256(body).digest()
-    r = _get(c, "a.test", "/big?size=%d" % (5 << 20))
+    r = c.get("a.test", "/big?size=%d" % (5 << 20))
     assert r.status == 200 and len(r.body) == 5 << 20, (r.status, len(r.body))
-    r = _get(c, "a.test", "/chunked?size=300000&chunked=1")
+    r = c.get("a.test", "/chunked?size=300000&chunked=1")
     assert r.status == 200 and len(r.body) == 300000
     # WebSocket through TLS: upgrade, echo both ways, a 1 MiB frame.
     import base64
@@ -302,7 +288,7 @@ def test_stalled_and_garbage_handshakes():
     assert bad.read_response().status == 400
     assert bad.wait_closed(3), "TLS connection not closed after a 400"
     # Still healthy afterwards.
-    assert _get(RawConn(port, tls=ctx, sni="a.test"), "a.test").status == 200
+    assert RawConn(port, tls=ctx, sni="a.test").get("a.test").status == 200
     figure("TLS handshake timeout (timeout http-request 1s)", "%.2f" % waited, "s")
 
 

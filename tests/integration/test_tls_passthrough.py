@@ -15,15 +15,14 @@ from ferrykit.config import backend_section, base_config, section
 from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import main, tmpdir, wait_until
-from ferrykit.tls import TlsCerts, peer_cn
+from ferrykit.tls import TlsCerts, client_context, handshake_error, peer_cn, server_context
 from ferrykit.wire import RawConn, connect, free_port_closed, read_http_request, request
 
 
 def _tls_backend(name, pem):
     """A TLS server with certificate `pem`: answers one HTTP request with `backend=NAME`
     and records the SNI it saw."""
-    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    sctx.load_cert_chain(pem)
+    sctx = server_context(pem)
     srv = None
 
     def on_sni(sslsock, server_name, ctx):
@@ -69,21 +68,6 @@ def _setup(certs, log_level="debug"):
     return Ferry(cfg), be, web
 
 
-def _get(conn, host, path="/"):
-    conn.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host))
-    return conn.read_response()
-
-
-def _refused(port, ctx, sni):
-    """The handshake error when Ferry refuses the connection, or None if it succeeded."""
-    try:
-        c = RawConn(port, tls=ctx, sni=sni)
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return str(e)
-    c.close()
-    return None
-
-
 def test_sni_routes_to_the_right_backend():
     certs = TlsCerts()
     f, be, _ = _setup(certs)
@@ -93,13 +77,13 @@ def test_sni_routes_to_the_right_backend():
         for i in range(3):  # pool-a has a dead server first: connect failures are retried
             c = RawConn(port, tls=ctx, sni=sni)
             assert peer_cn(c) == cn, (sni, peer_cn(c))
-            r = _get(c, sni, "/%s/%d" % (sni, i))
+            r = c.get(sni, "/%s/%d" % (sni, i))
             assert r.status == 200 and r.body == ("backend=%s path=/%s/%d" % (name, sni, i)).encode(), (sni, r, r.body)
             c.close()
     # Wildcards match at any depth, like Host routing (the certificate's wildcard does not:
     # this client does not verify).
     d = RawConn(port, tls=certs.client(verify=False), sni="x.y.b.test")
-    assert _get(d, "x.y.b.test").body.startswith(b"backend=b")
+    assert d.get("x.y.b.test").body.startswith(b"backend=b")
     d.close()  # the record is written when the tunnel ends
     # The server name reached the backends unchanged (Ferry forwarded the ClientHello as sent).
     assert ("sni", "a.test") in be["a"].records, be["a"].records
@@ -113,13 +97,13 @@ def test_unknown_or_missing_sni_without_default_is_refused():
     certs = TlsCerts()
     f, be, web = _setup(certs)
     port = f.port("pass")
-    err = _refused(port, certs.client(), "c.test")
+    err = handshake_error(port, certs.client(), "c.test")
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     # An http app's hosts are not reachable by SNI.
-    err = _refused(port, certs.client(), "web.test")
+    err = handshake_error(port, certs.client(), "web.test")
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     # No SNI at all.
-    err = _refused(port, certs.client(verify=False), None)
+    err = handshake_error(port, certs.client(verify=False), None)
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     assert sum(b.accepted for b in be.values()) == 0, [b.accepted for b in be.values()]
     f.wait_log(r"frontend pass: SNI 'c\.test' matches no app and there is no default app")
@@ -134,19 +118,19 @@ def test_default_app():
     f, be, _ = _setup(certs)
     port = f.port("pass-default")
     c = RawConn(port, tls=certs.client(verify=False), sni="unknown.test")
-    r = _get(c, "unknown.test")
+    r = c.get("unknown.test")
     assert r.body.startswith(b"backend=fallback"), r.body
     n = RawConn(port, tls=certs.client(verify=False), sni=None)
-    assert _get(n, "x").body.startswith(b"backend=fallback")
+    assert n.get("x").body.startswith(b"backend=fallback")
     # Known names still win over the default.
     a = RawConn(port, tls=certs.client(), sni="a.test")
     assert peer_cn(a) == "cert-a"
-    assert _get(a, "a.test").body.startswith(b"backend=a")
+    assert a.get("a.test").body.startswith(b"backend=a")
     # The accept-proxy bind: PROXY header first, then the ClientHello.
     pport = f.port("pass-default", 1)
     p = RawConn(pport, tls=certs.client(), sni="b.test", prefix=proxy_v1("192.0.2.7", "192.0.2.1", 4000, 443))
     assert peer_cn(p) == "cert-b"
-    assert _get(p, "b.test").body.startswith(b"backend=b")
+    assert p.get("b.test").body.startswith(b"backend=b")
 
 
 def test_client_hello_one_byte_at_a_time():
@@ -271,9 +255,7 @@ def test_bytes_forwarded_unchanged_after_send_proxy():
 
 
 def _client_hello_bytes(sni):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = client_context(verify=False)
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(inc, out, server_hostname=sni)
     try:

@@ -114,6 +114,11 @@ class RawConn:
             data = data.encode("latin-1")
         self.sock.sendall(data)
 
+    def get(self, host, path="/"):
+        """Sends `GET path` with `host` on this connection and reads the response."""
+        self.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host))
+        return self.read_response()
+
     def _fill(self, timeout=None):
         if timeout is not None:
             self.sock.settimeout(timeout)
