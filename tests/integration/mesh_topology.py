@@ -79,8 +79,8 @@ class MeshTopology:
         # handshake initiation, if lost, is only repeated after 5 s (REKEY_TIMEOUT).
         for w in self.workers:
             wait_until(lambda: subprocess.run(["ip", "netns", "exec", self.ns["yyz"], "ping", "-c1", "-W1", NODES[w][0]],
-                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
-                         timeout=10, interval=0.1, what="yyz pings %s on the underlay" % w)
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
+                       timeout=10, interval=0.1, what="yyz pings %s on the underlay" % w)
         self.iface = {n: "f%s%d" % (n, M.TAG) for n in self.nodes}  # distinct: the UAPI dir is shared
         self.net.uapi_sockets += ["/var/run/wireguard/%s.sock" % i for i in self.iface.values()]
         self.keys = {n: M.keypair(n) for n in self.nodes}  # (path, public key)

@@ -73,7 +73,7 @@ def test_access_log_records_retries_and_errors():
     cfg = base_config(global_extra=["access-log %s json" % path])
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
     cfg += backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
-                             "eject-after 0")
+                           "eject-after 0")
     cfg += section("app a", "hosts app.test", "backend pool")
     f = Ferry(cfg)
     for _ in range(4):

@@ -149,7 +149,7 @@ class Pebble:
 
     def acme_section(self):
         return section("acme", "directory %s" % self.directory, "email ops@ferry.example",
-                         "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
+                       "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
 
 
 def _config(tls_port, pebble, apps, backend_port):
@@ -335,7 +335,7 @@ def test_untrusted_ca_is_refused():
     other = os.path.join(tmpdir(), "other-ca.pem")
     self_signed(other, os.path.join(tmpdir(), "other-ca.key"), "Not Pebble's CA", days=1)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace("ca-bundle %s" % pebble.ca,
-                                                                                   "ca-bundle %s" % other)
+                                                                                 "ca-bundle %s" % other)
     fr = Ferry(cfg)
     m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
     assert re.search(r"certif|verif|SSL|handshake", m.group(1), re.I), m.group(1)
@@ -406,7 +406,7 @@ def test_admin_api_shows_acme_state_and_renew_orders_now():
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     c = wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
-                     what="state valid in GET /api/v1/certificates")
+                   what="state valid in GET /api/v1/certificates")
     now = time.time()
     assert c["source"] == "acme" and c["hosts"] == ["a.ferry.example"], c
     assert "Pebble" in c["issuer"] and c["not_before"] <= now + 5 < c["not_after"], c
@@ -430,7 +430,7 @@ def test_admin_api_shows_acme_state_and_renew_orders_now():
     pebble.pebble.close()
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
     c = wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
-                     what="state failed")
+                   what="state failed")
     assert c["renewal_failures"] == 1 and c["last_error"] != "" and c["next_renewal"] > time.time() - 5, c
     assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202

@@ -228,7 +228,7 @@ def _wait_all_closed(attack, label, timeout):
     before the head deadline (it is a total deadline, not one that a trickled byte restarts)."""
     last = max(c["t0"] for c in attack.conns)
     wait_until(lambda: not attack.open(), timeout=last + timeout - time.monotonic() + 0.5,
-                 interval=0.1, what="%s: every slow connection closed (%d open)" % (label, len(attack.open())))
+               interval=0.1, what="%s: every slow connection closed (%d open)" % (label, len(attack.open())))
     spans = [c["closed"] - c["t0"] for c in attack.conns]
     figure("%s: closed after" % label, "%.1f..%.1f" % (min(spans), max(spans)), "s")
     assert min(spans) > HEAD_DEADLINE - 1.0, "%s: a connection closed after %.1f s" % (label, min(spans))
@@ -281,7 +281,7 @@ def test_per_address_cap():
     token = _login(port)
     attack = Attack(port, ["127.0.0.3"], 100, b"GET / HTTP/1.1\r\n", trickle=False)
     wait_until(lambda: len(attack.open()) <= PER_ADDRESS, timeout=3,
-                 what="at most %d connections from 127.0.0.3 (%d open)" % (PER_ADDRESS, len(attack.open())))
+               what="at most %d connections from 127.0.0.3 (%d open)" % (PER_ADDRESS, len(attack.open())))
     time.sleep(0.3)
     held = len(attack.open())
     figure("connections held by one address", held)
@@ -316,7 +316,7 @@ def test_global_cap():
     token = _login(port)
     attack = Attack(port, _sources(40, 40), 1100, b"GET / HTTP/1.1\r\n", trickle=False)
     wait_until(lambda: len(attack.open()) <= GLOBAL_CAP, timeout=3,
-                 what="at most %d connections (%d open)" % (GLOBAL_CAP, len(attack.open())))
+               what="at most %d connections (%d open)" % (GLOBAL_CAP, len(attack.open())))
     time.sleep(0.3)
     held = len(attack.open())
     figure("connections held at the global cap", held)

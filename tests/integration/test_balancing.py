@@ -55,7 +55,7 @@ def test_backup_and_disabled():
     assert counts == {"main": 30}, "only the active server should get traffic: %r" % counts
     bes["main"].kill()
     wait_until(lambda: _count(f.port("web"), 1, keepalive=False) == {"spare": 1}, timeout=5,
-                 what="backup serving once main is down")
+               what="backup serving once main is down")
     counts = _count(f.port("web"), 10, keepalive=False)
     assert counts == {"spare": 10}, "the backup should take over when main is down: %r" % counts
 

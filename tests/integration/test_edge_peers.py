@@ -107,7 +107,7 @@ def test_proxy_header_from_unlisted_peer_refused_http():
     try:
         c.send(proxy_v2("203.0.113.7", "127.0.0.1", 1, port) + PREFACE + settings_frame({}) +
                headers_frames(1, encode_headers([(":method", "GET"), (":scheme", "http"),
-                                                     (":authority", "app.test"), (":path", "/h2")])))
+                                                 (":authority", "app.test"), (":path", "/h2")])))
     except OSError:
         pass
     assert c.wait_closed(3), "h2c after a PROXY header from an unlisted peer: not closed"
@@ -118,7 +118,7 @@ def test_proxy_header_from_unlisted_peer_refused_http():
 def test_proxy_header_from_unlisted_peer_refused_tcp():
     pp = ProxyProtoBackend("ppt", tcp=True)
     cfg = base_config() + section("frontend t", "bind 127.0.0.1:0 accept-proxy", "mode tcp", "app t",
-                                      "proxy-senders 127.0.0.2/32 ::1/128") \
+                                  "proxy-senders 127.0.0.2/32 ::1/128") \
         + backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + section("app t", "mode tcp", "backend pool")
     f = Ferry(cfg)
     port = f.port("t")

@@ -215,13 +215,13 @@ def test_sni_host_mismatch_is_421():
         + section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
         + backend_section("pool", [("s1", be.port)]) \
         + section("app lax", "hosts lax.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-lax", ["lax.test"])) \
+                  "certificate %s" % certs.issue("cert-lax", ["lax.test"])) \
         + section("app strict", "hosts strict.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-strict", ["strict.test"]), "tls-min 1.3") \
+                  "certificate %s" % certs.issue("cert-strict", ["strict.test"]), "tls-min 1.3") \
         + section("app shared", "hosts shared.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-shared", ["shared.test", "other.test"])) \
+                  "certificate %s" % certs.issue("cert-shared", ["shared.test", "other.test"])) \
         + section("app other", "hosts other.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-shared2", ["shared.test", "other.test"]))
+                  "certificate %s" % certs.issue("cert-shared2", ["shared.test", "other.test"]))
     f = Ferry(cfg)
     port = f.port("web")
     tls12 = certs.client(maximum=V12)

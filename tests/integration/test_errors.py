@@ -62,7 +62,7 @@ def test_502_invalid_upstream_responses():
 def test_502_connection_refused():
     port_closed = free_port_closed()
     f = Ferry(_cfg([backend_section("pool", [("dead", port_closed)], "retries 0")],
-                     [section("app a", "hosts app.test", "backend pool")]))
+                   [section("app a", "hosts app.test", "backend pool")]))
     r = request(f.port("web"))
     assert r.status in (502, 503), "refused upstream: expected 502 (or 503), got %r" % r
     _check_error(r, r.status, "connection refused")
@@ -71,7 +71,7 @@ def test_502_connection_refused():
 def test_503_all_servers_disabled():
     be = HttpBackend("never")
     f = Ferry(_cfg([backend_section("pool", [("s1", be.port, "disabled"), ("s2", be.port, "disabled")])],
-                     [section("app a", "hosts app.test", "backend pool")]))
+                   [section("app a", "hosts app.test", "backend pool")]))
     r = request(f.port("web"))
     _check_error(r, 503, "all servers disabled")
     assert be.hits == 0
@@ -80,8 +80,8 @@ def test_503_all_servers_disabled():
 def test_503_all_servers_down():
     dead1, dead2 = free_port_closed(), free_port_closed()
     f = Ferry(_cfg([backend_section("pool", [("d1", dead1), ("d2", dead2)],
-                                        "health-check tcp interval 200ms timeout 200ms rise 1 fall 1")],
-                     [section("app a", "hosts app.test", "backend pool")]))
+                                    "health-check tcp interval 200ms timeout 200ms rise 1 fall 1")],
+                   [section("app a", "hosts app.test", "backend pool")]))
     port = f.port("web")
 
     def all_down():
@@ -96,7 +96,7 @@ def test_503_all_servers_down():
 def test_404_no_app():
     be = HttpBackend("x")
     f = Ferry(_cfg([backend_section("pool", [("s1", be.port)])],
-                     [section("app a", "hosts app.test", "backend pool")]))
+                   [section("app a", "hosts app.test", "backend pool")]))
     r = request(f.port("web"), host="nothing.test")
     _check_error(r, 404, "no app")
     r = request(f.port("web"), host="app.test")
@@ -106,7 +106,7 @@ def test_404_no_app():
 def test_upstream_5xx_passed_through():
     be = HttpBackend("fivexx", status=500)
     f = Ferry(_cfg([backend_section("pool", [("s1", be.port)], "eject-after 0")],
-                     [section("app a", "hosts app.test", "backend pool")]))
+                   [section("app a", "hosts app.test", "backend pool")]))
     r = request(f.port("web"), "/?status=503&hdr=X-From:upstream")
     assert r.status == 503 and r.header("X-From") == "upstream", r
     assert r.json()["name"] == "fivexx"

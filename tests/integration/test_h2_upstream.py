@@ -238,7 +238,7 @@ def test_empty_request_body_with_content_length_0():
     results = []
     t0 = time.monotonic()
     r = request(s.plain, "/h1/empty-post", method="POST", host="a.test", body=b"",
-                  headers={"Content-Length": "0"}, timeout=10)
+                headers={"Content-Length": "0"}, timeout=10)
     results.append(("HTTP/1.1 POST Content-Length: 0", r.status, time.monotonic() - t0, r.body[:80]))
     c = s.h2c()
     t0 = time.monotonic()
@@ -572,7 +572,7 @@ def test_backend_goaway_under_load():
             for j in range(6):
                 if j % 2:
                     r = request(s.plain, "/gal/%d/%d" % (i, j), method="POST", host="a.test", body=b"x" * 100,
-                                  timeout=10)
+                                timeout=10)
                 else:
                     r = request(s.plain, "/gal/%d/%d" % (i, j), host="a.test", timeout=10)
                 with lock:
@@ -611,13 +611,13 @@ def test_client_reset_cancels_upstream_stream():
         path = "/slow/3000/%d" % i
         sid = c.request("a.test", path, scheme="http")
         wait_until(lambda: any(q["path"] == path for q in s.be.requests), timeout=5,
-                     what="request %s at the backend" % path)
+                   what="request %s at the backend" % path)
         up_sid = s.last_request(path)["sid"]
         up_conn = s.last_request(path)["conn"]
         t0 = time.monotonic()
         c.rst(sid, CANCEL)
         wait_until(lambda: any(x[:2] == (up_conn, up_sid) for x in s.be.resets), timeout=2,
-                     what="RST_STREAM for upstream stream %d after the client's reset of %s (resets seen: %r)" % (
+                   what="RST_STREAM for upstream stream %d after the client's reset of %s (resets seen: %r)" % (
                          up_sid, path, s.be.resets))
         code = [x[2] for x in s.be.resets if x[:2] == (up_conn, up_sid)][0]
         assert code == CANCEL, "upstream RST_STREAM code %s" % error_name(code)

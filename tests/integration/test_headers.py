@@ -48,8 +48,8 @@ def test_request_id_and_forwarded_headers():
 def test_client_supplied_headers_replaced_when_untrusted():
     f, be = _setup()
     r = request(f.port("web"), headers={"Ferry-Request-Id": "spoofed-id-123456",
-                                          "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
-                                          "X-Forwarded-Host": "evil.test", "X-Forwarded-Port": "1"})
+                                        "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
+                                        "X-Forwarded-Host": "evil.test", "X-Forwarded-Port": "1"})
     assert r.status == 200, r
     e = r.json()
     assert r.header("Ferry-Request-Id") != "spoofed-id-123456", "client request id was kept"

@@ -116,7 +116,7 @@ def test_passive_ejection_on_connect_failure():
     cfg = base_config()
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
     cfg += backend_section("pool", [("good", good.port), ("dead", dead)], "balance roundrobin",
-                             "eject-after 2", "eject-time 30s", "retries 2")
+                           "eject-after 2", "eject-time 30s", "retries 2")
     cfg += section("app a", "hosts app.test", "backend pool")
     f = Ferry(cfg)
     port = f.port("web")

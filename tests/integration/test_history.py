@@ -35,7 +35,7 @@ def _config(backend_port, extra=("history-sample-interval 1s",)):
 
 def _history(f, app="shop", rng="15m"):
     r = request(f.admin_port, "/api/v1/apps/%s/history?range=%s" % (app, rng),
-                  host="127.0.0.1:%d" % f.admin_port)
+                host="127.0.0.1:%d" % f.admin_port)
     return r.status, r.json()
 
 

@@ -234,7 +234,7 @@ def test_concurrent_mixed_traffic():
                     body = os.urandom(rnd.choice([1, 5000, 60000]))
                     # An iterable body without a length: http.client sends it chunked.
                     r = request(port, path, method="PUT", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
-                                  conn=conn)
+                                conn=conn)
                 e = r.json()
                 if r.status != 200 or e["path"] != path or e["body"].encode("latin-1") != body:
                     errors.append("client %d #%d %s: status %d path %r body %d/%d" % (

@@ -59,7 +59,7 @@ class Setup:
             self.cert = self.certs.issue("cert-a", ["a.test"])
             cert_line = ("certificate %s" % self.cert,)
             cfg += section("frontend web", "bind 127.0.0.1:0 tls", "mode http",
-                             "default-certificate %s" % self.cert, *frontend_extra)
+                           "default-certificate %s" % self.cert, *frontend_extra)
         cfg += section("frontend plain", "bind 127.0.0.1:0", "mode http", *frontend_extra)
         cfg += backend_section("pool", [("s1", self.be.port)] + list(more_servers))
         cfg += section("app a", "hosts a.test", "backend pool", *(cert_line + tuple(app_extra)))
@@ -293,7 +293,7 @@ def test_raw_post_without_content_length_in_one_packet():
     for body in (b"hello world", os.urandom(20000)):
         sid = c.new_sid()
         block = encode_headers([(":method", "POST"), (":scheme", "http"), (":authority", "a.test"),
-                                  (":path", "/one-packet?size=2"), ("content-type", "application/octet-stream")])
+                                (":path", "/one-packet?size=2"), ("content-type", "application/octet-stream")])
         data = b"".join(data_frame(sid, body[i:i + 16384], end_stream=i + 16384 >= len(body))
                         for i in range(0, len(body), 16384))
         c.send(headers_frames(sid, block, end_stream=False) + data)
@@ -478,7 +478,7 @@ def test_header_limits_431_on_the_stream():
     # A header block over several CONTINUATION frames, within the limit, is fine.
     sid = c.new_sid()
     block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
-                              (":path", "/continued"), ("x-a", "a" * 1500), ("x-b", "b" * 1500)])
+                            (":path", "/continued"), ("x-a", "a" * 1500), ("x-b", "b" * 1500)])
     c.send(headers_frames(sid, block, end_stream=True, max_frame=1000))
     r = c.response(sid)
     assert r.status == 200, r
@@ -805,7 +805,7 @@ def test_client_reset_closes_upstream_connection():
 
     hold = TcpServer(handler, name="hold")
     extra = backend_section("holdpool", [("h1", hold.port)]) + section("app hold", "hosts hold.test",
-                                                                         "backend holdpool")
+                                                                       "backend holdpool")
     s = Setup(extra=extra)
     c = s.h2c()
     sid = c.request("hold.test", "/held", scheme="http")
@@ -835,7 +835,7 @@ def test_client_reset_closes_upstream_connection():
             "request after a reset got another request's response: %r" % r
     time.sleep(1.0)  # the backend finishes the reset request
     wait_until(lambda: len(s.be.open_socks) <= 1, timeout=5,
-                 what="upstream connections left open after the reset (%d)" % len(s.be.open_socks))
+               what="upstream connections left open after the reset (%d)" % len(s.be.open_socks))
     r = c.get("a.test", "/final", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/final", r
     assert s.f.alive()
@@ -847,7 +847,7 @@ def _reset_streams(s, phase):
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
     block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
-                              (":path", "/reset?delay=0.4")])
+                            (":path", "/reset?delay=0.4")])
     for i in range(8):
         sid = c.new_sid()
         if phase == "connect":

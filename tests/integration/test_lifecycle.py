@@ -135,7 +135,7 @@ def test_daemon_mode_with_pidfile():
     pid = int(open(pidf).read().strip())
     os.kill(pid, 0)
     wait_until(lambda: os.path.exists(log) and "ready pid=%d" % pid in open(log).read(), timeout=15,
-                 what="ready in %s" % log)
+               what="ready in %s" % log)
     m = re.search(r"listening frontend=web address=\S+:(\d+)", open(log).read())
     assert m, open(log).read()
     assert request(int(m.group(1))).status == 200

@@ -10,7 +10,7 @@ def _setup():
     be = HttpBackend("lim")
     cfg = base_config(defaults_extra=["max-body-size 64k"])
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app big",
-                     "http-max-request-line 1k", "http-max-header-size 4k", "http-max-headers 20")
+                   "http-max-request-line 1k", "http-max-header-size 4k", "http-max-headers 20")
     cfg += backend_section("pool", [("s1", be.port)])
     cfg += section("app small", "hosts small.test", "backend pool", "max-body-size 1k")
     cfg += section("app big", "hosts big.test", "backend pool")

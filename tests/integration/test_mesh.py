@@ -229,7 +229,7 @@ def check_spill(t):
             x.start()
             time.sleep(0.1)
         wait_until(lambda: all(b.in_flight == 1 for b in dfw), timeout=3, interval=0.02,
-                     what="both dfw instances holding a slow request")
+                   what="both dfw instances holding a slow request")
         spilled = []
         for i in range(5):
             r = t.request("/spill/%d" % i)
@@ -245,7 +245,7 @@ def check_spill(t):
     # requests ran keeps dfw "full" until the next one (see KNOWN_STALE_REPORT).
     t_free = time.monotonic()
     wait_until(lambda: t.request("/after-spill").body.startswith(b'{"name": "dfw-'), timeout=3, interval=0.02,
-                 what="requests back on dfw once its instances are free")
+               what="requests back on dfw once its instances are free")
     figure("mesh spill: slow requests done to traffic back on dfw", "%.0f" % ((time.monotonic() - t_free) * 1000), "ms")
     if len(served) < len(spilled):
         raise KnownBug("%s: %d of %d sequential requests spilled to syd-1 were answered 503 'no server available'"
@@ -308,7 +308,7 @@ def check_failover(t):
         figure("mesh failover: dfw restarted to 'answers again'", "%.2f" % (time.monotonic() - t_restart), "s")
         figure("mesh measured rtt yyz->dfw at reconnect (latency 30ms configured)", line.group(1), "us")
         wait_until(lambda: any(w.startswith("dfw-") for w in loop.since(time.monotonic() - 0.5)),
-                     timeout=10, interval=0.1, what="traffic back on dfw after its restart")
+                   timeout=10, interval=0.1, what="traffic back on dfw after its restart")
         t_back = time.monotonic()
         time.sleep(0.5)
     finally:
@@ -395,7 +395,7 @@ def check_reload(t):
     res = t.edge.reload(t.edge_config(workers=["dfw"]))
     assert res[0] == "ok", res
     wait_until(lambda: pub_syd not in t.wg("yyz", "peers"), timeout=10, interval=0.1,
-                 what="peer syd removed from wg show")
+               what="peer syd removed from wg show")
     hs_after = t.handshakes("yyz")
     assert list(hs_after) == [pub_dfw], hs_after
     assert hs_after[pub_dfw] == hs_before[pub_dfw], (hs_before, hs_after)
@@ -459,7 +459,7 @@ def check_measured_rtt(t):
     m = t.edge.wait_log(r"mesh: peer syd answers again \(rtt (\d+) us\)", timeout=10)
     figure("mesh rtt of the first PING answered after SIGCONT (log)", int(m.group(1)), "us")
     wait_until(lambda: {x["name"]: x for x in t.admin("yyz", "/api/v1/mesh")["backhaul"]}["syd"]["reachable"],
-                 timeout=3, interval=0.1, what="syd reachable again in /api/v1/mesh")
+               timeout=3, interval=0.1, what="syd reachable again in /api/v1/mesh")
     wait_until(lambda: t.request("/").status == 200, timeout=3, interval=0.05, what="syd serving again")
 
 

@@ -273,9 +273,9 @@ def test_prometheus_scrapes_and_rate_moves():
                  "scrape_configs:\n  - job_name: ferry\n    metrics_path: /metrics\n"
                  "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % f.admin_port)
     prom = register(_Process([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                                 "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
-                                 "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"],
-                                os.path.join(tmp, "prometheus.log")))
+                              "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
+                              "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"],
+                             os.path.join(tmp, "prometheus.log")))
 
     def query(q):
         url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom_port, urllib.parse.urlencode({"query": q}))

@@ -14,7 +14,7 @@ up = upstream_header
 def _accept_setup():
     be = HttpBackend("pp")
     cfg = base_config() + section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
-                                      "proxy-senders 127.0.0.0/8") \
+                                  "proxy-senders 127.0.0.0/8") \
         + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
     return Ferry(cfg), be
 
@@ -159,7 +159,7 @@ def test_accept_and_send_chain():
     # Client -> (PROXY v1) -> Ferry -> (PROXY v2) -> backend: the claimed client is relayed.
     pp = ProxyProtoBackend("chain")
     cfg = base_config() + section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
-                                      "proxy-senders 127.0.0.0/8") \
+                                  "proxy-senders 127.0.0.0/8") \
         + backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + section("app a", "hosts app.test", "backend pool")
     f = Ferry(cfg)
     c = RawConn(f.port("pp"))

@@ -40,7 +40,7 @@ class Setup:
         cfg += backend_section("pool2", [("x", p["x"]), ("y", p["y"])])
         cfg += backend_section("pool3", [("t", p["t"])])
         cfg += section("app web", "hosts web.test", "backend pool", "allow-routing-hints", "replay-max-body 1m",
-                         "replay-to other", *web_extra)
+                       "replay-to other", *web_extra)
         cfg += section("app other", "hosts other.test", "backend pool2")
         cfg += section("app tight", "hosts tight.test", "backend pool3", "replay-max-body 64k", "replay-to other")
         cfg += extra

@@ -14,7 +14,7 @@ def _setup(server_timeout="1s", delay=0.0):
     be = HttpBackend("slow", delay=delay)
     cfg = base_config()
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a",
-                     "timeout http-request 1s", "timeout http-keep-alive 1s")
+                   "timeout http-request 1s", "timeout http-keep-alive 1s")
     cfg += backend_section("pool", [("s1", be.port)], "timeout server %s" % server_timeout, "retries 0")
     cfg += section("app a", "hosts app.test", "backend pool")
     return Ferry(cfg), be

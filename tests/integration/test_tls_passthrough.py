@@ -54,7 +54,7 @@ def _setup(certs, log_level="debug"):
     cfg = base_config(log_level=log_level, global_extra=["access-log stderr json"]) \
         + section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
         + section("frontend pass-default", "bind 127.0.0.1:0", "bind 127.0.0.1:0 accept-proxy", "mode tcp",
-                    "route sni", "app fallback", "proxy-senders 127.0.0.1") \
+                  "route sni", "app fallback", "proxy-senders 127.0.0.1") \
         + section("frontend pass-short", "bind 127.0.0.1:0", "mode tcp", "route sni", "timeout client 1s") \
         + section("frontend web", "bind 127.0.0.1:0", "mode http") \
         + backend_section("pool-a", [("dead", dead), ("a1", be["a"].port)], "balance roundrobin", "retries 2") \

@@ -75,8 +75,8 @@ def test_mesh_two_nodes():
 
     # Traffic across the mesh: the first packets trigger the handshake.
     wait_until(lambda: subprocess.run(["ip", "netns", "exec", ns_a, "ping", "-6", "-c", "1", "-W", "1", "fdaa:0:2::1"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
-                 timeout=15, interval=0.2, what="ping6 fdaa:0:2::1 across the mesh")
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
+               timeout=15, interval=0.2, what="ping6 fdaa:0:2::1 across the mesh")
     _sh("ping", "-6", "-c", "1", "-W", "2", "fdaa:0:1::1", ns=ns_b)
     hs_before = _handshakes(ns_a, if_a)
     assert hs_before.get(pub_b, 0) > 0, hs_before
@@ -127,7 +127,7 @@ def test_anycast_present_before_is_left_alone():
     # Dropping both by reload removes only the one Ferry added.
     assert f.reload(base_config(global_extra=["region r1"]))[0] == "ok"
     wait_until(lambda: "10.9.9.7/32" not in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a),
-                 timeout=10, what="10.9.9.7 removed by the reload")
+               timeout=10, what="10.9.9.7 removed by the reload")
     assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
     assert f.stop() == 0
     assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
