@@ -152,7 +152,6 @@ def test_proxy_claim_cannot_grant_trust_forwarded():
     s = connect(port)
     s.sendall(proxy_v1("198.51.100.9", "127.0.0.1", 40000, port))
     h2 = H2Conn(s)
-    register(h2)
     st = h2.response(h2.request("app.test", "/h2", scheme="http", headers=[("x-forwarded-for", "6.6.6.6")]))
     assert st.status == 200, st
     xff = up(json.loads(bytes(st.body)), "X-Forwarded-For")
@@ -237,9 +236,7 @@ class Backhaul:
         return SockConn(connect_from(src, self.port, "127.0.0.2"))
 
     def h2(self, src):
-        c = H2Conn(connect_from(src, self.port, "127.0.0.2"))
-        register(c)
-        return c
+        return H2Conn(connect_from(src, self.port, "127.0.0.2"))
 
     def websocket(self, src):
         """A WebSocket over the backhaul (HTTP/1 upgrade for instance w1), echoing."""
@@ -396,7 +393,6 @@ def _ping_until_closed(c, limit=4.0):
 def test_h2_idle_timeout_not_extended_by_pings():
     f = _h2_idle_setup()
     c = H2Conn.connect(f.port("web"))
-    register(c)
     assert c.response(c.request("app.test", "/", scheme="http")).status == 200
     took = _ping_until_closed(c)
     figure("h2 idle close with 200 ms pings (keep-alive 1s)", "%.2f" % took, "s")
@@ -406,7 +402,6 @@ def test_h2_idle_timeout_not_extended_by_pings():
     assert len(c.pings) >= 3, "the PINGs were not answered while the connection lived: %d" % len(c.pings)
     # A connection that never opened a stream: the same.
     c = H2Conn.connect(f.port("web"))
-    register(c)
     took = _ping_until_closed(c)
     assert c.eof and took <= 2.0, "never-used connection kept by PINGs for %.1fs" % took
 
@@ -415,7 +410,6 @@ def test_h2_idle_timeout_counts_from_last_stream():
     """A stream resets the idle clock: the connection lives ~1s past its last stream."""
     f = _h2_idle_setup()
     c = H2Conn.connect(f.port("web"))
-    register(c)
     for i in range(4):  # 4 x 0.6 s of streams: longer than the timeout in total
         assert c.response(c.request("app.test", "/%d" % i, scheme="http")).status == 200
         time.sleep(0.6)
@@ -459,7 +453,6 @@ class ReplaySetup:
 
     def h2_post(self, body):
         c = H2Conn.connect(self.port)
-        register(c)
         sid = c.request("web.test", "/h2", method="POST", scheme="http", end_stream=False)
         c.send_data(sid, body, end_stream=True)  # no content-length: streamed
         return c.response(sid, timeout=15)

@@ -18,11 +18,12 @@ import threading
 import time
 
 from ferrykit.config import backend_section, base_config, section
+from ferrykit.fixtures import AppSetup
 from ferrykit.h2backend import H2Backend
 from ferrykit.h2client import ConnectionClosed, H2Conn
 from ferrykit.h2frames import CANCEL, CONTINUATION, DATA, END_STREAM, HEADERS, error_name
 from ferrykit.runner import Ferry, run_ferryd
-from ferrykit.suite import figure, main, register, skip, tmpdir, wait_until
+from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
 from ferrykit.tls import TlsCerts, server_context
 from ferrykit.wire import RawConn, free_port_closed, request
 
@@ -33,12 +34,7 @@ CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer
 # Helpers
 # ----------------------------------------------------------------------------------------------
 
-def _need(tool):
-    if not shutil.which(tool):
-        skip("%s is not installed (package %s)" % (tool, "curl" if tool == "curl" else "nghttp2-client"))
-
-
-class Setup:
+class Setup(AppSetup):
     """One Ferry with a plain frontend "plain" (HTTP/1.1 and h2c), optionally a tls frontend
     "web", app "a" (hosts a.test) on backend pool -> one `proto h2c` server, an H2Backend."""
 
@@ -46,31 +42,8 @@ class Setup:
                  **backend_kw):
         self.be = backend if backend is not None else (H2Backend(**backend_kw) if server_port is None else None)
         port = server_port if server_port is not None else self.be.port
-        self.certs = None
-        cfg = base_config(workers=workers, defaults_extra=defaults_extra)
-        cert_line = ()
-        if tls:
-            self.certs = TlsCerts()
-            self.cert = self.certs.issue("cert-a", ["a.test"])
-            cert_line = ("certificate %s" % self.cert,)
-            cfg += section("frontend web", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % self.cert)
-        cfg += section("frontend plain", "bind 127.0.0.1:0", "mode http")
-        cfg += backend_section("pool", [("s1", port, "proto h2c")], *backend_lines)
-        cfg += section("app a", "hosts a.test", "backend pool", *cert_line)
-        self.cfg = cfg
-        self.f = Ferry(cfg)
-        self.plain = self.f.port("plain")
-        self.tls_port = self.f.port("web") if tls else None
-
-    def h2c(self, **kw):
-        c = H2Conn.connect(self.plain, **kw)
-        register(c)
-        return c
-
-    def h2(self, sni="a.test", **kw):
-        c = H2Conn.connect(self.tls_port, tls=self.certs.client(), sni=sni, **kw)
-        register(c)
-        return c
+        super().__init__([("s1", port, "proto h2c")], tls=tls, workers=workers, defaults_extra=defaults_extra,
+                         backend_lines=backend_lines)
 
     def last_request(self, path):
         """The backend's record of the last request for `path`."""
@@ -343,7 +316,7 @@ def test_http2_clients_h2c_and_tls():
 # ----------------------------------------------------------------------------------------------
 
 def test_multiplexing_few_upstream_connections():
-    _need("h2load")
+    need_tool("h2load")
     workers = 2
     s = Setup(workers=workers)
     # 200 streams at once from the start (no warm-up: the first burst is part of the test).
@@ -706,7 +679,6 @@ def test_proto_h2_over_tls():
     e = r.json()
     assert e["scheme"] == "https" and e["authority"] == "a.test" and e["path"] == "/tls-up", e
     c = H2Conn.connect(f.port("plain"))
-    register(c)
     g = c.get("a.test", "/grpc/tls", scheme="http", headers=[("te", "trailers")])
     assert g.status == 200 and g.trailers and dict(g.trailers).get("grpc-status") == "0", g
     assert be.alpn and all(a == "h2" for a in be.alpn), be.alpn

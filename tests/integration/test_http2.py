@@ -10,7 +10,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,8 @@ import threading
 import time
 
 from ferrykit.backends import HttpBackend, TcpServer
-from ferrykit.config import backend_section, base_config, section
+from ferrykit.config import backend_section, section
+from ferrykit.fixtures import AppSetup
 from ferrykit.h2client import ConnectionClosed, H2Conn
 from ferrykit.h2frames import (CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS,
                                INTERNAL_ERROR, NO_ERROR, PREFACE, PROTOCOL_ERROR, REFUSED_STREAM,
@@ -28,8 +28,7 @@ from ferrykit.h2frames import (CANCEL, CONTINUATION, END_HEADERS, END_STREAM, EN
 from ferrykit.hpack import encode_headers
 from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry
-from ferrykit.suite import figure, main, register, skip, tmpdir, wait_until
-from ferrykit.tls import TlsCerts
+from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
 from ferrykit.wire import RawConn, connect, free_port_closed, recv_until, upstream_header
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
@@ -39,45 +38,16 @@ CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer
 # Helpers
 # ----------------------------------------------------------------------------------------------
 
-def _need(tool):
-    if not shutil.which(tool):
-        skip("%s is not installed (package %s)" % (tool, "curl" if tool == "curl" else "nghttp2-client"))
-
-
-class Setup:
+class Setup(AppSetup):
     """One Ferry: a `tls` frontend "web" (when certs are made) and a plain frontend "plain",
     app "a" (hosts a.test) on backend pool -> HttpBackend, plus any extra sections."""
 
     def __init__(self, tls=False, workers=2, frontend_extra=(), defaults_extra=(), app_extra=(), extra="",
                  backend_delay=0.0, more_servers=()):
         self.be = HttpBackend("h2-be", delay=backend_delay)
-        self.certs = None
-        cfg = base_config(workers=workers, defaults_extra=defaults_extra)
-        cert_line = ()
-        if tls:
-            self.certs = TlsCerts()
-            self.cert = self.certs.issue("cert-a", ["a.test"])
-            cert_line = ("certificate %s" % self.cert,)
-            cfg += section("frontend web", "bind 127.0.0.1:0 tls", "mode http",
-                           "default-certificate %s" % self.cert, *frontend_extra)
-        cfg += section("frontend plain", "bind 127.0.0.1:0", "mode http", *frontend_extra)
-        cfg += backend_section("pool", [("s1", self.be.port)] + list(more_servers))
-        cfg += section("app a", "hosts a.test", "backend pool", *(cert_line + tuple(app_extra)))
-        cfg += extra
-        self.cfg = cfg
-        self.f = Ferry(cfg)
-        self.plain = self.f.port("plain")
-        self.tls_port = self.f.port("web") if tls else None
-
-    def h2c(self, **kw):
-        c = H2Conn.connect(self.plain, **kw)
-        register(c)
-        return c
-
-    def h2(self, sni="a.test", **kw):
-        c = H2Conn.connect(self.tls_port, tls=self.certs.client(), sni=sni, **kw)
-        register(c)
-        return c
+        super().__init__([("s1", self.be.port)] + list(more_servers), tls=tls, workers=workers,
+                         frontend_extra=frontend_extra, defaults_extra=defaults_extra, app_extra=app_extra,
+                         extra=extra)
 
     def curl(self, path, *args, tls=True, host="a.test", timeout=30, stdin=None):
         """curl over h2 (TLS, --http2) or h2c (--http2-prior-knowledge). Returns
@@ -187,7 +157,7 @@ def _drain_nonblocking(conn):
 # ----------------------------------------------------------------------------------------------
 
 def test_tls_curl_routing_and_forwarded_headers():
-    _need("curl")
+    need_tool("curl")
     s = Setup(tls=True)
     p, version, status, headers, body = s.curl("/hello?x=1")
     assert version == "2", "curl did not negotiate HTTP/2 over TLS: %r" % version
@@ -243,7 +213,7 @@ def test_tls_raw_client_headers_cookies_and_connection_fields():
 
 
 def test_tls_bodies_both_ways():
-    _need("curl")
+    need_tool("curl")
     s = Setup(tls=True)
     data = os.urandom(3 * 1024 * 1024)
     path = os.path.join(tmpdir(), "upload.bin")
@@ -343,8 +313,8 @@ def test_raw_bodies_flow_control():
 # ----------------------------------------------------------------------------------------------
 
 def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
-    _need("curl")
-    _need("nghttp")
+    need_tool("curl")
+    need_tool("nghttp")
     s = Setup()
     p, version, status, headers, body = s.curl("/h2c", tls=False)
     assert version == "2" and status == 200, (version, status, body[:200])
@@ -375,7 +345,6 @@ def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
         time.sleep(0.02)
     c2 = H2Conn(sock, send_preface=False)
     c2.send(settings_frame({SETTINGS_ENABLE_PUSH: 0}))
-    register(c2)
     r = c2.get("a.test", "/slow-preface", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/slow-preface", r
 
@@ -400,7 +369,7 @@ def _h2load(url, n=5000, c=4, m=20):
 
 
 def test_h2load_tls_and_h2c():
-    _need("h2load")
+    need_tool("h2load")
     s = Setup(tls=True)
     for name, url in (("tls", "https://127.0.0.1:%d/load" % s.tls_port),
                       ("h2c", "http://127.0.0.1:%d/load" % s.plain)):
@@ -735,7 +704,6 @@ def test_h2c_preface_in_the_same_segment_as_the_proxy_header():
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(proxy_v1("192.0.2.7", "127.0.0.1", 5555, port) + PREFACE + settings_frame({}))
     c = H2Conn(sock, send_preface=False)
-    register(c)
     r = c.get("a.test", "/pp", scheme="http")
     assert r.status == 200, r
     assert upstream_header(json.loads(bytes(r.body)), "X-Forwarded-For") == "192.0.2.7"

@@ -15,7 +15,7 @@ from ferrykit.config import backend_section, base_config, section
 from ferrykit.h2backend import H2Backend
 from ferrykit.h2client import H2Conn
 from ferrykit.runner import Ferry
-from ferrykit.suite import main, register, tmpdir, wait_until
+from ferrykit.suite import main, tmpdir, wait_until
 from ferrykit.wire import request, upstream_header
 
 SRC_RE = re.compile(r"^app=(\w+);instance=(\w+)(;region=(\w+))?(;state=(.*))?$")
@@ -61,9 +61,7 @@ class Setup:
         return sum(self.bes[n].hits for n in names)
 
     def h2c(self):
-        c = H2Conn.connect(self.port)
-        register(c)
-        return c
+        return H2Conn.connect(self.port)
 
 
 def _get(port, path="/", host="web.test", **kw):

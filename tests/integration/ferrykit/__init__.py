@@ -19,5 +19,6 @@ what they use from the modules directly (`from ferrykit.runner import Ferry`).
   hpack       HPACK encoder (literal fields) and full decoder
   h2client    H2Conn: a raw HTTP/2 client connection
   h2backend   H2Backend: an HTTP/2 (h2c or TLS) upstream server
+  fixtures    AppSetup: one ferryd serving app "a" on plain and TLS frontends, with h2/h2c clients
   __main__    `python3 -m ferrykit http-backend|flood`: kit parts run in a child process
 """

@@ -2,7 +2,8 @@
 server's SETTINGS and PINGs, requests with flow-controlled bodies, per-stream results (status,
 fields, body, trailers, reset code), GOAWAY.
 
-One H2Conn is used from one thread. Errors: socket.timeout from read_frame() when nothing
+One H2Conn is used from one thread; it registers itself with the running test (closed after
+it), as wire.RawConn does. Errors: socket.timeout from read_frame() when nothing
 arrives in time; AssertionError when a wait times out; ConnectionClosed when the server closes
 while a test waits for something."""
 
@@ -17,6 +18,7 @@ from ferrykit.h2frames import (ACK, CANCEL, CONTINUATION, DATA, END_HEADERS, END
                                data_frame, error_name, headers_frames, parse_frame, ping_frame, rst_frame,
                                settings_frame, window_update_frame)
 from ferrykit.hpack import Decoder, encode_headers
+from ferrykit.suite import register
 
 
 class StreamResult:
@@ -90,6 +92,7 @@ class H2Conn:
         self._hdr_sid = None          # a header block in progress (HEADERS without END_HEADERS)
         self._hdr_block = bytearray()
         self._hdr_flags = 0
+        register(self)
         if send_preface:
             s = {SETTINGS_ENABLE_PUSH: 0, SETTINGS_INITIAL_WINDOW_SIZE: window}
             if settings:
