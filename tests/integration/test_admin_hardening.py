@@ -22,8 +22,8 @@ import subprocess
 import threading
 import time
 
-from ferrykit.config import backend_section, base_config, section
-from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.config import admin_config, section
+from ferrykit.runner import Ferry, hash_password, run_ferryd
 from ferrykit.suite import ferryd_path, figure, main, register, tmpdir, wait_until
 
 PASSWORD = "correct horse battery"
@@ -56,27 +56,6 @@ def validate(f, text):
     return json.loads(raw), raw
 
 
-def cfg(users=(), global_extra=()):
-    g = ["admin-user %s %s" % u for u in users] + list(global_extra)
-    c = base_config(global_extra=g)
-    c += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    c += backend_section("pool", [("s1", 9)])
-    c += section("app a", "hosts app.test", "backend pool")
-    return c
-
-
-_hashes = {}
-
-
-def hash_of(password):
-    if password not in _hashes:
-        p = subprocess.run([ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-        assert p.returncode == 0, p.stderr
-        _hashes[password] = p.stdout.decode().strip()
-    return _hashes[password]
-
-
 def vm_kib(pid, field):
     with open("/proc/%d/status" % pid) as fh:
         for line in fh:
@@ -91,11 +70,11 @@ def test_validate_reads_no_environment():
     os.environ["FERRY_ADMIN_HASH"] = SECRET
     os.environ["FERRY_SECRET_PORT"] = "4433"
     try:
-        f = Ferry(cfg())
+        f = Ferry(admin_config())
     finally:
         del os.environ["FERRY_ADMIN_HASH"]
         del os.environ["FERRY_SECRET_PORT"]
-    base = cfg()
+    base = admin_config()
     # The reported attack: a bad value that the diagnostic quotes.
     j, raw = validate(f, base.replace("    server s1", "    balance ${FERRY_ADMIN_HASH}\n    server s1", 1))
     assert SECRET.encode() not in raw, raw[:600]
@@ -122,9 +101,9 @@ def test_validate_reads_no_environment():
 
 
 def test_validate_reads_no_file_outside_the_config_directory():
-    f = Ferry(cfg())
+    f = Ferry(admin_config())
     d = os.path.dirname(f.config_path)
-    base = cfg()
+    base = admin_config()
     # A file inside the directory may be included (diagnostics about it stay masked).
     with open(os.path.join(d, "extra.conf"), "w") as fh:
         fh.write(section("app b", "hosts b.test", "backend pool"))
@@ -172,7 +151,7 @@ ONE_MIB_OF_A = "a\n" * (1 << 19)
 
 
 def test_validate_cost_is_bounded():
-    f = Ferry(cfg())
+    f = Ferry(admin_config())
     rss0 = vm_kib(f.pid, "VmRSS")
     hwm0 = vm_kib(f.pid, "VmHWM")
     t0 = time.monotonic()
@@ -210,21 +189,21 @@ def test_validate_cost_is_bounded():
 
 
 def test_validate_caps_included_text():
-    f = Ferry(cfg())
+    f = Ferry(admin_config())
     d = os.path.dirname(f.config_path)
     with open(os.path.join(d, "big.conf"), "w") as fh:
         line = "#" + "x" * 1022 + "\n"
         fh.write(line * 3 * 1024)  # 3 MiB of comments: fine alone
-    j, _ = validate(f, cfg() + "include big.conf\n")
+    j, _ = validate(f, admin_config() + "include big.conf\n")
     assert j["ok"] is True, j
-    j, raw = validate(f, cfg() + "include big.conf\ninclude big.conf\n")
+    j, raw = validate(f, admin_config() + "include big.conf\ninclude big.conf\n")
     assert j["ok"] is False, j
     errs = [x for x in j["diagnostics"] if x["severity"] == "error"]
     assert len(errs) == 1 and "MiB" in errs[0]["message"] and errs[0]["file"] == "candidate", errs
 
 
 def test_concurrent_validations_are_bounded():
-    f = Ferry(cfg())
+    f = Ferry(admin_config())
     results = []
     lock = threading.Lock()
 
@@ -253,7 +232,7 @@ def test_concurrent_validations_are_bounded():
     figure("validations refused with 503 out of 8 at once", len(refused))
     f.wait_log(r"admin validate refused: 2 already running")
     # The slots are free again afterwards.
-    j, _ = validate(f, cfg())
+    j, _ = validate(f, admin_config())
     assert j["ok"] is True, j
 
 
@@ -270,7 +249,7 @@ class Admin:
 
 
 def test_other_admin_logs_in_from_the_attacked_address():
-    f = Ferry(cfg([("ops", hash_of(PASSWORD)), ("dev", hash_of(PASSWORD + "2"))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD)), ("dev", hash_password(PASSWORD + "2"))]))
     a = Admin(f.admin_port)
     statuses = [a.login("ops", "guess-%d" % i)[0] for i in range(6)]
     assert statuses == [401, 401, 401, 429, 429, 429], statuses
@@ -284,7 +263,7 @@ def test_other_admin_logs_in_from_the_attacked_address():
 
 
 def test_retry_after_grows_and_unknown_users_count_alike():
-    f = Ferry(cfg([("ops", hash_of(PASSWORD))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD))]))
     a = Admin(f.admin_port)
     t0 = time.monotonic()
     waits = []
@@ -318,7 +297,7 @@ def test_retry_after_grows_and_unknown_users_count_alike():
 
 
 def test_new_address_logs_in_a_user_under_attack():
-    f = Ferry(cfg([("ops", hash_of(PASSWORD))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD))]))
     a = Admin(f.admin_port)
     # A spread-out guess at ops's password: 3 addresses x 3 guesses and 1 more, the user's
     # free budget (10 failures).
@@ -348,7 +327,7 @@ def run_with_pidfile(pidf, wait=8):
     d = tmpdir()
     cfgp = os.path.join(d, "pid.conf")
     with open(cfgp, "w") as fh:
-        fh.write(cfg())
+        fh.write(admin_config())
     log = open(os.path.join(d, "pid.log"), "ab")
     p = subprocess.Popen([ferryd_path(), "-f", cfgp, "--pidfile", pidf], cwd=d, stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log)

@@ -8,12 +8,11 @@ import json
 import os
 import re
 import ssl
-import subprocess
 import time
 
-from ferrykit.config import backend_section, base_config, section
-from ferrykit.runner import Ferry, run_ferryd
-from ferrykit.suite import ferryd_path, figure, main, skip, tmpdir
+from ferrykit.config import admin_config
+from ferrykit.runner import Ferry, hash_password, run_ferryd
+from ferrykit.suite import figure, main, skip, tmpdir
 from ferrykit.tls import client_context, self_signed
 from ferrykit.wire import Response
 
@@ -21,21 +20,9 @@ PASSWORD = "correct horse battery"
 
 
 def _hash(password):
-    p = subprocess.run([ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-    assert p.returncode == 0, "ferryd --hash-password exited %d: %s" % (p.returncode, p.stderr)
-    line = p.stdout.decode().strip()
+    line = hash_password(password)
     assert re.fullmatch(r"\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}", line), line
     return line
-
-
-def _cfg(users=(), extra=()):
-    g = ["admin-user %s %s" % u for u in users] + list(extra)
-    cfg = base_config(global_extra=g)
-    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += backend_section("pool", [("s1", 9)])
-    cfg += section("app a", "hosts app.test", "backend pool")
-    return cfg
 
 
 class Admin:
@@ -79,7 +66,7 @@ def _cookie_header(set_cookie):
 
 def test_auth_flow():
     h = _hash(PASSWORD)
-    f = Ferry(_cfg([("ops", h)]))
+    f = Ferry(admin_config([("ops", h)]))
     a = Admin(f.admin_port)
     assert a.req("GET", "/healthz").status == 200
     for path in ("/api/v1/me", "/api/v1/mesh", "/metrics", "/api/v1/nowhere"):
@@ -159,7 +146,7 @@ def test_auth_flow():
 def test_actions_logged_with_user():
     """A mutating API route (drain/enable) needs auth and CSRF, and logs the user."""
     h = _hash(PASSWORD)
-    f = Ferry(_cfg([("ops", h)]))
+    f = Ferry(admin_config([("ops", h)]))
     a = Admin(f.admin_port)
     path = "/api/v1/servers/pool/s1/drain"
     assert a.req("POST", path).status == 401
@@ -179,7 +166,7 @@ def test_actions_logged_with_user():
 def test_login_rate_limit():
     """Failed logins back off per (user, address) (and per user, per address: see
     test_admin_hardening.py): 3 free failures, then 1 s, 2 s, 4 s ..."""
-    f = Ferry(_cfg([("ops", _hash(PASSWORD))]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))]))
     a = Admin(f.admin_port)
     t0 = time.monotonic()
     for i in range(3):
@@ -201,7 +188,7 @@ def test_login_rate_limit():
 
 
 def test_session_idle_expiry():
-    f = Ferry(_cfg([("ops", _hash(PASSWORD))], ["admin-session-timeout 2s"]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["admin-session-timeout 2s"]))
     a = Admin(f.admin_port)
     j, cookie = a.session()
     assert j["idle_timeout_s"] == 2, j
@@ -215,7 +202,7 @@ def test_session_idle_expiry():
 
 
 def test_metrics_public_and_no_users():
-    f = Ferry(_cfg([("ops", _hash(PASSWORD))], ["metrics-public on"]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["metrics-public on"]))
     a = Admin(f.admin_port)
     r = a.req("GET", "/metrics")
     # 200 once the /metrics route exists on this build, 404 before; never 401.
@@ -224,7 +211,7 @@ def test_metrics_public_and_no_users():
     assert a.req("POST", "/metrics").status == 401  # only GET/HEAD are public
 
     # Without users (loopback only) every route is open; Host and Origin still apply.
-    g = Ferry(_cfg(), name="open")
+    g = Ferry(admin_config(), name="open")
     o = Admin(g.admin_port)
     me = o.req("GET", "/api/v1/me")
     assert me.status == 200 and json.loads(me.body)["auth"] == "none", (me.status, me.body)
@@ -242,7 +229,7 @@ def _self_signed(d):
 
 def test_admin_tls():
     cert, key = _self_signed(tmpdir())
-    f = Ferry(_cfg([("ops", _hash(PASSWORD))], ["admin-tls admin.pem admin.key"]))  # relative paths
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["admin-tls admin.pem admin.key"]))  # relative paths
     tls = ssl.create_default_context(cafile=cert)
     a = Admin(f.admin_port, tls=tls)
     r = a.req("GET", "/healthz")
@@ -298,7 +285,7 @@ def test_admin_tls():
 def test_check_refuses_public_admin():
     d = tmpdir()
     path = os.path.join(d, "public.conf")
-    cfg = _cfg().replace("admin        127.0.0.1:0", "admin        0.0.0.0:9900")
+    cfg = admin_config().replace("admin        127.0.0.1:0", "admin        0.0.0.0:9900")
     with open(path, "w") as fh:
         fh.write(cfg)
     line = cfg.splitlines().index("    admin        0.0.0.0:9900") + 1
@@ -321,7 +308,7 @@ def test_check_refuses_public_admin():
     rc, out = run_ferryd(["-c", "-f", path])
     assert rc == 1 and ("%s:%d:15: error: admin-tls %s/admin.pem" % (path, line, d)) in out, out
 
-    bad = _cfg([("ops", "$md5$abc")])
+    bad = admin_config([("ops", "$md5$abc")])
     with open(path, "w") as fh:
         fh.write(bad)
     line = bad.splitlines().index("    admin-user ops $md5$abc") + 1
@@ -331,20 +318,20 @@ def test_check_refuses_public_admin():
 
 def test_reload_removing_user_ends_its_sessions():
     h_ops, h_dev = _hash(PASSWORD), _hash("dev password")
-    f = Ferry(_cfg([("ops", h_ops), ("dev", h_dev)]))
+    f = Ferry(admin_config([("ops", h_ops), ("dev", h_dev)]))
     a = Admin(f.admin_port)
     ops, _ = a.session("ops")
     dev, _ = a.session("dev", "dev password")
     t_ops = {"Authorization": "Bearer " + ops["token"]}
     t_dev = {"Authorization": "Bearer " + dev["token"]}
     assert a.req("GET", "/api/v1/me", headers=t_dev).status == 200
-    assert f.reload(_cfg([("ops", h_ops)])) == ("ok", 2)
+    assert f.reload(admin_config([("ops", h_ops)])) == ("ok", 2)
     assert a.req("GET", "/api/v1/me", headers=t_dev).status == 401
     assert a.req("GET", "/api/v1/me", headers=t_ops).status == 200, "ops' session should survive"
     assert a.login("dev", "dev password").status == 401
     f.wait_log(r"admin session ended user=dev")
     # A changed password hash ends the sessions too.
-    assert f.reload(_cfg([("ops", _hash("new password"))])) == ("ok", 3)
+    assert f.reload(admin_config([("ops", _hash("new password"))])) == ("ok", 3)
     assert a.req("GET", "/api/v1/me", headers=t_ops).status == 401
 
 

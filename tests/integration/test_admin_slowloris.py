@@ -18,13 +18,12 @@ import resource
 import selectors
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
-from ferrykit.config import backend_section, base_config, section
-from ferrykit.runner import Ferry
-from ferrykit.suite import ferryd_path, figure, main, percentile, register, skip, tmpdir, wait_until
+from ferrykit.config import admin_config
+from ferrykit.runner import Ferry, hash_password
+from ferrykit.suite import figure, main, percentile, register, skip, tmpdir, wait_until
 from ferrykit.tls import self_signed
 
 PASSWORD = "slowloris test password"
@@ -44,25 +43,8 @@ def _raise_fd_limit(need):
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-_hashes = {}
-
-
-def _hash(password):
-    if password in _hashes:  # scrypt takes a while: once per run
-        return _hashes[password]
-    p = subprocess.run([ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-    assert p.returncode == 0, p.stderr
-    _hashes[password] = p.stdout.decode().strip().splitlines()[-1]
-    return _hashes[password]
-
-
 def _cfg(extra=()):
-    cfg = base_config(global_extra=["admin-user ops %s" % _hash(PASSWORD)] + list(extra))
-    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += backend_section("pool", [("s1", 9)])
-    cfg += section("app a", "hosts app.test", "backend pool")
-    return cfg
+    return admin_config([("ops", hash_password(PASSWORD))], extra)
 
 
 def _self_signed(d):

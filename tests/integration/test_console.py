@@ -24,8 +24,8 @@ import time
 
 from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
-from ferrykit.runner import Ferry, run_ferryd
-from ferrykit.suite import INTEGRATION_DIR, ferryd_path, figure, main, register, skip, tmpdir, wait_until
+from ferrykit.runner import Ferry, hash_password, run_ferryd
+from ferrykit.suite import INTEGRATION_DIR, figure, main, register, skip, wait_until
 from ferrykit.wire import request
 
 TOP = os.path.dirname(os.path.dirname(INTEGRATION_DIR))
@@ -76,12 +76,7 @@ def _admin_user_line():
     rc, out = run_ferryd(["--help"])
     if "--hash-password" not in out:
         return None
-    p = subprocess.run([ferryd_path(), "--hash-password"], input=(PASSWORD + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, cwd=tmpdir())
-    lines = [l.strip() for l in p.stdout.decode().splitlines() if l.strip()]
-    assert p.returncode == 0 and lines, "ferryd --hash-password failed (%d): %r %r" % (
-        p.returncode, p.stdout, p.stderr)
-    return "admin-user %s %s" % (USER, lines[-1])
+    return "admin-user %s %s" % (USER, hash_password(PASSWORD))
 
 
 class Traffic:

@@ -48,3 +48,15 @@ def backend_section(name, servers, *lines):
         opts = (" " + s[2]) if len(s) > 2 and s[2] else ""
         sl.append("server %s 127.0.0.1:%d%s" % (s[0], s[1], opts))
     return section("backend %s" % name, *(list(lines) + sl))
+
+
+def admin_config(users=(), global_extra=()):
+    """A config for admin-listener tests: base_config() with `admin-user NAME HASH` for each
+    (name, hash) in `users` and `global_extra` lines, one plain frontend "web" (default-app a)
+    and app a on a backend that nothing listens on (127.0.0.1:9)."""
+    g = ["admin-user %s %s" % u for u in users] + list(global_extra)
+    cfg = base_config(global_extra=g)
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("s1", 9)])
+    cfg += section("app a", "hosts app.test", "backend pool")
+    return cfg

@@ -198,3 +198,19 @@ def run_ferryd(args, timeout=20.0, cwd=None):
     p = subprocess.run([ferryd_path()] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=timeout, cwd=cwd or tmpdir())
     return p.returncode, p.stdout.decode("utf-8", "replace")
+
+
+_password_hashes = {}
+
+
+def hash_password(password):
+    """`ferryd --hash-password` of `password` (the line it prints), run once per password and
+    process: scrypt is slow on purpose. AssertionError if ferryd fails."""
+    if password not in _password_hashes:
+        p = subprocess.run([ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        lines = [l.strip() for l in p.stdout.decode().splitlines() if l.strip()]
+        assert p.returncode == 0 and lines, "ferryd --hash-password failed (%d): %r %r" % (
+            p.returncode, p.stdout, p.stderr)
+        _password_hashes[password] = lines[-1]
+    return _password_hashes[password]
