@@ -32,6 +32,7 @@ import urllib.request
 
 from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
+from ferrykit.procs import ChildProcess
 from ferrykit.runner import Ferry
 from ferrykit.suite import main, register, skip, tmpdir, wait_until
 from ferrykit.tls import openssl, self_signed
@@ -56,31 +57,6 @@ def _free_udp_port():
     return port
 
 
-class _Proc:
-    """A child process registered for cleanup by PID."""
-
-    def __init__(self, args, log_path, env=None):
-        self.log_path = log_path
-        self._logf = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf, env=env)
-        register(self)
-
-    @property
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._logf.close()
-
-
 class Pebble:
     """pebble-challtestsrv (DNS) + pebble, validating tls-alpn-01 on `tls_port` and http-01 on
     `http_port` (None: a closed port)."""
@@ -102,10 +78,10 @@ class Pebble:
         self.port = free_port_closed()
         self.mgmt_port = free_port_closed()
         chall_mgmt = free_port_closed()
-        self.chall = _Proc([CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-                            "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
-                            "-tlsalpn01", "", "-management", "127.0.0.1:%d" % chall_mgmt],
-                           os.path.join(d, "challtestsrv.log"))
+        self.chall = ChildProcess([CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+                                   "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
+                                   "-tlsalpn01", "", "-management", "127.0.0.1:%d" % chall_mgmt],
+                                  os.path.join(d, "challtestsrv.log"))
         cfg = {"pebble": {
             "listenAddress": "127.0.0.1:%d" % self.port,
             "managementListenAddress": "127.0.0.1:%d" % self.mgmt_port,
@@ -121,8 +97,9 @@ class Pebble:
         with open(os.path.join(d, "pebble.json"), "w") as f:
             json.dump(cfg, f)
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
-        self.pebble = _Proc([PEBBLE, "-config", os.path.join(d, "pebble.json"),
-                             "-dnsserver", "127.0.0.1:%d" % self.dns_port], os.path.join(d, "pebble.log"), env=env)
+        self.pebble = ChildProcess([PEBBLE, "-config", os.path.join(d, "pebble.json"),
+                                    "-dnsserver", "127.0.0.1:%d" % self.dns_port],
+                                   os.path.join(d, "pebble.log"), env=env)
         self.directory = "https://localhost:%d/dir" % self.port
         ctx = ssl.create_default_context(cafile=self.ca)
         self._ctx = ctx

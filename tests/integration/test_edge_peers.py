@@ -28,7 +28,7 @@ from ferrykit.h2client import H2Conn
 from ferrykit.h2frames import NO_ERROR, PREFACE, headers_frames, settings_frame
 from ferrykit.hpack import encode_headers
 from ferrykit.proxyproto import proxy_v1, proxy_v2
-from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.runner import Ferry, run_ferryd, scrape_metrics
 from ferrykit.suite import figure, main, register, tmpdir, wait_until
 from ferrykit.wire import RawConn, connect, request, upstream_header
 from ferrykit.ws import WsReader, ws_encode
@@ -63,9 +63,9 @@ def _closed_unanswered(c, what):
 
 
 def _metric(f, name, labels):
-    r = request(f.admin_port, "/metrics", host="127.0.0.1:%d" % f.admin_port)
-    assert r.status == 200, r
-    for line in r.body.decode().splitlines():
+    status, _, body = scrape_metrics(f)
+    assert status == 200, (status, body[:200])
+    for line in body.splitlines():
         if line.startswith(name + "{") and all('%s="%s"' % kv in line for kv in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return None

@@ -2,7 +2,7 @@
 exposition passes `promtool check metrics`, a real Prometheus scrapes it and rate() moves, and a
 10,000-app scrape takes well under a second."""
 import os
-import re
+import signal
 import socket
 import ssl
 import subprocess
@@ -16,46 +16,20 @@ import http.client
 from ferrykit.backends import HttpBackend, TcpEchoBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.h2client import H2Conn
-from ferrykit.runner import Ferry
-from ferrykit.suite import figure, main, register, skip, tmpdir, wait_until
+from ferrykit.procs import ChildProcess
+from ferrykit.runner import Ferry, metric_value, parse_metrics, scrape_metrics
+from ferrykit.suite import figure, main, skip, tmpdir, wait_until
 from ferrykit.tls import TlsCerts
 from ferrykit.wire import RawConn, connect, free_port_closed, request
 
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
 
-_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def scrape(f, timeout=10.0):
-    """(status, content type, body text) of GET /metrics on the admin listener."""
-    r = request(f.admin_port, "/metrics", host="127.0.0.1:%d" % f.admin_port, timeout=timeout)
-    return r.status, r.header("Content-Type"), r.body.decode()
-
-
-def parse(text):
-    """{(name, frozenset(labels.items())): value} of every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE_RE.match(line)
-        assert m, "unparsable sample line %r" % line
-        labels = frozenset(_LABEL_RE.findall(m.group(2) or ""))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
-
-
-def value(samples, name, **labels):
-    return samples.get((name, frozenset(labels.items())), 0.0)
-
-
 def metrics(f):
-    status, ctype, body = scrape(f)
+    status, ctype, body = scrape_metrics(f)
     assert status == 200, (status, body[:200])
     assert ctype == "text/plain; version=0.0.4; charset=utf-8", ctype
-    return body, parse(body)
+    return body, parse_metrics(body)
 
 
 def promtool_check(body):
@@ -127,12 +101,13 @@ def test_exact_counts_and_promtool():
     def settled():
         _, m = metrics(f)
         # TCP connections are counted when they end, a moment after the client sees EOF.
-        return m if value(m, "ferry_app_requests_total", app="echo", protocol="tcp", status_class="none") >= 2 else None
+        tcp = metric_value(m, "ferry_app_requests_total", app="echo", protocol="tcp", status_class="none")
+        return m if tcp >= 2 else None
     after = wait_until(settled, timeout=5, what="the TCP connections counted")
     body, _ = metrics(f)
 
     def delta(name, **labels):
-        return value(after, name, **labels) - value(before, name, **labels)
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
     assert delta("ferry_app_requests_total", app="shop", protocol="http1", status_class="2xx") == n
     assert delta("ferry_app_requests_total", app="shop", protocol="http1", status_class="4xx") == 3
     assert delta("ferry_app_request_duration_seconds_count", app="shop") == n + 3
@@ -148,26 +123,26 @@ def test_exact_counts_and_promtool():
     assert 0.5 < wait_sum <= waited, (wait_sum, waited)
     assert delta("ferry_app_queue_wait_seconds_bucket", app="lane", le="0.25") == 0
     assert delta("ferry_app_queue_wait_seconds_bucket", app="lane", le="+Inf") == 1
-    assert value(after, "ferry_app_queue_wait_seconds_count", app="shop") == 0  # never queued: no series
+    assert metric_value(after, "ferry_app_queue_wait_seconds_count", app="shop") == 0  # never queued: no series
     assert delta("ferry_app_requests_total", app="echo", protocol="tcp", status_class="none") == 2
     assert delta("ferry_app_received_bytes_total", app="echo") == 1500
-    assert value(after, "ferry_app_concurrency_hard_limit", app="shop") == 50
-    assert value(after, "ferry_app_concurrency_soft_limit", app="shop") == 10
-    assert value(after, "ferry_app_requests_in_flight", app="shop") == 0
-    assert value(after, "ferry_server_healthy", backend="pool", server="s1") == 1
-    assert value(after, "ferry_server_drained", backend="pool", server="s1") == 0
-    assert value(after, "ferry_server_responses_total", backend="pool", server="s1") >= n + 3
+    assert metric_value(after, "ferry_app_concurrency_hard_limit", app="shop") == 50
+    assert metric_value(after, "ferry_app_concurrency_soft_limit", app="shop") == 10
+    assert metric_value(after, "ferry_app_requests_in_flight", app="shop") == 0
+    assert metric_value(after, "ferry_server_healthy", backend="pool", server="s1") == 1
+    assert metric_value(after, "ferry_server_drained", backend="pool", server="s1") == 0
+    assert metric_value(after, "ferry_server_responses_total", backend="pool", server="s1") >= n + 3
     # Every HTTP request above used its own connection.
     assert delta("ferry_frontend_connections_total", frontend="web") >= n + 3 + 2
     assert delta("ferry_frontend_connections_total", frontend="tcp") == 2
-    assert value(after, "ferry_config_generation") == 1
-    assert value(after, "ferry_config_last_reload_successful") == 1
+    assert metric_value(after, "ferry_config_generation") == 1
+    assert metric_value(after, "ferry_config_last_reload_successful") == 1
     assert any(k[0] == "ferry_build_info" and ("node", "it-node") in k[1] for k in after), "ferry_build_info"
-    rss = value(after, "process_resident_memory_bytes")
+    rss = metric_value(after, "process_resident_memory_bytes")
     assert rss > 1e6, rss
-    start = value(after, "process_start_time_seconds")
+    start = metric_value(after, "process_start_time_seconds")
     assert abs(start - time.time()) < 600, start
-    assert value(after, "process_open_fds") > 5 and value(after, "process_max_fds") > 0
+    assert metric_value(after, "process_open_fds") > 5 and metric_value(after, "process_max_fds") > 0
 
     if not os.path.exists(PROMTOOL):
         skip("promtool not installed (%s): the counts above passed" % PROMTOOL)
@@ -203,7 +178,7 @@ def test_tls_and_http2_counters():
     h2.close()
 
     def delta(after, name, **labels):
-        return value(after, name, **labels) - value(before, name, **labels)
+        return metric_value(after, name, **labels) - metric_value(before, name, **labels)
 
     def settled():
         _, m = metrics(f)
@@ -216,7 +191,7 @@ def test_tls_and_http2_counters():
     assert delta(after, "ferry_app_requests_total", app="a", protocol="http1", status_class="2xx") == 1
     assert delta(after, "ferry_app_requests_total", app="a", protocol="http2", status_class="2xx") == 3
     # The certificate's notAfter (issued for 30 days).
-    expiry = value(after, "ferry_certificate_expiry_timestamp_seconds", app="a", frontend="", source="file")
+    expiry = metric_value(after, "ferry_certificate_expiry_timestamp_seconds", app="a", frontend="", source="file")
     assert time.time() + 29 * 86400 < expiry < time.time() + 31 * 86400, expiry
     if os.path.exists(PROMTOOL):  # with the TLS and certificate families
         promtool_check(metrics(f)[0])
@@ -231,7 +206,7 @@ def test_active_connections_across_reload():
 
     def active():
         _, m = metrics(f)
-        return value(m, "ferry_frontend_active_connections", frontend="web")
+        return metric_value(m, "ferry_frontend_active_connections", frontend="web")
     wait_until(lambda: active() == 3, timeout=5, what="3 active connections")
     f.reload()
     for c in conns:  # served under the new plan (same frontend: the same counters)
@@ -241,24 +216,10 @@ def test_active_connections_across_reload():
         c.close()
     wait_until(lambda: active() == 0, timeout=5, what="no active connection")
     _, m = metrics(f)
-    assert value(m, "ferry_config_generation") == 2
-    assert value(m, "ferry_config_reloads_total", result="success") == 1
-    assert value(m, "ferry_config_reloads_total", result="failure") == 0
-    assert value(m, "ferry_app_requests_total", app="shop", protocol="http1", status_class="2xx") == 6
-
-
-class _Process:
-    """A child process killed (by PID) at cleanup."""
-
-    def __init__(self, args, log_path):
-        self.log = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self.log.close()
+    assert metric_value(m, "ferry_config_generation") == 2
+    assert metric_value(m, "ferry_config_reloads_total", result="success") == 1
+    assert metric_value(m, "ferry_config_reloads_total", result="failure") == 0
+    assert metric_value(m, "ferry_app_requests_total", app="shop", protocol="http1", status_class="2xx") == 6
 
 
 def test_prometheus_scrapes_and_rate_moves():
@@ -272,10 +233,10 @@ def test_prometheus_scrapes_and_rate_moves():
         cf.write("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
                  "scrape_configs:\n  - job_name: ferry\n    metrics_path: /metrics\n"
                  "    static_configs:\n      - targets: ['127.0.0.1:%d']\n" % f.admin_port)
-    prom = register(_Process([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
-                              "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
-                              "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"],
-                             os.path.join(tmp, "prometheus.log")))
+    prom = ChildProcess([PROMETHEUS, "--config.file=" + os.path.join(tmp, "prometheus.yml"),
+                         "--storage.tsdb.path=" + os.path.join(tmp, "tsdb"),
+                         "--web.listen-address=127.0.0.1:%d" % prom_port, "--log.level=warn"],
+                        os.path.join(tmp, "prometheus.log"), stop=signal.SIGKILL)
 
     def query(q):
         url = "http://127.0.0.1:%d/api/v1/query?%s" % (prom_port, urllib.parse.urlencode({"query": q}))
@@ -326,7 +287,7 @@ def _timed_scrapes(f, count=3):
     times, body = [], ""
     for _ in range(count):
         t0 = time.monotonic()
-        status, _, body = scrape(f, timeout=30)
+        status, _, body = scrape_metrics(f, timeout=30)
         times.append(time.monotonic() - t0)
         assert status == 200
     return times, body
@@ -354,18 +315,18 @@ def test_scrape_of_10000_apps():
     t0 = time.monotonic()
     f = Ferry("".join(parts), ready_timeout=60)
     figure("ferryd start-up with %d apps" % n, "%.2f" % (time.monotonic() - t0), "s")
-    scrape(f, timeout=30)  # warm-up (first connection, allocator)
+    scrape_metrics(f, timeout=30)  # warm-up (first connection, allocator)
 
     # Idle apps (one request): about 7 lines per app.
     r = request(f.port("web"), "/", host="a04242.test")
     assert r.status == 200, r
     times, body = _timed_scrapes(f)
-    samples = parse(body)
+    samples = parse_metrics(body)
     figure("/metrics scrape, %d apps (1 with traffic)" % n, " ".join("%.3f" % t for t in times), "s")
     figure("/metrics size, %d apps (1 with traffic)" % n, len(body), "bytes")
     assert len([k for k in samples if k[0] == "ferry_app_received_bytes_total"]) == n
     assert len([k for k in samples if k[0] == "ferry_app_request_duration_seconds_count"]) == 1
-    assert value(samples, "ferry_app_requests_total", app="a04242", protocol="http1", status_class="2xx") == 1
+    assert metric_value(samples, "ferry_app_requests_total", app="a04242", protocol="http1", status_class="2xx") == 1
     check_scrape_time(times, "%d idle apps" % n)
 
     # `active` apps with traffic (each then has its request counter and duration histogram).
@@ -382,7 +343,7 @@ def test_scrape_of_10000_apps():
     for t in threads:
         t.join(120)
     times, body = _timed_scrapes(f)
-    samples = parse(body)
+    samples = parse_metrics(body)
     figure("/metrics scrape, %d apps (%d with traffic)" % (n, active), " ".join("%.3f" % t for t in times), "s")
     figure("/metrics size, %d apps (%d with traffic)" % (n, active), len(body), "bytes")
     with_traffic = active + (0 if 4242 < active else 1)  # a04242 had its request above

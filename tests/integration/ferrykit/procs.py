@@ -1,5 +1,8 @@
-"""Other programs a test runs in the foreground (HAProxy, nginx, Pebble, Prometheus, ...):
-started and stopped by PID, output in a log file in the test's temporary directory."""
+"""Other programs a test runs in the foreground (Pebble, Prometheus, HAProxy, nginx, ...):
+started and stopped by PID, their output in a log file, closed after the test.
+
+Driven from the test's thread. Errors: AssertionError when a PeerProcess does not accept on
+its ports in time."""
 
 import signal
 import socket
@@ -9,29 +12,73 @@ import time
 from ferrykit.suite import register, tmpdir
 
 
-class PeerProcess:
+class ChildProcess:
+    """`args` run as a child process (started at once unless start=False), stdout and stderr
+    appended to `log_path`; registered with the running test. close() sends `stop` (SIGTERM by
+    default; SIGKILL for programs whose shutdown is not under test), then SIGKILL after 5 s."""
+
+    def __init__(self, args, log_path, env=None, cwd=None, stop=signal.SIGTERM, start=True):
+        self.argv = list(args)
+        self.log_path = log_path
+        self.env = env
+        self.cwd = cwd
+        self.stop_signal = stop
+        self.proc = None
+        self.pid = None
+        self._logf = None
+        register(self)
+        if start:
+            self.start()
+
+    def start(self):
+        self._logf = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._logf,
+                                     stderr=self._logf, cwd=self.cwd, env=self.env)
+        self.pid = self.proc.pid
+        return self
+
+    @property
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._logf:
+            self._logf.close()
+            self._logf = None
+
+    def __repr__(self):
+        return "%s(%s pid=%s)" % (type(self).__name__, self.argv[0], self.pid)
+
+
+class PeerProcess(ChildProcess):
     """Another server program run in the foreground by a test (HAProxy `-db`, nginx `daemon off;
-    master_process off;`): started by PID with its output in `log_path`, ready once every port in
-    `ports` (127.0.0.1) accepts a connection, stopped by PID (SIGTERM, then SIGKILL after 5 s).
-    The ports are chosen by the caller (free_port_closed(): the program binds them itself); if the
-    program exits before it is ready, start() returns False (e.g. a port taken meanwhile) and the
-    caller may retry with other ports."""
+    master_process off;`): started by start() with its output in `log_path`, ready once every
+    port in `ports` (127.0.0.1) accepts a connection, stopped by PID (SIGTERM, then SIGKILL
+    after 5 s). The ports are chosen by the caller (free_port_closed(): the program binds them
+    itself); if the program exits before it is ready, start() returns False (e.g. a port taken
+    meanwhile) and the caller may retry with other ports."""
 
     def __init__(self, name, argv, ports, log_path, cwd=None):
         self.name = name
-        self.argv = list(argv)
         self.ports = list(ports)
-        self.log_path = log_path
-        self.cwd = cwd or tmpdir()
-        self.proc = None
-        self._logf = None
-        register(self)
+        super().__init__(argv, log_path, cwd=cwd or tmpdir(), start=False)
 
     def start(self, timeout=10.0):
-        self._logf = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._logf,
-                                     stderr=self._logf, cwd=self.cwd)
-        self.pid = self.proc.pid
+        super().start()
         deadline = time.monotonic() + timeout
         pending = list(self.ports)
         while pending:
@@ -49,28 +96,5 @@ class PeerProcess:
             time.sleep(0.02)
         return True
 
-    @property
-    def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        if self._logf:
-            self._logf.close()
-            self._logf = None
-
     def __repr__(self):
-        return "PeerProcess(%s pid=%s)" % (self.name, self.proc.pid if self.proc else None)
+        return "PeerProcess(%s pid=%s)" % (self.name, self.pid)

@@ -12,6 +12,7 @@ import subprocess
 import time
 
 from ferrykit.suite import ferryd_path, register, register_ferry, tmpdir, wait_until
+from ferrykit.wire import request
 
 _LISTEN_RE = re.compile(r"\blistening frontend=(\S+) address=(\S+)")
 _ADMIN_RE = re.compile(r"\badmin listening address=(\S+)")
@@ -214,3 +215,34 @@ def hash_password(password):
             p.returncode, p.stdout, p.stderr)
         _password_hashes[password] = lines[-1]
     return _password_hashes[password]
+
+
+# Prometheus text exposition (GET /metrics on the admin listener)
+
+_SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_LABEL_RE = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def scrape_metrics(f, timeout=10.0):
+    """(status, content type, body text) of GET /metrics on the admin listener of Ferry `f`."""
+    r = request(f.admin_port, "/metrics", host="127.0.0.1:%d" % f.admin_port, timeout=timeout)
+    return r.status, r.header("Content-Type"), r.body.decode()
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels.items())): value} of every sample line; AssertionError on a
+    line that is not a sample."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE_RE.match(line)
+        assert m, "unparsable sample line %r" % line
+        labels = frozenset(_LABEL_RE.findall(m.group(2) or ""))
+        out[(m.group(1), labels)] = float(m.group(3))
+    return out
+
+
+def metric_value(samples, name, **labels):
+    """The value of sample `name` with exactly these labels in parse_metrics() output; 0 if absent."""
+    return samples.get((name, frozenset(labels.items())), 0.0)
