@@ -24,7 +24,6 @@ PID, the namespaces with whatever still runs in them, by PID; wireguard-go's int
 with them).
 """
 import os
-import socket
 import subprocess
 
 from ferrykit import wire
@@ -172,12 +171,7 @@ class MeshTopology:
     def connect(self, addr, port, ns="hub", timeout=5.0, source=None):
         """A TCP socket connected from namespace `ns` (bound to `source` if given)."""
         with in_netns(self.ns[ns]):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.settimeout(timeout)
-            if source:
-                s.bind((source, 0))
-            s.connect((addr, port))
-        return s
+            return wire.connect(port, addr, timeout, source=source)
 
     def raw(self, port, ns="hub"):
         with in_netns(self.ns[ns]):

@@ -36,7 +36,7 @@ from ferrykit.procs import ChildProcess
 from ferrykit.runner import Ferry
 from ferrykit.suite import main, register, skip, tmpdir, wait_until
 from ferrykit.tls import openssl, self_signed
-from ferrykit.wire import free_port_closed
+from ferrykit.wire import free_port_closed, recv_all
 
 PEBBLE = shutil.which("pebble")
 CHALLTESTSRV = shutil.which("pebble-challtestsrv")
@@ -148,12 +148,7 @@ def _served(port, host, root):
             der = s.getpeercert(binary_form=True)
             sans = sorted(v for k, v in cert.get("subjectAltName", ()) if k == "DNS")
             s.sendall(("GET /acme-check HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host).encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_all(s)
     status = data.split(b"\r\n", 1)[0]
     assert status.startswith(b"HTTP/1.1 200"), "request to %s through Ferry: %r" % (host, data[:200])
     return der, sans
@@ -462,12 +457,7 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     with socket.create_connection(("127.0.0.1", http_port), timeout=5) as s:
         s.sendall(b"GET /.well-known/acme-challenge/NoSuchToken_1 HTTP/1.1\r\nHost: a.ferry.example\r\n"
                   b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert be.last()["path"] == "/.well-known/acme-challenge/NoSuchToken_1", be.last()
     assert fr.stop() == 0

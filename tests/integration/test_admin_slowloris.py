@@ -25,6 +25,7 @@ from ferrykit.config import admin_config
 from ferrykit.runner import Ferry, hash_password
 from ferrykit.suite import figure, main, percentile, register, skip, tmpdir, wait_until
 from ferrykit.tls import self_signed
+from ferrykit.wire import connect, recv_all
 
 PASSWORD = "slowloris test password"
 HEAD_DEADLINE = 5.0   # documented: request head (and TLS handshake) within 5 s of accept
@@ -270,17 +271,9 @@ def test_per_address_cap():
     assert held == PER_ADDRESS, held
     # The newest ones are kept (the oldest waiting ones made room).
     assert all(c["closed"] is not None for c in attack.conns[:100 - PER_ADDRESS])
-    s = socket.socket()
-    s.bind(("127.0.0.3", 0))
-    s.settimeout(3)
-    s.connect(("127.0.0.1", port))
+    s = connect(port, timeout=3, source="127.0.0.3")
     s.sendall(("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port).encode())
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"ok\n"), data
     _check_reachable(port, token, "one address at its cap", n=20)

@@ -29,32 +29,12 @@ from ferrykit.h2frames import NO_ERROR, PREFACE, headers_frames, settings_frame
 from ferrykit.hpack import encode_headers
 from ferrykit.proxyproto import proxy_v1, proxy_v2
 from ferrykit.runner import Ferry, run_ferryd, scrape_metrics
-from ferrykit.suite import figure, main, register, tmpdir, wait_until
-from ferrykit.wire import RawConn, connect, request, upstream_header
+from ferrykit.suite import figure, main, tmpdir, wait_until
+from ferrykit.wire import RawConn, connect, free_port_closed, request, upstream_header
 from ferrykit.ws import WsReader, ws_encode
 
 up = upstream_header
 GET = b"GET /pp HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n"
-
-
-def connect_from(src, port, addr="127.0.0.1", timeout=5.0):
-    """A TCP connection to addr:port from the loopback address `src`."""
-    s = socket.socket()
-    s.settimeout(timeout)
-    s.bind((src, 0))
-    s.connect((addr, port))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-class SockConn(RawConn):
-    """RawConn over an already connected socket."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = bytearray()
-        self.eof = False
-        register(self)
 
 
 def _closed_unanswered(c, what):
@@ -98,7 +78,7 @@ def test_proxy_header_from_unlisted_peer_refused_http():
     # The log is rate-limited (one line per second per worker); the counter counts each one.
     assert _metric(f, "ferry_frontend_refused_connections_total", {"frontend": "pp"}) == 2
     # The listed sender is believed.
-    c = SockConn(connect_from("127.0.0.2", port))
+    c = RawConn(sock=connect(port, source="127.0.0.2", nodelay=True))
     c.send(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + GET)
     r = c.read_response()
     assert r.status == 200 and up(r.json(), "X-Forwarded-For") == "203.0.113.7", r
@@ -128,7 +108,7 @@ def test_proxy_header_from_unlisted_peer_refused_tcp():
     time.sleep(0.2)
     assert pp.accepted == 0, "tcp: the server got a connection from an unlisted sender"
     f.wait_log(r"frontend t: refused a connection from 127\.0\.0\.1 \(not in proxy-senders\)")
-    s = connect_from("127.0.0.2", port)
+    s = connect(port, source="127.0.0.2", nodelay=True)
     s.sendall(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + b"hello")
     got = b""
     while len(got) < 5:
@@ -214,10 +194,7 @@ class Backhaul:
         os.chmod(self.key, 0o600)
         self.pub = _b64key()
         # The backhaul needs a real port (`backhaul IP:PORT`, 1..65535): a free one on 127.0.0.2.
-        s = socket.socket()
-        s.bind(("127.0.0.2", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port_closed("127.0.0.2")
         self.f = Ferry(self.config(peer_ip))
         assert self.f.port("(backhaul)") == self.port
 
@@ -233,10 +210,10 @@ class Backhaul:
             + backend_section("ws-pool", [("w1", self.ws.port)]) + section("app ws", "hosts ws.test", "backend ws-pool")
 
     def http1(self, src):
-        return SockConn(connect_from(src, self.port, "127.0.0.2"))
+        return RawConn(sock=connect(self.port, "127.0.0.2", source=src, nodelay=True))
 
     def h2(self, src):
-        return H2Conn(connect_from(src, self.port, "127.0.0.2"))
+        return H2Conn(connect(self.port, "127.0.0.2", source=src, nodelay=True))
 
     def websocket(self, src):
         """A WebSocket over the backhaul (HTTP/1 upgrade for instance w1), echoing."""
@@ -253,8 +230,7 @@ class Backhaul:
 
     def tcp(self, src):
         """A raw TCP backhaul connection for instance e1 (PROXY v2 + Ferry's TLV), echoing."""
-        s = connect_from(src, self.port, "127.0.0.2")
-        register(SockConn(s))
+        s = RawConn(sock=connect(self.port, "127.0.0.2", source=src, nodelay=True)).sock  # closed after the test
         tlv = b"ferry/1 app=echo instance=e1"
         addrs = socket.inet_aton("203.0.113.5") + socket.inet_aton("127.0.0.2") + struct.pack("!HH", 5555, 80)
         body = addrs + bytes([0xE0]) + struct.pack("!H", len(tlv)) + tlv

@@ -41,7 +41,7 @@ import traceback
 
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, oneline, wait_until
-from ferrykit.wire import request, upstream_header
+from ferrykit.wire import recv_all, request, upstream_header
 from ferrykit.ws import ws_encode, ws_handshake
 from mesh_topology import ANYCAST, HTTP_PORT, TCP_PORT, BACKHAUL_PORT, NODES, HUB_ADDR, MeshTopology
 from meshnet import in_netns, sh
@@ -172,12 +172,7 @@ def check_tcp(t):
             got += d
         assert got == payload
         s.shutdown(socket.SHUT_WR)
-        tail = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            tail += d
+        tail = recv_all(s)
         assert tail == b"--eof after %d bytes--\n" % len(payload), tail
     finally:
         s.close()

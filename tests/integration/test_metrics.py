@@ -20,7 +20,7 @@ from ferrykit.procs import ChildProcess
 from ferrykit.runner import Ferry, metric_value, parse_metrics, scrape_metrics
 from ferrykit.suite import figure, main, skip, tmpdir, wait_until
 from ferrykit.tls import TlsCerts
-from ferrykit.wire import RawConn, connect, free_port_closed, request
+from ferrykit.wire import RawConn, connect, free_port_closed, recv_all, request
 
 PROMTOOL = "/usr/bin/promtool"
 PROMETHEUS = "/usr/bin/prometheus"
@@ -89,12 +89,7 @@ def test_exact_counts_and_promtool():
         s = connect(f.port("tcp"))
         s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
-        got = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
+        got = recv_all(s)
         s.close()
         assert got.startswith(payload), got[:40]
 

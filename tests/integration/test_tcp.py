@@ -7,7 +7,7 @@ from ferrykit.backends import TcpEchoBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import main
-from ferrykit.wire import RawConn, connect, free_port_closed
+from ferrykit.wire import RawConn, connect, free_port_closed, recv_all
 
 
 def _setup(n=1, extra=()):
@@ -17,16 +17,6 @@ def _setup(n=1, extra=()):
     cfg += backend_section("echo-pool", [("e%d" % i, e.port) for i, e in enumerate(echoes)], "balance roundrobin")
     cfg += section("app echo", "backend echo-pool")
     return Ferry(cfg), echoes
-
-
-def _read_to_eof(s, timeout=10):
-    s.settimeout(timeout)
-    out = bytearray()
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return bytes(out)
-        out += d
 
 
 def test_echo_interactive():
@@ -52,7 +42,7 @@ def test_half_close():
         s.shutdown(socket.SHUT_WR)
     t = threading.Thread(target=writer, daemon=True)
     t.start()
-    got = _read_to_eof(s, timeout=20)
+    got = recv_all(s, timeout=20)
     t.join(5)
     trailer = b"--eof after %d bytes--\n" % len(data)
     assert got.endswith(trailer), "the upstream's reply after our half-close did not arrive: tail %r" % got[-60:]
@@ -64,7 +54,7 @@ def test_half_close_before_any_reply():
     s = connect(f.port("tcp"))
     s.sendall(b"only this")
     s.shutdown(socket.SHUT_WR)
-    got = _read_to_eof(s)
+    got = recv_all(s, timeout=10)
     assert got == b"only this--eof after 9 bytes--\n", got
 
 
@@ -75,7 +65,7 @@ def test_tcp_roundrobin_and_concurrency():
         s.sendall(b"c%d" % i)
         s.shutdown(socket.SHUT_WR)
     for i, s in enumerate(socks):
-        assert _read_to_eof(s).startswith(b"c%d--eof" % i)
+        assert recv_all(s, timeout=10).startswith(b"c%d--eof" % i)
     counts = [e.accepted for e in echoes]
     print("  connections per server: %r" % counts)
     assert sum(counts) == 10 and min(counts) >= 3, counts

@@ -16,7 +16,7 @@ from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import main, tmpdir, wait_until
 from ferrykit.tls import TlsCerts, client_context, handshake_error, peer_cn, server_context
-from ferrykit.wire import RawConn, connect, free_port_closed, read_http_request, request
+from ferrykit.wire import RawConn, connect, free_port_closed, read_http_request, recv_all, request
 
 
 def _tls_backend(name, pem):
@@ -241,13 +241,7 @@ def test_bytes_forwarded_unchanged_after_send_proxy():
     time.sleep(0.05)
     s.sendall(raw[50:] + b"after the hello")
     s.shutdown(socket.SHUT_WR)
-    s.settimeout(10)
-    got = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
+    got = recv_all(s, timeout=10)
     assert got == raw + b"after the hello", (len(got), len(raw))
     wait_until(lambda: pp.records, what="the PROXY header at the server")
     rec = pp.records[0]

@@ -13,10 +13,11 @@ import time
 from ferrykit.suite import register
 
 
-def free_port_closed():
-    """A loopback port with nothing listening (bound then closed): connects get refused."""
+def free_port_closed(addr="127.0.0.1"):
+    """A port on the loopback address `addr` with nothing listening (bound then closed):
+    connects get refused."""
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((addr, 0))
     port = s.getsockname()[1]
     s.close()
     return port
@@ -86,21 +87,41 @@ def request(port, path="/", method="GET", host="app.test", headers=None, body=No
             conn.close()
 
 
-def connect(port, addr="127.0.0.1", timeout=5.0):
+def connect(port, addr="127.0.0.1", timeout=5.0, source=None, nodelay=False):
+    """A TCP socket connected to addr:port, from the local address `source` if given, with
+    TCP_NODELAY if `nodelay`."""
     fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(timeout)
+    if source:
+        s.bind((source, 0))
     s.connect((addr, port))
+    if nodelay:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return s
+
+
+def recv_all(sock, timeout=None):
+    """Everything `sock` receives until the peer closes (with `timeout` set on it, if given)."""
+    if timeout is not None:
+        sock.settimeout(timeout)
+    out = bytearray()
+    while True:
+        d = sock.recv(65536)
+        if not d:
+            return bytes(out)
+        out += d
 
 
 class RawConn:
     """A raw client socket with a buffered HTTP/1 response parser. With `tls` (an
     ssl.SSLContext) the connection is TLS: SNI `sni`, resuming `session` if given; `prefix`
-    bytes (e.g. a PROXY header) are sent in the clear before the handshake."""
+    bytes (e.g. a PROXY header) are sent in the clear before the handshake. With `sock` (an
+    already connected socket) it wraps that instead of connecting to `port`."""
 
-    def __init__(self, port, addr="127.0.0.1", timeout=5.0, tls=None, sni=None, session=None, prefix=b""):
-        self.sock = connect(port, addr, timeout)
+    def __init__(self, port=None, addr="127.0.0.1", timeout=5.0, tls=None, sni=None, session=None, prefix=b"",
+                 sock=None):
+        self.sock = sock if sock is not None else connect(port, addr, timeout)
         if prefix:
             self.sock.sendall(prefix)
         if tls is not None:
