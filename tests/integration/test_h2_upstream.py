@@ -22,6 +22,7 @@ from ferrykit.fixtures import AppSetup
 from ferrykit.h2backend import H2Backend
 from ferrykit.h2client import ConnectionClosed, H2Conn
 from ferrykit.h2frames import CANCEL, CONTINUATION, DATA, END_STREAM, HEADERS, error_name
+from ferrykit.load import h2load
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
 from ferrykit.tls import TlsCerts, server_context
@@ -321,22 +322,12 @@ def test_multiplexing_few_upstream_connections():
     s = Setup(workers=workers)
     # 200 streams at once from the start (no warm-up: the first burst is part of the test).
     n, clients, streams = 2000, 4, 50
-    out = subprocess.run(["h2load", "-n", str(n), "-c", str(clients), "-m", str(streams), "-H", ":authority: a.test",
-                          "http://127.0.0.1:%d/mux" % s.plain], capture_output=True, timeout=60)
-    text = out.stdout.decode("latin-1")
-    assert out.returncode == 0, (out.returncode, text[-1500:], out.stderr[-500:])
-    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
-                    r"(\d+) errored, (\d+) timeout", text)
-    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
-    fin = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
-    assert req and codes and fin, text[-1500:]
-    req = [int(x) for x in req.groups()]
-    codes = [int(x) for x in codes.groups()]
+    _, req, codes, rps, _ = h2load("http://127.0.0.1:%d/mux" % s.plain, n=n, c=clients, m=streams)
     h2_conns = s.be.connections
     per_conn = {}
     for rec in s.be.requests:
         per_conn[rec["conn"]] = per_conn.get(rec["conn"], 0) + 1
-    figure("h2_upstream_h2load_req_per_s", "%.0f" % float(fin.group(3)), "req/s")
+    figure("h2_upstream_h2load_req_per_s", "%.0f" % rps, "req/s")
     figure("h2_upstream_h2load_requests_at_backend", len(s.be.requests))
     figure("h2_upstream_h2load_connections", h2_conns)
     figure("h2_upstream_h2load_connections_with_1_request", sum(1 for v in per_conn.values() if v == 1))

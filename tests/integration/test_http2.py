@@ -26,6 +26,7 @@ from ferrykit.h2frames import (CANCEL, CONTINUATION, END_HEADERS, END_STREAM, EN
                                SETTINGS_MAX_HEADER_LIST_SIZE, data_frame, error_name, frame, headers_frames,
                                ping_frame, rst_frame, settings_frame)
 from ferrykit.hpack import encode_headers
+from ferrykit.load import h2load
 from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
@@ -353,27 +354,12 @@ def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
 # 3. h2load
 # ----------------------------------------------------------------------------------------------
 
-def _h2load(url, n=5000, c=4, m=20):
-    out = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-H", ":authority: a.test", url],
-                         capture_output=True, timeout=60)
-    text = out.stdout.decode("latin-1")
-    assert out.returncode == 0, (out.returncode, text[-1500:], out.stderr[-500:])
-    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
-                    r"(\d+) errored, (\d+) timeout", text)
-    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
-    fin = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
-    proto = re.search(r"Application protocol: (\S+)", text)
-    assert req and codes and fin, text[-1500:]
-    return text, [int(x) for x in req.groups()], [int(x) for x in codes.groups()], float(fin.group(3)), \
-        proto.group(1) if proto else None
-
-
 def test_h2load_tls_and_h2c():
     need_tool("h2load")
     s = Setup(tls=True)
     for name, url in (("tls", "https://127.0.0.1:%d/load" % s.tls_port),
                       ("h2c", "http://127.0.0.1:%d/load" % s.plain)):
-        text, req, codes, rps, proto = _h2load(url)
+        text, req, codes, rps, proto = h2load(url)
         assert proto == "h2" if name == "tls" else proto in ("h2c", "h2"), (name, proto, text[-800:])
         assert req[0] == 5000 and req[3] == 5000 and req[4] == 0 and req[5] == 0 and req[6] == 0, (name, req)
         assert codes[0] == 5000, "%s: status codes %r" % (name, codes)

@@ -1,7 +1,8 @@
-"""Load for tests: timed requests, and a flood of new-connection requests from a child process
-(`python3 -m ferrykit flood`, so the load does not share the test's GIL)."""
+"""Load for tests: timed requests, a flood of new-connection requests from a child process
+(`python3 -m ferrykit flood`, so the load does not share the test's GIL), and h2load runs."""
 
 import json
+import re
 import subprocess
 import threading
 import time
@@ -68,3 +69,22 @@ def flood(port, host, clients, seconds, path):
     for t in ts:
         t.join()
     print(json.dumps(stats), flush=True)
+
+
+def h2load(url, n=5000, c=4, m=20):
+    """Runs `h2load -n N -c C -m M` against `url` (:authority a.test). Returns (its output,
+    [total, started, done, succeeded, failed, errored, timeout], [2xx, 3xx, 4xx, 5xx],
+    requests per second, the application protocol or None). AssertionError if h2load fails or
+    its summary is missing; the caller checks that h2load is installed (suite.need_tool)."""
+    out = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-H", ":authority: a.test", url],
+                         capture_output=True, timeout=60)
+    text = out.stdout.decode("latin-1")
+    assert out.returncode == 0, (out.returncode, text[-1500:], out.stderr[-500:])
+    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
+                    r"(\d+) errored, (\d+) timeout", text)
+    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+    fin = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
+    proto = re.search(r"Application protocol: (\S+)", text)
+    assert req and codes and fin, text[-1500:]
+    return text, [int(x) for x in req.groups()], [int(x) for x in codes.groups()], float(fin.group(3)), \
+        proto.group(1) if proto else None

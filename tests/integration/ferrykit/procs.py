@@ -12,6 +12,27 @@ import time
 from ferrykit.suite import register, tmpdir
 
 
+def read_log(path):
+    """The text of the log file `path` so far ("" before it exists)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
+
+
+def terminate(proc, sig=signal.SIGTERM, grace=5.0):
+    """Stops the child `proc` (a subprocess.Popen) if it still runs: `sig`, then SIGKILL if it
+    has not exited within `grace` seconds."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 class ChildProcess:
     """`args` run as a child process (started at once unless start=False), stdout and stderr
     appended to `log_path`; registered with the running test. close() sends `stop` (SIGTERM by
@@ -39,23 +60,13 @@ class ChildProcess:
 
     @property
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(self.stop_signal)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, self.stop_signal)
         if self._logf:
             self._logf.close()
             self._logf = None

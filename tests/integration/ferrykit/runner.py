@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 
+from ferrykit.procs import read_log, terminate
 from ferrykit.suite import ferryd_path, register, register_ferry, tmpdir, wait_until
 from ferrykit.wire import request
 
@@ -110,11 +111,7 @@ class Ferry:
 
     @property
     def log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
+        return read_log(self.log_path)
 
     def log_lines(self, pattern):
         return [l for l in self.log.splitlines() if re.search(pattern, l)]
@@ -166,13 +163,7 @@ class Ferry:
         return self.wait(timeout)
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        terminate(self.proc, grace=10.0)
         if getattr(self, "_logf", None):
             self._logf.close()
             self._logf = None
