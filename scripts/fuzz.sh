@@ -30,11 +30,16 @@ flags=(-std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recov
 strict=()
 # clang 14 has coroutines, but Debian's asio only detects them for clang via <experimental/coroutine>.
 asio=(-DASIO_STANDALONE -DASIO_HAS_CO_AWAIT=1 -DASIO_NO_DEPRECATED -DASIO_NO_TYPEID -DASIO_DISABLE_STD_ALIGNED_ALLOC)
-p="$top/proxy/src"; cl=("$top"/configlang/src/*.cpp "$top"/configlang/src/*/*.cpp)
+# configlang needs util (base64 of password hashes and WireGuard keys; util's encoder is OpenSSL's).
+p="$top/proxy/src"; cl=("$top"/configlang/src/*.cpp "$top"/configlang/src/*/*.cpp "$top"/util/src/*.cpp)
+# The protocol-neutral messages and the HTTP/1 codec (both directions, chunked).
+h1=("$p"/http/*.cpp "$p"/http1/request_parser.cpp "$p"/http1/response_parser.cpp "$p"/http1/head_scan.cpp
+    "$p"/http1/chunked.cpp)
 
 # Every object is compiled with the same flags, once per run (shared by the targets), into
 # $out/obj/; ccache (when installed) serves unchanged files across runs.
-inc=(-I"$p" -I"$top/proxy/include" -I"$top/configlang/include" -I"$top/configlang/src" "${asio[@]}")
+inc=(-I"$p" -I"$top/proxy/include" -I"$top/configlang/include" -I"$top/configlang/src" -I"$top/util/include"
+     "${asio[@]}")
 declare -A built=()
 compile() {  # compile SRC...: sets objs=(the objects), FUZZ_JOBS compiles at a time
   local s o extra running=0; objs=()
@@ -58,14 +63,15 @@ summary=(); failed=0
 for t in "${targets[@]}"; do
   libs=()
   case "$t" in
-    config)     srcs=("${cl[@]}") ;;
-    http1)      srcs=("$p"/http1/parser.cpp "$p"/proxy_protocol.cpp) ;;
+    config)     srcs=("${cl[@]}")
+                libs=(-lcrypto) ;;
+    http1)      srcs=("${h1[@]}" "$p"/proxy_protocol.cpp) ;;
     tls)        srcs=("$p"/tls/client_hello.cpp "$p"/routing/host_router.cpp) ;;
-    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "$p"/http1/parser.cpp
+    h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "${h1[@]}"
                       "$p"/error_pages.cpp)
                 libs=(-lnghttp2) ;;
     backhaul)   srcs=("$p"/mesh/load_report.cpp "$p"/routing/hints.cpp "$p"/routing/request_route.cpp
-                      "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "$p"/http1/parser.cpp "$p"/http1/rewrite.cpp
+                      "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/plan/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
                       "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "${cl[@]}")

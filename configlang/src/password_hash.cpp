@@ -3,11 +3,12 @@
 #include <charconv>
 #include <vector>
 
+#include "ferry/util/base64.h"
+
 namespace ferry::config {
 
 namespace {
 
-constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr const char* kExpected =
     " (expected '$scrypt$ln=15,r=8,p=1$SALT$HASH' or '$pbkdf2-sha256$i=600000$SALT$HASH', as "
     "printed by 'ferryd --hash-password')";
@@ -43,10 +44,19 @@ bool param(std::string_view field, std::string_view name, int64_t lo, int64_t hi
   return true;
 }
 
+// Standard base64, '=' padding optional (but exact when present), canonical.
+std::optional<std::string> decode_b64(std::string_view text) {
+  return util::base64_decode(text, util::Base64Alphabet::standard, util::Base64Padding::optional);
+}
+
+std::string encode_b64(std::string_view bytes) {
+  return util::base64_encode(bytes, util::Base64Alphabet::standard, /*pad=*/false);
+}
+
 bool salt_and_hash(std::string_view salt_b64, std::string_view hash_b64, PasswordHash& h,
                    std::string& why) {
-  auto salt = base64_decode(salt_b64);
-  auto hash = base64_decode(hash_b64);
+  auto salt = decode_b64(salt_b64);
+  auto hash = decode_b64(hash_b64);
   if (!salt || !hash) {
     why = std::string("password hash ") + (salt ? "value" : "salt") + " is not valid base64";
     return false;
@@ -65,52 +75,6 @@ bool salt_and_hash(std::string_view salt_b64, std::string_view hash_b64, Passwor
 }
 
 }  // namespace
-
-std::string base64_encode_nopad(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (size_t rest = bytes.size() - i) {
-    uint32_t v = uint8_t(bytes[i]) << 16;
-    if (rest == 2) v |= uint8_t(bytes[i + 1]) << 8;
-    out += kAlphabet[v >> 18];
-    out += kAlphabet[(v >> 12) & 63];
-    if (rest == 2) out += kAlphabet[(v >> 6) & 63];
-  }
-  return out;
-}
-
-std::optional<std::string> base64_decode(std::string_view text) {
-  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
-  if (text.size() % 4 == 1) return std::nullopt;
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else return std::nullopt;
-    acc = (acc << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += char((acc >> bits) & 0xff);
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) return std::nullopt;  // non-canonical tail
-  return out;
-}
 
 std::optional<PasswordHash> parse_password_hash(std::string_view text, std::string& why) {
   std::vector<std::string_view> f = split(text, '$');
@@ -161,7 +125,7 @@ std::string format_password_hash(const PasswordHash& h) {
                            ? "$scrypt$ln=" + std::to_string(h.log2_n) + ",r=" + std::to_string(h.r) +
                                  ",p=" + std::to_string(h.p)
                            : "$pbkdf2-sha256$i=" + std::to_string(h.iterations);
-  return params + "$" + base64_encode_nopad(h.salt) + "$" + base64_encode_nopad(h.hash);
+  return params + "$" + encode_b64(h.salt) + "$" + encode_b64(h.hash);
 }
 
 }  // namespace ferry::config

@@ -17,11 +17,11 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "client.h"
+#include "ferry/util/json.h"
 #include "table.h"
 
 namespace ferryctl {
@@ -345,12 +345,10 @@ int run(int argc, char** argv) {
     } else if (!o.user.empty()) {
       std::string pw = env("FERRY_PASSWORD");
       if (pw.empty()) pw = prompt_password(o.user);
-      Poco::JSON::Object body;
-      body.set("user", o.user);
-      body.set("password", pw);
-      std::ostringstream text;
-      body.stringify(text);
-      Reply r = c.request("POST", "/api/v1/login", text.str());
+      // JSON text is UTF-8 (RFC 8259): bytes of a password that are not UTF-8 are sent as U+FFFD.
+      ferry::util::JsonWriter body;
+      body.begin_object().field("password", pw).field("user", o.user).end_object();
+      Reply r = c.request("POST", "/api/v1/login", body.str());
       if (r.status != 200) throw ApiError{"login failed: " + error_message(r)};
       auto login = parse(r.body).extract<Poco::JSON::Object::Ptr>();
       c.set_token(str(login, "token"));

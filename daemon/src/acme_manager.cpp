@@ -78,6 +78,8 @@ struct AcmeManager::State {
   std::string ordering;                          // the app whose order runs now; "" = none
   std::map<std::string, std::string> last_error; // app -> error of its last failed order
   std::map<std::string, uint64_t> failed_orders; // app -> failed orders since start
+  int64_t store_retry_at = 0;                    // unix seconds: the store may be opened again
+  int store_failures = 0;                        // in a row
   std::mt19937_64 rng{std::random_device{}()};
 };
 
@@ -195,18 +197,19 @@ void publish_status(const AcmeManager::State& st, const std::map<std::string, st
 }  // namespace
 
 bool AcmeManager::renew_now(const std::string& app) {
+  if (follower_.stopping()) return false;
+  std::optional<Snapshot> cfg = follower_.latest();
+  if (!cfg || !*cfg || !(*cfg)->acme) return false;
+  auto it = (*cfg)->app_index.find(app);
+  if (it == (*cfg)->app_index.end()) return false;
+  const config::App& a = (*cfg)->apps[static_cast<size_t>(it->second)];
+  if (a.certificate != "acme" || a.hosts.empty()) return false;
   {
-    std::lock_guard lock(mu_);
-    if (stop_ || !cfg_ || !cfg_->acme) return false;
-    auto it = cfg_->app_index.find(app);
-    if (it == cfg_->app_index.end()) return false;
-    const config::App& a = cfg_->apps[static_cast<size_t>(it->second)];
-    if (a.certificate != "acme" || a.hosts.empty()) return false;
+    std::lock_guard lock(renew_mu_);
     renew_requested_.insert(app);
-    changed_ = true;
   }
   cell_->mark_pending(app);
-  cv_.notify_all();
+  follower_.poke();
   logger().information("acme: app " + app + ": renewal requested");
   return true;
 }
@@ -219,35 +222,20 @@ bool AcmeManager::load(const config::Config& cfg, std::string& error) {
 }
 
 void AcmeManager::start(std::shared_ptr<const config::Config> cfg) {
-  {
-    std::lock_guard lock(mu_);
-    cfg_ = std::move(cfg);
-    changed_ = true;
-  }
-  thread_ = std::thread([this] { run(); });
+  follower_.post(std::move(cfg));
+  follower_.start([this](const Snapshot& c, bool) { return step(c); }, [this](const Snapshot&) { finish(); });
 }
 
-void AcmeManager::update(std::shared_ptr<const config::Config> cfg) {
-  {
-    std::lock_guard lock(mu_);
-    cfg_ = std::move(cfg);
-    changed_ = true;
-  }
-  cv_.notify_all();
-}
+void AcmeManager::update(std::shared_ptr<const config::Config> cfg) { follower_.post(std::move(cfg)); }
 
 void AcmeManager::request_stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
+  follower_.request_stop();
   cancel_->cancel();
 }
 
 void AcmeManager::stop() {
   request_stop();
-  if (thread_.joinable()) thread_.join();
+  follower_.stop();
 }
 
 namespace {
@@ -492,58 +480,49 @@ class Pass {
 
 }  // namespace
 
-void AcmeManager::run() {
+std::chrono::milliseconds AcmeManager::step(const Snapshot& cfg) {
   State& st = *state_;
+  {
+    std::lock_guard lock(renew_mu_);
+    st.forced.merge(renew_requested_);
+    renew_requested_.clear();
+  }
   // Waits up to `d`; false when stopping. Reloads do not cut it short (an order in progress
   // completes with the hosts it started with).
-  acme::SleepFn sleep = [this](std::chrono::milliseconds d) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [this] { return stop_; });
-    return !stop_;
-  };
-  int64_t store_retry_at = 0;
-  int store_failures = 0;
-  for (;;) {
-    std::shared_ptr<const config::Config> cfg;
-    {
-      std::lock_guard lock(mu_);
-      if (stop_) break;
-      cfg = cfg_;
-      changed_ = false;
-      st.forced.merge(renew_requested_);
-      renew_requested_.clear();
-    }
-    int64_t next = unix_now() + 24 * 3600;
-    try {
-      if (cfg->acme && acme_apps(*cfg).size() > 0) {
-        std::string error;
-        if (unix_now() >= store_retry_at && !open_store(st, cfg->global.state_dir, error)) {
-          ++store_failures;
-          store_retry_at = unix_now() + acme::backoff_delay(store_failures, 0.5).count();
-          logger().warning("acme: " + error + "; retrying at " + utc(store_retry_at));
-        }
-        if (st.certs) {
-          store_failures = 0;
-          next = Pass(st, engine_, *cfg, sleep).run();
-        } else {
-          next = store_retry_at;
-        }
-      } else {
-        st.forced.clear();
-        publish_status(st, {});
-        if (!st.installed.empty()) {
-          std::string error;
-          if (engine_.set_dynamic_certificates({}, error)) st.installed.clear();
-        }
+  acme::SleepFn sleep = [this](std::chrono::milliseconds d) { return follower_.sleep_for(d); };
+  int64_t next = unix_now() + 24 * 3600;
+  try {
+    if (cfg->acme && acme_apps(*cfg).size() > 0) {
+      std::string error;
+      if (unix_now() >= st.store_retry_at && !open_store(st, cfg->global.state_dir, error)) {
+        ++st.store_failures;
+        st.store_retry_at = unix_now() + acme::backoff_delay(st.store_failures, 0.5).count();
+        logger().warning("acme: " + error + "; retrying at " + utc(st.store_retry_at));
       }
-    } catch (const std::exception& e) {
-      logger().warning(std::string("acme: unexpected error: ") + e.what());
-      next = unix_now() + 60;
+      if (st.certs) {
+        st.store_failures = 0;
+        next = Pass(st, engine_, *cfg, sleep).run();
+      } else {
+        next = st.store_retry_at;
+      }
+    } else {
+      st.forced.clear();
+      publish_status(st, {});
+      if (!st.installed.empty()) {
+        std::string error;
+        if (engine_.set_dynamic_certificates({}, error)) st.installed.clear();
+      }
     }
-    std::unique_lock lock(mu_);
-    const auto until = Clock::from_time_t(static_cast<std::time_t>(next));
-    cv_.wait_until(lock, until, [this] { return stop_ || changed_; });
+  } catch (const std::exception& e) {
+    logger().warning(std::string("acme: unexpected error: ") + e.what());
+    next = unix_now() + 60;
   }
+  const auto until = Clock::from_time_t(static_cast<std::time_t>(next));
+  return std::chrono::ceil<std::chrono::milliseconds>(until - Clock::now());
+}
+
+void AcmeManager::finish() {
+  State& st = *state_;
   // Leave nothing behind in the data plane that only this thread would remove.
   if (!st.challenges.empty()) {
     st.challenges.clear();

@@ -10,7 +10,8 @@
 // Every order is recorded in the order history table.
 //
 // Ownership: the Daemon owns one AcmeManager and the Engine it borrows (the Engine must outlive
-// it). The manager owns its thread, the store connection and the ACME account key.
+// it). The manager owns its thread (a Follower of the configuration, lifecycle/follower.h), the
+// store connection and the ACME account key.
 // Threads: load(), start(), update(), request_stop() and stop() are called on the main thread; everything else runs on
 // the manager's own thread, which does blocking HTTPS and SQLite I/O (never on a worker). The
 // thread talks to the data plane only through Engine::set_dynamic_certificates and
@@ -25,17 +26,17 @@
 // Errors are logged (info for progress, warning for failures, naming the app and hosts).
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "acme/status.h"
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/engine.h"
+#include "lifecycle/follower.h"
 
 namespace ferry::daemon {
 
@@ -78,20 +79,20 @@ class AcmeManager {
   struct State;  // the thread's own state (acme_manager.cpp)
 
  private:
-  void run();
+  using Snapshot = std::shared_ptr<const config::Config>;
+  // The follower's step: one pass with the newest configuration; returns when to run again.
+  std::chrono::milliseconds step(const Snapshot& cfg);
+  // The follower's finish: withdraws the challenges still published.
+  void finish();
 
   proxy::Engine& engine_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<const config::Config> cfg_;  // guarded by mu_
-  bool changed_ = false;                        // guarded by mu_: cfg_ not seen by the thread yet
-  bool stop_ = false;                           // guarded by mu_
-  std::set<std::string> renew_requested_;       // guarded by mu_: renew_now() not seen by the thread yet
+  std::mutex renew_mu_;
+  std::set<std::string> renew_requested_;       // guarded by renew_mu_: renew_now() not seen by the thread yet
   std::shared_ptr<acme::StatusCell> cell_;      // published by the thread, read by any
   std::unique_ptr<State> state_;                // the thread's (set up by start())
   // Interrupts the thread's HTTPS I/O on stop; shared with its transport. Set at construction.
   std::shared_ptr<TransportCancel> cancel_;
-  std::thread thread_;
+  Follower<Snapshot> follower_;  // last: its thread uses everything above
 };
 
 }  // namespace ferry::daemon

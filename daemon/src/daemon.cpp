@@ -29,6 +29,9 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr milliseconds kDrainPollSlice{200};
+// How long start-up and a reload wait for the mesh manager to apply a configuration before the
+// engine binds: more than a userspace WireGuard program's 10 s to answer on its socket.
+constexpr milliseconds kMeshApplyBound{15000};
 
 web::AdminSecurity admin_security(const config::Config& cfg) {
   web::AdminSecurity sec;
@@ -59,12 +62,156 @@ std::string tls_fingerprint(const config::Global& g) {
 Daemon::Daemon(std::string config_path)
     : config_path_(config_path), status_(std::make_shared<DaemonStatus>(std::move(config_path))) {}
 
-Daemon::~Daemon() {
-  if (admin_) admin_->stop();  // first: its routes borrow acme_, mesh_, history_ and engine_
-  acme_.reset();  // joins the ACME thread before the engine it uses stops
-  mesh_.reset();  // removes the anycast addresses and the interface Ferry added
-  if (history_) history_->stop();  // its last sample reads the engine
-  if (engine_ && !stopped_) engine_->stop();
+Daemon::~Daemon() { lifecycle_.stop(); }  // what is still started, in reverse order
+
+std::vector<lifecycle::Step> Daemon::steps() {
+  // Start-up and reload walk them in this order, shutdown in reverse (lifecycle.h).
+  return {logging_step(), certificates_step(), mesh_step(), engine_step(), acme_step(), history_step(), admin_step()};
+}
+
+// Logging first: every later step logs to the configured target. A reload that cannot open the
+// new target keeps the previous one; a failed reload puts the previous target back.
+lifecycle::Step Daemon::logging_step() {
+  using lifecycle::Snapshot;
+  return {"logging",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (!apply_logging(*cfg, error)) {
+              logger().fatal("start-up failed: " + error);
+              return false;
+            }
+            log_warnings();
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            std::string error;
+            if (!apply_logging(*next, error)) logger().error("reload: " + error + ", keeping the previous log target");
+            log_warnings();
+            return true;
+          },
+          [this](const Snapshot& old) {
+            std::string error;
+            if (!apply_logging(*old, error)) logger().error("reload: restoring the log target: " + error);
+          },
+          {}, {}};
+}
+
+// The stored ACME certificates, before the engine's first plan (no handshake is refused after a
+// restart; a bad state-dir fails start-up before anything binds). At a reload the ACME thread
+// opens the store itself when an acme section was added.
+lifecycle::Step Daemon::certificates_step() {
+  using lifecycle::Snapshot;
+  return {"certificates",
+          [this](const Snapshot& cfg, std::string& error) {
+            acme_ = std::make_unique<AcmeManager>(*engine_);
+            if (acme_->load(*cfg, error)) return true;
+            logger().fatal("start-up failed: " + error);
+            return false;
+          },
+          {}, {}, {}, {}};
+}
+
+// The mesh interface and the anycast addresses, in place before the listeners bind (a bind on
+// an anycast or mesh address needs the address): apply() waits for the manager's thread, at most
+// kMeshApplyBound. Failures are logged and retried by that thread; they never fail start-up or a
+// reload. A failed reload applies the running configuration again (addresses added for the
+// failed one are removed). Removed after the drain at shutdown (connections to anycast
+// addresses finished).
+lifecycle::Step Daemon::mesh_step() {
+  using lifecycle::Snapshot;
+  auto apply = [this](const Snapshot& cfg, const char* when) {
+    if (!mesh_->apply(cfg, kMeshApplyBound))
+      logger().warning(std::string(when) + ": the mesh is not applied after " +
+                       std::to_string(kMeshApplyBound.count() / 1000) + " s, going on (its thread keeps at it)");
+  };
+  return {"mesh",
+          [this, apply](const Snapshot& cfg, std::string&) {
+            mesh_ = std::make_unique<MeshManager>();
+            apply(cfg, "start-up");
+            return true;
+          },
+          [apply](const Snapshot& next, std::string&) {
+            apply(next, "reload");
+            return true;
+          },
+          [apply](const Snapshot& old) { apply(old, "reload failed, restoring"); },
+          {}, [this] { mesh_->stop(); }};
+}
+
+// The data plane: binds the listeners. A failed apply changes nothing (the running configuration
+// keeps serving); at a reload the Daemon logs the failure after the steps before were reverted.
+lifecycle::Step Daemon::engine_step() {
+  using lifecycle::Snapshot;
+  return {"engine",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (engine_->apply(cfg, error)) return true;
+            log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error, "start-up failed: ");
+            return false;
+          },
+          [this](const Snapshot& next, std::string& error) { return engine_->apply(next, error); },
+          {}, [this] { engine_->begin_drain(); }, [this] { engine_->stop(); }};
+}
+
+// The ACME thread, once the listeners can answer challenges. Quiesce: no new ACME step; stop
+// joins it (bounded by one HTTP timeout) before the engine it uses stops.
+lifecycle::Step Daemon::acme_step() {
+  using lifecycle::Snapshot;
+  return {"acme",
+          [this](const Snapshot& cfg, std::string&) {
+            acme_->start(cfg);
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            acme_->update(next);
+            return true;
+          },
+          {}, [this] { acme_->request_stop(); }, [this] { acme_->stop(); }};
+}
+
+// The history sampler (a store failure: logged, no history). Stopped before the engine: its last
+// sample reads the engine's counters.
+lifecycle::Step Daemon::history_step() {
+  using lifecycle::Snapshot;
+  return {"history",
+          [this](const Snapshot& cfg, std::string&) {
+            start_history(cfg);
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            if (history_) history_->update(next);
+            return true;
+          },
+          {}, {}, [this] {
+            if (history_) history_->stop();
+          }};
+}
+
+// The admin listener last: its routes borrow everything above. At start-up a failure is fatal;
+// at a reload it is logged and the previous listener keeps serving (never a reload failure: the
+// engine serves the new configuration already). It says `draining` during the drain and stops
+// first.
+lifecycle::Step Daemon::admin_step() {
+  using lifecycle::Snapshot;
+  return {"admin",
+          [this](const Snapshot& cfg, std::string& error) {
+            if (sync_admin(*cfg, /*startup=*/true, admin_started_)) return true;
+            error = "admin listener";
+            return false;
+          },
+          [this](const Snapshot& next, std::string&) {
+            try {
+              sync_admin(*next, /*startup=*/false, admin_started_);
+            } catch (const std::exception& e) {
+              logger().error(std::string("reload: admin listener: ") + e.what());
+            }
+            return true;
+          },
+          {},
+          [this] {
+            if (admin_) admin_->set_draining(true);
+          },
+          [this] {
+            if (admin_) admin_->stop();
+          }};
 }
 
 int Daemon::start() {
@@ -76,54 +223,17 @@ int Daemon::start() {
     return kExitConfigInvalid;
   }
   std::shared_ptr<const config::Config> cfg = result.config;
-
-  std::string error;
-  if (!apply_logging(*cfg, error)) {
-    logger().fatal("start-up failed: " + error);
-    return kExitStartup;
-  }
-  log_warnings(result);
-
+  warnings_ = result.diagnostics;
   engine_ = std::make_unique<proxy::Engine>();
-  acme_ = std::make_unique<AcmeManager>(*engine_);
-  if (!acme_->load(*cfg, error)) {
-    logger().fatal("start-up failed: " + error);
-    acme_.reset();
-    engine_->stop();
-    stopped_ = true;
-    return kExitStartup;
-  }
-  // The mesh interface and the anycast addresses are put in place before the listeners bind
-  // (a bind on an anycast or mesh address needs the address); failures are logged and retried.
-  mesh_ = std::make_unique<MeshManager>();
-  mesh_->start(cfg);
-  if (!engine_->apply(cfg, error)) {
-    log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
-              "start-up failed: ");
-    mesh_.reset();
-    engine_->stop();
-    stopped_ = true;
-    return kExitStartup;
-  }
+  lifecycle_ = lifecycle::Lifecycle(steps());
+  lifecycle::Failure failed;
+  if (!lifecycle_.start(cfg, failed)) return kExitStartup;  // the step logged why; the rest stopped
   config_ = cfg;
   generation_ = 1;
   status_->started(cfg, std::move(result.source_text));
 
-  acme_->start(cfg);
-  start_history(cfg);
-
-  bool admin_started = false;
-  if (!sync_admin(*cfg, /*startup=*/true, admin_started)) {
-    acme_.reset();
-    if (history_) history_->stop();
-    mesh_.reset();
-    engine_->stop();
-    stopped_ = true;
-    return kExitStartup;
-  }
-
   log_new_listeners();
-  if (admin_started) logger().information("admin listening address=" + admin_->bound_address());
+  if (admin_started_) logger().information("admin listening address=" + admin_->bound_address());
   logger().information("ready pid=" + std::to_string(::getpid()) +
                        " workers=" + std::to_string(engine_->worker_count()) +
                        " config=" + config_path_);
@@ -156,29 +266,22 @@ void Daemon::reload() {
       notify_reloaded();
       return;
     }
-    std::string error;
-    if (!engine_->apply(result.config, error)) {
-      log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error,
-                "reload failed: ");
-      status_->reload_failed(error.empty() ? "unknown error" : error);
+    warnings_ = result.diagnostics;
+    lifecycle::Failure failed;
+    if (!lifecycle_.reload(result.config, config_, failed)) {
+      // Logged after the revert, so in the log target of the configuration kept.
+      const std::string error = failed.error.empty() ? "unknown error" : failed.error;
+      log_lines(Poco::Message::PRIO_ERROR, error, "reload failed: ");
+      status_->reload_failed(error);
       notify_reloaded();
       return;
     }
     config_ = result.config;
     ++generation_;
-    status_->reloaded(config_, std::move(result.source_text));
-    if (acme_) acme_->update(config_);
-    if (mesh_) mesh_->update(config_);
-    if (history_) history_->update(config_);
-
-    if (!apply_logging(*config_, error))
-      logger().error("reload: " + error + ", keeping the previous log target");
-    log_warnings(result);
-    bool admin_started = false;
-    sync_admin(*config_, /*startup=*/false, admin_started);
     log_new_listeners();
-    if (admin_started)
+    if (admin_started_)
       logger().information("admin listening address=" + admin_->bound_address());
+    status_->reloaded(config_, std::move(result.source_text));
     logger().information("reload ok generation=" + std::to_string(generation_));
   } catch (const std::exception& e) {
     logger().error(std::string("reload failed: ") + e.what());
@@ -188,15 +291,13 @@ void Daemon::reload() {
 }
 
 void Daemon::shutdown() {
-  if (stopped_ || !engine_) return;
+  if (!lifecycle_.running()) return;
   notify_stopping();
   const milliseconds timeout =
       config_ ? config_->default_timeouts.drain : milliseconds(std::chrono::seconds(30));
   logger().information("draining connections=" + std::to_string(engine_->active_connections()) +
                        " timeout=" + std::to_string(timeout.count()));
-  if (acme_) acme_->request_stop();  // no new ACME step from now on
-  engine_->begin_drain();
-  if (admin_) admin_->set_draining(true);
+  lifecycle_.quiesce();  // admin says draining, no new ACME step, the engine drains
 
   // Wait in slices so a second stop signal cuts the drain short. Zero = no timeout.
   const auto deadline = Clock::now() + timeout;
@@ -223,12 +324,7 @@ void Daemon::shutdown() {
     logger().warning("drain timeout, closing " + std::to_string(engine_->active_connections()) +
                      " connections");
 
-  if (acme_) acme_->stop();  // bounded by one HTTP timeout
-  if (history_) history_->stop();  // last sample and write, while the engine's counters exist
-  engine_->stop();
-  stopped_ = true;
-  if (mesh_) mesh_->stop();  // after the drain: connections to anycast addresses finished
-  if (admin_) admin_->stop();
+  lifecycle_.stop();  // admin, history (last sample), acme (joined), engine, mesh (addresses)
   logger().information("stopped");
 }
 
@@ -313,9 +409,9 @@ void Daemon::start_history(const std::shared_ptr<const config::Config>& cfg) {
   history_ = std::move(history);
 }
 
-void Daemon::log_warnings(const config::LoadResult& result) {
-  for (const config::Diagnostic& d : result.diagnostics)
-    log_lines(Poco::Message::PRIO_WARNING, config::format(d));
+void Daemon::log_warnings() {
+  for (const config::Diagnostic& d : warnings_) log_lines(Poco::Message::PRIO_WARNING, config::format(d));
+  warnings_.clear();
 }
 
 bool Daemon::apply_logging(const config::Config& cfg, std::string& error) {

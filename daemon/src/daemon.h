@@ -1,6 +1,11 @@
 // The running daemon: start-up, reload (SIGHUP), graceful stop (SIGTERM/SIGINT/SIGQUIT).
-// Wires the configuration, the data-plane Engine, the control-plane managers (ACME, mesh) and
-// the admin server together.
+// Wires the configuration, the data-plane Engine, the control-plane managers (ACME, mesh,
+// history) and the admin server together, as one ordered list of subsystems
+// (lifecycle/lifecycle.h; the list is Daemon::steps() in daemon.cpp): logging, certificates, mesh,
+// engine, acme, history, admin. Start-up and reload walk it in that order (so a reload puts a
+// new anycast address in place before the engine binds a listener on it, as start-up does);
+// a reload that fails puts the running configuration back on the steps before the failure
+// (an address added for it is removed again); shutdown walks it in reverse.
 //
 // Ownership: FerryApp owns one Daemon for the process lifetime; the Daemon owns the Engine,
 // the AdminServer and the current configuration snapshot. Thread: every method runs on the
@@ -15,6 +20,7 @@
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "ferry/configlang/config.h"
 #include "ferry/configlang/load.h"
@@ -22,6 +28,7 @@
 #include "acme_manager.h"
 #include "api/daemon_status.h"
 #include "history/history.h"
+#include "lifecycle/lifecycle.h"
 #include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
 
@@ -45,7 +52,9 @@ class Daemon {
   // SIGHUP: re-read the file; on success apply it, else keep the running configuration.
   void reload();
 
-  // Graceful stop: drain (bounded by `timeout drain`), stop the engine and the admin server.
+  // Graceful stop: quiesce every subsystem (reverse order: the admin says draining, ACME gives
+  // up, the engine drains), wait for the drain (bounded by `timeout drain`), then stop them in
+  // reverse order (admin, history, ACME, engine, then the mesh removes its addresses).
   void shutdown();
 
   // The configuration in force. Control thread (the admin API will receive copies).
@@ -53,6 +62,16 @@ class Daemon {
   uint64_t generation() const { return generation_; }
 
  private:
+  // The ordered subsystem list: the one place that says what starts, reloads and stops when.
+  std::vector<lifecycle::Step> steps();
+  // One per subsystem (daemon.cpp says what each hook does).
+  lifecycle::Step logging_step();
+  lifecycle::Step certificates_step();
+  lifecycle::Step mesh_step();
+  lifecycle::Step engine_step();
+  lifecycle::Step acme_step();
+  lifecycle::Step history_step();
+  lifecycle::Step admin_step();
   // Logs the `listening` line of every listener not logged before; remembers the set.
   void log_new_listeners();
   // Starts/moves/stops the admin server to match `cfg`. At start-up a failure is fatal
@@ -62,12 +81,13 @@ class Daemon {
   // Creates and starts history_ after the first apply; a store failure is logged and the
   // daemon runs without history (history_ stays null).
   void start_history(const std::shared_ptr<const config::Config>& cfg);
-  void log_warnings(const config::LoadResult& result);
+  void log_warnings();  // those of the configuration being loaded (warnings_), once
   bool apply_logging(const config::Config& cfg, std::string& error);
 
   std::string config_path_;
   std::shared_ptr<const config::Config> config_;
   uint64_t generation_ = 0;  // successful loads; 1 after start()
+  std::vector<config::Diagnostic> warnings_;  // of the configuration being started/reloaded
   std::unique_ptr<proxy::Engine> engine_;
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
@@ -79,8 +99,10 @@ class Daemon {
   std::unique_ptr<web::AdminServer> admin_;
   std::optional<config::Address> admin_addr_;  // as configured for the running admin_
   std::string admin_tls_;  // its TLS paths and file contents (empty: plain HTTP)
+  bool admin_started_ = false;  // the last walk started a new admin listener (to log)
   std::set<std::pair<std::string, std::string>> listeners_;  // (frontend, address) logged
-  bool stopped_ = false;
+  // Last: its hooks borrow everything above; the destructor stops it first.
+  lifecycle::Lifecycle lifecycle_;
 };
 
 }  // namespace ferry::daemon

@@ -381,54 +381,32 @@ MeshManager::MeshManager() : state_(std::make_unique<State>()), cell_(std::make_
 
 MeshManager::~MeshManager() { stop(); }
 
-void MeshManager::start(std::shared_ptr<const config::Config> cfg) {
-  state_->cfg = cfg;
-  state_->need_apply = true;
-  state_->tick();
-  cell_->set(state_->snapshot());
-  thread_ = std::thread([this] { run(); });
+bool MeshManager::apply(std::shared_ptr<const config::Config> cfg, milliseconds bound) {
+  const uint64_t ticket = follower_.post(std::move(cfg));
+  if (!follower_.running())
+    follower_.start([this](const Snapshot& c, bool fresh) { return step(c, fresh); });
+  return follower_.wait_applied(ticket, bound);
 }
 
-void MeshManager::update(std::shared_ptr<const config::Config> cfg) {
-  {
-    std::lock_guard lock(mu_);
-    cfg_ = std::move(cfg);
-    changed_ = true;
-  }
-  cv_.notify_all();
-}
-
-void MeshManager::run() {
+milliseconds MeshManager::step(const Snapshot& cfg, bool fresh) {
   State& st = *state_;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kRefresh, [this] { return stop_ || changed_; });
-      if (stop_) break;
-      if (changed_) {
-        st.cfg = cfg_;
-        changed_ = false;
-        st.need_apply = true;
-        st.retry_at = {};
-        st.retry_delay = kRetryMin;
-      }
-    }
-    try {
-      st.tick();
-      cell_->set(st.snapshot());
-    } catch (const std::exception& e) {
-      logger().error(std::string("mesh: unexpected error: ") + e.what());
-    }
+  if (fresh) {
+    st.cfg = cfg;
+    st.need_apply = true;
+    st.retry_at = {};
+    st.retry_delay = kRetryMin;
   }
+  try {
+    st.tick();
+    cell_->set(st.snapshot());
+  } catch (const std::exception& e) {
+    logger().error(std::string("mesh: unexpected error: ") + e.what());
+  }
+  return kRefresh;
 }
 
 void MeshManager::stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  follower_.stop();
   if (torn_down_ || !state_->cfg) return;
   torn_down_ = true;
   state_->teardown_anycast();

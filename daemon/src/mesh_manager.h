@@ -19,18 +19,19 @@
 // On stop: removes the anycast addresses Ferry added, stops the userspace program (which removes
 // its interface), deletes a kernel link Ferry created.
 //
-// Ownership: the Daemon owns one MeshManager; it owns its thread, the netlink sockets and the
-// supervised program. Threads: start(), update() and stop() on the main thread (start() applies
-// the first configuration synchronously, so `ready` is logged with the mesh in place); the rest
-// on the manager's thread; status() and status_cell() from any thread.
+// Ownership: the Daemon owns one MeshManager; it owns its thread (a Follower of the
+// configuration, lifecycle/follower.h), the netlink sockets and the supervised program.
+// Threads: apply() and stop() on the main thread; the rest on the manager's thread; status()
+// and status_cell() from any thread. apply() waits (bounded) until the manager's thread has
+// applied the configuration, so at start-up and at every reload the addresses are in place
+// before the engine binds listeners on them, and `ready` is logged with the mesh in place.
 #pragma once
 
-#include <condition_variable>
+#include <chrono>
 #include <memory>
-#include <mutex>
-#include <thread>
 
 #include "ferry/configlang/config.h"
+#include "lifecycle/follower.h"
 #include "mesh/plan.h"
 
 namespace ferry::daemon {
@@ -42,10 +43,12 @@ class MeshManager {
   MeshManager(const MeshManager&) = delete;
   MeshManager& operator=(const MeshManager&) = delete;
 
-  // Applies `cfg` now (on the calling thread), then starts the manager thread.
-  void start(std::shared_ptr<const config::Config> cfg);
-  // A reload: the thread applies `cfg` at once.
-  void update(std::shared_ptr<const config::Config> cfg);
+  // Makes the system match `cfg` (start-up, a reload, or putting back the configuration in
+  // force after a reload failed): starts the manager's thread on the first call, hands it
+  // `cfg` and waits until it applied it, at most `bound`. An apply that fails (EPERM, a bad key
+  // file) is logged and retried by the thread as always; it still counts as applied. False
+  // when the bound passed first (the thread goes on applying; the caller logs it).
+  bool apply(std::shared_ptr<const config::Config> cfg, std::chrono::milliseconds bound);
   // Joins the thread, then removes what Ferry added (anycast addresses, the interface).
   // Idempotent.
   void stop();
@@ -57,17 +60,15 @@ class MeshManager {
   struct State;  // the thread's own (mesh_manager.cpp)
 
  private:
-  void run();
+  using Snapshot = std::shared_ptr<const config::Config>;
+  // The follower's step: a new configuration is applied at once; every tick (2 s) checks the
+  // supervised program, retries a failed apply when due and refreshes the status.
+  std::chrono::milliseconds step(const Snapshot& cfg, bool fresh);
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::shared_ptr<const config::Config> cfg_;  // guarded by mu_
-  bool changed_ = false;                        // guarded by mu_
-  bool stop_ = false;                           // guarded by mu_
   std::unique_ptr<State> state_;
   std::shared_ptr<mesh::MeshStatusCell> cell_;
-  std::thread thread_;
   bool torn_down_ = false;
+  Follower<Snapshot> follower_;  // last: its thread uses state_ and cell_
 };
 
 }  // namespace ferry::daemon

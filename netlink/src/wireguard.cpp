@@ -7,20 +7,11 @@
 #include <memory>
 #include <set>
 
+#include "ferry/util/base64.h"
+
 namespace ferry::netlink {
 
 namespace {
-
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -44,43 +35,17 @@ std::set<IpPrefix> prefix_set(const std::vector<IpPrefix>& v) {
 }  // namespace
 
 std::optional<WgKey> WgKey::from_base64(std::string_view text) {
-  text = trim(text);
-  // 32 bytes = 43 significant characters + one '=' of padding.
-  if (text.size() != 44 || text[43] != '=') return std::nullopt;
+  // 32 bytes = 43 significant characters + one '=' of padding; the strict decoder refuses any
+  // other padding and a last character whose 2 unused bits are not zero (non-canonical).
+  auto bytes = util::base64_decode(trim(text), util::Base64Alphabet::standard, util::Base64Padding::required);
+  if (!bytes || bytes->size() != 32) return std::nullopt;
   WgKey k;
-  uint32_t acc = 0;
-  int bits = 0;
-  size_t n = 0;
-  for (size_t i = 0; i < 43; ++i) {
-    int v = b64_value(text[i]);
-    if (v < 0) return std::nullopt;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (n < 32) k.bytes[n++] = static_cast<uint8_t>(acc >> bits);
-    }
-  }
-  // The 2 leftover bits must be zero (canonical encoding).
-  if (n != 32 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
+  std::copy(bytes->begin(), bytes->end(), k.bytes.begin());
   return k;
 }
 
 std::string WgKey::to_base64() const {
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (uint8_t b : bytes) {
-    acc = (acc << 8) | b;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kB64[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += kB64[(acc << (6 - bits)) & 63];
-  out += '=';
-  return out;
+  return util::base64_encode(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 std::optional<WgKey> WgKey::from_hex(std::string_view text) {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "ferry/util/json.h"
+
 namespace ferry::proxy {
 
 std::string format_ip(const SockAddr* addr) {
@@ -87,28 +89,6 @@ void AccessLogWriter::run() {
 
 namespace {
 
-void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20 || c >= 0x7f) {
-          char esc[8];
-          std::snprintf(esc, sizeof esc, "\\u%04x", c);
-          out += esc;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
 // Text fields in the common format: printable ASCII only, spaces kept, quotes escaped.
 void append_text(std::string& out, std::string_view s) {
   if (s.empty()) {
@@ -118,20 +98,19 @@ void append_text(std::string& out, std::string_view s) {
   for (unsigned char c : s) out += (c < 0x20 || c >= 0x7f || c == '"') ? '?' : static_cast<char>(c);
 }
 
-void append_time(std::string& out, bool iso) {
+// The current UTC time, ISO 8601 with milliseconds (JSON) or as the common format writes it.
+void format_time(char (&buf)[64], bool iso) {
   auto now = std::chrono::system_clock::now();
   auto secs = std::chrono::system_clock::to_time_t(now);
   int ms = int(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000);
   std::tm tm{};
   gmtime_r(&secs, &tm);
-  char buf[64];
   if (iso) {
     size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
     std::snprintf(buf + n, sizeof buf - n, ".%03dZ", ms);
   } else {
     std::strftime(buf, sizeof buf, "%d/%b/%Y:%H:%M:%S +0000", &tm);
   }
-  out += buf;
 }
 
 }  // namespace
@@ -139,41 +118,27 @@ void append_time(std::string& out, bool iso) {
 void AccessLogBuffer::add(const AccessRecord& r) {
   if (!enabled()) return;
   char num[64];
+  char time[64];
   if (writer_->format() == config::AccessLogFormat::json) {
-    buf_ += "{\"ts\":\"";
-    append_time(buf_, true);
-    buf_ += "\",\"client\":";
-    append_json_string(buf_, format_ip(r.client));
-    buf_ += ",\"frontend\":";
-    append_json_string(buf_, r.frontend);
-    buf_ += ",\"proto\":";
-    append_json_string(buf_, r.tcp ? "tcp" : "http/1.1");
-    buf_ += ",\"method\":";
-    append_json_string(buf_, r.method);
-    buf_ += ",\"path\":";
-    append_json_string(buf_, r.path);
-    buf_ += ",\"host\":";
-    append_json_string(buf_, r.host);
-    std::snprintf(num, sizeof num, ",\"status\":%d,\"bytes_in\":%llu,\"bytes_out\":%llu", r.status,
-                  (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out);
-    buf_ += num;
-    buf_ += ",\"app\":";
-    append_json_string(buf_, r.app);
-    buf_ += ",\"server\":";
-    append_json_string(buf_, r.server);
-    std::snprintf(num, sizeof num, ",\"duration_ms\":%.3f,\"upstream_ms\":%.3f,\"retries\":%d", r.duration_ms,
-                  r.upstream_ms, r.retries);
-    buf_ += num;
-    buf_ += ",\"request_id\":";
-    append_json_string(buf_, r.request_id);
-    buf_ += ",\"termination\":";
-    append_json_string(buf_, r.termination);
-    buf_ += "}\n";
+    // One object per line; strings by the project's one JSON rule (ferry/util/json.h): UTF-8
+    // kept, invalid bytes as \ufffd, so every line is valid JSON and valid UTF-8.
+    format_time(time, true);
+    util::JsonWriter w(buf_);
+    w.begin_object();
+    w.field("ts", std::string_view(time)).field("client", format_ip(r.client)).field("frontend", r.frontend);
+    w.field("proto", r.tcp ? "tcp" : "http/1.1").field("method", r.method).field("path", r.path);
+    w.field("host", r.host).field("status", r.status).field("bytes_in", r.bytes_in).field("bytes_out", r.bytes_out);
+    w.field("app", r.app).field("server", r.server);
+    w.key("duration_ms").value_fixed(r.duration_ms, 3).key("upstream_ms").value_fixed(r.upstream_ms, 3);
+    w.field("retries", r.retries).field("request_id", r.request_id).field("termination", r.termination);
+    w.end_object();
+    buf_ += '\n';
   } else {
     // Common Log Format, then Ferry's fields as key=value.
     buf_ += format_ip(r.client);
     buf_ += " - - [";
-    append_time(buf_, false);
+    format_time(time, false);
+    buf_ += time;
     buf_ += "] \"";
     if (r.tcp) {
       buf_ += "TCP";

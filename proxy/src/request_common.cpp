@@ -1,13 +1,14 @@
 #include "request_common.h"
 
 #include "access_log.h"
+#include "http/fields.h"
 
 namespace ferry::proxy {
 
-void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id) {
+void make_request_id(Worker& w, const std::vector<http::Header>& headers, bool trusted, std::string& id) {
   if (trusted) {
     for (const auto& h : headers) {
-      if (http1::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
+      if (http::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
         bool clean = true;
         for (unsigned char c : h.value) clean = clean && c > 0x20 && c < 0x7f;
         if (clean) {

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/message.h"
 #include "http1/scratch.h"
 #include "net/connect.h"
 #include "worker.h"
@@ -15,7 +15,7 @@ namespace ferry::proxy {
 
 // A trusted client's Ferry-Request-Id (printable, at most 128 bytes), else 32 random hex
 // digits from the worker's generator, into `id`.
-void make_request_id(Worker& w, const std::vector<http1::Header>& headers, bool trusted, std::string& id);
+void make_request_id(Worker& w, const std::vector<http::Header>& headers, bool trusted, std::string& id);
 
 // The Host an upstream request gets when the client named none (HTTP/1.0 without Host, an
 // empty Host): the app's first exact host name, else the address and port the client connected

@@ -35,7 +35,9 @@
 
 #include "balance/balancer.h"
 #include "ferry/configlang/load.h"
-#include "http1/parser.h"
+#include "http/fields.h"
+#include "http/message.h"
+#include "http1/request_parser.h"
 #include "http1/rewrite.h"
 #include "log.h"
 #include "mesh/load_report.h"
@@ -135,9 +137,9 @@ bool valid_name(std::string_view v) {  // the documented hint / name grammar, in
   return true;
 }
 
-std::string_view first_header(const std::vector<http1::Header>& hs, std::string_view name) {
+std::string_view first_header(const std::vector<http::Header>& hs, std::string_view name) {
   for (const auto& h : hs)
-    if (http1::iequals(h.name, name)) return h.value;
+    if (http::iequals(h.name, name)) return h.value;
   return {};
 }
 
@@ -288,7 +290,7 @@ void check_route_backhaul(const RequestRoute& r, std::string_view app, std::stri
 }
 
 void run_hints_and_route(std::string_view head) {
-  http1::RequestHead req;
+  http::RequestHead req;
   if (http1::parse_request(head, http1::Limits{}, req).status != http1::ParseStatus::complete) return;
   const RoutingHints h = parse_client_hints(req.headers);
   const std::pair<std::string_view, std::string_view> slots[] = {{"Ferry-Force-Region", h.force_region},
@@ -298,7 +300,7 @@ void run_hints_and_route(std::string_view head) {
   for (auto [name, got] : slots) {
     std::string_view want;  // the first valid value of that header
     for (const auto& hd : req.headers)
-      if (http1::iequals(hd.name, name) && valid_name(hd.value)) {
+      if (http::iequals(hd.name, name) && valid_name(hd.value)) {
         want = hd.value;
         break;
       }
@@ -351,9 +353,9 @@ void run_tlv(std::string_view v) {
   check(pp::parse_ferry_tlv(ep.ferry, a3, i3) == ok && a3 == app && i3 == inst, "TLV parse differs after transport");
   if (!ok) return;
   // start_backhaul_tcp: the names become Ferry-App / Ferry-Instance, routed in tcp mode.
-  const http1::Header hs[2] = {{"Ferry-App", app}, {"Ferry-Instance", inst}};
+  const http::Header hs[2] = {{"Ferry-App", app}, {"Ferry-Instance", inst}};
   const RequestRoute rt = route_request(*plans().worker, *plans().backhaul, PeerInfo{}, {},
-                                        std::vector<http1::Header>(hs, hs + 2), config::Mode::tcp);
+                                        std::vector<http::Header>(hs, hs + 2), config::Mode::tcp);
   check_route_backhaul(rt, app, inst, config::Mode::tcp);
 }
 
@@ -365,7 +367,7 @@ void run_chain(std::string_view params, std::string_view client) {
       {"web", "w1"}, {"web", "w2"}, {"web", "r1"}, {"raw", "t1"}, {"nope", "w1"}, {"web", "l1"}};
   const auto& [app, inst] = kTargets[(params.empty() ? 0 : static_cast<unsigned char>(params[0])) % 6];
   const bool trusted = params.find('t') != std::string_view::npos;
-  http1::RequestHead req;
+  http::RequestHead req;
   if (http1::parse_request(client, http1::Limits{}, req).status != http1::ParseStatus::complete) return;
   // Edge.
   http1::ForwardContext ectx{"203.0.113.5", "http", 80, "edge-rid", trusted, {}, "yyz", false};
@@ -375,7 +377,7 @@ void run_chain(std::string_view params, std::string_view client) {
   std::string with_meta = head.substr(0, head.size() - 2);  // upstream/exchange.cpp
   with_meta.append("Ferry-App: ").append(app).append("\r\nFerry-Instance: ").append(inst).append("\r\n\r\n");
   // Worker.
-  http1::RequestHead w;
+  http::RequestHead w;
   const auto pr = http1::parse_request(with_meta, http1::Limits{64 * 1024, 256 * 1024, 1000}, w);
   if (pr.status != http1::ParseStatus::complete) std::fprintf(stderr, "%s\n%s\n", pr.reason, with_meta.c_str());
   check(pr.status == http1::ParseStatus::complete && w.head_size == with_meta.size(), "the edge's head does not parse at the worker");
@@ -386,16 +388,16 @@ void run_chain(std::string_view params, std::string_view client) {
   http1::ForwardContext wctx{"10.99.0.2", "http", 4280, "worker-rid", true, {}, "dfw", true};
   std::string out;
   http1::build_upstream_request(w, wctx, out);
-  http1::RequestHead u;
+  http::RequestHead u;
   check(http1::parse_request(out, http1::Limits{64 * 1024, 256 * 1024, 1000}, u).status == http1::ParseStatus::complete,
         "the worker's upstream head does not parse");
   int cip = 0, port = 0, region = 0;
   for (const auto& h : u.headers) {
-    check(!http1::iequals(h.name, "Ferry-App") && !http1::iequals(h.name, "Ferry-Instance"), "Ferry-App/Instance reached the app");
-    if (http1::iequals(h.name, "Ferry-Client-IP")) ++cip, check(h.value == "203.0.113.5", "Ferry-Client-IP is not the client's");
-    if (http1::iequals(h.name, "Ferry-Forwarded-Port")) ++port, check(h.value == "80", "Ferry-Forwarded-Port not the edge's");
-    if (http1::iequals(h.name, "Ferry-Region")) ++region, check(h.value == "yyz", "Ferry-Region not the edge's");
-    if (http1::iequals(h.name, "X-Forwarded-For")) check(h.value.ends_with("203.0.113.5, 10.99.0.2"), "X-Forwarded-For chain");
+    check(!http::iequals(h.name, "Ferry-App") && !http::iequals(h.name, "Ferry-Instance"), "Ferry-App/Instance reached the app");
+    if (http::iequals(h.name, "Ferry-Client-IP")) ++cip, check(h.value == "203.0.113.5", "Ferry-Client-IP is not the client's");
+    if (http::iequals(h.name, "Ferry-Forwarded-Port")) ++port, check(h.value == "80", "Ferry-Forwarded-Port not the edge's");
+    if (http::iequals(h.name, "Ferry-Region")) ++region, check(h.value == "yyz", "Ferry-Region not the edge's");
+    if (http::iequals(h.name, "X-Forwarded-For")) check(h.value.ends_with("203.0.113.5, 10.99.0.2"), "X-Forwarded-For chain");
   }
   check(cip == 1 && port == 1 && region == 1, "edge metadata not exactly once at the app");
 }

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/fields.h"
 #include "http2/headers.h"
 
 namespace h2fuzz {
@@ -69,7 +69,7 @@ ssize_t read_source(nghttp2_session* ng, int32_t id, uint8_t* buf, size_t length
       for (const auto& t : nv) {
         check(nghttp2_check_header_name(t.name, t.namelen) && lower_ascii(name_of(t)), "trailer name invalid for HTTP/2");
         check(nghttp2_check_header_value_rfc9113(t.value, t.valuelen), "trailer value invalid for HTTP/2");
-        check(!http1::is_hop_by_hop(name_of(t)), "connection-specific trailer field");
+        check(!http::is_hop_by_hop(name_of(t)), "connection-specific trailer field");
         check(name_of(t) != "content-length", "content-length in the HTTP/2 trailers");
       }
     } else {

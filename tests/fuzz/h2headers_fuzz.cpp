@@ -38,7 +38,11 @@
 #include <utility>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/fields.h"
+#include "http/message.h"
+#include "http1/chunked.h"
+#include "http1/request_parser.h"
+#include "http1/response_parser.h"
 #include "http1/rewrite.h"
 #include "http2/headers.h"
 
@@ -124,7 +128,7 @@ Input decode(std::string_view in) {
 }
 
 bool starts_with_i(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && http1::iequals(s.substr(0, prefix.size()), prefix);
+  return s.size() >= prefix.size() && http::iequals(s.substr(0, prefix.size()), prefix);
 }
 std::string_view trim_ows(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
@@ -151,7 +155,7 @@ bool dropped_alias(std::string_view n, bool trusted) {
   return !trusted && (norm == "forwarded" || norm == "x-real-ip");
 }
 
-void check_upstream(const std::string& out, const http1::RequestHead& req, const http1::ForwardContext& ctx,
+void check_upstream(const std::string& out, const http::RequestHead& req, const http1::ForwardContext& ctx,
                     const http2::RequestFields& f, std::string_view port) {
   // No CR / LF / NUL injection: nothing that goes into the head carries one, and the head has
   // CR only before LF and LF only after CR.
@@ -165,7 +169,7 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
 
   // Our own output is valid HTTP/1.1: Ferry's parser takes all of it.
   http1::Limits big{1u << 20, 1u << 22, 1u << 16};
-  http1::RequestHead p;
+  http::RequestHead p;
   const auto r = http1::parse_request(out, big, p);
   if (r.status != http1::ParseStatus::complete) std::fprintf(stderr, "parse_request: %s\n", r.reason);
   check(r.status == http1::ParseStatus::complete && p.head_size == out.size(), "upstream head does not parse completely");
@@ -177,7 +181,7 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
 
   // Framing: the head states the request's framing.
   check(p.framing == req.framing, "upstream framing differs from the request's");
-  if (req.framing == http1::Framing::content_length) check(p.content_length == req.content_length, "Content-Length differs");
+  if (req.framing == http::Framing::content_length) check(p.content_length == req.content_length, "Content-Length differs");
 
   // Exactly one Host: :authority, else the client's host field.
   const std::string_view want_host = !f.authority.empty() ? std::string_view(f.authority) : req.host;
@@ -185,30 +189,30 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
   int hosts = 0, xff = 0, xfp = 0, xfh = 0, xfport = 0, via = 0, rid = 0, cip = 0, reg = 0, fport = 0;
   for (const auto& h : p.headers) {
     const std::string_view n = h.name, v = h.value;
-    if (http1::iequals(n, "host")) ++hosts, check(v == want_host, "Host is not :authority / host");
-    if (http1::iequals(n, "x-forwarded-for")) {
+    if (http::iequals(n, "host")) ++hosts, check(v == want_host, "Host is not :authority / host");
+    if (http::iequals(n, "x-forwarded-for")) {
       ++xff;
       if (!ctx.trusted) check(v == ctx.client_ip, "X-Forwarded-For from an untrusted client kept");
       else check(v == ctx.client_ip || (v.size() > ctx.client_ip.size() + 2 && v.ends_with(", " + std::string(ctx.client_ip))),
                  "X-Forwarded-For does not end with the client address");
     }
-    if (http1::iequals(n, "x-forwarded-proto")) ++xfp, check(ctx.trusted || v == ctx.proto, "X-Forwarded-Proto not ours");
-    if (http1::iequals(n, "x-forwarded-host")) ++xfh, check(ctx.trusted || v == want_host, "X-Forwarded-Host not ours");
-    if (http1::iequals(n, "x-forwarded-port")) ++xfport, check(ctx.trusted || v == port, "X-Forwarded-Port not ours");
-    if (http1::iequals(n, "via")) ++via, last_via = v;  // the client's Via entries, then ours
+    if (http::iequals(n, "x-forwarded-proto")) ++xfp, check(ctx.trusted || v == ctx.proto, "X-Forwarded-Proto not ours");
+    if (http::iequals(n, "x-forwarded-host")) ++xfh, check(ctx.trusted || v == want_host, "X-Forwarded-Host not ours");
+    if (http::iequals(n, "x-forwarded-port")) ++xfport, check(ctx.trusted || v == port, "X-Forwarded-Port not ours");
+    if (http::iequals(n, "via")) ++via, last_via = v;  // the client's Via entries, then ours
     // (A field named just "Ferry-" passes: nothing reads it, rewrite.cpp matches "Ferry-" + 1..)
     if (n.size() > 6 && starts_with_i(n, "ferry-")) {
       const std::string_view rest = n.substr(6);
-      check(!http1::iequals(rest, "app") && !http1::iequals(rest, "instance"), "Ferry-App / Ferry-Instance passed on");
-      if (http1::iequals(rest, "request-id")) ++rid, check(v == ctx.request_id, "Ferry-Request-Id not ours");
-      else if (http1::iequals(rest, "client-ip")) ++cip;
-      else if (http1::iequals(rest, "region")) ++reg;
-      else if (http1::iequals(rest, "forwarded-port")) ++fport;
+      check(!http::iequals(rest, "app") && !http::iequals(rest, "instance"), "Ferry-App / Ferry-Instance passed on");
+      if (http::iequals(rest, "request-id")) ++rid, check(v == ctx.request_id, "Ferry-Request-Id not ours");
+      else if (http::iequals(rest, "client-ip")) ++cip;
+      else if (http::iequals(rest, "region")) ++reg;
+      else if (http::iequals(rest, "forwarded-port")) ++fport;
       if (!ctx.backhaul) {
         // No Ferry-* field from the client: only ours, with our values.
-        const bool ours = (http1::iequals(rest, "client-ip") && v == ctx.client_ip) ||
-                          (http1::iequals(rest, "region") && v == ctx.region) ||
-                          (http1::iequals(rest, "forwarded-port") && v == port) || http1::iequals(rest, "request-id");
+        const bool ours = (http::iequals(rest, "client-ip") && v == ctx.client_ip) ||
+                          (http::iequals(rest, "region") && v == ctx.region) ||
+                          (http::iequals(rest, "forwarded-port") && v == port) || http::iequals(rest, "request-id");
         check(ours, "a client's Ferry-* field reached the upstream");
       }
     }
@@ -225,18 +229,18 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
   size_t k = 0;
   for (const auto& h : req.headers) {
     const std::string_view n = h.name;
-    const bool dropped = http1::is_hop_by_hop(n) || http1::iequals(n, "host") || http1::iequals(n, "content-length") ||
-                         http1::iequals(n, "expect") || http1::iequals(n, "x-forwarded-for") ||
+    const bool dropped = http::is_hop_by_hop(n) || http::iequals(n, "host") || http::iequals(n, "content-length") ||
+                         http::iequals(n, "expect") || http::iequals(n, "x-forwarded-for") ||
                          (!ctx.trusted && starts_with_i(n, "x-forwarded-") &&
-                          (http1::iequals(n, "x-forwarded-proto") || http1::iequals(n, "x-forwarded-host") ||
-                           http1::iequals(n, "x-forwarded-port"))) ||
-                         http1::iequals(n, "ferry-request-id") || (n.size() > 6 && starts_with_i(n, "ferry-") && !ctx.backhaul) ||
-                         http1::iequals(n, "ferry-app") || http1::iequals(n, "ferry-instance") ||
-                         http1::iequals(n, "http2-settings") || dropped_alias(n, ctx.trusted);
+                          (http::iequals(n, "x-forwarded-proto") || http::iequals(n, "x-forwarded-host") ||
+                           http::iequals(n, "x-forwarded-port"))) ||
+                         http::iequals(n, "ferry-request-id") || (n.size() > 6 && starts_with_i(n, "ferry-") && !ctx.backhaul) ||
+                         http::iequals(n, "ferry-app") || http::iequals(n, "ferry-instance") ||
+                         http::iequals(n, "http2-settings") || dropped_alias(n, ctx.trusted);
     if (dropped) continue;
     // (compared without surrounding OWS, which is not part of an HTTP/1 field value: cookie
     // crumbs joined by to_request_head can end in "; " when a crumb is empty)
-    while (k < p.headers.size() && !(http1::iequals(p.headers[k].name, n) && p.headers[k].value == trim_ows(h.value))) ++k;
+    while (k < p.headers.size() && !(http::iequals(p.headers[k].name, n) && p.headers[k].value == trim_ows(h.value))) ++k;
     check(k < p.headers.size(), "an end-to-end field was lost on the way upstream");
     ++k;
   }
@@ -245,7 +249,7 @@ void check_upstream(const std::string& out, const http1::RequestHead& req, const
 // ---------------------------------------------------------------------------------------------
 // Invariants of the response fields for stream 3 (before nghttp2 sees them).
 
-void check_response_nv(const std::vector<nghttp2_nv>& nv, const http1::ResponseHead& r, std::string_view request_id) {
+void check_response_nv(const std::vector<nghttp2_nv>& nv, const http::ResponseHead& r, std::string_view request_id) {
   check(!nv.empty() && name_of(nv[0]) == ":status", ":status is not first");
   char status[4];
   std::snprintf(status, sizeof status, "%03d", r.status);
@@ -256,7 +260,7 @@ void check_response_nv(const std::vector<nghttp2_nv>& nv, const http1::ResponseH
     const std::string_view n = name_of(nv[i]), v = value_of(nv[i]);
     check(nghttp2_check_header_name(nv[i].name, nv[i].namelen) && lower_ascii(n) && n[0] != ':', "response field name invalid for HTTP/2");
     check(nghttp2_check_header_value_rfc9113(nv[i].value, nv[i].valuelen), "response field value invalid for HTTP/2");
-    check(!http1::is_hop_by_hop(n), "connection-specific response field");
+    check(!http::is_hop_by_hop(n), "connection-specific response field");
     if (n == "ferry-request-id") ++ids, check(v == request_id, "ferry-request-id not ours");
     if (n == "content-length") {
       ++lengths;
@@ -269,10 +273,10 @@ void check_response_nv(const std::vector<nghttp2_nv>& nv, const http1::ResponseH
   // The upstream's end-to-end fields are all there, lowercased, in order.
   size_t k = 1;
   for (const auto& h : r.headers) {
-    if (http1::is_hop_by_hop(h.name) || http1::iequals(h.name, "ferry-request-id") ||
-        http1::listed_in_connection(r.headers, h.name) || http1::iequals(h.name, "content-length"))
+    if (http::is_hop_by_hop(h.name) || http::iequals(h.name, "ferry-request-id") ||
+        http::listed_in_connection(r.headers, h.name) || http::iequals(h.name, "content-length"))
       continue;  // content-length: stated once, as parsed (checked above)
-    while (k < nv.size() && !(http1::iequals(name_of(nv[k]), h.name) && value_of(nv[k]) == h.value)) ++k;
+    while (k < nv.size() && !(http::iequals(name_of(nv[k]), h.name) && value_of(nv[k]) == h.value)) ++k;
     check(k < nv.size(), "an upstream response field was lost");
     ++k;
   }
@@ -383,7 +387,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (id1 > 0 && it1 != s.streams.end() && it1->second.headers_done) {
     ServerStream& st = it1->second;
     const bool head = st.req.method == "HEAD";
-    http1::RequestHead req;
+    http::RequestHead req;
     const char* reason = "";
     if (st.req.too_large) {
       respond_error(s, id1, 431, "request header fields too large", {}, head, e1);
@@ -391,14 +395,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check((code == 400 || code == 501) && reason && *reason, "to_request_head: unexpected refusal");
       respond_error(s, id1, code, reason, {}, head, e1);
     } else {
-      if (req.framing == http1::Framing::chunked && st.req_end) {
-        req.framing = http1::Framing::content_length;
+      if (req.framing == http::Framing::chunked && st.req_end) {
+        req.framing = http::Framing::content_length;
         req.content_length = st.body.size();
       }
       std::string rid = "0123456789abcdef0123456789abcdef";  // request_common.cpp make_request_id
       if (in.trusted)
         for (const auto& h : req.headers)
-          if (http1::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
+          if (http::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
             bool clean = true;
             for (unsigned char ch : h.value) clean = clean && ch > 0x20 && ch < 0x7f;
             if (clean) {
@@ -423,7 +427,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   http1::Limits lim;
   std::string interim_arena;
   for (int interim = 0; interim < 8 && id3 > 0; ++interim) {
-    http1::ResponseHead r;
+    http::ResponseHead r;
     const auto pr = http1::parse_response(resp, lim, m3, r);
     if (pr.status == http1::ParseStatus::incomplete) break;
     if (pr.status == http1::ParseStatus::error) {
@@ -441,7 +445,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       resp.remove_prefix(r.head_size);
       continue;
     }
-    if (r.framing == http1::Framing::tunnel) {  // 101 without an upgrade request
+    if (r.framing == http::Framing::tunnel) {  // 101 without an upgrade request
       respond_error(s, id3, 502, "invalid response from upstream", "rid3", in.head, e3);
       break;
     }
@@ -452,13 +456,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     src = Source{{}, 0, {}, {}, true};
     std::string_view rest = resp.substr(r.head_size);
     bool complete = true;
-    if (r.framing == http1::Framing::content_length) {
+    if (r.framing == http::Framing::content_length) {
       if (r.content_length > 16384) complete = false;  // not pumped here (flow control)
       else {
         src.body = std::string(rest.substr(0, r.content_length));
         src.body.resize(r.content_length, 'x');  // the rest of the body "arrives later"
       }
-    } else if (r.framing == http1::Framing::chunked) {
+    } else if (r.framing == http::Framing::chunked) {
       http1::ChunkedDecoder dec;
       dec.keep_trailers(&src.upstream_trailers);
       for (;;) {
@@ -474,7 +478,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           break;
         }
       }
-    } else if (r.framing == http1::Framing::until_close) {
+    } else if (r.framing == http::Framing::until_close) {
       src.body = std::string(rest);
     }
     if (!complete) break;  // Ferry resets the stream (or streams on): nothing to compare
@@ -482,7 +486,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     nghttp2_data_provider prov{};
     prov.source.ptr = &src;
     prov.read_callback = read_source;
-    const bool no_body = r.framing == http1::Framing::none;
+    const bool no_body = r.framing == http::Framing::none;
     check(nghttp2_submit_response(s.ng, id3, rnv.data(), rnv.size(), no_body ? nullptr : &prov) == 0, "submit response");
     e3 = Expect{true, r.status, no_body || in.head ? std::string() : src.body,
                 no_body ? std::vector<Field>{} : expected_trailers(src.upstream_trailers), in.head};

@@ -9,7 +9,10 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/message.h"
+#include "http1/chunked.h"
+#include "http1/request_parser.h"
+#include "http1/response_parser.h"
 #include "proxy_protocol.h"
 
 using namespace ferry::proxy;
@@ -70,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   small.max_header_size = 256;
   small.max_headers = 8;
   for (const http1::Limits& lim : {http1::Limits{}, small}) {
-    http1::RequestHead rq;
+    http::RequestHead rq;
     const auto r = http1::parse_request(in, lim, rq);
     if (r.status == http1::ParseStatus::complete) {
       check(rq.head_size <= in.size() && rq.head_size <= lim.max_header_size);
@@ -78,9 +81,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(within(rq.method, in) && within(rq.target, in) && within(rq.host, in));
       for (const auto& h : rq.headers) check(within(h.name, in) && within(h.value, in));
       check(rq.minor == 0 || rq.minor == 1);
-      check(rq.framing != http1::Framing::until_close && rq.framing != http1::Framing::tunnel);
+      check(rq.framing != http::Framing::until_close && rq.framing != http::Framing::tunnel);
       // Re-parsing the exact head gives the same result.
-      http1::RequestHead again;
+      http::RequestHead again;
       check(http1::parse_request(in.substr(0, rq.head_size), lim, again).status ==
             http1::ParseStatus::complete);
       check(again.head_size == rq.head_size);
@@ -95,7 +98,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(in.size() < lim.max_header_size);
     }
     for (std::string_view method : {"GET", "HEAD", "CONNECT"}) {
-      http1::ResponseHead rs;
+      http::ResponseHead rs;
       const auto q = http1::parse_response(in, lim, method, rs);
       if (q.status == http1::ParseStatus::complete) {
         check(rs.head_size <= in.size() && rs.status >= 100 && rs.status <= 999);

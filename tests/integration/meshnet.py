@@ -3,7 +3,8 @@
 
   - sh(*argv, ns=NAME): runs a command (inside a namespace with `ip netns exec`), returns its
     output, raises AssertionError on a non-zero exit unless check=False.
-  - require(): skips (exit 77 through ferrykit.suite) unless root with ip, wg, wireguard-go.
+  - require(): skips (exit 77 through ferrykit.suite) unless root with ip, wg, wireguard-go
+    (wireguard=False: root and ip only, for tests of anycast addresses alone).
   - Netns(suffixes): namespaces `ferry-it-<TAG>-<suffix>` with lo up; veth() joins two of them,
     bridge() makes a bridge; close() ends what still runs in them (by PID: SIGTERM, then
     SIGKILL), deletes them and the UAPI sockets listed in `uapi_sockets`.
@@ -38,11 +39,11 @@ def sh(*args, check=True, ns=None, timeout=20):
     return r.stdout.decode(errors="replace")
 
 
-def require(extra=("ping",)):
+def require(extra=("ping",), wireguard=True):
     if os.geteuid() != 0:
         skip("needs root (network namespaces, WireGuard interfaces)")
-    missing = [p for p in ("ip", "wg") + tuple(extra) if not shutil.which(p)]
-    if not os.access(WG_GO, os.X_OK):
+    missing = [p for p in ("ip",) + (("wg",) if wireguard else ()) + tuple(extra) if not shutil.which(p)]
+    if wireguard and not os.access(WG_GO, os.X_OK):
         missing.append(WG_GO)
     if missing:
         skip("missing: " + ", ".join(missing))

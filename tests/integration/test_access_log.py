@@ -22,14 +22,20 @@ def _read(path, n, timeout=5):
     return wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
 
 
-def test_json_access_log():
+def _logged_ferry(server, app, host):
+    """A ferryd with a JSON access log, frontend `web` and one app on one backend server.
+    Returns (ferry, log path, backend)."""
     be = HttpBackend("logged")
     path = os.path.join(tmpdir(), "access.log")
     cfg = base_config(global_extra=["access-log %s json" % path])
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += backend_section("pool", [("srv1", be.port)])
-    cfg += section("app shop", "hosts shop.test", "backend pool")
-    f = Ferry(cfg)
+    cfg += backend_section("pool", [(server, be.port)])
+    cfg += section("app " + app, "hosts " + host, "backend pool")
+    return Ferry(cfg), path, be
+
+
+def test_json_access_log():
+    f, path, _ = _logged_ferry("srv1", "shop", "shop.test")
     port = f.port("web")
     r1 = request(port, "/items/42?color=red", host="shop.test")
     r2 = request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
@@ -64,6 +70,25 @@ def test_json_access_log():
     c = by_id[r3.header("Ferry-Request-Id")]
     assert c["status"] == 404 and c["host"] == "unknown.test", c
     assert c.get("app") in (None, "", "-") and c.get("server") in (None, "", "-"), c
+
+
+def test_json_access_log_keeps_utf8():
+    """Non-ASCII text is logged as UTF-8, not one \\u00XX escape per byte (issue 14: the old
+    escaper wrote 'café' as 'caf\\u00c3\\u00a9'). A raw non-ASCII request-target is refused with
+    400 before routing, so the UTF-8 reaches the log through the configured names (app, server)
+    and a percent-encoded path is logged as sent."""
+    f, path, _ = _logged_ferry("srv-caf\u00e9", "caf\u00e9", "cafe.test")
+    r = request(f.port("web"), "/caf%C3%A9?q=th%C3%A9", host="cafe.test")
+    assert r.status == 200, r
+    _read(path, 1)
+    raw = open(path, "rb").read()
+    line = [l for l in raw.splitlines() if l.strip()][0]
+    text = line.decode("utf-8")  # strict: the line must be valid UTF-8
+    assert "\\u00c3" not in text and "\\u00a9" not in text, "UTF-8 escaped byte by byte: %r" % text
+    rec = json.loads(text)
+    assert rec["app"] == "caf\u00e9" and rec["server"] == "srv-caf\u00e9", rec
+    assert rec["path"] == "/caf%C3%A9?q=th%C3%A9", rec
+    assert b'"app":"caf\xc3\xa9"' in line, line  # the bytes themselves, not an escape
 
 
 def test_access_log_records_retries_and_errors():

@@ -8,18 +8,25 @@ mesh addresses works (a handshake happened); the anycast address is on lo; GET /
 names the peer; a reload that drops a third (dummy) peer removes it from `wg show` while the real
 peer's latest handshake is unchanged (not reset); SIGTERM removes the anycast address and the
 interface. `ferryd -c` rejects a private key file others can read, naming the directive's
-file:line:col. Needs root, ip, wg, wireguard-go and ping (exit 77 with SKIP otherwise).
+file:line:col. A reload that adds an anycast address and a frontend bound on it succeeds (the
+address is in place before the listener binds, as at start) and the new bind serves; a reload
+that adds one but fails (a bind conflict) removes the address again and keeps the old
+configuration serving. Needs root, ip, wg, wireguard-go and ping (the anycast reload tests: root
+and ip only; exit 77 with SKIP otherwise).
 Namespaces and processes are cleaned up by name/PID whatever happens.
 """
 import os
 import shutil
+import socket
 import subprocess
 
-from ferrykit.config import base_config, section
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import main, skip, tmpdir, wait_until
+from ferrykit.wire import request
 from meshnet import WG_GO, TAG, require as _require, veth_pair, keypair as _keypair, wg as _wg, \
-    handshakes as _handshakes, admin_json as _admin_json, sh as _sh
+    handshakes as _handshakes, admin_json as _admin_json, sh as _sh, Netns, in_netns
 
 
 def _config(name, iface, key_path, me, peers, anycast=True):
@@ -131,6 +138,82 @@ def test_anycast_present_before_is_left_alone():
     assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
     assert f.stop() == 0
     assert "10.9.9.1/32" in _sh("ip", "addr", "show", "dev", "lo", ns=ns_a)
+
+
+def _anycast_reload_config(backend_port, anycast=None, extra_frontends=()):
+    """One frontend on 127.0.0.1; with `anycast` (an IPv4 address), an `anycast` section with it
+    and a frontend `edge` bound on it; extra_frontends: (name, bind) pairs."""
+    text = base_config(global_extra=["region r1"])
+    text += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    if anycast:
+        text += section("anycast", "address %s/32" % anycast)
+        text += section("frontend edge", "bind %s:0" % anycast, "mode http", "default-app a")
+    for name, bind in extra_frontends:
+        text += section("frontend " + name, "bind " + bind, "mode http", "default-app a")
+    text += backend_section("pool", [("s1", backend_port)])
+    text += section("app a", "hosts app.test", "backend pool")
+    return text
+
+
+def _on_lo(ns):
+    return _sh("ip", "addr", "show", "dev", "lo", ns=ns)
+
+
+def test_reload_adds_anycast_address_and_bind():
+    _require(extra=(), wireguard=False)
+    ns = Netns(("r",)).names[0]
+    with in_netns(ns):
+        be = HttpBackend("b1")
+    f = Ferry(_anycast_reload_config(be.port), name="r", netns=ns)
+    assert "10.9.9.3/32" not in _on_lo(ns)
+    res = f.reload(_anycast_reload_config(be.port, anycast="10.9.9.3"))
+    assert res == ("ok", 2), (res, f.log)
+    assert not f.log_lines(r"reload failed"), f.log
+    assert "10.9.9.3/32" in _on_lo(ns)
+    assert f.addrs["edge"][0][0] == "10.9.9.3", f.addrs
+    ov = _admin_json(ns, f.admin_port, "/api/v1/overview")
+    assert ov["generation"] == 2 and ov["reload"]["last_ok"] is True and ov["reload"]["failures"] == 0, ov
+    with in_netns(ns):
+        r = request(f.port("edge"), addr="10.9.9.3")
+        assert r.status == 200 and r.json()["name"] == "b1", r
+        assert request(f.port("web")).status == 200
+    assert f.stop() == 0
+    assert "10.9.9.3/32" not in _on_lo(ns)
+
+
+def test_failed_reload_removes_the_anycast_address_it_added():
+    _require(extra=(), wireguard=False)
+    ns = Netns(("f",)).names[0]
+    with in_netns(ns):
+        be = HttpBackend("b1")
+        blocker = socket.socket()
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen(1)
+    busy = blocker.getsockname()[1]
+    try:
+        f = Ferry(_anycast_reload_config(be.port), name="f", netns=ns)
+        res = f.reload(_anycast_reload_config(be.port, anycast="10.9.9.4",
+                                              extra_frontends=[("clash", "127.0.0.1:%d" % busy)]))
+        assert res[0] == "failed", res
+        # Only the conflict fails it: the anycast bind had its address.
+        assert f.log_lines(r"reload failed: bind 127\.0\.0\.1:%d: .*frontend clash" % busy), f.log
+        assert not f.log_lines(r"Cannot assign requested address"), f.log
+        # The address added for the failed configuration is gone again; the old one serves.
+        assert "10.9.9.4/32" not in _on_lo(ns), f.log
+        assert "edge" not in f.ports and "clash" not in f.ports, f.ports
+        ov = _admin_json(ns, f.admin_port, "/api/v1/overview")
+        assert ov["generation"] == 1 and ov["reload"]["last_ok"] is False, ov
+        with in_netns(ns):
+            assert request(f.port("web")).status == 200
+        # The same configuration without the conflict works.
+        res = f.reload(_anycast_reload_config(be.port, anycast="10.9.9.4"))
+        assert res == ("ok", 2), (res, f.log)
+        with in_netns(ns):
+            assert request(f.port("edge"), addr="10.9.9.4").status == 200
+        assert f.stop() == 0
+        assert "10.9.9.4/32" not in _on_lo(ns)
+    finally:
+        blocker.close()
 
 
 def test_check_rejects_open_key_file():

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <istream>
 #include <semaphore>
-#include <sstream>
 
+#include "ferry/util/json.h"
 #include "ferry/web/password.h"
 #include "route_table.h"
 #include "security_state.h"
@@ -26,12 +26,6 @@ constexpr size_t kMaxLoginBody = 4096;
 // Verified when the user does not exist, so that a bad user costs as much as a bad password.
 constexpr const char* kDummyHash =
     "$scrypt$ln=15,r=8,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-
-std::string stringify(const Poco::JSON::Object& obj) {
-  std::ostringstream out;
-  obj.stringify(out);
-  return out.str();
-}
 
 std::string cookie(const std::string& value, bool secure, bool clear) {
   std::string c = "ferry_session=" + value + "; Path=/; HttpOnly; SameSite=Strict";
@@ -150,14 +144,13 @@ void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
     return;
   }
   st.write_log(Poco::Message::PRIO_INFORMATION, "admin login user=" + user + " address=" + ctx.client);
-  Poco::JSON::Object obj;
-  obj.set("user", user);
-  obj.set("token", created->token);
-  obj.set("csrf", created->csrf);
-  obj.set("idle_timeout_s", static_cast<int64_t>(idle.count()));
+  // Members in name order, as the answer has always been written (POCO's default Object order).
+  util::JsonWriter w;
+  w.begin_object().field("csrf", created->csrf).field("idle_timeout_s", static_cast<int64_t>(idle.count()));
+  w.field("token", created->token).field("user", user).end_object();
   resp.add("Set-Cookie", cookie(created->token, st.tls, false));
   resp.set("Cache-Control", "no-store");
-  send_json(resp, 200, stringify(obj));
+  send_json(resp, 200, w.str());
 }
 
 void logout(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
@@ -183,12 +176,11 @@ void me(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req, HT
     std::lock_guard lock(st.mu);
     session = st.sessions.find(token, SecurityState::Clock::now(), st.security.session_idle, false);
   }
-  Poco::JSON::Object obj;
-  obj.set("user", ctx.user);
-  obj.set("csrf", session ? session->csrf : std::string());
-  obj.set("auth", !session ? "none" : (ctx.by_token ? "token" : "session"));
+  util::JsonWriter w;  // members in name order, as login's
+  w.begin_object().field("auth", !session ? "none" : (ctx.by_token ? "token" : "session"));
+  w.field("csrf", session ? session->csrf : std::string()).field("user", ctx.user).end_object();
   resp.set("Cache-Control", "no-store");
-  send_json(resp, 200, stringify(obj));
+  send_json(resp, 200, w.str());
 }
 
 }  // namespace

@@ -1,15 +1,14 @@
 #include "route_table.h"
 
+#include "ferry/util/json.h"
 #include "security_state.h"
 
-#include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/URI.h>
 
 #include <exception>
-#include <sstream>
 
 namespace ferry::web {
 
@@ -107,11 +106,9 @@ void send_json(Poco::Net::HTTPServerResponse& resp, int status, const std::strin
 }
 
 void send_json_error(Poco::Net::HTTPServerResponse& resp, int status, const std::string& message) {
-  Poco::JSON::Object obj;
-  obj.set("error", message);
-  std::ostringstream out;
-  obj.stringify(out);
-  send_json(resp, status, out.str());
+  util::JsonWriter w;
+  w.begin_object().field("error", message).end_object();
+  send_json(resp, status, w.str());
 }
 
 }  // namespace ferry::web

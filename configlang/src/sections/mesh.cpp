@@ -3,6 +3,7 @@
 // peer, backhaul addresses) are in resolve.cpp.
 #include <algorithm>
 
+#include "ferry/util/base64.h"
 #include "sections/common.h"
 #include "suggest.h"
 #include "values.h"
@@ -15,14 +16,11 @@ using R = DirectiveSpec::Repeat;
 MeshDraft& cur(Draft& d) { return *d.mesh; }
 
 // A WireGuard key as `wg genkey` / `wg pubkey` print it: 32 bytes in base64 (44 characters,
-// one '=' of padding).
+// one '=' of padding). The strict decoder refuses other padding and a last character whose 2
+// unused bits are not zero.
 bool valid_wg_key(const std::string& s) {
-  if (s.size() != 44 || s[43] != '=') return false;
-  static const std::string b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (size_t i = 0; i < 43; ++i)
-    if (b64.find(s[i]) == std::string::npos) return false;
-  // The last character before '=' carries 4 bits of the key and 2 zero bits.
-  return b64.find(s[42]) % 4 == 0;
+  auto bytes = util::base64_decode(s, util::Base64Alphabet::standard, util::Base64Padding::required);
+  return bytes && bytes->size() == 32;
 }
 
 std::optional<Address> host_port(Ctx& ctx, const Arg& a, const char* what) {

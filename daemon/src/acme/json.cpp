@@ -4,6 +4,8 @@
 #include <charconv>
 #include <string>
 
+#include "ferry/util/utf8.h"
+
 namespace ferry::acme {
 namespace {
 
@@ -166,45 +168,13 @@ class Parser {
     return true;
   }
 
-  static void put_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xc0 | cp >> 6);
-      out += char(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-      out += char(0xe0 | cp >> 12);
-      out += char(0x80 | (cp >> 6 & 0x3f));
-      out += char(0x80 | (cp & 0x3f));
-    } else {
-      out += char(0xf0 | cp >> 18);
-      out += char(0x80 | (cp >> 12 & 0x3f));
-      out += char(0x80 | (cp >> 6 & 0x3f));
-      out += char(0x80 | (cp & 0x3f));
-    }
-  }
-
   // One raw UTF-8 sequence starting at pos_ (first byte >= 0x80), validated (RFC 3629: no
-  // overlongs, no surrogates, at most U+10FFFF) and copied.
+  // overlongs, no surrogates, at most U+10FFFF; ferry/util/utf8.h) and copied.
   bool utf8(std::string& out) {
-    const auto b0 = uint8_t(s_[pos_]);
-    int len;
-    uint32_t cp;
-    if (b0 >= 0xc2 && b0 <= 0xdf) len = 2, cp = b0 & 0x1f;
-    else if (b0 >= 0xe0 && b0 <= 0xef) len = 3, cp = b0 & 0x0f;
-    else if (b0 >= 0xf0 && b0 <= 0xf4) len = 4, cp = b0 & 0x07;
-    else return fail("invalid UTF-8");
-    if (s_.size() - pos_ < size_t(len)) return fail("truncated UTF-8");
-    for (int i = 1; i < len; ++i) {
-      const auto b = uint8_t(s_[pos_ + size_t(i)]);
-      if ((b & 0xc0) != 0x80) return fail("invalid UTF-8");
-      cp = cp << 6 | (b & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-      return fail("invalid UTF-8");
-    out.append(s_.substr(pos_, size_t(len)));
-    pos_ += size_t(len);
+    const size_t len = util::utf8_sequence_length(s_, pos_);
+    if (len == 0) return fail("invalid UTF-8");
+    out.append(s_.substr(pos_, len));
+    pos_ += len;
     return true;
   }
 
@@ -251,7 +221,7 @@ class Parser {
             if (lo < 0xdc00 || lo > 0xdfff) return fail("invalid surrogate pair");
             cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
           }
-          put_utf8(out, cp);
+          util::append_utf8(out, cp);
           break;
         }
         default: return fail("invalid escape");
@@ -290,34 +260,6 @@ const std::string* JsonValue::get_string(std::string_view name) const {
 Result<JsonValue> parse_json(std::string_view text, size_t max_bytes) {
   if (text.size() > max_bytes) return Result<JsonValue>::fail("JSON document larger than " + std::to_string(max_bytes) + " bytes");
   return Parser(text).run();
-}
-
-std::string json_quote(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(s.size() + 2);
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (uint8_t(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[uint8_t(c) >> 4];
-          out += kHex[uint8_t(c) & 15];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
 }
 
 }  // namespace ferry::acme

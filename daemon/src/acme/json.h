@@ -1,10 +1,10 @@
-// A minimal, strict JSON reader (RFC 8259) for ACME server responses, and the one escaping
-// helper the ACME request builders use.
+// A minimal, strict JSON reader (RFC 8259) for ACME server responses. Requests are written with
+// the project's one JSON writer (ferry/util/json.h), members in a fixed order: the JWS signs the
+// exact bytes of the protected header and payload, and the RFC 7638 thumbprint hashes one
+// canonical string.
 //
-// Why not POCO JSON: ferry_control does not link POCO, and the request side must be byte-exact
-// (the JWS signs the exact bytes of the protected header and payload, and the RFC 7638 thumbprint
-// hashes one canonical string), so requests are built by hand with json_quote() and members in a
-// fixed order. Responses are read with parse_json() below.
+// Why not POCO JSON: ferry_control does not link POCO, and this reader is stricter than POCO's
+// (see below), as JOSE asks.
 //
 // Strictness: one value with optional surrounding whitespace; no comments, no trailing commas, no
 // leading zeros, no NaN/Infinity; strings must be valid UTF-8 without raw control characters;
@@ -73,10 +73,5 @@ class JsonValue {
 
 // Parses exactly one JSON text. Error strings name the byte offset.
 Result<JsonValue> parse_json(std::string_view text, size_t max_bytes = kDefaultMaxJsonBytes);
-
-// `s` as a JSON string literal including the quotes. Escapes '"', '\\' and control characters
-// (as \b \f \n \r \t or \u00XX); everything else, including UTF-8, is copied unchanged, so the
-// output is byte-exact and deterministic. The input is not checked for valid UTF-8.
-std::string json_quote(std::string_view s);
 
 }  // namespace ferry::acme

@@ -1,9 +1,10 @@
 #include "acme/jws.h"
 
-#include "acme/base64url.h"
 #include "acme/json.h"
 #include "acme/keys.h"
 #include "acme/ossl.h"
+#include "ferry/util/base64.h"
+#include "ferry/util/json.h"
 
 namespace ferry::acme {
 namespace {
@@ -70,23 +71,25 @@ Result<std::string> sign_jws(const EVP_PKEY& key, const JwsRequest& req) {
   using R = Result<std::string>;
   if (req.url.empty()) return R::fail("JWS: empty url");
   if (req.nonce.empty()) return R::fail("JWS: empty nonce");
-  std::string header = R"({"alg":"ES256",)";
+  util::JsonWriter header;
+  header.begin_object().field("alg", "ES256");
   if (req.kid.empty()) {
     auto jwk = public_jwk_json(key);
     if (!jwk) return R::fail(jwk.error);
-    header += R"("jwk":)" + *jwk;
+    header.key("jwk").raw(*jwk);
   } else {
-    header += R"("kid":)" + json_quote(req.kid);
+    header.field("kid", req.kid);
   }
-  header += R"(,"nonce":)" + json_quote(req.nonce) + R"(,"url":)" + json_quote(req.url) + "}";
+  header.field("nonce", req.nonce).field("url", req.url).end_object();
 
-  const std::string protected_b64 = base64url_encode(header);
-  const std::string payload_b64 = base64url_encode(req.payload);
+  const std::string protected_b64 = util::base64url_encode(header.str());
+  const std::string payload_b64 = util::base64url_encode(req.payload);
   auto sig = es256_sign(key, protected_b64 + "." + payload_b64);
   if (!sig) return R::fail(sig.error);
-  // base64url output needs no JSON escaping.
-  return R::ok(R"({"protected":")" + protected_b64 + R"(","payload":")" + payload_b64 + R"(","signature":")" +
-               base64url_encode(*sig) + R"("})");
+  util::JsonWriter jws;
+  jws.begin_object().field("protected", protected_b64).field("payload", payload_b64);
+  jws.field("signature", util::base64url_encode(*sig)).end_object();
+  return R::ok(jws.take());
 }
 
 Result<VerifiedJws> verify_es256(std::string_view jws_json, const EVP_PKEY& key) {
@@ -97,9 +100,9 @@ Result<VerifiedJws> verify_es256(std::string_view jws_json, const EVP_PKEY& key)
   const std::string* payload = doc->get_string("payload");
   const std::string* signature = doc->get_string("signature");
   if (!prot || !payload || !signature) return R::fail("JWS: protected, payload and signature must be strings");
-  auto header = base64url_decode(*prot);
-  auto body = base64url_decode(*payload);
-  auto sig = base64url_decode(*signature);
+  auto header = util::base64url_decode(*prot);
+  auto body = util::base64url_decode(*payload);
+  auto sig = util::base64url_decode(*signature);
   if (!header || !body || !sig) return R::fail("JWS: invalid base64url");
   auto header_doc = parse_json(*header);
   if (!header_doc) return R::fail("JWS: protected header: " + header_doc.error);

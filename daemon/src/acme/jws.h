@@ -4,8 +4,8 @@
 //   header = {"alg":"ES256","jwk":<public_jwk_json>,"nonce":"...","url":"..."}   (no kid)
 //         or {"alg":"ES256","kid":"<account URL>","nonce":"...","url":"..."}
 //
-// All JSON is built by hand in a fixed member order (see acme/json.h for why), so the signed bytes
-// are exactly the bytes sent. Pure functions; any thread; no references kept to arguments.
+// All JSON is written by util::JsonWriter in a fixed member order, so the signed bytes are
+// exactly the bytes sent. Pure functions; any thread; no references kept to arguments.
 #pragma once
 
 #include <string>

@@ -3,8 +3,9 @@
 #include <openssl/core_names.h>
 #include <openssl/pem.h>
 
-#include "acme/base64url.h"
 #include "acme/ossl.h"
+#include "ferry/util/base64.h"
+#include "ferry/util/json.h"
 
 namespace ferry::acme {
 
@@ -58,12 +59,11 @@ Result<std::string> public_jwk_json(const EVP_PKEY& key) {
   // Left-padded to the field size (RFC 7518 §6.2.1.2/3): a coordinate may have leading zeros.
   if (BN_bn2binpad(x.get(), xb, 32) != 32 || BN_bn2binpad(y.get(), yb, 32) != 32)
     return Result<std::string>::fail("JWK: coordinate does not fit 32 bytes");
-  std::string out = R"({"crv":"P-256","kty":"EC","x":")";
-  out += base64url_encode(std::string_view(reinterpret_cast<const char*>(xb), 32));
-  out += R"(","y":")";
-  out += base64url_encode(std::string_view(reinterpret_cast<const char*>(yb), 32));
-  out += R"("})";
-  return Result<std::string>::ok(std::move(out));
+  util::JsonWriter w;
+  w.begin_object().field("crv", "P-256").field("kty", "EC");
+  w.field("x", util::base64url_encode(std::string_view(reinterpret_cast<const char*>(xb), 32)));
+  w.field("y", util::base64url_encode(std::string_view(reinterpret_cast<const char*>(yb), 32))).end_object();
+  return Result<std::string>::ok(w.take());
 }
 
 Result<std::string> jwk_thumbprint(const EVP_PKEY& key) {
@@ -83,6 +83,6 @@ std::string sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(md), len);
 }
 
-std::string sha256_base64url(std::string_view bytes) { return base64url_encode(sha256(bytes)); }
+std::string sha256_base64url(std::string_view bytes) { return util::base64url_encode(sha256(bytes)); }
 
 }  // namespace ferry::acme

@@ -5,9 +5,10 @@
 #include <initializer_list>
 #include <set>
 
-#include "acme/base64url.h"
 #include "acme/dns_name.h"
 #include "acme/json.h"
+#include "ferry/util/base64.h"
+#include "ferry/util/json.h"
 
 namespace ferry::acme {
 
@@ -28,22 +29,20 @@ bool valid_email(std::string_view e) {
 
 Result<std::string> new_account_payload(const std::vector<std::string>& emails, bool terms_of_service_agreed) {
   using R = Result<std::string>;
-  std::string out = "{";
+  util::JsonWriter w;
+  w.begin_object();
   if (!emails.empty()) {
-    out += R"("contact":[)";
-    for (size_t i = 0; i < emails.size(); ++i) {
-      std::string_view e = emails[i];
+    w.key("contact").begin_array();
+    for (const std::string& email : emails) {
+      std::string_view e = email;
       if (e.substr(0, 7) == "mailto:") e.remove_prefix(7);
-      if (!valid_email(e)) return R::fail("newAccount: invalid contact email '" + emails[i] + "'");
-      if (i) out += ',';
-      out += json_quote("mailto:" + std::string(e));
+      if (!valid_email(e)) return R::fail("newAccount: invalid contact email '" + email + "'");
+      w.value("mailto:" + std::string(e));
     }
-    out += "],";
+    w.end_array();
   }
-  out += R"("termsOfServiceAgreed":)";
-  out += terms_of_service_agreed ? "true" : "false";
-  out += '}';
-  return R::ok(std::move(out));
+  w.field("termsOfServiceAgreed", terms_of_service_agreed).end_object();
+  return R::ok(w.take());
 }
 
 std::string find_account_payload() { return R"({"onlyReturnExisting":true})"; }
@@ -52,20 +51,22 @@ Result<std::string> new_order_payload(const std::vector<std::string>& hosts) {
   using R = Result<std::string>;
   if (hosts.empty()) return R::fail("newOrder: no identifiers");
   std::set<std::string_view> seen;
-  std::string out = R"({"identifiers":[)";
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    if (!is_valid_dns_identifier(hosts[i], /*allow_wildcard=*/true))
-      return R::fail("newOrder: invalid DNS identifier '" + hosts[i] + "'");
-    if (!seen.insert(hosts[i]).second) return R::fail("newOrder: duplicate identifier '" + hosts[i] + "'");
-    if (i) out += ',';
-    out += R"({"type":"dns","value":)" + json_quote(hosts[i]) + "}";
+  util::JsonWriter w;
+  w.begin_object().key("identifiers").begin_array();
+  for (const std::string& host : hosts) {
+    if (!is_valid_dns_identifier(host, /*allow_wildcard=*/true))
+      return R::fail("newOrder: invalid DNS identifier '" + host + "'");
+    if (!seen.insert(host).second) return R::fail("newOrder: duplicate identifier '" + host + "'");
+    w.begin_object().field("type", "dns").field("value", host).end_object();
   }
-  out += "]}";
-  return R::ok(std::move(out));
+  w.end_array().end_object();
+  return R::ok(w.take());
 }
 
 std::string finalize_payload(std::string_view csr_der) {
-  return R"({"csr":")" + base64url_encode(csr_der) + R"("})";
+  util::JsonWriter w;
+  w.begin_object().field("csr", util::base64url_encode(csr_der)).end_object();
+  return w.take();
 }
 
 std::string challenge_response_payload() { return "{}"; }
@@ -212,20 +213,12 @@ bool read_error_member(Reader& r, const JsonValue* err, std::optional<Problem>& 
   return true;
 }
 
-bool is_base64url_token(std::string_view t) {
-  if (t.empty()) return false;
-  for (char c : t)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-      return false;
-  return true;
-}
-
 bool read_challenge(const JsonValue& obj, Challenge& out, std::string& error) {
   Reader r(obj, "challenge");
   r.required("type", out.type) && r.required("url", out.url) &&
       r.status(out.status, {"pending", "processing", "valid", "invalid"}) && r.optional("token", out.token) &&
       r.optional("validated", out.validated);
-  if (r.ok() && obj.get("token") && !is_base64url_token(out.token)) r.fail("\"token\" is not base64url");
+  if (r.ok() && obj.get("token") && !util::is_base64url_alphabet(out.token)) r.fail("\"token\" is not base64url");
   if (r.ok()) read_error_member(r, r.object("error", false), out.error);
   error = r.error();
   return r.ok();

@@ -1,6 +1,6 @@
 // ACME (RFC 8555) request payloads and response parsers: the JSON layer between the HTTP client
 // and the account/order state machine. Builders return the exact JSON text that becomes the JWS
-// payload (members in a fixed order, no whitespace; see acme/json.h). Parsers read server
+// payload (util::JsonWriter: members in a fixed order, no whitespace). Parsers read server
 // documents strictly (acme/json.h) and keep only what the client needs; unknown members are
 // ignored (RFC 8555 §7.1 allows servers to add fields). Pure functions; any thread.
 #pragma once

@@ -35,7 +35,7 @@ void list_apps(const ApiContext& ctx, Poco::Net::HTTPServerResponse& resp) {
   api::StatsIndex index(stats);
   std::map<std::string, double> rates;
   if (ctx.history) rates = ctx.history->rates();
-  api::JsonWriter w;
+  util::JsonWriter w;
   w.begin_array();
   if (cfg)
     for (const config::App& app : cfg->apps) {
@@ -59,7 +59,7 @@ void app_detail(const ApiContext& ctx, const config::Config& cfg, const config::
     rps = rate_of(ctx.history->rates(), app.name);
     spark = ctx.history->spark(app.name, kSparkMinutes);
   }
-  api::JsonWriter w;
+  util::JsonWriter w;
   w.begin_object();
   api::write_app_members(w, cfg, app, st, rps, spark);
 

@@ -16,7 +16,7 @@ void register_certificates_routes(web::AdminServer& server, const ApiContext& ct
   server.add_route("GET", "/api/v1/certificates", web::Access::user,
                    [ctx](const web::RequestContext&, Poco::Net::HTTPServerRequest&,
                          Poco::Net::HTTPServerResponse& resp) {
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_array();
                      for (const CertStatus& c : certificate_status(ctx)) api::write_certificate(w, c);
                      w.end_array();
@@ -43,7 +43,7 @@ void register_certificates_routes(web::AdminServer& server, const ApiContext& ct
                                                                       : "no ACME renewal possible for app " + app + " now");
                      }
                      api::log_action(rc, what, "ok");
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_object().field("app", app).field("state", "pending").end_object();
                      api::send_json(resp, 202, w.str());
                    });

@@ -77,7 +77,7 @@ void register_config_routes(web::AdminServer& server, const ApiContext& ctx) {
                    [ctx](const web::RequestContext&, Poco::Net::HTTPServerRequest&,
                          Poco::Net::HTTPServerResponse& resp) {
                      DaemonSnapshot s = ctx.status->get();
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_object();
                      w.field("path", s.config_path).field("generation", s.generation);
                      w.field("loaded_at", api::unix_seconds(s.loaded_at));
@@ -123,7 +123,7 @@ void register_config_routes(web::AdminServer& server, const ApiContext& ctx) {
                        api::log_action(rc, "reload", "timeout");
                        return api::send_error(resp, 504, "the reload did not finish in 30 s");
                      }
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_object().field("ok", rec.last_ok);
                      if (rec.last_ok)
                        w.field("generation", ctx.status->get().generation);

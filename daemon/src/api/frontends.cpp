@@ -15,7 +15,7 @@ void register_frontends_routes(web::AdminServer& server, const ApiContext& ctx) 
                          Poco::Net::HTTPServerResponse& resp) {
                      DaemonSnapshot snap = ctx.status->get();
                      proxy::EngineStats stats = ctx.engine->stats();
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_array();
                      if (snap.config)
                        for (const config::Frontend& fe : snap.config->frontends) {

@@ -5,14 +5,14 @@
 #include <chrono>
 
 #include "api/http_util.h"
-#include "api/json_writer.h"
+#include "ferry/util/json.h"
 #include "history/history.h"
 #include "history/rollup.h"
 
 namespace ferry::daemon {
 namespace {
 
-void write_point(api::JsonWriter& w, const HistoryPoint& p) {
+void write_point(util::JsonWriter& w, const HistoryPoint& p) {
   w.begin_object();
   w.field("t", p.t).field("requests", p.requests);
   w.field("s1xx", p.s1xx).field("s2xx", p.s2xx).field("s3xx", p.s3xx).field("s4xx", p.s4xx).field("s5xx", p.s5xx);
@@ -52,7 +52,7 @@ void handle_history_request(const ApiContext& ctx, const std::string& app, Poco:
   const int64_t from = now - range->seconds;
   // `to` includes the row holding `now` (the current minute while it fills).
   std::vector<HistoryPoint> points = ctx.history->query(app, from, now + 1, range->resolution);
-  api::JsonWriter w;
+  util::JsonWriter w;
   w.begin_object();
   w.field("app", app).field("resolution_s", range->resolution).field("from", from).field("to", now);
   w.key("points").begin_array();

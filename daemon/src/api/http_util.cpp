@@ -6,7 +6,7 @@
 
 #include <istream>
 
-#include "api/json_writer.h"
+#include "ferry/util/json.h"
 #include "logging.h"
 
 namespace ferry::daemon::api {
@@ -21,7 +21,7 @@ void send_json(Poco::Net::HTTPServerResponse& resp, int status, const std::strin
 }
 
 void send_error(Poco::Net::HTTPServerResponse& resp, int status, const std::string& message) {
-  send_json(resp, status, "{\"error\":" + json_string(message) + "}");
+  send_json(resp, status, "{\"error\":" + util::json_string(message) + "}");
 }
 
 namespace {

@@ -25,7 +25,7 @@ std::string overview_json(const ApiContext& ctx) {
   const int64_t now = api::unix_seconds(std::chrono::system_clock::now());
   const int64_t started = api::unix_seconds(s.started_at);
 
-  api::JsonWriter w;
+  util::JsonWriter w;
   w.begin_object();
   w.field("node", s.config ? s.config->global.node : std::string());
   w.field("region", s.config ? s.config->global.region : std::string());

@@ -19,7 +19,7 @@ bool listed(const std::vector<std::pair<std::string, std::string>>& drained, con
 }
 
 // Writes the server objects of the configuration in force; only (backend, server) when given.
-void write_servers(api::JsonWriter& w, const ApiContext& ctx, const config::Config& cfg, const std::string* backend,
+void write_servers(util::JsonWriter& w, const ApiContext& ctx, const config::Config& cfg, const std::string* backend,
                    const std::string* server) {
   proxy::EngineStats stats = ctx.engine->stats();
   api::StatsIndex index(stats);
@@ -41,7 +41,7 @@ void register_servers_routes(web::AdminServer& server, const ApiContext& ctx) {
                    [ctx](const web::RequestContext&, Poco::Net::HTTPServerRequest&,
                          Poco::Net::HTTPServerResponse& resp) {
                      auto cfg = ctx.status->get().config;
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      w.begin_array();
                      if (cfg) write_servers(w, ctx, *cfg, nullptr, nullptr);
                      w.end_array();
@@ -61,7 +61,7 @@ void register_servers_routes(web::AdminServer& server, const ApiContext& ctx) {
                      }
                      api::log_action(rc, what, "ok");
                      auto cfg = ctx.status->get().config;
-                     api::JsonWriter w;
+                     util::JsonWriter w;
                      if (cfg) write_servers(w, ctx, *cfg, &seg[0], &seg[1]);
                      // The engine knew the server but the snapshot here is one reload behind.
                      if (w.str().empty()) w.begin_object().field("backend", seg[0]).field("name", seg[1]).field("drained", drain).end_object();

@@ -83,7 +83,7 @@ std::string default_region(const config::Config& cfg, const config::Server& sv) 
 
 }  // namespace
 
-void write_app_members(JsonWriter& w, const config::Config& cfg, const config::App& app, const proxy::AppStats* st,
+void write_app_members(util::JsonWriter& w, const config::Config& cfg, const config::App& app, const proxy::AppStats* st,
                        double rps, const std::vector<uint64_t>& spark) {
   w.field("name", app.name).field("mode", mode_name(app.mode)).field_strings("hosts", app.hosts);
   std::string backend;
@@ -107,7 +107,7 @@ void write_app_members(JsonWriter& w, const config::Config& cfg, const config::A
   w.end_array();
 }
 
-void write_server(JsonWriter& w, const config::Config& cfg, const config::Backend& be, const config::Server& sv,
+void write_server(util::JsonWriter& w, const config::Config& cfg, const config::Backend& be, const config::Server& sv,
                   const proxy::ServerStats* st, bool drained) {
   w.begin_object();
   w.field("backend", be.name).field("name", sv.name);
@@ -124,7 +124,7 @@ void write_server(JsonWriter& w, const config::Config& cfg, const config::Backen
   w.end_object();
 }
 
-void write_frontend(JsonWriter& w, const config::Frontend& fe, const proxy::FrontendStats* st,
+void write_frontend(util::JsonWriter& w, const config::Frontend& fe, const proxy::FrontendStats* st,
                     const std::vector<std::string>& listening) {
   w.begin_object();
   w.field("name", fe.name).field("mode", mode_name(fe.mode));
@@ -157,7 +157,7 @@ void write_frontend(JsonWriter& w, const config::Frontend& fe, const proxy::Fron
   w.end_object();
 }
 
-void write_certificate(JsonWriter& w, const CertStatus& c) {
+void write_certificate(util::JsonWriter& w, const CertStatus& c) {
   w.begin_object();
   w.field("app", c.app);
   if (!c.frontend.empty()) w.field("frontend", c.frontend);
@@ -297,7 +297,7 @@ std::string restore_admin_hashes(std::string_view text, const std::vector<config
 }
 
 std::string diagnostics_json(const config::LoadResult& r) {
-  JsonWriter w;
+  util::JsonWriter w;
   w.begin_object();
   w.field("ok", r.ok()).field("errors", r.error_count()).field("warnings", r.warning_count());
   if (r.omitted_errors + r.omitted_warnings > 0) w.field("omitted", r.omitted_errors + r.omitted_warnings);

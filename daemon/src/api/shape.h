@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "api/cert_status.h"
-#include "api/json_writer.h"
 #include "ferry/configlang/config.h"
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/stats.h"
+#include "ferry/util/json.h"
 
 namespace ferry::daemon::api {
 
@@ -48,17 +48,17 @@ double quantile_ms(const proxy::Histogram& h, double q);
 
 // The members (without braces) of an app list entry: name, mode, hosts, backend, inflight,
 // queued, soft, hard, rejected, requests, rps, status, spark.
-void write_app_members(JsonWriter& w, const config::Config& cfg, const config::App& app, const proxy::AppStats* st,
+void write_app_members(util::JsonWriter& w, const config::Config& cfg, const config::App& app, const proxy::AppStats* st,
                        double rps, const std::vector<uint64_t>& spark);
 // One server object (GET /api/v1/servers, an app's instances). `drained`: the admin drain state
 // when `st` is null (with stats, st->drained is used).
-void write_server(JsonWriter& w, const config::Config& cfg, const config::Backend& be, const config::Server& sv,
+void write_server(util::JsonWriter& w, const config::Config& cfg, const config::Backend& be, const config::Server& sv,
                   const proxy::ServerStats* st, bool drained);
 // One frontend object; `listening[i]`: the bound address of binds[i] ("" when not bound).
-void write_frontend(JsonWriter& w, const config::Frontend& fe, const proxy::FrontendStats* st,
+void write_frontend(util::JsonWriter& w, const config::Frontend& fe, const proxy::FrontendStats* st,
                     const std::vector<std::string>& listening);
 // One certificate object (GET /api/v1/certificates).
-void write_certificate(JsonWriter& w, const CertStatus& c);
+void write_certificate(util::JsonWriter& w, const CertStatus& c);
 
 // The bound address of each of `fe`'s binds given the engine's listeners of that frontend
 // (addresses as bound, "127.0.0.1:41234"): a bind matches a listener on the same host and

@@ -33,20 +33,18 @@ int64_t Sampler::now() const {
       .count();
 }
 
+Settings Sampler::settings() const { return follower_.latest().value_or(Settings{}); }
+
 store::Status Sampler::open_store(const Settings& s) {
-  {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    settings_ = s;
-  }
+  follower_.post(s);
   if (store_.is_open()) return store::Status::success();
   return store_.open(s.state_dir);
 }
 
 bool Sampler::start(const Settings& s, std::string& error) {
-  if (thread_.joinable()) return true;
+  if (follower_.running()) return true;
   if (!s.enabled) {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    settings_ = s;
+    follower_.post(s);
     return true;
   }
   store::Status st = open_store(s);
@@ -54,17 +52,16 @@ bool Sampler::start(const Settings& s, std::string& error) {
     error = "history store: " + st.message;
     return false;
   }
-  {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    stop_ = false;
-    changed_ = false;
-  }
-  thread_ = std::thread([this] { run(); });
+  last_ = std::chrono::steady_clock::now();
+  // The first step sees the settings as fresh: the first sample is one interval from now.
+  follower_.start([this](const Settings& set, bool fresh) { return step(set, fresh); },
+                  // What happened since the last sample, before the engine stops.
+                  [this](const Settings&) { take_sample(last_); });
   return true;
 }
 
 void Sampler::update(const Settings& s) {
-  const bool running = thread_.joinable();
+  const bool running = follower_.running();
   if (s.enabled && !running) {
     std::string error;
     if (!start(s, error)) log_(kError, error + ", running without history");
@@ -72,28 +69,15 @@ void Sampler::update(const Settings& s) {
   }
   if (!s.enabled && running) {
     stop();
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    settings_ = s;
+    follower_.post(s);
     return;
   }
-  {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    Settings next = s;
-    next.state_dir = settings_.state_dir;  // the open store stays where it is until a restart
-    settings_ = next;
-    changed_ = true;
-  }
-  ctl_cv_.notify_all();
+  Settings next = s;
+  next.state_dir = settings().state_dir;  // the open store stays where it is until a restart
+  follower_.post(next);
 }
 
-void Sampler::stop() {
-  {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    stop_ = true;
-  }
-  ctl_cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Sampler::stop() { follower_.stop(); }
 
 void Sampler::take_sample(std::chrono::steady_clock::time_point& last) {
   proxy::EngineStats stats = source_ ? source_() : proxy::EngineStats{};
@@ -103,32 +87,14 @@ void Sampler::take_sample(std::chrono::steady_clock::time_point& last) {
   sample(stats, now(), elapsed);
 }
 
-void Sampler::run() {
-  auto last = std::chrono::steady_clock::now();
-  std::unique_lock<std::mutex> lk(ctl_mu_);
-  auto next = last + settings_.interval;
-  while (!stop_) {
-    if (ctl_cv_.wait_until(lk, next, [this] { return stop_ || changed_; })) {
-      if (stop_) break;
-      changed_ = false;
-      next = last + settings_.interval;  // a new interval counts from the last sample
-      continue;
-    }
-    lk.unlock();
-    take_sample(last);
-    lk.lock();
-    next = last + settings_.interval;
-  }
-  lk.unlock();
-  take_sample(last);  // what happened since the last sample, before the engine stops
+std::chrono::milliseconds Sampler::step(const Settings& s, bool fresh) {
+  if (!fresh) take_sample(last_);
+  // A new interval counts from the last sample.
+  return std::chrono::ceil<std::chrono::milliseconds>(last_ + s.interval - std::chrono::steady_clock::now());
 }
 
 void Sampler::sample(const proxy::EngineStats& stats, int64_t now, double elapsed_s) {
-  Settings settings;
-  {
-    std::lock_guard<std::mutex> lk(ctl_mu_);
-    settings = settings_;
-  }
+  const Settings settings = this->settings();
   std::vector<AppDelta> deltas = compute_deltas(prev_, stats);
   prev_ = stats;
   const int64_t minute = minute_of(now);

@@ -5,17 +5,18 @@
 // History (history.h) is a thin wrapper that feeds it Engine::stats(); tests feed it
 // hand-made snapshots and drive sample() with their own clock.
 //
-// Ownership: the sampler owns its HistoryStore and its thread. Threads: start()/update()/
-// stop() on one control thread (the daemon's main thread); the sampling thread runs sample()
-// and is the only user of the store's writer; query()/rates()/spark() from any thread (the
-// store's reader connection under its mutex, the in-memory rows under mu_). sample() may also
-// be called directly by a test that did not start the thread.
+// Ownership: the sampler owns its HistoryStore and its thread (a Follower of the Settings,
+// lifecycle/follower.h: a reload posts new settings, the timer takes the samples, the finish
+// takes the last one). Threads: start()/update()/stop() on one control thread (the daemon's
+// main thread); the sampling thread runs sample() and is the only user of the store's writer;
+// query()/rates()/spark() from any thread (the store's reader connection under its mutex, the
+// in-memory rows under mu_). sample() may also be called directly by a test that did not
+// start the thread.
 // Errors: a failed transaction is reported through the log callback (once, then again when it
 // recovers) and retried at the next sample with the rows still in memory.
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -23,7 +24,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -32,6 +32,7 @@
 #include "history/history.h"
 #include "history/history_store.h"
 #include "history/rollup.h"
+#include "lifecycle/follower.h"
 
 namespace ferry::daemon::history {
 
@@ -87,7 +88,9 @@ class Sampler {
   int64_t rolled_through() const { return rolled_through_.value_or(0); }
 
  private:
-  void run();
+  // The follower's step: a sample at each tick; new settings (fresh) only move the next one.
+  std::chrono::milliseconds step(const Settings& s, bool fresh);
+  Settings settings() const;  // the newest posted (defaults before any)
   int64_t now() const;
   // Writes dirty rows, rolls hours, prunes; all in one transaction. Sampler thread.
   store::Status flush(int64_t now, const Settings& s);
@@ -98,15 +101,8 @@ class Sampler {
   LogFn log_;
   Clock clock_;
 
-  // Control thread <-> sampling thread.
-  std::mutex ctl_mu_;
-  std::condition_variable ctl_cv_;
-  Settings settings_;
-  bool stop_ = false;
-  bool changed_ = false;
-  std::thread thread_;
-
   // Sampling thread only.
+  std::chrono::steady_clock::time_point last_;  // of the last sample (set by start())
   HistoryStore store_;
   proxy::EngineStats prev_;
   struct Pending {
@@ -121,6 +117,9 @@ class Sampler {
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int64_t>, Row> mem_;  // copy of rows_ after each sample
   std::map<std::string, double> rates_;
+
+  // Control thread -> sampling thread: the settings in force. Last: joined first.
+  Follower<Settings> follower_;
 };
 
 }  // namespace ferry::daemon::history

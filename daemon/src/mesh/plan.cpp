@@ -11,7 +11,7 @@
 #include <cstring>
 #include <set>
 
-#include "acme/json.h"
+#include "ferry/util/json.h"
 
 namespace ferry::daemon::mesh {
 
@@ -134,43 +134,30 @@ std::vector<PeerStatus> peer_status(const config::Mesh* mesh, const netlink::WgD
 }
 
 std::string to_json(const MeshStatus& s, const std::vector<BackhaulPeerStatus>& backhaul) {
-  using acme::json_quote;
-  auto b = [](bool v) { return std::string(v ? "true" : "false"); };
-  std::string j = "{\"configured\":" + b(s.configured) + ",\"interface\":" + json_quote(s.interface) +
-                  ",\"driver\":" + json_quote(s.driver) + ",\"public_key\":" + json_quote(s.public_key) +
-                  ",\"listen_port\":" + std::to_string(s.listen_port) + ",\"error\":" + json_quote(s.error) +
-                  ",\"peers\":[";
-  for (size_t i = 0; i < s.peers.size(); ++i) {
-    const PeerStatus& p = s.peers[i];
-    j += i ? "," : "";
-    j += "{\"name\":" + json_quote(p.name) + ",\"public_key\":" + json_quote(p.public_key) +
-         ",\"endpoint\":" + json_quote(p.endpoint) + ",\"last_handshake\":" + std::to_string(p.last_handshake) +
-         ",\"handshake_age_seconds\":" + std::to_string(p.handshake_age) +
-         ",\"rx_bytes\":" + std::to_string(p.rx_bytes) + ",\"tx_bytes\":" + std::to_string(p.tx_bytes) +
-         ",\"allowed_ips\":[";
-    for (size_t k = 0; k < p.allowed_ips.size(); ++k) j += (k ? "," : "") + json_quote(p.allowed_ips[k]);
-    j += "]}";
+  util::JsonWriter w;
+  w.begin_object().field("configured", s.configured).field("interface", s.interface).field("driver", s.driver);
+  w.field("public_key", s.public_key).field("listen_port", s.listen_port).field("error", s.error);
+  w.key("peers").begin_array();
+  for (const PeerStatus& p : s.peers) {
+    w.begin_object().field("name", p.name).field("public_key", p.public_key).field("endpoint", p.endpoint);
+    w.field("last_handshake", p.last_handshake).field("handshake_age_seconds", p.handshake_age);
+    w.field("rx_bytes", p.rx_bytes).field("tx_bytes", p.tx_bytes).field_strings("allowed_ips", p.allowed_ips);
+    w.end_object();
   }
-  j += "],\"anycast\":[";
-  for (size_t i = 0; i < s.anycast.size(); ++i) {
-    const AnycastStatus& a = s.anycast[i];
-    j += i ? "," : "";
-    j += "{\"address\":" + json_quote(a.address) + ",\"interface\":" + json_quote(a.interface) +
-         ",\"added_by_ferry\":" + b(a.added_by_ferry) + ",\"present\":" + b(a.present) + "}";
+  w.end_array().key("anycast").begin_array();
+  for (const AnycastStatus& a : s.anycast) {
+    w.begin_object().field("address", a.address).field("interface", a.interface);
+    w.field("added_by_ferry", a.added_by_ferry).field("present", a.present).end_object();
   }
-  j += "],\"backhaul\":[";
-  for (size_t i = 0; i < backhaul.size(); ++i) {
-    const BackhaulPeerStatus& p = backhaul[i];
-    j += i ? "," : "";
-    j += "{\"name\":" + json_quote(p.name) + ",\"region\":" + json_quote(p.region) +
-         ",\"address\":" + json_quote(p.address) + ",\"reachable\":" + b(p.reachable) +
-         ",\"rtt_us\":" + std::to_string(p.rtt_us) + ",\"rtt_fixed\":" + b(p.rtt_fixed) +
-         ",\"last_answer_age_ms\":" + std::to_string(p.last_answer_age_ms) +
-         ",\"last_report_age_ms\":" + std::to_string(p.last_report_age_ms) +
-         ",\"pings\":" + std::to_string(p.pings) + ",\"ping_failures\":" + std::to_string(p.ping_failures) + "}";
+  w.end_array().key("backhaul").begin_array();
+  for (const BackhaulPeerStatus& p : backhaul) {
+    w.begin_object().field("name", p.name).field("region", p.region).field("address", p.address);
+    w.field("reachable", p.reachable).field("rtt_us", p.rtt_us).field("rtt_fixed", p.rtt_fixed);
+    w.field("last_answer_age_ms", p.last_answer_age_ms).field("last_report_age_ms", p.last_report_age_ms);
+    w.field("pings", p.pings).field("ping_failures", p.ping_failures).end_object();
   }
-  j += "]}";
-  return j;
+  w.end_array().end_object();
+  return w.take();
 }
 
 }  // namespace ferry::daemon::mesh

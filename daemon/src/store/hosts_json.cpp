@@ -1,17 +1,15 @@
 #include "store/hosts_json.h"
 
-#include "acme/json.h"
+#include "ferry/util/json.h"
 
 namespace ferry::store {
 
 std::string encode_hosts(const std::vector<std::string>& hosts) {
-  std::string out = "[";
-  for (size_t i = 0; i < hosts.size(); ++i) {
-    if (i) out += ',';
-    out += acme::json_quote(hosts[i]);
-  }
-  out += ']';
-  return out;
+  util::JsonWriter w;
+  w.begin_array();
+  for (const std::string& h : hosts) w.value(h);
+  w.end_array();
+  return w.take();
 }
 
 Status HostsDecoder::prepare(Db& db) {

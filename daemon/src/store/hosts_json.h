@@ -10,8 +10,7 @@
 
 namespace ferry::store {
 
-// Pure; any thread. Each host is quoted by acme::json_quote (the project's one JSON string
-// writer for the control plane).
+// Pure; any thread. Written by util::JsonWriter (the project's one JSON writer).
 std::string encode_hosts(const std::vector<std::string>& hosts);
 
 // Decodes with SQLite's json_each(), the same JSON reader that checks the column, so the two

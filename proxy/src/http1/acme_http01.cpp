@@ -1,5 +1,7 @@
 #include "http1/acme_http01.h"
 
+#include "ferry/util/base64.h"
+
 namespace ferry::proxy::http1 {
 
 void AcmeHttpTokens::replace(Map tokens) {
@@ -23,12 +25,7 @@ bool AcmeHttpTokens::find(std::string_view token, std::string& out) const {
 }
 
 bool is_valid_acme_token(std::string_view token) {
-  if (token.empty() || token.size() > 256) return false;
-  for (char c : token) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-    if (!ok) return false;
-  }
-  return true;
+  return token.size() <= 256 && util::is_base64url_alphabet(token);
 }
 
 std::string_view acme_challenge_token(std::string_view target) {

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "http1/field_rules.h"
+#include "http1/chunked.h"
 
 namespace ferry::proxy::http1 {
 namespace {
@@ -65,8 +66,8 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
   Buffer& buf = *t.src_buf;
   auto over = [&](uint64_t more) { return t.max_bytes && r.bytes + more > t.max_bytes; };
 
-  if (t.in == Framing::content_length || t.in == Framing::until_close) {
-    bool until_close = t.in == Framing::until_close;
+  if (t.in == http::Framing::content_length || t.in == http::Framing::until_close) {
+    bool until_close = t.in == http::Framing::until_close;
     uint64_t remaining = t.length;
     for (;;) {
       if (!until_close && remaining == 0) break;
@@ -93,7 +94,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
       r.bytes += n;
       remaining -= until_close ? 0 : n;
     }
-  } else if (t.in == Framing::chunked) {
+  } else if (t.in == http::Framing::chunked) {
     ChunkedDecoder dec;
     std::string out, trailers;
     uint64_t out_payload = 0;  // payload bytes in `out` (for the tee)

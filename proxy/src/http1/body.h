@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "http1/parser.h"
+#include "http/message.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
@@ -81,7 +81,7 @@ struct BodyTee {
 struct BodyTransfer {
   Stream* src = nullptr;
   Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
-  Framing in = Framing::none;           // content_length, chunked or until_close
+  http::Framing in = http::Framing::none;           // content_length, chunked or until_close
   uint64_t length = 0;                  // for content_length
   Stream* dst = nullptr;
   bool chunk_out = false;               // re-encode as chunked (else raw)

@@ -27,7 +27,7 @@ double ms_since(SteadyClock::time_point t) {
 
 }  // namespace
 
-awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
+awaitable<bool> Session::forward(http::RequestHead& req, RequestInfo& info) {
   const Plan& plan = *wp_->plan;
   const PlanApp& pa = plan.apps[info.app];  // the routed app (the answer's may differ: replay)
   const config::Frontend& fe = *fe_->cfg;
@@ -47,11 +47,11 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   if (pa.cfg->allow_routing_hints && !fe.backhaul) hints.assign(parse_client_hints(req.headers));
   RoutingHints hints_view = hints.view();
   if (!info.instance.empty()) hints_view.force_instance = info.instance;
-  const Framing req_framing = req.framing;
+  const http::Framing req_framing = req.framing;
   const bool upgrade = req.upgrade;
   std::string method(req.method);
   buf_.consume(req.head_size);
-  if (req_framing == Framing::content_length && req.content_length <= kReplayableBody && !req.expect_continue) {
+  if (req_framing == http::Framing::content_length && req.content_length <= kReplayableBody && !req.expect_continue) {
     dl_.arm(fe.timeouts.client);
     while (buf_.size() < req.content_length) {
       auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
@@ -63,21 +63,21 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     }
   }
   // A body that is already complete in our buffer can be replayed on another server.
-  const bool replayable = req_framing == Framing::none ||
-                          (req_framing == Framing::content_length && buf_.size() >= req.content_length);
-  const size_t replay_len = req_framing == Framing::content_length && replayable ? req.content_length : 0;
+  const bool replayable = req_framing == http::Framing::none ||
+                          (req_framing == http::Framing::content_length && buf_.size() >= req.content_length);
+  const size_t replay_len = req_framing == http::Framing::content_length && replayable ? req.content_length : 0;
 
   // The rest of the body streams from our connection; 100-continue is sent first when the
   // client waits for it.
   struct Downstream final : ExchangeDownstream {
     Session& s;
     const PlanApp& pa;
-    Framing framing;
+    http::Framing framing;
     uint64_t length;
     bool expect;
     int minor;
     BodyTee* tee = nullptr;  // copy of the streamed body for a Ferry-Replay (null: none)
-    Downstream(Session& s, const PlanApp& pa, const RequestHead& req)
+    Downstream(Session& s, const PlanApp& pa, const http::RequestHead& req)
         : s(s), pa(pa), framing(req.framing), length(req.content_length), expect(req.expect_continue), minor(req.minor) {}
     awaitable<BodyResult> send_body(UpstreamConn& up) override {
       const auto& fe = *s.fe_->cfg;
@@ -87,13 +87,13 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
         co_await asio::async_write(s.sock_, asio::buffer(cont), use_nothrow);
       }
       const auto& be = *s.wp_->plan->backends[pa.backend].cfg;
-      BodyTransfer bt{&s.sock_, &s.buf_, framing, length, &up.sock, framing == Framing::chunked,
+      BodyTransfer bt{&s.sock_, &s.buf_, framing, length, &up.sock, framing == http::Framing::chunked,
                       pa.cfg->max_body_size, &s.dl_, fe.timeouts.client, be.timeouts.server};
       bt.tee = tee;
       co_return co_await transfer_body(bt);
     }
     // 103 Early Hints goes on to HTTP/1.1 clients; other 1xx stop here.
-    awaitable<void> interim(const ResponseHead& r, std::string_view raw) override {
+    awaitable<void> interim(const http::ResponseHead& r, std::string_view raw) override {
       if (r.status != 103 || minor < 1) co_return;
       s.dl_.arm(s.fe_->cfg->timeouts.client);
       co_await asio::async_write(s.sock_, asio::buffer(raw), use_nothrow);
@@ -152,7 +152,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   }
 
   const int chosen = x.server;
-  ResponseHead& resp = s_->resp;
+  http::ResponseHead& resp = s_->resp;
   const config::Server& srv = *xpb.servers[chosen].cfg;
   double upstream_ms = ms_since(x.started);
   if (replay_len) buf_.consume(replay_len);
@@ -165,21 +165,21 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   s_->out.clear();
   build_downstream_response(resp, body_out, keep, info.minor, info.request_id, s_->out);
   const int status = resp.status;
-  const Framing resp_framing = resp.framing;
+  const http::Framing resp_framing = resp.framing;
   const uint64_t resp_length = resp.content_length;
   const bool up_keep = resp.keep_alive;
   up_->buf.consume(resp.head_size);
   // The head goes out together with the body bytes already read: one write for a small
   // response.
   uint64_t early = 0;
-  if (body_out == ResponseBodyOut::same && resp_framing == Framing::content_length)
+  if (body_out == ResponseBodyOut::same && resp_framing == http::Framing::content_length)
     early = std::min<uint64_t>(resp_length, up_->buf.size());
   std::array<asio::const_buffer, 2> head_bufs{asio::buffer(s_->out), asio::buffer(up_->buf.data().substr(0, early))};
   // A response whose body is all here (or that has none) is finished for the server: it stops
   // counting against its in-flight load (maxconn, balancing, the mesh load report) before the
   // write, so a client that sends its next request the moment it has this one cannot find the
   // server still busy while this coroutine waits to resume.
-  if (resp_framing == Framing::none || (resp_framing == Framing::content_length && early == resp_length))
+  if (resp_framing == http::Framing::none || (resp_framing == http::Framing::content_length && early == resp_length))
     x.inflight.drop();
   dl_.arm(fe.timeouts.client);
   auto [hec, hn] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
@@ -202,12 +202,12 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
   }
 
   uint64_t bytes_out = early;
-  if (resp_framing != Framing::none && !(resp_framing == Framing::content_length && early == resp_length)) {
+  if (resp_framing != http::Framing::none && !(resp_framing == http::Framing::content_length && early == resp_length)) {
     // A body larger than the 16 KiB block moves in 64 KiB reads: 4x fewer syscalls and
     // wake-ups per response. Known large (Content-Length): grown now. Unknown (chunked, until
     // close): grown once a read fills the block, so small ones never allocate it. The grown
     // buffer is freed when the connection goes idle.
-    if (resp_framing == Framing::content_length && resp_length - early > up_->buf.capacity())
+    if (resp_framing == http::Framing::content_length && resp_length - early > up_->buf.capacity())
       up_->buf.reserve(kBodyBufferSize);
     BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
                     body_out == ResponseBodyOut::chunked, 0, &dl_, xbe.timeouts.server, fe.timeouts.client,
@@ -227,7 +227,7 @@ awaitable<bool> Session::forward(RequestHead& req, RequestInfo& info) {
     }
   }
   // A connection that started with a PROXY header speaks for one client only: never shared.
-  if (up_keep && resp_framing != Framing::until_close && srv.send_proxy == config::ProxyProtocol::none)
+  if (up_keep && resp_framing != http::Framing::until_close && srv.send_proxy == config::ProxyProtocol::none)
     w_.pool().put(std::move(up_), xbe.pool_max_idle, xbe.pool_idle_timeout);
   else
     up_.reset();

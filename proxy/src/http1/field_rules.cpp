@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include "http1/parser.h"
+#include "http/fields.h"
 
 namespace ferry::proxy::http1 {
 namespace {
@@ -67,7 +67,7 @@ bool forbidden_in_trailer(std::string_view name) {
   };
   if (name.empty() || name[0] == ':') return true;
   for (std::string_view f : kForbidden)
-    if (f.size() == name.size() && iequals(f, name)) return true;
+    if (f.size() == name.size() && http::iequals(f, name)) return true;
   return classify_client_field(name) != ClientField::ordinary;
 }
 

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "http1/field_rules.h"
+#include "http/fields.h"
 
 namespace ferry::proxy::http1 {
 namespace {
@@ -23,7 +24,7 @@ enum class Name {
 };
 
 Name classify(std::string_view n) {
-  auto is = [&](std::string_view lit, Name id) { return iequals(n, lit) ? id : Name::other; };
+  auto is = [&](std::string_view lit, Name id) { return http::iequals(n, lit) ? id : Name::other; };
   switch (n.size()) {
     case 2: return is("TE", Name::te);
     case 4: return is("Host", Name::host);
@@ -57,7 +58,7 @@ bool has_token(std::string_view value, std::string_view token) {
     item = item.substr(0, item.find(';'));
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (iequals(item, token)) return true;
+    if (http::iequals(item, token)) return true;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -80,11 +81,11 @@ struct ConnectionTokens {
   std::array<std::string_view, 8> values;
   size_t n = 0;
   bool overflow = false;  // more Connection headers than slots: fall back to a full scan
-  const std::vector<Header>* headers = nullptr;
+  const std::vector<http::Header>* headers = nullptr;
 
-  explicit ConnectionTokens(const std::vector<Header>& hs) : headers(&hs) {
+  explicit ConnectionTokens(const std::vector<http::Header>& hs) : headers(&hs) {
     for (const auto& h : hs) {
-      if (h.name.size() != 10 || !iequals(h.name, "Connection")) continue;
+      if (h.name.size() != 10 || !http::iequals(h.name, "Connection")) continue;
       if (n == values.size()) {
         overflow = true;
         break;
@@ -94,7 +95,7 @@ struct ConnectionTokens {
   }
   bool lists(std::string_view name) const {
     if (n == 0) return false;
-    if (overflow) return listed_in_connection(*headers, name);
+    if (overflow) return http::listed_in_connection(*headers, name);
     for (size_t i = 0; i < n; ++i) {
       std::string_view v = values[i];
       while (!v.empty()) {
@@ -102,7 +103,7 @@ struct ConnectionTokens {
         std::string_view tok = v.substr(0, comma);
         while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
         while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-        if (iequals(tok, name)) return true;
+        if (http::iequals(tok, name)) return true;
         if (comma == std::string_view::npos) break;
         v.remove_prefix(comma + 1);
       }
@@ -111,15 +112,15 @@ struct ConnectionTokens {
   }
 };
 
-std::string_view upgrade_value(const std::vector<Header>& headers) {
+std::string_view upgrade_value(const std::vector<http::Header>& headers) {
   for (const auto& h : headers)
-    if (iequals(h.name, "Upgrade")) return h.value;
+    if (http::iequals(h.name, "Upgrade")) return h.value;
   return {};
 }
 
 }  // namespace
 
-void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, std::string& out) {
+void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, std::string& out) {
   out.reserve(out.size() + req.head_size + 256);
   out += req.method;
   out += ' ';
@@ -178,18 +179,18 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
         const std::string_view rest = h.name.substr(6);
         // The backhaul target is only ever stated by the exchange that sends to a remote
         // instance, never passed on: a trusted downstream cannot pick a worker's instance.
-        if (iequals(rest, "App") || iequals(rest, "Instance")) continue;
-        has_client_ip = has_client_ip || iequals(rest, "Client-IP");
-        has_region = has_region || iequals(rest, "Region");
-        has_port = has_port || iequals(rest, "Forwarded-Port");
+        if (http::iequals(rest, "App") || http::iequals(rest, "Instance")) continue;
+        has_client_ip = has_client_ip || http::iequals(rest, "Client-IP");
+        has_region = has_region || http::iequals(rest, "Region");
+        has_port = has_port || http::iequals(rest, "Forwarded-Port");
         break;
       }
     }
     if (conn.lists(h.name)) continue;
     add(out, h.name, h.value);
   }
-  if (req.framing == Framing::content_length) add(out, "Content-Length", std::to_string(req.content_length));
-  else if (req.framing == Framing::chunked) add(out, "Transfer-Encoding", "chunked");
+  if (req.framing == http::Framing::content_length) add(out, "Content-Length", std::to_string(req.content_length));
+  else if (req.framing == http::Framing::chunked) add(out, "Transfer-Encoding", "chunked");
   if (te_trailers) add(out, "TE", "trailers");
   if (req.upgrade) {
     add(out, "Connection", te_trailers ? "upgrade, te" : "upgrade");
@@ -219,18 +220,18 @@ void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, s
   out += "\r\n";
 }
 
-ResponseBodyOut choose_body_out(const ResponseHead& resp, int client_minor) {
+ResponseBodyOut choose_body_out(const http::ResponseHead& resp, int client_minor) {
   switch (resp.framing) {
-    case Framing::none:
-    case Framing::content_length: return ResponseBodyOut::same;
-    case Framing::tunnel: return ResponseBodyOut::tunnel;
-    case Framing::chunked:
-    case Framing::until_close: return client_minor >= 1 ? ResponseBodyOut::chunked : ResponseBodyOut::until_close;
+    case http::Framing::none:
+    case http::Framing::content_length: return ResponseBodyOut::same;
+    case http::Framing::tunnel: return ResponseBodyOut::tunnel;
+    case http::Framing::chunked:
+    case http::Framing::until_close: return client_minor >= 1 ? ResponseBodyOut::chunked : ResponseBodyOut::until_close;
   }
   return ResponseBodyOut::until_close;
 }
 
-void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
+void build_downstream_response(const http::ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
                                int client_minor, std::string_view request_id, std::string& out) {
   out.reserve(out.size() + resp.head_size + 128);
   char status[8];

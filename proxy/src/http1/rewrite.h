@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "http1/parser.h"
+#include "http/message.h"
 
 namespace ferry::proxy::http1 {
 
@@ -33,7 +33,7 @@ struct ForwardContext {
 // fields say, the client's fields filtered by field_rules.h, then ours. Framing:
 // Content-Length for content_length, `Transfer-Encoding: chunked` for chunked, nothing for
 // none. Upgrade requests keep `Connection: upgrade` and their Upgrade header.
-void build_upstream_request(const RequestHead& req, const ForwardContext& ctx, std::string& out);
+void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, std::string& out);
 
 enum class ResponseBodyOut {
   same,         // forward as framed upstream (Content-Length kept, or no body)
@@ -43,11 +43,11 @@ enum class ResponseBodyOut {
 };
 
 // Chooses how to frame the response body towards a client speaking HTTP/1.<client_minor>.
-ResponseBodyOut choose_body_out(const ResponseHead& resp, int client_minor);
+ResponseBodyOut choose_body_out(const http::ResponseHead& resp, int client_minor);
 
 // Appends the downstream response head to `out`: upstream headers minus hop-by-hop, our
 // framing, Ferry-Request-Id, and `Connection: close` / `keep-alive` as decided.
-void build_downstream_response(const ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
+void build_downstream_response(const http::ResponseHead& resp, ResponseBodyOut body, bool keep_alive,
                                int client_minor, std::string_view request_id, std::string& out);
 
 }  // namespace ferry::proxy::http1

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/message.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy::http1 {
@@ -26,8 +26,8 @@ struct RequestInfo {
 
 struct RequestScratch {
   RequestInfo info;           // the current request (strings keep their capacity)
-  RequestHead req;            // the parsed request head (views into the session buffer)
-  ResponseHead resp;          // the parsed response head (views into the upstream buffer)
+  http::RequestHead req;            // the parsed request head (views into the session buffer)
+  http::ResponseHead resp;          // the parsed response head (views into the upstream buffer)
   std::string head;           // the serialised upstream request head
   std::string out;            // the serialised downstream response head
   std::vector<bool> tried;    // servers tried for this request

@@ -21,6 +21,8 @@
 #include "tls/acme_challenges.h"
 #include "tls/handshake_failure.h"
 #include "tls/server_context.h"
+#include "http1/request_parser.h"
+#include "http/fields.h"
 
 namespace ferry::proxy {
 
@@ -255,7 +257,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   dl_.arm(fe.timeouts.http_request);
   if (!s_) s_ = w_.take_scratch();
   s_->info.request_id.clear();  // error pages before routing carry no id
-  RequestHead& req = s_->req;
+  http::RequestHead& req = s_->req;
   bool reparse = true;
   for (;;) {
     // Re-parse only when a line may have completed (or the request-line limit may fire), so
@@ -286,13 +288,13 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
   }
 }
 
-awaitable<bool> Session::handle(RequestHead& req) {
+awaitable<bool> Session::handle(http::RequestHead& req) {
   const Plan& plan = *wp_->plan;
   RequestInfo& info = s_->info;
   info.started = SteadyClock::now();
   info.minor = req.minor;
   info.keep_alive = req.keep_alive;
-  info.idempotent = is_idempotent(req.method);
+  info.idempotent = http::is_idempotent(req.method);
   info.app = -1;
   make_request_id(w_, req.headers, trusted_, info.request_id);
   if (w_.access_log().enabled()) {
@@ -302,7 +304,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
   } else {  // the scratch may carry another connection's request
     info.method.clear(), info.path.clear(), info.host.clear();
   }
-  const bool has_body = req.framing != Framing::none;
+  const bool has_body = req.framing != http::Framing::none;
 
   // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here, before routing; an unknown
   // one is routed like any request (an app may answer its own). Only that path takes the
@@ -330,7 +332,7 @@ awaitable<bool> Session::handle(RequestHead& req) {
   info.instance.assign(route.instance);
   info.app = app;
   const PlanApp& pa = plan.apps[app];
-  if (pa.cfg->max_body_size && req.framing == Framing::content_length && req.content_length > pa.cfg->max_body_size) {
+  if (pa.cfg->max_body_size && req.framing == http::Framing::content_length && req.content_length > pa.cfg->max_body_size) {
     buf_.consume(req.head_size);
     co_await send_error(413, "request body exceeds max-body-size", true);
     log_request(info, 413, 0, 0, {}, -1, 0, "body-too-large");
@@ -394,8 +396,8 @@ awaitable<void> Session::start_backhaul_tcp() {
   }
   dl_.disarm();
   // The same checks as for HTTP metadata: a known app, an instance hosted here.
-  http1::Header hs[2] = {{"Ferry-App", app_name}, {"Ferry-Instance", instance}};
-  RequestRoute route = route_request(plan, *fe_, peer_, {}, std::vector<http1::Header>(hs, hs + 2), config::Mode::tcp);
+  http::Header hs[2] = {{"Ferry-App", app_name}, {"Ferry-Instance", instance}};
+  RequestRoute route = route_request(plan, *fe_, peer_, {}, std::vector<http::Header>(hs, hs + 2), config::Mode::tcp);
   if (route.app < 0) {
     log(config::LogLevel::warning, "backhaul: TCP connection from " + client_ip_ + " refused: " + route.reason);
     co_return;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "access_log.h"
-#include "http1/parser.h"
+#include "http/message.h"
 #include "http1/scratch.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
@@ -39,7 +39,7 @@ class Session {
 
   // exchange.cpp: forwards one routed request; returns whether the downstream connection
   // may serve another request. `req` views are valid until the upstream head is built.
-  awaitable<bool> forward(RequestHead& req, RequestInfo& info);
+  awaitable<bool> forward(http::RequestHead& req, RequestInfo& info);
 
  private:
   // backhaul_tcp: a backhaul connection that starts with a PROXY v2 header (raw TCP for an
@@ -54,7 +54,7 @@ class Session {
   awaitable<HeadResult> read_preface();
   // Switches to the worker's newest plan; false when our listener is gone from it.
   bool refresh_plan();
-  awaitable<bool> handle(RequestHead& req);
+  awaitable<bool> handle(http::RequestHead& req);
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
   awaitable<void> send_error(int status, std::string_view detail, bool close, std::string_view extra = {});
   awaitable<void> lingering_close();

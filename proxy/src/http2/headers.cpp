@@ -4,6 +4,7 @@
 
 #include "error_pages.h"
 #include "http1/field_rules.h"
+#include "http/fields.h"
 
 namespace ferry::proxy::http2 {
 namespace {
@@ -19,7 +20,7 @@ nghttp2_nv nv(std::string_view name, std::string_view value) {
 // the representation), and an HTTP/1 response with a body but without it is close-delimited
 // or chunked, where HTTP/2 needs no length.
 bool dropped_response_field(std::string_view name) {
-  return http1::is_hop_by_hop(name) || http1::iequals(name, "ferry-request-id");
+  return http::is_hop_by_hop(name) || http::iequals(name, "ferry-request-id");
 }
 
 }  // namespace
@@ -42,7 +43,7 @@ void RequestFields::add(std::string_view name, std::string_view value, uint64_t 
   }
 }
 
-int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead& out, const char** reason) {
+int to_request_head(const RequestFields& f, bool end_stream, http::RequestHead& out, const char** reason) {
   out.clear();
   out.method = f.method;
   out.target = f.path;
@@ -57,7 +58,7 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
   // for OPTIONS) only: an absolute URI belongs in :scheme and :authority.
   std::string_view absolute_authority;
   if (f.path.empty() || f.path[0] != (f.path == "*" ? '*' : '/') ||
-      http1::check_request_target(out.method, f.path, out.path, absolute_authority) != nullptr) {
+      http::check_request_target(out.method, f.path, out.path, absolute_authority) != nullptr) {
     *reason = "invalid :path";
     return 400;
   }
@@ -66,7 +67,7 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
     if (name == "host") {
       // RFC 9113 §8.3.1: a Host naming another authority than :authority is malformed.
       if (out.host.empty()) out.host = value;
-      else if (!http1::iequals(out.host, value)) {
+      else if (!http::iequals(out.host, value)) {
         *reason = "host does not match :authority";
         return 400;
       }
@@ -84,7 +85,7 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
       continue;
     }
     if (name == "expect") {
-      out.expect_continue = http1::iequals(value, "100-continue");
+      out.expect_continue = http::iequals(value, "100-continue");
       continue;
     }
     out.headers.push_back({name, value});
@@ -95,16 +96,16 @@ int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead&
     return 400;
   }
   // The same authority rules as an HTTP/1 Host (no userinfo, a valid host and port).
-  if (!http1::valid_authority(out.host)) {
+  if (!http::valid_authority(out.host)) {
     *reason = "invalid :authority";
     return 400;
   }
-  if (has_length) out.framing = http1::Framing::content_length;
-  else out.framing = end_stream ? http1::Framing::none : http1::Framing::chunked;
+  if (has_length) out.framing = http::Framing::content_length;
+  else out.framing = end_stream ? http::Framing::none : http::Framing::chunked;
   return 0;
 }
 
-void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
+void response_fields(const http::ResponseHead& resp, std::string_view request_id, std::string& arena,
                      std::vector<nghttp2_nv>& out) {
   out.clear();
   arena.clear();
@@ -123,8 +124,8 @@ void response_fields(const http1::ResponseHead& resp, std::string_view request_i
   const bool no_length = resp.status < 200 || resp.status == 204;
   bool length_done = false;
   for (const auto& h : resp.headers) {
-    if (dropped_response_field(h.name) || http1::listed_in_connection(resp.headers, h.name)) continue;
-    if (http1::iequals(h.name, "content-length")) {
+    if (dropped_response_field(h.name) || http::listed_in_connection(resp.headers, h.name)) continue;
+    if (http::iequals(h.name, "content-length")) {
       // Stated once, as parsed: the parser accepts identical repeats ("2, 2", or the field
       // twice), which an HTTP/2 client must refuse (RFC 9113 §8.1.1).
       if (no_length || length_done) continue;

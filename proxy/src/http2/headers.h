@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/message.h"
 
 namespace ferry::proxy::http2 {
 
@@ -35,13 +35,13 @@ struct RequestFields {
 // (content-length when given; else none when the request ended with its headers; else
 // chunked towards the upstream). Returns 0, or 400 with `reason` for a CONNECT-less request
 // without :path and similar malformations nghttp2 leaves to us.
-int to_request_head(const RequestFields& f, bool end_stream, http1::RequestHead& out, const char** reason);
+int to_request_head(const RequestFields& f, bool end_stream, http::RequestHead& out, const char** reason);
 
 // Response fields for nghttp2_submit_response: ":status", the upstream's fields lowercased,
 // minus connection-specific ones (RFC 9113 §8.2.2) and those the Connection field lists, and
 // ferry-request-id. The nv entries point
 // into `arena` and `resp`, valid until either changes.
-void response_fields(const http1::ResponseHead& resp, std::string_view request_id, std::string& arena,
+void response_fields(const http::ResponseHead& resp, std::string_view request_id, std::string& arena,
                      std::vector<nghttp2_nv>& out);
 
 // Trailer fields for nghttp2_submit_trailer from HTTP/1.1 chunked trailers ("name: value\r\n"

@@ -20,12 +20,14 @@
 #include "routing/request_route.h"
 #include "upstream/exchange.h"
 #include "upstream/replay.h"
+#include "http1/chunked.h"
+#include "http/fields.h"
 
 namespace ferry::proxy::http2 {
 namespace {
 
 using http1::BodyResult;
-using http1::Framing;
+using http::Framing;
 
 // Response bytes a stream buffers ahead of the client's flow-control window; the upstream
 // is not read further until nghttp2 has taken them.
@@ -113,7 +115,7 @@ struct StreamDownstream final : ExchangeDownstream {
   bool abandoned() const override { return s.closed; }
 
   // 103 Early Hints goes on to the client; other 1xx stop here.
-  awaitable<void> interim(const http1::ResponseHead& r, std::string_view) override {
+  awaitable<void> interim(const http::ResponseHead& r, std::string_view) override {
     if (r.status != 103 || s.closed) co_return;
     std::string arena;
     std::vector<nghttp2_nv> nv;
@@ -270,7 +272,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *fe_->cfg;
 
-  http1::RequestHead& req = sc.req;
+  http::RequestHead& req = sc.req;
   const char* reason = "";
   if (s.req.too_large) {
     respond_error(*this, s, 431, "request header fields too large", {});
@@ -289,7 +291,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
   }
   info.minor = 1;
   info.keep_alive = true;
-  info.idempotent = http1::is_idempotent(req.method);
+  info.idempotent = http::is_idempotent(req.method);
   make_request_id(w_, req.headers, trusted_, info.request_id);
   if (w_.access_log().enabled()) {
     info.method = req.method;
@@ -429,7 +431,7 @@ awaitable<void> Connection::serve_stream(std::shared_ptr<Connection> self, Strea
 
   const config::Server& srv = *pb.servers[x.server].cfg;
   const double upstream_ms = ms_since(x.started);
-  http1::ResponseHead& resp = sc.resp;
+  http::ResponseHead& resp = sc.resp;
   const int status = resp.status;
   if (resp.framing == Framing::tunnel) {  // 101 without an upgrade request
     s.up.reset();

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <map>
 
-#include "http1/parser.h"
+#include "http/message.h"
+#include "http1/response_parser.h"
 #include "log.h"
 #include "mesh/load_report.h"
 #include "net/deadline.h"
@@ -24,13 +25,13 @@ awaitable<std::string> fetch_report(Worker& w, const H2Upstreams::Target& t, std
   std::string req = "GET " + std::string(kLoadReportPath) + " HTTP/1.1\r\nHost: ferry-mesh\r\n\r\n";
   auto [wec, wn] = co_await asio::async_write(up->sock, asio::buffer(req), use_nothrow);
   if (wec) co_return std::string();
-  http1::ResponseHead head;
+  http::ResponseHead head;
   http1::Limits limits{64 * 1024, 64 * 1024, 100};
   for (;;) {
     auto r = http1::parse_response(up->buf.data(), limits, "GET", head);
     if (r.status == http1::ParseStatus::error) co_return std::string();
     if (r.status == http1::ParseStatus::complete) {
-      if (head.status != 200 || head.framing != http1::Framing::content_length) co_return std::string();
+      if (head.status != 200 || head.framing != http::Framing::content_length) co_return std::string();
       if (up->buf.size() >= head.head_size + head.content_length)
         co_return std::string(up->buf.data().substr(head.head_size, head.content_length));
       if (head.content_length > 4 * 1024 * 1024) co_return std::string();

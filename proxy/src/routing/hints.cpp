@@ -1,6 +1,7 @@
 #include "routing/hints.h"
 
 #include "log.h"
+#include "http/fields.h"
 
 namespace ferry::proxy {
 namespace {
@@ -19,19 +20,19 @@ bool valid_hint_value(std::string_view v) {
   return true;
 }
 
-RoutingHints parse_client_hints(const std::vector<http1::Header>& headers) {
+RoutingHints parse_client_hints(const std::vector<http::Header>& headers) {
   RoutingHints h;
   for (const auto& hd : headers) {
     // "Ferry-Force-Region" 18, "Ferry-Prefer-Region" 19, "Ferry-Force-Instance" 20,
     // "Ferry-Prefer-Instance" 21.
     const size_t n = hd.name.size();
-    if (n < 18 || n > 21 || !http1::iequals(hd.name.substr(0, kPrefix.size()), kPrefix)) continue;
+    if (n < 18 || n > 21 || !http::iequals(hd.name.substr(0, kPrefix.size()), kPrefix)) continue;
     const std::string_view rest = hd.name.substr(kPrefix.size());
     std::string_view* slot = nullptr;
-    if (http1::iequals(rest, "Force-Region")) slot = &h.force_region;
-    else if (http1::iequals(rest, "Prefer-Region")) slot = &h.prefer_region;
-    else if (http1::iequals(rest, "Force-Instance")) slot = &h.force_instance;
-    else if (http1::iequals(rest, "Prefer-Instance")) slot = &h.prefer_instance;
+    if (http::iequals(rest, "Force-Region")) slot = &h.force_region;
+    else if (http::iequals(rest, "Prefer-Region")) slot = &h.prefer_region;
+    else if (http::iequals(rest, "Force-Instance")) slot = &h.force_instance;
+    else if (http::iequals(rest, "Prefer-Instance")) slot = &h.prefer_instance;
     if (slot == nullptr || !slot->empty()) continue;  // not a hint, or a repeat (the first wins)
     if (!valid_hint_value(hd.value)) {
       if (log_enabled(config::LogLevel::debug))

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "balance/balancer.h"
-#include "http1/parser.h"
+#include "http/message.h"
 
 namespace ferry::proxy {
 
@@ -25,7 +25,7 @@ bool valid_hint_value(std::string_view v);
 // Reads the four hint headers. The result's views point into `headers`' values (valid as
 // long as the request buffer is). Cost: one length switch per header; a request without
 // Ferry-* headers does no comparison beyond that.
-RoutingHints parse_client_hints(const std::vector<http1::Header>& headers);
+RoutingHints parse_client_hints(const std::vector<http::Header>& headers);
 
 // Owned copy of a RoutingHints, for a request whose head buffer moves on (HTTP/1: the
 // session buffer is compacted while the body streams). Short names stay in the strings'

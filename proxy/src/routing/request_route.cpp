@@ -2,14 +2,15 @@
 
 #include <arpa/inet.h>
 
-#include "http1/parser.h"
+#include "http/fields.h"
+#include "http/message.h"
 #include "tls/sni_select.h"
 
 namespace ferry::proxy {
 
-std::string_view header_value(const std::vector<http1::Header>& headers, std::string_view name) {
+std::string_view header_value(const std::vector<http::Header>& headers, std::string_view name) {
   for (const auto& h : headers)
-    if (h.name.size() == name.size() && http1::iequals(h.name, name)) return h.value;
+    if (h.name.size() == name.size() && http::iequals(h.name, name)) return h.value;
   return {};
 }
 
@@ -25,7 +26,7 @@ int app_for_local_address(const Plan& plan, const PeerInfo& peer) {
 }
 
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers, config::Mode mode, TlsOrigin tls) {
+                           const std::vector<http::Header>& headers, config::Mode mode, TlsOrigin tls) {
   RequestRoute r;
   const config::Config& cfg = *plan.config;
   if (fe.cfg->backhaul) {

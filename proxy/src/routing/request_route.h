@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http/message.h"
 #include "net/connect.h"
 #include "plan/plan.h"
 
@@ -38,11 +38,11 @@ struct TlsOrigin {
 // chosen, tls::host_matches_handshake), else 421 Misdirected Request, so that a client cannot
 // reach a `tls-min 1.3` app over TLS 1.2 by naming another app in its SNI.
 RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerInfo& peer, std::string_view host,
-                           const std::vector<http1::Header>& headers, config::Mode mode = config::Mode::http,
+                           const std::vector<http::Header>& headers, config::Mode mode = config::Mode::http,
                            TlsOrigin tls = {});
 
 // The first header named `name` (case-insensitive), or an empty view.
-std::string_view header_value(const std::vector<http1::Header>& headers, std::string_view name);
+std::string_view header_value(const std::vector<http::Header>& headers, std::string_view name);
 
 // The app whose dedicated `ip` the connection was made to, or -1. Cheap when no app has one.
 int app_for_local_address(const Plan& plan, const PeerInfo& peer);

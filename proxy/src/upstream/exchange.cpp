@@ -4,12 +4,13 @@
 
 #include "log.h"
 #include "runtime/peer_state.h"
+#include "http1/response_parser.h"
 
 namespace ferry::proxy {
 
 using http1::ParseStatus;
 
-awaitable<void> ExchangeDownstream::interim(const http1::ResponseHead&, std::string_view) { co_return; }
+awaitable<void> ExchangeDownstream::interim(const http::ResponseHead&, std::string_view) { co_return; }
 
 awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
   const Plan& plan = *x.wp.plan;

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "http1/body.h"
-#include "http1/parser.h"
+#include "http/message.h"
 #include "net/asio_util.h"
 #include "net/connect.h"
 #include "net/deadline.h"
@@ -59,7 +59,7 @@ class ExchangeDownstream {
   // exchange, and only for a request that is not replayable (so never retried after it).
   virtual awaitable<http1::BodyResult> send_body(UpstreamConn& up) = 0;
   // A 1xx response other than 101 arrived; `raw` is its head as received. Default: dropped.
-  virtual awaitable<void> interim(const http1::ResponseHead& head, std::string_view raw);
+  virtual awaitable<void> interim(const http::ResponseHead& head, std::string_view raw);
   // True once the client gave up on the request (an HTTP/2 stream reset): the upstream I/O it
   // cut short is then no failure of the server and nothing is retried.
   virtual bool abandoned() const { return false; }
@@ -70,7 +70,7 @@ class ExchangeDownstream {
 
 struct Exchange {
   Exchange(Worker& w, const WorkerPlan& wp, int app, const PeerInfo& peer, Deadline& dl,
-           std::unique_ptr<UpstreamConn>& up, http1::ResponseHead& resp, std::vector<bool>& tried)
+           std::unique_ptr<UpstreamConn>& up, http::ResponseHead& resp, std::vector<bool>& tried)
       : w(w), wp(wp), app(app), peer(peer), dl(dl), up(up), resp(resp), tried(tried) {}
 
   // Inputs.
@@ -80,7 +80,7 @@ struct Exchange {
   const PeerInfo& peer;                // for send-proxy
   Deadline& dl;                        // the caller's; its expiry must cancel `up`
   std::unique_ptr<UpstreamConn>& up;   // the connection in use (the caller's slot)
-  http1::ResponseHead& resp;           // the parsed response head (views into up->buf)
+  http::ResponseHead& resp;           // the parsed response head (views into up->buf)
   std::vector<bool>& tried;            // scratch: servers tried
   const RoutingHints* hints = nullptr;  // steering for this request (the caller's); null = none
 

@@ -6,7 +6,10 @@
 #include <cstring>
 #include <map>
 
-#include "http1/parser.h"
+#include "http/fields.h"
+#include "http/message.h"
+#include "http1/chunked.h"
+#include "http1/request_parser.h"
 #include "http2/send_batch.h"
 #include "log.h"
 #include "net/byte_queue.h"
@@ -49,7 +52,7 @@ struct H2PipeState {
   // Request: head, then body (Content-Length raw or chunked), as the exchange writes them.
   std::string head;
   bool head_done = false;
-  http1::Framing framing = http1::Framing::none;
+  http::Framing framing = http::Framing::none;
   uint64_t remaining = 0;
   http1::ChunkedDecoder dec;
   ByteQueue req_buf;  // body bytes for DATA frames
@@ -492,7 +495,7 @@ void H2ClientConn::release(H2PipeState& st) {
 }
 
 bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
-  http1::RequestHead req;
+  http::RequestHead req;
   http1::Limits lim{64 * 1024, 256 * 1024, 1000};
   if (http1::parse_request(st->head, lim, req).status != http1::ParseStatus::complete) return false;
   // RFC 9113 §8.3.1: pseudo-headers first; Host becomes :authority; connection-specific
@@ -507,26 +510,26 @@ bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
   nv.push_back(make_nv(":path", req.target));
   bool te_trailers = false;
   for (const auto& h : req.headers) {
-    if (http1::iequals(h.name, "host") || http1::iequals(h.name, "transfer-encoding")) continue;
-    if (http1::iequals(h.name, "te")) {
+    if (http::iequals(h.name, "host") || http::iequals(h.name, "transfer-encoding")) continue;
+    if (http::iequals(h.name, "te")) {
       te_trailers = te_trailers || h.value.find("trailers") != std::string_view::npos;
       continue;
     }
-    if (http1::is_hop_by_hop(h.name) || http1::listed_in_connection(req.headers, h.name)) continue;
+    if (http::is_hop_by_hop(h.name) || http::listed_in_connection(req.headers, h.name)) continue;
     names.push_back(lower(h.name));
   }
   size_t k = 0;
   for (const auto& h : req.headers) {
-    if (http1::iequals(h.name, "host") || http1::iequals(h.name, "transfer-encoding") || http1::iequals(h.name, "te") ||
-        http1::is_hop_by_hop(h.name) || http1::listed_in_connection(req.headers, h.name))
+    if (http::iequals(h.name, "host") || http::iequals(h.name, "transfer-encoding") || http::iequals(h.name, "te") ||
+        http::is_hop_by_hop(h.name) || http::listed_in_connection(req.headers, h.name))
       continue;
     nv.push_back(make_nv(names[k++], h.value));
   }
   if (te_trailers) nv.push_back(make_nv("te", "trailers"));
   st->framing = req.framing;
   st->remaining = req.content_length;
-  st->req_end = req.framing == http1::Framing::none ||
-                (req.framing == http1::Framing::content_length && req.content_length == 0);
+  st->req_end = req.framing == http::Framing::none ||
+                (req.framing == http::Framing::content_length && req.content_length == 0);
   nghttp2_data_provider prov;
   prov.source.ptr = st.get();
   prov.read_callback = ClientCallbacks::read_body;
@@ -540,7 +543,7 @@ bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st) {
 
 void H2ClientConn::feed_body(H2PipeState& st, std::string_view data) {
   while (!data.empty() && !st.req_end) {
-    if (st.framing == http1::Framing::content_length) {
+    if (st.framing == http::Framing::content_length) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(st.remaining, data.size()));
       st.req_buf.append(data.substr(0, n));
       st.remaining -= n;

@@ -5,6 +5,8 @@
 #include "log.h"
 #include "request_common.h"
 #include "routing/hints.h"
+#include "http1/chunked.h"
+#include "http/fields.h"
 
 namespace ferry::proxy {
 namespace {
@@ -27,7 +29,7 @@ awaitable<void> discard_response(Exchange& x) {
   const config::Backend& be = *pb.cfg;
   const config::Server& srv = *pb.servers[x.server].cfg;
   UpstreamConn& up = *x.up;
-  const http1::Framing framing = x.resp.framing;
+  const http::Framing framing = x.resp.framing;
   const uint64_t length = x.resp.content_length;
   const bool reusable = x.resp.keep_alive && srv.send_proxy == config::ProxyProtocol::none;
   up.buf.consume(x.resp.head_size);
@@ -42,9 +44,9 @@ awaitable<void> discard_response(Exchange& x) {
     up.buf.commit(n);
     co_return true;
   };
-  if (framing == http1::Framing::none) {
+  if (framing == http::Framing::none) {
     clean = true;
-  } else if (framing == http1::Framing::content_length && length <= kDrainMax) {
+  } else if (framing == http::Framing::content_length && length <= kDrainMax) {
     uint64_t left = length;
     for (;;) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(left, up.buf.size()));
@@ -56,7 +58,7 @@ awaitable<void> discard_response(Exchange& x) {
       }
       if (!co_await read_more()) break;
     }
-  } else if (framing == http1::Framing::chunked) {
+  } else if (framing == http::Framing::chunked) {
     http1::ChunkedDecoder dec;
     uint64_t seen = 0;
     bool failed = false;
@@ -107,9 +109,9 @@ const char* parse_replay(std::string_view value, ReplayTarget& out) {
   const size_t eq = target.find('=');
   if (eq == std::string_view::npos) return "expected region=, instance= or app=";
   const std::string_view key = trim(target.substr(0, eq)), name = trim(target.substr(eq + 1));
-  if (http1::iequals(key, "region")) out.kind = ReplayKind::region;
-  else if (http1::iequals(key, "instance")) out.kind = ReplayKind::instance;
-  else if (http1::iequals(key, "app")) out.kind = ReplayKind::app;
+  if (http::iequals(key, "region")) out.kind = ReplayKind::region;
+  else if (http::iequals(key, "instance")) out.kind = ReplayKind::instance;
+  else if (http::iequals(key, "app")) out.kind = ReplayKind::app;
   else return "unknown target (expected region, instance or app)";
   if (!valid_hint_value(name)) return "invalid target name";
   out.name = name;
@@ -117,7 +119,7 @@ const char* parse_replay(std::string_view value, ReplayTarget& out) {
   std::string_view rest = semi == std::string_view::npos ? std::string_view() : value.substr(semi + 1);
   while (!rest.empty()) {
     std::string_view param = trim(rest);
-    if (param.size() >= 6 && http1::iequals(param.substr(0, 6), "state=")) {
+    if (param.size() >= 6 && http::iequals(param.substr(0, 6), "state=")) {
       std::string_view st = param.substr(6);
       if (st.size() > kMaxReplayState) return "state too long";
       for (char c : st)
@@ -132,9 +134,9 @@ const char* parse_replay(std::string_view value, ReplayTarget& out) {
   return nullptr;
 }
 
-int find_replay(const std::vector<http1::Header>& headers) {
+int find_replay(const std::vector<http::Header>& headers) {
   for (size_t i = 0; i < headers.size(); ++i)
-    if (headers[i].name.size() == 12 && http1::iequals(headers[i].name, "Ferry-Replay")) return static_cast<int>(i);
+    if (headers[i].name.size() == 12 && http::iequals(headers[i].name, "Ferry-Replay")) return static_cast<int>(i);
   return -1;
 }
 
@@ -172,7 +174,7 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
       // The response goes to the client, without the header.
       auto& hs = x.resp.headers;
       hs.erase(std::remove_if(hs.begin(), hs.end(),
-                              [](const http1::Header& h) { return h.name.size() == 12 && http1::iequals(h.name, "Ferry-Replay"); }),
+                              [](const http::Header& h) { return h.name.size() == 12 && http::iequals(h.name, "Ferry-Replay"); }),
                hs.end());
       co_return;
     }

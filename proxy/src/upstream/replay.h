@@ -35,7 +35,8 @@
 #include <vector>
 
 #include "http1/body.h"
-#include "http1/parser.h"
+#include "http/message.h"
+#include "http1/parse_result.h"
 #include "upstream/exchange.h"
 
 namespace ferry::proxy {
@@ -57,7 +58,7 @@ const char* parse_replay(std::string_view value, ReplayTarget& out);
 
 // The index of the first Ferry-Replay field in `headers`, or -1. One length compare per field
 // (the zero-cost check every response head pays).
-int find_replay(const std::vector<http1::Header>& headers);
+int find_replay(const std::vector<http::Header>& headers);
 
 // Appends a Ferry-Replay-Src value (without the name) to `out`.
 void append_replay_src(std::string& out, std::string_view app, std::string_view instance, std::string_view region,

@@ -7,12 +7,14 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "acme/base64url.h"
 #include "acme/csr.h"
 #include "acme/keys.h"
 #include "acme/messages.h"
+#include "ferry/util/base64.h"
 
 using namespace ferry::acme;
+using ferry::util::base64url_decode;
+using ferry::util::base64url_encode;
 
 namespace {
 

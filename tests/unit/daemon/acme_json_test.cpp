@@ -3,10 +3,11 @@
 #include <string>
 
 #include "acme/json.h"
+#include "ferry/util/json.h"
 
-using ferry::acme::json_quote;
 using ferry::acme::JsonValue;
 using ferry::acme::parse_json;
+using ferry::util::json_string;
 
 TEST_CASE("acme json: parses objects, arrays and scalars", "[acme][json]") {
   auto doc = parse_json(R"( {"a":[1,-2.5e3,0.0,true,false,null],"b":{"c":"d"},"e":""} )");
@@ -73,15 +74,15 @@ TEST_CASE("acme json: depth and size limits", "[acme][json]") {
   CHECK_FALSE(parse_json(big, 1000));
 }
 
-TEST_CASE("acme json: json_quote escapes exactly and round-trips", "[acme][json]") {
-  CHECK(json_quote("") == R"("")");
-  CHECK(json_quote("mailto:a@b.example") == R"("mailto:a@b.example")");
-  CHECK(json_quote("a\"b\\c/d") == R"("a\"b\\c/d")");
-  CHECK(json_quote("\n\r\t\b\f") == R"("\n\r\t\b\f")");
-  CHECK(json_quote(std::string("\x01\x1f\0", 3)) == R"("\u0001\u001f\u0000")");
-  CHECK(json_quote("\xc3\xa9") == "\"\xc3\xa9\"");  // UTF-8 passes through unchanged
+TEST_CASE("acme json: the request writer's strings (util::json_string) are exact and round-trip", "[acme][json]") {
+  CHECK(json_string("") == R"("")");
+  CHECK(json_string("mailto:a@b.example") == R"("mailto:a@b.example")");
+  CHECK(json_string("a\"b\\c/d") == R"("a\"b\\c/d")");
+  CHECK(json_string("\n\r\t\b\f") == R"("\n\r\t\b\f")");
+  CHECK(json_string(std::string("\x01\x1f\0", 3)) == R"("\u0001\u001f\u0000")");
+  CHECK(json_string("\xc3\xa9") == "\"\xc3\xa9\"");  // UTF-8 passes through unchanged
   const std::string nasty = std::string("x\"\\\n\x02\0y\xe2\x82\xac", 10);
-  auto back = parse_json(json_quote(nasty));
+  auto back = parse_json(json_string(nasty));
   REQUIRE(back);
   CHECK(*back->as_string() == nasty);
 }

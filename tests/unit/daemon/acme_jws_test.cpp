@@ -6,12 +6,14 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 
-#include "acme/base64url.h"
 #include "acme/json.h"
 #include "acme/jws.h"
 #include "acme/keys.h"
+#include "ferry/util/base64.h"
 
 using namespace ferry::acme;
+using ferry::util::base64url_decode;
+using ferry::util::base64url_encode;
 
 namespace {
 

@@ -5,10 +5,12 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "acme/base64url.h"
 #include "acme/keys.h"
+#include "ferry/util/base64.h"
 
 using namespace ferry::acme;
+using ferry::util::base64url_decode;
+using ferry::util::base64url_encode;
 
 namespace {
 // A fixed P-256 key made with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.

@@ -6,7 +6,7 @@
 #include "ferry/configlang/load.h"
 
 using namespace ferry;
-using daemon::api::JsonWriter;
+using util::JsonWriter;
 
 namespace {
 

@@ -5,6 +5,7 @@
 
 #include "http1/field_rules.h"
 
+using namespace ferry::proxy;
 using namespace ferry::proxy::http1;
 
 TEST_CASE("field rules: forwarding, Ferry-* and their underscore aliases", "[fields]") {

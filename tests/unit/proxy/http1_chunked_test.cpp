@@ -5,9 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "http1/parser.h"
+#include "http1/chunked.h"
 
 using namespace std::literals;
+using namespace ferry::proxy;
 using namespace ferry::proxy::http1;
 
 namespace {

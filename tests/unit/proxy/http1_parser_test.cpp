@@ -3,26 +3,30 @@
 
 #include <string>
 
-#include "http1/parser.h"
+#include "http/fields.h"
+#include "http/message.h"
+#include "http1/request_parser.h"
+#include "http1/response_parser.h"
 
 using namespace std::literals;
+using namespace ferry::proxy;
 using namespace ferry::proxy::http1;
 
 namespace {
 
-ParseResult req(std::string_view s, RequestHead& h, const Limits& l = Limits{}) {
+ParseResult req(std::string_view s, http::RequestHead& h, const Limits& l = Limits{}) {
   return parse_request(s, l, h);
 }
 
 int req_status(std::string_view s, const Limits& l = Limits{}) {
-  RequestHead h;
+  http::RequestHead h;
   const ParseResult r = parse_request(s, l, h);
   if (r.status == ParseStatus::complete) return 0;
   if (r.status == ParseStatus::incomplete) return -1;
   return r.http_status;
 }
 
-ParseResult resp(std::string_view s, ResponseHead& h, std::string_view method = "GET") {
+ParseResult resp(std::string_view s, http::ResponseHead& h, std::string_view method = "GET") {
   return parse_response(s, Limits{}, method, h);
 }
 
@@ -39,7 +43,7 @@ std::string with(std::string_view header_lines) {
 }  // namespace
 
 TEST_CASE("simple GET request", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   const std::string s = "GET /index.html?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent: t\r\n\r\n";
   const auto r = req(s, h);
   REQUIRE(r.status == ParseStatus::complete);
@@ -47,7 +51,7 @@ TEST_CASE("simple GET request", "[http1][request]") {
   CHECK(h.target == "/index.html?x=1");
   CHECK(h.minor == 1);
   CHECK(h.host == "example.com");
-  CHECK(h.framing == Framing::none);
+  CHECK(h.framing == http::Framing::none);
   CHECK(h.keep_alive);
   CHECK_FALSE(h.expect_continue);
   CHECK_FALSE(h.upgrade);
@@ -58,7 +62,7 @@ TEST_CASE("simple GET request", "[http1][request]") {
 }
 
 TEST_CASE("field values are OWS-trimmed, obs-text and HTAB allowed", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   const std::string s = with("X-A: \t  hello \t world \t \r\nX-B:\r\nX-C: caf\xc3\xa9\r\n");
   REQUIRE(req(s, h).status == ParseStatus::complete);
   REQUIRE(h.headers.size() == 4);
@@ -78,14 +82,14 @@ TEST_CASE("pipelined requests back to back", "[http1][request]") {
   const std::string b = "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello";
   const std::string c = "HEAD /c HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n";
   const std::string all = a + b + c;
-  RequestHead h;
+  http::RequestHead h;
   std::string_view rest = all;
   REQUIRE(req(rest, h).status == ParseStatus::complete);
   CHECK(h.target == "/a");
   rest.remove_prefix(h.head_size);
   REQUIRE(req(rest, h).status == ParseStatus::complete);
   CHECK(h.method == "POST");
-  CHECK(h.framing == Framing::content_length);
+  CHECK(h.framing == http::Framing::content_length);
   CHECK(h.content_length == 5);
   rest.remove_prefix(h.head_size + h.content_length);
   REQUIRE(req(rest, h).status == ParseStatus::complete);
@@ -96,7 +100,7 @@ TEST_CASE("pipelined requests back to back", "[http1][request]") {
 }
 
 TEST_CASE("HTTP/1.0 requests", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req("GET / HTTP/1.0\r\n\r\n", h).status == ParseStatus::complete);  // Host optional
   CHECK(h.minor == 0);
   CHECK_FALSE(h.keep_alive);
@@ -113,7 +117,7 @@ TEST_CASE("HTTP/1.0 requests", "[http1][request]") {
 }
 
 TEST_CASE("Connection tokens", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req(with("Connection: foo, CLOSE\r\n"), h).status == ParseStatus::complete);
   CHECK_FALSE(h.keep_alive);
   REQUIRE(req(with("Connection: foo\r\nConnection: ,bar,, close ,\r\n"), h).status ==
@@ -126,7 +130,7 @@ TEST_CASE("Connection tokens", "[http1][request]") {
 }
 
 TEST_CASE("absolute-form target: authority replaces Host, a different Host is refused", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req("GET http://a.b:8080/path?q HTTP/1.1\r\nHost: A.b:8080\r\n\r\n", h).status ==
           ParseStatus::complete);
   CHECK(h.target == "http://a.b:8080/path?q");
@@ -148,7 +152,7 @@ TEST_CASE("absolute-form target: authority replaces Host, a different Host is re
 }
 
 TEST_CASE("request-target forms per RFC 9112 §3.2", "[http1][request][malformed]") {
-  RequestHead h;
+  http::RequestHead h;
   // CONNECT would make the connection a raw tunnel: refused whatever its target.
   CHECK(req_status("CONNECT a.b:443 HTTP/1.1\r\nHost: a.b:443\r\n\r\n") == 501);
   CHECK(req_status("CONNECT a.b:443 HTTP/1.1\r\n") == 501);  // as soon as the line is complete
@@ -170,7 +174,7 @@ TEST_CASE("request-target forms per RFC 9112 §3.2", "[http1][request][malformed
 }
 
 TEST_CASE("Expect: 100-continue", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req(with("Content-Length: 10\r\nExpect: 100-Continue\r\n"), h).status ==
           ParseStatus::complete);
   CHECK(h.expect_continue);
@@ -179,7 +183,7 @@ TEST_CASE("Expect: 100-continue", "[http1][request]") {
 }
 
 TEST_CASE("Upgrade requests", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req(with("Connection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"), h).status ==
           ParseStatus::complete);
   CHECK(h.upgrade);
@@ -196,7 +200,7 @@ TEST_CASE("Upgrade requests", "[http1][request]") {
 }
 
 TEST_CASE("one leading empty line is skipped, two are rejected", "[http1][request]") {
-  RequestHead h;
+  http::RequestHead h;
   const std::string s = "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
   REQUIRE(req(s, h).status == ParseStatus::complete);
   CHECK(h.head_size == s.size());
@@ -231,7 +235,7 @@ TEST_CASE("unsupported HTTP versions answer 505", "[http1][request][malformed]")
   CHECK(req_status("GET / HTTP/1.2\r\nHost: a\r\n\r\n") == 505);
   CHECK(req_status("GET / HTTP/0.9\r\nHost: a\r\n\r\n") == 505);
   CHECK(req_status("GET / HTTP/3.0\r\nHost: a\r\n\r\n") == 505);
-  RequestHead h;
+  http::RequestHead h;
   const auto r = req("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", h);
   CHECK(r.status == ParseStatus::error);
   CHECK(r.http_status == 505);
@@ -280,21 +284,21 @@ TEST_CASE("Host header rules", "[http1][request][malformed]") {
   CHECK(req_status("GET / HTTP/1.1\r\nHost: :80\r\n\r\n") == 400);
 }
 
-TEST_CASE("valid_authority", "[http1][helpers]") {
+TEST_CASE("http::valid_authority", "[http1][helpers]") {
   for (std::string_view ok : {"a", "a.test", "A.Test:8080", "127.0.0.1:1", "[::1]", "[2001:db8::1]:443", "x-y_z~1", "a%41b"})
-    CHECK(valid_authority(ok));
+    CHECK(http::valid_authority(ok));
   for (std::string_view bad : {"", ":1", "a:", "a:123456", "u@a", "a/b", "a b", "[::1]x", "[]", "a%4", "a:+1", "[::1]:"})
-    CHECK_FALSE(valid_authority(bad));
+    CHECK_FALSE(http::valid_authority(bad));
 }
 
 TEST_CASE("Transfer-Encoding framing", "[http1][request][framing]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req(with("Transfer-Encoding: chunked\r\n"), h).status == ParseStatus::complete);
-  CHECK(h.framing == Framing::chunked);
+  CHECK(h.framing == http::Framing::chunked);
   REQUIRE(req(with("Transfer-Encoding: CHUNKED\r\n"), h).status == ParseStatus::complete);
-  CHECK(h.framing == Framing::chunked);
+  CHECK(h.framing == http::Framing::chunked);
   REQUIRE(req(with("Transfer-Encoding: ,chunked,\r\n"), h).status == ParseStatus::complete);
-  CHECK(h.framing == Framing::chunked);
+  CHECK(h.framing == http::Framing::chunked);
 
   CHECK(req_status("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == 400);
   CHECK(req_status(with("Transfer-Encoding: gzip, chunked\r\n")) == 400);
@@ -309,15 +313,15 @@ TEST_CASE("Transfer-Encoding framing", "[http1][request][framing]") {
   CHECK(req_status(with("Transfer-Encoding: chunked\r\nContent-Length: 5\r\n")) == 400);
   CHECK(req_status(with("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n")) == 400);
   CHECK(req_status(with("Content-Length: x\r\nTransfer-Encoding: chunked\r\n")) == 400);
-  RequestHead e;
+  http::RequestHead e;
   const auto r = req(with("Transfer-Encoding: gzip\r\n"), e);
   CHECK(std::string(r.reason) == "unsupported transfer coding");
 }
 
 TEST_CASE("Content-Length framing", "[http1][request][framing]") {
-  RequestHead h;
+  http::RequestHead h;
   REQUIRE(req(with("Content-Length: 0\r\n"), h).status == ParseStatus::complete);
-  CHECK(h.framing == Framing::content_length);
+  CHECK(h.framing == http::Framing::content_length);
   CHECK(h.content_length == 0);
   REQUIRE(req(with("content-length:   9223372036854775807  \r\n"), h).status == ParseStatus::complete);
   CHECK(h.content_length == 9223372036854775807ull);
@@ -395,11 +399,11 @@ TEST_CASE("a full buffer without a complete head never yields incomplete", "[htt
 // Responses
 
 TEST_CASE("status line forms", "[http1][response]") {
-  ResponseHead h;
+  http::ResponseHead h;
   REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", h).status == ParseStatus::complete);
   CHECK(h.status == 200);
   CHECK(h.reason == "OK");
-  CHECK(h.framing == Framing::content_length);
+  CHECK(h.framing == http::Framing::content_length);
   CHECK(h.content_length == 2);
   CHECK(h.keep_alive);
   CHECK(h.head_size == 38);
@@ -415,7 +419,7 @@ TEST_CASE("status line forms", "[http1][response]") {
 
 TEST_CASE("malformed responses map to 502", "[http1][response][malformed]") {
   auto st = [](std::string_view s) {
-    ResponseHead h;
+    http::ResponseHead h;
     const auto r = parse_response(s, Limits{}, "GET", h);
     return r.status == ParseStatus::error ? r.http_status : 0;
   };
@@ -438,55 +442,55 @@ TEST_CASE("malformed responses map to 502", "[http1][response][malformed]") {
   CHECK(st("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n") == 502);
   Limits l;
   l.max_headers = 1;
-  ResponseHead h;
+  http::ResponseHead h;
   const auto r = parse_response("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n", l, "GET", h);
   CHECK(r.status == ParseStatus::error);
   CHECK(r.http_status == 502);
 }
 
 TEST_CASE("identical duplicate Content-Length accepted in responses", "[http1][response]") {
-  ResponseHead h;
+  http::ResponseHead h;
   REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 7\r\ncontent-length: 7\r\n\r\n", h).status ==
           ParseStatus::complete);
   CHECK(h.content_length == 7);
   REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 7, 7\r\n\r\n", h).status == ParseStatus::complete);
-  CHECK(h.framing == Framing::content_length);
+  CHECK(h.framing == http::Framing::content_length);
 }
 
 TEST_CASE("response framing table", "[http1][response][framing]") {
   struct Row {
     const char* head;
     const char* method;
-    Framing framing;
+    http::Framing framing;
     bool keep_alive;
   };
   const Row rows[] = {
-      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", Framing::content_length, true},
-      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "HEAD", Framing::none, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD", Framing::none, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::chunked, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET", Framing::chunked, true},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", Framing::until_close, false},
-      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "GET", Framing::until_close, false},
-      {"HTTP/1.1 200 OK\r\n\r\n", "GET", Framing::until_close, false},
-      {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", "GET", Framing::content_length, false},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "GET", http::Framing::content_length, true},
+      {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n", "HEAD", http::Framing::none, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "HEAD", http::Framing::none, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", http::Framing::chunked, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET", http::Framing::chunked, true},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", "GET", http::Framing::until_close, false},
+      {"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", "GET", http::Framing::until_close, false},
+      {"HTTP/1.1 200 OK\r\n\r\n", "GET", http::Framing::until_close, false},
+      {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\n", "GET", http::Framing::content_length, false},
       {"HTTP/1.0 200 OK\r\nContent-Length: 1\r\nConnection: keep-alive\r\n\r\n", "GET",
-       Framing::content_length, true},
+       http::Framing::content_length, true},
       {"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nConnection: close\r\n\r\n", "GET",
-       Framing::content_length, false},
-      {"HTTP/1.1 100 Continue\r\n\r\n", "POST", Framing::none, true},
-      {"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", "GET", Framing::none, true},
-      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "GET", Framing::tunnel, false},
-      {"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", "GET", Framing::none, true},
-      {"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", Framing::none, true},
+       http::Framing::content_length, false},
+      {"HTTP/1.1 100 Continue\r\n\r\n", "POST", http::Framing::none, true},
+      {"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", "GET", http::Framing::none, true},
+      {"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", "GET", http::Framing::tunnel, false},
+      {"HTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n", "GET", http::Framing::none, true},
+      {"HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n", "GET", http::Framing::none, true},
       // CONNECT is never forwarded (501); a 2xx to it would be an ordinary response.
-      {"HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT", Framing::until_close, false},
-      {"HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n", "CONNECT", Framing::content_length, true},
-      {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", "CONNECT", Framing::content_length, true},
+      {"HTTP/1.1 200 Connection established\r\n\r\n", "CONNECT", http::Framing::until_close, false},
+      {"HTTP/1.1 407 Auth\r\nContent-Length: 0\r\n\r\n", "CONNECT", http::Framing::content_length, true},
+      {"HTTP/1.1 500 Oops\r\nContent-Length: 0\r\n\r\n", "CONNECT", http::Framing::content_length, true},
   };
   for (const Row& row : rows) {
     INFO(row.head << " / " << row.method);
-    ResponseHead h;
+    http::ResponseHead h;
     REQUIRE(parse_response(row.head, Limits{}, row.method, h).status == ParseStatus::complete);
     CHECK(h.framing == row.framing);
     CHECK(h.keep_alive == row.keep_alive);
@@ -496,7 +500,7 @@ TEST_CASE("response framing table", "[http1][response][framing]") {
 TEST_CASE("incomplete responses", "[http1][response]") {
   const std::string s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n";
   for (size_t i = 0; i < s.size(); ++i) {
-    ResponseHead h;
+    http::ResponseHead h;
     CHECK(parse_response(s.substr(0, i), Limits{}, "GET", h).status == ParseStatus::incomplete);
   }
 }
@@ -505,27 +509,27 @@ TEST_CASE("incomplete responses", "[http1][response]") {
 // Helpers
 
 TEST_CASE("helpers", "[http1][helpers]") {
-  CHECK(iequals("Content-Length", "content-length"));
-  CHECK_FALSE(iequals("Content-Length", "content-lengt"));
-  CHECK_FALSE(iequals("a", "b"));
-  CHECK(iequals("", ""));
-  CHECK_FALSE(iequals("\xc1", "\xe1"));  // ASCII only
+  CHECK(http::iequals("Content-Length", "content-length"));
+  CHECK_FALSE(http::iequals("Content-Length", "content-lengt"));
+  CHECK_FALSE(http::iequals("a", "b"));
+  CHECK(http::iequals("", ""));
+  CHECK_FALSE(http::iequals("\xc1", "\xe1"));  // ASCII only
 
   for (const char* n : {"Connection", "keep-alive", "PROXY-CONNECTION", "te", "Transfer-Encoding",
                         "upgrade", "Trailer"})
-    CHECK(is_hop_by_hop(n));
+    CHECK(http::is_hop_by_hop(n));
   for (const char* n : {"Host", "Content-Length", "Trailers", "tee", "X-Upgrade"})
-    CHECK_FALSE(is_hop_by_hop(n));
+    CHECK_FALSE(http::is_hop_by_hop(n));
 
-  std::vector<Header> hs{{"Connection", "close, X-Foo"}, {"X-Foo", "1"}, {"connection", " x-bar "}};
-  CHECK(listed_in_connection(hs, "x-foo"));
-  CHECK(listed_in_connection(hs, "X-Bar"));
-  CHECK(listed_in_connection(hs, "close"));
-  CHECK_FALSE(listed_in_connection(hs, "X-Baz"));
-  CHECK_FALSE(listed_in_connection(hs, "X-Fo"));
+  std::vector<http::Header> hs{{"Connection", "close, X-Foo"}, {"X-Foo", "1"}, {"connection", " x-bar "}};
+  CHECK(http::listed_in_connection(hs, "x-foo"));
+  CHECK(http::listed_in_connection(hs, "X-Bar"));
+  CHECK(http::listed_in_connection(hs, "close"));
+  CHECK_FALSE(http::listed_in_connection(hs, "X-Baz"));
+  CHECK_FALSE(http::listed_in_connection(hs, "X-Fo"));
 
-  for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) CHECK(is_idempotent(m));
-  for (const char* m : {"POST", "PATCH", "CONNECT", "get"}) CHECK_FALSE(is_idempotent(m));
+  for (const char* m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"}) CHECK(http::is_idempotent(m));
+  for (const char* m : {"POST", "PATCH", "CONNECT", "get"}) CHECK_FALSE(http::is_idempotent(m));
 }
 
 TEST_CASE("every byte position of long values and targets is validated", "[http1][request][malformed]") {
@@ -545,7 +549,7 @@ TEST_CASE("every byte position of long values and targets is validated", "[http1
     for (char good : {'\t', ' ', '\x80', '\xff', '~'}) {
       std::string v = value;
       v[k] = good;
-      RequestHead h;
+      http::RequestHead h;
       const std::string msg = with("X: " + v + "\r\n");  // views point into msg
       REQUIRE(req(msg, h).status == ParseStatus::complete);
       CHECK(h.headers[1].value == trim_ows_for_test(v));

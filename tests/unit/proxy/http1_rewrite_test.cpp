@@ -1,15 +1,17 @@
 // build_upstream_request: Ferry-* metadata and edge headers (mesh).
 #include <catch2/catch.hpp>
 
-#include "http1/parser.h"
+#include "http/message.h"
+#include "http1/request_parser.h"
 #include "http1/rewrite.h"
 
+using namespace ferry::proxy;
 using namespace ferry::proxy::http1;
 
 namespace {
 
 std::string rewrite(const std::string& in, bool backhaul, std::string_view region = "yyz", bool trusted = false) {
-  RequestHead h;
+  http::RequestHead h;
   Limits l{8192, 32768, 100};
   REQUIRE(parse_request(in, l, h).status == ParseStatus::complete);
   ForwardContext ctx{"203.0.113.7", "https", 443, "rid", trusted || backhaul, {}, region, backhaul};
@@ -64,7 +66,7 @@ TEST_CASE("rewrite: a backhaul peer's Ferry-* kept (the worker side), target met
 namespace {
 
 std::string rewrite_ctx(const std::string& in, ForwardContext ctx) {
-  RequestHead h;
+  http::RequestHead h;
   Limits l{8192, 32768, 100};
   REQUIRE(parse_request(in, l, h).status == ParseStatus::complete);
   std::string out;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "http2/headers.h"
+#include "http1/response_parser.h"
 
 using namespace ferry::proxy;
 using namespace ferry::proxy::http2;
@@ -18,7 +19,7 @@ RequestFields fields(std::initializer_list<std::pair<const char*, const char*>> 
   return f;
 }
 
-std::string field(const http1::RequestHead& h, std::string_view name) {
+std::string field(const http::RequestHead& h, std::string_view name) {
   std::string out;
   for (auto& x : h.headers)
     if (x.name == name) out += (out.empty() ? "" : ",") + std::string(x.value);
@@ -35,20 +36,20 @@ std::map<std::string, std::string> nv_map(const std::vector<nghttp2_nv>& nv) {
 
 TEST_CASE("h2 request: pseudo-headers become method, target and host", "[http2]") {
   auto f = fields({{":method", "GET"}, {":scheme", "https"}, {":authority", "a.test"}, {":path", "/x?y=1"}, {"accept", "*/*"}});
-  http1::RequestHead h;
+  http::RequestHead h;
   const char* reason = "";
   REQUIRE(to_request_head(f, true, h, &reason) == 0);
   CHECK(h.method == "GET");
   CHECK(h.target == "/x?y=1");
   CHECK(h.host == "a.test");
-  CHECK(h.framing == http1::Framing::none);
+  CHECK(h.framing == http::Framing::none);
   CHECK(field(h, "accept") == "*/*");
   CHECK(h.minor == 1);
 }
 
 TEST_CASE("h2 request: :authority states Host once; a different host field is refused", "[http2]") {
   auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a.test"}, {":path", "/"}, {"host", "A.test"}});
-  http1::RequestHead h;
+  http::RequestHead h;
   const char* reason = "";
   REQUIRE(to_request_head(f, true, h, &reason) == 0);
   CHECK(h.host == "a.test");
@@ -66,7 +67,7 @@ TEST_CASE("h2 request: :authority states Host once; a different host field is re
 }
 
 TEST_CASE("h2 request: :authority and :path get the HTTP/1 rules", "[http2]") {
-  http1::RequestHead h;
+  http::RequestHead h;
   const char* reason = "";
   for (const char* bad : {"evil@a.test", "a.test/x", "a.test:", "a test", "[::1", "a.test:70000"}) {
     INFO(bad);
@@ -100,16 +101,16 @@ TEST_CASE("h2 trailers towards the client: forbidden and forwarding fields dropp
 }
 
 TEST_CASE("h2 request: framing from content-length and END_STREAM", "[http2]") {
-  http1::RequestHead h;
+  http::RequestHead h;
   const char* reason = "";
   auto cl = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"content-length", "12"}});
   REQUIRE(to_request_head(cl, false, h, &reason) == 0);
-  CHECK(h.framing == http1::Framing::content_length);
+  CHECK(h.framing == http::Framing::content_length);
   CHECK(h.content_length == 12);
   CHECK(field(h, "content-length").empty());  // restated by the upstream head builder
   auto streamed = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}});
   REQUIRE(to_request_head(streamed, false, h, &reason) == 0);
-  CHECK(h.framing == http1::Framing::chunked);
+  CHECK(h.framing == http::Framing::chunked);
   auto bad = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"}, {"content-length", "1x"}});
   CHECK(to_request_head(bad, false, h, &reason) == 400);
   auto two = fields({{":method", "POST"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"},
@@ -118,7 +119,7 @@ TEST_CASE("h2 request: framing from content-length and END_STREAM", "[http2]") {
 }
 
 TEST_CASE("h2 request: cookie crumbs are joined, CONNECT and odd paths refused", "[http2]") {
-  http1::RequestHead h;
+  http::RequestHead h;
   const char* reason = "";
   auto f = fields({{":method", "GET"}, {":scheme", "http"}, {":authority", "a"}, {":path", "/"},
                    {"cookie", "a=1"}, {"x", "y"}, {"cookie", "b=2"}});
@@ -143,7 +144,7 @@ TEST_CASE("h2 response: status, lowercase names, connection-specific fields drop
   std::string raw =
       "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: keep-alive, X-Hop\r\nKeep-Alive: timeout=5\r\n"
       "X-Hop: 1\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nFerry-Request-Id: old\r\n\r\n";
-  http1::ResponseHead r;
+  http::ResponseHead r;
   REQUIRE(http1::parse_response(raw, {}, "GET", r).status == http1::ParseStatus::complete);
   std::string arena;
   std::vector<nghttp2_nv> nv;
@@ -165,9 +166,9 @@ TEST_CASE("h2 response: status, lowercase names, connection-specific fields drop
 
 TEST_CASE("h2 response: content-length kept as sent (also for HEAD)", "[http2]") {
   std::string raw = "HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n";
-  http1::ResponseHead r;
+  http::ResponseHead r;
   REQUIRE(http1::parse_response(raw, {}, "HEAD", r).status == http1::ParseStatus::complete);
-  CHECK(r.framing == http1::Framing::none);
+  CHECK(r.framing == http::Framing::none);
   std::string arena;
   std::vector<nghttp2_nv> nv;
   response_fields(r, "", arena, nv);

@@ -12,7 +12,7 @@ using ferry::proxy::parse_replay;
 using ferry::proxy::ReplayKind;
 using ferry::proxy::ReplayTarget;
 using ferry::proxy::http1::BodyTee;
-using ferry::proxy::http1::Header;
+using ferry::proxy::http::Header;
 
 TEST_CASE("Ferry-Replay targets", "[replay]") {
   ReplayTarget t;

@@ -11,7 +11,7 @@ using ferry::proxy::OwnedHints;
 using ferry::proxy::parse_client_hints;
 using ferry::proxy::RoutingHints;
 using ferry::proxy::valid_hint_value;
-using ferry::proxy::http1::Header;
+using ferry::proxy::http::Header;
 
 TEST_CASE("routing hints are read from the four Ferry-* request headers", "[hints]") {
   std::vector<Header> hs{{"Host", "a.example"},

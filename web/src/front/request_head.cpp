@@ -1,7 +1,6 @@
 #include "front/request_head.h"
 
 #include <Poco/Exception.h>
-#include <Poco/JSON/Object.h>
 #include <Poco/Net/HTTPRequest.h>
 #include <Poco/Net/HTTPResponse.h>
 #include <Poco/String.h>
@@ -11,6 +10,8 @@
 #include <cctype>
 #include <sstream>
 #include <vector>
+
+#include "ferry/util/json.h"
 
 namespace ferry::web::front {
 
@@ -244,10 +245,8 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view in, size_t& consume
 }
 
 std::string error_response(int status, const std::string& message, bool close, int retry_after) {
-  Poco::JSON::Object obj;
-  obj.set("error", message);
-  std::ostringstream body;
-  obj.stringify(body);
+  util::JsonWriter body;
+  body.begin_object().field("error", message).end_object();
   Poco::Net::HTTPResponse r(Poco::Net::HTTPMessage::HTTP_1_1, static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
   r.setDate(Poco::Timestamp());
   r.set("Server", "ferryd/" FERRY_VERSION);

@@ -1,6 +1,6 @@
 // The text format of an `admin-user NAME HASH` password hash, parsed without any crypto (the
-// crypto is web/'s password.h). Two formats, PHC-like, base64 (standard alphabet, '=' padding
-// optional):
+// crypto is web/'s password.h). Two formats, PHC-like, base64 (standard alphabet, written without
+// '=' padding, read with or without it; ferry/util/base64.h):
 //
 //   $scrypt$ln=15,r=8,p=1$<salt>$<hash>          N = 2^ln
 //   $pbkdf2-sha256$i=600000$<salt>$<hash>         PBKDF2-HMAC-SHA256, i iterations
@@ -34,9 +34,5 @@ std::optional<PasswordHash> parse_password_hash(std::string_view text, std::stri
 
 // The text form of `h` (base64 without padding); parse_password_hash(format(h)) == h.
 std::string format_password_hash(const PasswordHash& h);
-
-// Standard base64 without '=' padding / decoding with or without it (nullopt on bad input).
-std::string base64_encode_nopad(std::string_view bytes);
-std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace ferry::config
