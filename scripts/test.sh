@@ -103,8 +103,9 @@ run_ctest() {  # run_ctest DIR [ctest args...]
   # Name the failed tests again so they appear next to the summary at the end of the log.
   if [ "$rc" -ne 0 ] && [ -f "$dir/Testing/Temporary/LastTestsFailed.log" ]; then
     failed_tests+=("$(basename "$dir"): $(cut -d: -f2 "$dir/Testing/Temporary/LastTestsFailed.log" | tr '\n' ' ')")
-    # The integration harness prints one "--- FAIL name (time): reason" line per failed case;
-    # CI keeps only the end of the log, so repeat those lines (shortened) in the summary too.
+    # The integration kit (ferrykit.suite) prints one "--- FAIL name (time): reason" line per
+    # failed case; CI keeps only the end of the log, so repeat those lines (shortened) in the
+    # summary too.
     local line
     while IFS= read -r line; do
       failed_tests+=("$(basename "$dir"):   ${line:0:400}")

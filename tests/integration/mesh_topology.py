@@ -13,20 +13,24 @@ address to yyz and (for the "backhaul from outside the mesh" check) the workers'
 to their underlay addresses, so a packet from the hub reaches a worker's backhaul without
 WireGuard, from a source outside every peer's allowed-ips.
 
-Instances are in-process harness servers created inside the workers' namespaces (meshnet.in_netns):
+Instances are in-process ferrykit backends created inside the workers' namespaces (meshnet.in_netns):
 HTTP JSON echo `dfw-1`, `dfw-2` (dfw) and `syd-1` (syd) of app `web` (hosts app.test); a WebSocket
 echo `ws-1` (app `ws`, ws.test) and a TCP echo `echo-1` (app `echo`, reached through the edge's
 `mode tcp` frontend on 203.0.113.10:7000), both on dfw. On the edge every server line carries
 `node PEER` (and `maxconn` if asked); `balance closest`.
 
-Everything is registered with the harness and cleaned up after the test (ferryd by PID, the
-namespaces with whatever still runs in them, by PID; wireguard-go's interfaces vanish with them).
+Everything is registered with the running test (ferrykit.suite) and cleaned up after it (ferryd by
+PID, the namespaces with whatever still runs in them, by PID; wireguard-go's interfaces vanish
+with them).
 """
 import os
-import socket
 import subprocess
 
-import harness as H
+from ferrykit import wire
+from ferrykit.backends import HttpBackend, TcpEchoBackend, WsEchoBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import tmpdir, wait_until
 import meshnet as M
 from meshnet import in_netns, sh
 
@@ -73,9 +77,9 @@ class MeshTopology:
         # Until the bridge forwards and the edge knows its neighbours: WireGuard's first
         # handshake initiation, if lost, is only repeated after 5 s (REKEY_TIMEOUT).
         for w in self.workers:
-            H.wait_until(lambda: subprocess.run(["ip", "netns", "exec", self.ns["yyz"], "ping", "-c1", "-W1", NODES[w][0]],
-                                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
-                         timeout=10, interval=0.1, what="yyz pings %s on the underlay" % w)
+            wait_until(lambda: subprocess.run(["ip", "netns", "exec", self.ns["yyz"], "ping", "-c1", "-W1", NODES[w][0]],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
+                       timeout=10, interval=0.1, what="yyz pings %s on the underlay" % w)
         self.iface = {n: "f%s%d" % (n, M.TAG) for n in self.nodes}  # distinct: the UAPI dir is shared
         self.net.uapi_sockets += ["/var/run/wireguard/%s.sock" % i for i in self.iface.values()]
         self.keys = {n: M.keypair(n) for n in self.nodes}  # (path, public key)
@@ -86,22 +90,22 @@ class MeshTopology:
             with in_netns(self.ns[w]):
                 for i in (1, 2) if w == "dfw" else (1,):
                     name = "%s-%d" % (w, i)
-                    self.backends[name] = H.HttpBackend(name)
+                    self.backends[name] = HttpBackend(name)
                 if w == "dfw":
-                    self.ws = H.WsEchoBackend("ws-1")
-                    self.echo = H.TcpEchoBackend("echo-1")
+                    self.ws = WsEchoBackend("ws-1")
+                    self.echo = TcpEchoBackend("echo-1")
         self.ferry = {}
-        self.ferry["yyz"] = H.Ferry(self.edge_config(), name="yyz", netns=self.ns["yyz"])
+        self.ferry["yyz"] = Ferry(self.edge_config(), name="yyz", netns=self.ns["yyz"])
         self.edge = self.ferry["yyz"]
         for w in self.workers:
-            self.ferry[w] = H.Ferry(self.worker_config(w), name=w, netns=self.ns[w])
+            self.ferry[w] = Ferry(self.worker_config(w), name=w, netns=self.ns[w])
 
     # -- configs ------------------------------------------------------------------------------
 
     def _global(self, node):
-        return H.base_config(global_extra=["region %s" % NODES[node][2], "access-log stderr"]).replace(
+        return base_config(global_extra=["region %s" % NODES[node][2], "access-log stderr"]).replace(
             "node         it-node", "node         %s" % node).replace(
-            os.path.join(H.tmpdir(), "state"), os.path.join(H.tmpdir(), "state-" + node))
+            os.path.join(tmpdir(), "state"), os.path.join(tmpdir(), "state-" + node))
 
     def _mesh(self, node, peers, latency=None):
         _, mesh_ip, _ = NODES[node]
@@ -123,38 +127,38 @@ class MeshTopology:
                       "    region      %s" % region]
             if latency and latency.get(p):
                 lines.append("    latency     %s" % latency[p])
-        return H.section("mesh", *lines)
+        return section("mesh", *lines)
 
     def worker_config(self, w):
         text = self._global(w) + self._mesh(w, ["yyz"])
         web = [(n, b.port) for n, b in self.backends.items() if n.startswith(w + "-")]
-        text += H.backend_section("web-pool", web)
-        text += H.section("app web", "hosts app.test", "backend web-pool")
+        text += backend_section("web-pool", web)
+        text += section("app web", "hosts app.test", "backend web-pool")
         if w == "dfw":
-            text += H.backend_section("ws-pool", [("ws-1", self.ws.port)])
-            text += H.section("app ws", "hosts ws.test", "backend ws-pool")
-            text += H.backend_section("echo-pool", [("echo-1", self.echo.port)])
-            text += H.section("app echo", "mode tcp", "backend echo-pool")
+            text += backend_section("ws-pool", [("ws-1", self.ws.port)])
+            text += section("app ws", "hosts ws.test", "backend ws-pool")
+            text += backend_section("echo-pool", [("echo-1", self.echo.port)])
+            text += section("app echo", "mode tcp", "backend echo-pool")
         return text
 
     def edge_config(self, workers=None):
         """The edge's config; `workers`: the peers it has (default: all of the topology's)."""
         workers = self.workers if workers is None else list(workers)
         text = self._global("yyz") + self._mesh("yyz", workers, self.latency)
-        text += H.section("anycast", "address %s/32 shared" % ANYCAST)
-        text += H.section("frontend web", "bind %s:%d" % (ANYCAST, HTTP_PORT), "default-app web")
+        text += section("anycast", "address %s/32 shared" % ANYCAST)
+        text += section("frontend web", "bind %s:%d" % (ANYCAST, HTTP_PORT), "default-app web")
         mc = (" maxconn %d" % self.maxconn) if self.maxconn else ""
         web = ["server %s 127.0.0.1:8080 node %s%s" % (n, n.split("-")[0], mc)
                for n in self.backends if n.split("-")[0] in workers]
         # eject-time 2s: instances ejected by the failed connects while dfw is down come back soon.
-        text += H.section("backend web-pool", "balance closest", "eject-time 2s", *web)
-        text += H.section("app web", "hosts app.test", "backend web-pool")
+        text += section("backend web-pool", "balance closest", "eject-time 2s", *web)
+        text += section("app web", "hosts app.test", "backend web-pool")
         if "dfw" in workers:
-            text += H.section("frontend echo", "bind %s:%d" % (ANYCAST, TCP_PORT), "mode tcp", "app echo")
-            text += H.section("backend ws-pool", "balance closest", "server ws-1 127.0.0.1:8081 node dfw")
-            text += H.section("app ws", "hosts ws.test", "backend ws-pool")
-            text += H.section("backend echo-pool", "balance closest", "server echo-1 127.0.0.1:7001 node dfw")
-            text += H.section("app echo", "mode tcp", "backend echo-pool")
+            text += section("frontend echo", "bind %s:%d" % (ANYCAST, TCP_PORT), "mode tcp", "app echo")
+            text += section("backend ws-pool", "balance closest", "server ws-1 127.0.0.1:8081 node dfw")
+            text += section("app ws", "hosts ws.test", "backend ws-pool")
+            text += section("backend echo-pool", "balance closest", "server echo-1 127.0.0.1:7001 node dfw")
+            text += section("app echo", "mode tcp", "backend echo-pool")
         return text
 
     # -- clients ------------------------------------------------------------------------------
@@ -162,21 +166,16 @@ class MeshTopology:
     def request(self, path="/", host="app.test", ns="hub", timeout=10.0, **kw):
         """One HTTP request to the anycast address from namespace `ns` (default: the underlay)."""
         with in_netns(self.ns[ns]):
-            return H.request(HTTP_PORT, path=path, host=host, addr=ANYCAST, timeout=timeout, **kw)
+            return wire.request(HTTP_PORT, path=path, host=host, addr=ANYCAST, timeout=timeout, **kw)
 
     def connect(self, addr, port, ns="hub", timeout=5.0, source=None):
         """A TCP socket connected from namespace `ns` (bound to `source` if given)."""
         with in_netns(self.ns[ns]):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.settimeout(timeout)
-            if source:
-                s.bind((source, 0))
-            s.connect((addr, port))
-        return s
+            return wire.connect(port, addr, timeout, source=source)
 
     def raw(self, port, ns="hub"):
         with in_netns(self.ns[ns]):
-            return H.RawConn(port, addr=ANYCAST)
+            return wire.RawConn(port, addr=ANYCAST)
 
     def wait_ready(self, timeout=20.0):
         """Until a request through the edge succeeds (the first one triggers the handshakes)."""
@@ -185,7 +184,7 @@ class MeshTopology:
                 return self.request("/", timeout=3).status == 200
             except OSError:
                 return False
-        H.wait_until(ok, timeout=timeout, interval=0.2, what="a request through the edge answered 200")
+        wait_until(ok, timeout=timeout, interval=0.2, what="a request through the edge answered 200")
 
     def admin(self, node, path):
         return M.admin_json(self.ns[node], self.ferry[node].admin_port, path)

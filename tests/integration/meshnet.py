@@ -3,14 +3,14 @@
 
   - sh(*argv, ns=NAME): runs a command (inside a namespace with `ip netns exec`), returns its
     output, raises AssertionError on a non-zero exit unless check=False.
-  - require(): skips (exit 77 through the harness) unless root with ip, wg, wireguard-go
+  - require(): skips (exit 77 through ferrykit.suite) unless root with ip, wg, wireguard-go
     (wireguard=False: root and ip only, for tests of anycast addresses alone).
   - Netns(suffixes): namespaces `ferry-it-<TAG>-<suffix>` with lo up; veth() joins two of them,
     bridge() makes a bridge; close() ends what still runs in them (by PID: SIGTERM, then
     SIGKILL), deletes them and the UAPI sockets listed in `uapi_sockets`.
     veth_pair(): the two namespaces + veth (10.200.0.1/24 <-> 10.200.0.2/24) of test_wireguard.
   - in_netns(NAME): a context manager that moves the calling thread into a namespace and back.
-    Sockets created inside it stay in that namespace: in-process backends (harness.HttpBackend,
+    Sockets created inside it stay in that namespace: in-process backends (ferrykit HttpBackend,
     TcpEchoBackend, WsEchoBackend) and clients can live in any namespace of the test.
   - keypair(), wg(), handshakes(), admin_json().
 """
@@ -24,7 +24,7 @@ import subprocess
 import time
 import urllib.request
 
-import harness as H
+from ferrykit.suite import register, skip, tmpdir
 
 WG_GO = "/usr/bin/wireguard-go"
 TAG = os.getpid() % 10000
@@ -41,15 +41,15 @@ def sh(*args, check=True, ns=None, timeout=20):
 
 def require(extra=("ping",), wireguard=True):
     if os.geteuid() != 0:
-        H.skip("needs root (network namespaces, WireGuard interfaces)")
+        skip("needs root (network namespaces, WireGuard interfaces)")
     missing = [p for p in ("ip",) + (("wg",) if wireguard else ()) + tuple(extra) if not shutil.which(p)]
     if wireguard and not os.access(WG_GO, os.X_OK):
         missing.append(WG_GO)
     if missing:
-        H.skip("missing: " + ", ".join(missing))
+        skip("missing: " + ", ".join(missing))
     r = subprocess.run(["ip", "netns", "list"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if r.returncode != 0:
-        H.skip("`ip netns` is not usable here")
+        skip("`ip netns` is not usable here")
 
 
 class Netns:
@@ -61,7 +61,7 @@ class Netns:
         self.uapi_sockets = []  # /var/run/wireguard/IFACE.sock files to remove at close()
         for n in self.names:
             subprocess.run(["ip", "netns", "del", n], stderr=subprocess.DEVNULL)  # a leftover of ours
-        H._register(self)
+        register(self)
         for n in self.names:
             sh("ip", "netns", "add", n)
             sh("ip", "link", "set", "lo", "up", ns=n)
@@ -159,7 +159,7 @@ def keypair(name):
     """A WireGuard key pair: (path of a 0600 file holding the private key, public key)."""
     priv = subprocess.run(["wg", "genkey"], stdout=subprocess.PIPE, check=True).stdout.decode().strip()
     pub = subprocess.run(["wg", "pubkey"], input=priv.encode(), stdout=subprocess.PIPE, check=True).stdout.decode().strip()
-    path = os.path.join(H.tmpdir(), name + ".key")
+    path = os.path.join(tmpdir(), name + ".key")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.write(fd, (priv + "\n").encode())
     os.close(fd)

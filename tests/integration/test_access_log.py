@@ -3,7 +3,11 @@ import json
 import os
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, tmpdir, wait_until
+from ferrykit.wire import free_port_closed, request
 
 FIELDS = ["ts", "client", "method", "path", "host", "status", "bytes_in", "bytes_out", "app", "frontend",
           "server", "duration_ms", "upstream_ms", "request_id", "retries"]
@@ -15,27 +19,27 @@ def _read(path, n, timeout=5):
             return None
         ls = [l for l in open(path).read().splitlines() if l.strip()]
         return ls if len(ls) >= n else None
-    return H.wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
+    return wait_until(lines, timeout=timeout, what="%d access log lines in %s" % (n, path))
 
 
 def _logged_ferry(server, app, host):
     """A ferryd with a JSON access log, frontend `web` and one app on one backend server.
     Returns (ferry, log path, backend)."""
-    be = H.HttpBackend("logged")
-    path = os.path.join(H.tmpdir(), "access.log")
-    cfg = H.base_config(global_extra=["access-log %s json" % path])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("pool", [(server, be.port)])
-    cfg += H.section("app " + app, "hosts " + host, "backend pool")
-    return H.Ferry(cfg), path, be
+    be = HttpBackend("logged")
+    path = os.path.join(tmpdir(), "access.log")
+    cfg = base_config(global_extra=["access-log %s json" % path])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("pool", [(server, be.port)])
+    cfg += section("app " + app, "hosts " + host, "backend pool")
+    return Ferry(cfg), path, be
 
 
 def test_json_access_log():
     f, path, _ = _logged_ferry("srv1", "shop", "shop.test")
     port = f.port("web")
-    r1 = H.request(port, "/items/42?color=red", host="shop.test")
-    r2 = H.request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
-    r3 = H.request(port, "/nope", host="unknown.test")
+    r1 = request(port, "/items/42?color=red", host="shop.test")
+    r2 = request(port, "/upload", method="POST", host="shop.test", body=b"z" * 1000)
+    r3 = request(port, "/nope", host="unknown.test")
     assert (r1.status, r2.status, r3.status) == (200, 200, 404)
     lines = _read(path, 3)
     recs = []
@@ -74,7 +78,7 @@ def test_json_access_log_keeps_utf8():
     400 before routing, so the UTF-8 reaches the log through the configured names (app, server)
     and a percent-encoded path is logged as sent."""
     f, path, _ = _logged_ferry("srv-caf\u00e9", "caf\u00e9", "cafe.test")
-    r = H.request(f.port("web"), "/caf%C3%A9?q=th%C3%A9", host="cafe.test")
+    r = request(f.port("web"), "/caf%C3%A9?q=th%C3%A9", host="cafe.test")
     assert r.status == 200, r
     _read(path, 1)
     raw = open(path, "rb").read()
@@ -88,33 +92,33 @@ def test_json_access_log_keeps_utf8():
 
 
 def test_access_log_records_retries_and_errors():
-    be = H.HttpBackend("ok")
-    dead = H.free_port_closed()
-    path = os.path.join(H.tmpdir(), "access.log")
-    cfg = H.base_config(global_extra=["access-log %s json" % path])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
-                             "eject-after 0")
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
+    be = HttpBackend("ok")
+    dead = free_port_closed()
+    path = os.path.join(tmpdir(), "access.log")
+    cfg = base_config(global_extra=["access-log %s json" % path])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("dead", dead), ("alive", be.port)], "balance roundrobin", "retries 2",
+                           "eject-after 0")
+    cfg += section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
     for _ in range(4):
-        assert H.request(f.port("web")).status == 200
+        assert request(f.port("web")).status == 200
     recs = [json.loads(l) for l in _read(path, 4)]
     assert all(x["server"] == "alive" for x in recs), recs
     assert any(x["retries"] >= 1 for x in recs), "no request logged a retry: %r" % recs
 
 
 def test_access_log_off_by_default():
-    be = H.HttpBackend("ok")
-    cfg = H.base_config()
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("s", be.port)])
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
-    H.request(f.port("web"), "/quiet")
+    be = HttpBackend("ok")
+    cfg = base_config()
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("s", be.port)])
+    cfg += section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
+    request(f.port("web"), "/quiet")
     time.sleep(0.3)
     assert "/quiet" not in f.log, "access log written although not configured"
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -30,7 +30,13 @@ import subprocess
 import time
 import urllib.request
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.procs import ChildProcess
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, register, skip, tmpdir, wait_until
+from ferrykit.tls import openssl, self_signed
+from ferrykit.wire import free_port_closed, recv_all
 
 PEBBLE = shutil.which("pebble")
 CHALLTESTSRV = shutil.which("pebble-challtestsrv")
@@ -40,15 +46,7 @@ def _require_peers():
     missing = [n for n, p in (("pebble", PEBBLE), ("pebble-challtestsrv", CHALLTESTSRV), ("openssl", shutil.which("openssl")))
                if not p]
     if missing:
-        H.skip("%s not installed (Debian package pebble; scripts/install-deps.sh test)" % ", ".join(missing))
-
-
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+        skip("%s not installed (Debian package pebble; scripts/install-deps.sh test)" % ", ".join(missing))
 
 
 def _free_udp_port():
@@ -59,67 +57,37 @@ def _free_udp_port():
     return port
 
 
-def _openssl(*args, cwd=None):
-    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=cwd)
-
-
-class _Proc:
-    """A child process registered for cleanup by PID."""
-
-    def __init__(self, args, log_path, env=None):
-        self.log_path = log_path
-        self._logf = open(log_path, "wb")
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self._logf, stderr=self._logf, env=env)
-        H._register(self)
-
-    @property
-    def log(self):
-        with open(self.log_path, "rb") as f:
-            return f.read().decode("utf-8", "replace")
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self._logf.close()
-
-
 class Pebble:
     """pebble-challtestsrv (DNS) + pebble, validating tls-alpn-01 on `tls_port` and http-01 on
     `http_port` (None: a closed port)."""
 
     def __init__(self, tls_port, validity=None, http_port=None, challenge="tls-alpn-01"):
         self.challenge = challenge
-        d = os.path.join(H.tmpdir(), "pebble")
+        d = os.path.join(tmpdir(), "pebble")
         os.makedirs(d, exist_ok=True)
         # Pebble's HTTPS certificate, from a CA of our own that Ferry trusts (ca-bundle).
         self.ca = os.path.join(d, "ca.pem")
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                 "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Ferry test CA for Pebble", cwd=d)
-        _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "wfe.key",
-                 "-out", "wfe.csr", "-subj", "/CN=localhost", cwd=d)
+        self_signed(self.ca, os.path.join(d, "ca.key"), "Ferry test CA for Pebble", days=2)
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "wfe.key",
+                "-out", "wfe.csr", "-subj", "/CN=localhost", cwd=d)
         with open(os.path.join(d, "ext.cnf"), "w") as f:
             f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
-        _openssl("x509", "-req", "-in", "wfe.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-out", "wfe.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
+        openssl("x509", "-req", "-in", "wfe.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                "-out", "wfe.pem", "-days", "2", "-extfile", "ext.cnf", cwd=d)
         self.dns_port = _free_udp_port()
-        self.port = _free_port()
-        self.mgmt_port = _free_port()
-        chall_mgmt = _free_port()
-        self.chall = _Proc([CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
-                            "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
-                            "-tlsalpn01", "", "-management", "127.0.0.1:%d" % chall_mgmt],
-                           os.path.join(d, "challtestsrv.log"))
+        self.port = free_port_closed()
+        self.mgmt_port = free_port_closed()
+        chall_mgmt = free_port_closed()
+        self.chall = ChildProcess([CHALLTESTSRV, "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
+                                   "-dns01", "127.0.0.1:%d" % self.dns_port, "-http01", "", "-https01", "",
+                                   "-tlsalpn01", "", "-management", "127.0.0.1:%d" % chall_mgmt],
+                                  os.path.join(d, "challtestsrv.log"))
         cfg = {"pebble": {
             "listenAddress": "127.0.0.1:%d" % self.port,
             "managementListenAddress": "127.0.0.1:%d" % self.mgmt_port,
             "certificate": os.path.join(d, "wfe.pem"),
             "privateKey": os.path.join(d, "wfe.key"),
-            "httpPort": http_port if http_port else H.free_port_closed(),
+            "httpPort": http_port if http_port else free_port_closed(),
             "tlsPort": tls_port,
             "ocspResponderURL": "",
             "externalAccountBindingRequired": False,
@@ -129,8 +97,9 @@ class Pebble:
         with open(os.path.join(d, "pebble.json"), "w") as f:
             json.dump(cfg, f)
         env = dict(os.environ, PEBBLE_VA_NOSLEEP="1")
-        self.pebble = _Proc([PEBBLE, "-config", os.path.join(d, "pebble.json"),
-                             "-dnsserver", "127.0.0.1:%d" % self.dns_port], os.path.join(d, "pebble.log"), env=env)
+        self.pebble = ChildProcess([PEBBLE, "-config", os.path.join(d, "pebble.json"),
+                                    "-dnsserver", "127.0.0.1:%d" % self.dns_port],
+                                   os.path.join(d, "pebble.log"), env=env)
         self.directory = "https://localhost:%d/dir" % self.port
         ctx = ssl.create_default_context(cafile=self.ca)
         self._ctx = ctx
@@ -142,7 +111,7 @@ class Pebble:
             except OSError:
                 return False
         try:
-            H.wait_until(up, timeout=15, interval=0.1, what="pebble's directory")
+            wait_until(up, timeout=15, interval=0.1, what="pebble's directory")
         except AssertionError:
             print(self.pebble.log[-2000:], self.chall.log[-2000:])
             raise
@@ -156,17 +125,17 @@ class Pebble:
             return r.read().decode()
 
     def acme_section(self):
-        return H.section("acme", "directory %s" % self.directory, "email ops@ferry.example",
-                         "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
+        return section("acme", "directory %s" % self.directory, "email ops@ferry.example",
+                       "challenge %s" % self.challenge, "ca-bundle %s" % self.ca)
 
 
 def _config(tls_port, pebble, apps, backend_port):
     """apps: {name: [hosts]}; every app has `certificate acme`."""
-    cfg = H.base_config(workers=2) \
-        + H.section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "mode http") \
-        + H.backend_section("pool", [("s1", backend_port)]) + pebble.acme_section()
+    cfg = base_config(workers=2) \
+        + section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "mode http") \
+        + backend_section("pool", [("s1", backend_port)]) + pebble.acme_section()
     for name, hosts in apps.items():
-        cfg += H.section("app %s" % name, "hosts %s" % " ".join(hosts), "backend pool", "certificate acme")
+        cfg += section("app %s" % name, "hosts %s" % " ".join(hosts), "backend pool", "certificate acme")
     return cfg
 
 
@@ -179,12 +148,7 @@ def _served(port, host, root):
             der = s.getpeercert(binary_form=True)
             sans = sorted(v for k, v in cert.get("subjectAltName", ()) if k == "DNS")
             s.sendall(("GET /acme-check HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host).encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_all(s)
     status = data.split(b"\r\n", 1)[0]
     assert status.startswith(b"HTTP/1.1 200"), "request to %s through Ferry: %r" % (host, data[:200])
     return der, sans
@@ -206,13 +170,13 @@ def _served_when_ready(port, host, root, timeout=60, not_der=None):
             return None
         return der, sans
     try:
-        return H.wait_until(ok, timeout=timeout, interval=0.25, what="a Pebble certificate for %s" % host)
+        return wait_until(ok, timeout=timeout, interval=0.25, what="a Pebble certificate for %s" % host)
     except AssertionError as e:
         raise AssertionError("%s (last: %s)" % (e, last))
 
 
 def _db(ferry):
-    return os.path.join(H.tmpdir(), "state", "ferry.db")
+    return os.path.join(tmpdir(), "state", "ferry.db")
 
 
 def _orders(path):
@@ -225,11 +189,11 @@ def _orders(path):
 
 def _setup(apps, validity=None):
     _require_peers()
-    be = H.HttpBackend("acme-be")
-    tls_port = _free_port()
+    be = HttpBackend("acme-be")
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port, validity=validity)
     cfg = _config(tls_port, pebble, apps, be.port)
-    fr = H.Ferry(cfg)
+    fr = Ferry(cfg)
     assert fr.port("web") == tls_port
     return fr, pebble, tls_port, be, cfg
 
@@ -262,13 +226,13 @@ def test_two_apps_get_certificates_and_restart_keeps_them():
     assert len(fr.log_lines(r"answered an ACME tls-alpn-01 validation")) >= 1, "no validation reached Ferry"
     orders = _orders(_db(fr))
     assert sorted(o[0] for o in orders if o[1] == "valid") == ["a", "b"], orders
-    st = os.stat(os.path.join(H.tmpdir(), "state"))
+    st = os.stat(os.path.join(tmpdir(), "state"))
     assert st.st_mode & 0o777 == 0o700, oct(st.st_mode)
     assert os.stat(_db(fr)).st_mode & 0o777 == 0o600
 
     # Restart: the stored certificates are served at once, no new order.
     assert fr.stop() == 0
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     # Installed before the first plan went live: served from the first handshake on.
     log = fr2.log
     assert 0 <= log.find("acme: app a: serving certificate") < log.find(" ready pid="), log
@@ -285,14 +249,14 @@ def test_a_damaged_stored_certificate_is_replaced():
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     assert fr.stop() == 0
     # Another key than the certificate's: the row cannot be served.
-    key = os.path.join(H.tmpdir(), "other.key")
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
+    key = os.path.join(tmpdir(), "other.key")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", key)
     con = sqlite3.connect(_db(fr))
     with open(key) as f:
         con.execute("UPDATE certificates SET key_pem = ? WHERE name = 'a'", (f.read(),))
     con.commit()
     con.close()
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     fr2.wait_log(r"Warning acme: app a: stored certificate: .*; ordering a new one")
     der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
     assert der2 != der1
@@ -319,7 +283,7 @@ def test_reload_during_an_order_neither_duplicates_nor_loses_it():
     # The first order starts with ferryd; reload at once, adding a host to the app and an app.
     fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(no certificate yet\)")
     cfg2 = cfg.replace("hosts a.ferry.example", "hosts a.ferry.example a2.ferry.example") \
-        + H.section("app b", "hosts b.ferry.example", "backend pool", "certificate acme")
+        + section("app b", "hosts b.ferry.example", "backend pool", "certificate acme")
     assert fr.reload(cfg2)[0] == "ok"
     _, sans = _served_when_ready(port, "a2.ferry.example", pebble.root_path)
     assert sans == ["a.ferry.example", "a2.ferry.example"], sans
@@ -337,15 +301,14 @@ def test_untrusted_ca_is_refused():
     """The CA's HTTPS certificate is verified: with a ca-bundle that does not sign it, no order
     is made, the failure is logged with the app and host, and ferryd keeps running."""
     _require_peers()
-    be = H.HttpBackend("acme-be")
-    tls_port = _free_port()
+    be = HttpBackend("acme-be")
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port)
-    other = os.path.join(H.tmpdir(), "other-ca.pem")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(H.tmpdir(), "other-ca.key"), "-out", other, "-days", "1", "-subj", "/CN=Not Pebble's CA")
+    other = os.path.join(tmpdir(), "other-ca.pem")
+    self_signed(other, os.path.join(tmpdir(), "other-ca.key"), "Not Pebble's CA", days=1)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace("ca-bundle %s" % pebble.ca,
-                                                                                   "ca-bundle %s" % other)
-    fr = H.Ferry(cfg)
+                                                                                 "ca-bundle %s" % other)
+    fr = Ferry(cfg)
     m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
     assert re.search(r"certif|verif|SSL|handshake", m.group(1), re.I), m.group(1)
     assert "attempt 1, next at" in m.group(1)
@@ -363,13 +326,13 @@ def test_ca_host_name_is_verified():
     except OSError:
         resolved = None
     if other in ("localhost", "") or resolved != "127.0.0.1":
-        H.skip("the host name %r does not resolve to 127.0.0.1 here" % other)
-    be = H.HttpBackend("acme-be")
-    tls_port = _free_port()
+        skip("the host name %r does not resolve to 127.0.0.1 here" % other)
+    be = HttpBackend("acme-be")
+    tls_port = free_port_closed()
     pebble = Pebble(tls_port)
     cfg = _config(tls_port, pebble, {"a": ["a.ferry.example"]}, be.port).replace(
         "directory https://localhost:", "directory https://%s:" % other)
-    fr = H.Ferry(cfg)
+    fr = Ferry(cfg)
     m = fr.wait_log(r"Warning acme: app a: certificate order for a\.ferry\.example failed: (.*)")
     assert re.search(r"certif|verif|host|name", m.group(1), re.I), m.group(1)
     assert not [o for o in _orders(_db(fr)) if o[1] == "valid"]
@@ -414,8 +377,8 @@ def _cert_of(fr, app):
 def test_admin_api_shows_acme_state_and_renew_orders_now():
     fr, pebble, port, be, cfg = _setup({"a": ["a.ferry.example"]})
     der1, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path)
-    c = H.wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
-                     what="state valid in GET /api/v1/certificates")
+    c = wait_until(lambda: (lambda x: x if x["state"] == "valid" else None)(_cert_of(fr, "a")),
+                   what="state valid in GET /api/v1/certificates")
     now = time.time()
     assert c["source"] == "acme" and c["hosts"] == ["a.ferry.example"], c
     assert "Pebble" in c["issuer"] and c["not_before"] <= now + 5 < c["not_after"], c
@@ -431,38 +394,37 @@ def test_admin_api_shows_acme_state_and_renew_orders_now():
     fr.wait_log(r"acme: app a: ordering a certificate for a\.ferry\.example \(renewal requested by an admin\)")
     der2, _ = _served_when_ready(port, "a.ferry.example", pebble.root_path, not_der=der1)
     assert der2 != der1
-    H.wait_until(lambda: _cert_of(fr, "a")["state"] == "valid", what="valid again")
+    wait_until(lambda: _cert_of(fr, "a")["state"] == "valid", what="valid again")
     assert st == 202 and _admin(fr, "POST", "/api/v1/certificates/nope/renew")[0] == 404
 
     # Without the CA the forced order fails: state failed, the error, the count; the certificate
     # is still served. A second request is not held back by the failure back-off.
     pebble.pebble.close()
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
-    c = H.wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
-                     what="state failed")
+    c = wait_until(lambda: (lambda x: x if x["state"] == "failed" else None)(_cert_of(fr, "a")), timeout=60,
+                   what="state failed")
     assert c["renewal_failures"] == 1 and c["last_error"] != "" and c["next_renewal"] > time.time() - 5, c
     assert _served(port, "a.ferry.example", pebble.root_path)[0] == der2
     assert _admin(fr, "POST", "/api/v1/certificates/a/renew")[0] == 202
-    H.wait_until(lambda: _cert_of(fr, "a")["renewal_failures"] == 2, timeout=60, what="a second failed order")
+    wait_until(lambda: _cert_of(fr, "a")["renewal_failures"] == 2, timeout=60, what="a second failed order")
 
 
 def test_shutdown_does_not_hang_on_a_silent_ca():
     """A CA that accepts connections and never answers: SIGTERM still stops ferryd promptly
     (bounded HTTP timeouts, stop flag between steps)."""
-    be = H.HttpBackend("acme-be")
+    be = HttpBackend("acme-be")
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # never accepted: the TLS handshake waits forever
-    H._register(silent)
-    d = os.path.join(H.tmpdir(), "ca.pem")
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-             os.path.join(H.tmpdir(), "ca.key"), "-out", d, "-days", "1", "-subj", "/CN=unused")
-    cfg = H.base_config(workers=1) \
-        + H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
-        + H.backend_section("pool", [("s1", be.port)]) \
-        + H.section("acme", "directory https://127.0.0.1:%d/dir" % silent.getsockname()[1], "ca-bundle %s" % d) \
-        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
-    fr = H.Ferry(cfg)
+    register(silent)
+    d = os.path.join(tmpdir(), "ca.pem")
+    self_signed(d, os.path.join(tmpdir(), "ca.key"), "unused", days=1)
+    cfg = base_config(workers=1) \
+        + section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
+        + backend_section("pool", [("s1", be.port)]) \
+        + section("acme", "directory https://127.0.0.1:%d/dir" % silent.getsockname()[1], "ca-bundle %s" % d) \
+        + section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = Ferry(cfg)
     fr.wait_log(r"acme: app a: ordering a certificate")
     time.sleep(0.5)
     t0 = time.monotonic()
@@ -477,14 +439,14 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     /.well-known/acme-challenge/<token> there, Ferry answers it before routing, and the issued
     certificate is served on the tls bind. An unknown token goes to the app like any request."""
     _require_peers()
-    be = H.HttpBackend("acme-be")
-    tls_port, http_port = _free_port(), _free_port()
+    be = HttpBackend("acme-be")
+    tls_port, http_port = free_port_closed(), free_port_closed()
     pebble = Pebble(tls_port, http_port=http_port, challenge="http-01")
-    cfg = H.base_config(workers=2) \
-        + H.section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \
-        + H.backend_section("pool", [("s1", be.port)]) + pebble.acme_section() \
-        + H.section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
-    fr = H.Ferry(cfg)
+    cfg = base_config(workers=2) \
+        + section("frontend web", "bind 127.0.0.1:%d tls" % tls_port, "bind 127.0.0.1:%d" % http_port, "mode http") \
+        + backend_section("pool", [("s1", be.port)]) + pebble.acme_section() \
+        + section("app a", "hosts a.ferry.example", "backend pool", "certificate acme")
+    fr = Ferry(cfg)
     _, sans = _served_when_ready(tls_port, "a.ferry.example", pebble.root_path)
     assert sans == ["a.ferry.example"], sans
     fr.wait_log(r"acme: app a: a\.ferry\.example: http-01 challenge answered")
@@ -495,12 +457,7 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     with socket.create_connection(("127.0.0.1", http_port), timeout=5) as s:
         s.sendall(b"GET /.well-known/acme-challenge/NoSuchToken_1 HTTP/1.1\r\nHost: a.ferry.example\r\n"
                   b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert be.last()["path"] == "/.well-known/acme-challenge/NoSuchToken_1", be.last()
     assert fr.stop() == 0
@@ -529,7 +486,7 @@ def test_kill9_during_acme_leaves_a_sound_store():
     assert _check_store(_db(fr))
     # More kills at varied moments of the following orders (writes of orders and certificates).
     for delay in (0.05, 0.15, 0.3, 0.45):
-        f = H.Ferry(cfg)
+        f = Ferry(cfg)
         time.sleep(delay)
         f.signal(signal.SIGKILL)
         f.wait(10)
@@ -537,7 +494,7 @@ def test_kill9_during_acme_leaves_a_sound_store():
         _check_store(_db(f))
     # The next start serves what was stored and finishes the rest; the interrupted order is
     # marked abandoned in the history.
-    fr2 = H.Ferry(cfg)
+    fr2 = Ferry(cfg)
     for name, hosts in apps.items():
         _served_when_ready(port, hosts[0], pebble.root_path, timeout=90)
     orders = _orders(_db(fr2))
@@ -552,4 +509,4 @@ if __name__ == "__main__":
         print("SKIP test_acme.py: %s not installed (Debian package pebble; scripts/install-deps.sh test)"
               % ", ".join(_missing))
         raise SystemExit(77)
-    H.main()
+    main()

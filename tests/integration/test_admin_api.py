@@ -11,7 +11,12 @@ import os
 import subprocess
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.suite import ferryd_path, main, register, skip
+from ferrykit.tls import TlsCerts
+from ferrykit.wire import free_port_closed, request
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -44,9 +49,9 @@ def get(f, path):
 def ferryctl_path():
     p = os.environ.get("FERRYCTL")
     if not p:
-        p = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(H.ferryd_path()))), "ctl", "ferryctl")
+        p = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(ferryd_path()))), "ctl", "ferryctl")
     if not (os.path.isfile(p) and os.access(p, os.X_OK)):
-        H.skip("ferryctl not built (%s); set FERRYCTL" % p)
+        skip("ferryctl not built (%s); set FERRYCTL" % p)
     return p
 
 
@@ -62,21 +67,21 @@ def ferryctl(f, *args, admin=None, env_extra=None):
 
 
 def config(s1, s2, extra_app=False, broken=False):
-    cfg = H.base_config(global_extra=["region yyz"])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("pool", [("s1", s1.port), ("s2", s2.port)], "balance roundrobin")
-    cfg += H.section("app shop", "hosts shop.test", "backend pool", "concurrency soft 5 hard 10 queue 5")
-    cfg += H.section("app blog", "hosts blog.test www.blog.test", "backend pool")
+    cfg = base_config(global_extra=["region yyz"])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("pool", [("s1", s1.port), ("s2", s2.port)], "balance roundrobin")
+    cfg += section("app shop", "hosts shop.test", "backend pool", "concurrency soft 5 hard 10 queue 5")
+    cfg += section("app blog", "hosts blog.test www.blog.test", "backend pool")
     if extra_app:
-        cfg += H.section("app wiki", "hosts wiki.test", "backend pool")
+        cfg += section("app wiki", "hosts wiki.test", "backend pool")
     if broken:
         cfg += "app broken\n    hosts x.test\n    backend nowhere\n"
     return cfg
 
 
 def start():
-    s1, s2 = H.HttpBackend("s1"), H.HttpBackend("s2")
-    f = H.Ferry(config(s1, s2))
+    s1, s2 = HttpBackend("s1"), HttpBackend("s2")
+    f = Ferry(config(s1, s2))
     assert f.admin_port, "no admin listener"
     return f, s1, s2
 
@@ -84,7 +89,7 @@ def start():
 def spread(f, n=20, host="shop.test"):
     seen = {}
     for i in range(n):
-        r = H.request(f.port("web"), "/x%d" % i, host=host)
+        r = request(f.port("web"), "/x%d" % i, host=host)
         assert r.status == 200, "request %d: %d %r" % (i, r.status, r.body[:200])
         name = r.json()["name"]
         seen[name] = seen.get(name, 0) + 1
@@ -240,7 +245,7 @@ def test_validate_candidates():
     cand = os.path.join(os.path.dirname(f.config_path), "candidate")
     with open(cand, "w") as fh:
         fh.write(missing)
-    rc, out = H.run_ferryd(["-c", "-f", cand])
+    rc, out = run_ferryd(["-c", "-f", cand])
     assert rc != 0
     for d in j["diagnostics"]:
         assert d["message"] in out, (d, out)
@@ -275,7 +280,7 @@ def test_reload_through_the_api():
     assert st == 200 and j == {"ok": True, "generation": 2}, (st, raw)
     f.wait_log(r"admin action user=\S* action=reload result=ok")
     assert [a["name"] for a in get(f, "/api/v1/apps")] == ["shop", "blog", "wiki"]
-    assert H.request(f.port("web"), "/", host="wiki.test").status == 200
+    assert request(f.port("web"), "/", host="wiki.test").status == 200
     c = get(f, "/api/v1/config")
     assert c["generation"] == 2 and "app wiki" in c["text"], c
 
@@ -287,7 +292,7 @@ def test_reload_through_the_api():
     assert ov["reload"]["attempts"] == 2 and ov["reload"]["failures"] == 1 and ov["reload"]["last_ok"] is False, ov
     assert "nowhere" in ov["reload"]["last_error"], ov
     # The old configuration keeps serving, and GET /config still shows it.
-    assert H.request(f.port("web"), "/", host="wiki.test").status == 200
+    assert request(f.port("web"), "/", host="wiki.test").status == 200
     assert "app broken" not in get(f, "/api/v1/config")["text"]
 
 
@@ -304,13 +309,13 @@ def test_config_masks_admin_user_hashes():
     """GET /api/v1/config never shows a hash; the masked text validates as-is (the running hashes
     are put back for `<hash>`); a POST body the handler ignores does not spoil the keep-alive
     connection; HEAD is GET without a body."""
-    s1, s2 = H.HttpBackend("s1"), H.HttpBackend("s2")
-    p = subprocess.run([H.ferryd_path(), "--hash-password"], input=b"pw-for-ops\n",
+    s1, s2 = HttpBackend("s1"), HttpBackend("s2")
+    p = subprocess.run([ferryd_path(), "--hash-password"], input=b"pw-for-ops\n",
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert p.returncode == 0, p.stderr
     secret = p.stdout.decode().strip().splitlines()[-1]
     text = config(s1, s2).replace("global\n", "global\n    admin-user ops '%s'\n" % secret, 1)
-    f = H.Ferry(text)
+    f = Ferry(text)
     st, j, raw = api(f, "GET", "/api/v1/config")
     assert st == 401, (st, raw)
     st, j, raw = api(f, "POST", "/api/v1/login", json.dumps({"user": "ops", "password": "pw-for-ops"}),
@@ -345,13 +350,13 @@ def test_config_masks_admin_user_hashes():
 
 
 def test_file_certificates():
-    pki = H.TlsCerts("Ferry API")
-    s1, s2 = H.HttpBackend("s1"), H.HttpBackend("s2")
+    pki = TlsCerts("Ferry API")
+    s1, s2 = HttpBackend("s1"), HttpBackend("s2")
     shop_pem = pki.issue("shop.test", ["shop.test", "www.shop.test"], days=20)
     default_pem = pki.issue("default.test", days=10)
     cfg = config(s1, s2).replace("app shop\n", "app shop\n    certificate %s\n" % shop_pem, 1)
-    cfg += H.section("frontend secure", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % default_pem)
-    f = H.Ferry(cfg)
+    cfg += section("frontend secure", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % default_pem)
+    f = Ferry(cfg)
     now = time.time()
     certs = get(f, "/api/v1/certificates")
     assert [(c["app"], c.get("frontend"), c["source"]) for c in certs] == [("shop", None, "file"),
@@ -417,7 +422,7 @@ def test_ferryctl_commands():
     assert rc == 2 and "usage" in err, (rc, err)
     rc, out, err = ferryctl(f, "frobnicate")
     assert rc == 2, rc
-    rc, out, err = ferryctl(f, "status", admin="http://127.0.0.1:%d" % H.free_port_closed())
+    rc, out, err = ferryctl(f, "status", admin="http://127.0.0.1:%d" % free_port_closed())
     assert rc == 3 and "cannot reach" in err, (rc, err)
     # FERRY_ADMIN is the default address.
     p = subprocess.run([ferryctl_path(), "apps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
@@ -467,7 +472,7 @@ class _FakeAdmin:
         self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = "http://127.0.0.1:%d" % self.srv.server_address[1]
         threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        H._register(self)
+        register(self)
 
     def close(self):
         self.srv.shutdown()
@@ -505,4 +510,4 @@ def test_ferryctl_drain_and_enable():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -22,7 +22,9 @@ import subprocess
 import threading
 import time
 
-import harness as H
+from ferrykit.config import admin_config, section
+from ferrykit.runner import Ferry, hash_password, run_ferryd
+from ferrykit.suite import ferryd_path, figure, main, register, tmpdir, wait_until
 
 PASSWORD = "correct horse battery"
 SECRET = "s3cr3t-ENV-VALUE-7d1f0e"
@@ -54,27 +56,6 @@ def validate(f, text):
     return json.loads(raw), raw
 
 
-def cfg(users=(), global_extra=()):
-    g = ["admin-user %s %s" % u for u in users] + list(global_extra)
-    c = H.base_config(global_extra=g)
-    c += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    c += H.backend_section("pool", [("s1", 9)])
-    c += H.section("app a", "hosts app.test", "backend pool")
-    return c
-
-
-_hashes = {}
-
-
-def hash_of(password):
-    if password not in _hashes:
-        p = subprocess.run([H.ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-        assert p.returncode == 0, p.stderr
-        _hashes[password] = p.stdout.decode().strip()
-    return _hashes[password]
-
-
 def vm_kib(pid, field):
     with open("/proc/%d/status" % pid) as fh:
         for line in fh:
@@ -89,11 +70,11 @@ def test_validate_reads_no_environment():
     os.environ["FERRY_ADMIN_HASH"] = SECRET
     os.environ["FERRY_SECRET_PORT"] = "4433"
     try:
-        f = H.Ferry(cfg())
+        f = Ferry(admin_config())
     finally:
         del os.environ["FERRY_ADMIN_HASH"]
         del os.environ["FERRY_SECRET_PORT"]
-    base = cfg()
+    base = admin_config()
     # The reported attack: a bad value that the diagnostic quotes.
     j, raw = validate(f, base.replace("    server s1", "    balance ${FERRY_ADMIN_HASH}\n    server s1", 1))
     assert SECRET.encode() not in raw, raw[:600]
@@ -120,12 +101,12 @@ def test_validate_reads_no_environment():
 
 
 def test_validate_reads_no_file_outside_the_config_directory():
-    f = H.Ferry(cfg())
+    f = Ferry(admin_config())
     d = os.path.dirname(f.config_path)
-    base = cfg()
+    base = admin_config()
     # A file inside the directory may be included (diagnostics about it stay masked).
     with open(os.path.join(d, "extra.conf"), "w") as fh:
-        fh.write(H.section("app b", "hosts b.test", "backend pool"))
+        fh.write(section("app b", "hosts b.test", "backend pool"))
     j, _ = validate(f, base + "include extra.conf\n")
     assert j["ok"] is True, j
     os.symlink("/etc/hostname", os.path.join(d, "link.conf"))
@@ -160,7 +141,7 @@ def test_validate_reads_no_file_outside_the_config_directory():
     host = os.path.join(d, "host.conf")
     with open(host, "w") as fh:
         fh.write(base + "include /etc/no-such-file-4f2a\n")
-    rc, out = H.run_ferryd(["-c", "-f", host])
+    rc, out = run_ferryd(["-c", "-f", host])
     assert rc == 1 and "No such file" in out, out
 
 
@@ -170,7 +151,7 @@ ONE_MIB_OF_A = "a\n" * (1 << 19)
 
 
 def test_validate_cost_is_bounded():
-    f = H.Ferry(cfg())
+    f = Ferry(admin_config())
     rss0 = vm_kib(f.pid, "VmRSS")
     hwm0 = vm_kib(f.pid, "VmHWM")
     t0 = time.monotonic()
@@ -178,10 +159,10 @@ def test_validate_cost_is_bounded():
     took = time.monotonic() - t0
     assert st == 200, (st, raw[:300])
     hwm1 = vm_kib(f.pid, "VmHWM")
-    H.figure("validate 1 MiB of 'a' lines: answer", len(raw), "bytes")
-    H.figure("validate 1 MiB of 'a' lines: peak RSS growth", (hwm1 - max(hwm0, rss0)) // 1024, "MiB")
-    H.figure("validate 1 MiB of 'a' lines: ferryd VmHWM", hwm1 // 1024, "MiB")
-    H.figure("validate 1 MiB of 'a' lines: time", "%.0f" % (took * 1000), "ms")
+    figure("validate 1 MiB of 'a' lines: answer", len(raw), "bytes")
+    figure("validate 1 MiB of 'a' lines: peak RSS growth", (hwm1 - max(hwm0, rss0)) // 1024, "MiB")
+    figure("validate 1 MiB of 'a' lines: ferryd VmHWM", hwm1 // 1024, "MiB")
+    figure("validate 1 MiB of 'a' lines: time", "%.0f" % (took * 1000), "ms")
     assert len(raw) < 512 * 1024, len(raw)
     j = json.loads(raw)
     assert j["ok"] is False and j["errors"] == 1 << 19, {k: j[k] for k in j if k != "diagnostics"}
@@ -199,8 +180,8 @@ def test_validate_cost_is_bounded():
     with open(p, "w") as fh:
         fh.write(ONE_MIB_OF_A)
     t0 = time.monotonic()
-    rc, out = H.run_ferryd(["-c", "-f", p])
-    H.figure("ferryd -c on 1 MiB of 'a' lines", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
+    rc, out = run_ferryd(["-c", "-f", p])
+    figure("ferryd -c on 1 MiB of 'a' lines", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
     assert rc == 1, out[-300:]
     assert out.count(": error: ") <= 1000 and len(out) < 512 * 1024, (out.count(": error: "), len(out))
     assert "%d errors" % (1 << 19) in out, out[-300:]
@@ -208,21 +189,21 @@ def test_validate_cost_is_bounded():
 
 
 def test_validate_caps_included_text():
-    f = H.Ferry(cfg())
+    f = Ferry(admin_config())
     d = os.path.dirname(f.config_path)
     with open(os.path.join(d, "big.conf"), "w") as fh:
         line = "#" + "x" * 1022 + "\n"
         fh.write(line * 3 * 1024)  # 3 MiB of comments: fine alone
-    j, _ = validate(f, cfg() + "include big.conf\n")
+    j, _ = validate(f, admin_config() + "include big.conf\n")
     assert j["ok"] is True, j
-    j, raw = validate(f, cfg() + "include big.conf\ninclude big.conf\n")
+    j, raw = validate(f, admin_config() + "include big.conf\ninclude big.conf\n")
     assert j["ok"] is False, j
     errs = [x for x in j["diagnostics"] if x["severity"] == "error"]
     assert len(errs) == 1 and "MiB" in errs[0]["message"] and errs[0]["file"] == "candidate", errs
 
 
 def test_concurrent_validations_are_bounded():
-    f = H.Ferry(cfg())
+    f = Ferry(admin_config())
     results = []
     lock = threading.Lock()
 
@@ -248,10 +229,10 @@ def test_concurrent_validations_are_bounded():
         if refused and len(refused) < 8:
             break
     assert refused and len(refused) <= 6, [r[0] for r in results]
-    H.figure("validations refused with 503 out of 8 at once", len(refused))
+    figure("validations refused with 503 out of 8 at once", len(refused))
     f.wait_log(r"admin validate refused: 2 already running")
     # The slots are free again afterwards.
-    j, _ = validate(f, cfg())
+    j, _ = validate(f, admin_config())
     assert j["ok"] is True, j
 
 
@@ -268,7 +249,7 @@ class Admin:
 
 
 def test_other_admin_logs_in_from_the_attacked_address():
-    f = H.Ferry(cfg([("ops", hash_of(PASSWORD)), ("dev", hash_of(PASSWORD + "2"))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD)), ("dev", hash_password(PASSWORD + "2"))]))
     a = Admin(f.admin_port)
     statuses = [a.login("ops", "guess-%d" % i)[0] for i in range(6)]
     assert statuses == [401, 401, 401, 429, 429, 429], statuses
@@ -282,7 +263,7 @@ def test_other_admin_logs_in_from_the_attacked_address():
 
 
 def test_retry_after_grows_and_unknown_users_count_alike():
-    f = H.Ferry(cfg([("ops", hash_of(PASSWORD))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD))]))
     a = Admin(f.admin_port)
     t0 = time.monotonic()
     waits = []
@@ -299,7 +280,7 @@ def test_retry_after_grows_and_unknown_users_count_alike():
         else:
             assert st == 401, st
     assert waits == sorted(waits) and waits[0] < waits[-1], waits
-    H.figure("Retry-After after failures 3, 4, 5", "/".join(map(str, waits)), "s")
+    figure("Retry-After after failures 3, 4, 5", "/".join(map(str, waits)), "s")
     assert statuses[:4] == [401, 401, 401, 429], statuses
     # An unknown user gets exactly the same answers (no user enumeration), from other addresses
     # (both at once: 2 hashes are verified at a time).
@@ -316,7 +297,7 @@ def test_retry_after_grows_and_unknown_users_count_alike():
 
 
 def test_new_address_logs_in_a_user_under_attack():
-    f = H.Ferry(cfg([("ops", hash_of(PASSWORD))]))
+    f = Ferry(admin_config([("ops", hash_password(PASSWORD))]))
     a = Admin(f.admin_port)
     # A spread-out guess at ops's password: 3 addresses x 3 guesses and 1 more, the user's
     # free budget (10 failures).
@@ -343,12 +324,12 @@ def test_new_address_logs_in_a_user_under_attack():
 
 def run_with_pidfile(pidf, wait=8):
     """Starts ferryd with --pidfile; returns (exit code or None if still running, Popen)."""
-    d = H.tmpdir()
+    d = tmpdir()
     cfgp = os.path.join(d, "pid.conf")
     with open(cfgp, "w") as fh:
-        fh.write(cfg())
+        fh.write(admin_config())
     log = open(os.path.join(d, "pid.log"), "ab")
-    p = subprocess.Popen([H.ferryd_path(), "-f", cfgp, "--pidfile", pidf], cwd=d, stdin=subprocess.DEVNULL,
+    p = subprocess.Popen([ferryd_path(), "-f", cfgp, "--pidfile", pidf], cwd=d, stdin=subprocess.DEVNULL,
                          stdout=log, stderr=log)
 
     class Stop:
@@ -357,7 +338,7 @@ def run_with_pidfile(pidf, wait=8):
                 p.kill()
                 p.wait(5)
             log.close()
-    H._register(Stop())
+    register(Stop())
     try:
         return p.wait(wait), p
     except subprocess.TimeoutExpired:
@@ -365,7 +346,7 @@ def run_with_pidfile(pidf, wait=8):
 
 
 def test_pidfile_symlink_is_refused():
-    d = H.tmpdir()
+    d = tmpdir()
     target = os.path.join(d, "precious.txt")
     with open(target, "w") as fh:
         fh.write("precious\n")
@@ -393,13 +374,13 @@ def test_pidfile_symlink_is_refused():
 
 
 def test_pidfile_stale_regular_file_is_replaced():
-    d = H.tmpdir()
+    d = tmpdir()
     pidf = os.path.join(d, "ferryd.pid")
     with open(pidf, "w") as fh:
         fh.write("999999\n")
     rc, p = run_with_pidfile(pidf, wait=2)
     assert rc is None, "ferryd exited %r" % rc
-    H.wait_until(lambda: open(pidf).read() == "%d\n" % p.pid, timeout=10, what="pidfile with our pid")
+    wait_until(lambda: open(pidf).read() == "%d\n" % p.pid, timeout=10, what="pidfile with our pid")
     st = os.lstat(pidf)
     assert stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & 0o022 == 0, oct(st.st_mode)
     assert not [n for n in os.listdir(d) if n.startswith("ferryd.pid.")], os.listdir(d)
@@ -409,4 +390,4 @@ def test_pidfile_stale_regular_file_is_replaced():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

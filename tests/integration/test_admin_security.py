@@ -7,32 +7,22 @@ import http.client
 import json
 import os
 import re
-import shutil
 import ssl
-import subprocess
 import time
 
-import harness as H
+from ferrykit.config import admin_config
+from ferrykit.runner import Ferry, hash_password, run_ferryd
+from ferrykit.suite import figure, main, skip, tmpdir
+from ferrykit.tls import client_context, self_signed
+from ferrykit.wire import Response
 
 PASSWORD = "correct horse battery"
 
 
 def _hash(password):
-    p = subprocess.run([H.ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-    assert p.returncode == 0, "ferryd --hash-password exited %d: %s" % (p.returncode, p.stderr)
-    line = p.stdout.decode().strip()
+    line = hash_password(password)
     assert re.fullmatch(r"\$scrypt\$ln=15,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}", line), line
     return line
-
-
-def _cfg(users=(), extra=()):
-    g = ["admin-user %s %s" % u for u in users] + list(extra)
-    cfg = H.base_config(global_extra=g)
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("s1", 9)])
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    return cfg
 
 
 class Admin:
@@ -56,7 +46,7 @@ class Admin:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
             data = r.read()
-            return H.Response(r.status, r.reason, r.getheaders(), data)
+            return Response(r.status, r.reason, r.getheaders(), data)
         finally:
             conn.close()
 
@@ -76,7 +66,7 @@ def _cookie_header(set_cookie):
 
 def test_auth_flow():
     h = _hash(PASSWORD)
-    f = H.Ferry(_cfg([("ops", h)]))
+    f = Ferry(admin_config([("ops", h)]))
     a = Admin(f.admin_port)
     assert a.req("GET", "/healthz").status == 200
     for path in ("/api/v1/me", "/api/v1/mesh", "/metrics", "/api/v1/nowhere"):
@@ -156,7 +146,7 @@ def test_auth_flow():
 def test_actions_logged_with_user():
     """A mutating API route (drain/enable) needs auth and CSRF, and logs the user."""
     h = _hash(PASSWORD)
-    f = H.Ferry(_cfg([("ops", h)]))
+    f = Ferry(admin_config([("ops", h)]))
     a = Admin(f.admin_port)
     path = "/api/v1/servers/pool/s1/drain"
     assert a.req("POST", path).status == 401
@@ -165,7 +155,7 @@ def test_actions_logged_with_user():
     assert a.req("POST", path, headers=ck).status == 403  # no CSRF token
     r = a.req("POST", path, headers=dict(ck, **{"X-CSRF-Token": j["csrf"]}))
     if r.status == 404:
-        H.skip("no drain route in this build")
+        skip("no drain route in this build")
     assert r.status == 200, (r.status, r.body)
     f.wait_log(r"admin action user=ops action=drain .*result=ok address=127\.0\.0\.1")
     r = a.req("POST", "/api/v1/servers/pool/s1/enable", headers={"Authorization": "Bearer " + j["token"]})
@@ -176,13 +166,13 @@ def test_actions_logged_with_user():
 def test_login_rate_limit():
     """Failed logins back off per (user, address) (and per user, per address: see
     test_admin_hardening.py): 3 free failures, then 1 s, 2 s, 4 s ..."""
-    f = H.Ferry(_cfg([("ops", _hash(PASSWORD))]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))]))
     a = Admin(f.admin_port)
     t0 = time.monotonic()
     for i in range(3):
         r = a.login("ops", "wrong-%d" % i)
         assert r.status == 401, "attempt %d: %d" % (i + 1, r.status)
-    H.figure("three failed scrypt logins", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
+    figure("three failed scrypt logins", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
     r = a.login("ops", "wrong-4")
     assert r.status == 429, r.status
     retry = int(r.header("Retry-After"))
@@ -198,7 +188,7 @@ def test_login_rate_limit():
 
 
 def test_session_idle_expiry():
-    f = H.Ferry(_cfg([("ops", _hash(PASSWORD))], ["admin-session-timeout 2s"]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["admin-session-timeout 2s"]))
     a = Admin(f.admin_port)
     j, cookie = a.session()
     assert j["idle_timeout_s"] == 2, j
@@ -212,7 +202,7 @@ def test_session_idle_expiry():
 
 
 def test_metrics_public_and_no_users():
-    f = H.Ferry(_cfg([("ops", _hash(PASSWORD))], ["metrics-public on"]))
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["metrics-public on"]))
     a = Admin(f.admin_port)
     r = a.req("GET", "/metrics")
     # 200 once the /metrics route exists on this build, 404 before; never 401.
@@ -221,7 +211,7 @@ def test_metrics_public_and_no_users():
     assert a.req("POST", "/metrics").status == 401  # only GET/HEAD are public
 
     # Without users (loopback only) every route is open; Host and Origin still apply.
-    g = H.Ferry(_cfg(), name="open")
+    g = Ferry(admin_config(), name="open")
     o = Admin(g.admin_port)
     me = o.req("GET", "/api/v1/me")
     assert me.status == 200 and json.loads(me.body)["auth"] == "none", (me.status, me.body)
@@ -232,19 +222,14 @@ def test_metrics_public_and_no_users():
 
 
 def _self_signed(d):
-    if not shutil.which("openssl"):
-        H.skip("the openssl command is not installed")
     cert, key = os.path.join(d, "admin.pem"), os.path.join(d, "admin.key")
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=ferry-admin",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    self_signed(cert, key, "ferry-admin", ["IP:127.0.0.1", "DNS:localhost"], days=2)
     return cert, key
 
 
 def test_admin_tls():
-    cert, key = _self_signed(H.tmpdir())
-    f = H.Ferry(_cfg([("ops", _hash(PASSWORD))], ["admin-tls admin.pem admin.key"]))  # relative paths
+    cert, key = _self_signed(tmpdir())
+    f = Ferry(admin_config([("ops", _hash(PASSWORD))], ["admin-tls admin.pem admin.key"]))  # relative paths
     tls = ssl.create_default_context(cafile=cert)
     a = Admin(f.admin_port, tls=tls)
     r = a.req("GET", "/healthz")
@@ -265,12 +250,8 @@ def test_admin_tls():
     # TLS 1.1 is refused by the server (the client is allowed to offer it: SECLEVEL=0), while
     # the same client speaking TLS 1.2 gets through; plain HTTP gets no HTTP answer.
     def legacy_client(version):
-        c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        c.check_hostname = False
-        c.verify_mode = ssl.CERT_NONE
+        c = client_context(verify=False, minimum=version, maximum=version)
         c.set_ciphers("DEFAULT:@SECLEVEL=0")
-        c.minimum_version = version
-        c.maximum_version = version
         return c
     assert Admin(f.admin_port, tls=legacy_client(ssl.TLSVersion.TLSv1_2)).req("GET", "/healthz").status == 200
     import warnings
@@ -294,7 +275,7 @@ def test_admin_tls():
 
     # Reload with a new certificate file restarts the listener with it.
     os.replace(cert, cert + ".old")
-    cert2, _ = _self_signed(H.tmpdir())
+    cert2, _ = _self_signed(tmpdir())
     assert f.reload() == ("ok", 2)
     f.wait_log(r"admin listening address=", count=2)
     tls2 = ssl.create_default_context(cafile=cert2)
@@ -302,13 +283,13 @@ def test_admin_tls():
 
 
 def test_check_refuses_public_admin():
-    d = H.tmpdir()
+    d = tmpdir()
     path = os.path.join(d, "public.conf")
-    cfg = _cfg().replace("admin        127.0.0.1:0", "admin        0.0.0.0:9900")
+    cfg = admin_config().replace("admin        127.0.0.1:0", "admin        0.0.0.0:9900")
     with open(path, "w") as fh:
         fh.write(cfg)
     line = cfg.splitlines().index("    admin        0.0.0.0:9900") + 1
-    rc, out = H.run_ferryd(["-c", "-f", path])
+    rc, out = run_ferryd(["-c", "-f", path])
     assert rc == 1, (rc, out)
     want = "%s:%d:18: error: admin address 0.0.0.0:9900 is not loopback: it needs 'admin-tls" % (path, line)
     assert want in out, out
@@ -317,42 +298,42 @@ def test_check_refuses_public_admin():
     ok = cfg.replace("    log ", "    admin-tls admin.pem admin.key\n    admin-user ops %s\n    log " % _hash("x"), 1)
     with open(path, "w") as fh:
         fh.write(ok)
-    rc, out = H.run_ferryd(["-c", "-f", path])
+    rc, out = run_ferryd(["-c", "-f", path])
     assert rc == 0 and "Configuration file is valid" in out, (rc, out)
     # The TLS files are loaded by the check: a missing key is reported at the directive.
     missing = ok.replace("admin-tls admin.pem admin.key", "admin-tls admin.pem nokey.pem")
     with open(path, "w") as fh:
         fh.write(missing)
     line = missing.splitlines().index("    admin-tls admin.pem nokey.pem") + 1
-    rc, out = H.run_ferryd(["-c", "-f", path])
+    rc, out = run_ferryd(["-c", "-f", path])
     assert rc == 1 and ("%s:%d:15: error: admin-tls %s/admin.pem" % (path, line, d)) in out, out
 
-    bad = _cfg([("ops", "$md5$abc")])
+    bad = admin_config([("ops", "$md5$abc")])
     with open(path, "w") as fh:
         fh.write(bad)
     line = bad.splitlines().index("    admin-user ops $md5$abc") + 1
-    rc, out = H.run_ferryd(["-c", "-f", path])
+    rc, out = run_ferryd(["-c", "-f", path])
     assert rc == 1 and ("%s:%d:20: error: unknown password hash" % (path, line)) in out, out
 
 
 def test_reload_removing_user_ends_its_sessions():
     h_ops, h_dev = _hash(PASSWORD), _hash("dev password")
-    f = H.Ferry(_cfg([("ops", h_ops), ("dev", h_dev)]))
+    f = Ferry(admin_config([("ops", h_ops), ("dev", h_dev)]))
     a = Admin(f.admin_port)
     ops, _ = a.session("ops")
     dev, _ = a.session("dev", "dev password")
     t_ops = {"Authorization": "Bearer " + ops["token"]}
     t_dev = {"Authorization": "Bearer " + dev["token"]}
     assert a.req("GET", "/api/v1/me", headers=t_dev).status == 200
-    assert f.reload(_cfg([("ops", h_ops)])) == ("ok", 2)
+    assert f.reload(admin_config([("ops", h_ops)])) == ("ok", 2)
     assert a.req("GET", "/api/v1/me", headers=t_dev).status == 401
     assert a.req("GET", "/api/v1/me", headers=t_ops).status == 200, "ops' session should survive"
     assert a.login("dev", "dev password").status == 401
     f.wait_log(r"admin session ended user=dev")
     # A changed password hash ends the sessions too.
-    assert f.reload(_cfg([("ops", _hash("new password"))])) == ("ok", 3)
+    assert f.reload(admin_config([("ops", _hash("new password"))])) == ("ok", 3)
     assert a.req("GET", "/api/v1/me", headers=t_ops).status == 401
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

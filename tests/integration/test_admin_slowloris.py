@@ -16,14 +16,16 @@ import os
 import re
 import resource
 import selectors
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 
-import harness as H
+from ferrykit.config import admin_config
+from ferrykit.runner import Ferry, hash_password
+from ferrykit.suite import figure, main, percentile, register, skip, tmpdir, wait_until
+from ferrykit.tls import self_signed
+from ferrykit.wire import connect, recv_all
 
 PASSWORD = "slowloris test password"
 HEAD_DEADLINE = 5.0   # documented: request head (and TLS handshake) within 5 s of accept
@@ -37,40 +39,18 @@ def _raise_fd_limit(need):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = need if hard == resource.RLIM_INFINITY else min(hard, max(need, soft))
     if want < need:
-        H.skip("RLIMIT_NOFILE hard limit %d < %d needed" % (hard, need))
+        skip("RLIMIT_NOFILE hard limit %d < %d needed" % (hard, need))
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-_hashes = {}
-
-
-def _hash(password):
-    if password in _hashes:  # scrypt takes a while: once per run
-        return _hashes[password]
-    p = subprocess.run([H.ferryd_path(), "--hash-password"], input=(password + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
-    assert p.returncode == 0, p.stderr
-    _hashes[password] = p.stdout.decode().strip().splitlines()[-1]
-    return _hashes[password]
-
-
 def _cfg(extra=()):
-    cfg = H.base_config(global_extra=["admin-user ops %s" % _hash(PASSWORD)] + list(extra))
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("s1", 9)])
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    return cfg
+    return admin_config([("ops", hash_password(PASSWORD))], extra)
 
 
 def _self_signed(d):
-    if not shutil.which("openssl"):
-        H.skip("the openssl command is not installed")
-    cert, key = os.path.join(d, "admin.pem"), os.path.join(d, "admin.key")
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=ferry-admin",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr
+    cert = os.path.join(d, "admin.pem")
+    self_signed(cert, os.path.join(d, "admin.key"), "ferry-admin", ["IP:127.0.0.1"], days=2)
     return cert
 
 
@@ -118,7 +98,7 @@ class Attack:
             self.sel.register(s, selectors.EVENT_READ, c)
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        H._register(self)
+        register(self)
 
     def _close(self, c, now):
         if c["closed"] is None:
@@ -220,8 +200,8 @@ def _measure(port, token, n=50, tls=None, max_failures=3):
 
 def _check_reachable(port, token, label, tls=None, n=50):
     lat, failures = _measure(port, token, n=n, tls=tls)
-    p99 = H.percentile(lat, 99)
-    H.figure("%s: admin p99 (%d requests)" % (label, len(lat)), "%.1f" % (p99 * 1000), "ms")
+    p99 = percentile(lat, 99)
+    figure("%s: admin p99 (%d requests)" % (label, len(lat)), "%.1f" % (p99 * 1000), "ms")
     assert not failures, "%s: %d of %d requests failed: %s" % (label, len(failures), len(lat), failures)
     assert p99 < P99_LIMIT, "%s: p99 %.3f s" % (label, p99)
 
@@ -230,10 +210,10 @@ def _wait_all_closed(attack, label, timeout):
     """Every connection of `attack` is closed within `timeout` s of its connect, and not
     before the head deadline (it is a total deadline, not one that a trickled byte restarts)."""
     last = max(c["t0"] for c in attack.conns)
-    H.wait_until(lambda: not attack.open(), timeout=last + timeout - time.monotonic() + 0.5,
-                 interval=0.1, what="%s: every slow connection closed (%d open)" % (label, len(attack.open())))
+    wait_until(lambda: not attack.open(), timeout=last + timeout - time.monotonic() + 0.5,
+               interval=0.1, what="%s: every slow connection closed (%d open)" % (label, len(attack.open())))
     spans = [c["closed"] - c["t0"] for c in attack.conns]
-    H.figure("%s: closed after" % label, "%.1f..%.1f" % (min(spans), max(spans)), "s")
+    figure("%s: closed after" % label, "%.1f..%.1f" % (min(spans), max(spans)), "s")
     assert min(spans) > HEAD_DEADLINE - 1.0, "%s: a connection closed after %.1f s" % (label, min(spans))
     assert max(spans) < timeout, "%s: a connection lived %.1f s" % (label, max(spans))
 
@@ -242,7 +222,7 @@ def test_slowloris_many_addresses():
     """500 connections from 20 addresses (25 each, under the per-address cap) trickle a head;
     a silent head and a trickled body get 408 at their deadline."""
     _raise_fd_limit(2048)
-    f = H.Ferry(_cfg())
+    f = Ferry(_cfg())
     port = f.admin_port
     token = _login(port)
     head = ("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nX-Pad: %s\r\n\r\n" % (port, "a" * 200)).encode()
@@ -253,16 +233,16 @@ def test_slowloris_many_addresses():
     body_head = ("POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
                  "Content-Length: 1000\r\n\r\n{" % port).encode()
     body = Attack(port, ["127.0.0.31"], 1, body_head + b" " * 999, first=len(body_head))
-    H.figure("500 slow connections opened in", "%.2f" % (time.monotonic() - t_start), "s")
+    figure("500 slow connections opened in", "%.2f" % (time.monotonic() - t_start), "s")
     assert attack.refused == 0, "%d connects refused" % attack.refused
     time.sleep(1.2)  # every connection has trickled at least once
     held = len(attack.open())
-    H.figure("slow connections held open", held)
+    figure("slow connections held open", held)
     _check_reachable(port, token, "500 slow connections")
     _wait_all_closed(attack, "trickled heads", HEAD_DEADLINE + 2.5)
     _wait_all_closed(silent, "silent head", HEAD_DEADLINE + 2.5)
     assert silent.conns[0]["data"].startswith(b"HTTP/1.1 408 "), silent.conns[0]["data"][:200]
-    H.wait_until(lambda: not body.open(), timeout=HEAD_DEADLINE + 4, what="the trickled body closed")
+    wait_until(lambda: not body.open(), timeout=HEAD_DEADLINE + 4, what="the trickled body closed")
     span = body.conns[0]["closed"] - body.conns[0]["t0"]
     assert HEAD_DEADLINE - 1 < span < HEAD_DEADLINE + 3, "trickled body closed after %.1f s" % span
     # The trickle may race the close (a reset can swallow the answer): the body is checked by
@@ -279,29 +259,21 @@ def test_per_address_cap():
     """100 connections from one address: 32 stay open; a complete request from that address
     still gets through (it closes the oldest waiting one), and 127.0.0.1 is unaffected."""
     _raise_fd_limit(1024)
-    f = H.Ferry(_cfg())
+    f = Ferry(_cfg())
     port = f.admin_port
     token = _login(port)
     attack = Attack(port, ["127.0.0.3"], 100, b"GET / HTTP/1.1\r\n", trickle=False)
-    H.wait_until(lambda: len(attack.open()) <= PER_ADDRESS, timeout=3,
-                 what="at most %d connections from 127.0.0.3 (%d open)" % (PER_ADDRESS, len(attack.open())))
+    wait_until(lambda: len(attack.open()) <= PER_ADDRESS, timeout=3,
+               what="at most %d connections from 127.0.0.3 (%d open)" % (PER_ADDRESS, len(attack.open())))
     time.sleep(0.3)
     held = len(attack.open())
-    H.figure("connections held by one address", held)
+    figure("connections held by one address", held)
     assert held == PER_ADDRESS, held
     # The newest ones are kept (the oldest waiting ones made room).
     assert all(c["closed"] is not None for c in attack.conns[:100 - PER_ADDRESS])
-    s = socket.socket()
-    s.bind(("127.0.0.3", 0))
-    s.settimeout(3)
-    s.connect(("127.0.0.1", port))
+    s = connect(port, timeout=3, source="127.0.0.3")
     s.sendall(("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n" % port).encode())
-    data = b""
-    while True:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_all(s)
     s.close()
     assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"ok\n"), data
     _check_reachable(port, token, "one address at its cap", n=20)
@@ -314,15 +286,15 @@ def test_global_cap():
     """1100 connections from 40 addresses (under the per-address cap): the oldest waiting ones
     are closed to stay at the global cap, and new clients are still served."""
     _raise_fd_limit(8 * GLOBAL_CAP + 512)
-    f = H.Ferry(_cfg())
+    f = Ferry(_cfg())
     port = f.admin_port
     token = _login(port)
     attack = Attack(port, _sources(40, 40), 1100, b"GET / HTTP/1.1\r\n", trickle=False)
-    H.wait_until(lambda: len(attack.open()) <= GLOBAL_CAP, timeout=3,
-                 what="at most %d connections (%d open)" % (GLOBAL_CAP, len(attack.open())))
+    wait_until(lambda: len(attack.open()) <= GLOBAL_CAP, timeout=3,
+               what="at most %d connections (%d open)" % (GLOBAL_CAP, len(attack.open())))
     time.sleep(0.3)
     held = len(attack.open())
-    H.figure("connections held at the global cap", held)
+    figure("connections held at the global cap", held)
     assert held == GLOBAL_CAP, held
     _check_reachable(port, token, "global cap reached", n=20)
     f.wait_log(r"admin connection closed reason=connection-limit")
@@ -331,8 +303,8 @@ def test_global_cap():
 def test_slowloris_tls():
     """admin-tls: 200 connections trickle a head after the handshake, 50 never start it."""
     _raise_fd_limit(2048)
-    cert = _self_signed(H.tmpdir())
-    f = H.Ferry(_cfg(["admin-tls admin.pem admin.key"]))
+    cert = _self_signed(tmpdir())
+    f = Ferry(_cfg(["admin-tls admin.pem admin.key"]))
     port = f.admin_port
     tls = ssl.create_default_context(cafile=cert)
     token = _login(port, tls)
@@ -340,7 +312,7 @@ def test_slowloris_tls():
     t_start = time.monotonic()
     attack = Attack(port, _sources(2, 10), 200, head, tls=tls)
     mute = Attack(port, _sources(12, 2), 50, head, tls=tls, handshake=False, trickle=False)
-    H.figure("250 slow TLS connections opened in", "%.2f" % (time.monotonic() - t_start), "s")
+    figure("250 slow TLS connections opened in", "%.2f" % (time.monotonic() - t_start), "s")
     assert attack.refused == 0 and mute.refused == 0, (attack.refused, mute.refused)
     time.sleep(1.2)
     _check_reachable(port, token, "250 slow TLS connections", tls=tls)
@@ -350,4 +322,4 @@ def test_slowloris_tls():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -2,7 +2,11 @@
 
 For every case the request bytes are sent on a fresh connection; expected: a 400 response with
 a short body, then EOF. Cases whose head is invalid must also never reach the upstream."""
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, oneline
+from ferrykit.wire import RawConn, request
 
 GOOD_HEAD = "POST /ok HTTP/1.1\r\nHost: app.test\r\n"
 
@@ -57,10 +61,10 @@ CASES = [
 
 
 def _setup():
-    be = H.HttpBackend("victim")
-    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), be
+    be = HttpBackend("victim")
+    cfg = base_config() + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), be
 
 
 def test_bad_requests_get_400_and_close():
@@ -69,13 +73,13 @@ def test_bad_requests_get_400_and_close():
     failures = []
     for name, data, head_invalid in CASES:
         before = be.hits
-        c = H.RawConn(port)
+        c = RawConn(port)
         try:
             c.send(data)
             try:
                 r = c.read_response(timeout=5)
             except Exception as e:
-                failures.append("%s: no response (%s)" % (name, H._oneline(e)))
+                failures.append("%s: no response (%s)" % (name, oneline(e)))
                 continue
             if r.status != 400:
                 failures.append("%s: expected 400, got %d %r" % (name, r.status, r.body[:80]))
@@ -96,7 +100,7 @@ def test_smuggled_second_request_not_forwarded():
     # Classic CL.TE: if Ferry framed by CL while the upstream framed by TE (or the reverse),
     # the tail "GET /smuggled" would become a second request.
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send(b"POST / HTTP/1.1\r\nHost: app.test\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n"
            b"0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: app.test\r\n\r\n")
     r = c.read_response()
@@ -110,11 +114,11 @@ def test_good_request_after_bad_ones_still_works():
     f, be = _setup()
     port = f.port("web")
     for _, data, _ in CASES[:5]:
-        c = H.RawConn(port)
+        c = RawConn(port)
         c.send(data)
         c.read_all(2)
         c.close()
-    r = H.request(port, "/fine", method="POST", body=b"hello")
+    r = request(port, "/fine", method="POST", body=b"hello")
     assert r.status == 200 and r.json()["body"] == "hello", r
 
 
@@ -131,7 +135,7 @@ def test_valid_edge_cases_accepted():
     ]
     bad = []
     for name, data, body in ok_cases:
-        c = H.RawConn(port)
+        c = RawConn(port)
         c.send(data)
         try:
             r = c.read_response()
@@ -140,10 +144,10 @@ def test_valid_edge_cases_accepted():
             elif r.json()["body"] != body:
                 bad.append("%s: upstream got body %r" % (name, r.json()["body"]))
         except Exception as e:
-            bad.append("%s: %s" % (name, H._oneline(e)))
+            bad.append("%s: %s" % (name, oneline(e)))
         c.close()
     assert not bad, "\n".join(bad)
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

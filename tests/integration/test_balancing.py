@@ -3,23 +3,27 @@ import collections
 import http.client
 import threading
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, wait_until
+from ferrykit.wire import request
 
 
 def _setup(servers, balance, extra=()):
-    bes = {name: H.HttpBackend(name) for name, _ in servers}
-    cfg = H.base_config()
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [(n, bes[n].port, opt) for n, opt in servers], "balance " + balance, *extra)
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), bes
+    bes = {name: HttpBackend(name) for name, _ in servers}
+    cfg = base_config()
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [(n, bes[n].port, opt) for n, opt in servers], "balance " + balance, *extra)
+    cfg += section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), bes
 
 
 def _count(port, n, keepalive=True):
     counts = collections.Counter()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5) if keepalive else None
     for i in range(n):
-        r = H.request(port, "/b/%d" % i, conn=conn)
+        r = request(port, "/b/%d" % i, conn=conn)
         counts[r.json()["name"] if r.status == 200 else r.status] += 1
     if conn:
         conn.close()
@@ -30,7 +34,7 @@ def test_roundrobin_weights():
     f, bes = _setup([("w1", "weight 1"), ("w2", "weight 2"), ("w3", "weight 3")], "roundrobin")
     n = 600
     counts = _count(f.port("web"), n)
-    H.figure("roundrobin 1:2:3 over %d requests" % n, dict(counts))
+    figure("roundrobin 1:2:3 over %d requests" % n, dict(counts))
     for name, w in (("w1", 1), ("w2", 2), ("w3", 3)):
         want = n * w / 6
         assert abs(counts[name] - want) <= 0.1 * want + 2, "%s got %d, expected ~%.0f: %r" % (name, counts[name], want, counts)
@@ -39,7 +43,7 @@ def test_roundrobin_weights():
 def test_roundrobin_equal_new_connections():
     f, bes = _setup([("a", ""), ("b", ""), ("c", "")], "roundrobin")
     counts = _count(f.port("web"), 150, keepalive=False)
-    H.figure("roundrobin equal weights, new connection each", dict(counts))
+    figure("roundrobin equal weights, new connection each", dict(counts))
     for name in "abc":
         assert 40 <= counts[name] <= 60, counts
 
@@ -50,8 +54,8 @@ def test_backup_and_disabled():
     counts = _count(f.port("web"), 30)
     assert counts == {"main": 30}, "only the active server should get traffic: %r" % counts
     bes["main"].kill()
-    H.wait_until(lambda: _count(f.port("web"), 1, keepalive=False) == {"spare": 1}, timeout=5,
-                 what="backup serving once main is down")
+    wait_until(lambda: _count(f.port("web"), 1, keepalive=False) == {"spare": 1}, timeout=5,
+               what="backup serving once main is down")
     counts = _count(f.port("web"), 10, keepalive=False)
     assert counts == {"spare": 10}, "the backup should take over when main is down: %r" % counts
 
@@ -59,7 +63,7 @@ def test_backup_and_disabled():
 def test_random_spreads():
     f, bes = _setup([("r1", ""), ("r2", ""), ("r3", "")], "random")
     counts = _count(f.port("web"), 300)
-    H.figure("random over 300 requests", dict(counts))
+    figure("random over 300 requests", dict(counts))
     # Identical servers: each gets a fair share (power-of-two-choices may favour the faster ones,
     # but none may be starved).
     for name in ("r1", "r2", "r3"):
@@ -75,19 +79,19 @@ def test_leastconn_avoids_busy_server():
     results = []
 
     def slow():
-        results.append(H.request(port, "/slow", timeout=10).json()["name"])
+        results.append(request(port, "/slow", timeout=10).json()["name"])
     t1 = threading.Thread(target=slow)
     t1.start()
-    H.wait_until(lambda: bes["busy"].in_flight + bes["idle"].in_flight == 1, what="first slow request in flight")
+    wait_until(lambda: bes["busy"].in_flight + bes["idle"].in_flight == 1, what="first slow request in flight")
     first = "busy" if bes["busy"].in_flight else "idle"
     other = "idle" if first == "busy" else "busy"
     bes[other].delay = 0.0
     bes[first].delay = 0.0  # new requests return fast; the first one is still sleeping
     counts = _count(port, 10)
     t1.join()
-    H.figure("leastconn while %s holds 1 request" % first, dict(counts))
+    figure("leastconn while %s holds 1 request" % first, dict(counts))
     assert counts[other] >= 9, "leastconn sent %d of 10 to the busy server: %r" % (counts[first], counts)
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

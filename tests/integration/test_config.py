@@ -1,16 +1,17 @@
 """`ferryd -c`: a valid config passes, a broken one lists every error with file:line:col."""
 import os
 import re
-import shutil
-import subprocess
 
-import harness as H
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.suite import INTEGRATION_DIR, main, tmpdir
+from ferrykit.tls import self_signed
 
-TOP = os.path.dirname(os.path.dirname(H.HERE))
+TOP = os.path.dirname(os.path.dirname(INTEGRATION_DIR))
 
 
 def test_version():
-    code, out = H.run_ferryd(["--version"])
+    code, out = run_ferryd(["--version"])
     assert code == 0, "ferryd --version exited %d: %s" % (code, out)
     assert re.search(r"\d+\.\d+\.\d+", out), "no version number in %r" % out
 
@@ -18,19 +19,19 @@ def test_version():
 def test_quickstart_is_valid():
     path = os.path.join(TOP, "examples", "quickstart.conf")
     assert os.path.isfile(path), "missing %s" % path
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     print(out)
     assert code == 0, "quickstart.conf rejected (exit %d):\n%s" % (code, out)
     assert "Configuration file is valid" in out, out
 
 
 def test_test_base_config_is_valid():
-    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", 1)]) + H.section("app a", "hosts a.test", "backend pool")
-    path = os.path.join(H.tmpdir(), "ok.conf")
+    cfg = base_config() + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", 1)]) + section("app a", "hosts a.test", "backend pool")
+    path = os.path.join(tmpdir(), "ok.conf")
     with open(path, "w") as f:
         f.write(cfg)
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     assert code == 0 and "Configuration file is valid" in out, "exit %d:\n%s" % (code, out)
 
 
@@ -52,10 +53,10 @@ BROKEN_LINES = [2, 6, 7, 10]
 
 
 def test_broken_config_lists_every_error():
-    path = os.path.join(H.tmpdir(), "broken.conf")
+    path = os.path.join(tmpdir(), "broken.conf")
     with open(path, "w") as f:
         f.write(BROKEN)
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     print(out)
     assert code == 1, "expected exit 1, got %d" % code
     diag = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.+)$")
@@ -91,10 +92,10 @@ def test_broken_config_lists_every_error():
 
 
 def test_start_with_broken_config_fails():
-    path = os.path.join(H.tmpdir(), "broken.conf")
+    path = os.path.join(tmpdir(), "broken.conf")
     with open(path, "w") as f:
         f.write(BROKEN)
-    code, out = H.run_ferryd(["-f", path], timeout=20)
+    code, out = run_ferryd(["-f", path], timeout=20)
     assert code != 0, "ferryd started on a broken config:\n%s" % out
     assert "broken.conf:2:" in out, "start failure does not show the diagnostics:\n%s" % out
 
@@ -103,45 +104,38 @@ def test_acme_certificate_needs_acme_section():
     """`certificate acme` must not leave an app silently without a certificate: without an
     `acme` section, `ferryd -c` and start refuse it with its position, and a reload that adds
     one keeps the running configuration. A wildcard host cannot get one either."""
-    path = os.path.join(H.tmpdir(), "acme.conf")
+    path = os.path.join(tmpdir(), "acme.conf")
     with open(path, "w") as f:
         f.write("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n"
                 "    default-app a\nbackend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n"
                 "    certificate acme\n    hosts a.example.com *.w.example.com\n")
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     assert code == 1, "ferryd -c accepted 'certificate acme' (exit %d):\n%s" % (code, out)
     assert re.search(r"acme\.conf:10:17: error: app 'a': 'certificate acme' needs an 'acme' section", out), out
     with open(path, "a") as f:
         f.write("acme\n    directory https://127.0.0.1:9/dir\n")
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     assert code == 1 and re.search(r"acme\.conf:11:25: error: app 'a': wildcard host '\*\.w\.example\.com' "
                                    r"cannot get an automatic certificate", out), out
-    code, out = H.run_ferryd(["-f", path], timeout=20)
+    code, out = run_ferryd(["-f", path], timeout=20)
     assert code != 0 and "wildcard host" in out, "ferryd started with an acme wildcard:\n%s" % out
-    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "default-app a") \
-        + H.backend_section("b", [("s1", 9)]) + H.section("app a", "backend b", "hosts a.example.com")
-    fr = H.Ferry(cfg)
+    cfg = base_config() + section("frontend web", "bind 127.0.0.1:0", "default-app a") \
+        + backend_section("b", [("s1", 9)]) + section("app a", "backend b", "hosts a.example.com")
+    fr = Ferry(cfg)
     res = fr.reload(cfg.replace("backend b\n    hosts", "backend b\n    certificate acme\n    hosts"))
     assert res[0] == "failed" and fr.alive(), "reload with 'certificate acme': %r" % (res,)
     assert "needs an 'acme' section" in fr.log, "reload failure does not say why"
-
-
-def _openssl(*args):
-    subprocess.run(["openssl"] + list(args), check=True, capture_output=True)
 
 
 def test_certificate_files_checked():
     """`certificate PATH` files are loaded and checked by ferryd -c (path relative to the config
     file): a missing file and a key that does not match fail with the path at the directive; a
     good self-signed certificate passes."""
-    if not shutil.which("openssl"):
-        H.skip("the openssl command is not installed")
-    d = H.tmpdir()
+    d = tmpdir()
     os.makedirs(os.path.join(d, "certs"))
     for name in ("good", "other"):
-        _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "30",
-                 "-subj", "/CN=%s.test" % name, "-addext", "subjectAltName=DNS:%s.test" % name,
-                 "-keyout", os.path.join(d, "certs", name + ".key"), "-out", os.path.join(d, "certs", name + ".crt"))
+        self_signed(os.path.join(d, "certs", name + ".crt"), os.path.join(d, "certs", name + ".key"),
+                    "%s.test" % name, ["DNS:%s.test" % name], days=30)
     def pem(dst, crt, key):
         with open(os.path.join(d, "certs", dst), "w") as f:
             for p in (crt, key):
@@ -155,23 +149,23 @@ def test_certificate_files_checked():
                     "backend b\n    server s1 127.0.0.1:9\napp a\n    backend b\n    certificate %s\n" % cert
                     + ("    hosts %s\n" % hosts if hosts else ""))
         return path
-    code, out = H.run_ferryd(["-c", "-f", conf("certs/good.pem")])
+    code, out = run_ferryd(["-c", "-f", conf("certs/good.pem")])
     assert code == 0, "a good certificate was refused:\n%s" % out
-    code, out = H.run_ferryd(["-c", "-f", conf("certs/missing.pem")])
+    code, out = run_ferryd(["-c", "-f", conf("certs/missing.pem")])
     assert code == 1 and re.search(r"c\.conf:10:17: error: app 'a': .*certs/missing\.pem", out), out
-    code, out = H.run_ferryd(["-c", "-f", conf("certs/mismatch.pem")])
+    code, out = run_ferryd(["-c", "-f", conf("certs/mismatch.pem")])
     assert code == 1 and "mismatch.pem" in out and "match" in out, out
     # A host routing accepts but SNI cannot select ('_') fails the check, not the start.
-    code, out = H.run_ferryd(["-c", "-f", conf("certs/good.pem", "good.test my_svc.good.test")])
+    code, out = run_ferryd(["-c", "-f", conf("certs/good.pem", "good.test my_svc.good.test")])
     assert code == 1 and re.search(r"c\.conf:10:17: error: app 'a': host 'my_svc\.good\.test' cannot select a TLS "
                                    r"certificate: invalid character '_'", out), out
 
 
 def test_check_missing_file():
-    code, out = H.run_ferryd(["-c", "-f", os.path.join(H.tmpdir(), "nope.conf")])
+    code, out = run_ferryd(["-c", "-f", os.path.join(tmpdir(), "nope.conf")])
     assert code == 1, "exit %d for a missing file:\n%s" % (code, out)
     assert "nope.conf" in out, out
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

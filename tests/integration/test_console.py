@@ -22,9 +22,13 @@ import subprocess
 import threading
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry, hash_password, run_ferryd
+from ferrykit.suite import INTEGRATION_DIR, figure, main, register, skip, wait_until
+from ferrykit.wire import request
 
-TOP = os.path.dirname(os.path.dirname(H.HERE))
+TOP = os.path.dirname(os.path.dirname(INTEGRATION_DIR))
 BROWSER_DIR = os.path.join(TOP, "tests", "browser")
 CHROMIUM = "/usr/bin/chromium"
 CHART_JS = "/usr/share/javascript/chart.js"
@@ -32,7 +36,7 @@ USER, PASSWORD = "ops", "console-test-password"
 
 
 def _artifacts_dir():
-    d = os.environ.get("FERRY_ARTIFACTS") or os.path.join(H.HERE, "artifacts")
+    d = os.environ.get("FERRY_ARTIFACTS") or os.path.join(INTEGRATION_DIR, "artifacts")
     d = os.path.join(d, "console")
     os.makedirs(d, exist_ok=True)
     for name in os.listdir(d):  # only the screenshots a previous run of this test made
@@ -47,9 +51,9 @@ def _require_browser():
     missing = [n for n, p in (("/usr/bin/chromium (Debian package chromium)", os.access(CHROMIUM, os.X_OK)),
                               ("node", node), ("npm", npm)) if not p]
     if missing:
-        H.skip("missing: %s (scripts/install-deps.sh test)" % ", ".join(missing))
+        skip("missing: %s (scripts/install-deps.sh test)" % ", ".join(missing))
     if not os.path.isdir(CHART_JS):
-        H.skip("Chart.js missing: %s (Debian package libjs-chart.js)" % CHART_JS)
+        skip("Chart.js missing: %s (Debian package libjs-chart.js)" % CHART_JS)
     with open(os.path.join(BROWSER_DIR, "package.json")) as f:
         want = json.load(f)["dependencies"]["playwright-core"]
     have = None
@@ -63,21 +67,16 @@ def _require_browser():
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=240)
         if p.returncode != 0:
             tail = p.stdout.decode("utf-8", "replace").strip().splitlines()[-3:]
-            H.skip("npm install in tests/browser failed (exit %d): %s" % (p.returncode, " / ".join(tail)))
+            skip("npm install in tests/browser failed (exit %d): %s" % (p.returncode, " / ".join(tail)))
     return node, npm
 
 
 def _admin_user_line():
     """`admin-user ops HASH` when this ferryd can hash passwords (else no users: open console)."""
-    rc, out = H.run_ferryd(["--help"])
+    rc, out = run_ferryd(["--help"])
     if "--hash-password" not in out:
         return None
-    p = subprocess.run([H.ferryd_path(), "--hash-password"], input=(PASSWORD + "\n").encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, cwd=H.tmpdir())
-    lines = [l.strip() for l in p.stdout.decode().splitlines() if l.strip()]
-    assert p.returncode == 0 and lines, "ferryd --hash-password failed (%d): %r %r" % (
-        p.returncode, p.stdout, p.stderr)
-    return "admin-user %s %s" % (USER, lines[-1])
+    return "admin-user %s %s" % (USER, hash_password(PASSWORD))
 
 
 class Traffic:
@@ -89,7 +88,7 @@ class Traffic:
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True, name="traffic")
         self.thread.start()
-        H._register(self)
+        register(self)
 
     def _run(self):
         conns = {}
@@ -101,7 +100,7 @@ class Traffic:
                 try:
                     if host not in conns:
                         conns[host] = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
-                    r = H.request(self.port, "/t/%d" % i, host=host, conn=conns[host])
+                    r = request(self.port, "/t/%d" % i, host=host, conn=conns[host])
                     self.sent += 1
                     if r.status != 200:
                         self.failed += 1
@@ -127,13 +126,13 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 
 
 def _admin_get(port, path, headers=None, method="GET"):
-    return H.request(port, path, method=method, host="127.0.0.1:%d" % port, headers=headers)
+    return request(port, path, method=method, host="127.0.0.1:%d" % port, headers=headers)
 
 
 def test_console_served():
     """The shell, its assets and Chart.js come from ferryd itself, open, with the security and
     cache headers; unknown console files are 404; index.html's module graph is all served."""
-    f = H.Ferry(H.base_config(workers=1))
+    f = Ferry(base_config(workers=1))
     port = f.admin_port
     r = _admin_get(port, "/")
     assert r.status == 200, r
@@ -172,7 +171,7 @@ def test_console_served():
         elif path.endswith(".css"):
             assert a.header("Content-Type") == "text/css; charset=utf-8", (path, a.headers)
     assert len([p for p in seen if p.endswith(".js")]) >= 10, "module graph too small: %r" % sorted(seen)
-    H.figure("console files served", len(seen))
+    figure("console files served", len(seen))
     # Revalidation by ETag.
     a = _admin_get(port, "/console/style.css")
     etag = a.header("ETag")
@@ -193,18 +192,18 @@ def test_console_in_chromium():
     artifacts = _artifacts_dir()
     user_line = _admin_user_line()
 
-    bes = {n: H.HttpBackend(n) for n in ("shop1", "shop2", "blog1", "blog2")}
-    cfg = H.base_config(global_extra=[user_line] if user_line else ())
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("shop", [("s1", bes["shop1"].port), ("s2", bes["shop2"].port)], "balance roundrobin")
-    cfg += H.backend_section("blog", [("b1", bes["blog1"].port), ("b2", bes["blog2"].port)], "balance roundrobin")
-    cfg += H.section("app shop", "hosts shop.test", "backend shop")
-    cfg += H.section("app blog", "hosts blog.test", "backend blog")
-    f = H.Ferry(cfg)
+    bes = {n: HttpBackend(n) for n in ("shop1", "shop2", "blog1", "blog2")}
+    cfg = base_config(global_extra=[user_line] if user_line else ())
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("shop", [("s1", bes["shop1"].port), ("s2", bes["shop2"].port)], "balance roundrobin")
+    cfg += backend_section("blog", [("b1", bes["blog1"].port), ("b2", bes["blog2"].port)], "balance roundrobin")
+    cfg += section("app shop", "hosts shop.test", "backend shop")
+    cfg += section("app blog", "hosts blog.test", "backend blog")
+    f = Ferry(cfg)
     assert f.admin_port, "no 'admin listening' line in ferryd's log"
 
     traffic = Traffic(f.port("web"), ["shop.test", "shop.test", "blog.test"])
-    H.wait_until(lambda: traffic.sent >= 20, timeout=10, what="traffic flowing")
+    wait_until(lambda: traffic.sent >= 20, timeout=10, what="traffic flowing")
     assert traffic.failed == 0, "requests failed before the browser started: %d of %d" % (traffic.failed, traffic.sent)
 
     env = dict(os.environ, FERRY_CONSOLE_URL="http://127.0.0.1:%d" % f.admin_port, FERRY_CONSOLE_APP="shop",
@@ -217,9 +216,9 @@ def test_console_in_chromium():
     out = p.stdout.decode("utf-8", "replace")
     for line in out.splitlines():
         print("  | " + line)
-    H.figure("browser run", "%.1f" % (time.monotonic() - t0), "s")
+    figure("browser run", "%.1f" % (time.monotonic() - t0), "s")
     traffic.close()
-    H.figure("traffic", "%d requests, %d failed" % (traffic.sent, traffic.failed))
+    figure("traffic", "%d requests, %d failed" % (traffic.sent, traffic.failed))
 
     shots = re.findall(r"^SCREENSHOT (.+)$", out, re.M)
     assert shots and all(os.path.isfile(s) and os.path.getsize(s) > 0 for s in shots), "screenshots missing: %r" % shots
@@ -234,4 +233,4 @@ def test_console_in_chromium():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -42,8 +42,14 @@ import threading
 import time
 
 import diff_cases as C
-import harness as H
-import h2raw as R
+from ferrykit.backends import TcpServer
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.h2client import H2Conn
+from ferrykit.h2frames import data_frame, error_name
+from ferrykit.procs import PeerProcess
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, register, skip, tmpdir
+from ferrykit.wire import RawConn, Response, free_port_closed, recv_until
 
 # A proxy silent this long on a case: STALL (longer when ferryd runs under sanitizers).
 READ_TIMEOUT = 5.0 if os.environ.get("FERRY_SANITIZE") else 1.5
@@ -72,7 +78,7 @@ class Recorder:
     def __init__(self):
         self.lock = threading.Lock()
         self.arrivals = {p: [] for p in PROXIES}
-        self.servers = {p: H.TcpServer(lambda c, s, p=p: self._serve(p, c), name="rec-" + p) for p in PROXIES}
+        self.servers = {p: TcpServer(lambda c, s, p=p: self._serve(p, c), name="rec-" + p) for p in PROXIES}
         self.ports = {p: s.port for p, s in self.servers.items()}
 
     def _record(self, proxy, head):
@@ -86,7 +92,7 @@ class Recorder:
         buf = b""
         while True:
             try:
-                head, buf = H.recv_until(c, b"\r\n\r\n", limit=1 << 20, buf=buf)
+                head, buf = recv_until(c, b"\r\n\r\n", limit=1 << 20, buf=buf)
             except (ConnectionError, OSError, ValueError):
                 if buf:
                     self._record(proxy, buf)["complete"] = False
@@ -124,11 +130,11 @@ class Recorder:
     def _chunked(c, buf):
         body = bytearray()
         while True:
-            line, buf = H.recv_until(c, b"\r\n", buf=buf)
+            line, buf = recv_until(c, b"\r\n", buf=buf)
             size = int(line[:-2].split(b";")[0].strip(), 16)
             if size == 0:
                 while True:
-                    line, buf = H.recv_until(c, b"\r\n", buf=buf)
+                    line, buf = recv_until(c, b"\r\n", buf=buf)
                     if line == b"\r\n":
                         return bytes(body), buf
             while len(buf) < size + 2:
@@ -159,11 +165,11 @@ class Recorder:
 # ----------------------------------------------------------------------------------------------
 
 def start_ferry(be_port):
-    cfg = H.base_config(workers=1, admin=False) \
-        + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be_port)]) \
-        + H.section("app a", "hosts a.test", "backend pool")
-    f = H.Ferry(cfg)
+    cfg = base_config(workers=1, admin=False) \
+        + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be_port)]) \
+        + section("app a", "hosts a.test", "backend pool")
+    f = Ferry(cfg)
     return f.port("web"), f.port("web")
 
 
@@ -220,9 +226,9 @@ http {{
 def start_peer(kind, be_port):
     """HAProxy or nginx on two fresh ports (HTTP/1 and h2c prior knowledge); retried with other
     ports if the program exits before listening (a port taken between choosing and binding)."""
-    d = H.tmpdir()
+    d = tmpdir()
     for attempt in range(3):
-        p1, p2 = H.free_port_closed(), H.free_port_closed()
+        p1, p2 = free_port_closed(), free_port_closed()
         if kind == "haproxy":
             path = os.path.join(d, "haproxy.cfg")
             argv = ["haproxy", "-db", "-f", path]
@@ -234,7 +240,7 @@ def start_peer(kind, be_port):
             text = NGINX_CFG.format(d=d, p1=p1, p2=p2, be=be_port)
         with open(path, "w") as f:
             f.write(text)
-        p = H.PeerProcess(kind, argv, [p1, p2], os.path.join(d, "%s-%d.log" % (kind, attempt)))
+        p = PeerProcess(kind, argv, [p1, p2], os.path.join(d, "%s-%d.log" % (kind, attempt)))
         if p.start():
             return p1, p2
         print("  %s exited before listening (attempt %d): %s" % (kind, attempt + 1, p.log[-500:].strip()))
@@ -254,7 +260,7 @@ def _h1_answer(c, method):
             if 100 <= status < 200 and status != 101:
                 continue
             break
-        r = H.Response(status, "", headers, b"")
+        r = Response(status, "", headers, b"")
         if not (status == 101 or (method == b"CONNECT" and 200 <= status < 300) or status in (204, 304)):
             if "chunked" in (r.header("Transfer-Encoding") or "").lower():
                 while True:
@@ -278,7 +284,7 @@ def _h1_answer(c, method):
 
 
 def run_h1(case, port):
-    c = H.RawConn(port, timeout=READ_TIMEOUT)
+    c = RawConn(port, timeout=READ_TIMEOUT)
     try:
         c.send(case.request)
         method = case.request.split(b" ", 1)[0]
@@ -296,7 +302,7 @@ def run_h1(case, port):
 
 def run_h2(case, port):
     try:
-        conn = R.H2Conn.connect(port, timeout=READ_TIMEOUT)
+        conn = H2Conn.connect(port, timeout=READ_TIMEOUT)
     except OSError as e:
         return "connect failed: %s" % e
     try:
@@ -304,7 +310,7 @@ def run_h2(case, port):
         end_on_headers = case.body is None and case.trailers is None
         conn.send_headers(sid, case.fields, end_stream=end_on_headers or case.end_on_headers)
         if case.body is not None and not case.end_on_headers:
-            conn.send(R.data_frame(sid, case.body, end_stream=case.trailers is None))
+            conn.send(data_frame(sid, case.body, end_stream=case.trailers is None))
         if case.trailers is not None:
             conn.send_headers(sid, case.trailers, end_stream=True)
         st = conn._stream(sid)
@@ -322,9 +328,9 @@ def run_h2(case, port):
         if st.headers is not None:
             return st.header(":status")
         if st.reset is not None:
-            return "RST:" + R.error_name(st.reset)
+            return "RST:" + error_name(st.reset)
         if conn.goaway is not None:
-            return "GOAWAY:" + R.error_name(conn.goaway[1])
+            return "GOAWAY:" + error_name(conn.goaway[1])
         return "close" if conn.eof else "timeout"
     except OSError:
         return "close"
@@ -376,17 +382,17 @@ def verdict(case, out):
 def test_differential():
     for tool in ("haproxy", "nginx"):
         if not shutil.which(tool):
-            H.skip("%s is not installed (scripts/install-deps.sh test installs it)" % tool)
+            skip("%s is not installed (scripts/install-deps.sh test installs it)" % tool)
     cases = C.cases()
     names = [c.name for c in cases]
     assert len(set(names)) == len(names), "duplicate case names"
     assert not set(KNOWN_LAX) - set(names), "KNOWN_LAX names unknown cases: %r" % (set(KNOWN_LAX) - set(names))
     t0 = time.monotonic()
-    rec = H._register(Recorder())
+    rec = register(Recorder())
     ports = {"ferry": start_ferry(rec.ports["ferry"]),
              "haproxy": start_peer("haproxy", rec.ports["haproxy"]),
              "nginx": start_peer("nginx", rec.ports["nginx"])}
-    H.figure("differential_startup", "%.2f" % (time.monotonic() - t0), "s")
+    figure("differential_startup", "%.2f" % (time.monotonic() - t0), "s")
 
     def job(case, proxy):
         h1_port, h2_port = ports[proxy]
@@ -399,8 +405,8 @@ def test_differential():
         for fut in concurrent.futures.as_completed(futs):
             answers[futs[fut]] = fut.result()
     time.sleep(0.3)  # a head forwarded just before a proxy's error answer is recorded by now
-    H.figure("differential_requests", len(cases) * len(PROXIES))
-    H.figure("differential_send_time", "%.2f" % (time.monotonic() - t1), "s")
+    figure("differential_requests", len(cases) * len(PROXIES))
+    figure("differential_send_time", "%.2f" % (time.monotonic() - t1), "s")
 
     rows, report = [], []
     for c in cases:
@@ -424,10 +430,10 @@ def test_differential():
     save_report(table, report, unattributed)
 
     by = lambda prefix: [r for r in rows if r[2].startswith(prefix)]  # noqa: E731
-    H.figure("differential_cases", len(cases))
-    H.figure("differential_ferry_laxer_known", len(by("xfail")))
-    H.figure("differential_ferry_laxer_valid", len(by("laxer")))
-    H.figure("differential_ferry_stricter", len(by("stricter")))
+    figure("differential_cases", len(cases))
+    figure("differential_ferry_laxer_known", len(by("xfail")))
+    figure("differential_ferry_laxer_valid", len(by("laxer")))
+    figure("differential_ferry_stricter", len(by("stricter")))
     problems = ["%s: %s (ferry %s, haproxy %s, nginx %s)" % (c.name, v, cells["ferry"], cells["haproxy"], cells["nginx"])
                 for c, cells, v in rows if v in ("LAXER", "CONTROL BROKEN") or v.startswith("XPASS")]
     assert not problems, "%d case(s):\n  %s" % (len(problems), "\n  ".join(problems))
@@ -462,7 +468,7 @@ def summary(rows):
 
 
 def save_report(table, report, unattributed):
-    paths = [os.path.join(H.tmpdir(), "differential")]
+    paths = [os.path.join(tmpdir(), "differential")]
     if os.environ.get("FERRY_DIFF_REPORT"):
         paths.append(os.environ["FERRY_DIFF_REPORT"])
     for base in paths:
@@ -475,4 +481,4 @@ def save_report(table, report, unattributed):
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

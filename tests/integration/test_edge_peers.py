@@ -22,31 +22,19 @@ import struct
 import threading
 import time
 
-import harness as H
-import h2raw as R
+from ferrykit.backends import HttpBackend, ProxyProtoBackend, TcpEchoBackend, WsEchoBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.h2client import H2Conn
+from ferrykit.h2frames import NO_ERROR, PREFACE, headers_frames, settings_frame
+from ferrykit.hpack import encode_headers
+from ferrykit.proxyproto import proxy_v1, proxy_v2
+from ferrykit.runner import Ferry, run_ferryd, scrape_metrics
+from ferrykit.suite import figure, main, tmpdir, wait_until
+from ferrykit.wire import RawConn, connect, free_port_closed, request, upstream_header
+from ferrykit.ws import WsReader, ws_encode
 
-up = H.upstream_header
+up = upstream_header
 GET = b"GET /pp HTTP/1.1\r\nHost: app.test\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n"
-
-
-def connect_from(src, port, addr="127.0.0.1", timeout=5.0):
-    """A TCP connection to addr:port from the loopback address `src`."""
-    s = socket.socket()
-    s.settimeout(timeout)
-    s.bind((src, 0))
-    s.connect((addr, port))
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-class SockConn(H.RawConn):
-    """RawConn over an already connected socket."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = bytearray()
-        self.eof = False
-        H._register(self)
 
 
 def _closed_unanswered(c, what):
@@ -55,9 +43,9 @@ def _closed_unanswered(c, what):
 
 
 def _metric(f, name, labels):
-    r = H.request(f.admin_port, "/metrics", host="127.0.0.1:%d" % f.admin_port)
-    assert r.status == 200, r
-    for line in r.body.decode().splitlines():
+    status, _, body = scrape_metrics(f)
+    assert status == 200, (status, body[:200])
+    for line in body.splitlines():
         if line.startswith(name + "{") and all('%s="%s"' % kv in line for kv in labels.items()):
             return float(line.rsplit(" ", 1)[1])
     return None
@@ -68,21 +56,21 @@ def _metric(f, name, labels):
 # ----------------------------------------------------------------------------------------------
 
 def _pp_http(senders, trust=None):
-    be = H.HttpBackend("pp")
+    be = HttpBackend("pp")
     fe = ["bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a", "proxy-senders %s" % senders]
     if trust:
         fe.append("trust-forwarded %s" % trust)
-    cfg = H.base_config(global_extra=["metrics-public on"]) + H.section("frontend pp", *fe) \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), be
+    cfg = base_config(global_extra=["metrics-public on"]) + section("frontend pp", *fe) \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), be
 
 
 def test_proxy_header_from_unlisted_peer_refused_http():
     f, be = _pp_http("127.0.0.2/32")
     port = f.port("pp")
     # 127.0.0.1 is not a listed sender: its claim is never read, the connection is closed.
-    for hdr in (H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, port), H.proxy_v2("203.0.113.7", "127.0.0.1", 1, port)):
-        c = H.RawConn(port)
+    for hdr in (proxy_v1("203.0.113.7", "127.0.0.1", 40000, port), proxy_v2("203.0.113.7", "127.0.0.1", 1, port)):
+        c = RawConn(port)
         c.send(hdr + GET)
         _closed_unanswered(c, "PROXY header from an unlisted peer")
     assert be.hits == 0, "an unlisted sender reached the backend"
@@ -90,16 +78,16 @@ def test_proxy_header_from_unlisted_peer_refused_http():
     # The log is rate-limited (one line per second per worker); the counter counts each one.
     assert _metric(f, "ferry_frontend_refused_connections_total", {"frontend": "pp"}) == 2
     # The listed sender is believed.
-    c = SockConn(connect_from("127.0.0.2", port))
-    c.send(H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + GET)
+    c = RawConn(sock=connect(port, source="127.0.0.2", nodelay=True))
+    c.send(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + GET)
     r = c.read_response()
     assert r.status == 200 and up(r.json(), "X-Forwarded-For") == "203.0.113.7", r
     # h2c after the PROXY header: the same check (the close may come before our preface).
-    c = H.RawConn(port)
+    c = RawConn(port)
     try:
-        c.send(H.proxy_v2("203.0.113.7", "127.0.0.1", 1, port) + R.PREFACE + R.settings_frame({}) +
-               R.headers_frames(1, R.encode_headers([(":method", "GET"), (":scheme", "http"),
-                                                     (":authority", "app.test"), (":path", "/h2")])))
+        c.send(proxy_v2("203.0.113.7", "127.0.0.1", 1, port) + PREFACE + settings_frame({}) +
+               headers_frames(1, encode_headers([(":method", "GET"), (":scheme", "http"),
+                                                 (":authority", "app.test"), (":path", "/h2")])))
     except OSError:
         pass
     assert c.wait_closed(3), "h2c after a PROXY header from an unlisted peer: not closed"
@@ -108,20 +96,20 @@ def test_proxy_header_from_unlisted_peer_refused_http():
 
 
 def test_proxy_header_from_unlisted_peer_refused_tcp():
-    pp = H.ProxyProtoBackend("ppt", tcp=True)
-    cfg = H.base_config() + H.section("frontend t", "bind 127.0.0.1:0 accept-proxy", "mode tcp", "app t",
-                                      "proxy-senders 127.0.0.2/32 ::1/128") \
-        + H.backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + H.section("app t", "mode tcp", "backend pool")
-    f = H.Ferry(cfg)
+    pp = ProxyProtoBackend("ppt", tcp=True)
+    cfg = base_config() + section("frontend t", "bind 127.0.0.1:0 accept-proxy", "mode tcp", "app t",
+                                  "proxy-senders 127.0.0.2/32 ::1/128") \
+        + backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + section("app t", "mode tcp", "backend pool")
+    f = Ferry(cfg)
     port = f.port("t")
-    c = H.RawConn(port)
-    c.send(H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + b"hello")
+    c = RawConn(port)
+    c.send(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + b"hello")
     assert c.wait_closed(3) and bytes(c.buf) == b"", "tcp: an unlisted sender's connection was relayed: %r" % bytes(c.buf)
     time.sleep(0.2)
     assert pp.accepted == 0, "tcp: the server got a connection from an unlisted sender"
     f.wait_log(r"frontend t: refused a connection from 127\.0\.0\.1 \(not in proxy-senders\)")
-    s = connect_from("127.0.0.2", port)
-    s.sendall(H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + b"hello")
+    s = connect(port, source="127.0.0.2", nodelay=True)
+    s.sendall(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + b"hello")
     got = b""
     while len(got) < 5:
         d = s.recv(64)
@@ -136,15 +124,14 @@ def test_proxy_claim_cannot_grant_trust_forwarded():
     so the client's X-Forwarded-For is replaced (HTTP/1 and HTTP/2)."""
     f, be = _pp_http("127.0.0.0/8", trust="198.51.100.0/24")
     port = f.port("pp")
-    c = H.RawConn(port)
-    c.send(H.proxy_v1("198.51.100.9", "127.0.0.1", 40000, port) + GET)
+    c = RawConn(port)
+    c.send(proxy_v1("198.51.100.9", "127.0.0.1", 40000, port) + GET)
     r = c.read_response()
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "198.51.100.9", "a PROXY claim granted trust: %r" % up(r.json(), "X-Forwarded-For")
-    s = H.connect(port)
-    s.sendall(H.proxy_v1("198.51.100.9", "127.0.0.1", 40000, port))
-    h2 = R.H2Conn(s)
-    H._register(h2)
+    s = connect(port)
+    s.sendall(proxy_v1("198.51.100.9", "127.0.0.1", 40000, port))
+    h2 = H2Conn(s)
     st = h2.response(h2.request("app.test", "/h2", scheme="http", headers=[("x-forwarded-for", "6.6.6.6")]))
     assert st.status == 200, st
     xff = up(json.loads(bytes(st.body)), "X-Forwarded-For")
@@ -156,26 +143,26 @@ def test_proxy_claim_can_only_take_trust_away():
     outside it does not (an L4 balancer passes its clients' headers through)."""
     f, be = _pp_http("127.0.0.0/8", trust="127.0.0.0/8")
     port = f.port("pp")
-    c = H.RawConn(port)
-    c.send(H.proxy_v1("127.0.0.9", "127.0.0.1", 40000, port) + GET)
+    c = RawConn(port)
+    c.send(proxy_v1("127.0.0.9", "127.0.0.1", 40000, port) + GET)
     assert up(c.read_response().json(), "X-Forwarded-For") == "6.6.6.6, 127.0.0.9"
-    c = H.RawConn(port)
-    c.send(H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + GET)
+    c = RawConn(port)
+    c.send(proxy_v1("203.0.113.7", "127.0.0.1", 40000, port) + GET)
     assert up(c.read_response().json(), "X-Forwarded-For") == "203.0.113.7"
     # Without a PROXY claim (LOCAL command) the real peer alone decides.
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send(b"\r\n\r\n\x00\r\nQUIT\n" + bytes([0x20, 0x00]) + b"\x00\x00" + GET)
     assert up(c.read_response().json(), "X-Forwarded-For") == "6.6.6.6, 127.0.0.1"
 
 
 def test_proxy_senders_required_config():
-    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", 1)]) + H.section("app a", "hosts app.test", "backend pool")
-    path = os.path.join(H.tmpdir(), "pp.conf")
+    cfg = base_config() + section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", 1)]) + section("app a", "hosts app.test", "backend pool")
+    path = os.path.join(tmpdir(), "pp.conf")
     with open(path, "w") as fh:
         fh.write(cfg)
     line = cfg.splitlines().index("    bind 127.0.0.1:0 accept-proxy") + 1
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     assert code == 1, "accept-proxy without proxy-senders accepted (exit %d):\n%s" % (code, out)
     want = "%s:%d:22: error: 'accept-proxy' needs 'proxy-senders CIDR...'" % (path, line)
     assert want in out, "expected %r in:\n%s" % (want, out)
@@ -198,40 +185,35 @@ class Backhaul:
     mode tcp, TCP echo), `w1` (app ws, WebSocket echo)."""
 
     def __init__(self, peer_ip="127.0.0.3"):
-        self.be = H.HttpBackend("i1")
-        self.echo = H.TcpEchoBackend("e1")
-        self.ws = H.WsEchoBackend("w1")
-        self.key = os.path.join(H.tmpdir(), "wg.key")
+        self.be = HttpBackend("i1")
+        self.echo = TcpEchoBackend("e1")
+        self.ws = WsEchoBackend("w1")
+        self.key = os.path.join(tmpdir(), "wg.key")
         with open(self.key, "w") as fh:
             fh.write(_b64key() + "\n")
         os.chmod(self.key, 0o600)
         self.pub = _b64key()
         # The backhaul needs a real port (`backhaul IP:PORT`, 1..65535): a free one on 127.0.0.2.
-        s = socket.socket()
-        s.bind(("127.0.0.2", 0))
-        self.port = s.getsockname()[1]
-        s.close()
-        self.f = H.Ferry(self.config(peer_ip))
+        self.port = free_port_closed("127.0.0.2")
+        self.f = Ferry(self.config(peer_ip))
         assert self.f.port("(backhaul)") == self.port
 
     def config(self, peer_ip):
         backhaul = "127.0.0.2:%d" % self.port
-        return H.base_config() + H.section(
+        return base_config() + section(
             "mesh", "interface fep%d" % TAG, "private-key %s" % self.key, "address 127.0.0.2/32",
             "backhaul %s" % backhaul, "driver userspace",
             "peer edge", "    public-key %s" % self.pub, "    allowed-ips %s/32" % peer_ip,
             "    backhaul %s:4280" % peer_ip, "    region r1") \
-            + H.backend_section("pool", [("i1", self.be.port)]) + H.section("app web", "hosts app.test", "backend pool") \
-            + H.backend_section("echo-pool", [("e1", self.echo.port)]) + H.section("app echo", "mode tcp", "backend echo-pool") \
-            + H.backend_section("ws-pool", [("w1", self.ws.port)]) + H.section("app ws", "hosts ws.test", "backend ws-pool")
+            + backend_section("pool", [("i1", self.be.port)]) + section("app web", "hosts app.test", "backend pool") \
+            + backend_section("echo-pool", [("e1", self.echo.port)]) + section("app echo", "mode tcp", "backend echo-pool") \
+            + backend_section("ws-pool", [("w1", self.ws.port)]) + section("app ws", "hosts ws.test", "backend ws-pool")
 
     def http1(self, src):
-        return SockConn(connect_from(src, self.port, "127.0.0.2"))
+        return RawConn(sock=connect(self.port, "127.0.0.2", source=src, nodelay=True))
 
     def h2(self, src):
-        c = R.H2Conn(connect_from(src, self.port, "127.0.0.2"))
-        H._register(c)
-        return c
+        return H2Conn(connect(self.port, "127.0.0.2", source=src, nodelay=True))
 
     def websocket(self, src):
         """A WebSocket over the backhaul (HTTP/1 upgrade for instance w1), echoing."""
@@ -240,16 +222,15 @@ class Backhaul:
                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         r = c.read_response(allow_1xx=True)
         assert r.status == 101, r
-        reader = H.WsReader(c.sock, bytes(c.buf))
+        reader = WsReader(c.sock, bytes(c.buf))
         c.buf.clear()
-        c.send(H.ws_encode("hi"))
+        c.send(ws_encode("hi"))
         assert reader.frame() == (1, b"hi")
         return c
 
     def tcp(self, src):
         """A raw TCP backhaul connection for instance e1 (PROXY v2 + Ferry's TLV), echoing."""
-        s = connect_from(src, self.port, "127.0.0.2")
-        H._register(SockConn(s))
+        s = RawConn(sock=connect(self.port, "127.0.0.2", source=src, nodelay=True)).sock  # closed after the test
         tlv = b"ferry/1 app=echo instance=e1"
         addrs = socket.inet_aton("203.0.113.5") + socket.inet_aton("127.0.0.2") + struct.pack("!HH", 5555, 80)
         body = addrs + bytes([0xE0]) + struct.pack("!H", len(tlv)) + tlv
@@ -280,7 +261,7 @@ def test_backhaul_reload_revokes_removed_peer():
     busy = n.http1("127.0.0.3")
     before = n.be.hits
     busy.send(REQ % b"/slow?delay=1")
-    H.wait_until(lambda: n.be.hits > before, what="the slow request at the instance")
+    wait_until(lambda: n.be.hits > before, what="the slow request at the instance")
 
     # The peer moves to 127.0.0.4: 127.0.0.3 is no longer a mesh peer.
     assert n.f.reload(n.config("127.0.0.4"))[0] == "ok"
@@ -325,21 +306,21 @@ def test_backhaul_reload_keeps_trusted_peer():
 
 
 def test_backhaul_address_outside_mesh_refused():
-    key = os.path.join(H.tmpdir(), "wg.key")
+    key = os.path.join(tmpdir(), "wg.key")
     with open(key, "w") as fh:
         fh.write(_b64key() + "\n")
     os.chmod(key, 0o600)
 
     def check(backhaul, peer_backhaul, want_line_of, want_col, want):
-        cfg = H.base_config() + H.section(
+        cfg = base_config() + section(
             "mesh", "private-key %s" % key, "address 10.99.0.1/24", "backhaul %s" % backhaul,
             "peer edge", "    public-key %s" % _b64key(), "    allowed-ips 10.99.0.2/32",
             "    backhaul %s" % peer_backhaul, "    region r1")
-        path = os.path.join(H.tmpdir(), "bh.conf")
+        path = os.path.join(tmpdir(), "bh.conf")
         with open(path, "w") as fh:
             fh.write(cfg)
         line = [i for i, l in enumerate(cfg.splitlines(), 1) if l.strip() == want_line_of][0]
-        code, out = H.run_ferryd(["-c", "-f", path])
+        code, out = run_ferryd(["-c", "-f", path])
         assert code == 1, "accepted (exit %d):\n%s" % (code, out)
         w = "%s:%d:%d: error: %s" % (path, line, want_col, want)
         assert w in out, "expected %r in:\n%s" % (w, out)
@@ -359,11 +340,11 @@ def test_backhaul_address_outside_mesh_refused():
 # ----------------------------------------------------------------------------------------------
 
 def _h2_idle_setup():
-    be = H.HttpBackend("h2i")
-    cfg = H.base_config(defaults_extra=["timeout http-keep-alive 1s"]) \
-        + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg)
+    be = HttpBackend("h2i")
+    cfg = base_config(defaults_extra=["timeout http-keep-alive 1s"]) \
+        + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg)
 
 
 def _ping_until_closed(c, limit=4.0):
@@ -387,18 +368,16 @@ def _ping_until_closed(c, limit=4.0):
 
 def test_h2_idle_timeout_not_extended_by_pings():
     f = _h2_idle_setup()
-    c = R.H2Conn.connect(f.port("web"))
-    H._register(c)
+    c = H2Conn.connect(f.port("web"))
     assert c.response(c.request("app.test", "/", scheme="http")).status == 200
     took = _ping_until_closed(c)
-    H.figure("h2 idle close with 200 ms pings (keep-alive 1s)", "%.2f" % took, "s")
+    figure("h2 idle close with 200 ms pings (keep-alive 1s)", "%.2f" % took, "s")
     assert c.eof, "PINGs every 200 ms kept an idle HTTP/2 connection open for %.1fs (http-keep-alive 1s)" % took
     assert 0.7 <= took <= 2.0, "closed after %.2fs, expected about 1s" % took
-    assert c.goaway is not None and c.goaway[1] == R.NO_ERROR, c.goaway
+    assert c.goaway is not None and c.goaway[1] == NO_ERROR, c.goaway
     assert len(c.pings) >= 3, "the PINGs were not answered while the connection lived: %d" % len(c.pings)
     # A connection that never opened a stream: the same.
-    c = R.H2Conn.connect(f.port("web"))
-    H._register(c)
+    c = H2Conn.connect(f.port("web"))
     took = _ping_until_closed(c)
     assert c.eof and took <= 2.0, "never-used connection kept by PINGs for %.1fs" % took
 
@@ -406,8 +385,7 @@ def test_h2_idle_timeout_not_extended_by_pings():
 def test_h2_idle_timeout_counts_from_last_stream():
     """A stream resets the idle clock: the connection lives ~1s past its last stream."""
     f = _h2_idle_setup()
-    c = R.H2Conn.connect(f.port("web"))
-    H._register(c)
+    c = H2Conn.connect(f.port("web"))
     for i in range(4):  # 4 x 0.6 s of streams: longer than the timeout in total
         assert c.response(c.request("app.test", "/%d" % i, scheme="http")).status == 200
         time.sleep(0.6)
@@ -426,32 +404,31 @@ class ReplaySetup:
     not replays themselves. Apps other (x), secret (z), small (s, max-body-size 1k)."""
 
     def __init__(self, web_lines=(), global_extra=(), workers=2):
-        self.bes = {n: H.HttpBackend(n) for n in ("o", "b", "x", "z", "s")}
+        self.bes = {n: HttpBackend(n) for n in ("o", "b", "x", "z", "s")}
         p = {n: be.port for n, be in self.bes.items()}
-        cfg = H.base_config(workers=workers, global_extra=list(global_extra))
-        cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-        cfg += H.backend_section("pool", [("o", p["o"]), ("b", p["b"])])
-        cfg += H.backend_section("pool-x", [("x", p["x"])])
-        cfg += H.backend_section("pool-z", [("z", p["z"])])
-        cfg += H.backend_section("pool-s", [("s", p["s"])])
-        cfg += H.section("app web", "hosts web.test", "backend pool", *web_lines)
-        cfg += H.section("app other", "hosts other.test", "backend pool-x")
-        cfg += H.section("app secret", "hosts secret.test", "backend pool-z")
-        cfg += H.section("app small", "hosts small.test", "backend pool-s", "max-body-size 1k")
-        self.f = H.Ferry(cfg)
+        cfg = base_config(workers=workers, global_extra=list(global_extra))
+        cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+        cfg += backend_section("pool", [("o", p["o"]), ("b", p["b"])])
+        cfg += backend_section("pool-x", [("x", p["x"])])
+        cfg += backend_section("pool-z", [("z", p["z"])])
+        cfg += backend_section("pool-s", [("s", p["s"])])
+        cfg += section("app web", "hosts web.test", "backend pool", *web_lines)
+        cfg += section("app other", "hosts other.test", "backend pool-x")
+        cfg += section("app secret", "hosts secret.test", "backend pool-z")
+        cfg += section("app small", "hosts small.test", "backend pool-s", "max-body-size 1k")
+        self.f = Ferry(cfg)
         self.port = self.f.port("web")
 
     def replay(self, value):
         def hook(rec):
-            return None if H.upstream_header(rec, "Ferry-Replay-Src") else [("Ferry-Replay", value)]
+            return None if upstream_header(rec, "Ferry-Replay-Src") else [("Ferry-Replay", value)]
         self.bes["o"].respond_headers = self.bes["b"].respond_headers = hook
 
     def post(self, body, path="/p"):
-        return H.request(self.port, path, method="POST", host="web.test", body=body)
+        return request(self.port, path, method="POST", host="web.test", body=body)
 
     def h2_post(self, body):
-        c = R.H2Conn.connect(self.port)
-        H._register(c)
+        c = H2Conn.connect(self.port)
         sid = c.request("web.test", "/h2", method="POST", scheme="http", end_stream=False)
         c.send_data(sid, body, end_stream=True)  # no content-length: streamed
         return c.response(sid, timeout=15)
@@ -460,7 +437,7 @@ class ReplaySetup:
 def test_replay_streamed_body_not_kept_by_default():
     s = ReplaySetup()
     s.replay("app=web")  # to itself: always allowed
-    assert H.request(s.port, "/get", host="web.test").status == 200, "a body-less request must still replay"
+    assert request(s.port, "/get", host="web.test").status == 200, "a body-less request must still replay"
     r = s.post(os.urandom(100 * 1024))
     assert r.status == 502 and b"exceeds replay-max-body" in r.body, \
         "a streamed upload was kept for a replay without replay-max-body: %r" % r
@@ -505,11 +482,11 @@ def test_replay_worker_budget():
     results = {}
 
     def first():
-        results["first"] = H.request(s.port, "/slow?delay=1", method="POST", host="web.test", body=body)
+        results["first"] = request(s.port, "/slow?delay=1", method="POST", host="web.test", body=body)
     t = threading.Thread(target=first)
     t.start()
     # Its whole body reached the server (so it is all kept) before the second one starts.
-    H.wait_until(lambda: s.bes["o"].hits + s.bes["b"].hits >= 1, what="the first upload at the server")
+    wait_until(lambda: s.bes["o"].hits + s.bes["b"].hits >= 1, what="the first upload at the server")
     second = s.post(body, "/second")
     t.join(10)
     assert results["first"].status == 200 and results["first"].json()["name"] == "b", results["first"]
@@ -520,4 +497,4 @@ def test_replay_worker_budget():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -12,10 +12,15 @@ import socket
 import ssl
 import threading
 
-import harness as H
-import h2raw
+from ferrykit.backends import HttpBackend, TcpServer
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.h2client import H2Conn
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, wait_until
+from ferrykit.tls import TlsCerts
+from ferrykit.wire import RawConn, Response, recv_until, upstream_header
 
-up = H.upstream_header
+up = upstream_header
 V12, V13 = ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3
 
 
@@ -23,13 +28,13 @@ def _setup(backend_port, frontend_extra=(), apps=(("a", "a.test"), ("b", "b.test
     fe = ["bind 127.0.0.1:0", "mode http"] + list(frontend_extra)
     if trusted:
         fe.append("trust-forwarded " + trusted)
-    cfg = H.base_config() + H.section("frontend web", *fe) + H.backend_section("pool", [("s1", backend_port)])
+    cfg = base_config() + section("frontend web", *fe) + backend_section("pool", [("s1", backend_port)])
     for name, hosts in apps:
-        cfg += H.section("app %s" % name, "hosts %s" % hosts, "backend pool")
-    return H.Ferry(cfg)
+        cfg += section("app %s" % name, "hosts %s" % hosts, "backend pool")
+    return Ferry(cfg)
 
 
-class RecordingBackend(H.TcpServer):
+class RecordingBackend(TcpServer):
     """Reads requests (head, then a Content-Length or chunked body with its trailers, kept raw)
     and answers each with `answer(head)` bytes (default: 200 with an empty body). Records
     every request's raw bytes, and any bytes that arrive after a response that ended the
@@ -45,7 +50,7 @@ class RecordingBackend(H.TcpServer):
         buf = b""
         while True:
             try:
-                head, buf = H.recv_until(c, b"\r\n\r\n", buf=buf)
+                head, buf = recv_until(c, b"\r\n\r\n", buf=buf)
             except (ConnectionError, OSError, ValueError):
                 return
             lower = head.lower()
@@ -82,7 +87,7 @@ class RecordingBackend(H.TcpServer):
 
 def _raw(port, data, timeout=5.0):
     """Sends raw bytes; returns (status or None, everything read until close or timeout)."""
-    c = H.RawConn(port, timeout=timeout)
+    c = RawConn(port, timeout=timeout)
     c.send(data)
     try:
         r = c.read_response(timeout=timeout)
@@ -98,7 +103,7 @@ def _raw(port, data, timeout=5.0):
 def test_connect_is_refused_not_tunnelled():
     be = RecordingBackend(lambda head: b"HTTP/1.1 200 Connection established\r\n\r\n")
     f = _setup(be.port, frontend_extra=["default-app a"])
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("CONNECT a.test:80 HTTP/1.1\r\nHost: a.test:80\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n"
            "GET /smuggled HTTP/1.1\r\nHost: b.test\r\nFerry-Client-IP: 6.6.6.6\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n")
     r = c.read_response()
@@ -110,7 +115,7 @@ def test_connect_is_refused_not_tunnelled():
 def test_upgrade_answered_200_is_an_ordinary_response():
     be = RecordingBackend()  # 200 with a body to everything
     f = _setup(be.port)
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /up HTTP/1.1\r\nHost: a.test\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n")
     r = c.read_response()
     assert r.status == 200 and r.body == b"ok", r
@@ -118,7 +123,7 @@ def test_upgrade_answered_200_is_an_ordinary_response():
     c.send("GET /next HTTP/1.1\r\nHost: b.test\r\nFerry-Client-IP: 6.6.6.6\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
-    H.wait_until(lambda: len(be.records) == 2, what="two requests at the backend")
+    wait_until(lambda: len(be.records) == 2, what="two requests at the backend")
     second = be.records[1]
     assert second.startswith(b"GET /next HTTP/1.1\r\n"), second
     assert b"6.6.6.6" not in second, "a client Ferry-Client-IP passed through: %r" % second
@@ -129,16 +134,16 @@ def test_upgrade_answered_200_is_an_ordinary_response():
 def test_101_without_upgrade_request_is_502():
     be = RecordingBackend(lambda head: b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: upgrade\r\n\r\n")
     f = _setup(be.port)
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\nGET /tunnelled HTTP/1.1\r\nHost: b.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 502, "a 101 to a plain request was passed on: %r" % r
 
 
 def test_h2c_upgrade_is_not_forwarded():
-    be = H.HttpBackend("h2c")
+    be = HttpBackend("h2c")
     f = _setup(be.port)
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /h2c HTTP/1.1\r\nHost: a.test\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
            "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n")
     r = c.read_response()
@@ -153,7 +158,7 @@ def test_h2c_upgrade_is_not_forwarded():
 # ---------------------------------------------------------------------------------------------
 
 def test_absolute_form_target_and_host():
-    be = H.HttpBackend("abs")
+    be = HttpBackend("abs")
     f = _setup(be.port)
     port = f.port("web")
     status, _ = _raw(port, "GET http://a.test/x HTTP/1.1\r\nHost: b.test\r\n\r\n")
@@ -170,7 +175,7 @@ def test_absolute_form_target_and_host():
 
 
 def test_host_always_sent_upstream():
-    be = H.HttpBackend("host")
+    be = HttpBackend("host")
     f = _setup(be.port, frontend_extra=["default-app a"])
     port = f.port("web")
     status, r = _raw(port, "GET /ten HTTP/1.0\r\n\r\n")
@@ -183,15 +188,15 @@ def test_host_always_sent_upstream():
 
 
 def test_h2_authority_rules():
-    be = H.HttpBackend("h2auth")
+    be = HttpBackend("h2auth")
     f = _setup(be.port)
-    c = h2raw.H2Conn.connect(f.port("web"))
-    st = h2raw.get(c, "a.test", "/ok", scheme="http")
+    c = H2Conn.connect(f.port("web"))
+    st = c.get("a.test", "/ok", scheme="http")
     assert st.status == 200, st
-    assert up(H.Response(200, "", [], st.body).json(), "Host") == "a.test"
+    assert up(Response(200, "", [], st.body).json(), "Host") == "a.test"
     for authority, extra in (("evil@a.test", ()), ("a.test", (("host", "b.test"),)), ("a.test/x", ()),
                              ("a.test:", ())):
-        st = h2raw.get(c, authority, "/bad", scheme="http", headers=extra)
+        st = c.get(authority, "/bad", scheme="http", headers=extra)
         # Refused by Ferry (400) or already by nghttp2's own checks (stream reset).
         assert st.status == 400 or (st.status is None and st.reset is not None), \
             "%r %r answered %r" % (authority, extra, st)
@@ -204,24 +209,24 @@ def test_h2_authority_rules():
 # ---------------------------------------------------------------------------------------------
 
 def test_sni_host_mismatch_is_421():
-    certs = H.TlsCerts()
-    be = H.HttpBackend("sni")
-    cfg = H.base_config() \
-        + H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
-        + H.backend_section("pool", [("s1", be.port)]) \
-        + H.section("app lax", "hosts lax.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-lax", ["lax.test"])) \
-        + H.section("app strict", "hosts strict.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-strict", ["strict.test"]), "tls-min 1.3") \
-        + H.section("app shared", "hosts shared.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-shared", ["shared.test", "other.test"])) \
-        + H.section("app other", "hosts other.test", "backend pool",
-                    "certificate %s" % certs.issue("cert-shared2", ["shared.test", "other.test"]))
-    f = H.Ferry(cfg)
+    certs = TlsCerts()
+    be = HttpBackend("sni")
+    cfg = base_config() \
+        + section("frontend web", "bind 127.0.0.1:0 tls", "mode http") \
+        + backend_section("pool", [("s1", be.port)]) \
+        + section("app lax", "hosts lax.test", "backend pool",
+                  "certificate %s" % certs.issue("cert-lax", ["lax.test"])) \
+        + section("app strict", "hosts strict.test", "backend pool",
+                  "certificate %s" % certs.issue("cert-strict", ["strict.test"]), "tls-min 1.3") \
+        + section("app shared", "hosts shared.test", "backend pool",
+                  "certificate %s" % certs.issue("cert-shared", ["shared.test", "other.test"])) \
+        + section("app other", "hosts other.test", "backend pool",
+                  "certificate %s" % certs.issue("cert-shared2", ["shared.test", "other.test"]))
+    f = Ferry(cfg)
     port = f.port("web")
     tls12 = certs.client(maximum=V12)
     # TLS 1.2 for lax.test, then a request for the tls-min 1.3 app: misdirected.
-    c = H.RawConn(port, tls=tls12, sni="lax.test")
+    c = RawConn(port, tls=tls12, sni="lax.test")
     assert c.sock.version() == "TLSv1.2"
     c.send("GET / HTTP/1.1\r\nHost: strict.test\r\n\r\n")
     r = c.read_response()
@@ -230,19 +235,19 @@ def test_sni_host_mismatch_is_421():
     c.close()
     # The same over HTTP/2.
     h2ctx = certs.client(maximum=V12)
-    c2 = h2raw.H2Conn.connect(port, tls=h2ctx, sni="lax.test")
-    st = h2raw.get(c2, "strict.test", "/")
+    c2 = H2Conn.connect(port, tls=h2ctx, sni="lax.test")
+    st = c2.get("strict.test", "/")
     assert st.status == 421, "h2: %r" % st
-    st = h2raw.get(c2, "lax.test", "/")
+    st = c2.get("lax.test", "/")
     assert st.status == 200, "h2 same host: %r" % st
     c2.close()
     # Matching names are served; a TLS 1.3 handshake for strict is served.
-    c = H.RawConn(port, tls=certs.client(), sni="strict.test")
+    c = RawConn(port, tls=certs.client(), sni="strict.test")
     c.send("GET / HTTP/1.1\r\nHost: strict.test\r\n\r\n")
     assert c.read_response().status == 200
     c.close()
     # Different certificate files, even for the same names: a different handshake, 421.
-    c = H.RawConn(port, tls=certs.client(), sni="shared.test")
+    c = RawConn(port, tls=certs.client(), sni="shared.test")
     c.send("GET / HTTP/1.1\r\nHost: other.test\r\n\r\n")
     assert c.read_response().status == 421
     c.close()
@@ -255,14 +260,14 @@ def test_sni_host_mismatch_is_421():
 def test_request_trailers_are_filtered():
     be = RecordingBackend()
     f = _setup(be.port, trusted="127.0.0.0/8")  # even a trusted client's trailers carry no forwarding data
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("POST /t HTTP/1.1\r\nHost: a.test\r\nTransfer-Encoding: chunked\r\nTE: trailers\r\n\r\n"
            "5\r\nhello\r\n0\r\n"
            "Grpc-Status: 0\r\nFerry-Client-IP: 6.6.6.6\r\nX-Forwarded-For: 6.6.6.7\r\nFerry_Region: fake\r\n"
            "Content-Length: 1000\r\nHost: evil.test\r\nAuthorization: Basic Zm9vOmJhcg==\r\nX-Sum: 42\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
-    H.wait_until(lambda: be.records, what="the request at the backend")
+    wait_until(lambda: be.records, what="the request at the backend")
     got = be.records[0]
     body = got[got.index(b"\r\n\r\n") + 4:]
     trailer = body[body.index(b"\r\n0\r\n") + 5:]
@@ -276,9 +281,9 @@ def test_request_trailers_are_filtered():
 # ---------------------------------------------------------------------------------------------
 
 def test_client_address_aliases_dropped():
-    be = H.HttpBackend("alias")
+    be = HttpBackend("alias")
     f = _setup(be.port)
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /a HTTP/1.1\r\nHost: a.test\r\nFerry_Client_IP: 6.6.6.1\r\nX_Forwarded_For: 6.6.6.2\r\n"
            "X-Real-IP: 6.6.6.3\r\nForwarded: for=6.6.6.4\r\nx_real_ip: 6.6.6.5\r\nX_Forwarded_Proto: https\r\n"
            "Ferry_Region: fake\r\nMy_Header: kept\r\n\r\n")
@@ -294,9 +299,9 @@ def test_client_address_aliases_dropped():
 
 
 def test_trusted_proxy_keeps_forwarded_but_not_aliases():
-    be = H.HttpBackend("alias-trusted")
+    be = HttpBackend("alias-trusted")
     f = _setup(be.port, trusted="127.0.0.0/8")
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /a HTTP/1.1\r\nHost: a.test\r\nX-Real-IP: 198.51.100.3\r\nForwarded: for=198.51.100.4\r\n"
            "X_Forwarded_For: 6.6.6.2\r\nFerry_Client_IP: 6.6.6.1\r\n\r\n")
     r = c.read_response()
@@ -310,7 +315,7 @@ def test_trusted_proxy_keeps_forwarded_but_not_aliases():
 # ---------------------------------------------------------------------------------------------
 
 def test_request_target_grammar():
-    be = H.HttpBackend("target")
+    be = HttpBackend("target")
     f = _setup(be.port, frontend_extra=["default-app a"])
     port = f.port("web")
     bad = ["GET * HTTP/1.1", "GET a.test:80 HTTP/1.1", "GET /a#frag HTTP/1.1", "GET /%zz HTTP/1.1",
@@ -325,4 +330,4 @@ def test_request_target_grammar():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -1,6 +1,6 @@
 """Upstream HTTP/2 (`server NAME ADDR proto h2c`): Ferry speaks HTTP/2 with prior knowledge to
 the server, multiplexing requests of HTTP/1.1 and HTTP/2 clients as streams over a few shared
-connections per worker. Against h2raw.H2Backend (a stdlib h2c server) these tests check: the
+connections per worker. Against H2Backend (a stdlib h2c server) these tests check: the
 request as the server sees it (:authority from Host, :scheme, X-Forwarded-*, ferry-request-id,
 no connection-specific fields) and the response as the client sees it, 3 MB bodies both ways
 with and without content-length (sha256), multiplexing (h2load, connection counts), trailers
@@ -17,8 +17,16 @@ import subprocess
 import threading
 import time
 
-import harness as H
-import h2raw as R
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.fixtures import AppSetup
+from ferrykit.h2backend import H2Backend
+from ferrykit.h2client import ConnectionClosed, H2Conn
+from ferrykit.h2frames import CANCEL, CONTINUATION, DATA, END_STREAM, HEADERS, error_name
+from ferrykit.load import h2load
+from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
+from ferrykit.tls import TlsCerts, server_context
+from ferrykit.wire import RawConn, free_port_closed, request
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 
@@ -27,44 +35,16 @@ CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer
 # Helpers
 # ----------------------------------------------------------------------------------------------
 
-def _need(tool):
-    if not shutil.which(tool):
-        H.skip("%s is not installed (package %s)" % (tool, "curl" if tool == "curl" else "nghttp2-client"))
-
-
-class Setup:
+class Setup(AppSetup):
     """One Ferry with a plain frontend "plain" (HTTP/1.1 and h2c), optionally a tls frontend
     "web", app "a" (hosts a.test) on backend pool -> one `proto h2c` server, an H2Backend."""
 
     def __init__(self, tls=False, workers=2, backend=None, backend_lines=(), server_port=None, defaults_extra=(),
                  **backend_kw):
-        self.be = backend if backend is not None else (R.H2Backend(H, **backend_kw) if server_port is None else None)
+        self.be = backend if backend is not None else (H2Backend(**backend_kw) if server_port is None else None)
         port = server_port if server_port is not None else self.be.port
-        self.certs = None
-        cfg = H.base_config(workers=workers, defaults_extra=defaults_extra)
-        cert_line = ()
-        if tls:
-            self.certs = H.TlsCerts()
-            self.cert = self.certs.issue("cert-a", ["a.test"])
-            cert_line = ("certificate %s" % self.cert,)
-            cfg += H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % self.cert)
-        cfg += H.section("frontend plain", "bind 127.0.0.1:0", "mode http")
-        cfg += H.backend_section("pool", [("s1", port, "proto h2c")], *backend_lines)
-        cfg += H.section("app a", "hosts a.test", "backend pool", *cert_line)
-        self.cfg = cfg
-        self.f = H.Ferry(cfg)
-        self.plain = self.f.port("plain")
-        self.tls_port = self.f.port("web") if tls else None
-
-    def h2c(self, **kw):
-        c = R.H2Conn.connect(self.plain, **kw)
-        H._register(c)
-        return c
-
-    def h2(self, sni="a.test", **kw):
-        c = R.H2Conn.connect(self.tls_port, tls=self.certs.client(), sni=sni, **kw)
-        H._register(c)
-        return c
+        super().__init__([("s1", port, "proto h2c")], tls=tls, workers=workers, defaults_extra=defaults_extra,
+                         backend_lines=backend_lines)
 
     def last_request(self, path):
         """The backend's record of the last request for `path`."""
@@ -157,7 +137,7 @@ def _ejected(s):
 
 def test_http1_client_get_post_bodies_and_headers():
     s = Setup()
-    c = H.RawConn(s.plain, timeout=10)
+    c = RawConn(s.plain, timeout=10)
     # GET, with connection-specific fields the upstream must not get (one named in Connection).
     c.send("GET /h1/get?x=1 HTTP/1.1\r\nHost: a.test\r\nUser-Agent: it-h1\r\nX-Custom: yes\r\n"
            "Connection: keep-alive, X-Drop-Me\r\nX-Drop-Me: 1\r\nKeep-Alive: timeout=5\r\n"
@@ -214,11 +194,11 @@ def test_http1_client_get_post_bodies_and_headers():
     c.send("GET /big/%d HTTP/1.1\r\nHost: a.test\r\n\r\n" % n)
     r = c.read_response(timeout=20)
     assert r.status == 200 and r.header("Content-Length") == str(n), (r.status, r.headers)
-    assert len(r.body) == n and _sha(r.body) == _sha(R.H2Backend.big_body(n)), \
+    assert len(r.body) == n and _sha(r.body) == _sha(H2Backend.big_body(n)), \
         "3 MB response: %d of %d bytes arrived, or the content differs" % (len(r.body), n)
 
     # Host with a port becomes :authority as is.
-    r = H.request(s.plain, "/h1/port", host="a.test:%d" % s.plain)
+    r = request(s.plain, "/h1/port", host="a.test:%d" % s.plain)
     assert r.status == 200, r
     _check_upstream_request(r.json(), "GET", "/h1/port", "a.test:%d" % s.plain, "http", "Host with port",
                             r.header("Ferry-Request-Id"))
@@ -231,8 +211,8 @@ def test_empty_request_body_with_content_length_0():
     s = Setup(defaults_extra=("timeout server 2s",))
     results = []
     t0 = time.monotonic()
-    r = H.request(s.plain, "/h1/empty-post", method="POST", host="a.test", body=b"",
-                  headers={"Content-Length": "0"}, timeout=10)
+    r = request(s.plain, "/h1/empty-post", method="POST", host="a.test", body=b"",
+                headers={"Content-Length": "0"}, timeout=10)
     results.append(("HTTP/1.1 POST Content-Length: 0", r.status, time.monotonic() - t0, r.body[:80]))
     c = s.h2c()
     t0 = time.monotonic()
@@ -302,9 +282,9 @@ def _h2_client_checks(s, c, scheme, proto, what):
     assert _field(echo, "content-length") is None, echo["headers"]
     # 3 MB response.
     n = 3 * 1024 * 1024 + 5
-    r = R.get(c, "a.test", "/big/%d" % n, scheme=scheme, timeout=20)
+    r = c.get("a.test", "/big/%d" % n, scheme=scheme, timeout=20)
     assert r.status == 200 and r.ended and r.header("content-length") == str(n), (r.status, r.headers)
-    assert len(r.body) == n and _sha(r.body) == _sha(R.H2Backend.big_body(n)), \
+    assert len(r.body) == n and _sha(r.body) == _sha(H2Backend.big_body(n)), \
         "%s: 3 MB response: %d of %d bytes, or the content differs" % (what, len(r.body), n)
     # Streams at once on the client connection, each answered with its own response.
     sids = [c.request("a.test", "/h2/multi/%d" % i, scheme=scheme) for i in range(20)]
@@ -337,31 +317,21 @@ def test_http2_clients_h2c_and_tls():
 # ----------------------------------------------------------------------------------------------
 
 def test_multiplexing_few_upstream_connections():
-    _need("h2load")
+    need_tool("h2load")
     workers = 2
     s = Setup(workers=workers)
     # 200 streams at once from the start (no warm-up: the first burst is part of the test).
     n, clients, streams = 2000, 4, 50
-    out = subprocess.run(["h2load", "-n", str(n), "-c", str(clients), "-m", str(streams), "-H", ":authority: a.test",
-                          "http://127.0.0.1:%d/mux" % s.plain], capture_output=True, timeout=60)
-    text = out.stdout.decode("latin-1")
-    assert out.returncode == 0, (out.returncode, text[-1500:], out.stderr[-500:])
-    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
-                    r"(\d+) errored, (\d+) timeout", text)
-    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
-    fin = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
-    assert req and codes and fin, text[-1500:]
-    req = [int(x) for x in req.groups()]
-    codes = [int(x) for x in codes.groups()]
+    _, req, codes, rps, _ = h2load("http://127.0.0.1:%d/mux" % s.plain, n=n, c=clients, m=streams)
     h2_conns = s.be.connections
     per_conn = {}
     for rec in s.be.requests:
         per_conn[rec["conn"]] = per_conn.get(rec["conn"], 0) + 1
-    H.figure("h2_upstream_h2load_req_per_s", "%.0f" % float(fin.group(3)), "req/s")
-    H.figure("h2_upstream_h2load_requests_at_backend", len(s.be.requests))
-    H.figure("h2_upstream_h2load_connections", h2_conns)
-    H.figure("h2_upstream_h2load_connections_with_1_request", sum(1 for v in per_conn.values() if v == 1))
-    H.figure("h2_upstream_h2load_max_requests_per_connection", max(per_conn.values()) if per_conn else 0)
+    figure("h2_upstream_h2load_req_per_s", "%.0f" % rps, "req/s")
+    figure("h2_upstream_h2load_requests_at_backend", len(s.be.requests))
+    figure("h2_upstream_h2load_connections", h2_conns)
+    figure("h2_upstream_h2load_connections_with_1_request", sum(1 for v in per_conn.values() if v == 1))
+    figure("h2_upstream_h2load_max_requests_per_connection", max(per_conn.values()) if per_conn else 0)
     assert req[3] == n and codes[0] == n, (
         "h2load: requests %r, status codes %r (the backend got %d TCP connections, %d with a single request; "
         "ferryd log: %r)" % (req, codes, h2_conns, sum(1 for v in per_conn.values() if v == 1), _ejected(s)[:2]))
@@ -376,7 +346,7 @@ def test_multiplexing_few_upstream_connections():
         go.wait(5)
         try:
             for j in range(5):
-                r = H.request(s.plain, "/mux-h1/%d/%d" % (i, j), host="a.test", timeout=10)
+                r = request(s.plain, "/mux-h1/%d/%d" % (i, j), host="a.test", timeout=10)
                 with lock:
                     statuses.append(r.status)
         except Exception as e:
@@ -388,7 +358,7 @@ def test_multiplexing_few_upstream_connections():
     go.set()
     for t in ts:
         t.join(30)
-    H.figure("h2_upstream_connections_after_h1_clients", s.be.connections)
+    figure("h2_upstream_connections_after_h1_clients", s.be.connections)
     assert not errors and statuses == [200] * 200, "HTTP/1.1 clients: errors %r, statuses %r" % (
         errors[:3], sorted(set(statuses)))
     assert not _ejected(s) and s.f.alive()
@@ -422,11 +392,11 @@ def test_trailers_to_http2_client():
     assert not any(k.startswith(":") for k, _ in r.trailers), r.trailers
     frames = [f for f in c.frames if f.stream_id == sid]
     last = frames[-1]
-    assert last.type in (R.HEADERS, R.CONTINUATION) and (last.type == R.CONTINUATION or last.flags & R.END_STREAM), \
+    assert last.type in (HEADERS, CONTINUATION) and (last.type == CONTINUATION or last.flags & END_STREAM), \
         "the stream does not end with the trailing HEADERS: %r" % frames
-    heads = [f for f in frames if f.type == R.HEADERS]
-    assert len(heads) == 2 and heads[-1].flags & R.END_STREAM and not heads[0].flags & R.END_STREAM, frames
-    assert not any(f.type == R.DATA and f.flags & R.END_STREAM for f in frames), \
+    heads = [f for f in frames if f.type == HEADERS]
+    assert len(heads) == 2 and heads[-1].flags & END_STREAM and not heads[0].flags & END_STREAM, frames
+    assert not any(f.type == DATA and f.flags & END_STREAM for f in frames), \
         "END_STREAM on DATA before the trailers: %r" % frames
     echo = json.loads(bytes(r.body))
     assert _field(echo, "te") == "trailers", "the server did not get te: trailers: %r" % echo["headers"]
@@ -443,7 +413,7 @@ def test_trailers_to_http2_client():
 
 def test_trailers_to_http1_client():
     s = Setup()
-    c = H.RawConn(s.plain)
+    c = RawConn(s.plain)
     c.send("GET /grpc/h1 HTTP/1.1\r\nHost: a.test\r\nTE: trailers\r\n\r\n")
     version, status, reason, headers, raw_head = c.read_head()
     hd = dict((k.lower(), v) for k, v in headers)
@@ -476,11 +446,11 @@ def test_trailers_to_http1_client():
 # ----------------------------------------------------------------------------------------------
 
 def test_backend_down():
-    s = Setup(server_port=H.free_port_closed())
-    r = H.request(s.plain, "/down", host="a.test")
+    s = Setup(server_port=free_port_closed())
+    r = request(s.plain, "/down", host="a.test")
     assert r.status in (502, 503), "server down: HTTP/1.1 client got %r" % r
     c = s.h2c()
-    r = R.get(c, "a.test", "/down-h2", scheme="http")
+    r = c.get("a.test", "/down-h2", scheme="http")
     assert r.status in (502, 503) and r.ended, "server down: HTTP/2 client got %r" % r
     assert s.f.alive()
 
@@ -489,7 +459,7 @@ def test_backend_kills_connection_mid_response():
     s = Setup(workers=1)
     # HTTP/1.1 client, content-length response: the body must stay short and the connection end.
     for path, framing in (("/kill/1000", "content-length"), ("/kill/1000/nolength", "chunked")):
-        c = H.RawConn(s.plain, timeout=10)
+        c = RawConn(s.plain, timeout=10)
         c.send("GET %s HTTP/1.1\r\nHost: a.test\r\n\r\n" % path)
         try:
             version, status, reason, headers, raw_head = c.read_head()
@@ -520,12 +490,12 @@ def test_backend_kills_connection_mid_response():
         sid = c.request("a.test", path, scheme="http")
         try:
             r = c.response(sid, timeout=8)
-        except R.ConnectionClosed:
+        except ConnectionClosed:
             r = c.streams[sid]
         assert not (r.ended and r.reset is None), "HTTP/2 client: a killed upstream response ended cleanly: %r" % r
         assert len(r.body) < 65536, r
     # Later requests get a new upstream connection.
-    r = H.request(s.plain, "/after-kill", host="a.test")
+    r = request(s.plain, "/after-kill", host="a.test")
     assert r.status == 200 and r.json()["path"] == "/after-kill", r
     assert s.be.connections == 5, "connections %d, want 4 killed + 1" % s.be.connections
     assert not _ejected(s) and s.f.alive()
@@ -533,24 +503,24 @@ def test_backend_kills_connection_mid_response():
 
 def test_backend_goaway_new_connection():
     s = Setup(workers=1, goaway_after=1, goaway_grace=0.5)
-    r = H.request(s.plain, "/ga/1", host="a.test")
+    r = request(s.plain, "/ga/1", host="a.test")
     assert r.status == 200 and r.json()["conn"] == 1, r
-    H.wait_until(lambda: s.be.goaways_sent, timeout=3, what="the backend's GOAWAY")
+    wait_until(lambda: s.be.goaways_sent, timeout=3, what="the backend's GOAWAY")
     time.sleep(0.2)
     # Ferry must not use the connection after GOAWAY: the next request goes on a new one.
-    r = H.request(s.plain, "/ga/2", host="a.test")
+    r = request(s.plain, "/ga/2", host="a.test")
     assert r.status == 200 and r.json()["path"] == "/ga/2", "after GOAWAY: %r" % r
     assert r.json()["conn"] == 2 and s.be.connections == 2, "the request after GOAWAY went on connection %r" % (
         r.json()["conn"],)
     assert not s.be.refused, "streams opened after GOAWAY: %r" % s.be.refused
     # The old connection is closed (by Ferry: no streams left; else by the backend after its grace).
-    H.wait_until(lambda: any(cl[0] == 1 for cl in s.be.closes), timeout=3, what="connection 1 to close")
+    wait_until(lambda: any(cl[0] == 1 for cl in s.be.closes), timeout=3, what="connection 1 to close")
     how = [cl[2] for cl in s.be.closes if cl[0] == 1][0]
     print("  connection 1 after GOAWAY closed by %s" % ("ferryd" if how == "eof" else "the backend (%s)" % how))
     # Once more: the new connection sends GOAWAY after its first response too.
-    H.wait_until(lambda: len(s.be.goaways_sent) == 2, timeout=3, what="the second GOAWAY")
+    wait_until(lambda: len(s.be.goaways_sent) == 2, timeout=3, what="the second GOAWAY")
     time.sleep(0.2)
-    r = H.request(s.plain, "/ga/3", host="a.test")
+    r = request(s.plain, "/ga/3", host="a.test")
     assert r.status == 200 and r.json()["conn"] == 3, "after the second GOAWAY: %r" % r
 
 
@@ -565,10 +535,10 @@ def test_backend_goaway_under_load():
         try:
             for j in range(6):
                 if j % 2:
-                    r = H.request(s.plain, "/gal/%d/%d" % (i, j), method="POST", host="a.test", body=b"x" * 100,
-                                  timeout=10)
+                    r = request(s.plain, "/gal/%d/%d" % (i, j), method="POST", host="a.test", body=b"x" * 100,
+                                timeout=10)
                 else:
-                    r = H.request(s.plain, "/gal/%d/%d" % (i, j), host="a.test", timeout=10)
+                    r = request(s.plain, "/gal/%d/%d" % (i, j), host="a.test", timeout=10)
                 with lock:
                     results.append((r.status, "/gal/%d/%d" % (i, j), r.body[:120]))
         except Exception as e:
@@ -582,8 +552,8 @@ def test_backend_goaway_under_load():
     bad = [x for x in results if x[0] != 200]
     seen = set(r["path"] for r in s.be.requests)
     bad_seen = [x[1] for x in bad if x[1] in seen]
-    H.figure("goaway_load_connections", s.be.connections)
-    H.figure("goaway_load_refused_streams", len(s.be.refused))
+    figure("goaway_load_connections", s.be.connections)
+    figure("goaway_load_refused_streams", len(s.be.refused))
     assert not errors and not bad and len(results) == 48, (
         "under GOAWAY: %d of 48 answered, errors %r, %d non-200 (%d of them GET), e.g. %r; streams refused by "
         "GOAWAY: %d; of the failed requests, %d ever reached the backend (%r): the others were never processed "
@@ -599,31 +569,31 @@ def test_client_reset_cancels_upstream_stream():
     s = Setup(workers=1)
     c = s.h2c()
     # Warm the upstream connection.
-    r = R.get(c, "a.test", "/warm", scheme="http")
+    r = c.get("a.test", "/warm", scheme="http")
     assert r.status == 200, r
     for i in range(7):  # more than eject-after (5)
         path = "/slow/3000/%d" % i
         sid = c.request("a.test", path, scheme="http")
-        H.wait_until(lambda: any(q["path"] == path for q in s.be.requests), timeout=5,
-                     what="request %s at the backend" % path)
+        wait_until(lambda: any(q["path"] == path for q in s.be.requests), timeout=5,
+                   what="request %s at the backend" % path)
         up_sid = s.last_request(path)["sid"]
         up_conn = s.last_request(path)["conn"]
         t0 = time.monotonic()
-        c.rst(sid, R.CANCEL)
-        H.wait_until(lambda: any(x[:2] == (up_conn, up_sid) for x in s.be.resets), timeout=2,
-                     what="RST_STREAM for upstream stream %d after the client's reset of %s (resets seen: %r)" % (
+        c.rst(sid, CANCEL)
+        wait_until(lambda: any(x[:2] == (up_conn, up_sid) for x in s.be.resets), timeout=2,
+                   what="RST_STREAM for upstream stream %d after the client's reset of %s (resets seen: %r)" % (
                          up_sid, path, s.be.resets))
         code = [x[2] for x in s.be.resets if x[:2] == (up_conn, up_sid)][0]
-        assert code == R.CANCEL, "upstream RST_STREAM code %s" % R.error_name(code)
+        assert code == CANCEL, "upstream RST_STREAM code %s" % error_name(code)
         if i == 0:
-            H.figure("upstream_rst_after_client_reset_ms", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
+            figure("upstream_rst_after_client_reset_ms", "%.0f" % ((time.monotonic() - t0) * 1000), "ms")
     # The server is not ejected; requests go on, on the same upstream connection.
-    r = R.get(c, "a.test", "/after-resets", scheme="http")
+    r = c.get("a.test", "/after-resets", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/after-resets", r
     other = s.h2c()
-    r = R.get(other, "a.test", "/other-client", scheme="http")
+    r = other.get("a.test", "/other-client", scheme="http")
     assert r.status == 200, r
-    r = H.request(s.plain, "/after-resets-h1", host="a.test")
+    r = request(s.plain, "/after-resets-h1", host="a.test")
     assert r.status == 200, r
     assert not _ejected(s), "the server was ejected after client resets: %r" % _ejected(s)
     assert s.be.connections == 1, "client resets cost upstream connections: %d" % s.be.connections
@@ -640,10 +610,10 @@ def test_client_reset_cancels_upstream_stream():
 def _check_config(server_line, pattern, what):
     cfg = ("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    default-app a\n"
            "backend b\n%s\napp a\n    backend b\n" % server_line)
-    path = os.path.join(H.tmpdir(), "proto.conf")
+    path = os.path.join(tmpdir(), "proto.conf")
     with open(path, "w") as f:
         f.write(cfg)
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     assert code == 1, "ferryd -c accepted %s (exit %d):\n%s" % (what, code, out)
     assert re.search(pattern, out, re.M), "%s: diagnostic does not match /%s/:\n%s" % (what, pattern, out)
     return out
@@ -654,10 +624,10 @@ def test_config_proto_errors():
     for opt in ("proto h2c", "proto h1", "weight 2 proto h2c maxconn 10", "proto h2 verify none sni x.test"):
         cfg = ("defaults\n    timeout client 5s\nfrontend web\n    bind 127.0.0.1:0\n    default-app a\n"
                "backend b\n    server s1 127.0.0.1:9 %s\napp a\n    backend b\n" % opt)
-        path = os.path.join(H.tmpdir(), "ok.conf")
+        path = os.path.join(tmpdir(), "ok.conf")
         with open(path, "w") as f:
             f.write(cfg)
-        code, out = H.run_ferryd(["-c", "-f", path])
+        code, out = run_ferryd(["-c", "-f", path])
         assert code == 0 and "Configuration file is valid" in out, "%r rejected (exit %d):\n%s" % (opt, code, out)
     # TLS options only with `proto h2`; a CA file that does not exist.
     _check_config("    server s1 127.0.0.1:9 proto h2c sni x.test", r"proto\.conf:7:\d+: error: .*only", "'sni' on h2c")
@@ -679,34 +649,28 @@ def test_config_proto_errors():
 # ----------------------------------------------------------------------------------------------
 
 def _tls_backend(certs, name, alpn=("h2",)):
-    import ssl
-    pem = certs.issue("upstream-" + name, [name])
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(pem)
-    ctx.set_alpn_protocols(list(alpn))
-    return R.H2Backend(H, tls_ctx=ctx)
+    return H2Backend(tls_ctx=server_context(certs.issue("upstream-" + name, [name]), alpn))
 
 
 def _tls_ferry(port, server_opts):
-    cfg = H.base_config(workers=1, defaults_extra=["timeout connect 2s", "timeout server 5s"])
-    cfg += H.section("frontend plain", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("pool", [("s1", port, "proto h2 " + server_opts)], "eject-after 0")
-    cfg += H.section("app a", "hosts a.test", "backend pool")
-    return H.Ferry(cfg)
+    cfg = base_config(workers=1, defaults_extra=["timeout connect 2s", "timeout server 5s"])
+    cfg += section("frontend plain", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("pool", [("s1", port, "proto h2 " + server_opts)], "eject-after 0")
+    cfg += section("app a", "hosts a.test", "backend pool")
+    return Ferry(cfg)
 
 
 def test_proto_h2_over_tls():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     be = _tls_backend(certs, "backend.test")
     f = _tls_ferry(be.port, "ca-file %s sni backend.test" % certs.ca)
     # HTTP/1.1 and HTTP/2 clients alike, verified TLS with ALPN h2, :scheme https.
-    r = H.request(f.port("plain"), "/tls-up", host="a.test")
+    r = request(f.port("plain"), "/tls-up", host="a.test")
     assert r.status == 200, r
     e = r.json()
     assert e["scheme"] == "https" and e["authority"] == "a.test" and e["path"] == "/tls-up", e
-    c = R.H2Conn.connect(f.port("plain"))
-    H._register(c)
-    g = R.get(c, "a.test", "/grpc/tls", scheme="http", headers=[("te", "trailers")])
+    c = H2Conn.connect(f.port("plain"))
+    g = c.get("a.test", "/grpc/tls", scheme="http", headers=[("te", "trailers")])
     assert g.status == 200 and g.trailers and dict(g.trailers).get("grpc-status") == "0", g
     assert be.alpn and all(a == "h2" for a in be.alpn), be.alpn
     assert be.connections == 1, be.connections  # both requests shared one TLS connection
@@ -714,18 +678,18 @@ def test_proto_h2_over_tls():
     # A certificate for another name: refused (verification on), logged, no request reaches it.
     f2 = _tls_ferry(be.port, "ca-file %s sni other.test" % certs.ca)
     n = len(be.requests)
-    r = H.request(f2.port("plain"), "/wrong-name", host="a.test")
+    r = request(f2.port("plain"), "/wrong-name", host="a.test")
     assert r.status in (502, 503), r
     assert len(be.requests) == n
     f2.wait_log(r"TLS to upstream other\.test failed")
     # `verify none` accepts it.
     f3 = _tls_ferry(be.port, "verify none sni other.test")
-    assert H.request(f3.port("plain"), "/no-verify", host="a.test").status == 200
+    assert request(f3.port("plain"), "/no-verify", host="a.test").status == 200
 
     # A TLS server that does not choose h2: refused with the reason.
     h1only = _tls_backend(certs, "h1.test", alpn=("http/1.1",))
     f4 = _tls_ferry(h1only.port, "ca-file %s sni h1.test" % certs.ca)
-    r = H.request(f4.port("plain"), "/h1-only", host="a.test")
+    r = request(f4.port("plain"), "/h1-only", host="a.test")
     assert r.status in (502, 503), r
     f4.wait_log(r"did not choose ALPN h2")
 
@@ -736,7 +700,7 @@ def test_proto_h2_over_tls():
 
 def test_idle_upstream_connection_closed_after_pool_idle_timeout():
     s = Setup(workers=1, backend_lines=("pool-idle-timeout 1s",))
-    c = H.RawConn(s.plain)
+    c = RawConn(s.plain)
     # Busy for longer than the idle timeout: requests keep the connection in use.
     for i in range(6):
         if i:
@@ -746,10 +710,10 @@ def test_idle_upstream_connection_closed_after_pool_idle_timeout():
         t0 = time.monotonic()  # the connection's last use
         assert r.status == 200 and r.json()["conn"] == 1, r
     assert not s.be.closes, "the upstream connection closed while in use: %r" % s.be.closes
-    H.wait_until(lambda: s.be.closes, timeout=4, what="the idle upstream connection to be closed")
+    wait_until(lambda: s.be.closes, timeout=4, what="the idle upstream connection to be closed")
     conn, t_close, how = s.be.closes[0]
     idle = t_close - t0
-    H.figure("h2_upstream_idle_close_after", "%.2f" % idle, "s")
+    figure("h2_upstream_idle_close_after", "%.2f" % idle, "s")
     assert conn == 1 and how == "eof", s.be.closes
     assert 0.8 <= idle <= 2.0, "idle upstream connection closed after %.2fs (pool-idle-timeout 1s)" % idle
     assert s.be.open_connections == 0, s.be.open_connections
@@ -761,4 +725,4 @@ def test_idle_upstream_connection_closed_after_pool_idle_timeout():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

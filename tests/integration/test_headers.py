@@ -1,27 +1,31 @@
 """Forwarding headers: Ferry-Request-Id, X-Forwarded-*, Via, hop-by-hop removal, trust-forwarded."""
 import re
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, skip
+from ferrykit.wire import RawConn, ipv6_loopback_available, request, upstream_header
 
-up = H.upstream_header
+up = upstream_header
 
 
 def _setup(trusted=None):
-    be = H.HttpBackend("hdr")
-    cfg = H.base_config()
+    be = HttpBackend("hdr")
+    cfg = base_config()
     fe = ["bind 127.0.0.1:0", "mode http", "default-app a"]
     if trusted:
         fe.append("trust-forwarded " + trusted)
-    cfg += H.section("frontend web", *fe)
-    cfg += H.backend_section("pool", [("s1", be.port)])
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), be
+    cfg += section("frontend web", *fe)
+    cfg += backend_section("pool", [("s1", be.port)])
+    cfg += section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), be
 
 
 def test_request_id_and_forwarded_headers():
     f, be = _setup()
     port = f.port("web")
-    r = H.request(port, "/h?x=1", host="app.test", headers={"X-End-To-End": "kept"})
+    r = request(port, "/h?x=1", host="app.test", headers={"X-End-To-End": "kept"})
     assert r.status == 200, r
     rid = r.header("Ferry-Request-Id")
     assert rid and re.fullmatch(r"[A-Za-z0-9._:-]{8,128}", rid), "bad Ferry-Request-Id %r" % rid
@@ -37,15 +41,15 @@ def test_request_id_and_forwarded_headers():
     assert up(e, "X-End-To-End") == "kept"
     assert "ferry" in (r.header("Via") or "").lower() or r.header("Via") is None  # response Via optional
     # Ids are unique per request.
-    ids = {H.request(port).header("Ferry-Request-Id") for _ in range(20)}
+    ids = {request(port).header("Ferry-Request-Id") for _ in range(20)}
     assert len(ids) == 20, "request ids repeat: %r" % ids
 
 
 def test_client_supplied_headers_replaced_when_untrusted():
     f, be = _setup()
-    r = H.request(f.port("web"), headers={"Ferry-Request-Id": "spoofed-id-123456",
-                                          "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
-                                          "X-Forwarded-Host": "evil.test", "X-Forwarded-Port": "1"})
+    r = request(f.port("web"), headers={"Ferry-Request-Id": "spoofed-id-123456",
+                                        "X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https",
+                                        "X-Forwarded-Host": "evil.test", "X-Forwarded-Port": "1"})
     assert r.status == 200, r
     e = r.json()
     assert r.header("Ferry-Request-Id") != "spoofed-id-123456", "client request id was kept"
@@ -58,7 +62,7 @@ def test_client_supplied_headers_replaced_when_untrusted():
 
 def test_trusted_client_headers_kept():
     f, be = _setup(trusted="127.0.0.0/8 ::1/128")
-    r = H.request(f.port("web"), headers={"Ferry-Request-Id": "edge-abc-123456", "X-Forwarded-For": "192.0.2.1"})
+    r = request(f.port("web"), headers={"Ferry-Request-Id": "edge-abc-123456", "X-Forwarded-For": "192.0.2.1"})
     assert r.status == 200, r
     e = r.json()
     assert r.header("Ferry-Request-Id") == "edge-abc-123456", "trusted request id replaced: %r" % r.header("Ferry-Request-Id")
@@ -69,7 +73,7 @@ def test_trusted_client_headers_kept():
 
 def test_hop_by_hop_removed():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /?hdr=Connection:X-Resp-Hop&hdr=X-Resp-Hop:secret&hdr=Keep-Alive:timeout%3D99&hdr=X-Resp-Kept:1 HTTP/1.1\r\n"
            "Host: app.test\r\nConnection: keep-alive, X-Req-Hop\r\nX-Req-Hop: secret\r\n"
            "Keep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: deflate, trailers;q=1\r\n"
@@ -98,16 +102,16 @@ def test_hop_by_hop_removed():
 
 
 def test_ipv6_client_forwarded_for():
-    if not H.ipv6_loopback_available():
-        H.skip("no IPv6 loopback")
-    be = H.HttpBackend("v6")
-    cfg = H.base_config() + H.section("frontend web6", "bind [::1]:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
-    r = H.request(f.port("web6"), addr="::1")
+    if not ipv6_loopback_available():
+        skip("no IPv6 loopback")
+    be = HttpBackend("v6")
+    cfg = base_config() + section("frontend web6", "bind [::1]:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
+    r = request(f.port("web6"), addr="::1")
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "::1", up(r.json(), "X-Forwarded-For")
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -15,33 +15,37 @@ import os
 import sqlite3
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, tmpdir, wait_until
+from ferrykit.wire import request
 
 APP_HOST = "shop.test"
 
 
 def _config(backend_port, extra=("history-sample-interval 1s",)):
-    cfg = H.base_config(workers=2, global_extra=extra)
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("pool", [("s1", backend_port)])
-    cfg += H.section("app shop", "hosts %s" % APP_HOST, "backend pool")
-    cfg += H.section("app quiet", "hosts quiet.test", "backend pool")
+    cfg = base_config(workers=2, global_extra=extra)
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("pool", [("s1", backend_port)])
+    cfg += section("app shop", "hosts %s" % APP_HOST, "backend pool")
+    cfg += section("app quiet", "hosts quiet.test", "backend pool")
     return cfg
 
 
 def _history(f, app="shop", rng="15m"):
-    r = H.request(f.admin_port, "/api/v1/apps/%s/history?range=%s" % (app, rng),
-                  host="127.0.0.1:%d" % f.admin_port)
+    r = request(f.admin_port, "/api/v1/apps/%s/history?range=%s" % (app, rng),
+                host="127.0.0.1:%d" % f.admin_port)
     return r.status, r.json()
 
 
 def _traffic(f, ok=0, not_found=0):
     port = f.port("web")
     for _ in range(ok):
-        r = H.request(port, "/x", host=APP_HOST)
+        r = request(port, "/x", host=APP_HOST)
         assert r.status == 200, r
     for _ in range(not_found):
-        r = H.request(port, "/x?status=404", host=APP_HOST)
+        r = request(port, "/x?status=404", host=APP_HOST)
         assert r.status == 404, r
 
 
@@ -61,20 +65,20 @@ def _wait_requests(f, want, timeout):
         last["body"] = body
         return body["points"] if _totals(body["points"])["requests"] >= want else None
     try:
-        pts = H.wait_until(seen, timeout=timeout, interval=0.2, what="%d requests in the history" % want)
+        pts = wait_until(seen, timeout=timeout, interval=0.2, what="%d requests in the history" % want)
     except AssertionError:
         raise AssertionError("history after %.1fs: %s" % (timeout, json.dumps(last.get("body"))))
     return pts, time.monotonic() - t0
 
 
 def test_counts():
-    be = H.HttpBackend("b")
-    f = H.Ferry(_config(be.port))
+    be = HttpBackend("b")
+    f = Ferry(_config(be.port))
     _traffic(f, ok=7, not_found=3)
     sent_at = time.time()
     # Two sample intervals (1 s) plus scheduling slack.
     pts, took = _wait_requests(f, 10, timeout=3.0)
-    H.figure("history: requests visible after", "%.2f" % took, "s")
+    figure("history: requests visible after", "%.2f" % took, "s")
     tot = _totals(pts)
     assert tot == {"requests": 10, "s2xx": 7, "s4xx": 3, "s5xx": 0}, tot
     # The current, still-filling minute is there: the newest point is the minute of the traffic
@@ -96,16 +100,16 @@ def test_counts():
 
 
 def test_restart():
-    be = H.HttpBackend("b")
+    be = HttpBackend("b")
     cfg = _config(be.port)
-    f = H.Ferry(cfg)
+    f = Ferry(cfg)
     _traffic(f, ok=5, not_found=1)
     before, _ = _wait_requests(f, 6, timeout=3.0)
     assert f.stop() == 0
-    db = os.path.join(H.tmpdir(), "state", "ferry.db")
+    db = os.path.join(tmpdir(), "state", "ferry.db")
     assert os.path.exists(db), db
 
-    g = H.Ferry(cfg)  # same config, same state-dir
+    g = Ferry(cfg)  # same config, same state-dir
     st, body = _history(g)
     assert st == 200, body
     tot = _totals(body["points"])
@@ -125,12 +129,12 @@ def test_restart():
 
 
 def test_errors():
-    be = H.HttpBackend("b")
-    f = H.Ferry(_config(be.port))
+    be = HttpBackend("b")
+    f = Ferry(_config(be.port))
     for rng in ("2h", "", "7D", "1h;"):
         st, body = _history(f, rng=rng)
         assert st == 400 and "invalid range" in body["error"], (rng, st, body)
-    r = H.request(f.admin_port, "/api/v1/apps/shop/history", host="127.0.0.1:%d" % f.admin_port)
+    r = request(f.admin_port, "/api/v1/apps/shop/history", host="127.0.0.1:%d" % f.admin_port)
     assert r.status == 200 and r.json()["to"] - r.json()["from"] == 3600, r  # default range 1h
     st, body = _history(f, app="nosuchapp", rng="1h")
     assert st == 404 and "nosuchapp" in body["error"], (st, body)
@@ -146,14 +150,14 @@ def test_errors():
 
 
 def test_off():
-    be = H.HttpBackend("b")
-    f = H.Ferry(_config(be.port, extra=("history-sample-interval 1s", "history-retention off")))
+    be = HttpBackend("b")
+    f = Ferry(_config(be.port, extra=("history-sample-interval 1s", "history-retention off")))
     _traffic(f, ok=3)
     time.sleep(1.5)
     st, body = _history(f)
     assert st == 200 and body["points"] == [], body
-    assert not os.path.exists(os.path.join(H.tmpdir(), "state", "ferry.db"))
+    assert not os.path.exists(os.path.join(tmpdir(), "state", "ferry.db"))
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

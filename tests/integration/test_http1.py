@@ -6,14 +6,18 @@ import os
 import socket
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend, TcpServer
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, oneline
+from ferrykit.wire import RawConn, read_http_request, request
 
 
 def _setup(chunked=False):
-    be = H.HttpBackend("h1", chunked=chunked)
-    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), be
+    be = HttpBackend("h1", chunked=chunked)
+    cfg = base_config() + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), be
 
 
 def test_keepalive_reuses_connection():
@@ -22,20 +26,20 @@ def test_keepalive_reuses_connection():
     socks = set()
     upstream_conns = set()
     for i in range(10):
-        r = H.request(f.port("web"), "/ka/%d" % i, conn=conn)
+        r = request(f.port("web"), "/ka/%d" % i, conn=conn)
         assert r.status == 200, r
         assert (r.header("Connection") or "").lower() != "close", r.headers
         socks.add(id(conn.sock))
         upstream_conns.add(r.json()["conn"])
     conn.close()
     assert len(socks) == 1, "client connection was not kept alive"
-    H.figure("upstream connections for 10 keep-alive requests", len(upstream_conns))
+    figure("upstream connections for 10 keep-alive requests", len(upstream_conns))
     assert len(upstream_conns) <= 2, "upstream connections not pooled: %d for 10 sequential requests" % len(upstream_conns)
 
 
 def test_pipelining_in_order():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     reqs = "".join("GET /p/%d?delay=%s HTTP/1.1\r\nHost: app.test\r\n\r\n" % (i, "0.2" if i == 0 else "0")
                    for i in range(5))
     reqs += "POST /p/5 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 5\r\n\r\nhello"
@@ -54,7 +58,7 @@ def test_pipelining_in_order():
 
 def test_chunked_request_body():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     parts = [b"first-", b"x" * 10000, b"-last"]
     c.send(b"POST /chunked HTTP/1.1\r\nHost: app.test\r\nTransfer-Encoding: chunked\r\n\r\n")
     for p in parts:
@@ -69,7 +73,7 @@ def test_chunked_request_body():
 
 def test_chunked_response_body():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /?chunked=1&size=100000 HTTP/1.1\r\nHost: app.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
@@ -83,18 +87,18 @@ def test_chunked_response_body():
 def test_large_bodies_both_directions():
     f, be = _setup()
     body = os.urandom(3 * 1024 * 1024)
-    r = H.request(f.port("web"), "/big", method="PUT", body=body, timeout=30)
+    r = request(f.port("web"), "/big", method="PUT", body=body, timeout=30)
     assert r.status == 200, r
     e = r.json()
     assert e["body_len"] == len(body), e["body_len"]
     assert hashlib.sha256(e["body"].encode("latin-1")).hexdigest() == hashlib.sha256(body).hexdigest()
-    r = H.request(f.port("web"), "/?size=%d" % (8 * 1024 * 1024), timeout=30)
+    r = request(f.port("web"), "/?size=%d" % (8 * 1024 * 1024), timeout=30)
     assert r.status == 200 and len(r.body) == 8 * 1024 * 1024, (r.status, len(r.body))
 
 
 def test_expect_100_continue():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("POST /expect HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n")
     interim = c.read_response(allow_1xx=True, timeout=3)
     assert interim.status == 100, "expected 100 Continue before the body, got %r" % interim
@@ -113,11 +117,11 @@ def test_expect_100_continue():
 
 def test_expect_100_rejected_before_body():
     # With a Content-Length over max-body-size, Ferry answers 413 instead of 100.
-    be = H.HttpBackend("h1")
-    cfg = H.base_config() + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool", "max-body-size 1k")
-    f = H.Ferry(cfg)
-    c = H.RawConn(f.port("web"))
+    be = HttpBackend("h1")
+    cfg = base_config() + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool", "max-body-size 1k")
+    f = Ferry(cfg)
+    c = RawConn(f.port("web"))
     c.send("POST /expect HTTP/1.1\r\nHost: app.test\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n")
     r = c.read_response(allow_1xx=True, timeout=3)
     assert r.status == 413, "expected 413 without 100 Continue, got %r" % r
@@ -125,7 +129,7 @@ def test_expect_100_rejected_before_body():
 
 def test_http10_client():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /old HTTP/1.0\r\nHost: app.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
@@ -134,13 +138,13 @@ def test_http10_client():
     assert r.json()["path"] == "/old"
     assert c.wait_closed(3), "HTTP/1.0 connection without keep-alive not closed"
     # A chunked upstream response must be de-chunked (close-delimited or Content-Length) for 1.0.
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /?chunked=1&size=5000 HTTP/1.0\r\nHost: app.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 200 and r.body == b"x" * 5000, (r.status, r.headers, r.body[:60])
     assert (r.header("Transfer-Encoding") or "") == "", r.headers
     # HTTP/1.0 with a body (Content-Length).
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("POST /old HTTP/1.0\r\nHost: app.test\r\nContent-Length: 4\r\n\r\nabcd")
     r = c.read_response()
     assert r.status == 200 and r.json()["body"] == "abcd", r
@@ -148,7 +152,7 @@ def test_http10_client():
 
 def test_http10_keepalive():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("GET /a HTTP/1.0\r\nHost: app.test\r\nConnection: keep-alive\r\n\r\n")
     r = c.read_response()
     assert r.status == 200, r
@@ -161,7 +165,7 @@ def test_http10_keepalive():
 
 def test_head_request():
     f, be = _setup()
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send("HEAD /h?size=1234 HTTP/1.1\r\nHost: app.test\r\n\r\n")
     r = c.read_response(head_request=True)
     assert r.status == 200, r
@@ -176,7 +180,7 @@ def test_upstream_connection_close_honoured():
     f, be = _setup()
     conn = http.client.HTTPConnection("127.0.0.1", f.port("web"), timeout=5)
     for i in range(5):
-        r = H.request(f.port("web"), "/c/%d?close=1" % i, conn=conn)
+        r = request(f.port("web"), "/c/%d?close=1" % i, conn=conn)
         assert r.status == 200, r
     conn.close()
 
@@ -186,18 +190,18 @@ def test_pooled_connection_closed_by_server_is_not_reused():
     must not be retried after its bytes were sent) goes on a new connection, not the dead one."""
     def serve(c, srv):
         c.settimeout(10)
-        method, target, headers, body, _ = H.read_http_request(c)
+        method, target, headers, body, _ = read_http_request(c)
         srv.record((method, body))
         c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
         time.sleep(0.1)  # idle briefly, then close like a server's keep-alive timeout
         c.shutdown(socket.SHUT_RDWR)
 
-    be = H.TcpServer(serve, name="closes-idle")
-    cfg = H.base_config(workers=1) + H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
-        + H.backend_section("pool", [("s1", be.port)], "retries 0") + H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
+    be = TcpServer(serve, name="closes-idle")
+    cfg = base_config(workers=1) + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)], "retries 0") + section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
     for i in range(3):
-        r = H.request(f.port("web"), "/p/%d" % i, method="POST", body=b"data%d" % i)
+        r = request(f.port("web"), "/p/%d" % i, method="POST", body=b"data%d" % i)
         assert r.status == 200, "request %d: %r" % (i, r)
         time.sleep(0.4)  # the server closed the pooled connection meanwhile
     assert be.accepted == 3, "expected a new upstream connection per request, got %d" % be.accepted
@@ -221,22 +225,22 @@ def test_concurrent_mixed_traffic():
             try:
                 kind = rnd.choice(["get", "post", "chunked"])
                 if kind == "get":
-                    r = H.request(port, path, conn=conn)
+                    r = request(port, path, conn=conn)
                     body = b""
                 elif kind == "post":
                     body = os.urandom(rnd.choice([0, 10, 1000, 70000]))
-                    r = H.request(port, path, method="POST", body=body, conn=conn)
+                    r = request(port, path, method="POST", body=body, conn=conn)
                 else:
                     body = os.urandom(rnd.choice([1, 5000, 60000]))
                     # An iterable body without a length: http.client sends it chunked.
-                    r = H.request(port, path, method="PUT", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
-                                  conn=conn)
+                    r = request(port, path, method="PUT", body=iter([body[:len(body) // 2], body[len(body) // 2:]]),
+                                conn=conn)
                 e = r.json()
                 if r.status != 200 or e["path"] != path or e["body"].encode("latin-1") != body:
                     errors.append("client %d #%d %s: status %d path %r body %d/%d" % (
                         k, i, kind, r.status, e.get("path"), e.get("body_len"), len(body)))
             except Exception as ex:
-                errors.append("client %d #%d: %s" % (k, i, H._oneline(ex)))
+                errors.append("client %d #%d: %s" % (k, i, oneline(ex)))
                 if conn:
                     conn.close()
         if conn:
@@ -248,9 +252,9 @@ def test_concurrent_mixed_traffic():
         t.start()
     for t in ts:
         t.join(120)
-    H.figure("16x40 mixed requests", "%.2f" % (time.monotonic() - t0), "s")
+    figure("16x40 mixed requests", "%.2f" % (time.monotonic() - t0), "s")
     assert not errors, "%d errors:\n%s" % (len(errors), "\n".join(errors[:20]))
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

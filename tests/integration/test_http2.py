@@ -1,7 +1,7 @@
 """Downstream HTTP/2 (nghttp2): h2 over TLS (ALPN) and h2c with prior knowledge on plain binds,
 each stream forwarded to HTTP/1.1 upstreams through routing, the app budget, balancing and
-retries. Real clients (curl, nghttp, h2load) and a raw frame client (h2raw.py) check: headers
-both ways (Host from :authority, X-Forwarded-*, cookie crumbs, no connection-specific fields),
+retries. Real clients (curl, nghttp, h2load) and a raw frame client (ferrykit.h2client) check:
+headers both ways (Host from :authority, X-Forwarded-*, cookie crumbs, no connection-specific fields),
 bodies both ways with and without content-length, SETTINGS, the header list limits (431 on
 the stream), errors on a stream (404, 50x, budget 503), floods (rapid reset, CONTINUATION,
 PING, SETTINGS) with bounded CPU and memory, idle GOAWAY, SIGTERM drain, and client resets
@@ -10,15 +10,27 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
 
-import harness as H
-import h2raw as R
+from ferrykit.backends import HttpBackend, TcpServer
+from ferrykit.config import backend_section, section
+from ferrykit.fixtures import AppSetup
+from ferrykit.h2client import ConnectionClosed, H2Conn
+from ferrykit.h2frames import (CANCEL, CONTINUATION, END_HEADERS, END_STREAM, ENHANCE_YOUR_CALM, HEADERS,
+                               INTERNAL_ERROR, NO_ERROR, PREFACE, PROTOCOL_ERROR, REFUSED_STREAM,
+                               SETTINGS_ENABLE_PUSH, SETTINGS_MAX_CONCURRENT_STREAMS,
+                               SETTINGS_MAX_HEADER_LIST_SIZE, data_frame, error_name, frame, headers_frames,
+                               ping_frame, rst_frame, settings_frame)
+from ferrykit.hpack import encode_headers
+from ferrykit.load import h2load
+from ferrykit.proxyproto import proxy_v1
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
+from ferrykit.wire import RawConn, connect, free_port_closed, recv_until, upstream_header
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 
@@ -27,50 +39,21 @@ CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer
 # Helpers
 # ----------------------------------------------------------------------------------------------
 
-def _need(tool):
-    if not shutil.which(tool):
-        H.skip("%s is not installed (package %s)" % (tool, "curl" if tool == "curl" else "nghttp2-client"))
-
-
-class Setup:
+class Setup(AppSetup):
     """One Ferry: a `tls` frontend "web" (when certs are made) and a plain frontend "plain",
     app "a" (hosts a.test) on backend pool -> HttpBackend, plus any extra sections."""
 
     def __init__(self, tls=False, workers=2, frontend_extra=(), defaults_extra=(), app_extra=(), extra="",
                  backend_delay=0.0, more_servers=()):
-        self.be = H.HttpBackend("h2-be", delay=backend_delay)
-        self.certs = None
-        cfg = H.base_config(workers=workers, defaults_extra=defaults_extra)
-        cert_line = ()
-        if tls:
-            self.certs = H.TlsCerts()
-            self.cert = self.certs.issue("cert-a", ["a.test"])
-            cert_line = ("certificate %s" % self.cert,)
-            cfg += H.section("frontend web", "bind 127.0.0.1:0 tls", "mode http",
-                             "default-certificate %s" % self.cert, *frontend_extra)
-        cfg += H.section("frontend plain", "bind 127.0.0.1:0", "mode http", *frontend_extra)
-        cfg += H.backend_section("pool", [("s1", self.be.port)] + list(more_servers))
-        cfg += H.section("app a", "hosts a.test", "backend pool", *(cert_line + tuple(app_extra)))
-        cfg += extra
-        self.cfg = cfg
-        self.f = H.Ferry(cfg)
-        self.plain = self.f.port("plain")
-        self.tls_port = self.f.port("web") if tls else None
-
-    def h2c(self, **kw):
-        c = R.H2Conn.connect(self.plain, **kw)
-        H._register(c)
-        return c
-
-    def h2(self, sni="a.test", **kw):
-        c = R.H2Conn.connect(self.tls_port, tls=self.certs.client(), sni=sni, **kw)
-        H._register(c)
-        return c
+        self.be = HttpBackend("h2-be", delay=backend_delay)
+        super().__init__([("s1", self.be.port)] + list(more_servers), tls=tls, workers=workers,
+                         frontend_extra=frontend_extra, defaults_extra=defaults_extra, app_extra=app_extra,
+                         extra=extra)
 
     def curl(self, path, *args, tls=True, host="a.test", timeout=30, stdin=None):
         """curl over h2 (TLS, --http2) or h2c (--http2-prior-knowledge). Returns
         (CompletedProcess, http_version, status, headers [(lower name, value)], body bytes)."""
-        d = H.tmpdir()
+        d = tmpdir()
         hdr, body = os.path.join(d, "curl.hdr"), os.path.join(d, "curl.body")
         port = self.tls_port if tls else self.plain
         url = "%s://%s:%d%s" % ("https" if tls else "http", host, port, path)
@@ -93,7 +76,7 @@ class Setup:
 
 
 def _hdr(echo, name):
-    return H.upstream_header(echo, name)
+    return upstream_header(echo, name)
 
 
 def _hdr_count(echo, name):
@@ -129,8 +112,8 @@ class Budget:
     def check(self):
         cpu1, rss1 = _usage(self.f.pid)
         cpu, rss = cpu1 - self.cpu0, rss1 - self.rss0
-        H.figure("%s_ferryd_cpu" % self.name, "%.2f" % cpu, "s")
-        H.figure("%s_ferryd_rss_growth" % self.name, "%.1f" % (rss / 1048576.0), "MiB")
+        figure("%s_ferryd_cpu" % self.name, "%.2f" % cpu, "s")
+        figure("%s_ferryd_rss_growth" % self.name, "%.1f" % (rss / 1048576.0), "MiB")
         assert cpu < self.max_cpu, "%s: ferryd used %.2fs of CPU (bound %.1fs)" % (self.name, cpu, self.max_cpu)
         assert rss < self.max_rss, "%s: ferryd RSS grew by %.1f MiB (bound %.0f MiB)" % (
             self.name, rss / 1048576.0, self.max_rss / 1048576.0)
@@ -139,7 +122,7 @@ class Budget:
 def _still_serves(s, what):
     c = s.h2c()
     path = "/after-" + what.replace(" ", "-")
-    r = R.get(c, "a.test", path, scheme="http")
+    r = c.get("a.test", path, scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == path, \
         "after the %s, a new connection was not served: %r" % (what, r)
     c.close()
@@ -175,7 +158,7 @@ def _drain_nonblocking(conn):
 # ----------------------------------------------------------------------------------------------
 
 def test_tls_curl_routing_and_forwarded_headers():
-    _need("curl")
+    need_tool("curl")
     s = Setup(tls=True)
     p, version, status, headers, body = s.curl("/hello?x=1")
     assert version == "2", "curl did not negotiate HTTP/2 over TLS: %r" % version
@@ -221,7 +204,7 @@ def test_tls_raw_client_headers_cookies_and_connection_fields():
     assert r.header_all("set-cookie") == ["a=1", "b=2"], r.headers
     assert r.header("ferry-request-id"), r.headers
     # A non-chunked response carries its content-length, and it is right.
-    r2 = R.get(c, "a.test", "/raw2?size=1000")
+    r2 = c.get("a.test", "/raw2?size=1000")
     assert r2.status == 200 and int(r2.header("content-length")) == 1000 == len(r2.body), r2
     # Several streams at once on the connection, answered independently.
     sids = [c.request("a.test", "/multi/%d" % i) for i in range(10)]
@@ -231,10 +214,10 @@ def test_tls_raw_client_headers_cookies_and_connection_fields():
 
 
 def test_tls_bodies_both_ways():
-    _need("curl")
+    need_tool("curl")
     s = Setup(tls=True)
     data = os.urandom(3 * 1024 * 1024)
-    path = os.path.join(H.tmpdir(), "upload.bin")
+    path = os.path.join(tmpdir(), "upload.bin")
     with open(path, "wb") as fh:
         fh.write(data)
     digest = hashlib.sha256(data).hexdigest()
@@ -280,11 +263,11 @@ def test_raw_post_without_content_length_in_one_packet():
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
     for body in (b"hello world", os.urandom(20000)):
         sid = c.new_sid()
-        block = R.encode_headers([(":method", "POST"), (":scheme", "http"), (":authority", "a.test"),
-                                  (":path", "/one-packet?size=2"), ("content-type", "application/octet-stream")])
-        data = b"".join(R.data_frame(sid, body[i:i + 16384], end_stream=i + 16384 >= len(body))
+        block = encode_headers([(":method", "POST"), (":scheme", "http"), (":authority", "a.test"),
+                                (":path", "/one-packet?size=2"), ("content-type", "application/octet-stream")])
+        data = b"".join(data_frame(sid, body[i:i + 16384], end_stream=i + 16384 >= len(body))
                         for i in range(0, len(body), 16384))
-        c.send(R.headers_frames(sid, block, end_stream=False) + data)
+        c.send(headers_frames(sid, block, end_stream=False) + data)
         r = c.response(sid)
         assert r.status == 200, r
         rec = s.be.last()
@@ -322,7 +305,7 @@ def test_raw_bodies_flow_control():
         except socket.timeout:
             pass
     assert c.send_window <= 4 * 1024 * 1024, "connection window grew to %d" % c.send_window
-    r = R.get(c, "a.test", "/down?size=1048576&chunked=1", scheme="http")
+    r = c.get("a.test", "/down?size=1048576&chunked=1", scheme="http")
     assert r.status == 200 and bytes(r.body) == b"x" * 1048576, (r.status, len(r.body))
 
 
@@ -331,8 +314,8 @@ def test_raw_bodies_flow_control():
 # ----------------------------------------------------------------------------------------------
 
 def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
-    _need("curl")
-    _need("nghttp")
+    need_tool("curl")
+    need_tool("nghttp")
     s = Setup()
     p, version, status, headers, body = s.curl("/h2c", tls=False)
     assert version == "2" and status == 200, (version, status, body[:200])
@@ -351,20 +334,19 @@ def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
     assert re.search(r"SETTINGS_MAX_CONCURRENT_STREAMS\(0x03\):100", text), text[:2000]
     assert "recv GOAWAY" not in text, text[-2000:]
     # Plain HTTP/1.1 on the same bind, keep-alive included.
-    c = H.RawConn(s.plain)
+    c = RawConn(s.plain)
     for i in range(2):
         c.send("GET /h1/%d HTTP/1.1\r\nHost: a.test\r\n\r\n" % i)
         r = c.read_response()
         assert r.status == 200 and r.version == "HTTP/1.1" and r.json()["path"] == "/h1/%d" % i, r
     # The h2c preface arriving a few bytes at a time is still recognised.
-    sock = H.connect(s.plain)
-    for i in range(0, len(R.PREFACE), 5):
-        sock.sendall(R.PREFACE[i:i + 5])
+    sock = connect(s.plain)
+    for i in range(0, len(PREFACE), 5):
+        sock.sendall(PREFACE[i:i + 5])
         time.sleep(0.02)
-    c2 = R.H2Conn(sock, send_preface=False)
-    c2.send(R.settings_frame({R.SETTINGS_ENABLE_PUSH: 0}))
-    H._register(c2)
-    r = R.get(c2, "a.test", "/slow-preface", scheme="http")
+    c2 = H2Conn(sock, send_preface=False)
+    c2.send(settings_frame({SETTINGS_ENABLE_PUSH: 0}))
+    r = c2.get("a.test", "/slow-preface", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/slow-preface", r
 
 
@@ -372,31 +354,16 @@ def test_h2c_prior_knowledge_curl_nghttp_and_http1_same_bind():
 # 3. h2load
 # ----------------------------------------------------------------------------------------------
 
-def _h2load(url, n=5000, c=4, m=20):
-    out = subprocess.run(["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-H", ":authority: a.test", url],
-                         capture_output=True, timeout=60)
-    text = out.stdout.decode("latin-1")
-    assert out.returncode == 0, (out.returncode, text[-1500:], out.stderr[-500:])
-    req = re.search(r"requests: (\d+) total, (\d+) started, (\d+) done, (\d+) succeeded, (\d+) failed, "
-                    r"(\d+) errored, (\d+) timeout", text)
-    codes = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
-    fin = re.search(r"finished in ([\d.]+)(m?s), ([\d.]+) req/s", text)
-    proto = re.search(r"Application protocol: (\S+)", text)
-    assert req and codes and fin, text[-1500:]
-    return text, [int(x) for x in req.groups()], [int(x) for x in codes.groups()], float(fin.group(3)), \
-        proto.group(1) if proto else None
-
-
 def test_h2load_tls_and_h2c():
-    _need("h2load")
+    need_tool("h2load")
     s = Setup(tls=True)
     for name, url in (("tls", "https://127.0.0.1:%d/load" % s.tls_port),
                       ("h2c", "http://127.0.0.1:%d/load" % s.plain)):
-        text, req, codes, rps, proto = _h2load(url)
+        text, req, codes, rps, proto = h2load(url)
         assert proto == "h2" if name == "tls" else proto in ("h2c", "h2"), (name, proto, text[-800:])
         assert req[0] == 5000 and req[3] == 5000 and req[4] == 0 and req[5] == 0 and req[6] == 0, (name, req)
         assert codes[0] == 5000, "%s: status codes %r" % (name, codes)
-        H.figure("h2load_%s_req_per_s" % name, "%.0f" % rps, "req/s")
+        figure("h2load_%s_req_per_s" % name, "%.0f" % rps, "req/s")
     assert s.f.alive()
 
 
@@ -409,14 +376,14 @@ def test_settings_max_concurrent_streams_default_and_configured():
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
     st = c.server_settings
-    assert st.get(R.SETTINGS_MAX_CONCURRENT_STREAMS) == 100, "default MAX_CONCURRENT_STREAMS: %r" % st
-    assert st.get(R.SETTINGS_MAX_HEADER_LIST_SIZE) == 32 * 1024, "MAX_HEADER_LIST_SIZE: %r" % st
+    assert st.get(SETTINGS_MAX_CONCURRENT_STREAMS) == 100, "default MAX_CONCURRENT_STREAMS: %r" % st
+    assert st.get(SETTINGS_MAX_HEADER_LIST_SIZE) == 32 * 1024, "MAX_HEADER_LIST_SIZE: %r" % st
     c.read_until(lambda: c.settings_acked >= 1, what="the ACK of our SETTINGS")
 
     s7 = Setup(frontend_extra=["http2-max-concurrent-streams 7"], backend_delay=0.6)
     c = s7.h2c()
     c.read_until(lambda: c.server_settings is not None and c.settings_acked >= 1, what="SETTINGS exchange")
-    assert c.server_settings.get(R.SETTINGS_MAX_CONCURRENT_STREAMS) == 7, c.server_settings
+    assert c.server_settings.get(SETTINGS_MAX_CONCURRENT_STREAMS) == 7, c.server_settings
     # Seven slow streams run at once; all complete.
     sids = [c.request("a.test", "/c/%d" % i, scheme="http") for i in range(7)]
     for sid in sids:
@@ -431,10 +398,10 @@ def test_settings_max_concurrent_streams_default_and_configured():
     try:
         c2.read_until(lambda: all(c2.streams[x].done for x in sids[:7]) or c2.goaway is not None, timeout=10,
                       what="the streams")
-    except R.ConnectionClosed:
+    except ConnectionClosed:
         pass
     eighth = c2.streams[sids[7]]
-    assert eighth.reset in (R.REFUSED_STREAM, R.PROTOCOL_ERROR) or c2.goaway is not None, \
+    assert eighth.reset in (REFUSED_STREAM, PROTOCOL_ERROR) or c2.goaway is not None, \
         "an 8th stream over MAX_CONCURRENT_STREAMS=7 was accepted: %r" % eighth
     assert s7.be.max_in_flight <= 7, s7.be.max_in_flight
     assert "/d/7" not in [r["path"] for r in s7.be.requests], "the refused stream reached the upstream"
@@ -448,26 +415,26 @@ def test_header_limits_431_on_the_stream():
     s = Setup(frontend_extra=["http-max-header-size 4k", "http-max-headers 20"])
     c = s.h2c()
     # One field making the list larger than 4k.
-    r = R.get(c, "a.test", "/big-header", scheme="http", headers=[("x-big", "v" * 6000)])
+    r = c.get("a.test", "/big-header", scheme="http", headers=[("x-big", "v" * 6000)])
     assert r.status == 431, "over http-max-header-size: %r" % r
     assert bytes(r.body).startswith(b"431 "), r
     assert r.header("content-type", "").startswith("text/plain"), r.headers
     assert c.goaway is None, c.goaway
-    r = R.get(c, "a.test", "/after-big", scheme="http")
+    r = c.get("a.test", "/after-big", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/after-big", r
     # Many small fields, each well under the size limit.
-    r = R.get(c, "a.test", "/many", scheme="http", headers=[("x-h%d" % i, "v") for i in range(30)])
+    r = c.get("a.test", "/many", scheme="http", headers=[("x-h%d" % i, "v") for i in range(30)])
     assert r.status == 431, "over http-max-headers: %r" % r
-    r = R.get(c, "a.test", "/after-many", scheme="http")
+    r = c.get("a.test", "/after-many", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/after-many", r
     # 20 fields are allowed (the limit counts regular fields, not pseudo-headers).
-    r = R.get(c, "a.test", "/twenty", scheme="http", headers=[("x-h%d" % i, "v") for i in range(20)])
+    r = c.get("a.test", "/twenty", scheme="http", headers=[("x-h%d" % i, "v") for i in range(20)])
     assert r.status == 200, "20 fields with http-max-headers 20: %r" % r
     # A header block over several CONTINUATION frames, within the limit, is fine.
     sid = c.new_sid()
-    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
-                              (":path", "/continued"), ("x-a", "a" * 1500), ("x-b", "b" * 1500)])
-    c.send(R.headers_frames(sid, block, end_stream=True, max_frame=1000))
+    block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
+                            (":path", "/continued"), ("x-a", "a" * 1500), ("x-b", "b" * 1500)])
+    c.send(headers_frames(sid, block, end_stream=True, max_frame=1000))
     r = c.response(sid)
     assert r.status == 200, r
     rec = s.be.last()
@@ -481,18 +448,18 @@ def test_header_limits_431_on_the_stream():
 # ----------------------------------------------------------------------------------------------
 
 def test_unknown_host_backend_down_and_budget():
-    slow = H.HttpBackend("slow", delay=1.0)
-    extra = H.backend_section("dead", [("d1", H.free_port_closed())]) \
-        + H.section("app down", "hosts down.test", "backend dead") \
-        + H.backend_section("slowpool", [("sl1", slow.port)]) \
-        + H.section("app budget", "hosts budget.test", "backend slowpool", "concurrency hard 1 queue 0")
+    slow = HttpBackend("slow", delay=1.0)
+    extra = backend_section("dead", [("d1", free_port_closed())]) \
+        + section("app down", "hosts down.test", "backend dead") \
+        + backend_section("slowpool", [("sl1", slow.port)]) \
+        + section("app budget", "hosts budget.test", "backend slowpool", "concurrency hard 1 queue 0")
     s = Setup(extra=extra)
     c = s.h2c()
-    r = R.get(c, "nope.test", "/x", scheme="http")
+    r = c.get("nope.test", "/x", scheme="http")
     assert r.status == 404 and b"nope.test" in bytes(r.body), r
     assert r.header("ferry-request-id"), r.headers
     assert bytes(r.body).startswith(b"404 "), r
-    r = R.get(c, "down.test", "/x", scheme="http")
+    r = c.get("down.test", "/x", scheme="http")
     assert r.status in (502, 503), r
     assert re.match(rb"50[23] ", bytes(r.body)) and r.header("content-type", "").startswith("text/plain"), r
     assert int(r.header("content-length")) == len(r.body), r
@@ -510,7 +477,7 @@ def test_unknown_host_backend_down_and_budget():
     assert slow.hits == 1, "the upstream saw %d requests" % slow.hits
     assert time.monotonic() - t0 < 5
     # The connection is still good.
-    assert R.get(c, "a.test", "/still", scheme="http").status == 200
+    assert c.get("a.test", "/still", scheme="http").status == 200
 
 
 # ----------------------------------------------------------------------------------------------
@@ -531,7 +498,7 @@ def _rapid_reset_connection(s, block, limit):
         batch = bytearray()
         for _ in range(500):
             sid = 1 + 2 * sent
-            batch += R.frame(R.HEADERS, R.END_HEADERS | R.END_STREAM, sid, block) + R.rst_frame(sid, R.CANCEL)
+            batch += frame(HEADERS, END_HEADERS | END_STREAM, sid, block) + rst_frame(sid, CANCEL)
             sent += 1
         if not _send_or_closed(c, bytes(batch)):
             return sent, True, c
@@ -547,7 +514,7 @@ def _rapid_reset_connection(s, block, limit):
 def test_rapid_reset_flood():
     s = _flood_setup()
     budget = Budget(s.f, "rapid_reset")
-    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/rr")])
+    block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/rr")])
     t0 = time.monotonic()
     total, conns = 0, 0
     # Tens of thousands of reset streams, over as many connections as it takes.
@@ -564,17 +531,17 @@ def test_rapid_reset_flood():
             # libnghttp2's RST_STREAM rate limiter (CVE-2023-44487 fix; burst 1000 as Ferry sets it)
             # ends the session with GOAWAY INTERNAL_ERROR; Ferry's own flood limits use
             # ENHANCE_YOUR_CALM. Either way the connection must end, after about the burst.
-            assert c.goaway[1] in (R.ENHANCE_YOUR_CALM, R.INTERNAL_ERROR), \
-                "rapid reset ended with GOAWAY %s" % R.error_name(c.goaway[1])
+            assert c.goaway[1] in (ENHANCE_YOUR_CALM, INTERNAL_ERROR), \
+                "rapid reset ended with GOAWAY %s" % error_name(c.goaway[1])
             assert c.goaway[0] <= 2 * 1100 + 1, \
                 "%d streams were accepted before the GOAWAY" % ((c.goaway[0] + 1) // 2)
         if conns == 1:
-            H.figure("rapid_reset_goaway", "%s last_stream_id=%s" % (
-                R.error_name(c.goaway[1]), c.goaway[0]) if c.goaway else None)
-    H.figure("rapid_reset_pairs_sent", total)
-    H.figure("rapid_reset_connections", conns)
-    H.figure("rapid_reset_seconds", "%.2f" % (time.monotonic() - t0), "s")
-    H.figure("rapid_reset_upstream_requests", s.be.hits)
+            figure("rapid_reset_goaway", "%s last_stream_id=%s" % (
+                error_name(c.goaway[1]), c.goaway[0]) if c.goaway else None)
+    figure("rapid_reset_pairs_sent", total)
+    figure("rapid_reset_connections", conns)
+    figure("rapid_reset_seconds", "%.2f" % (time.monotonic() - t0), "s")
+    figure("rapid_reset_upstream_requests", s.be.hits)
     assert s.be.hits < 500, "reset streams still produced %d upstream requests" % s.be.hits
     budget.check()
     _still_serves(s, "rapid reset flood")
@@ -585,28 +552,28 @@ def test_continuation_flood():
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
     budget = Budget(s.f, "continuation")
-    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/cf")])
-    ok = _send_or_closed(c, R.frame(R.HEADERS, R.END_STREAM, 1, block))  # no END_HEADERS
+    block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/cf")])
+    ok = _send_or_closed(c, frame(HEADERS, END_STREAM, 1, block))  # no END_HEADERS
     sent = 0
-    empty = R.frame(R.CONTINUATION, 0, 1, b"")
+    empty = frame(CONTINUATION, 0, 1, b"")
     while ok and sent < 10000:
         ok = _send_or_closed(c, empty * 500)
         sent += 500
         if ok and not _drain_nonblocking(c):
             break
     ended = (not ok) or c.wait_closed(timeout=5)
-    H.figure("continuation_frames_sent", sent)
-    H.figure("continuation_goaway", R.error_name(c.goaway[1]) if c.goaway else None)
+    figure("continuation_frames_sent", sent)
+    figure("continuation_goaway", error_name(c.goaway[1]) if c.goaway else None)
     assert ended, "the connection survived %d empty CONTINUATION frames (goaway=%r)" % (sent, c.goaway)
     assert sent < 10000 or c.goaway is not None, "10000 CONTINUATION frames accepted"
     assert s.be.hits == 0, s.be.hits
     # The same with CONTINUATION frames that each add a field: memory must stay bounded.
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
-    ok = _send_or_closed(c, R.frame(R.HEADERS, R.END_STREAM, 1, block))
+    ok = _send_or_closed(c, frame(HEADERS, END_STREAM, 1, block))
     sent = 0
     while ok and sent < 5000:
-        batch = b"".join(R.frame(R.CONTINUATION, 0, 1, R.encode_headers([("x-f%d" % (sent + i), "v" * 1000)]))
+        batch = b"".join(frame(CONTINUATION, 0, 1, encode_headers([("x-f%d" % (sent + i), "v" * 1000)]))
                          for i in range(100))
         ok = _send_or_closed(c, batch)
         sent += 100
@@ -636,28 +603,28 @@ def _ack_flood(s, name, frame_bytes, limit_frames=400000, seconds=8.0):
     if not closed:
         # Stop sending; everything we did not read is still queued: the server must have closed.
         closed = c.wait_closed(timeout=5)
-    H.figure("%s_frames_written_by_client" % name, sent)
+    figure("%s_frames_written_by_client" % name, sent)
     budget.check()
     return closed, sent
 
 
 def test_ping_flood_without_reading():
     s = _flood_setup()
-    closed, sent = _ack_flood(s, "ping_flood", R.ping_frame(b"floodpng"))
+    closed, sent = _ack_flood(s, "ping_flood", ping_frame(b"floodpng"))
     assert closed, "a client sending %d PINGs without reading the ACKs was not disconnected" % sent
     _still_serves(s, "PING flood")
 
 
 def test_settings_flood_without_reading():
     s = _flood_setup()
-    closed, sent = _ack_flood(s, "settings_flood", R.settings_frame({R.SETTINGS_ENABLE_PUSH: 0}))
+    closed, sent = _ack_flood(s, "settings_flood", settings_frame({SETTINGS_ENABLE_PUSH: 0}))
     assert closed, "a client sending %d SETTINGS frames without reading the ACKs was not disconnected" % sent
     # One SETTINGS frame with more entries than allowed (max 32 per frame): ENHANCE_YOUR_CALM.
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
-    c.send(R.settings_frame([(R.SETTINGS_ENABLE_PUSH, 0)] * 100))
+    c.send(settings_frame([(SETTINGS_ENABLE_PUSH, 0)] * 100))
     assert c.wait_closed(timeout=5), "a SETTINGS frame with 100 entries did not end the connection"
-    assert c.goaway is not None and c.goaway[1] == R.ENHANCE_YOUR_CALM, \
+    assert c.goaway is not None and c.goaway[1] == ENHANCE_YOUR_CALM, \
         "100-entry SETTINGS frame: goaway %r" % (c.goaway,)
     _still_serves(s, "SETTINGS flood")
 
@@ -669,20 +636,20 @@ def test_settings_flood_without_reading():
 def test_idle_connection_gets_goaway_after_keep_alive_timeout():
     s = Setup(defaults_extra=["timeout http-keep-alive 1s"])
     c = s.h2c()
-    r = R.get(c, "a.test", "/idle", scheme="http")
+    r = c.get("a.test", "/idle", scheme="http")
     assert r.status == 200, r
     t0 = time.monotonic()
     c.read_until(lambda: c.goaway is not None, timeout=5, what="GOAWAY on an idle connection")
     waited = time.monotonic() - t0
     last, code, _ = c.goaway
-    assert code == R.NO_ERROR and last == 1, "idle GOAWAY: %r" % (c.goaway,)
+    assert code == NO_ERROR and last == 1, "idle GOAWAY: %r" % (c.goaway,)
     assert 0.7 <= waited <= 3.0, "idle GOAWAY after %.2fs with http-keep-alive 1s" % waited
     assert c.wait_closed(timeout=3), "the idle connection was not closed after its GOAWAY"
-    H.figure("idle_goaway_after", "%.2f" % waited, "s")
+    figure("idle_goaway_after", "%.2f" % waited, "s")
     # A connection that never opened a stream is timed out the same way (last stream 0).
     c = s.h2c()
     c.read_until(lambda: c.goaway is not None, timeout=5, what="GOAWAY on a connection without streams")
-    assert c.goaway[:2] == (0, R.NO_ERROR), c.goaway
+    assert c.goaway[:2] == (0, NO_ERROR), c.goaway
     assert c.wait_closed(timeout=3)
 
 
@@ -692,16 +659,16 @@ def test_incomplete_header_block_times_out():
     s = Setup(defaults_extra=["timeout http-request 1s"])
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
-    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/slow")])
+    block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"), (":path", "/slow")])
     t0 = time.monotonic()
-    c.send(R.frame(R.HEADERS, R.END_STREAM, 1, block))  # no END_HEADERS
+    c.send(frame(HEADERS, END_STREAM, 1, block))  # no END_HEADERS
     c.read_until(lambda: c.goaway is not None, timeout=5, what="GOAWAY for an incomplete header block")
     waited = time.monotonic() - t0
-    assert c.goaway[1] == R.PROTOCOL_ERROR, c.goaway
+    assert c.goaway[1] == PROTOCOL_ERROR, c.goaway
     assert 0.7 <= waited <= 3.0, "GOAWAY after %.2fs with http-request 1s" % waited
     assert c.wait_closed(timeout=3)
     assert s.be.hits == 0
-    assert R.get(s.h2c(), "a.test", "/after", scheme="http").status == 200
+    assert s.h2c().get("a.test", "/after", scheme="http").status == 200
 
 
 def test_head_error_page_has_no_body():
@@ -718,33 +685,32 @@ def test_h2c_preface_in_the_same_segment_as_the_proxy_header():
     s = Setup(frontend_extra=())
     cfg = s.cfg.replace("bind 127.0.0.1:0\n", "bind 127.0.0.1:0 accept-proxy\n    proxy-senders 127.0.0.0/8\n")
     assert cfg != s.cfg
-    f = H.Ferry(cfg)
+    f = Ferry(cfg)
     port = f.port("plain")
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(H.proxy_v1("192.0.2.7", "127.0.0.1", 5555, port) + R.PREFACE + R.settings_frame({}))
-    c = R.H2Conn(sock, send_preface=False)
-    H._register(c)
-    r = R.get(c, "a.test", "/pp", scheme="http")
+    sock.sendall(proxy_v1("192.0.2.7", "127.0.0.1", 5555, port) + PREFACE + settings_frame({}))
+    c = H2Conn(sock, send_preface=False)
+    r = c.get("a.test", "/pp", scheme="http")
     assert r.status == 200, r
-    assert H.upstream_header(json.loads(bytes(r.body)), "X-Forwarded-For") == "192.0.2.7"
+    assert upstream_header(json.loads(bytes(r.body)), "X-Forwarded-For") == "192.0.2.7"
 
 
 def test_sigterm_drain_completes_stream_then_goaway():
     s = Setup()
     c = s.h2c()
     idle = s.h2c()
-    assert R.get(idle, "a.test", "/idle-before", scheme="http").status == 200
+    assert idle.get("a.test", "/idle-before", scheme="http").status == 200
     sid = c.request("a.test", "/drain?delay=1.5", scheme="http")
-    H.wait_until(lambda: s.be.in_flight == 1, timeout=5, what="the slow request at the backend")
+    wait_until(lambda: s.be.in_flight == 1, timeout=5, what="the slow request at the backend")
     t0 = time.monotonic()
     s.f.signal(signal.SIGTERM)
     # The busy connection is told at once too (no new streams), before its stream ends.
     c.read_until(lambda: c.goaway is not None, timeout=1.0, what="GOAWAY on the busy connection at drain")
-    assert c.goaway[1] == R.NO_ERROR and c.goaway[0] >= sid, c.goaway
+    assert c.goaway[1] == NO_ERROR and c.goaway[0] >= sid, c.goaway
     assert not c.streams[sid].ended, "the GOAWAY came only after the stream ended"
     # The idle connection is told to go away at once.
     idle.read_until(lambda: idle.goaway is not None, timeout=3, what="GOAWAY on the idle connection at drain")
-    assert idle.goaway[1] == R.NO_ERROR and idle.goaway[0] == 1, idle.goaway
+    assert idle.goaway[1] == NO_ERROR and idle.goaway[0] == 1, idle.goaway
     assert idle.wait_closed(timeout=3), "the idle h2 connection was not closed at drain"
     # The in-flight stream completes, then GOAWAY and close.
     r = c.response(sid, timeout=10)
@@ -755,7 +721,7 @@ def test_sigterm_drain_completes_stream_then_goaway():
     closed_at = None
     try:
         c.read_until(lambda: c.goaway is not None, timeout=8, what="GOAWAY after the drained stream")
-    except (R.ConnectionClosed, AssertionError):
+    except (ConnectionClosed, AssertionError):
         closed_at = time.monotonic() - t1 if c.eof else None
     waited = time.monotonic() - t1
     assert c.goaway is not None and waited < 2.0, (
@@ -763,7 +729,7 @@ def test_sigterm_drain_completes_stream_then_goaway():
             "GOAWAY only after %.1fs" % waited if c.goaway is not None else
             ("no GOAWAY, and ferryd closed the connection %.1fs later" % closed_at if closed_at is not None
              else "no GOAWAY and no close within 8s"), s.f.log_lines("drain")))
-    assert c.goaway[1] == R.NO_ERROR and c.goaway[0] >= sid, c.goaway
+    assert c.goaway[1] == NO_ERROR and c.goaway[0] >= sid, c.goaway
     assert c.wait_closed(timeout=5), "the drained connection was not closed"
     code = s.f.wait(timeout=10)
     assert code == 0, "ferryd exit code %r after drain" % code
@@ -779,7 +745,7 @@ def test_client_reset_closes_upstream_connection():
 
     def handler(sock, srv):
         sock.settimeout(10)
-        head, _ = H.recv_until(sock, b"\r\n\r\n")
+        head, _ = recv_until(sock, b"\r\n\r\n")
         with lock:
             events.append(("request", time.monotonic(), head.split(b"\r\n")[0]))
         try:
@@ -791,21 +757,21 @@ def test_client_reset_closes_upstream_connection():
         with lock:
             events.append(("eof" if not d else "data", time.monotonic(), d[:50]))
 
-    hold = H.TcpServer(handler, name="hold")
-    extra = H.backend_section("holdpool", [("h1", hold.port)]) + H.section("app hold", "hosts hold.test",
-                                                                         "backend holdpool")
+    hold = TcpServer(handler, name="hold")
+    extra = backend_section("holdpool", [("h1", hold.port)]) + section("app hold", "hosts hold.test",
+                                                                       "backend holdpool")
     s = Setup(extra=extra)
     c = s.h2c()
     sid = c.request("hold.test", "/held", scheme="http")
-    H.wait_until(lambda: any(e[0] == "request" for e in events), timeout=5, what="the request at the upstream")
+    wait_until(lambda: any(e[0] == "request" for e in events), timeout=5, what="the request at the upstream")
     t0 = time.monotonic()
-    c.rst(sid, R.CANCEL)
-    H.wait_until(lambda: len(events) >= 2, timeout=5, what="the upstream connection to be closed after RST_STREAM")
+    c.rst(sid, CANCEL)
+    wait_until(lambda: len(events) >= 2, timeout=5, what="the upstream connection to be closed after RST_STREAM")
     kind, t1, data = events[1]
     assert kind == "eof", "after the client's reset the upstream connection saw %r %r" % (kind, data)
     assert t1 - t0 < 2.0, "upstream connection closed %.2fs after the reset" % (t1 - t0)
     # The connection and Ferry keep serving; nothing is written for the reset stream.
-    r = R.get(c, "a.test", "/after-reset", scheme="http")
+    r = c.get("a.test", "/after-reset", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/after-reset", r
     assert c.streams[sid].headers is None, "a response was sent on the reset stream: %r" % c.streams[sid]
     assert c.goaway is None, c.goaway
@@ -813,18 +779,18 @@ def test_client_reset_closes_upstream_connection():
     # must not be reused for the next request (its response would be read as the next one's).
     s.be.delay = 0.8
     sid = c.request("a.test", "/reset-me", scheme="http")
-    H.wait_until(lambda: s.be.in_flight == 1, timeout=5, what="the request at the backend")
-    c.rst(sid, R.CANCEL)
+    wait_until(lambda: s.be.in_flight == 1, timeout=5, what="the request at the backend")
+    c.rst(sid, CANCEL)
     time.sleep(0.1)
     s.be.delay = 0.0
     for i in range(3):
-        r = R.get(c, "a.test", "/next/%d" % i, scheme="http")
+        r = c.get("a.test", "/next/%d" % i, scheme="http")
         assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/next/%d" % i, \
             "request after a reset got another request's response: %r" % r
     time.sleep(1.0)  # the backend finishes the reset request
-    H.wait_until(lambda: len(s.be.open_socks) <= 1, timeout=5,
-                 what="upstream connections left open after the reset (%d)" % len(s.be.open_socks))
-    r = R.get(c, "a.test", "/final", scheme="http")
+    wait_until(lambda: len(s.be.open_socks) <= 1, timeout=5,
+               what="upstream connections left open after the reset (%d)" % len(s.be.open_socks))
+    r = c.get("a.test", "/final", scheme="http")
     assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/final", r
     assert s.f.alive()
 
@@ -834,15 +800,15 @@ def _reset_streams(s, phase):
     upstream connection is being set up), 'inflight' once the request is at the upstream."""
     c = s.h2c()
     c.read_until(lambda: c.server_settings is not None, what="server SETTINGS")
-    block = R.encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
-                              (":path", "/reset?delay=0.4")])
+    block = encode_headers([(":method", "GET"), (":scheme", "http"), (":authority", "a.test"),
+                            (":path", "/reset?delay=0.4")])
     for i in range(8):
         sid = c.new_sid()
         if phase == "connect":
-            c.send(R.frame(R.HEADERS, R.END_HEADERS | R.END_STREAM, sid, block) + R.rst_frame(sid, R.CANCEL))
+            c.send(frame(HEADERS, END_HEADERS | END_STREAM, sid, block) + rst_frame(sid, CANCEL))
             time.sleep(0.05)
         else:
-            c.send(R.frame(R.HEADERS, R.END_HEADERS | R.END_STREAM, sid, block))
+            c.send(frame(HEADERS, END_HEADERS | END_STREAM, sid, block))
             deadline = time.monotonic() + 5
             while s.be.in_flight < 1 and not c._stream(sid).done and time.monotonic() < deadline:
                 _drain_nonblocking(c)
@@ -851,13 +817,13 @@ def _reset_streams(s, phase):
             assert s.be.in_flight >= 1, ("request %d of this client, after %d reset in flight, did not reach the "
                                          "backend: %s %r; ferryd log: %r" % (i + 1, i, st.status, bytes(st.body),
                                                                             s.f.log_lines("ejected")[:2]))
-            c.rst(sid, R.CANCEL)
-            H.wait_until(lambda: s.be.in_flight == 0, timeout=5, what="the backend to finish")
+            c.rst(sid, CANCEL)
+            wait_until(lambda: s.be.in_flight == 0, timeout=5, what="the backend to finish")
     _drain_nonblocking(c)
     assert c.goaway is None, c.goaway
     # Another client, on a new connection, must still be served by the (healthy) server.
     other = s.h2c()
-    r = R.get(other, "a.test", "/other-client", scheme="http")
+    r = other.get("a.test", "/other-client", scheme="http")
     ejected = s.f.log_lines("ejected")
     assert r.status == 200 and not ejected, (
         "after one client reset 8 of its own streams (%s), another client got %s %r; ferryd log: %r"
@@ -876,16 +842,16 @@ def test_client_resets_in_flight_do_not_eject_the_server():
 
 def test_client_reset_is_not_retried_on_another_server():
     """A request the client has reset is abandoned, not replayed to the next server."""
-    b2 = H.HttpBackend("h2-be2", delay=0.5)
+    b2 = HttpBackend("h2-be2", delay=0.5)
     s = Setup(backend_delay=0.5, more_servers=[("s2", b2.port)])
     c = s.h2c()
     sid = c.request("a.test", "/abandoned", scheme="http")
-    H.wait_until(lambda: s.be.in_flight + b2.in_flight >= 1, timeout=5, what="the request at a backend")
-    c.rst(sid, R.CANCEL)
+    wait_until(lambda: s.be.in_flight + b2.in_flight >= 1, timeout=5, what="the request at a backend")
+    c.rst(sid, CANCEL)
     time.sleep(1.2)  # both backends' delay, and then some
     hits = s.be.hits + b2.hits
     assert hits == 1, "a request reset by the client reached %d servers (s1 %d, s2 %d)" % (hits, s.be.hits, b2.hits)
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -3,7 +3,12 @@ not slow down another app on the same frontend."""
 import threading
 import time
 
-import harness as H
+from ferrykit.backends import BackendProcess, HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.load import FloodProcess, timed_request
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, oneline, percentile, wait_until
+from ferrykit.wire import RawConn, request
 
 
 def _measure(port, host, n, seconds=None):
@@ -14,42 +19,42 @@ def _measure(port, host, n, seconds=None):
         if stop_at and time.monotonic() > stop_at:
             break
         try:
-            r, ms = H.timed_request(port, path="/b/%d" % i, host=host)
+            r, ms = timed_request(port, path="/b/%d" % i, host=host)
             if r.status != 200:
                 errors.append("%d %r" % (r.status, r.body[:60]))
             lat.append(ms)
         except Exception as e:
-            errors.append(H._oneline(e))
+            errors.append(oneline(e))
     return lat, errors
 
 
 def test_saturated_app_does_not_hurt_neighbour():
-    slow = H.BackendProcess("slow", delay=1.0)
-    fast = H.BackendProcess("fast")
-    cfg = H.base_config(defaults_extra=["timeout queue 2s", "timeout server 10s"])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-    cfg += H.backend_section("slow-pool", [("slow", slow.port)])
-    cfg += H.backend_section("fast-pool", [("fast", fast.port)])
-    cfg += H.section("app a", "hosts a.test", "backend slow-pool", "concurrency hard 5 queue 10")
-    cfg += H.section("app b", "hosts b.test", "backend fast-pool")
-    f = H.Ferry(cfg)
+    slow = BackendProcess("slow", delay=1.0)
+    fast = BackendProcess("fast")
+    cfg = base_config(defaults_extra=["timeout queue 2s", "timeout server 10s"])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+    cfg += backend_section("slow-pool", [("slow", slow.port)])
+    cfg += backend_section("fast-pool", [("fast", fast.port)])
+    cfg += section("app a", "hosts a.test", "backend slow-pool", "concurrency hard 5 queue 10")
+    cfg += section("app b", "hosts b.test", "backend fast-pool")
+    f = Ferry(cfg)
     port = f.port("web")
     for _ in range(20):  # warm up
-        H.request(port, host="b.test")
+        request(port, host="b.test")
     base_lat, base_err = _measure(port, "b.test", 300)
     assert not base_err, base_err[:5]
     flood_secs = 7
-    flood = H.FloodProcess(port, "a.test", clients=40, seconds=flood_secs)
+    flood = FloodProcess(port, "a.test", clients=40, seconds=flood_secs)
     time.sleep(1.5)  # let A saturate: 5 in flight, 10 queued, the rest rejected
     t0 = time.monotonic()
     load_lat, load_err = _measure(port, "b.test", 100000, seconds=3)
     meas_secs = time.monotonic() - t0
     stats = flood.finish(timeout=flood_secs + 30)
-    b50, b99 = H.percentile(base_lat, 50), H.percentile(base_lat, 99)
-    l50, l99 = H.percentile(load_lat, 50), H.percentile(load_lat, 99)
-    H.figure("app B unloaded p50/p99", "%.2f/%.2f" % (b50, b99), "ms")
-    H.figure("app B during A's saturation p50/p99", "%.2f/%.2f" % (l50, l99), "ms (%d requests in %.1fs)" % (len(load_lat), meas_secs))
-    H.figure("app A flood (40 clients, %ds)" % flood_secs, stats)
+    b50, b99 = percentile(base_lat, 50), percentile(base_lat, 99)
+    l50, l99 = percentile(load_lat, 50), percentile(load_lat, 99)
+    figure("app B unloaded p50/p99", "%.2f/%.2f" % (b50, b99), "ms")
+    figure("app B during A's saturation p50/p99", "%.2f/%.2f" % (l50, l99), "ms (%d requests in %.1fs)" % (len(load_lat), meas_secs))
+    figure("app A flood (40 clients, %ds)" % flood_secs, stats)
     assert meas_secs < flood_secs - 1.5, "B measurement outlasted the flood (%.1fs): rerun with a longer flood" % meas_secs
     assert not load_err, "app B errors during A's saturation: %r" % load_err[:10]
     assert l99 < 10 * b99 + 50, "app B p99 %.1f ms under A's load vs %.1f ms unloaded" % (l99, b99)
@@ -65,12 +70,12 @@ def test_saturated_app_does_not_hurt_neighbour():
 
 
 def _budget_setup(hard, queue, queue_timeout, delay):
-    be = H.HttpBackend("slow", delay=delay)
-    cfg = H.base_config(defaults_extra=["timeout queue %s" % queue_timeout])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [("s1", be.port)])
-    cfg += H.section("app a", "hosts a.test", "backend pool", "concurrency hard %d queue %d" % (hard, queue))
-    return H.Ferry(cfg), be
+    be = HttpBackend("slow", delay=delay)
+    cfg = base_config(defaults_extra=["timeout queue %s" % queue_timeout])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [("s1", be.port)])
+    cfg += section("app a", "hosts a.test", "backend pool", "concurrency hard %d queue %d" % (hard, queue))
+    return Ferry(cfg), be
 
 
 def _parallel(port, n, host="a.test", stagger=0.05):
@@ -78,10 +83,10 @@ def _parallel(port, n, host="a.test", stagger=0.05):
 
     def one(i):
         try:
-            r, ms = H.timed_request(port, path="/p/%d" % i, host=host, timeout=15)
+            r, ms = timed_request(port, path="/p/%d" % i, host=host, timeout=15)
             results[i] = (r.status, ms, r.header("Retry-After"))
         except Exception as e:
-            results[i] = ("error", 0, H._oneline(e))
+            results[i] = ("error", 0, oneline(e))
     ts = []
     for i in range(n):
         t = threading.Thread(target=one, args=(i,))
@@ -114,25 +119,25 @@ def test_queue_full_and_queue_timeout():
     assert be.max_in_flight == 1
     # The budget is released: a later request runs.
     be.delay = 0
-    r = H.request(f.port("web"), host="a.test")
+    r = request(f.port("web"), host="a.test")
     assert r.status == 200, r
 
 
 def test_budget_released_after_client_abort():
     f, be = _budget_setup(hard=1, queue=0, queue_timeout="1s", delay=1.0)
     port = f.port("web")
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send("GET /abort HTTP/1.1\r\nHost: a.test\r\n\r\n")
-    H.wait_until(lambda: be.in_flight == 1, what="request in flight")
+    wait_until(lambda: be.in_flight == 1, what="request in flight")
     c.close()  # the client goes away mid-request
     be.delay = 0
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
-        if H.request(port, host="a.test").status == 200:
+        if request(port, host="a.test").status == 200:
             return
         time.sleep(0.1)
     raise AssertionError("the slot of an aborted request was never released")
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -1,20 +1,24 @@
 """Size limits: 414 request line, 431 header count/size, 413 body (Content-Length and chunked)."""
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main
+from ferrykit.wire import RawConn, request
 
 
 def _setup():
-    be = H.HttpBackend("lim")
-    cfg = H.base_config(defaults_extra=["max-body-size 64k"])
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app big",
-                     "http-max-request-line 1k", "http-max-header-size 4k", "http-max-headers 20")
-    cfg += H.backend_section("pool", [("s1", be.port)])
-    cfg += H.section("app small", "hosts small.test", "backend pool", "max-body-size 1k")
-    cfg += H.section("app big", "hosts big.test", "backend pool")
-    return H.Ferry(cfg), be
+    be = HttpBackend("lim")
+    cfg = base_config(defaults_extra=["max-body-size 64k"])
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app big",
+                   "http-max-request-line 1k", "http-max-header-size 4k", "http-max-headers 20")
+    cfg += backend_section("pool", [("s1", be.port)])
+    cfg += section("app small", "hosts small.test", "backend pool", "max-body-size 1k")
+    cfg += section("app big", "hosts big.test", "backend pool")
+    return Ferry(cfg), be
 
 
 def _raw(port, data, timeout=5):
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send(data)
     r = c.read_response(timeout=timeout)
     return c, r
@@ -31,7 +35,7 @@ def test_414_request_line():
     assert r.status == 414, r
     assert c.wait_closed(3), "connection kept open after 414"
     # A request line that never ends is cut at the limit, not buffered forever.
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send("GET /" + "b" * 5000)
     r = c.read_response()
     assert r.status == 414, r
@@ -64,26 +68,26 @@ def test_431_header_too_large():
 def test_413_content_length():
     f, be = _setup()
     port = f.port("web")
-    r = H.request(port, "/up", method="POST", host="small.test", body=b"x" * 1000)
+    r = request(port, "/up", method="POST", host="small.test", body=b"x" * 1000)
     assert r.status == 200 and r.json()["body_len"] == 1000, r
     before = be.hits
     # Declared too large: rejected from the head, before any body byte is sent.
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send("POST /up HTTP/1.1\r\nHost: small.test\r\nContent-Length: 5000\r\n\r\n")
     r = c.read_response()
     assert r.status == 413, r
     assert be.hits == before, "oversized request reached the upstream"
     # The per-app limit overrides the default: 5000 bytes are fine for big.test (64k default).
-    r = H.request(port, "/up", method="POST", host="big.test", body=b"x" * 5000)
+    r = request(port, "/up", method="POST", host="big.test", body=b"x" * 5000)
     assert r.status == 200, r
-    r = H.request(port, "/up", method="POST", host="big.test", body=b"x" * 70000)
+    r = request(port, "/up", method="POST", host="big.test", body=b"x" * 70000)
     assert r.status == 413, "70000 bytes over the 64k default: %r" % r
 
 
 def test_413_chunked():
     f, be = _setup()
     port = f.port("web")
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send("POST /up HTTP/1.1\r\nHost: small.test\r\nTransfer-Encoding: chunked\r\n\r\n")
     ok = True
     try:
@@ -95,11 +99,11 @@ def test_413_chunked():
     r = c.read_response()
     assert r.status == 413, "chunked body of 2400 bytes over a 1k limit: %r (sent all: %s)" % (r, ok)
     # Small chunked bodies pass.
-    c = H.RawConn(port)
+    c = RawConn(port)
     c.send("POST /up HTTP/1.1\r\nHost: small.test\r\nTransfer-Encoding: chunked\r\n\r\n64\r\n" + "z" * 100 + "\r\n0\r\n\r\n")
     r = c.read_response()
     assert r.status == 200 and r.json()["body_len"] == 100, r
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -39,7 +39,10 @@ import threading
 import time
 import traceback
 
-import harness as H
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, oneline, wait_until
+from ferrykit.wire import recv_all, request, upstream_header
+from ferrykit.ws import ws_encode, ws_handshake
 from mesh_topology import ANYCAST, HTTP_PORT, TCP_PORT, BACKHAUL_PORT, NODES, HUB_ADDR, MeshTopology
 from meshnet import in_netns, sh
 
@@ -77,11 +80,11 @@ class Checks:
             why = known or (str(e).splitlines()[0] if isinstance(e, KnownBug) else None)
             if why and not STRICT:
                 print("  check %-10s KNOWN FAILURE (%.1fs): %s -- %s" % (name, time.monotonic() - t0, why,
-                                                                        H._oneline(e)), flush=True)
+                                                                        oneline(e)), flush=True)
                 self.known.append("%s: %s" % (name, why))
                 return
-            print("  check %-10s FAILED (%.1fs): %s" % (name, time.monotonic() - t0, H._oneline(e)), flush=True)
-            self.failed.append("%s: %s" % (name, H._oneline(e)))
+            print("  check %-10s FAILED (%.1fs): %s" % (name, time.monotonic() - t0, oneline(e)), flush=True)
+            self.failed.append("%s: %s" % (name, oneline(e)))
 
     def done(self):
         for k in self.known:
@@ -108,7 +111,7 @@ def check_closest(t):
     names = [served_by(t.request("/closest/%d" % i)) for i in range(10)]
     assert all(n.startswith("dfw-") for n in names), names
     echo = t.request("/hdr").json()
-    h = lambda k: H.upstream_header(echo, k)  # noqa: E731
+    h = lambda k: upstream_header(echo, k)  # noqa: E731
     assert h("Ferry-Client-IP") == HUB_ADDR, echo["headers"]
     assert h("Ferry-Region") == "yyz", echo["headers"]
     assert h("Ferry-App") is None and h("Ferry-Instance") is None, echo["headers"]  # backhaul metadata only
@@ -126,7 +129,7 @@ def check_status(t):
         ok = all(n in peers and peers[n]["last_handshake"] > 0 and peers[n]["handshake_age_seconds"] >= 0
                  and peers[n]["rx_bytes"] > 0 and peers[n]["tx_bytes"] > 0 for n in pubs)
         return st if ok else None
-    st = H.wait_until(ready, timeout=6, interval=0.3, what="/api/v1/mesh shows dfw and syd with handshakes and bytes")
+    st = wait_until(ready, timeout=6, interval=0.3, what="/api/v1/mesh shows dfw and syd with handshakes and bytes")
     for p in st["peers"]:
         assert p["public_key"] == pubs[p["name"]], p
         assert p["endpoint"] == "%s:51820" % NODES[p["name"]][0], p
@@ -145,12 +148,12 @@ def check_status(t):
 
 def check_websocket(t):
     with in_netns(t.ns["hub"]):
-        c, resp, reader = H.ws_handshake(HTTP_PORT, host="ws.test", path="/ws", addr=ANYCAST)
-    c.send(H.ws_encode("hello across the backhaul"))
+        c, resp, reader = ws_handshake(HTTP_PORT, host="ws.test", path="/ws", addr=ANYCAST)
+    c.send(ws_encode("hello across the backhaul"))
     assert reader.frame() == (1, b"hello across the backhaul")
-    c.send(H.ws_encode(b"\x00" * 70000, opcode=2))
+    c.send(ws_encode(b"\x00" * 70000, opcode=2))
     assert reader.frame() == (2, b"\x00" * 70000)
-    c.send(H.ws_encode(b"\x03\xe8", opcode=8))
+    c.send(ws_encode(b"\x03\xe8", opcode=8))
     assert reader.frame()[0] == 8
     c.close()
     rec = t.ws.records[-1]
@@ -169,12 +172,7 @@ def check_tcp(t):
             got += d
         assert got == payload
         s.shutdown(socket.SHUT_WR)
-        tail = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            tail += d
+        tail = recv_all(s)
         assert tail == b"--eof after %d bytes--\n" % len(payload), tail
     finally:
         s.close()
@@ -225,8 +223,8 @@ def check_spill(t):
         for x in th:
             x.start()
             time.sleep(0.1)
-        H.wait_until(lambda: all(b.in_flight == 1 for b in dfw), timeout=3, interval=0.02,
-                     what="both dfw instances holding a slow request")
+        wait_until(lambda: all(b.in_flight == 1 for b in dfw), timeout=3, interval=0.02,
+                   what="both dfw instances holding a slow request")
         spilled = []
         for i in range(5):
             r = t.request("/spill/%d" % i)
@@ -241,9 +239,9 @@ def check_spill(t):
     # report (fetched every ping-interval) when it is higher: a report taken while the slow
     # requests ran keeps dfw "full" until the next one (see KNOWN_STALE_REPORT).
     t_free = time.monotonic()
-    H.wait_until(lambda: t.request("/after-spill").body.startswith(b'{"name": "dfw-'), timeout=3, interval=0.02,
-                 what="requests back on dfw once its instances are free")
-    H.figure("mesh spill: slow requests done to traffic back on dfw", "%.0f" % ((time.monotonic() - t_free) * 1000), "ms")
+    wait_until(lambda: t.request("/after-spill").body.startswith(b'{"name": "dfw-'), timeout=3, interval=0.02,
+               what="requests back on dfw once its instances are free")
+    figure("mesh spill: slow requests done to traffic back on dfw", "%.0f" % ((time.monotonic() - t_free) * 1000), "ms")
     if len(served) < len(spilled):
         raise KnownBug("%s: %d of %d sequential requests spilled to syd-1 were answered 503 'no server available'"
                        % (KNOWN_STALE_REPORT, len(spilled) - len(served), len(spilled)))
@@ -264,11 +262,11 @@ class GetLoop(threading.Thread):
             while not self._halt.is_set():
                 t0 = time.monotonic()
                 try:
-                    r = H.request(HTTP_PORT, path="/loop", host="app.test", addr=ANYCAST, timeout=5)
+                    r = request(HTTP_PORT, path="/loop", host="app.test", addr=ANYCAST, timeout=5)
                     what = r.json()["name"] if r.status == 200 else "HTTP %d %r req_id=%s" % (
                         r.status, r.body[:120], r.header("Ferry-Request-Id"))
                 except Exception as e:  # noqa: BLE001
-                    what = "error %s" % H._oneline(e)
+                    what = "error %s" % oneline(e)
                 self.log.append((t0, time.monotonic() - t0, what))
                 time.sleep(0.02)
 
@@ -296,16 +294,16 @@ def check_failover(t):
         t.ferry["dfw"].wait(5)
         m = t.edge.wait_log(r"mesh: peer dfw unreachable", timeout=5)
         t_detect = time.monotonic()
-        H.figure("mesh failover: kill to 'peer dfw unreachable' logged", "%.2f" % (t_detect - t_kill), "s")
+        figure("mesh failover: kill to 'peer dfw unreachable' logged", "%.2f" % (t_detect - t_kill), "s")
         time.sleep(1.5)
         t_restart = time.monotonic()
         answered = len(t.edge.log_lines(r"mesh: peer dfw answers again"))
-        t.ferry["dfw"] = H.Ferry(t.worker_config("dfw"), name="dfw", netns=t.ns["dfw"])
+        t.ferry["dfw"] = Ferry(t.worker_config("dfw"), name="dfw", netns=t.ns["dfw"])
         line = t.edge.wait_log(r"mesh: peer dfw answers again \(rtt (\d+) us\)", timeout=15, count=answered + 1)
-        H.figure("mesh failover: dfw restarted to 'answers again'", "%.2f" % (time.monotonic() - t_restart), "s")
-        H.figure("mesh measured rtt yyz->dfw at reconnect (latency 30ms configured)", line.group(1), "us")
-        H.wait_until(lambda: any(w.startswith("dfw-") for w in loop.since(time.monotonic() - 0.5)),
-                     timeout=10, interval=0.1, what="traffic back on dfw after its restart")
+        figure("mesh failover: dfw restarted to 'answers again'", "%.2f" % (time.monotonic() - t_restart), "s")
+        figure("mesh measured rtt yyz->dfw at reconnect (latency 30ms configured)", line.group(1), "us")
+        wait_until(lambda: any(w.startswith("dfw-") for w in loop.since(time.monotonic() - 0.5)),
+                   timeout=10, interval=0.1, what="traffic back on dfw after its restart")
         t_back = time.monotonic()
         time.sleep(0.5)
     finally:
@@ -321,10 +319,10 @@ def check_failover(t):
           "slowest %.0f ms; failures %d %s" % (len(before), sorted(set(before)), len(during), len(after),
                                               sorted(set(after)), len(back), sorted(set(back)), slowest * 1000,
                                               len(failures), failures[:5]))
-    H.figure("mesh failover: failed GETs", len(failures))
+    figure("mesh failover: failed GETs", len(failures))
     retried = [l for l in t.edge.log_lines(r'"GET /loop HTTP/1.1" 200 .* retries=[1-9]')]
-    H.figure("mesh failover: GETs answered 200 after a retry (edge access log)", len(retried))
-    H.figure("mesh failover: slowest GET during the test", "%.0f" % (slowest * 1000), "ms")
+    figure("mesh failover: GETs answered 200 after a retry (edge access log)", len(retried))
+    figure("mesh failover: slowest GET during the test", "%.0f" % (slowest * 1000), "ms")
     retries_of = {}
     for w in failures:  # what the edge did for each
         m = re.search(r"req_id=(\w+)", w)
@@ -391,8 +389,8 @@ def check_reload(t):
     assert hs_before.get(pub_dfw, 0) > 0 and pub_syd in hs_before, hs_before
     res = t.edge.reload(t.edge_config(workers=["dfw"]))
     assert res[0] == "ok", res
-    H.wait_until(lambda: pub_syd not in t.wg("yyz", "peers"), timeout=10, interval=0.1,
-                 what="peer syd removed from wg show")
+    wait_until(lambda: pub_syd not in t.wg("yyz", "peers"), timeout=10, interval=0.1,
+               what="peer syd removed from wg show")
     hs_after = t.handshakes("yyz")
     assert list(hs_after) == [pub_dfw], hs_after
     assert hs_after[pub_dfw] == hs_before[pub_dfw], (hs_before, hs_after)
@@ -405,7 +403,7 @@ def test_three_nodes():
     t0 = time.monotonic()
     t = MeshTopology(latency={"dfw": "30ms", "syd": "150ms"}, maxconn=1)
     t.wait_ready()
-    H.figure("mesh topology up (3 namespaces, 3 ferryd, first 200)", "%.1f" % (time.monotonic() - t0), "s")
+    figure("mesh topology up (3 namespaces, 3 ferryd, first 200)", "%.1f" % (time.monotonic() - t0), "s")
     c = Checks()
     c.run("anycast", lambda: check_anycast(t))
     c.run("closest", lambda: check_closest(t))
@@ -426,7 +424,7 @@ def check_sequential_maxconn(t):
     end = time.monotonic() + 1.5
     with in_netns(t.ns["hub"]):
         while time.monotonic() < end:
-            r = H.request(HTTP_PORT, path="/seq?delay=0.05", host="app.test", addr=ANYCAST)
+            r = request(HTTP_PORT, path="/seq?delay=0.05", host="app.test", addr=ANYCAST)
             key = "200" if r.status == 200 else "%d %s" % (r.status, r.body.decode(errors="replace").strip().split("\n")[-1])
             statuses[key] = statuses.get(key, 0) + 1
     print("    sequential GETs to syd-1 (maxconn 1): %s" % statuses)
@@ -442,8 +440,8 @@ def check_measured_rtt(t):
         st = t.admin("yyz", "/api/v1/mesh")
         p = {x["name"]: x for x in st["backhaul"]}.get("syd")
         return p if p and p["rtt_us"] > 0 and p["pings"] > 1 else None
-    p = H.wait_until(measured, timeout=5, interval=0.2, what="a measured RTT for syd in /api/v1/mesh")
-    H.figure("mesh measured rtt yyz->syd in /api/v1/mesh (wireguard-go, namespaces)", p["rtt_us"], "us")
+    p = wait_until(measured, timeout=5, interval=0.2, what="a measured RTT for syd in /api/v1/mesh")
+    figure("mesh measured rtt yyz->syd in /api/v1/mesh (wireguard-go, namespaces)", p["rtt_us"], "us")
     assert p["rtt_fixed"] is False and p["reachable"] is True and 0 < p["rtt_us"] < 1000000, p
     f = t.ferry["syd"]
     f.signal(signal.SIGSTOP)
@@ -454,10 +452,10 @@ def check_measured_rtt(t):
     finally:
         f.signal(signal.SIGCONT)
     m = t.edge.wait_log(r"mesh: peer syd answers again \(rtt (\d+) us\)", timeout=10)
-    H.figure("mesh rtt of the first PING answered after SIGCONT (log)", int(m.group(1)), "us")
-    H.wait_until(lambda: {x["name"]: x for x in t.admin("yyz", "/api/v1/mesh")["backhaul"]}["syd"]["reachable"],
-                 timeout=3, interval=0.1, what="syd reachable again in /api/v1/mesh")
-    H.wait_until(lambda: t.request("/").status == 200, timeout=3, interval=0.05, what="syd serving again")
+    figure("mesh rtt of the first PING answered after SIGCONT (log)", int(m.group(1)), "us")
+    wait_until(lambda: {x["name"]: x for x in t.admin("yyz", "/api/v1/mesh")["backhaul"]}["syd"]["reachable"],
+               timeout=3, interval=0.1, what="syd reachable again in /api/v1/mesh")
+    wait_until(lambda: t.request("/").status == 200, timeout=3, interval=0.05, what="syd serving again")
 
 
 def test_two_nodes_measured():
@@ -472,4 +470,4 @@ def test_two_nodes_measured():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -7,9 +7,10 @@ import re
 import shutil
 import subprocess
 
-import harness as H
+from ferrykit.runner import run_ferryd
+from ferrykit.suite import INTEGRATION_DIR, ferryd_path, main, skip, tmpdir
 
-TOP = os.path.dirname(os.path.dirname(H.HERE))
+TOP = os.path.dirname(os.path.dirname(INTEGRATION_DIR))
 PKG = os.path.join(TOP, "packaging")
 
 
@@ -20,7 +21,7 @@ def _read(*parts):
 
 def test_starter_config_checks():
     path = os.path.join(PKG, "ferry.conf")
-    code, out = H.run_ferryd(["-c", "-f", path])
+    code, out = run_ferryd(["-c", "-f", path])
     print(out)
     assert code == 0 and "Configuration file is valid" in out, "packaging/ferry.conf (exit %d):\n%s" % (code, out)
     assert "warning" not in out, "the starter config should not draw warnings:\n%s" % out
@@ -34,14 +35,14 @@ def test_starter_config_checks():
 def test_unit_verifies():
     tool = shutil.which("systemd-analyze")
     if not tool:
-        H.skip("systemd-analyze is not installed")
+        skip("systemd-analyze is not installed")
     unit = _read("systemd", "ferry.service")
     assert "ExecStart=/usr/sbin/ferryd " in unit, unit
     # The unit as installed, with this build's ferryd in place of /usr/sbin/ferryd; the man pages
     # it names are checked by test_man_pages (verify would look for installed ones).
-    unit = unit.replace("/usr/sbin/ferryd", H.ferryd_path())
+    unit = unit.replace("/usr/sbin/ferryd", ferryd_path())
     unit = re.sub(r"^Documentation=.*\n", "", unit, flags=re.M)
-    d = H.tmpdir()
+    d = tmpdir()
     path = os.path.join(d, "ferry.service")
     with open(path, "w") as f:
         f.write(unit)
@@ -77,12 +78,12 @@ def test_user_state_dir_and_unit_agree():
 
 
 def test_man_pages():
-    man_dir = os.path.join(os.path.dirname(os.path.dirname(H.ferryd_path())), "man")
+    man_dir = os.path.join(os.path.dirname(os.path.dirname(ferryd_path())), "man")
     pages = {"ferryd.8": "ferryd", "ferryctl.1": "ferryctl", "ferry.conf.5": "ferry.conf"}
     if not os.path.isdir(man_dir):
-        H.skip("no man pages in %s (pandoc was not installed when this build was configured)" % man_dir)
+        skip("no man pages in %s (pandoc was not installed when this build was configured)" % man_dir)
     if not shutil.which("man"):
-        H.skip("man is not installed")
+        skip("man is not installed")
     for page, name in pages.items():
         path = os.path.join(man_dir, page)
         assert os.path.isfile(path), "missing %s" % path
@@ -101,7 +102,7 @@ def test_man_pages():
         for m in re.finditer(r"^## `?([a-z]+)", f.read(), re.M):
             assert re.search(r"^%s\b" % m.group(1), text, re.M | re.I), "ferry.conf(5) lacks the section %s" % m.group(1)
     # Every option in ferryd --help is described in ferryd(8).
-    code, help_text = H.run_ferryd(["--help"])
+    code, help_text = run_ferryd(["--help"])
     assert code == 0, "ferryd --help exited %d: %s" % (code, help_text)
     page = subprocess.run(["man", "-l", os.path.join(man_dir, "ferryd.8")], capture_output=True, text=True,
                           env=dict(os.environ, MANWIDTH="200"), timeout=60).stdout
@@ -112,4 +113,4 @@ def test_man_pages():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

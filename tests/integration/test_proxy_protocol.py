@@ -1,17 +1,22 @@
 """PROXY protocol: accepted on `bind ... accept-proxy` (v1, v2), sent by `send-proxy[-v2]`."""
 import socket
 
-import harness as H
+from ferrykit.backends import HttpBackend, ProxyProtoBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.proxyproto import proxy_v1, proxy_v2
+from ferrykit.runner import Ferry
+from ferrykit.suite import main
+from ferrykit.wire import RawConn, connect, upstream_header
 
-up = H.upstream_header
+up = upstream_header
 
 
 def _accept_setup():
-    be = H.HttpBackend("pp")
-    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
-                                      "proxy-senders 127.0.0.0/8") \
-        + H.backend_section("pool", [("s1", be.port)]) + H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), be
+    be = HttpBackend("pp")
+    cfg = base_config() + section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
+                                  "proxy-senders 127.0.0.0/8") \
+        + backend_section("pool", [("s1", be.port)]) + section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), be
 
 
 GET = b"GET /pp HTTP/1.1\r\nHost: app.test\r\n\r\n"
@@ -19,8 +24,8 @@ GET = b"GET /pp HTTP/1.1\r\nHost: app.test\r\n\r\n"
 
 def test_accept_proxy_v1():
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
-    c.send(H.proxy_v1("203.0.113.7", "127.0.0.1", 40000, f.port("pp")) + GET)
+    c = RawConn(f.port("pp"))
+    c.send(proxy_v1("203.0.113.7", "127.0.0.1", 40000, f.port("pp")) + GET)
     r = c.read_response()
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "203.0.113.7", up(r.json(), "X-Forwarded-For")
@@ -31,8 +36,8 @@ def test_accept_proxy_v1():
 
 def test_accept_proxy_v1_ipv6():
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
-    c.send(H.proxy_v1("2001:db8::7", "2001:db8::1", 40000, 80) + GET)
+    c = RawConn(f.port("pp"))
+    c.send(proxy_v1("2001:db8::7", "2001:db8::1", 40000, 80) + GET)
     r = c.read_response()
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "2001:db8::7", up(r.json(), "X-Forwarded-For")
@@ -42,13 +47,13 @@ def test_accept_proxy_v1_ipv6():
 
 def test_accept_proxy_v2():
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
-    c.send(H.proxy_v2("198.51.100.9", "127.0.0.1", 51234, f.port("pp")) + GET)
+    c = RawConn(f.port("pp"))
+    c.send(proxy_v2("198.51.100.9", "127.0.0.1", 51234, f.port("pp")) + GET)
     r = c.read_response()
     assert r.status == 200, r
     assert up(r.json(), "X-Forwarded-For") == "198.51.100.9", up(r.json(), "X-Forwarded-For")
-    c = H.RawConn(f.port("pp"))
-    c.send(H.proxy_v2("2001:db8::9", "2001:db8::1", 51234, 80) + GET)
+    c = RawConn(f.port("pp"))
+    c.send(proxy_v2("2001:db8::9", "2001:db8::1", 51234, 80) + GET)
     r = c.read_response()
     assert up(r.json(), "X-Forwarded-For") == "2001:db8::9", up(r.json(), "X-Forwarded-For")
 
@@ -56,7 +61,7 @@ def test_accept_proxy_v2():
 def test_accept_proxy_v2_local_command():
     # LOCAL (health checks of a load balancer): the real connection address is used.
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
+    c = RawConn(f.port("pp"))
     sig = b"\r\n\r\n\x00\r\nQUIT\n"
     c.send(sig + bytes([0x20, 0x00]) + b"\x00\x00" + GET)
     r = c.read_response()
@@ -67,8 +72,8 @@ def test_accept_proxy_v2_local_command():
 def test_accept_proxy_split_across_packets():
     import time
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
-    data = H.proxy_v1("203.0.113.8", "127.0.0.1", 40000, 80) + GET
+    c = RawConn(f.port("pp"))
+    data = proxy_v1("203.0.113.8", "127.0.0.1", 40000, 80) + GET
     c.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for i in range(0, len(data), 7):
         c.send(data[i:i + 7])
@@ -79,11 +84,11 @@ def test_accept_proxy_split_across_packets():
 
 def test_accept_proxy_missing_header_rejected():
     f, be = _accept_setup()
-    c = H.RawConn(f.port("pp"))
+    c = RawConn(f.port("pp"))
     c.send(GET)
     assert c.wait_closed(5), "request without a PROXY header on an accept-proxy bind was not closed"
     assert not bytes(c.buf).startswith(b"HTTP/1.1 200"), "served without a PROXY header: %r" % bytes(c.buf[:100])
-    c = H.RawConn(f.port("pp"))
+    c = RawConn(f.port("pp"))
     c.send(b"PROXY TCP4 not-an-ip 127.0.0.1 1 2\r\n" + GET)
     assert c.wait_closed(5)
     assert not bytes(c.buf).startswith(b"HTTP/1.1 200"), bytes(c.buf[:100])
@@ -91,16 +96,16 @@ def test_accept_proxy_missing_header_rejected():
 
 
 def _send_setup(opt, mode="http"):
-    pp = H.ProxyProtoBackend("ppb", tcp=(mode == "tcp"))
-    cfg = H.base_config(workers=1)  # one worker: a second client would find the first one's pool
+    pp = ProxyProtoBackend("ppb", tcp=(mode == "tcp"))
+    cfg = base_config(workers=1)  # one worker: a second client would find the first one's pool
     if mode == "http":
-        cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-        cfg += H.section("app a", "hosts app.test", "backend pool")
+        cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+        cfg += section("app a", "hosts app.test", "backend pool")
     else:
-        cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode tcp", "app a")
-        cfg += H.section("app a", "backend pool")
-    cfg += H.backend_section("pool", [("s1", pp.port, opt)])
-    return H.Ferry(cfg), pp
+        cfg += section("frontend web", "bind 127.0.0.1:0", "mode tcp", "app a")
+        cfg += section("app a", "backend pool")
+    cfg += backend_section("pool", [("s1", pp.port, opt)])
+    return Ferry(cfg), pp
 
 
 def _check_sent(pp, version, client_port, fe_port):
@@ -115,7 +120,7 @@ def _check_sent(pp, version, client_port, fe_port):
 
 def test_send_proxy_v1_http():
     f, pp = _send_setup("send-proxy")
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send(GET)
     r = c.read_response()
     assert r.status == 200, r
@@ -123,7 +128,7 @@ def test_send_proxy_v1_http():
     # Another client must not reuse that upstream connection: its PROXY header names the first
     # client. Expect a new upstream connection announcing the second client.
     c.close()
-    c2 = H.RawConn(f.port("web"))
+    c2 = RawConn(f.port("web"))
     c2.send(GET)
     assert c2.read_response().status == 200
     assert len(pp.records) == 2, "second client reused the first client's PROXY connection (%d upstream conns)" % len(pp.records)
@@ -132,7 +137,7 @@ def test_send_proxy_v1_http():
 
 def test_send_proxy_v2_http():
     f, pp = _send_setup("send-proxy-v2")
-    c = H.RawConn(f.port("web"))
+    c = RawConn(f.port("web"))
     c.send(GET)
     r = c.read_response()
     assert r.status == 200, r
@@ -141,7 +146,7 @@ def test_send_proxy_v2_http():
 
 def test_send_proxy_v2_tcp():
     f, pp = _send_setup("send-proxy-v2", mode="tcp")
-    s = H.connect(f.port("web"))
+    s = connect(f.port("web"))
     s.sendall(b"hello")
     got = b""
     while len(got) < 5:
@@ -152,13 +157,13 @@ def test_send_proxy_v2_tcp():
 
 def test_accept_and_send_chain():
     # Client -> (PROXY v1) -> Ferry -> (PROXY v2) -> backend: the claimed client is relayed.
-    pp = H.ProxyProtoBackend("chain")
-    cfg = H.base_config() + H.section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
-                                      "proxy-senders 127.0.0.0/8") \
-        + H.backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + H.section("app a", "hosts app.test", "backend pool")
-    f = H.Ferry(cfg)
-    c = H.RawConn(f.port("pp"))
-    c.send(H.proxy_v1("203.0.113.50", "192.0.2.1", 41000, 443) + GET)
+    pp = ProxyProtoBackend("chain")
+    cfg = base_config() + section("frontend pp", "bind 127.0.0.1:0 accept-proxy", "mode http", "default-app a",
+                                  "proxy-senders 127.0.0.0/8") \
+        + backend_section("pool", [("s1", pp.port, "send-proxy-v2")]) + section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
+    c = RawConn(f.port("pp"))
+    c.send(proxy_v1("203.0.113.50", "192.0.2.1", 41000, 443) + GET)
     r = c.read_response()
     assert r.status == 200, r
     info = r.json()["proxy"]
@@ -167,4 +172,4 @@ def test_accept_and_send_chain():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -4,21 +4,25 @@ import http.client
 import threading
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, oneline, wait_until
+from ferrykit.wire import request
 
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 def _config(ports, second_frontend=False, extra_server=None, broken=False):
-    cfg = H.base_config()
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg = base_config()
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
     if second_frontend:
-        cfg += H.section("frontend web2", "bind 127.0.0.1:0", "mode http", "default-app a")
+        cfg += section("frontend web2", "bind 127.0.0.1:0", "mode http", "default-app a")
     servers = [("s%d" % i, p) for i, p in enumerate(ports)]
     if extra_server:
         servers.append(("extra", extra_server))
-    cfg += H.backend_section("pool", servers, "balance roundrobin")
-    cfg += H.section("app a", "hosts app.test", "backend pool")
+    cfg += backend_section("pool", servers, "balance roundrobin")
+    cfg += section("app a", "hosts app.test", "backend pool")
     if broken:
         cfg += "frontend broken\n    bind 127.0.0.1:0\n    mode warp-drive\n    timeout client forever\n"
     return cfg
@@ -42,7 +46,7 @@ class Loop:
         self.t.start()
 
     def _one(self, conn, i):
-        r = H.request(self.port_fn(), "/%s/%d" % (self.name, i), conn=conn, timeout=10)
+        r = request(self.port_fn(), "/%s/%d" % (self.name, i), conn=conn, timeout=10)
         if r.status != 200:
             self.failures.append("%s #%d: %d %r" % (self.name, i, r.status, r.body[:80]))
         else:
@@ -70,9 +74,9 @@ class Loop:
                         continue
                     except Exception as e2:
                         e = e2
-                self.failures.append("%s #%d: %s" % (self.name, i, H._oneline(e)))
+                self.failures.append("%s #%d: %s" % (self.name, i, oneline(e)))
             except Exception as e:
-                self.failures.append("%s #%d: %s" % (self.name, i, H._oneline(e)))
+                self.failures.append("%s #%d: %s" % (self.name, i, oneline(e)))
                 if conn is not None:
                     conn.close()
             time.sleep(0.002)
@@ -85,10 +89,10 @@ class Loop:
 
 
 def test_reload_under_load():
-    bes = [H.HttpBackend("b%d" % i) for i in range(2)]
-    extra = H.HttpBackend("extra")
+    bes = [HttpBackend("b%d" % i) for i in range(2)]
+    extra = HttpBackend("extra")
     ports = [b.port for b in bes]
-    f = H.Ferry(_config(ports))
+    f = Ferry(_config(ports))
     web = f.port("web")
     loops = [Loop(lambda: web, True, "ka1"), Loop(lambda: web, True, "ka2"),
              Loop(lambda: web, False, "new1"), Loop(lambda: web, False, "new2")]
@@ -112,7 +116,7 @@ def test_reload_under_load():
             assert res[0] == "failed", "broken config was accepted: %r" % (res,)
             assert f.alive(), "ferryd died on a broken reload"
             # It keeps serving the previous config, including the listener added before.
-            assert H.request(f.port("web2")).status == 200
+            assert request(f.port("web2")).status == 200
         else:
             assert res[0] == "ok", "reload %s failed: %r" % (step, res)
             gens.append(res[1])
@@ -129,10 +133,10 @@ def test_reload_under_load():
     total = sum(l.ok for l in loops)
     failures = [x for l in loops for x in l.failures]
     stale = sum(l.stale_retries for l in loops)
-    H.figure("requests during 10 reloads", total)
-    H.figure("failed requests", len(failures))
-    H.figure("keep-alive connections closed by a reload (client retried)", stale)
-    H.figure("reload round-trip (SIGHUP to log) max", "%.0f" % (max(t_reload) * 1000), "ms")
+    figure("requests during 10 reloads", total)
+    figure("failed requests", len(failures))
+    figure("keep-alive connections closed by a reload (client retried)", stale)
+    figure("reload round-trip (SIGHUP to log) max", "%.0f" % (max(t_reload) * 1000), "ms")
     print("  reloads: %r" % results)
     assert gens == sorted(gens) and len(set(gens)) == len(gens), "generations not increasing: %r" % gens
     assert not failures, "%d failed requests:\n%s" % (len(failures), "\n".join(failures[:20]))
@@ -145,19 +149,19 @@ def test_reload_under_load():
 
 
 def test_reload_bind_conflict_fails_and_keeps_serving():
-    be = H.HttpBackend("b")
-    f = H.Ferry(_config([be.port]))
+    be = HttpBackend("b")
+    f = Ferry(_config([be.port]))
     import socket
     blocker = socket.socket()
     blocker.bind(("127.0.0.1", 0))
     blocker.listen(1)
     busy = blocker.getsockname()[1]
     try:
-        cfg = _config([be.port]) + H.section("frontend clash", "bind 127.0.0.1:%d" % busy, "mode http", "default-app a")
+        cfg = _config([be.port]) + section("frontend clash", "bind 127.0.0.1:%d" % busy, "mode http", "default-app a")
         res = f.reload(cfg)
         assert res[0] == "failed", "reload with a port in use succeeded: %r" % (res,)
         assert "clash" not in f.ports
-        assert H.request(f.port("web")).status == 200
+        assert request(f.port("web")).status == 200
         # Fix it: the next reload works.
         res = f.reload(_config([be.port]))
         assert res[0] == "ok", res
@@ -166,10 +170,10 @@ def test_reload_bind_conflict_fails_and_keeps_serving():
 
 
 def test_reload_removes_listener():
-    be = H.HttpBackend("b")
-    f = H.Ferry(_config([be.port], second_frontend=True))
+    be = HttpBackend("b")
+    f = Ferry(_config([be.port], second_frontend=True))
     p2 = f.port("web2")
-    assert H.request(p2).status == 200
+    assert request(p2).status == 200
     res = f.reload(_config([be.port]))
     assert res[0] == "ok", res
 
@@ -177,15 +181,15 @@ def test_reload_removes_listener():
     # the kernel when the socket closes: not yet "gone", try again until connects are refused.
     def refused():
         try:
-            H.request(p2, timeout=2)
+            request(p2, timeout=2)
             return False
         except ConnectionRefusedError:
             return True
         except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
             return False
-    H.wait_until(refused, timeout=3, what="removed listener closed")
-    assert H.request(f.port("web")).status == 200
+    wait_until(refused, timeout=3, what="removed listener closed")
+    assert request(f.port("web")).status == 200
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

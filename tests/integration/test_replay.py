@@ -10,8 +10,13 @@ import json
 import os
 import re
 
-import harness as H
-import h2raw as R
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.h2backend import H2Backend
+from ferrykit.h2client import H2Conn
+from ferrykit.runner import Ferry
+from ferrykit.suite import main, tmpdir, wait_until
+from ferrykit.wire import request, upstream_header
 
 SRC_RE = re.compile(r"^app=(\w+);instance=(\w+)(;region=(\w+))?(;state=(.*))?$")
 
@@ -26,27 +31,27 @@ class Setup:
     `web_extra`: more lines for app web."""
 
     def __init__(self, extra="", web_extra=()):
-        self.bes = {n: H.HttpBackend(n) for n in ("o", "a", "b", "x", "y", "t")}
+        self.bes = {n: HttpBackend(n) for n in ("o", "a", "b", "x", "y", "t")}
         p = {n: be.port for n, be in self.bes.items()}
-        self.access_log = os.path.join(H.tmpdir(), "access.log")
-        cfg = H.base_config(global_extra=["region r0", "access-log %s json" % self.access_log])
-        cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http")
-        cfg += H.backend_section("pool", [("o", p["o"]), ("a", p["a"], "region r1"), ("b", p["b"], "region r1")])
-        cfg += H.backend_section("pool2", [("x", p["x"]), ("y", p["y"])])
-        cfg += H.backend_section("pool3", [("t", p["t"])])
-        cfg += H.section("app web", "hosts web.test", "backend pool", "allow-routing-hints", "replay-max-body 1m",
-                         "replay-to other", *web_extra)
-        cfg += H.section("app other", "hosts other.test", "backend pool2")
-        cfg += H.section("app tight", "hosts tight.test", "backend pool3", "replay-max-body 64k", "replay-to other")
+        self.access_log = os.path.join(tmpdir(), "access.log")
+        cfg = base_config(global_extra=["region r0", "access-log %s json" % self.access_log])
+        cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
+        cfg += backend_section("pool", [("o", p["o"]), ("a", p["a"], "region r1"), ("b", p["b"], "region r1")])
+        cfg += backend_section("pool2", [("x", p["x"]), ("y", p["y"])])
+        cfg += backend_section("pool3", [("t", p["t"])])
+        cfg += section("app web", "hosts web.test", "backend pool", "allow-routing-hints", "replay-max-body 1m",
+                       "replay-to other", *web_extra)
+        cfg += section("app other", "hosts other.test", "backend pool2")
+        cfg += section("app tight", "hosts tight.test", "backend pool3", "replay-max-body 64k", "replay-to other")
         cfg += extra
-        self.f = H.Ferry(cfg)
+        self.f = Ferry(cfg)
         self.port = self.f.port("web")
 
     def replay(self, names, value, always=False):
         """Backends `names` answer with Ferry-Replay: value (only to requests that are not
         replays themselves, unless `always`)."""
         def hook(rec):
-            if always or H.upstream_header(rec, "Ferry-Replay-Src") is None:
+            if always or upstream_header(rec, "Ferry-Replay-Src") is None:
                 return [("Ferry-Replay", value)]
             return None
         for n in names:
@@ -56,13 +61,11 @@ class Setup:
         return sum(self.bes[n].hits for n in names)
 
     def h2c(self):
-        c = R.H2Conn.connect(self.port)
-        H._register(c)
-        return c
+        return H2Conn.connect(self.port)
 
 
 def _get(port, path="/", host="web.test", **kw):
-    return H.request(port, path, host=host, **kw)
+    return request(port, path, host=host, **kw)
 
 
 def _no_replay_header(headers, what):
@@ -71,7 +74,7 @@ def _no_replay_header(headers, what):
 
 
 def _src(echo):
-    v = H.upstream_header(echo, "Ferry-Replay-Src")
+    v = upstream_header(echo, "Ferry-Replay-Src")
     assert v is not None, "the replay target got no Ferry-Replay-Src: %r" % echo["headers"]
     m = SRC_RE.match(v)
     assert m, "bad Ferry-Replay-Src %r" % v
@@ -112,7 +115,7 @@ def test_replay_region_http1():
         src = _src(echo)
         assert src["app"] == "web" and src["state"] == "s1", src
         assert src["instance"] in ("o", "a", "b") and src["region"] == ("r0" if src["instance"] == "o" else "r1"), src
-        assert H.upstream_header(echo, "Ferry-Replay") is None
+        assert upstream_header(echo, "Ferry-Replay") is None
     conn.close()
     assert s.hits("o", "a", "b") == 24, "each request: one replayed answer + one final: %d" % s.hits("o", "a", "b")
 
@@ -159,7 +162,7 @@ def test_replay_app_http1():
         assert echo["body"].encode("latin-1") == body
         src = _src(echo)
         assert src["app"] == "web" and src["state"] == "k=v;w", src
-        assert H.upstream_header(echo, "Host") == "web.test"
+        assert upstream_header(echo, "Host") == "web.test"
 
 
 def test_replay_http2():
@@ -196,9 +199,9 @@ def test_replay_http2():
 def test_replay_to_h2c_upstream():
     """app=A where A's server speaks h2c: the replayed head and body (in memory, teed with a
     length, teed chunked) go out as an HTTP/2 stream."""
-    h2 = R.H2Backend(H)
-    s = Setup(H.backend_section("pool4", [("h", h2.port, "proto h2c")]) +
-              H.section("app h2app", "hosts h2.test", "backend pool4"), web_extra=("replay-to h2app",))
+    h2 = H2Backend()
+    s = Setup(backend_section("pool4", [("h", h2.port, "proto h2c")]) +
+              section("app h2app", "hosts h2.test", "backend pool4"), web_extra=("replay-to h2app",))
     port = s.port
     s.replay(("o", "a", "b"), "app=h2app;state=up2")
     for body in (b"", os.urandom(2000), os.urandom(500 * 1024)):
@@ -301,7 +304,7 @@ def test_replays_in_access_log():
             return None
         rs = [json.loads(l) for l in open(s.access_log).read().splitlines() if l.strip()]
         return rs if len(rs) >= 2 else None
-    rs = H.wait_until(recs, what="2 access log lines")
+    rs = wait_until(recs, what="2 access log lines")
     ok = [r for r in rs if r["path"] == "/logged"][0]
     assert ok["status"] == 200 and ok["server"] == "a" and ok["retries"] >= 1, ok
     assert ok.get("termination") == "replayed", ok
@@ -318,7 +321,7 @@ def test_hints_with_allow_routing_hints():
     for i in range(20):
         r = _get(s.port, "/h/%d" % i, headers={"Ferry-Force-Instance": "b"})
         assert r.status == 200 and r.json()["name"] == "b", r
-        assert H.upstream_header(r.json(), "Ferry-Force-Instance") is None, "hint forwarded upstream"
+        assert upstream_header(r.json(), "Ferry-Force-Instance") is None, "hint forwarded upstream"
     names = collections.Counter(_get(s.port, "/r", headers={"Ferry-Force-Region": "r1"}).json()["name"]
                                 for _ in range(20))
     assert set(names) <= {"a", "b"}, names
@@ -346,7 +349,7 @@ def test_hints_with_allow_routing_hints():
     c = s.h2c()
     for i in range(10):
         echo = _h2_json(_h2_req(c, "/h2/%d" % i, headers=[("ferry-force-instance", "o")]))
-        assert echo["name"] == "o" and H.upstream_header(echo, "Ferry-Force-Instance") is None
+        assert echo["name"] == "o" and upstream_header(echo, "Ferry-Force-Instance") is None
     st = _h2_req(c, "/h2none", headers=[("ferry-force-instance", "nope")])
     assert st.status == 503 and b"forced instance" in bytes(st.body), st
 
@@ -358,7 +361,7 @@ def test_hints_ignored_without_allow_routing_hints():
         r = _get(s.port, "/n/%d" % i, host="other.test", headers={"Ferry-Force-Instance": "y"})
         assert r.status == 200, r
         names[r.json()["name"]] += 1
-        assert H.upstream_header(r.json(), "Ferry-Force-Instance") is None, "hint forwarded upstream"
+        assert upstream_header(r.json(), "Ferry-Force-Instance") is None, "hint forwarded upstream"
     assert names["x"] > 0 and names["y"] > 0, "the hint must have no effect: %r" % names
     r = _get(s.port, "/n", host="other.test", headers={"Ferry-Force-Instance": "nope"})
     assert r.status == 200, r
@@ -372,4 +375,4 @@ def test_hints_ignored_without_allow_routing_hints():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

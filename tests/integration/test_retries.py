@@ -5,16 +5,21 @@ import http.client
 import threading
 import time
 
-import harness as H
+from ferrykit.backends import BackendProcess
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.load import timed_request
+from ferrykit.runner import Ferry
+from ferrykit.suite import figure, main, oneline, percentile
+from ferrykit.wire import request
 
 
 def _setup(extra=()):
-    procs = [H.BackendProcess("r%d" % i) for i in range(3)]
-    cfg = H.base_config()
-    cfg += H.section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
-    cfg += H.backend_section("pool", [(p.name, p.port) for p in procs], "balance roundrobin", "retries 2", *extra)
-    cfg += H.section("app a", "hosts app.test", "backend pool")
-    return H.Ferry(cfg), procs
+    procs = [BackendProcess("r%d" % i) for i in range(3)]
+    cfg = base_config()
+    cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
+    cfg += backend_section("pool", [(p.name, p.port) for p in procs], "balance roundrobin", "retries 2", *extra)
+    cfg += section("app a", "hosts app.test", "backend pool")
+    return Ferry(cfg), procs
 
 
 def _run(port, n, kill_at, victim, keepalive):
@@ -26,14 +31,14 @@ def _run(port, n, kill_at, victim, keepalive):
         if i == kill_at:
             victim.kill()
         try:
-            r, ms = H.timed_request(port, path="/r/%d" % i, conn=conn)
+            r, ms = timed_request(port, path="/r/%d" % i, conn=conn)
             lat.append(ms)
             if r.status != 200:
                 failures.append("request %d: %d %r" % (i, r.status, r.body[:80]))
             else:
                 counts[r.json()["name"]] += 1
         except Exception as e:
-            failures.append("request %d: %s" % (i, H._oneline(e)))
+            failures.append("request %d: %s" % (i, oneline(e)))
             if conn:
                 conn.close()
     if conn:
@@ -44,9 +49,9 @@ def _run(port, n, kill_at, victim, keepalive):
 def test_sequential_gets_with_killed_backend_keepalive():
     f, procs = _setup()
     counts, failures, lat = _run(f.port("web"), 200, 60, procs[1], keepalive=True)
-    H.figure("keep-alive: served per backend", dict(counts))
-    H.figure("keep-alive: failures", len(failures))
-    H.figure("keep-alive: p50/p99/max ms", "%.1f/%.1f/%.1f" % (H.percentile(lat, 50), H.percentile(lat, 99), max(lat)))
+    figure("keep-alive: served per backend", dict(counts))
+    figure("keep-alive: failures", len(failures))
+    figure("keep-alive: p50/p99/max ms", "%.1f/%.1f/%.1f" % (percentile(lat, 50), percentile(lat, 99), max(lat)))
     assert not failures, "\n".join(failures[:20])
     assert counts["r1"] <= 25, "killed backend still 'served' %d" % counts["r1"]
     assert counts["r0"] > 50 and counts["r2"] > 50, counts
@@ -55,8 +60,8 @@ def test_sequential_gets_with_killed_backend_keepalive():
 def test_sequential_gets_with_killed_backend_new_connections():
     f, procs = _setup()
     counts, failures, lat = _run(f.port("web"), 200, 60, procs[0], keepalive=False)
-    H.figure("new connections: served per backend", dict(counts))
-    H.figure("new connections: failures", len(failures))
+    figure("new connections: served per backend", dict(counts))
+    figure("new connections: failures", len(failures))
     assert not failures, "\n".join(failures[:20])
 
 
@@ -72,14 +77,14 @@ def test_concurrent_gets_with_killed_backend():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         for i in range(100):
             try:
-                r = H.request(port, "/c/%d/%d" % (k, i), conn=conn)
+                r = request(port, "/c/%d/%d" % (k, i), conn=conn)
                 with lock:
                     done[k] += 1
                     if r.status != 200:
                         failures.append("client %d req %d: %d" % (k, i, r.status))
             except Exception as e:
                 with lock:
-                    failures.append("client %d req %d: %s" % (k, i, H._oneline(e)))
+                    failures.append("client %d req %d: %s" % (k, i, oneline(e)))
                 conn.close()
             if i == 10:
                 started.set()
@@ -93,21 +98,21 @@ def test_concurrent_gets_with_killed_backend():
     procs[2].kill()
     for t in ts:
         t.join(60)
-    H.figure("concurrent (4x100) with a kill: failures", len(failures))
+    figure("concurrent (4x100) with a kill: failures", len(failures))
     assert not failures, "\n".join(failures[:20])
 
 
 def test_all_backends_killed_then_fail_fast():
     f, procs = _setup()
     port = f.port("web")
-    assert H.request(port).status == 200
+    assert request(port).status == 200
     for p in procs:
         p.kill()
-    r, ms = H.timed_request(port)
-    H.figure("all killed: status/latency", "%d/%.0f ms" % (r.status, ms))
+    r, ms = timed_request(port)
+    figure("all killed: status/latency", "%d/%.0f ms" % (r.status, ms))
     assert r.status in (502, 503), r
     assert ms < 3000, "took %.0f ms to fail" % ms
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -1,23 +1,27 @@
 """Host routing: exact before wildcard, port stripped, case-insensitive, default-app, 404."""
-import harness as H
+from ferrykit.backends import HttpBackend
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.runner import Ferry
+from ferrykit.suite import main
+from ferrykit.wire import RawConn, request
 
 
 def _setup():
-    be = {n: H.HttpBackend(n) for n in ("exact", "wild", "other", "fallback")}
-    cfg = H.base_config()
-    cfg += H.section("frontend withdefault", "bind 127.0.0.1:0", "mode http", "default-app fallback")
-    cfg += H.section("frontend nodefault", "bind 127.0.0.1:0", "mode http")
+    be = {n: HttpBackend(n) for n in ("exact", "wild", "other", "fallback")}
+    cfg = base_config()
+    cfg += section("frontend withdefault", "bind 127.0.0.1:0", "mode http", "default-app fallback")
+    cfg += section("frontend nodefault", "bind 127.0.0.1:0", "mode http")
     for n, b in be.items():
-        cfg += H.backend_section("pool-" + n, [("s-" + n, b.port)])
-    cfg += H.section("app exact", "hosts www.example.test", "backend pool-exact")
-    cfg += H.section("app wild", "hosts *.example.test", "backend pool-wild")
-    cfg += H.section("app other", "hosts other.test Alias.Other.Test", "backend pool-other")
-    cfg += H.section("app fallback", "hosts fallback.test", "backend pool-fallback")
-    return H.Ferry(cfg), be
+        cfg += backend_section("pool-" + n, [("s-" + n, b.port)])
+    cfg += section("app exact", "hosts www.example.test", "backend pool-exact")
+    cfg += section("app wild", "hosts *.example.test", "backend pool-wild")
+    cfg += section("app other", "hosts other.test Alias.Other.Test", "backend pool-other")
+    cfg += section("app fallback", "hosts fallback.test", "backend pool-fallback")
+    return Ferry(cfg), be
 
 
 def _who(port, host):
-    r = H.request(port, "/route", host=host)
+    r = request(port, "/route", host=host)
     if r.status != 200:
         return r.status
     return r.json()["name"]
@@ -59,7 +63,7 @@ def test_default_app():
 def test_404_body_and_keepalive():
     f, be = _setup()
     p = f.port("nodefault")
-    c = H.RawConn(p)
+    c = RawConn(p)
     c.send("GET / HTTP/1.1\r\nHost: nowhere.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 404, r
@@ -78,7 +82,7 @@ def test_absolute_form_uses_its_authority():
     # RFC 9112 3.2.2: with an absolute-form target the Host header is ignored for routing.
     f, be = _setup()
     p = f.port("nodefault")
-    c = H.RawConn(p)
+    c = RawConn(p)
     c.send("GET http://www.example.test/abs HTTP/1.1\r\nHost: www.example.test\r\n\r\n")
     r = c.read_response()
     assert r.status == 200 and r.json()["name"] == "exact", r
@@ -87,7 +91,7 @@ def test_absolute_form_uses_its_authority():
 def test_missing_host_is_400():
     # RFC 9112 3.2: a server MUST answer 400 to an HTTP/1.1 request without Host.
     f, be = _setup()
-    c = H.RawConn(f.port("withdefault"))
+    c = RawConn(f.port("withdefault"))
     c.send("GET / HTTP/1.1\r\nUser-Agent: x\r\n\r\n")
     r = c.read_response()
     assert r.status == 400, "HTTP/1.1 without Host: expected 400, got %r" % r
@@ -97,21 +101,21 @@ def test_missing_host_is_400():
 def test_dedicated_app_ip():
     """`app ... ip ADDR`: a connection made to that address goes to the app whatever its Host
     (HTTP/1.1 and raw TCP); other addresses of the same frontend route by Host as usual."""
-    ded, web = H.HttpBackend("dedicated"), H.HttpBackend("web")
-    cfg = H.base_config()
-    cfg += H.section("frontend front", "bind 127.0.0.1:0", "bind 127.0.0.3:0", "mode http")
-    cfg += H.backend_section("pool-ded", [("s-ded", ded.port)])
-    cfg += H.backend_section("pool-web", [("s-web", web.port)])
-    cfg += H.section("app ded", "ip 127.0.0.3", "backend pool-ded")
-    cfg += H.section("app web", "hosts www.example.test", "backend pool-web")
-    f = H.Ferry(cfg)
+    ded, web = HttpBackend("dedicated"), HttpBackend("web")
+    cfg = base_config()
+    cfg += section("frontend front", "bind 127.0.0.1:0", "bind 127.0.0.3:0", "mode http")
+    cfg += backend_section("pool-ded", [("s-ded", ded.port)])
+    cfg += backend_section("pool-web", [("s-web", web.port)])
+    cfg += section("app ded", "ip 127.0.0.3", "backend pool-ded")
+    cfg += section("app web", "hosts www.example.test", "backend pool-web")
+    f = Ferry(cfg)
     on_ded = f.port("front", 1)
     for host in ("www.example.test", "anything.test", ""):
-        r = H.request(on_ded, "/x", host=host, addr="127.0.0.3")
+        r = request(on_ded, "/x", host=host, addr="127.0.0.3")
         assert r.status == 200 and r.json()["name"] == "dedicated", (host, r.status)
     assert _who(f.port("front", 0), "www.example.test") == "web"
     assert _who(f.port("front", 0), "anything.test") == 404
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -5,22 +5,22 @@ import os
 import shutil
 import subprocess
 
-import harness as H
+from ferrykit.suite import INTEGRATION_DIR, ferryd_path, main, skip, tmpdir
 
-SCRIPT = os.path.join(H.HERE, "..", "..", "scripts", "testssl.sh")
+SCRIPT = os.path.join(INTEGRATION_DIR, "..", "..", "scripts", "testssl.sh")
 
 
 def test_testssl_finds_nothing_outside_the_profile():
     if not (shutil.which("testssl") or shutil.which("testssl.sh")):
-        H.skip("testssl.sh is not installed (apt-get install testssl.sh)")
-    out = os.path.join(H.tmpdir(), "testssl")
-    env = dict(os.environ, FERRYD=H.ferryd_path())
+        skip("testssl.sh is not installed (apt-get install testssl.sh)")
+    out = os.path.join(tmpdir(), "testssl")
+    env = dict(os.environ, FERRYD=ferryd_path())
     p = subprocess.run(["bash", SCRIPT, out], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        timeout=280)
     text = p.stdout.decode("utf-8", "replace")
     print("\n".join("  " + l for l in text.splitlines()))
     if p.returncode == 77:
-        H.skip(text.strip().splitlines()[-1] if text.strip() else "scripts/testssl.sh skipped")
+        skip(text.strip().splitlines()[-1] if text.strip() else "scripts/testssl.sh skipped")
     if p.returncode != 0:
         report = os.path.join(out, "testssl.txt")
         if os.path.exists(report):
@@ -29,4 +29,4 @@ def test_testssl_finds_nothing_outside_the_profile():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()

@@ -10,14 +10,19 @@ import socket
 import ssl
 import time
 
-import harness as H
+from ferrykit.backends import HttpBackend, ProxyProtoBackend, TcpServer
+from ferrykit.config import backend_section, base_config, section
+from ferrykit.proxyproto import proxy_v1
+from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.suite import main, tmpdir, wait_until
+from ferrykit.tls import TlsCerts, client_context, handshake_error, peer_cn, server_context
+from ferrykit.wire import RawConn, connect, free_port_closed, read_http_request, recv_all, request
 
 
 def _tls_backend(name, pem):
     """A TLS server with certificate `pem`: answers one HTTP request with `backend=NAME`
     and records the SNI it saw."""
-    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    sctx.load_cert_chain(pem)
+    sctx = server_context(pem)
     srv = None
 
     def on_sni(sslsock, server_name, ctx):
@@ -32,68 +37,53 @@ def _tls_backend(name, pem):
         except (ssl.SSLError, OSError) as e:
             server.record(("handshake-failed", str(e)))
             return
-        method, target, headers, body, rest = H.read_http_request(t)
+        method, target, headers, body, rest = read_http_request(t)
         payload = ("backend=%s path=%s" % (name, target)).encode()
         t.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(payload), payload))
         t.close()
 
-    srv = H.TcpServer(serve, name=name)
+    srv = TcpServer(serve, name=name)
     return srv
 
 
 def _setup(certs, log_level="debug"):
-    dead = H.free_port_closed()
+    dead = free_port_closed()
     be = {n: _tls_backend(n, certs.issue("cert-" + n, sans)) for n, sans in
           (("a", ["a.test"]), ("b", ["b.test", "*.b.test"]), ("fallback", ["fallback.test"]))}
-    web = H.HttpBackend("web")
-    cfg = H.base_config(log_level=log_level, global_extra=["access-log stderr json"]) \
-        + H.section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
-        + H.section("frontend pass-default", "bind 127.0.0.1:0", "bind 127.0.0.1:0 accept-proxy", "mode tcp",
-                    "route sni", "app fallback", "proxy-senders 127.0.0.1") \
-        + H.section("frontend pass-short", "bind 127.0.0.1:0", "mode tcp", "route sni", "timeout client 1s") \
-        + H.section("frontend web", "bind 127.0.0.1:0", "mode http") \
-        + H.backend_section("pool-a", [("dead", dead), ("a1", be["a"].port)], "balance roundrobin", "retries 2") \
-        + H.backend_section("pool-b", [("b1", be["b"].port)]) \
-        + H.backend_section("pool-c", [("c1", be["fallback"].port)]) \
-        + H.backend_section("pool-web", [("w1", web.port)]) \
-        + H.section("app a", "mode tcp", "hosts a.test", "backend pool-a") \
-        + H.section("app b", "mode tcp", "hosts b.test *.b.test", "backend pool-b") \
-        + H.section("app fallback", "mode tcp", "backend pool-c") \
-        + H.section("app web", "hosts web.test", "backend pool-web")
-    return H.Ferry(cfg), be, web
-
-
-def _get(conn, host, path="/"):
-    conn.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host))
-    return conn.read_response()
-
-
-def _refused(port, ctx, sni):
-    """The handshake error when Ferry refuses the connection, or None if it succeeded."""
-    try:
-        c = H.RawConn(port, tls=ctx, sni=sni)
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return str(e)
-    c.close()
-    return None
+    web = HttpBackend("web")
+    cfg = base_config(log_level=log_level, global_extra=["access-log stderr json"]) \
+        + section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
+        + section("frontend pass-default", "bind 127.0.0.1:0", "bind 127.0.0.1:0 accept-proxy", "mode tcp",
+                  "route sni", "app fallback", "proxy-senders 127.0.0.1") \
+        + section("frontend pass-short", "bind 127.0.0.1:0", "mode tcp", "route sni", "timeout client 1s") \
+        + section("frontend web", "bind 127.0.0.1:0", "mode http") \
+        + backend_section("pool-a", [("dead", dead), ("a1", be["a"].port)], "balance roundrobin", "retries 2") \
+        + backend_section("pool-b", [("b1", be["b"].port)]) \
+        + backend_section("pool-c", [("c1", be["fallback"].port)]) \
+        + backend_section("pool-web", [("w1", web.port)]) \
+        + section("app a", "mode tcp", "hosts a.test", "backend pool-a") \
+        + section("app b", "mode tcp", "hosts b.test *.b.test", "backend pool-b") \
+        + section("app fallback", "mode tcp", "backend pool-c") \
+        + section("app web", "hosts web.test", "backend pool-web")
+    return Ferry(cfg), be, web
 
 
 def test_sni_routes_to_the_right_backend():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
     port = f.port("pass")
     ctx = certs.client()  # verifies the chain and the name: the backend's own certificate
     for sni, cn, name in (("a.test", "cert-a", "a"), ("b.test", "cert-b", "b"), ("x.b.test", "cert-b", "b")):
         for i in range(3):  # pool-a has a dead server first: connect failures are retried
-            c = H.RawConn(port, tls=ctx, sni=sni)
-            assert H.peer_cn(c) == cn, (sni, H.peer_cn(c))
-            r = _get(c, sni, "/%s/%d" % (sni, i))
+            c = RawConn(port, tls=ctx, sni=sni)
+            assert peer_cn(c) == cn, (sni, peer_cn(c))
+            r = c.get(sni, "/%s/%d" % (sni, i))
             assert r.status == 200 and r.body == ("backend=%s path=/%s/%d" % (name, sni, i)).encode(), (sni, r, r.body)
             c.close()
     # Wildcards match at any depth, like Host routing (the certificate's wildcard does not:
     # this client does not verify).
-    d = H.RawConn(port, tls=certs.client(verify=False), sni="x.y.b.test")
-    assert _get(d, "x.y.b.test").body.startswith(b"backend=b")
+    d = RawConn(port, tls=certs.client(verify=False), sni="x.y.b.test")
+    assert d.get("x.y.b.test").body.startswith(b"backend=b")
     d.close()  # the record is written when the tunnel ends
     # The server name reached the backends unchanged (Ferry forwarded the ClientHello as sent).
     assert ("sni", "a.test") in be["a"].records, be["a"].records
@@ -104,47 +94,47 @@ def test_sni_routes_to_the_right_backend():
 
 
 def test_unknown_or_missing_sni_without_default_is_refused():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, web = _setup(certs)
     port = f.port("pass")
-    err = _refused(port, certs.client(), "c.test")
+    err = handshake_error(port, certs.client(), "c.test")
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     # An http app's hosts are not reachable by SNI.
-    err = _refused(port, certs.client(), "web.test")
+    err = handshake_error(port, certs.client(), "web.test")
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     # No SNI at all.
-    err = _refused(port, certs.client(verify=False), None)
+    err = handshake_error(port, certs.client(verify=False), None)
     assert err is not None and "UNRECOGNIZED_NAME" in err.upper(), err
     assert sum(b.accepted for b in be.values()) == 0, [b.accepted for b in be.values()]
     f.wait_log(r"frontend pass: SNI 'c\.test' matches no app and there is no default app")
     # One access-log record per refused connection, with the server name as the host.
     f.wait_log(r'"frontend":"pass","proto":"tcp".*"host":"c\.test","status":404.*"termination":"no-route"')
     # The http frontend of the same process still routes web.test by Host.
-    assert H.request(f.port("web"), host="web.test").status == 200
+    assert request(f.port("web"), host="web.test").status == 200
 
 
 def test_default_app():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
     port = f.port("pass-default")
-    c = H.RawConn(port, tls=certs.client(verify=False), sni="unknown.test")
-    r = _get(c, "unknown.test")
+    c = RawConn(port, tls=certs.client(verify=False), sni="unknown.test")
+    r = c.get("unknown.test")
     assert r.body.startswith(b"backend=fallback"), r.body
-    n = H.RawConn(port, tls=certs.client(verify=False), sni=None)
-    assert _get(n, "x").body.startswith(b"backend=fallback")
+    n = RawConn(port, tls=certs.client(verify=False), sni=None)
+    assert n.get("x").body.startswith(b"backend=fallback")
     # Known names still win over the default.
-    a = H.RawConn(port, tls=certs.client(), sni="a.test")
-    assert H.peer_cn(a) == "cert-a"
-    assert _get(a, "a.test").body.startswith(b"backend=a")
+    a = RawConn(port, tls=certs.client(), sni="a.test")
+    assert peer_cn(a) == "cert-a"
+    assert a.get("a.test").body.startswith(b"backend=a")
     # The accept-proxy bind: PROXY header first, then the ClientHello.
     pport = f.port("pass-default", 1)
-    p = H.RawConn(pport, tls=certs.client(), sni="b.test", prefix=H.proxy_v1("192.0.2.7", "192.0.2.1", 4000, 443))
-    assert H.peer_cn(p) == "cert-b"
-    assert _get(p, "b.test").body.startswith(b"backend=b")
+    p = RawConn(pport, tls=certs.client(), sni="b.test", prefix=proxy_v1("192.0.2.7", "192.0.2.1", 4000, 443))
+    assert peer_cn(p) == "cert-b"
+    assert p.get("b.test").body.startswith(b"backend=b")
 
 
 def test_client_hello_one_byte_at_a_time():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
     ctx = certs.client()
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
@@ -155,7 +145,7 @@ def test_client_hello_one_byte_at_a_time():
         pass
     hello = out.read()
     assert len(hello) > 200 and hello[0] == 22, hello[:10]
-    s = H.connect(f.port("pass"), timeout=10)
+    s = connect(f.port("pass"), timeout=10)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     for i in range(len(hello)):
         s.sendall(hello[i:i + 1])
@@ -196,11 +186,11 @@ def test_client_hello_one_byte_at_a_time():
 
 
 def test_silent_or_stalled_client_closed_at_timeout():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
     port = f.port("pass-short")  # timeout client 1s
     for prefix in (b"", b"\x16\x03\x01\x02\x00\x01"):  # nothing, then half a ClientHello
-        c = H.RawConn(port)
+        c = RawConn(port)
         if prefix:
             c.send(prefix)
         t0 = time.monotonic()
@@ -213,9 +203,9 @@ def test_silent_or_stalled_client_closed_at_timeout():
 
 
 def test_drain_closes_clients_still_before_their_client_hello():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
-    c = H.RawConn(f.port("pass"))  # timeout client 10s, timeout drain 5s
+    c = RawConn(f.port("pass"))  # timeout client 10s, timeout drain 5s
     time.sleep(0.2)
     t0 = time.monotonic()
     f.signal(signal.SIGTERM)
@@ -226,9 +216,9 @@ def test_drain_closes_clients_still_before_their_client_hello():
 
 
 def test_not_tls_is_closed():
-    certs = H.TlsCerts()
+    certs = TlsCerts()
     f, be, _ = _setup(certs)
-    c = H.RawConn(f.port("pass-default"))
+    c = RawConn(f.port("pass-default"))
     c.send(b"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
     assert c.wait_closed(3), "a plain HTTP request on a route sni frontend was not closed"
     assert c.buf == b"", bytes(c.buf)
@@ -239,35 +229,27 @@ def test_not_tls_is_closed():
 def test_bytes_forwarded_unchanged_after_send_proxy():
     """The server gets its PROXY header, then exactly the client's bytes: the ClientHello as
     sent (in two writes here), then whatever followed it."""
-    pp = H.ProxyProtoBackend("pp", tcp=True)  # PROXY v2 header, then echoes bytes
-    cfg = H.base_config() \
-        + H.section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
-        + H.backend_section("pool", [("p1", pp.port, "send-proxy-v2")]) \
-        + H.section("app pp", "mode tcp", "hosts pp.test", "backend pool")
-    f = H.Ferry(cfg)
-    s = H.connect(f.port("pass"))
+    pp = ProxyProtoBackend("pp", tcp=True)  # PROXY v2 header, then echoes bytes
+    cfg = base_config() \
+        + section("frontend pass", "bind 127.0.0.1:0", "mode tcp", "route sni") \
+        + backend_section("pool", [("p1", pp.port, "send-proxy-v2")]) \
+        + section("app pp", "mode tcp", "hosts pp.test", "backend pool")
+    f = Ferry(cfg)
+    s = connect(f.port("pass"))
     raw = _client_hello_bytes("pp.test")
     s.sendall(raw[:50])
     time.sleep(0.05)
     s.sendall(raw[50:] + b"after the hello")
     s.shutdown(socket.SHUT_WR)
-    s.settimeout(10)
-    got = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        got += d
+    got = recv_all(s, timeout=10)
     assert got == raw + b"after the hello", (len(got), len(raw))
-    H.wait_until(lambda: pp.records, what="the PROXY header at the server")
+    wait_until(lambda: pp.records, what="the PROXY header at the server")
     rec = pp.records[0]
     assert rec.get("version") == 2 and rec.get("src") == "127.0.0.1", rec
 
 
 def _client_hello_bytes(sni):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
+    ctx = client_context(verify=False)
     inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(inc, out, server_hostname=sni)
     try:
@@ -278,15 +260,15 @@ def _client_hello_bytes(sni):
 
 
 def test_check_reports_mode_errors():
-    path = os.path.join(H.tmpdir(), "bad.conf")
+    path = os.path.join(tmpdir(), "bad.conf")
     with open(path, "w") as f:
-        f.write(H.base_config(admin=False)
-                + H.section("frontend web", "bind 127.0.0.1:0", "route sni", "default-app pass")
-                + H.section("frontend pass", "bind 127.0.0.1:0 tls", "mode tcp", "route sni", "app web")
-                + H.backend_section("pool", [("s", 9)])
-                + H.section("app web", "hosts web.test", "backend pool")
-                + H.section("app pass", "mode tcp", "hosts pass.test", "backend pool", "certificate x.pem"))
-    code, out = H.run_ferryd(["-c", "-f", path])
+        f.write(base_config(admin=False)
+                + section("frontend web", "bind 127.0.0.1:0", "route sni", "default-app pass")
+                + section("frontend pass", "bind 127.0.0.1:0 tls", "mode tcp", "route sni", "app web")
+                + backend_section("pool", [("s", 9)])
+                + section("app web", "hosts web.test", "backend pool")
+                + section("app pass", "mode tcp", "hosts pass.test", "backend pool", "certificate x.pem"))
+    code, out = run_ferryd(["-c", "-f", path])
     assert code != 0, out
     lines = open(path).read().splitlines()
     def at(needle, text):  # "file:line:col: error: ..." pointing at `needle` on its line
@@ -302,4 +284,4 @@ def test_check_reports_mode_errors():
 
 
 if __name__ == "__main__":
-    H.main()
+    main()
