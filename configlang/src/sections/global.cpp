@@ -167,6 +167,7 @@ void register_section_global(Registry& r) {
            return;
          }
          dr.global.access_log_target = d.args[0].text;
+         dr.global.access_log_loc = ctx.source_loc(d.args[0].loc);
          dr.global.access_log_format = AccessLogFormat::common;
          if (d.args.size() == 2)
            if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
