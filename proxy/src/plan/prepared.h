@@ -14,12 +14,13 @@
 #include <memory>
 #include <vector>
 
-#include "access_log.h"
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/prepare.h"
 #include "tls/ticket_keys.h"
 
 namespace ferry::proxy {
+
+class AccessLogFile;  // access_log.h
 
 struct PreparedConfig {
   std::shared_ptr<const config::Config> config;
