@@ -1,8 +1,10 @@
 // Keyword tables (HAProxy's cfg_kw_list idea). The registry maps a section kind to its
-// SectionSpec: whether the header takes a NAME, and a table of directive specs, each with a
-// handler that checks its arguments and writes into the Draft. Each file under sections/
-// registers one section kind; to add a section (acme, mesh, anycast) add a file there and one
-// line to sections/sections.def — the lexer, parser and resolve core do not change.
+// SectionSpec: whether the header takes a NAME, a table of directive specs, each with a
+// handler that checks its arguments and writes into the Draft, and the section's resolve
+// hooks (HAProxy's post-check registration): what it checks and computes once the whole text
+// is read, by pass (resolve.h). Each file under sections/ registers one section kind with its
+// hooks; to add a section (acme, mesh, anycast) add a file there and one line to
+// sections/sections.def — the lexer, parser and resolve driver do not change.
 //
 // The registry is built once, on first use (thread-safe static), and is read-only afterwards.
 #pragma once
@@ -11,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ast.h"
@@ -50,6 +53,21 @@ struct Ctx {
 
 using Handler = std::function<void(Ctx&, const Directive&, Draft&)>;
 
+struct Resolution;  // resolve.h: the state the resolve hooks share
+
+// The resolve passes, in the order they run. Every registered hook of one pass runs, in
+// registration order (sections.def), before any hook of the next; the order of the
+// diagnostics they report follows. What each pass is for:
+//   names  - section-wide values and the name indexes later passes look names up in
+//   own    - a section's own checks and inheritance (references by name may be resolved)
+//   links  - checks that follow a reference into a section the `own` pass completed
+//            (a server's `node` into the mesh, an app's `ip` into anycast, acme apps)
+//   post   - configuration-wide warnings once everything is linked
+//   freeze - last words, then each section's drafts move into the Config
+enum class Pass { names, own, links, post, freeze };
+inline constexpr Pass kPasses[] = {Pass::names, Pass::own, Pass::links, Pass::post, Pass::freeze};
+using ResolveHook = std::function<void(Resolution&)>;
+
 struct DirectiveSpec {
   enum class Repeat { once, many, once_per_first_arg };  // e.g. `timeout client` vs `timeout server`
   std::string keyword;
@@ -65,6 +83,9 @@ struct SectionSpec {
   // FrontendDraft). Name problems are reported by the core; `name` may be empty then.
   std::function<void(Ctx&, const Section&, const Arg& name, Draft&)> begin;
   std::vector<DirectiveSpec> directives;
+  // The section's resolve hooks, by pass; they run whether or not the text has such a
+  // section (e.g. `certificate acme` without an `acme` section is the acme hook's error).
+  std::vector<std::pair<Pass, ResolveHook>> resolve;
   const DirectiveSpec* find(const std::string& kw) const;
 };
 
@@ -78,6 +99,8 @@ class Registry {
   std::vector<std::string> kinds() const;
   // The kinds whose table has `keyword` (for "'server' belongs in a backend section").
   std::vector<std::string> sections_with(const std::string& keyword) const;
+  // Every registered section, in registration order (the resolve driver walks their hooks).
+  const std::vector<SectionSpec>& specs() const { return specs_; }
 
  private:
   std::vector<SectionSpec> specs_;

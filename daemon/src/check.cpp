@@ -67,7 +67,7 @@ void check_runtime_files(config::LoadResult& result) {
 }
 
 int run_check(const std::string& path) {
-  config::LoadResult result = load_config(path);
+  config::LoadResult result = check_config(path);
   check_runtime_files(result);
   config::limit_diagnostics(result);
   print_diagnostics(std::cerr, result);

@@ -15,7 +15,7 @@ void print_diagnostics(std::ostream& out, const config::LoadResult& result);
 // "N errors, M warnings"
 std::string count_summary(const config::LoadResult& result);
 
-// Checks beyond the language that `ferryd -c` makes after load_config(): files the
+// Checks beyond the language that `ferryd -c` makes after check_config(): files the
 // configuration names that must be usable at run time (admin-tls files, the mesh private key). Adds an error
 // and drops result.config when one is not.
 void check_runtime_files(config::LoadResult& result);

@@ -137,17 +137,19 @@ lifecycle::Step Daemon::mesh_step() {
           {}, [this] { mesh_->stop(); }};
 }
 
-// The data plane: binds the listeners. A failed apply changes nothing (the running configuration
-// keeps serving); at a reload the Daemon logs the failure after the steps before were reverted.
+// The data plane: installs what load_config prepared for the snapshot (prepared_: certificates,
+// contexts and the access log were read and checked then), binding new listeners. A failed
+// apply changes nothing (the running configuration keeps serving); at a reload the Daemon logs
+// the failure after the steps before were reverted.
 lifecycle::Step Daemon::engine_step() {
   using lifecycle::Snapshot;
   return {"engine",
-          [this](const Snapshot& cfg, std::string& error) {
-            if (engine_->apply(cfg, error)) return true;
+          [this](const Snapshot&, std::string& error) {
+            if (engine_->apply(prepared_, error)) return true;
             log_lines(Poco::Message::PRIO_ERROR, error.empty() ? "unknown error" : error, "start-up failed: ");
             return false;
           },
-          [this](const Snapshot& next, std::string& error) { return engine_->apply(next, error); },
+          [this](const Snapshot&, std::string& error) { return engine_->apply(prepared_, error); },
           {}, [this] { engine_->begin_drain(); }, [this] { engine_->stop(); }};
 }
 
@@ -215,7 +217,8 @@ lifecycle::Step Daemon::admin_step() {
 }
 
 int Daemon::start() {
-  config::LoadResult result = load_config(config_path_);
+  engine_ = std::make_unique<proxy::Engine>();
+  LoadedConfig result = load_config(config_path_, *engine_);
   if (!result.ok()) {
     print_diagnostics(std::cerr, result);
     std::cerr << count_summary(result) << std::endl;
@@ -224,10 +227,12 @@ int Daemon::start() {
   }
   std::shared_ptr<const config::Config> cfg = result.config;
   warnings_ = result.diagnostics;
-  engine_ = std::make_unique<proxy::Engine>();
   lifecycle_ = lifecycle::Lifecycle(steps());
   lifecycle::Failure failed;
-  if (!lifecycle_.start(cfg, failed)) return kExitStartup;  // the step logged why; the rest stopped
+  prepared_ = std::move(result.prepared);
+  const bool started = lifecycle_.start(cfg, failed);
+  prepared_.reset();  // the engine keeps what it installed
+  if (!started) return kExitStartup;  // the step logged why; the rest stopped
   config_ = cfg;
   generation_ = 1;
   status_->started(cfg, std::move(result.source_text));
@@ -257,7 +262,7 @@ int Daemon::run() {
 void Daemon::reload() {
   notify_reloading();
   try {
-    config::LoadResult result = load_config(config_path_);
+    LoadedConfig result = load_config(config_path_, *engine_);
     if (!result.ok()) {
       log_lines(Poco::Message::PRIO_ERROR, config::format(result.diagnostics));
       logger().error("reload failed: " + std::to_string(result.error_count()) +
@@ -268,7 +273,10 @@ void Daemon::reload() {
     }
     warnings_ = result.diagnostics;
     lifecycle::Failure failed;
-    if (!lifecycle_.reload(result.config, config_, failed)) {
+    prepared_ = std::move(result.prepared);
+    const bool reloaded = lifecycle_.reload(result.config, config_, failed);
+    prepared_.reset();  // a failed reload's files (e.g. the access log it opened) close here
+    if (!reloaded) {
       // Logged after the revert, so in the log target of the configuration kept.
       const std::string error = failed.error.empty() ? "unknown error" : failed.error;
       log_lines(Poco::Message::PRIO_ERROR, error, "reload failed: ");
@@ -284,6 +292,7 @@ void Daemon::reload() {
     status_->reloaded(config_, std::move(result.source_text));
     logger().information("reload ok generation=" + std::to_string(generation_));
   } catch (const std::exception& e) {
+    prepared_.reset();
     logger().error(std::string("reload failed: ") + e.what());
     status_->reload_failed(e.what());
   }

@@ -89,6 +89,9 @@ class Daemon {
   uint64_t generation_ = 0;  // successful loads; 1 after start()
   std::vector<config::Diagnostic> warnings_;  // of the configuration being started/reloaded
   std::unique_ptr<proxy::Engine> engine_;
+  // The engine's part of the configuration being started/reloaded (load_config prepared it),
+  // for the engine step; null outside a start or reload walk.
+  std::shared_ptr<const proxy::PreparedConfig> prepared_;
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
   std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads

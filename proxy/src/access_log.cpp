@@ -33,26 +33,45 @@ AccessLogWriter::~AccessLogWriter() {
   }
   cv_.notify_one();
   thread_.join();
+}
+
+AccessLogFile::~AccessLogFile() {
   if (fd_ > 2) ::close(fd_);
 }
 
-bool AccessLogWriter::configure(const std::string& target, config::AccessLogFormat format, std::string& error) {
-  int fd = 2;
-  if (format != config::AccessLogFormat::off && target != "stderr") {
-    fd = ::open(target.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) {
-      error = "access-log " + target + ": " + std::strerror(errno);
-      return false;
-    }
+std::shared_ptr<const AccessLogFile> open_access_log(const std::string& path, std::string& error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    error = "access-log " + path + ": " + std::strerror(errno);
+    return nullptr;
   }
+  return std::make_shared<const AccessLogFile>(fd);
+}
+
+bool check_access_log(const std::string& path, std::string& error) {
+  // O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of blocking the check.
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) {
+    ::close(fd);
+    return true;
+  }
+  int err = errno;
+  if (err == ENOENT) {
+    size_t slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    if (::access(dir.c_str(), W_OK | X_OK) == 0) return true;
+    err = errno;
+  }
+  error = "access-log " + path + ": " + std::strerror(err);
+  return false;
+}
+
+void AccessLogWriter::configure(std::shared_ptr<const AccessLogFile> file, config::AccessLogFormat format) {
   {
     std::lock_guard lk(mu_);
-    if (fd_ > 2) ::close(fd_);
-    fd_ = fd;
-    target_ = target;
+    file_ = std::move(file);  // the previous file closes once the writer is done with it
   }
   format_.store(format, std::memory_order_relaxed);
-  return true;
 }
 
 void AccessLogWriter::submit(std::string batch) {
@@ -69,7 +88,8 @@ void AccessLogWriter::run() {
   for (;;) {
     cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
     batch.swap(queue_);
-    int fd = fd_;
+    std::shared_ptr<const AccessLogFile> file = file_;
+    const int fd = file ? file->fd() : 2;
     bool stop = stop_;
     lk.unlock();
     for (const auto& b : batch) {

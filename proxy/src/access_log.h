@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -35,13 +36,36 @@ struct AccessRecord {
   bool tcp = false;
 };
 
+// An access-log file opened for append. The descriptor is closed with the last reference: the
+// writer holds one while it writes, so a reload that switches files never closes one under a
+// write. Immutable; any thread.
+class AccessLogFile {
+ public:
+  explicit AccessLogFile(int fd) : fd_(fd) {}
+  ~AccessLogFile();
+  AccessLogFile(const AccessLogFile&) = delete;
+  AccessLogFile& operator=(const AccessLogFile&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// `access-log PATH`: opens PATH for append, creating it (mode 0640). Null with `error`
+// ("access-log PATH: <strerror>") when it cannot. Control thread (opens a file).
+std::shared_ptr<const AccessLogFile> open_access_log(const std::string& path, std::string& error);
+// The same verdict without creating or keeping anything (`ferryd -c`): an existing PATH must
+// open for writing; a missing one needs a directory it can be created in. False with `error`
+// as above. Control thread.
+bool check_access_log(const std::string& path, std::string& error);
+
 class AccessLogWriter {
  public:
   AccessLogWriter();
   ~AccessLogWriter();  // flushes and joins
-  // Control thread. Target "stderr" or a file path (opened for append; on failure the
-  // error is returned and the previous target stays). Format off disables formatting.
-  bool configure(const std::string& target, config::AccessLogFormat format, std::string& error);
+  // Control thread: lines go to `file` from now on, or to stderr when it is null (files are
+  // opened by open_access_log, so this cannot fail). Format off disables formatting.
+  void configure(std::shared_ptr<const AccessLogFile> file, config::AccessLogFormat format);
   config::AccessLogFormat format() const { return format_.load(std::memory_order_relaxed); }
   // Any thread: queue a batch of complete lines.
   void submit(std::string batch);
@@ -52,8 +76,7 @@ class AccessLogWriter {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> queue_;
-  int fd_ = 2;
-  std::string target_ = "stderr";
+  std::shared_ptr<const AccessLogFile> file_;  // null: stderr
   bool stop_ = false;
   std::thread thread_;
 };

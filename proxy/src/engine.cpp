@@ -1,5 +1,6 @@
 // Engine: owns the workers, listening sockets, runtime registry, health checker and access
-// log writer; turns each new Config into a Plan and publishes it. Control thread only.
+// log writer; prepares each new Config (plan/prepared), then turns it into a Plan and
+// publishes it. Control thread only.
 #include "ferry/proxy/engine.h"
 
 #include <atomic>
@@ -13,6 +14,7 @@
 #include "listen_socket.h"
 #include "log.h"
 #include "plan/plan.h"
+#include "plan/prepared.h"
 #include "plan/tls_plan.h"
 #include "stats/collect.h"
 #include "tls/certificate.h"
@@ -32,8 +34,8 @@ struct Engine::Impl {
   };
   std::map<std::string, Listener> listeners;  // listener key -> info (sockets live in workers)
   std::vector<ListenerInfo> ordered;          // config order, for listeners()
-  std::shared_ptr<const config::Config> config;
-  std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first apply; kept across reloads
+  std::shared_ptr<const PreparedConfig> live;   // the configuration in force (its TLS contexts)
+  std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first prepare; kept across reloads
   DynamicTls dynamic;  // ACME certificates and challenges; kept across reloads
   // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
   // (ACME thread) and the admin drain calls (admin threads), which use the registry too.
@@ -80,13 +82,49 @@ static std::vector<CheckTarget> health_targets(const Plan& plan) {
   return targets;
 }
 
+Prepared Engine::prepare(std::shared_ptr<const config::Config> cfg) {
+  Impl& m = *impl_;
+  std::shared_ptr<tls::TicketKeyRing> tickets;
+  {
+    std::lock_guard lock(m.control);
+    if (!m.tickets) m.tickets = tls::TicketKeyRing::create();
+    tickets = m.tickets;
+  }
+  if (!tickets) {
+    Prepared failed;
+    config::Diagnostic d;
+    d.file = cfg->files.empty() ? std::string() : cfg->files.front();
+    d.message = "cannot create TLS session ticket keys (random generator failed)";
+    failed.diagnostics.push_back(std::move(d));
+    return failed;
+  }
+  return proxy::prepare(std::move(cfg), std::move(tickets), PrepareOptions::OutputFiles::open);
+}
+
 bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error) {
+  Prepared p = prepare(std::move(cfg));
+  if (p.ready) return apply(p.ready, error);
+  error.clear();
+  for (const auto& d : p.diagnostics) {
+    if (d.severity != config::Diagnostic::Severity::error) continue;
+    if (!error.empty()) error += '\n';
+    error += d.file + ":" + std::to_string(d.line) + ":" + std::to_string(d.col) + ": " + d.message;
+  }
+  return false;
+}
+
+bool Engine::apply(std::shared_ptr<const PreparedConfig> prepared, std::string& error) {
   Impl& m = *impl_;
   std::lock_guard lock(m.control);
   if (m.stopped || m.draining) {
     error = "the engine is shutting down";
     return false;
   }
+  if (!prepared || prepared->tickets != m.tickets) {
+    error = "the configuration was not prepared by this engine";
+    return false;
+  }
+  const std::shared_ptr<const config::Config> cfg = prepared->config;
   if (!m.started) {
     int n = cfg->global.workers > 0 ? cfg->global.workers : int(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) m.workers.push_back(std::make_unique<Worker>(i, m.shared));
@@ -113,14 +151,9 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
     }
     opened[key] = std::move(ls);
   }
-  if (!m.tickets) m.tickets = tls::TicketKeyRing::create();
   TlsPlan tls_plan;
   std::string tls_err;
-  if (!m.tickets) errors += "cannot create TLS session ticket keys (random generator failed)\n";
-  else if (!build_tls_plan(*cfg, m.tickets, m.dynamic, tls_plan, tls_err)) errors += tls_err + "\n";
-  std::string log_err;
-  if (errors.empty() && !m.access_log.configure(cfg->global.access_log_target, cfg->global.access_log_format, log_err))
-    errors += log_err + "\n";
+  if (!build_tls_plan(*prepared, m.dynamic, tls_plan, tls_err)) errors += tls_err + "\n";
   if (!errors.empty()) {
     for (auto& [k, ls] : opened) close_listen_sockets(ls);
     if (errors.back() == '\n') errors.pop_back();
@@ -128,7 +161,9 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
     return false;
   }
 
-  // 2. The plan, then publish it with the listener changes to every worker.
+  // 2. The access log (opened by prepare), the plan; publish it with the listener changes to
+  // every worker.
+  m.access_log.configure(prepared->access_log, cfg->global.access_log_format);
   auto plan = build_plan(cfg, ++m.generation, m.registry, std::move(tls_plan), m.tickets);
   m.remember(plan);
   std::vector<std::string> removed;
@@ -155,7 +190,7 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
 
   if (!m.health) m.health = std::make_unique<HealthChecker>();
   m.health->update(health_targets(*plan));
-  m.config = cfg;
+  m.live = std::move(prepared);
   if (!m.started) {
     for (auto& w : m.workers) w->start();
     m.started = true;
@@ -164,10 +199,10 @@ bool Engine::apply(std::shared_ptr<const config::Config> cfg, std::string& error
 }
 
 bool Engine::Impl::republish(std::string& error) {
-  if (!config || !started || stopped || draining) return true;  // the next apply() uses `dynamic`
+  if (!live || !started || stopped || draining) return true;  // the next apply() uses `dynamic`
   TlsPlan tls_plan;
-  if (!build_tls_plan(*config, tickets, dynamic, tls_plan, error)) return false;
-  auto plan = build_plan(config, ++generation, registry, std::move(tls_plan), tickets);
+  if (!build_tls_plan(*live, dynamic, tls_plan, error)) return false;  // reads no file
+  auto plan = build_plan(live->config, ++generation, registry, std::move(tls_plan), tickets);
   remember(plan);
   for (auto& w : workers) w->install(plan, {}, {});
   return true;

@@ -161,6 +161,37 @@ def test_certificate_files_checked():
                                    r"certificate: invalid character '_'", out), out
 
 
+def test_check_opens_the_access_log():
+    """An access-log file that cannot be opened fails `ferryd -c` at its directive, as it fails
+    start-up (the engine's prepare opens it); the check creates no file, and a reload naming
+    such a file keeps the running configuration."""
+    d = tmpdir()
+    os.makedirs(os.path.join(d, "logs"))
+    def conf(target):
+        path = os.path.join(d, "log.conf")
+        with open(path, "w") as f:
+            f.write("global\n    admin off\n    access-log %s json\ndefaults\n    timeout client 5s\n"
+                    "frontend web\n    bind 127.0.0.1:0\n    default-app a\nbackend b\n    server s1 127.0.0.1:9\n"
+                    "app a\n    backend b\n" % target)
+        return path
+    missing = os.path.join(d, "no-such-dir", "access.log")
+    code, out = run_ferryd(["-c", "-f", conf(missing)])
+    assert code == 1, "ferryd -c accepted an access log in a missing directory (exit %d):\n%s" % (code, out)
+    assert re.search(r"log\.conf:3:16: error: access-log .*no-such-dir/access\.log: No such file or directory", out), out
+    good = os.path.join(d, "logs", "access.log")
+    code, out = run_ferryd(["-c", "-f", conf(good)])
+    assert code == 0, "a writable access log was refused:\n%s" % out
+    assert not os.path.exists(good), "ferryd -c created the access log"
+    code, out = run_ferryd(["-f", conf(missing)], timeout=20)
+    assert code != 0 and "no-such-dir" in out, "ferryd started with an unopenable access log:\n%s" % out
+    cfg = base_config(admin=False) + section("frontend web", "bind 127.0.0.1:0", "default-app a") \
+        + backend_section("b", [("s1", 9)]) + section("app a", "backend b")
+    fr = Ferry(cfg)
+    res = fr.reload(cfg.replace("global\n", "global\n    access-log %s\n" % missing, 1))
+    assert res[0] == "failed" and fr.alive(), "reload with an unopenable access log: %r" % (res,)
+    assert "no-such-dir/access.log: No such file or directory" in fr.log, "reload failure does not say why"
+
+
 def test_check_missing_file():
     code, out = run_ferryd(["-c", "-f", os.path.join(tmpdir(), "nope.conf")])
     assert code == 1, "exit %d for a missing file:\n%s" % (code, out)

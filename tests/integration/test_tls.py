@@ -6,14 +6,15 @@ import hashlib
 import os
 import socket
 import ssl
+import struct
 import subprocess
 import shutil
 import time
 
 from ferrykit.backends import HttpBackend, WsEchoBackend
 from ferrykit.config import backend_section, base_config, section
-from ferrykit.runner import Ferry
-from ferrykit.suite import figure, main, tmpdir
+from ferrykit.runner import Ferry, run_ferryd
+from ferrykit.suite import figure, main, skip, tmpdir
 from ferrykit.tls import TlsCerts, handshake_error, peer_cn
 from ferrykit.wire import RawConn, request
 from ferrykit.ws import WsReader, ws_encode
@@ -36,6 +37,49 @@ def _setup(certs, frontend_extra=(), apps=None, workers=2, bind_extra=""):
     for name, hosts, cert, extra in apps:
         cfg += section("app %s" % name, "hosts %s" % hosts, "backend pool", "certificate %s" % cert, *extra)
     return Ferry(cfg), be, cfg
+
+
+class _OpenCounter:
+    """Counts open(2)s of one file by any process, with inotify (IN_OPEN events; closes are
+    watched too, since inotify merges identical events queued back to back)."""
+    IN_OPEN, IN_CLOSE_NOWRITE = 0x20, 0x10
+
+    def __init__(self, path):
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0 or libc.inotify_add_watch(self.fd, path.encode(), self.IN_OPEN | self.IN_CLOSE_NOWRITE) < 0:
+            skip("inotify is not available (errno %d)" % ctypes.get_errno())
+        self.opens = 0
+
+    def count(self):
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return self.opens
+            off = 0
+            while off < len(buf):  # struct inotify_event: wd, mask, cookie, len, name[len]
+                _, mask, _, n = struct.unpack_from("iIII", buf, off)
+                self.opens += 1 if mask & self.IN_OPEN else 0
+                off += 16 + n
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _get(conn, host, path="/"):
+    conn.send("GET %s HTTP/1.1\r\nHost: %s\r\n\r\n" % (path, host))
+    return conn.read_response()
+
+
+def _handshake_fails(port, ctx, sni):
+    try:
+        c = RawConn(port, tls=ctx, sni=sni)
+    except (ssl.SSLError, ConnectionError, OSError) as e:
+        return str(e)
+    c.close()
+    return None
 
 
 def test_sni_selects_certificate_and_routes():
@@ -290,6 +334,36 @@ def test_stalled_and_garbage_handshakes():
     # Still healthy afterwards.
     assert RawConn(port, tls=ctx, sni="a.test").get("a.test").status == 200
     figure("TLS handshake timeout (timeout http-request 1s)", "%.2f" % waited, "s")
+
+
+def test_certificate_file_read_once_per_load():
+    """A certificate file is read once per start, reload and `ferryd -c` (the engine's prepare
+    loads, checks and builds from one read), however many directives name it: here two apps
+    (one with tls-min 1.3) and the frontend's default-certificate."""
+    certs = TlsCerts()
+    pem = certs.issue("cert-ab", ["a.test", "b.test"])
+    be = HttpBackend("once-be")
+    cfg = base_config() \
+        + section("frontend web", "bind 127.0.0.1:0 tls", "mode http", "default-certificate %s" % pem) \
+        + backend_section("pool", [("s1", be.port)]) \
+        + section("app a", "hosts a.test", "backend pool", "certificate %s" % pem) \
+        + section("app b", "hosts b.test", "backend pool", "certificate %s" % pem, "tls-min 1.3")
+    opens = _OpenCounter(pem)
+    try:
+        f = Ferry(cfg)
+        assert opens.count() == 1, "start read the certificate %d times" % opens.count()
+        res = f.reload()
+        assert res[0] == "ok", res
+        assert opens.count() == 2, "start + reload read the certificate %d times" % opens.count()
+        code, out = run_ferryd(["-c", "-f", f.config_path])
+        assert code == 0, out
+        assert opens.count() == 3, "start + reload + ferryd -c read the certificate %d times" % opens.count()
+        c = RawConn(f.port("web"), tls=certs.client(), sni="b.test")
+        assert peer_cn(c) == "cert-ab" and c.sock.version() == "TLSv1.3", c.sock.version()
+        assert _get(c, "b.test").status == 200
+        c.close()
+    finally:
+        opens.close()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 // `acme` section: the ACME CA that issues the certificates of apps with `certificate acme`
-// (at most one section). Cross-section checks (an acme app needs this section, hosts, no
-// wildcard) are in resolve.cpp.
+// (at most one section), and its resolve hook: an acme app needs this section, hosts, no
+// wildcard; the challenge needs the right kind of bind.
+#include "resolve.h"
 #include "sections/common.h"
 
 namespace ferry::config::detail {
@@ -56,6 +57,56 @@ void ca_bundle(Ctx& ctx, const Directive& d, Draft& dr) {
   cur(dr).acme.ca_bundle = input_path(ctx, d.args[0]);
 }
 
+// Pass links: the section needs a directory; an app with `certificate acme` needs the section,
+// at least one host, and no wildcard (TLS-ALPN-01 cannot validate one, RFC 8737 §3).
+void resolve_acme(Resolution& r) {
+  Draft& dr = r.dr;
+  Ctx& ctx = r.ctx;
+  if (dr.acme) {
+    if (!dr.acme->directory_arg)
+      ctx.error(dr.acme->loc, "the 'acme' section needs 'directory URL' (the ACME server's directory, e.g. "
+                              "https://acme-v02.api.letsencrypt.org/directory)");
+    r.cfg.acme = dr.acme->acme;
+  }
+  bool any_tls_bind = false, any_plain_http_bind = false;
+  for (const auto& f : dr.frontends)
+    for (const auto& b : f.fe.binds) {
+      any_tls_bind = any_tls_bind || b.tls;
+      any_plain_http_bind = any_plain_http_bind || (!b.tls && f.fe.mode == Mode::http);
+    }
+  const bool http01 = dr.acme && dr.acme->acme.challenge == AcmeChallenge::http_01;
+  // http-01 is answered by the http frontends' plain binds (the CA fetches port 80).
+  if (http01 && !any_plain_http_bind && dr.acme->challenge_arg)
+    ctx.warning(dr.acme->challenge_arg->loc, "challenge 'http-01': no http frontend has a plain (non-tls) 'bind': the "
+                                             "challenge cannot be answered (the CA fetches "
+                                             "http://NAME/.well-known/acme-challenge/TOKEN on port 80)");
+  const char* challenge_name = http01 ? "http-01" : "tls-alpn-01";
+  bool warned_no_tls = false;
+  for (auto& a : dr.apps) {
+    if (a.app.certificate != "acme" || !a.certificate_arg) continue;
+    const std::string who = "app '" + a.app.name + "'";
+    if (dr.acme && !any_tls_bind && !warned_no_tls) {
+      warned_no_tls = true;
+      ctx.warning(a.certificate_arg->loc,
+                  who + (http01 ? ": no frontend has a 'bind ... tls': the certificate cannot be served"
+                                : ": no frontend has a 'bind ... tls': the certificate cannot be "
+                                  "validated (tls-alpn-01 connects to port 443 of a tls bind) nor served"));
+    }
+    if (!dr.acme) {
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs an 'acme' section (with 'directory URL') "
+                                        "saying which ACME server issues the certificate");
+      continue;
+    }
+    if (a.app.hosts.empty())
+      ctx.error(a.certificate_arg->loc, who + ": 'certificate acme' needs at least one name in 'hosts' to certify");
+    for (size_t i = 0; i < a.app.hosts.size(); ++i)
+      if (a.app.hosts[i].rfind("*.", 0) == 0)
+        ctx.error(a.host_args[i].loc, who + ": wildcard host '" + a.app.hosts[i] + "' cannot get an automatic "
+                                      "certificate (the " + challenge_name + " challenge cannot validate wildcards); use "
+                                      "'certificate PATH' or list the names");
+  }
+}
+
 }  // namespace
 
 void register_section_acme(Registry& r) {
@@ -77,6 +128,7 @@ void register_section_acme(Registry& r) {
       {"challenge", challenge},
       {"ca-bundle", ca_bundle},
   };
+  s.resolve = {{Pass::links, resolve_acme}};
   r.add(std::move(s));
 }
 

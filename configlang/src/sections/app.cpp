@@ -1,6 +1,10 @@
-// `app NAME` sections: host names, the backend serving them, per-app limits.
+// `app NAME` sections: host names, the backend serving them, per-app limits; their resolve
+// hooks: backend and replay-to references, hosts unique across apps, dedicated anycast ips,
+// apps no frontend reaches.
 #include <algorithm>
+#include <map>
 
+#include "resolve.h"
 #include "sections/common.h"
 #include "suggest.h"
 #include "values.h"
@@ -53,6 +57,101 @@ void concurrency(Ctx& ctx, const Directive& d, Draft& dr) {
   c.soft = vals[0].value_or(0);
   c.hard = vals[1].value_or(0);
   c.queue = vals[2].value_or(0);
+}
+
+// Pass names.
+void index_apps(Resolution& r) {
+  r.cfg.app_index = index_names(r.ctx, r.dr.apps, "app");
+  r.app_names = names_of(r.dr.apps);
+}
+
+// Pass links: `app ... ip` must name a dedicated (not shared) anycast address; one app per IP.
+void check_dedicated_ips(Resolution& r) {
+  const Draft& dr = r.dr;
+  std::map<std::string, const Arg*> app_ips;
+  for (auto& a : dr.apps) {
+    if (!a.ip_arg) continue;
+    auto [it, fresh] = app_ips.emplace(a.app.ip, &*a.ip_arg);
+    if (!fresh) {
+      r.ctx.error(a.ip_arg->loc, "ip " + a.app.ip + " is already dedicated to another app");
+      r.ctx.note(it->second->loc, "first dedicated here");
+      continue;
+    }
+    for (size_t i = 0; i < dr.anycast.size(); ++i)
+      if (dr.anycast[i].cidr.network == a.app.ip && dr.anycast[i].shared) {
+        r.ctx.error(a.ip_arg->loc, "app '" + a.app.name + "': ip " + a.app.ip + " is a 'shared' anycast address (routed by "
+                                   "Host/SNI among many apps); a dedicated ip needs an anycast address without 'shared'");
+        r.ctx.note(dr.anycast_args[i].loc, "declared shared here");
+      }
+  }
+}
+
+// Pass links, after check_dedicated_ips: backend reference, mode rules, replay-to, hosts
+// unique across apps.
+void resolve_apps(Resolution& r) {
+  Draft& dr = r.dr;
+  Ctx& ctx = r.ctx;
+  std::map<std::string, std::pair<size_t, const Arg*>> hosts;
+  for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
+    AppDraft& a = dr.apps[ai];
+    App& app = a.app;
+    app.max_body_size = a.max_body_size.value_or(dr.defaults.max_body_size.value_or(0));
+    if (a.backend_ref) app.backend = lookup(ctx, *a.backend_ref, r.cfg.backend_index, r.backend_names, "backend");
+    else ctx.error(a.name.loc, "app '" + app.name + "' needs 'backend NAME'");
+    if (app.mode == Mode::tcp) {
+      const std::string why = " on a tcp app: its TLS connections pass through Ferry unchanged, its servers "
+                              "terminate TLS with their own certificate";
+      if (a.certificate_kw) ctx.error(*a.certificate_kw, "'certificate' has no effect" + why);
+      if (a.tls_min_kw) ctx.error(*a.tls_min_kw, "'tls-min' has no effect" + why);
+      if (a.max_body_size_kw)
+        ctx.warning(*a.max_body_size_kw, "'max-body-size' has no effect on a tcp app (bytes are forwarded, not requests)");
+    }
+    for (const Arg& t : a.replay_to_args) {
+      int idx = lookup(ctx, t, r.cfg.app_index, r.app_names, "app");
+      if (idx < 0) continue;
+      if (app.mode == Mode::tcp) {
+        ctx.error(t.loc, "'replay-to' has no effect on a tcp app (Ferry-Replay is an HTTP response header)");
+        break;
+      }
+      if (dr.apps[idx].app.mode != Mode::http) {
+        ctx.error(t.loc, "replay-to app '" + t.text + "' is a tcp app: a request cannot be replayed to it");
+        continue;
+      }
+      if (std::find(app.replay_to.begin(), app.replay_to.end(), idx) == app.replay_to.end()) app.replay_to.push_back(idx);
+    }
+    for (size_t i = 0; i < app.hosts.size(); ++i) {
+      auto [it, fresh] = hosts.emplace(app.hosts[i], std::make_pair(ai, &a.host_args[i]));
+      if (!fresh) {
+        const std::string& other = dr.apps[it->second.first].app.name;
+        ctx.error(a.host_args[i].loc, it->second.first == ai
+                                          ? "host '" + app.hosts[i] + "' is listed twice in app '" + other + "'"
+                                          : "host '" + app.hosts[i] + "' is already served by app '" + other + "'");
+        ctx.note(it->second.second->loc, "first listed here");
+      }
+    }
+  }
+}
+
+// Pass post: an app no frontend reaches (with a mesh, edges reach every app through the
+// backhaul).
+void warn_unreachable_apps(Resolution& r) {
+  const Draft& dr = r.dr;
+  std::vector<bool> app_used(dr.apps.size(), false);
+  bool any_http_frontend = false, any_sni_frontend = false;
+  for (const auto& f : dr.frontends) {
+    if (f.fe.app >= 0) app_used[f.fe.app] = true;
+    if (f.fe.mode != Mode::tcp) any_http_frontend = true;
+    else if (f.fe.route_sni) any_sni_frontend = true;
+  }
+  for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
+    const App& app = dr.apps[ai].app;
+    const bool tcp = app.mode == Mode::tcp;
+    bool reachable = app_used[ai] || dr.mesh || (!app.hosts.empty() && (tcp ? any_sni_frontend : any_http_frontend));
+    if (!reachable)
+      r.ctx.warning(dr.apps[ai].name.loc, "app '" + app.name + "' is not used by any frontend " +
+                                          (tcp ? "(no tcp frontend's 'app', and no hosts routed by a 'route sni' frontend)"
+                                               : "(no tcp frontend's 'app', no 'default-app', and no hosts served by an http frontend)"));
+  }
 }
 
 }  // namespace
@@ -145,6 +244,15 @@ void register_section_app(Registry& r) {
         cur(dr).max_body_size_kw = d.keyword.loc;
         inner(ctx, d, dr);
       };
+  s.resolve = {
+      {Pass::names, index_apps},
+      {Pass::links, check_dedicated_ips},
+      {Pass::links, resolve_apps},
+      {Pass::post, warn_unreachable_apps},
+      {Pass::freeze, [](Resolution& r) {
+         for (auto& a : r.dr.apps) r.cfg.apps.push_back(std::move(a.app));
+       }},
+  };
   r.add(std::move(s));
 }
 

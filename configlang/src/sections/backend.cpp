@@ -1,6 +1,8 @@
-// `backend NAME` sections: servers, balancing, health checks, upstream pools.
+// `backend NAME` sections: servers, balancing, health checks, upstream pools; their resolve
+// hooks: inheritance, and each server's `node` (a mesh peer).
 #include <algorithm>
 
+#include "resolve.h"
 #include "sections/common.h"
 #include "suggest.h"
 
@@ -192,6 +194,54 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
   cur(dr).server_nodes.push_back(node_arg);
 }
 
+// Pass names.
+void index_backends(Resolution& r) {
+  r.cfg.backend_index = index_names(r.ctx, r.dr.backends, "backend");
+  r.backend_names = names_of(r.dr.backends);
+}
+
+// Pass own: values inherited from defaults.
+void resolve_backends(Resolution& r) {
+  for (auto& b : r.dr.backends) {
+    Backend& be = b.be;
+    be.timeouts = inherit(r.dr.defaults.timeouts, b.timeouts);
+    be.retries = b.retries.value_or(r.dr.defaults.retries.value_or(be.retries));
+    be.balance = b.balance.value_or(r.dr.defaults.balance.value_or(be.balance));
+    if (be.servers.empty()) r.ctx.warning(b.name.loc, "backend '" + be.name + "' has no servers");
+  }
+}
+
+// Pass links (the mesh's own pass is done): a server on another node names a mesh peer, and
+// the hosting node decides its proto and send-proxy. A server hosted here gets this node's
+// region; a remote one its peer's.
+void resolve_server_nodes(Resolution& r) {
+  Config& cfg = r.cfg;
+  std::vector<std::string> peer_names;
+  if (r.dr.mesh)
+    for (const auto& p : r.dr.mesh->mesh.peers) peer_names.push_back(p.name);
+  for (auto& b : r.dr.backends)
+    for (size_t i = 0; i < b.be.servers.size(); ++i) {
+      Server& sv = b.be.servers[i];
+      if (sv.node.empty() || sv.node == cfg.global.node) {  // hosted here
+        sv.node.clear();
+        if (sv.region.empty()) sv.region = cfg.global.region;
+        continue;
+      }
+      const Arg& at = *b.server_nodes[i];  // `node` is set, so its argument is there
+      if (!cfg.mesh) {
+        r.ctx.error(at.loc, "server '" + sv.name + "': 'node " + sv.node + "' needs a 'mesh' section with 'peer " +
+                                sv.node + "' (instances on other nodes are reached over the mesh)");
+        continue;
+      }
+      sv.peer = lookup(r.ctx, at, cfg.mesh->peer_index, peer_names, "mesh peer");
+      if (sv.peer < 0) continue;
+      if (sv.region.empty()) sv.region = cfg.mesh->peers[sv.peer].region;
+      if (sv.proto != UpstreamProto::http1 || sv.send_proxy != ProxyProtocol::none)
+        r.ctx.error(at.loc, "server '" + sv.name + "' is on node '" + sv.node + "': proto and send-proxy are the "
+                            "hosting node's business (the backhaul carries the request to it)");
+    }
+}
+
 }  // namespace
 
 void register_section_backend(Registry& r) {
@@ -228,6 +278,14 @@ void register_section_backend(Registry& r) {
       {"pool-idle-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "pool-idle-timeout DURATION")) return;
          if (auto v = ctx.duration(d.args[0])) cur(dr).be.pool_idle_timeout = *v;
+       }},
+  };
+  s.resolve = {
+      {Pass::names, index_backends},
+      {Pass::own, resolve_backends},
+      {Pass::links, resolve_server_nodes},
+      {Pass::freeze, [](Resolution& r) {
+         for (auto& b : r.dr.backends) r.cfg.backends.push_back(std::move(b.be));
        }},
   };
   r.add(std::move(s));

@@ -1,7 +1,11 @@
 // `global` section: process-wide settings (once per configuration).
+#include <limits.h>
+#include <unistd.h>
+
 #include "common.h"
 #include "ferry/configlang/password_hash.h"
 #include "keywords.h"
+#include "resolve.h"
 #include "values.h"
 
 namespace ferry::config::detail {
@@ -20,6 +24,37 @@ void name_arg(Ctx& ctx, const Directive& d, const std::string& syntax, std::stri
 }
 
 const std::vector<std::string> kLevels = {"trace", "debug", "info", "notice", "warning", "error"};
+
+bool is_loopback(const std::string& host) {
+  if (host == "::1") return true;
+  if (host.rfind("::ffff:127.", 0) == 0) return true;
+  return is_ipv4(host) && host.rfind("127.", 0) == 0;
+}
+
+// A non-loopback admin listener needs TLS and at least one user: it would otherwise hand the
+// console to anyone on the network, or send passwords and cookies in clear.
+void check_admin(const Draft& dr, Ctx& ctx) {
+  const Global& g = dr.global;
+  if (!g.admin || is_loopback(g.admin->host) || !dr.admin_arg) return;
+  std::string missing;
+  if (g.admin_tls_cert.empty()) missing = "'admin-tls CERT_PEM [KEY_PEM]'";
+  if (g.admin_users.empty())
+    missing += std::string(missing.empty() ? "" : " and ") + "at least one 'admin-user NAME HASH'";
+  if (missing.empty()) return;
+  ctx.error(dr.admin_arg->loc, "admin address " + g.admin->to_string() +
+                                   " is not loopback: it needs " + missing +
+                                   " (or use 'admin 127.0.0.1:PORT')");
+}
+
+// Pass names: the global values every later pass reads (`node` defaults to the host name).
+void resolve_global(Resolution& r) {
+  r.cfg.global = r.dr.global;
+  check_admin(r.dr, r.ctx);
+  if (!r.dr.node_set) {
+    char host[HOST_NAME_MAX + 1] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) r.cfg.global.node = host;
+  }
+}
 
 }  // namespace
 
@@ -132,6 +167,7 @@ void register_section_global(Registry& r) {
            return;
          }
          dr.global.access_log_target = d.args[0].text;
+         dr.global.access_log_loc = ctx.source_loc(d.args[0].loc);
          dr.global.access_log_format = AccessLogFormat::common;
          if (d.args.size() == 2)
            if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
@@ -183,6 +219,7 @@ void register_section_global(Registry& r) {
          dr.global.history_hour_retention = *hours;
        }},
   };
+  s.resolve = {{Pass::names, resolve_global}};
   r.add(std::move(s));
 }
 

@@ -1,9 +1,13 @@
 // `mesh` section (at most one): this node's WireGuard interface and backhaul listener, and one
-// `peer NAME` block per other Ferry node. Cross-section checks (a server's `node` names a
-// peer, backhaul addresses) are in resolve.cpp.
+// `peer NAME` block per other Ferry node; its resolve hooks: required directives, backhaul
+// addresses inside the mesh, names that can travel in backhaul metadata, and the backhaul
+// frontend. (A server's `node` naming a peer is the backend's hook.) Also the `anycast`
+// section.
 #include <algorithm>
+#include <cctype>
 
 #include "ferry/util/base64.h"
+#include "resolve.h"
 #include "sections/common.h"
 #include "suggest.h"
 #include "values.h"
@@ -108,6 +112,93 @@ void peer(Ctx& ctx, const Directive& d, Draft& dr) {
   cur(dr).mesh.peers.push_back(std::move(p));
 }
 
+// Pass own: required directives; peers' backhaul addresses; app and server names fit the
+// backhaul metadata. Sets Config::mesh (with its peer index) for the later passes.
+void resolve_mesh(Resolution& r) {
+  Draft& dr = r.dr;
+  Ctx& ctx = r.ctx;
+  if (!dr.mesh) return;
+  MeshDraft& m = *dr.mesh;
+  Mesh& mesh = m.mesh;
+  if (!m.private_key_arg) ctx.error(m.loc, "the 'mesh' section needs 'private-key PATH' (a WireGuard key as 'wg genkey' prints it)");
+  if (!m.address_arg) ctx.error(m.loc, "the 'mesh' section needs 'address CIDR' (this node's address inside the mesh)");
+  if (!m.backhaul_arg) ctx.error(m.loc, "the 'mesh' section needs 'backhaul IP:PORT' (where peers reach this node's backhaul)");
+  if (!mesh.userspace_command.empty()) {
+    if (mesh.driver == WgDriver::kernel && m.driver_arg)
+      ctx.error(m.driver_arg->loc, "'driver kernel' with 'userspace PROGRAM': a userspace program is for 'driver userspace'");
+    mesh.driver = WgDriver::userspace;
+  }
+  if (mesh.peer_timeout < 2 * mesh.ping_interval)
+    ctx.error(m.peer_timeout_arg ? m.peer_timeout_arg->loc : m.loc, "peer-timeout " + duration_to_string(mesh.peer_timeout) +
+                                           " is shorter than two ping intervals (" +
+                                           duration_to_string(mesh.ping_interval) + " each)");
+  for (size_t i = 0; i < mesh.peers.size(); ++i) {
+    const MeshPeer& p = mesh.peers[i];
+    mesh.peer_index.emplace(p.name, static_cast<int>(i));
+    if (p.name == dr.global.node)
+      ctx.error(m.peer_args[i].loc, "peer '" + p.name + "' has this node's own name (global 'node')");
+  }
+  // The backhaul trusts its peers by source address (allowed-ips), which only WireGuard
+  // vouches for: it listens on this node's mesh address, and each peer's backhaul is inside
+  // that peer's allowed-ips (else requests with Ferry-* metadata would leave the tunnel).
+  const Cidr own{mesh.address.network, static_cast<uint8_t>(mesh.address.is_v6() ? 128 : 32)};
+  if (m.backhaul_arg && m.address_arg && !cidr_contains(own, mesh.backhaul.host))
+    ctx.error(m.backhaul_arg->loc, "mesh backhaul " + m.backhaul_arg->text + " is not this node's mesh address (" +
+                                       mesh.address.network + "): the backhaul must listen inside the mesh, "
+                                       "where WireGuard vouches for each peer's source address");
+  for (size_t i = 0; i < mesh.peers.size(); ++i) {
+    const MeshPeer& p = mesh.peers[i];
+    if (!m.peer_backhaul_locs[i]) continue;  // missing or invalid: reported by the parser
+    bool inside = false;
+    for (const auto& c : p.allowed_ips) inside = inside || cidr_contains(c, p.backhaul.host);
+    if (!inside)
+      ctx.error(*m.peer_backhaul_locs[i], "peer '" + p.name + "': its backhaul " + p.backhaul.to_string() +
+                                        " is not inside its allowed-ips: backhaul traffic to it would not go "
+                                        "through WireGuard");
+  }
+  // App and server names travel in backhaul metadata (headers, a PROXY TLV, load reports).
+  auto plain = [](const std::string& n) {
+    if (n.empty() || n.size() > 128) return false;
+    for (char c : n)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+    return true;
+  };
+  const std::string why = ": with a mesh, app and server names must be 1..128 characters of A-Z a-z 0-9 . _ - "
+                          "(they travel in backhaul metadata)";
+  for (const auto& a : dr.apps)
+    if (!plain(a.app.name)) ctx.error(a.name.loc, "app name '" + a.app.name + "'" + why);
+  for (const auto& b : dr.backends)
+    for (const auto& n : b.server_names)
+      if (!plain(n.text)) ctx.error(n.loc, "server name '" + n.text + "'" + why);
+  r.cfg.mesh = mesh;
+}
+
+// Pass freeze, after the frontends moved into the Config: the backhaul listener as frontend
+// `(backhaul)` on `mesh backhaul`, trusting every peer's allowed-ips.
+void add_backhaul_frontend(Resolution& r) {
+  Config& cfg = r.cfg;
+  if (!cfg.mesh || !r.dr.mesh->backhaul_arg) return;
+  Frontend bh;
+  bh.name = "(backhaul)";
+  bh.backhaul = true;
+  bh.mode = Mode::http;
+  bh.binds.push_back(Bind{cfg.mesh->backhaul, false, false, cfg.mesh->loc});
+  bh.timeouts = cfg.default_timeouts;
+  bh.limits = inherit(r.dr.defaults.limits, LimitsSet{});
+  bh.limits.h2_max_streams = 1000;  // one connection per peer carries all its edge's requests
+  for (const auto& p : cfg.mesh->peers)
+    for (const auto& c : p.allowed_ips) bh.trusted.push_back(c);
+  bh.loc = cfg.mesh->loc;
+  for (const auto& f : cfg.frontends)
+    for (size_t i = 0; i < f.binds.size(); ++i)
+      if (binds_conflict(f.binds[i].addr, bh.binds[0].addr)) {
+        r.ctx.error(r.dr.mesh->backhaul_arg->loc, "mesh backhaul " + r.dr.mesh->backhaul_arg->text +
+                                                      " conflicts with a bind of frontend '" + f.name + "'");
+        break;
+      }
+  cfg.frontends.push_back(std::move(bh));
+}
+
 }  // namespace
 
 void register_section_mesh(Registry& r) {
@@ -188,6 +279,7 @@ void register_section_mesh(Registry& r) {
        }},
       {"peer", peer, R::many, true},
   };
+  s.resolve = {{Pass::own, resolve_mesh}, {Pass::freeze, add_backhaul_frontend}};
   r.add(std::move(s));
 }
 
@@ -225,6 +317,7 @@ void register_section_anycast(Registry& r) {
          dr.anycast_args.push_back(d.args[0]);
        }, R::many},
   };
+  s.resolve = {{Pass::names, [](Resolution& r) { r.cfg.anycast = r.dr.anycast; }}};
   r.add(std::move(s));
 }
 

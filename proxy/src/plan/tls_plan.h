@@ -1,11 +1,13 @@
 // The TLS side of a plan: for each frontend with a `bind ... tls`, the front SSL_CTX its
 // connections start on, whose ClientHello callback picks the certificate by SNI among every
-// app's `certificate PATH` (keyed by the app's hosts) and the frontend's
-// `default-certificate`.
+// app's `certificate PATH` (keyed by the app's hosts), the engine's ACME certificates and the
+// frontend's `default-certificate`.
 //
-// Ownership and threads: built on the control thread by Engine::apply (it reads certificate
-// files), then immutable and shared by the workers through the plan. All contexts share the
-// engine's TicketKeyRing, so tickets survive reloads and resume on any worker.
+// Ownership and threads: assembled on the control thread by Engine::apply and whenever the
+// ACME certificates change, from a PreparedConfig (whose contexts were built from files by
+// prepare(), so this reads no file), then immutable and shared by the workers through the
+// plan. All contexts share the engine's TicketKeyRing, so tickets survive reloads and resume
+// on any worker.
 #pragma once
 
 #include <openssl/ssl.h>
@@ -17,6 +19,7 @@
 
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/engine.h"
+#include "plan/prepared.h"
 #include "tls/acme_challenges.h"
 #include "tls/ticket_keys.h"
 
@@ -36,14 +39,16 @@ struct DynamicTls {
   std::shared_ptr<tls::AcmeChallenges> challenges;      // may be null (no challenges)
 };
 
-// Loads every certificate (and upstream CA file) the configuration names and builds the
-// contexts. Apps with
-// `certificate acme` get their certificate from `dynamic` (none yet: their hosts have no
-// certificate, so a handshake for them gets the default certificate or an alert). Returns false
-// with one line per problem in `error` (each naming the file, the app or frontend, and where it
-// is configured); then `out` is unusable.
-bool build_tls_plan(const config::Config& cfg, std::shared_ptr<tls::TicketKeyRing> tickets,
-                    const DynamicTls& dynamic, TlsPlan& out, std::string& error);
+// Puts the prepared contexts (certificate files, upstream CA files) together with the ACME
+// certificates of `dynamic` into the front contexts. Apps with `certificate acme` get their
+// certificate from `dynamic` (none yet: their hosts have no certificate, so a handshake for
+// them gets the default certificate or an alert; one that no longer loads is logged and left
+// out). Returns false with one line per problem in `error` (OpenSSL refusing a setting, a host
+// the SNI table refuses); then `out` is unusable.
+bool build_tls_plan(const PreparedConfig& prepared, const DynamicTls& dynamic, TlsPlan& out, std::string& error);
+
+// Whether `fe` has a `bind ... tls`.
+bool has_tls_bind(const config::Frontend& fe);
 
 // A context serving `cert_pem` + `key_pem` with ALPN {"acme-tls/1"} only, for a TLS-ALPN-01
 // challenge. Null with `error` set when the material does not load.

@@ -100,6 +100,7 @@ struct Global {
   LogLevel log_level = LogLevel::info;
   std::string access_log_target = "stderr";  // `access-log off|stderr|PATH [common|json]`
   AccessLogFormat access_log_format = AccessLogFormat::off;
+  SourceLoc access_log_loc;  // of the `access-log` target argument (line 0 = not written)
   uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
   // `replay-buffer-budget SIZE`: the streamed request-body bytes one worker may hold at once
   // for possible Ferry-Replay answers (all its requests together); past it a body is not kept.

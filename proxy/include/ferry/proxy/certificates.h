@@ -1,7 +1,6 @@
-// Checks of the certificate files a configuration names (`certificate PATH`), for the daemon's
-// `ferryd -c`, start and reload: the full load the data plane will do (PEM parse, key match,
-// validity dates, chain order), reported as messages that start with the path.
-// Control thread only: it reads files. Never throws.
+// The check of certificate material held in memory (a stored ACME certificate): the full load
+// the data plane does (PEM parse, key match, validity dates, chain order), as messages. (Files
+// a configuration names are checked, once, by prepare: prepare.h.) Never throws.
 #pragma once
 
 #include <string>
@@ -10,22 +9,11 @@
 namespace ferry::proxy {
 
 struct CertificateCheck {
-  std::vector<std::string> errors;    // the file cannot be served
+  std::vector<std::string> errors;    // the material cannot be served
   std::vector<std::string> warnings;  // usable, but e.g. expires within 14 days
 };
 
-CertificateCheck check_certificate_file(const std::string& path);
-
-// "" when `path` (a server's `ca-file`) loads as trusted CA certificates the way the data plane
-// will load it, else why not (starting with the path). Control thread: reads the file.
-std::string check_ca_file(const std::string& path);
-// The same checks on PEM text in memory (chain and key), e.g. a stored ACME certificate;
-// messages start with `source_name`. Any thread.
+// PEM text (chain and key); messages start with `source_name`. Any thread.
 CertificateCheck check_certificate_pem(const std::string& pem, const std::string& source_name);
-
-// "" when `host` (an app's host name) can select a certificate by SNI, else why not. The SNI
-// table is stricter than routing (e.g. no '_'), so a config that would fail at start is
-// refused by `ferryd -c` instead. Pure; any thread.
-std::string check_server_name(const std::string& host);
 
 }  // namespace ferry::proxy

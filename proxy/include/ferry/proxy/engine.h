@@ -1,6 +1,12 @@
 // The data plane: worker event loops, listeners, HTTP/1 and TCP proxying, balancing, health,
 // per-app budgets, access log.
 //
+// A configuration goes live in two steps: prepare() does everything that can fail for a reason
+// in the configuration (reads and checks certificate and CA files, builds TLS contexts, opens
+// the access log: prepare.h) and reports it as diagnostics at the directive; apply() installs
+// the result: it binds the new listeners (which may still fail: then nothing changed) and
+// publishes the plan.
+//
 // Ownership: the daemon owns one Engine. Thread: every method is for the control thread
 // (the one that created the Engine) unless stated; apply(), set_dynamic_certificates(),
 // set_acme_challenges() and set_acme_http_tokens() may be called from different control-plane
@@ -18,6 +24,7 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "ferry/proxy/prepare.h"
 #include "ferry/proxy/stats.h"
 
 namespace ferry::proxy {
@@ -66,12 +73,24 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Makes `cfg` the live configuration. Opens new listeners (binding every worker's socket
-  // first), keeps unchanged ones open, builds the routing/balancing plan and posts it to every
-  // worker; then closes listeners that are gone (their connections finish normally).
-  // Returns false and sets `error` (one line per problem, e.g. "bind 1.2.3.4:80: Address
-  // already in use (frontend web, ferry.conf:12:5)") when anything fails: then nothing changed.
-  // In-flight requests keep the snapshot they started with.
+  // Prepares `cfg` for this engine (prepare.h): each certificate and CA file is read once,
+  // the contexts are built with this engine's session ticket keys, the access-log file is
+  // opened (created if missing). Touches nothing live: the running configuration, listeners
+  // and plan stay as they are. Prepared::ready is set when no error was found.
+  // Thread: any control-plane thread (reads files; takes the internal mutex only briefly).
+  Prepared prepare(std::shared_ptr<const config::Config> cfg);
+
+  // Makes `prepared` (from this engine's prepare()) the live configuration. Opens new
+  // listeners (binding every worker's socket first), keeps unchanged ones open, puts the
+  // prepared TLS contexts together with the ACME certificates, switches the access log, builds
+  // the routing/balancing plan and posts it to every worker; then closes listeners that are
+  // gone (their connections finish normally). Reads no file. Returns false and sets `error`
+  // (one line per problem, e.g. "bind 1.2.3.4:80: Address already in use (frontend web,
+  // ferry.conf:12:5)") when anything fails: then nothing changed. In-flight requests keep the
+  // snapshot they started with.
+  bool apply(std::shared_ptr<const PreparedConfig> prepared, std::string& error);
+  // prepare() then apply(); the preparation's errors become `error`, one
+  // "file:line:col: message" line each.
   bool apply(std::shared_ptr<const config::Config> cfg, std::string& error);
 
   std::vector<ListenerInfo> listeners() const;
