@@ -12,7 +12,7 @@
 //      Ferry-Instance name (else 421), and on an ordinary frontend ignores them.
 //   T  the Ferry TLV of PROXY v2 on the backhaul: parse_ferry_tlv (proxy_protocol.cpp) of the
 //      payload; ferry_tlv round trip; the value through build_v2 -> parse -> parse_ferry_tlv;
-//      route_request in tcp mode as http1/session.cpp start_backhaul_tcp does.
+//      route_request in tcp mode as session/http1_session.cpp start_backhaul_tcp does.
 //   M  the metadata chain: a client request (payload) at the edge, build_upstream_request
 //      (http1/rewrite.cpp), Ferry-App/Ferry-Instance appended as upstream/exchange.cpp does,
 //      the worker parses it (as H2ClientConn::submit and the HTTP/1 backhaul both start) and
@@ -371,7 +371,7 @@ void run_chain(std::string_view params, std::string_view client) {
   if (http1::parse_request(client, http1::Limits{}, req).status != http1::ParseStatus::complete) return;
   // Edge.
   http1::ForwardContext ectx{"203.0.113.5", "http", 80, "edge-rid", trusted, {}, "yyz", false};
-  ectx.fallback_host = "app.fallback.test";  // as http1/exchange.cpp sets it (fallback_host())
+  ectx.fallback_host = "app.fallback.test";  // as request/pipeline.cpp sets it (fallback_host())
   std::string head;
   http1::build_upstream_request(req, ectx, head);
   std::string with_meta = head.substr(0, head.size() - 2);  // upstream/exchange.cpp

@@ -1,7 +1,7 @@
 // Part of h2headers_fuzz.cpp (split for size): an nghttp2 client session and a server session
 // made with http2/session.cpp's options, their callbacks, and the pump between them. The
 // server callbacks fill an http2::RequestFields exactly as session.cpp's do, and the server's
-// data provider sends upstream trailers through http2::trailer_fields as http2/stream.cpp
+// data provider sends upstream trailers through http2::trailer_fields as session/h2_stream.cpp
 // provider() does. Included once, by h2headers_fuzz.cpp, after its check().
 #pragma once
 
@@ -43,7 +43,7 @@ bool lower_ascii(std::string_view s) {
 // The two sessions.
 
 // A body (and trailers) sent through an nghttp2 data provider. On the server side this mirrors
-// http2/stream.cpp provider(): at EOF, kept upstream trailers go out through trailer_fields.
+// session/h2_stream.cpp provider(): at EOF, kept upstream trailers go out through trailer_fields.
 struct Source {
   std::string body;
   size_t off = 0;

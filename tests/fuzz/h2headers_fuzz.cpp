@@ -20,11 +20,11 @@
 //             client must accept;
 //   stream 3: the fuzzed upstream response through http1::parse_response (1xx interim heads
 //             too), http2::response_fields, the ChunkedDecoder's kept trailers and
-//             http2::trailer_fields, submitted as http2/stream.cpp does; the client session
+//             http2::trailer_fields, submitted as session/h2_stream.cpp does; the client session
 //             must accept all of it (no stream error), with the status, body and trailers sent.
 // Harness code mirrors three small pieces of data-plane glue that are not reachable from here
 // (session.cpp's header callback rule, stream.cpp's chunked->length conversion and
-// request_common.cpp's trusted Ferry-Request-Id adoption); everything else is the real code.
+// request/common.cpp's trusted Ferry-Request-Id adoption); everything else is the real code.
 #include <nghttp2/nghttp2.h>
 
 #include <cstddef>
@@ -308,7 +308,7 @@ struct Expect {
   bool head = false;
 };
 
-// Submits a complete response as http2/stream.cpp respond() does (error pages).
+// Submits a complete response as session/h2_stream.cpp respond() does (error pages).
 void respond_error(Server& s, int32_t id, int status, std::string_view detail, std::string_view rid, bool head,
                    Expect& e) {
   std::string arena, body;
@@ -382,7 +382,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   pump(c, s);
 
   Expect e1, e3;
-  // Stream 1 (as http2/stream.cpp serve_stream).
+  // Stream 1 (as session/h2_stream.cpp serve_stream).
   auto it1 = s.streams.find(id1);
   if (id1 > 0 && it1 != s.streams.end() && it1->second.headers_done) {
     ServerStream& st = it1->second;
@@ -399,7 +399,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         req.framing = http::Framing::content_length;
         req.content_length = st.body.size();
       }
-      std::string rid = "0123456789abcdef0123456789abcdef";  // request_common.cpp make_request_id
+      std::string rid = "0123456789abcdef0123456789abcdef";  // request/common.cpp make_request_id
       if (in.trusted)
         for (const auto& h : req.headers)
           if (http::iequals(h.name, "Ferry-Request-Id") && !h.value.empty() && h.value.size() <= 128) {
@@ -421,7 +421,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  // Stream 3: the upstream response (as upstream/exchange + http2/stream.cpp).
+  // Stream 3: the upstream response (as upstream/exchange + session/h2_stream.cpp).
   check(id3 > 0 && s.streams.count(id3) && !s.streams[id3].closed, "the fixed request was not received");
   std::string_view resp = in.response;
   http1::Limits lim;

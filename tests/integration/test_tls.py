@@ -73,15 +73,6 @@ def _get(conn, host, path="/"):
     return conn.read_response()
 
 
-def _handshake_fails(port, ctx, sni):
-    try:
-        c = RawConn(port, tls=ctx, sni=sni)
-    except (ssl.SSLError, ConnectionError, OSError) as e:
-        return str(e)
-    c.close()
-    return None
-
-
 def test_sni_selects_certificate_and_routes():
     certs = TlsCerts()
     f, be, _ = _setup(certs)
