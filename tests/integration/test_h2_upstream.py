@@ -441,6 +441,33 @@ def test_trailers_to_http1_client():
     assert _field(r.json(), "te") == "trailers", r.json()["headers"]
 
 
+def test_interim_and_bodiless_answers_to_http1_client():
+    """Response heads come from the HTTP/2 fields themselves: a 103 goes on to an HTTP/1.1
+    client before the answer, and an answer that ended with its HEADERS (no content-length)
+    reaches it with Content-Length: 0 on a connection that stays usable."""
+    s = Setup()
+    c = RawConn(s.plain)
+    c.send("GET /early/x HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    version, status, reason, headers, raw_head = c.read_head()
+    assert status == 103, "no 103 Early Hints before the answer: %r" % raw_head
+    assert ("link", "</style.css>; rel=preload") in [(k.lower(), v) for k, v in headers], raw_head
+    r = c.read_response()
+    assert r.status == 200 and r.json()["path"] == "/early/x", r
+    for st in ("200", "204"):
+        c.send("GET /empty/%s HTTP/1.1\r\nHost: a.test\r\n\r\n" % st)
+        version, status, reason, headers, raw_head = c.read_head()
+        hd = dict((k.lower(), v) for k, v in headers)
+        assert status == int(st), raw_head
+        if st == "200":
+            assert hd.get("content-length") == "0", "an empty answer without its length: %r" % raw_head
+        else:
+            assert "content-length" not in hd and "transfer-encoding" not in hd, raw_head
+        assert "connection" not in hd, "the connection was closed after an empty answer: %r" % raw_head
+    c.send("GET /after-empty HTTP/1.1\r\nHost: a.test\r\n\r\n")
+    r = c.read_response()
+    assert r.status == 200 and r.json()["path"] == "/after-empty", r
+
+
 # ----------------------------------------------------------------------------------------------
 # 5. Failures
 # ----------------------------------------------------------------------------------------------

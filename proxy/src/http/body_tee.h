@@ -17,9 +17,9 @@ struct ReplayBudget {
   uint64_t used = 0;
 };
 
-// A copy of the request body as written upstream (its wire form: raw, or re-chunked with the
-// last chunk), kept so that the request can be sent again after a Ferry-Replay
-// (upstream/replay.h). Bounded by `max` payload bytes and by the worker's `budget`: past
+// A copy of the request body's payload as sent upstream (raw: the upstream connection frames
+// it again when it is sent again), kept so that the request can be sent again after a
+// Ferry-Replay (upstream/replay.h). Bounded by `max` payload bytes and by the worker's `budget`: past
 // either `overflow` is set (with `over_budget` for the budget) and the copy is dropped, its
 // bytes given back. Owned by the request (its frame); worker thread.
 struct BodyTee {
@@ -35,18 +35,18 @@ struct BodyTee {
   BodyTee& operator=(const BodyTee&) = delete;
   ~BodyTee() { release(); }
 
-  void add(std::string_view wire, uint64_t payload_bytes) {
+  void add(std::string_view bytes) {
     if (overflow) return;
-    payload += payload_bytes;
-    if (payload > max || (budget && budget->used + wire.size() > budget->limit)) {
+    payload += bytes.size();
+    if (payload > max || (budget && budget->used + bytes.size() > budget->limit)) {
       over_budget = payload <= max;
       overflow = true;
       release();
       return;
     }
-    if (budget) budget->used += wire.size();
-    reserved_ += wire.size();
-    data.append(wire);
+    if (budget) budget->used += bytes.size();
+    reserved_ += bytes.size();
+    data.append(bytes);
   }
   // Frees the copy and gives its bytes back to the budget.
   void release() {

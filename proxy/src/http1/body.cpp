@@ -37,18 +37,11 @@ awaitable<Error> send(const BodyTransfer& t, asio::const_buffer b) {
 // Raw or re-chunked output of `data`.
 awaitable<Error> emit(const BodyTransfer& t, std::string_view data, std::string& scratch) {
   if (data.empty()) co_return Error::none;
-  if (!t.chunk_out) {
-    if (t.tee) t.tee->add(data, data.size());
-    co_return co_await send(t, asio::buffer(data));
-  }
+  if (t.tee) t.tee->add(data);
+  if (!t.chunk_out) co_return co_await send(t, asio::buffer(data));
   scratch.clear();
   append_chunk_header(scratch, data.size());
   std::array<asio::const_buffer, 3> bufs{asio::buffer(scratch), asio::buffer(data), asio::buffer("\r\n", 2)};
-  if (t.tee) {
-    t.tee->add(scratch, 0);
-    t.tee->add(data, data.size());
-    t.tee->add("\r\n", 0);
-  }
   t.dl->arm(t.write_timeout);
   auto [ec, n] = co_await asio::async_write(*t.dst, bufs, use_nothrow);
   if (ec) co_return t.dl->expired() ? Error::write_timeout : Error::write;
@@ -97,12 +90,10 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
   } else if (t.in == http::Framing::chunked) {
     ChunkedDecoder dec;
     std::string out, trailers;
-    uint64_t out_payload = 0;  // payload bytes in `out` (for the tee)
     if (t.chunk_out) dec.keep_trailers(&trailers);  // re-chunked output carries them on (gRPC over HTTP/1.1)
     while (!dec.done()) {
       // Decode what is buffered into `out` (re-chunked or raw), then write it in one go.
       out.clear();
-      out_payload = 0;
       while (!buf.empty() && !dec.done()) {
         auto s = dec.step(buf.data());
         if (s.error) {
@@ -116,7 +107,7 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
             co_return r;
           }
           r.bytes += s.data.size();
-          out_payload += s.data.size();
+          if (t.tee) t.tee->add(s.data);
           if (t.chunk_out) append_chunk_header(out, s.data.size());
           out.append(s.data);
           if (t.chunk_out) out += "\r\n";
@@ -131,7 +122,6 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
         out += "\r\n";
       }
       if (!out.empty()) {
-        if (t.tee) t.tee->add(out, out_payload);
         if (auto e = co_await send(t, asio::buffer(out)); e != Error::none) {
           r.error = e;
           co_return r;
@@ -150,8 +140,15 @@ awaitable<BodyResult> transfer_body(const BodyTransfer& t) {
   }
   source_end();
   if (t.chunk_out) {
-    if (t.tee) t.tee->add(kLastChunk, 0);
-    if (auto e = co_await send(t, asio::buffer(kLastChunk)); e != Error::none) r.error = e;
+    // The last chunk, with the trailers that followed a close-delimited source (HTTP/2).
+    std::string_view last = kLastChunk;
+    if (t.src_trailers && !t.src_trailers->empty()) {
+      scratch = "0\r\n";
+      append_allowed_trailers(*t.src_trailers, scratch);  // no framing, routing, auth or forwarding fields
+      scratch += "\r\n";
+      last = scratch;
+    }
+    if (auto e = co_await send(t, asio::buffer(last)); e != Error::none) r.error = e;
   }
   co_return r;
 }

@@ -43,7 +43,10 @@ struct BodyTransfer {
   // A read that fills all the space of `src_buf` grows it to this many bytes (0 = never), so a
   // large body moves in larger reads while a small one never pays for the bigger buffer.
   size_t grow_to = 0;
-  http::BodyTee* tee = nullptr;         // also copy what is written to dst here (null: no copy)
+  http::BodyTee* tee = nullptr;         // also copy the payload written to dst here (null: no copy)
+  // An until_close source's trailers, complete when its end is read ("name: value\r\n"
+  // lines; an HTTP/2 upstream's): sent in the last chunk when chunk_out. Null: none.
+  const std::string* src_trailers = nullptr;
   // Called (possibly more than once) as soon as the whole body has been read from src, before
   // its last bytes are written to dst: a response relay releases the server's in-flight count
   // there, so the client cannot see the end of the response while the server still counts as

@@ -120,20 +120,19 @@ std::string_view upgrade_value(const std::vector<http::Header>& headers) {
 
 }  // namespace
 
-void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, std::string& out) {
-  out.reserve(out.size() + req.head_size + 256);
-  out += req.method;
-  out += ' ';
+void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, http::OutboundRequest& out) {
+  out.clear();
+  out.wire.reserve(req.head_size + 256);
+  out.framing = req.framing;
+  out.content_length = req.content_length;
+  auto& o = out;
   // Origin-form towards the server (RFC 9112 §3.2.1); an absolute-form target's path may be
   // empty or start with the query.
-  const std::string_view path = req.path.empty() && !req.target.empty() && req.target[0] == '/' ? req.target : req.path;
-  if (path.empty() || path[0] == '?') out += '/';
-  out += path;
-  out += " HTTP/1.1\r\n";
+  o.request_line(req.method, req.path.empty() && !req.target.empty() && req.target[0] == '/' ? req.target : req.path);
   // Host is always ours: the authority the request was routed by (absolute-form target,
   // :authority, or the Host field), else the fallback; never one a Connection field removed.
   const std::string_view host = !req.host.empty() ? req.host : ctx.fallback_host;
-  if (!host.empty()) add(out, "Host", host);
+  if (!host.empty()) o.add_host(host);
   bool has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
   bool has_client_ip = false, has_region = false, has_port = false;
   std::string xff;
@@ -187,37 +186,48 @@ void build_upstream_request(const http::RequestHead& req, const ForwardContext& 
       }
     }
     if (conn.lists(h.name)) continue;
-    add(out, h.name, h.value);
+    o.add_field(h.name, h.value);
   }
-  if (req.framing == http::Framing::content_length) add(out, "Content-Length", std::to_string(req.content_length));
-  else if (req.framing == http::Framing::chunked) add(out, "Transfer-Encoding", "chunked");
-  if (te_trailers) add(out, "TE", "trailers");
+  if (req.framing == http::Framing::content_length) {
+    char n[24];
+    auto [end, ec] = std::to_chars(n, n + sizeof n, req.content_length);
+    o.add_field("Content-Length", std::string_view(n, static_cast<size_t>(end - n)));
+  } else if (req.framing == http::Framing::chunked) {
+    o.add_field("Transfer-Encoding", "chunked", true);
+  }
+  if (te_trailers) o.add_field("TE", "trailers");
   if (req.upgrade) {
-    add(out, "Connection", te_trailers ? "upgrade, te" : "upgrade");
-    add(out, "Upgrade", upgrade_value(req.headers));
+    o.add_field("Connection", te_trailers ? "upgrade, te" : "upgrade", true);
+    o.add_field("Upgrade", upgrade_value(req.headers), true);
   } else if (te_trailers) {
-    add(out, "Connection", "te");
+    o.add_field("Connection", "te", true);
   }
-  out += "X-Forwarded-For: ";
-  if (!xff.empty()) {
-    out += xff;
-    out += ", ";
+  if (xff.empty()) {
+    o.add_field("X-Forwarded-For", ctx.client_ip);
+  } else {
+    xff += ", ";
+    xff += ctx.client_ip;
+    o.add_field("X-Forwarded-For", xff);
   }
-  out += ctx.client_ip;
-  out += "\r\n";
-  if (!has_xfp) add(out, "X-Forwarded-Proto", ctx.proto);
-  if (!has_xfh && !host.empty()) add(out, "X-Forwarded-Host", host);
+  if (!has_xfp) o.add_field("X-Forwarded-Proto", ctx.proto);
+  if (!has_xfh && !host.empty()) o.add_field("X-Forwarded-Host", host);
   char port[8];
   auto [port_end, port_ec] = std::to_chars(port, port + sizeof port, ctx.local_port);
   const std::string_view port_sv(port, port_end);
-  if (!has_xfport) add(out, "X-Forwarded-Port", port_sv);
+  if (!has_xfport) o.add_field("X-Forwarded-Port", port_sv);
   // Set by the edge that took the client's connection; a worker keeps them (trusted peer).
-  if (!has_client_ip) add(out, "Ferry-Client-IP", ctx.client_ip);
-  if (!has_region && !ctx.region.empty()) add(out, "Ferry-Region", ctx.region);
-  if (!has_port) add(out, "Ferry-Forwarded-Port", port_sv);
-  add(out, "Via", !ctx.via.empty() ? ctx.via : req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
-  add(out, "Ferry-Request-Id", ctx.request_id);
-  out += "\r\n";
+  if (!has_client_ip) o.add_field("Ferry-Client-IP", ctx.client_ip);
+  if (!has_region && !ctx.region.empty()) o.add_field("Ferry-Region", ctx.region);
+  if (!has_port) o.add_field("Ferry-Forwarded-Port", port_sv);
+  o.add_field("Via", !ctx.via.empty() ? ctx.via : req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
+  o.add_field("Ferry-Request-Id", ctx.request_id);
+  o.end();
+}
+
+void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, std::string& out) {
+  http::OutboundRequest o;
+  build_upstream_request(req, ctx, o);
+  out += o.wire;
 }
 
 ResponseBodyOut choose_body_out(const http::ResponseHead& resp, int client_minor) {

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "http/message.h"
+#include "http/outbound.h"
 
 namespace ferry::proxy::http1 {
 
@@ -28,11 +29,14 @@ struct ForwardContext {
   std::string_view fallback_host = {};
 };
 
-// Appends the upstream request head to `out`: origin-form target, Host from the routed
-// authority (req.host, else ctx.fallback_host) whatever the client's Host or Connection
-// fields say, the client's fields filtered by field_rules.h, then ours. Framing:
-// Content-Length for content_length, `Transfer-Encoding: chunked` for chunked, nothing for
-// none. Upgrade requests keep `Connection: upgrade` and their Upgrade header.
+// Builds the upstream request head in `out` (its wire form and the index HTTP/2 reads, see
+// http/outbound.h): origin-form target, Host from the routed authority (req.host, else
+// ctx.fallback_host) whatever the client's Host or Connection fields say, the client's fields
+// filtered by field_rules.h, then ours. Framing: Content-Length for content_length,
+// `Transfer-Encoding: chunked` for chunked, nothing for none. Upgrade requests keep
+// `Connection: upgrade` and their Upgrade header.
+void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, http::OutboundRequest& out);
+// The same, its wire form appended to `out` (tests and fuzzers).
 void build_upstream_request(const http::RequestHead& req, const ForwardContext& ctx, std::string& out);
 
 enum class ResponseBodyOut {

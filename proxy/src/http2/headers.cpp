@@ -181,6 +181,69 @@ void trailer_fields(std::string_view lines, std::string& arena, std::vector<nght
 
 nghttp2_nv make_nv(std::string_view name, std::string_view value) { return nv(name, value); }
 
+void request_fields(const http::OutboundRequest& head, std::span<const http::Header> extra, std::string_view scheme,
+                    std::string& arena, std::vector<nghttp2_nv>& out) {
+  out.clear();
+  arena.clear();
+  size_t names = 0;
+  for (const auto& f : head.fields) names += f.name.len;
+  for (const auto& h : extra) names += h.name.size();
+  arena.reserve(names);  // never grows past this: the views below stay valid
+  auto lower = [&](std::string_view n) {
+    const size_t off = arena.size();
+    for (char c : n) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    return std::string_view(arena).substr(off);
+  };
+  out.reserve(head.fields.size() + extra.size() + 4);
+  out.push_back(nv(":method", head.view(head.method)));
+  out.push_back(nv(":scheme", scheme));
+  out.push_back(nv(":authority", head.view(head.authority)));
+  out.push_back(nv(":path", head.view(head.path)));
+  for (const auto& f : head.fields)
+    if (!f.h1_only) out.push_back(nv(lower(head.view(f.name)), head.view(f.value)));
+  for (const auto& h : extra) out.push_back(nv(lower(h.name), h.value));
+}
+
+int to_response_head(const FieldList& f, std::string_view request_method, bool end_stream, http::ResponseHead& out) {
+  out.clear();
+  out.minor = 1;
+  out.keep_alive = true;
+  out.head_size = 0;
+  bool has_status = false, has_length = false;
+  for (const auto& [name, value] : f) {
+    if (name == ":status") {
+      int st = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), st);
+      if (has_status || value.size() != 3 || ec != std::errc() || p != value.data() + 3 || st < 100 || st == 101) return 502;
+      out.status = st;
+      has_status = true;
+      continue;
+    }
+    if (name.empty() || name[0] == ':') continue;
+    if (name == "content-length") {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || p != value.data() + value.size() || (has_length && n != out.content_length))
+        return 502;
+      has_length = true;
+      out.content_length = n;
+    }
+    out.headers.push_back({name, value});
+  }
+  if (!has_status) return 502;
+  if (out.status < 200 || out.status == 204 || out.status == 304 || request_method == "HEAD") {
+    out.framing = http::Framing::none;
+  } else if (has_length) {
+    out.framing = http::Framing::content_length;
+  } else if (end_stream) {
+    out.framing = http::Framing::content_length;
+    out.headers.push_back({"content-length", "0"});
+  } else {
+    out.framing = http::Framing::until_close;
+  }
+  return 0;
+}
+
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body) {
   body = error_body(status, detail);

@@ -1,17 +1,21 @@
-// Conversions between an HTTP/2 stream's fields and the HTTP/1.1 heads of the shared upstream
-// path (RFC 9113 §8.2-8.3): pseudo-headers, cookie crumbs, the header list limit, framing,
-// and the response fields a client may see. Pure functions and values; any thread.
+// Conversions between HTTP/2 fields and the protocol-neutral heads (http/message.h,
+// http/outbound.h), both ways (RFC 9113 §8.2-8.3): a client's request fields and the response
+// fields it may see; the fields of a request to an HTTP/2 server and its response heads.
+// Pseudo-headers, cookie crumbs, the header list limit, framing. Pure functions and values;
+// any thread.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "http/message.h"
+#include "http/outbound.h"
 
 namespace ferry::proxy::http2 {
 
@@ -53,6 +57,23 @@ void trailer_fields(std::string_view lines, std::string& arena, std::vector<nght
 // and static strings) and `body` the text/plain page. `retry_after` adds "retry-after: 1".
 void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body);
+
+// Upstream direction. The fields of one HEADERS frame from a server, as nghttp2 delivered
+// them (validated like RequestFields'), in order, pseudo-headers included.
+using FieldList = std::vector<std::pair<std::string, std::string>>;
+
+// Request fields for nghttp2_submit_request: :method, :scheme (`scheme`), :authority and
+// :path from `head`'s spans, its fields except the HTTP/1-only ones, then `extra`; names
+// lowercased into `arena`. The entries point into `head`, `extra` and `arena`.
+void request_fields(const http::OutboundRequest& head, std::span<const http::Header> extra, std::string_view scheme,
+                    std::string& arena, std::vector<nghttp2_nv>& out);
+
+// Fills `out` with views into `f`, a response head from a server: the status, the fields,
+// framing (none for 1xx, 204, 304 and a response to HEAD; content-length when stated; a
+// response that ended with its head has length 0, stated in a field as an HTTP/1.1 client
+// needs; else until_close: the body ends with the stream). Returns 0, or 502 for a missing or
+// invalid :status (101 included: RFC 9113 §8.6) or content-length.
+int to_response_head(const FieldList& f, std::string_view request_method, bool end_stream, http::ResponseHead& out);
 
 // One name/value pair for nghttp2 (no copy: both views must outlive the submit call).
 nghttp2_nv make_nv(std::string_view name, std::string_view value);

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "http/message.h"
-#include "http1/response_parser.h"
+#include "http/outbound.h"
 #include "log.h"
 #include "mesh/load_report.h"
 #include "net/deadline.h"
@@ -22,25 +22,24 @@ awaitable<std::string> fetch_report(WorkerContext& w, const H2Upstreams::Target&
   if (co_await w.h2_upstreams().open(t, timeout, std::chrono::seconds(30), up, reused)) co_return std::string();
   Deadline dl(w.io().get_executor(), [&up] { up->sock.cancel(); });
   dl.arm(timeout);
-  std::string req = "GET " + std::string(kLoadReportPath) + " HTTP/1.1\r\nHost: ferry-mesh\r\n\r\n";
-  auto [wec, wn] = co_await asio::async_write(up->sock, asio::buffer(req), use_nothrow);
-  if (wec) co_return std::string();
+  http::OutboundRequest req;
+  req.request_line("GET", kLoadReportPath);
+  req.add_host("ferry-mesh");
+  req.end();
+  if (co_await up->send_head(req, {}, {}, true)) co_return std::string();
   http::ResponseHead head;
-  http1::Limits limits{64 * 1024, 64 * 1024, 100};
-  for (;;) {
-    auto r = http1::parse_response(up->buf.data(), limits, "GET", head);
-    if (r.status == http1::ParseStatus::error) co_return std::string();
-    if (r.status == http1::ParseStatus::complete) {
-      if (head.status != 200 || head.framing != http::Framing::content_length) co_return std::string();
-      if (up->buf.size() >= head.head_size + head.content_length)
-        co_return std::string(up->buf.data().substr(head.head_size, head.content_length));
-      if (head.content_length > 4 * 1024 * 1024) co_return std::string();
-    }
+  const HeadRead hr = co_await up->read_head(head, "GET", dl, timeout);
+  if (hr.status != HeadRead::Status::complete || head.status != 200 || head.framing != http::Framing::content_length ||
+      head.content_length > 4 * 1024 * 1024)
+    co_return std::string();
+  up->buf.consume(head.head_size);
+  while (up->buf.size() < head.content_length) {
     if (up->buf.space_size() == 0) up->buf.reserve(up->buf.size() * 2 + 4096);
     auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
     if (ec || n == 0) co_return std::string();
     up->buf.commit(n);
   }
+  co_return std::string(up->buf.data().substr(0, head.content_length));
 }
 
 struct ProbeState {

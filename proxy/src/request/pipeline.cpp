@@ -155,8 +155,7 @@ awaitable<bool> forward(Request& r, int app) {
   const config::Frontend& fe = r.fe;
 
   // The upstream head, built now: the parsed views may die once the body moves on.
-  std::string& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
-  head.clear();
+  http::OutboundRequest& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
   http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, info.request_id,
                             r.c.trusted_, d.via(), r.plan.config->global.region, fe.backhaul};
   std::string fallback;  // only for a request without a Host (HTTP/1.0): rare

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http/message.h"
+#include "http/outbound.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy {
@@ -29,7 +30,7 @@ struct RequestScratch {
   RequestInfo info;           // the current request (strings keep their capacity)
   http::RequestHead req;            // the parsed request head (views into the session buffer)
   http::ResponseHead resp;          // the parsed response head (views into the upstream buffer)
-  std::string head;           // the serialised upstream request head
+  http::OutboundRequest head;  // the upstream request head
   std::string out;            // the serialised downstream response head
   std::vector<bool> tried;    // servers tried for this request
 };

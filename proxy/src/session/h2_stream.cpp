@@ -136,7 +136,11 @@ awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn&
     s.dl.arm(server_timeout);
     auto [ec, n] = co_await up.sock.async_read_some(asio::buffer(up.buf.space(), up.buf.space_size()), use_nothrow);
     if (s.closed) co_return PumpResult::client_gone;
-    if (ec == asio::error::eof && framing == Framing::until_close) break;
+    if (ec == asio::error::eof && framing == Framing::until_close) {
+      // An HTTP/2 upstream's trailers (gRPC status) end the stream here too.
+      if (const std::string* t = up.trailers()) s.resp_trailers = *t;
+      break;
+    }
     if (ec || n == 0) co_return s.dl.expired() ? PumpResult::upstream_timeout : PumpResult::upstream_error;
     up.buf.commit(n);
   }
@@ -209,7 +213,7 @@ class StreamDownstream final : public RequestDownstream {
   awaitable<BodyResult> send_body(UpstreamConn& up) override;
 
   // 103 Early Hints goes on to the client; other 1xx stop here.
-  awaitable<void> interim(const http::ResponseHead& r, std::string_view) override {
+  awaitable<void> interim(const http::ResponseHead& r) override {
     if (r.status != 103 || s_.closed) co_return;
     std::string arena;
     std::vector<nghttp2_nv> nv;
@@ -233,8 +237,8 @@ class StreamDownstream final : public RequestDownstream {
   std::string replay_;            // the complete body, lent to the exchange
 };
 
-// The request body from the stream to the upstream: raw for content-length, re-chunked
-// otherwise. Windows are given back as bytes reach the upstream.
+// The request body from the stream to the upstream: raw, re-chunked only for a chunked
+// request to an HTTP/1.1 server. Windows are given back as bytes reach the upstream.
 awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
   BodyResult r;
   StreamState& s = s_;
@@ -244,7 +248,7 @@ awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
     nghttp2_submit_headers(c.ng_, NGHTTP2_FLAG_NONE, s.id, nullptr, cont, 1, nullptr);
     c.kick();
   }
-  const bool chunked = framing_ == Framing::chunked;
+  const bool chunked = framing_ == Framing::chunked && up.chunked_on_wire();
   std::string chunk, head;
   for (;;) {
     if (!s.req_body.empty()) {
@@ -268,11 +272,7 @@ awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
         co_return r;
       }
       r.bytes += taken;
-      if (tee_) {
-        tee_->add(head, 0);
-        tee_->add(chunk, taken);
-        if (chunked) tee_->add("\r\n", 0);
-      }
+      if (tee_) tee_->add(chunk);
       give_back(c, s, taken);
       continue;
     }
@@ -290,10 +290,10 @@ awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
   }
   if (chunked) {
     s.dl.arm(server_timeout_);
-    if (tee_) tee_->add(http1::kLastChunk, 0);
     auto [ec, n] = co_await asio::async_write(up.sock, asio::buffer(http1::kLastChunk), use_nothrow);
     if (ec) r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
   }
+  if (r.ok()) up.end_body();
   co_return r;
 }
 

@@ -90,17 +90,23 @@ awaitable<BodyResult> Session::send_body(UpstreamConn& up) {
     dl_.arm(fe.timeouts.client);
     co_await asio::async_write(sock_, asio::buffer(cont), use_nothrow);
   }
-  BodyTransfer bt{&sock_, &buf_, framing_, length_, &up.sock, framing_ == http::Framing::chunked,
+  // Chunked stays chunked towards an HTTP/1.1 server; an HTTP/2 stream takes the raw bytes.
+  BodyTransfer bt{&sock_, &buf_, framing_, length_, &up.sock, framing_ == http::Framing::chunked && up.chunked_on_wire(),
                   max_body_, &dl_, fe.timeouts.client, server_timeout_};
   bt.tee = tee_;
-  co_return co_await transfer_body(bt);
+  auto r = co_await transfer_body(bt);
+  if (r.ok()) up.end_body();
+  co_return r;
 }
 
-// 103 Early Hints goes on to HTTP/1.1 clients; other 1xx stop here.
-awaitable<void> Session::interim(const http::ResponseHead& r, std::string_view raw) {
+// 103 Early Hints goes on to HTTP/1.1 clients (its hop-by-hop fields dropped); other 1xx stop
+// here.
+awaitable<void> Session::interim(const http::ResponseHead& r) {
   if (r.status != 103 || minor_ < 1) co_return;
+  std::string out;
+  build_downstream_response(r, ResponseBodyOut::same, true, minor_, {}, out);
   dl_.arm(fe_->cfg->timeouts.client);
-  co_await asio::async_write(sock_, asio::buffer(raw), use_nothrow);
+  co_await asio::async_write(sock_, asio::buffer(out), use_nothrow);
 }
 
 awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& info, const config::Backend& be,
@@ -160,6 +166,7 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
                     body_out == ResponseBodyOut::chunked, 0, &dl_, be.timeouts.server, fe.timeouts.client,
                     kBodyBufferSize};
     bt.on_source_end = [&x] { x.inflight.drop(); };
+    bt.src_trailers = up_->trailers();
     auto br = co_await transfer_body(bt);
     rr.out += br.bytes;
     if (!br.ok()) {

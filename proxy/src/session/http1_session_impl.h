@@ -54,7 +54,7 @@ class Session final : public DownstreamConn, public RequestDownstream {
   awaitable<RelayResult> relay_response(Exchange& x, const RequestInfo& info, const config::Backend& be,
                                         bool upgrade) override;
   awaitable<http1::BodyResult> send_body(UpstreamConn& up) override;
-  awaitable<void> interim(const http::ResponseHead& head, std::string_view raw) override;
+  awaitable<void> interim(const http::ResponseHead& head) override;
 
  private:
   // backhaul_tcp: a backhaul connection that starts with a PROXY v2 header (raw TCP for an

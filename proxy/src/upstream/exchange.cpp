@@ -1,16 +1,16 @@
 #include "upstream/exchange.h"
 
+#include <algorithm>
 #include <array>
 
 #include "log.h"
 #include "runtime/peer_state.h"
-#include "http1/response_parser.h"
+#include "upstream/h2_upstream.h"
+#include "upstream/http1_conn.h"
 
 namespace ferry::proxy {
 
-using http1::ParseStatus;
-
-awaitable<void> ExchangeDownstream::interim(const http::ResponseHead&, std::string_view) { co_return; }
+awaitable<void> ExchangeDownstream::interim(const http::ResponseHead&) { co_return; }
 
 awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
   const Plan& plan = *x.wp.plan;
@@ -21,7 +21,11 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
   auto& up = x.up;
 
   x.tried.assign(pb.servers.size(), false);
-  std::string with_meta;  // the head plus backhaul metadata, for remote instances
+  // The fields sent after the head: the request's own extra ones, and the backhaul metadata
+  // (Ferry-App, Ferry-Instance) for an instance on another node.
+  std::array<http::Header, 4> extra;
+  const size_t nreq = std::min(req.extra.size(), extra.size() - 2);
+  std::copy_n(req.extra.begin(), nreq, extra.begin());
   // A failure that the client's own abandonment caused ends the exchange with no blame on
   // the server and no retry.
   auto gone = [&] {
@@ -59,7 +63,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
                             srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
       ec = co_await x.w.h2_upstreams().open(t, be.timeouts.connect, be.pool_idle_timeout, up, reused);
     } else if (!up) {
-      up = std::make_unique<UpstreamConn>(x.w.io().get_executor(), &x.w.blocks());
+      up = std::make_unique<Http1Upstream>(x.w.io().get_executor(), &x.w.blocks());
       up->server = pb.states[i];
       ec = co_await connect_with_timeout(up->sock.socket(), x.wp.endpoints[pa.backend][i], be.timeouts.connect);
       if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x.peer);
@@ -83,15 +87,13 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
 
     // The head, plus the body bytes we already have, in one write. A request for an instance
     // on another node names the app and the instance for the hosting node (backhaul metadata).
-    std::string_view head = req.head;
+    size_t nextra = nreq;
     if (pb.servers[i].peer) {
-      with_meta.assign(req.head.substr(0, req.head.size() - 2));
-      with_meta.append("Ferry-App: ").append(pa.cfg->name).append("\r\nFerry-Instance: ").append(srv.name).append("\r\n\r\n");
-      head = with_meta;
+      extra[nextra++] = {"Ferry-App", pa.cfg->name};
+      extra[nextra++] = {"Ferry-Instance", srv.name};
     }
-    std::array<asio::const_buffer, 2> bufs{asio::buffer(head), asio::buffer(req.body)};
     x.dl.arm(be.timeouts.server);
-    auto [wec, wn] = co_await asio::async_write(up->sock, bufs, use_nothrow);
+    auto wec = co_await up->send_head(req.head, std::span(extra.data(), nextra), req.body, req.replayable);
     if (wec && gone()) break;
     // An HTTP/2 stream the server refused (REFUSED_STREAM, or above its GOAWAY's last id) was
     // not processed (RFC 9113 §8.7): no failure of the server, and safe to send again.
@@ -121,14 +123,14 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     }
 
     // The response head, skipping interim 1xx responses (the downstream may forward them).
-    http1::Limits rl{64 * 1024, 64 * 1024, 200};
     bool got_bytes = false, refused = false;
     int status_err = 0;
     for (;;) {
-      auto r = parse_response(up->buf.data(), rl, req.method, x.resp);
-      if (r.status == ParseStatus::complete) {
+      const HeadRead r = co_await up->read_head(x.resp, req.method, x.dl, be.timeouts.server);
+      got_bytes = got_bytes || r.got_bytes;
+      if (r.status == HeadRead::Status::complete) {
         if (x.resp.status >= 100 && x.resp.status < 200 && x.resp.status != 101) {
-          co_await down.interim(x.resp, up->buf.data().substr(0, x.resp.head_size));
+          co_await down.interim(x.resp);
           up->buf.consume(x.resp.head_size);
           continue;
         }
@@ -137,20 +139,9 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
         if (x.resp.status == 101 && !req.upgrade) status_err = 502;
         break;
       }
-      if (r.status == ParseStatus::error) {
-        status_err = 502;
-        break;
-      }
-      if (up->buf.space_size() == 0) up->buf.reserve(rl.max_header_size + 1024);
-      x.dl.arm(be.timeouts.server);
-      auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
-      if (ec || n == 0) {
-        status_err = x.dl.expired() ? 504 : -1;  // -1: closed/reset
-        refused = ec == asio::error::connection_refused;
-        break;
-      }
-      got_bytes = true;
-      up->buf.commit(n);
+      status_err = r.status == HeadRead::Status::invalid ? 502 : r.status == HeadRead::Status::timeout ? 504 : -1;
+      refused = r.refused;
+      break;
     }
     // A hosting node that does not host the instance (configs out of step during a rollout)
     // did not process the request (421, RFC 9110 §15.5.20): another instance may take it.

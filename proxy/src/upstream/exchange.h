@@ -1,20 +1,23 @@
-// One request's trip to a backend, independent of the downstream protocol: choose a server
-// (balancer), take a pooled connection or connect, send the HTTP/1.1 request head (and a
-// body that is already complete), stream the rest of the body through the downstream's hook,
-// and read the response head — retrying on another server where RFC 9110 allows it. HTTP/1
-// sessions and HTTP/2 streams both call run_exchange() and then send the response their own
-// way.
+// One request's trip to a backend, independent of both protocols: choose a server
+// (balancer), take a pooled HTTP/1 connection, connect one, or open a stream on a shared
+// HTTP/2 connection (upstream/conn.h is the one interface over them), send the request head
+// (and a body that is already complete), stream the rest of the body through the
+// downstream's hook, and read the response head — retrying on another server where RFC 9110
+// allows it. The request pipeline (request/pipeline.h) calls run_exchange(), then the
+// downstream relays the response its own way.
 //
 // Ownership: the caller owns every object an Exchange refers to, for the whole call and for
 // the response that follows. Thread: the worker's; a coroutine that never throws.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string_view>
 #include <vector>
 
 #include "http1/body.h"
 #include "http/message.h"
+#include "http/outbound.h"
 #include "net/asio_util.h"
 #include "net/connect.h"
 #include "net/deadline.h"
@@ -44,12 +47,13 @@ struct Inflight {
 };
 
 struct UpstreamRequest {
-  std::string_view head;   // the serialised HTTP/1.1 request head
-  std::string_view body;   // body bytes written right after the head
+  const http::OutboundRequest& head;
+  std::string_view body;   // body bytes sent right after the head, raw
   bool replayable = true;  // head + body is the whole request: it may go to another server
   bool idempotent = false;
   std::string_view method;  // decides the response framing of HEAD and CONNECT
   bool upgrade = false;     // an HTTP/1.1 Upgrade (WebSocket): needs an HTTP/1.1 connection
+  std::span<const http::Header> extra = {};  // fields sent after the head's (Ferry-Replay-Src)
 };
 
 // The downstream side's part of an exchange.
@@ -58,8 +62,8 @@ class ExchangeDownstream {
   // Streams the request body that follows UpstreamRequest::body to `up`. Called once per
   // exchange, and only for a request that is not replayable (so never retried after it).
   virtual awaitable<http1::BodyResult> send_body(UpstreamConn& up) = 0;
-  // A 1xx response other than 101 arrived; `raw` is its head as received. Default: dropped.
-  virtual awaitable<void> interim(const http::ResponseHead& head, std::string_view raw);
+  // A 1xx response other than 101 arrived (valid until this returns). Default: dropped.
+  virtual awaitable<void> interim(const http::ResponseHead& head);
   // True once the client gave up on the request (an HTTP/2 stream reset): the upstream I/O it
   // cut short is then no failure of the server and nothing is retried.
   virtual bool abandoned() const { return false; }

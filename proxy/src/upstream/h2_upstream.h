@@ -1,15 +1,15 @@
-// HTTP/2 to upstream servers (`server ... proto h2c`): per worker and server, a few
-// multiplexed nghttp2 client connections. Each request gets one stream, presented to the
-// shared upstream path (upstream/exchange) as an HTTP/1.1 byte stream — a PipeEnd inside the
-// UpstreamConn's Stream: the request head and body the exchange writes become HEADERS and DATA
-// (RFC 9113 §8.3.1: Host becomes :authority, connection-specific fields are dropped), and
-// HEADERS/DATA/trailers come back as an HTTP/1.1 response (Content-Length as the server sent
-// it, else chunked, with trailers as chunked trailers). So retries, timeouts, body streaming
-// and both downstream protocols work unchanged, and gRPC trailers reach HTTP/2 clients.
+// HTTP/2 to upstream servers (`server ... proto h2` / `h2c`, and every mesh backhaul hop): per
+// worker and server, a few multiplexed nghttp2 client connections. Each request gets one
+// stream, the HTTP/2 implementation of upstream/conn.h: the neutral request head becomes
+// HEADERS directly (RFC 9113 §8.3.1: Host becomes :authority, connection-specific fields are
+// not sent), the body bytes DATA frames; response HEADERS become response heads directly
+// (http2::to_response_head), the DATA is read raw through the stream's pipe, and trailers are
+// kept for the relay (gRPC status reaches HTTP/2 clients, and HTTP/1.1 ones as chunked
+// trailers). Nothing is serialised as HTTP/1.1 text or parsed again on this path.
 //
-// Ownership: each worker (worker/context.h) owns one H2Upstreams; it owns the connections; each stream's state is
-// shared by its PipeEnd (owned by the request's UpstreamConn) and its connection until the
-// stream closes. Worker thread only.
+// Ownership: each worker (worker/context.h) owns one H2Upstreams; it owns the connections;
+// each stream's state is shared by its UpstreamConn (owned by the request) and its connection
+// until the stream closes. Worker thread only.
 #pragma once
 
 #include <openssl/ssl.h>

@@ -31,7 +31,7 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server) {
 }
 
 void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout) {
-  if (!c->buf.empty() || c->sock.is_pipe()) return;  // stray bytes after the response, or a stream: not reusable
+  if (!c->buf.empty() || !c->poolable()) return;  // stray bytes after the response, or a stream: not reusable
   ServerState* key = c->server.get();
   auto& v = idle_[key];
   if (v.size() >= max_idle || idle_timeout.count() <= 0) return;  // dropping `c` closes it

@@ -9,23 +9,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "net/asio_util.h"
-#include "net/buffer.h"
-#include "net/stream.h"
 #include "runtime/server_state.h"
+#include "upstream/conn.h"
 
 namespace ferry::proxy {
-
-struct UpstreamConn {
-  UpstreamConn(asio::any_io_executor ex, BlockPool* blocks) : sock(std::move(ex)), buf(BlockPool::kBlockSize, blocks) {}
-  // A stream that is not a TCP connection of its own (an HTTP/2 stream: upstream/h2_upstream).
-  UpstreamConn(asio::any_io_executor ex, BlockPool* blocks, std::unique_ptr<PipeEnd> pipe)
-      : sock(std::move(ex), std::move(pipe)), buf(BlockPool::kBlockSize, blocks) {}
-  Stream sock;
-  Buffer buf;                             // response bytes read ahead; no memory while pooled
-  std::shared_ptr<ServerState> server;    // pool key; keeps the state alive while pooled
-  SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
-};
 
 class UpstreamPool {
  public:
@@ -35,8 +22,8 @@ class UpstreamPool {
   // retry rules.
   std::unique_ptr<UpstreamConn> take(ServerState* server);
   // Returns a connection for reuse; closes it instead when the server already has
-  // `max_idle` idle connections here, or when it is a pipe (its HTTP/2 connection is shared
-  // and stays). It stays pooled at most `idle_timeout`.
+  // `max_idle` idle connections here, or when it is not poolable (an HTTP/2 stream: its
+  // connection is shared and stays). It stays pooled at most `idle_timeout`.
   void put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::chrono::milliseconds idle_timeout);
   // Closes connections past their idle time. Worker tick.
   void sweep();

@@ -201,10 +201,8 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     // The head for the target: the original plus Ferry-Replay-Src (views above die below).
     const std::string_view region = !srv.region.empty() ? std::string_view(srv.region)
                                                         : std::string_view(plan.config->global.region);
-    rs.head_.assign(req.head.substr(0, req.head.size() - 2));
-    rs.head_.append("Ferry-Replay-Src: ");
-    append_replay_src(rs.head_, pa.cfg->name, srv.name, region, t.state);
-    rs.head_.append("\r\n\r\n");
+    rs.src_.clear();
+    append_replay_src(rs.src_, pa.cfg->name, srv.name, region, t.state);
     rs.target_.assign(t.name);
     const ReplayKind kind = t.kind;
     int app = x.app;
@@ -265,7 +263,8 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     x.free_retries = 0;
     x.fail_status = 503;
     x.fail_reason = "no server available";
-    UpstreamRequest again{rs.head_, body, true, req.idempotent, req.method};
+    const http::Header src{"Ferry-Replay-Src", rs.src_};
+    UpstreamRequest again{req.head, body, true, req.idempotent, req.method, false, std::span(&src, 1)};
     co_await run_exchange(x, again, down);
     if (x.server < 0 && x.last < 0 && !x.abandoned && x.hints) {
       x.fail_reason = kind == ReplayKind::region ? "replay target region has no eligible server"

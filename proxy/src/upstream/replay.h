@@ -84,7 +84,7 @@ class ReplayState {
  private:
   friend awaitable<void> follow_replays(Exchange&, const UpstreamRequest&, ExchangeDownstream&, const http::BodyTee*,
                                         int, ReplayState&);
-  std::string head_;  // the request head with Ferry-Replay-Src
+  std::string src_;   // the Ferry-Replay-Src value sent with the request again
   std::string target_, state_;
   RoutingHints hints_;
   std::array<AppBudget*, kMaxReplays> budgets_{};

@@ -92,6 +92,8 @@ class H2Backend:
                    content-length, within the client's flow-control windows.
       /kill/<n>    HEADERS announcing content-length 65536 (none when the path has "nolength"),
                    n bytes of DATA, then the connection is closed abruptly.
+      /early/...   a 103 (link: </style.css>; rel=preload) before the usual answer.
+      /empty/<st>  only HEADERS :status <st> with END_STREAM: no body, no content-length.
     `goaway_after=N`: after the Nth response on a connection, GOAWAY (NO_ERROR, last stream =
     the highest received); later streams are ignored (RFC 9113 §6.8), the connection is closed
     once its streams are answered and the peer closes (or after `goaway_grace` seconds).
@@ -352,6 +354,12 @@ class H2Backend:
             if c.dead or sid in c.reset_sids:
                 return
         grpc = path.startswith("/grpc")
+        if path.startswith("/empty/"):
+            c.send(headers_frames(sid, encode_headers([(":status", path.split("/")[2].split("?")[0])]), end_stream=True))
+            return
+        if path.startswith("/early/"):
+            c.send(headers_frames(sid, encode_headers([(":status", "103"), ("link", "</style.css>; rel=preload")]),
+                                  end_stream=False))
         if path.startswith("/kill/"):
             n = int(path.split("/")[2].split("?")[0])
             head = [(":status", "200"), ("content-type", "application/octet-stream"), ("x-h2-backend", "1")]

@@ -1,5 +1,6 @@
-// http2/headers: HTTP/2 request fields -> the HTTP/1 head of the upstream path, and HTTP/1
-// response heads -> HTTP/2 response fields (RFC 9113 §8.2-8.3).
+// http2/headers: HTTP/2 request fields -> the neutral request head, response heads -> HTTP/2
+// response fields, and the upstream direction (outbound head -> request fields, response fields ->
+// response head) (RFC 9113 §8.2-8.3).
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -187,4 +188,96 @@ TEST_CASE("h2 error responses carry a text page with its length", "[http2]") {
   CHECK(m["retry-after"] == "1");
   CHECK(m["ferry-request-id"] == "id1");
   CHECK(body.find("busy") != std::string::npos);
+}
+
+// The upstream direction: a request to an HTTP/2 server from the neutral outbound head, and
+// its response heads (no HTTP/1.1 text on the way).
+
+namespace {
+
+http::OutboundRequest outbound() {
+  http::OutboundRequest o;
+  o.request_line("POST", "?q=1");
+  o.add_host("a.test:8080");
+  o.add_field("Content-Length", "5");
+  o.add_field("Transfer-Encoding", "chunked", true);
+  o.add_field("X-Custom", "V");
+  o.add_field("TE", "trailers");
+  o.add_field("Connection", "te", true);
+  o.end();
+  return o;
+}
+
+FieldList resp_fields(std::initializer_list<std::pair<const char*, const char*>> list) {
+  FieldList f;
+  for (auto& [n, v] : list) f.emplace_back(n, v);
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("h2 upstream request: pseudo-headers from the head's spans, HTTP/1-only fields skipped", "[http2]") {
+  const auto o = outbound();
+  CHECK(o.wire.starts_with("POST /?q=1 HTTP/1.1\r\nHost: a.test:8080\r\n"));
+  CHECK(o.wire.ends_with("Connection: te\r\n\r\n"));
+  const http::Header extra[] = {{"Ferry-App", "web"}, {"Ferry-Instance", "i1"}};
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  request_fields(o, extra, "http", arena, nv);
+  std::vector<std::pair<std::string, std::string>> got;
+  for (auto& x : nv)
+    got.emplace_back(std::string(reinterpret_cast<char*>(x.name), x.namelen), std::string(reinterpret_cast<char*>(x.value), x.valuelen));
+  const std::vector<std::pair<std::string, std::string>> want{
+      {":method", "POST"},      {":scheme", "http"}, {":authority", "a.test:8080"}, {":path", "/?q=1"},
+      {"content-length", "5"}, {"x-custom", "V"},   {"te", "trailers"},           {"ferry-app", "web"},
+      {"ferry-instance", "i1"}};
+  CHECK(got == want);
+}
+
+TEST_CASE("h2 upstream response: status, fields and framing", "[http2]") {
+  http::ResponseHead r;
+  SECTION("content-length states the body") {
+    auto f = resp_fields({{":status", "200"}, {"content-length", "12"}, {"x-a", "1"}});
+    REQUIRE(to_response_head(f, "GET", false, r) == 0);
+    CHECK(r.status == 200);
+    CHECK(r.framing == http::Framing::content_length);
+    CHECK(r.content_length == 12);
+    CHECK(r.headers.size() == 2);
+    CHECK(r.head_size == 0);
+    CHECK(r.keep_alive);
+  }
+  SECTION("no length: the body ends with the stream") {
+    auto f = resp_fields({{":status", "200"}, {"x-a", "1"}});
+    REQUIRE(to_response_head(f, "GET", false, r) == 0);
+    CHECK(r.framing == http::Framing::until_close);
+  }
+  SECTION("a response that ended with its head states length 0 (an HTTP/1.1 client needs it)") {
+    auto f = resp_fields({{":status", "200"}});
+    REQUIRE(to_response_head(f, "GET", true, r) == 0);
+    CHECK(r.framing == http::Framing::content_length);
+    CHECK(r.content_length == 0);
+    REQUIRE(r.headers.size() == 1);
+    CHECK(r.headers[0].name == "content-length");
+    CHECK(r.headers[0].value == "0");
+  }
+  SECTION("1xx, 204, 304 and HEAD have no body") {
+    for (const char* st : {"103", "204", "304"}) {
+      auto f = resp_fields({{":status", st}});
+      REQUIRE(to_response_head(f, "GET", false, r) == 0);
+      CHECK(r.framing == http::Framing::none);
+    }
+    auto f = resp_fields({{":status", "200"}, {"content-length", "99"}});
+    REQUIRE(to_response_head(f, "HEAD", true, r) == 0);
+    CHECK(r.framing == http::Framing::none);
+    CHECK(r.content_length == 99);  // the representation's length, stated on to the client
+  }
+  SECTION("invalid heads are 502") {
+    for (auto f : {resp_fields({{"x-a", "1"}}), resp_fields({{":status", "20"}}), resp_fields({{":status", "2000"}}),
+                   resp_fields({{":status", "abc"}}), resp_fields({{":status", "101"}}),
+                   resp_fields({{":status", "099"}}), resp_fields({{":status", "200"}, {":status", "200"}}),
+                   resp_fields({{":status", "200"}, {"content-length", "x"}}),
+                   resp_fields({{":status", "200"}, {"content-length", ""}}),
+                   resp_fields({{":status", "200"}, {"content-length", "1"}, {"content-length", "2"}})})
+      CHECK(to_response_head(f, "GET", false, r) == 502);
+  }
 }

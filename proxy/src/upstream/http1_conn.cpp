@@ -1,0 +1,57 @@
+#include "upstream/http1_conn.h"
+
+#include <array>
+
+#include "http1/chunked.h"
+#include "http1/response_parser.h"
+
+namespace ferry::proxy {
+
+awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest& head,
+                                                    std::span<const http::Header> extra, std::string_view body,
+                                                    bool whole) {
+  // One gather write: the head (its blank line after the extra fields), then the body, coded
+  // when the head says chunked and the whole body is here.
+  extra_.clear();
+  for (const auto& h : extra) extra_.append(h.name).append(": ").append(h.value).append("\r\n");
+  extra_ += "\r\n";
+  const bool coded = whole && head.framing == http::Framing::chunked;
+  size_t head_end = extra_.size();
+  if (coded && !body.empty()) http1::append_chunk_header(extra_, body.size());
+  std::string_view tail = !coded ? std::string_view() : body.empty() ? http1::kLastChunk : "\r\n0\r\n\r\n";
+  std::string_view ex(extra_);
+  std::array<asio::const_buffer, 5> bufs{asio::buffer(head.open_wire()), asio::buffer(ex.substr(0, head_end)),
+                                         asio::buffer(ex.substr(head_end)), asio::buffer(body), asio::buffer(tail)};
+  auto [ec, n] = co_await asio::async_write(sock, bufs, use_nothrow);
+  co_return ec;
+}
+
+awaitable<HeadRead> Http1Upstream::read_head(http::ResponseHead& resp, std::string_view method, Deadline& dl,
+                                             std::chrono::milliseconds timeout) {
+  const http1::Limits limits{64 * 1024, 64 * 1024, 200};
+  HeadRead r;
+  for (;;) {
+    auto p = http1::parse_response(buf.data(), limits, method, resp);
+    if (p.status == http1::ParseStatus::complete) {
+      r.status = HeadRead::Status::complete;
+      co_return r;
+    }
+    if (p.status == http1::ParseStatus::error) {
+      r.status = HeadRead::Status::invalid;
+      r.got_bytes = true;
+      co_return r;
+    }
+    if (buf.space_size() == 0) buf.reserve(limits.max_header_size + 1024);
+    dl.arm(timeout);
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.space(), buf.space_size()), use_nothrow);
+    if (ec || n == 0) {
+      r.status = dl.expired() ? HeadRead::Status::timeout : HeadRead::Status::closed;
+      r.refused = ec == asio::error::connection_refused;
+      co_return r;
+    }
+    r.got_bytes = true;
+    buf.commit(n);
+  }
+}
+
+}  // namespace ferry::proxy
