@@ -16,8 +16,10 @@
 // fields are exactly what nghttp2's HTTP messaging checks let through. Then the real code:
 //   stream 1: http2::to_request_head -> http1::build_upstream_request (trusted / backhaul from
 //             the flags) -> http1::parse_request of that output, with the invariants of
-//             check_upstream() below; a refused request gets http2::error_fields, which the
-//             client must accept;
+//             check_upstream() below, and the same head's HTTP/2 form (http::OutboundRequest ->
+//             http2::request_fields, as an h2/h2c upstream or the backhaul gets it) with the
+//             invariants of check_h2_upstream(); a refused request gets http2::error_fields,
+//             which the client must accept;
 //   stream 3: the fuzzed upstream response through http1::parse_response (1xx interim heads
 //             too), http2::response_fields, the ChunkedDecoder's kept trailers and
 //             http2::trailer_fields, submitted as session/h2_stream.cpp does; the client session
@@ -153,6 +155,32 @@ bool dropped_alias(std::string_view n, bool trusted) {
                           norm == "x-forwarded-port" || norm == "forwarded" || norm == "x-real-ip";
   if (n.find('_') != std::string_view::npos && (forwarding || (norm.size() > 6 && norm.starts_with("ferry-")))) return true;
   return !trusted && (norm == "forwarded" || norm == "x-real-ip");
+}
+
+// The HTTP/2 form of the upstream head: pseudo-headers first and from the head, lowercase
+// names, nothing connection-specific (RFC 9113 §8.2.2), te only "trailers", the extra fields last.
+void check_h2_upstream(const http::OutboundRequest& o, std::string_view want_host) {
+  const http::Header extra[] = {{"Ferry-App", "a"}, {"Ferry-Instance", "i"}};
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  http2::request_fields(o, extra, "http", arena, nv);
+  auto sv = [](const uint8_t* p, size_t n) { return std::string_view(reinterpret_cast<const char*>(p), n); };
+  check(nv.size() >= 6, "h2 upstream: too few fields");
+  check(sv(nv[0].name, nv[0].namelen) == ":method" && sv(nv[0].value, nv[0].valuelen) == o.view(o.method), ":method");
+  check(sv(nv[2].name, nv[2].namelen) == ":authority" && sv(nv[2].value, nv[2].valuelen) == want_host, ":authority");
+  const std::string_view path = sv(nv[3].value, nv[3].valuelen);
+  check(sv(nv[3].name, nv[3].namelen) == ":path" && !path.empty() && (path[0] == '/' || path == "*"), ":path");
+  for (size_t i = 4; i < nv.size(); ++i) {
+    const std::string_view n = sv(nv[i].name, nv[i].namelen), v = sv(nv[i].value, nv[i].valuelen);
+    check(!n.empty() && n[0] != ':', "h2 upstream: a pseudo-header after the regular fields");
+    for (char ch : n) check(!(ch >= 'A' && ch <= 'Z'), "h2 upstream: upper-case field name");
+    check(n != "connection" && n != "transfer-encoding" && n != "upgrade" && n != "keep-alive" &&
+              n != "proxy-connection" && n != "host",
+          "h2 upstream: connection-specific field");
+    if (n == "te") check(v == "trailers", "h2 upstream: te other than trailers");
+    check(no_ctl_break(v), "h2 upstream: CR/LF/NUL in a value");
+  }
+  check(sv(nv.back().name, nv.back().namelen) == "ferry-instance", "h2 upstream: the extra fields are not last");
 }
 
 void check_upstream(const std::string& out, const http::RequestHead& req, const http1::ForwardContext& ctx,
@@ -416,6 +444,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       http1::build_upstream_request(req, ctx, out);
       g_head = &out;
       check_upstream(out, req, ctx, st.req, "8443");
+      http::OutboundRequest o;
+      http1::build_upstream_request(req, ctx, o);
+      check(o.wire == out, "the outbound head's wire form differs from the serialised head");
+      check_h2_upstream(o, !st.req.authority.empty() ? std::string_view(st.req.authority) : req.host);
       g_head = nullptr;
       respond_error(s, id1, 502, "fuzz", rid, head, e1);  // any page: the stream must end cleanly
     }
