@@ -1,21 +1,22 @@
-// Streams one HTTP/1 message body from a source connection to a destination connection with
-// bounded memory and natural backpressure (read, write, repeat). Decodes chunked input and
-// can re-encode as chunked output (chunked to chunked keeps the trailers that
-// field_rules.h allows; otherwise they are dropped).
+// The HTTP/1 body codec over a byte stream (http/body.h's source and sink): a source that
+// undoes the framing of what it reads (Content-Length, chunked with its trailers, or until the
+// stream ends — also an HTTP/2 upstream stream's raw DATA, whose trailers come separately),
+// and a sink that writes raw bytes or codes them as chunks (then its end carries the trailers
+// that field_rules.h allows).
 //
-// Worker thread coroutine; errors are reported in the result, never thrown. `dl` is the
-// connection's deadline; it is re-armed with `read_timeout` before each read and
-// `write_timeout` before each write, and its expiry cancels both sockets.
+// Ownership: both refer to the caller's stream, buffer and deadline for their whole life.
+// Worker thread. `dl` is the connection's deadline: re-armed with the source's timeout before
+// each read and the sink's before each write; its expiry cancels the streams.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <string_view>
 
-#include "http/body_tee.h"
+#include "http/body.h"
 #include "http/message.h"
+#include "http1/chunked.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/deadline.h"
@@ -23,37 +24,60 @@
 
 namespace ferry::proxy::http1 {
 
-struct BodyResult {
-  enum class Error { none, read, write, read_timeout, write_timeout, malformed, too_large };
-  Error error = Error::none;
-  uint64_t bytes = 0;  // payload bytes delivered to the destination
-  bool ok() const { return error == Error::none; }
+using http::BodyResult;
+
+class StreamBodySource final : public http::BodySource {
+ public:
+  // `framing`: content_length (`length` bytes), chunked, or until_close; bytes already read
+  // are in `buf` (consumed as used). A read that fills all the space of `buf` grows it to
+  // `grow_to` bytes (0 = never), so a large body moves in larger reads while a small one never
+  // pays for the bigger buffer. `trailers`: where an until_close source's trailers are found
+  // at its end (null: none).
+  StreamBodySource(Stream& s, Buffer& buf, http::Framing framing, uint64_t length, Deadline& dl,
+                   std::chrono::milliseconds timeout, size_t grow_to = 0, const std::string* trailers = nullptr)
+      : s_(s), buf_(buf), framing_(framing), remaining_(length), dl_(dl), timeout_(timeout), grow_to_(grow_to),
+        ext_trailers_(trailers) {
+    if (framing_ == http::Framing::chunked) dec_.keep_trailers(&trailers_);
+  }
+  ~StreamBodySource() { buf_.consume(pending_); }
+
+  awaitable<BodyResult::Error> next(std::string_view& data, bool& end) override;
+  bool ready() const override;
+  std::string_view trailers() const override { return ext_trailers_ ? *ext_trailers_ : trailers_; }
+
+ private:
+  awaitable<BodyResult::Error> fill(bool eof_ok, bool& eof);
+
+  Stream& s_;
+  Buffer& buf_;
+  http::Framing framing_;
+  uint64_t remaining_;  // content_length: bytes not yet given out
+  Deadline& dl_;
+  std::chrono::milliseconds timeout_;
+  size_t grow_to_;
+  const std::string* ext_trailers_;
+  size_t pending_ = 0;  // bytes of `buf_` behind the span given out last
+  ChunkedDecoder dec_;
+  std::string trailers_;
+  bool done_ = false;
 };
 
-struct BodyTransfer {
-  Stream* src = nullptr;
-  Buffer* src_buf = nullptr;            // bytes already read from src (consumed as used)
-  http::Framing in = http::Framing::none;           // content_length, chunked or until_close
-  uint64_t length = 0;                  // for content_length
-  Stream* dst = nullptr;
-  bool chunk_out = false;               // re-encode as chunked (else raw)
-  uint64_t max_bytes = 0;               // 0 = unlimited; exceeded -> too_large (nothing more sent)
-  Deadline* dl = nullptr;
-  std::chrono::milliseconds read_timeout{0}, write_timeout{0};
-  // A read that fills all the space of `src_buf` grows it to this many bytes (0 = never), so a
-  // large body moves in larger reads while a small one never pays for the bigger buffer.
-  size_t grow_to = 0;
-  http::BodyTee* tee = nullptr;         // also copy the payload written to dst here (null: no copy)
-  // An until_close source's trailers, complete when its end is read ("name: value\r\n"
-  // lines; an HTTP/2 upstream's): sent in the last chunk when chunk_out. Null: none.
-  const std::string* src_trailers = nullptr;
-  // Called (possibly more than once) as soon as the whole body has been read from src, before
-  // its last bytes are written to dst: a response relay releases the server's in-flight count
-  // there, so the client cannot see the end of the response while the server still counts as
-  // busy. Empty: nothing.
-  std::function<void()> on_source_end{};
-};
+class StreamBodySink final : public http::BodySink {
+ public:
+  StreamBodySink(Stream& s, bool chunked, Deadline& dl, std::chrono::milliseconds timeout)
+      : s_(s), chunked_(chunked), dl_(dl), timeout_(timeout) {}
 
-awaitable<BodyResult> transfer_body(const BodyTransfer& t);
+  awaitable<BodyResult::Error> write(std::string_view data, bool more) override;
+  awaitable<BodyResult::Error> finish(std::string_view trailers) override;
+
+ private:
+  awaitable<BodyResult::Error> flush();
+
+  Stream& s_;
+  bool chunked_;
+  Deadline& dl_;
+  std::chrono::milliseconds timeout_;
+  std::string held_;  // chunks held back while more follow at once (small chunks, one write)
+};
 
 }  // namespace ferry::proxy::http1

@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/body.h"
 #include "http/body_tee.h"
 #include "http/message.h"
 #include "net/connect.h"
@@ -82,6 +83,16 @@ struct RelayResult {
   bool keep_downstream = false;   // the connection may carry another request
   bool keep_upstream = false;     // the upstream connection may go back to the pool
 };
+
+// The access log's termination for a response body the relay could not move in full: the
+// source is the upstream, the sink the client.
+inline std::string_view relay_termination(http::BodyResult::Error e) {
+  using E = http::BodyResult::Error;
+  return e == E::read_timeout                 ? "upstream-timeout"
+         : e == E::read || e == E::malformed  ? "upstream-abort"
+         : e == E::write_timeout              ? "client-timeout"
+                                              : "client-abort";
+}
 
 // The protocol's half of one request. The ExchangeDownstream part streams the request body
 // upstream and passes interim responses on.

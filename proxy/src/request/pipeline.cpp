@@ -126,7 +126,7 @@ awaitable<int> admit(Request& r, bool& keep) {
 
 // The exchange failed on the request body (x.body): the answer and the log line.
 awaitable<void> body_failed(Request& r, const Exchange& x, int retries) {
-  using E = http1::BodyResult::Error;
+  using E = http::BodyResult::Error;
   const auto& pb = r.plan.backends[r.plan.apps[x.app].backend];
   const auto& br = x.body;
   std::string_view srv = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();

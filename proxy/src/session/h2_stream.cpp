@@ -12,7 +12,7 @@
 
 #include "error_pages.h"
 #include "http/fields.h"
-#include "http1/chunked.h"
+#include "http1/body.h"
 #include "log.h"
 #include "request/pipeline.h"
 #include "session/h2_session_impl.h"
@@ -20,7 +20,7 @@
 namespace ferry::proxy::http2 {
 namespace {
 
-using http1::BodyResult;
+using http::BodyResult;
 using http::Framing;
 
 // Response bytes a stream buffers ahead of the client's flow-control window; the upstream
@@ -87,68 +87,81 @@ void respond_error(Connection& c, StreamState& s, int status, std::string_view d
   respond(c, s, nv, std::move(body));
 }
 
-enum class PumpResult { ok, upstream_error, upstream_timeout, client_gone, client_timeout };
+// The request body as the client sends it in DATA frames (http/body.h). Each span is the
+// stream's buffer taken whole (the callbacks go on filling a fresh one meanwhile); its bytes
+// go back to the stream's window once the next span is asked for, i.e. once they reached
+// the upstream.
+class RequestBodySource final : public http::BodySource {
+ public:
+  RequestBodySource(Connection& c, StreamState& s, std::chrono::milliseconds timeout) : c_(c), s_(s), timeout_(timeout) {}
+  ~RequestBodySource() { give_back(c_, s_, std::exchange(taken_, 0)); }
 
-// Moves the upstream response body into the stream's buffer (decoding chunked framing),
-// waiting whenever kResponseBuffer bytes are queued for the client.
-awaitable<PumpResult> pump_response(Connection& c, StreamState& s, UpstreamConn& up, Framing framing,
-                                    uint64_t length, std::chrono::milliseconds server_timeout,
-                                    std::chrono::milliseconds client_timeout, uint64_t& bytes) {
-  http1::ChunkedDecoder dec;
-  dec.keep_trailers(&s.resp_trailers);
-  uint64_t remaining = length;
-  bool done = framing == Framing::content_length && remaining == 0;
-  while (!done) {
-    // Decode what is buffered.
-    while (!up.buf.empty() && !done && s.resp_body.size() < kResponseBuffer) {
-      if (framing == Framing::chunked) {
-        auto st = dec.step(up.buf.data());
-        if (st.error) co_return PumpResult::upstream_error;
-        if (st.consumed == 0) break;
-        s.resp_body.append(st.data);
-        bytes += st.data.size();
-        up.buf.consume(st.consumed);
-        done = st.done;
-      } else {
-        size_t n = up.buf.size();
-        if (framing == Framing::content_length) n = static_cast<size_t>(std::min<uint64_t>(n, remaining));
-        s.resp_body.append(up.buf.data().substr(0, n));
-        bytes += n;
-        up.buf.consume(n);
-        remaining -= framing == Framing::content_length ? n : 0;
-        done = framing == Framing::content_length && remaining == 0;
+  awaitable<BodyResult::Error> next(std::string_view& data, bool& end) override {
+    give_back(c_, s_, std::exchange(taken_, 0));
+    data = {};
+    end = false;
+    for (;;) {
+      if (!s_.req_body.empty()) {
+        chunk_.swap(s_.req_body);
+        s_.req_body.clear();
+        data = chunk_;
+        taken_ = chunk_.size();
+        end = s_.req_end && s_.req_body.empty();
+        co_return BodyResult::Error::none;
       }
+      if (s_.closed) co_return BodyResult::Error::read;  // the client reset the stream
+      if (s_.req_end) {
+        end = true;
+        co_return BodyResult::Error::none;
+      }
+      s_.dl.arm(timeout_);
+      co_await s_.wake.wait();
+      if (s_.dl.expired() && s_.req_body.empty() && !s_.req_end) co_return BodyResult::Error::read_timeout;
     }
-    if (s.closed) co_return PumpResult::client_gone;
-    if (!s.resp_body.empty()) {
-      nghttp2_session_resume_data(c.ng_, s.id);
-      c.kick();
-    }
-    if (done) break;
-    if (s.resp_body.size() >= kResponseBuffer) {
-      s.dl.arm(client_timeout);
-      co_await s.wake.wait();
-      if (s.closed) co_return PumpResult::client_gone;
-      if (s.dl.expired() && s.resp_body.size() >= kResponseBuffer) co_return PumpResult::client_timeout;
-      continue;
-    }
-    if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);  // an incomplete chunk line
-    s.dl.arm(server_timeout);
-    auto [ec, n] = co_await up.sock.async_read_some(asio::buffer(up.buf.space(), up.buf.space_size()), use_nothrow);
-    if (s.closed) co_return PumpResult::client_gone;
-    if (ec == asio::error::eof && framing == Framing::until_close) {
-      // An HTTP/2 upstream's trailers (gRPC status) end the stream here too.
-      if (const std::string* t = up.trailers()) s.resp_trailers = *t;
-      break;
-    }
-    if (ec || n == 0) co_return s.dl.expired() ? PumpResult::upstream_timeout : PumpResult::upstream_error;
-    up.buf.commit(n);
   }
-  s.resp_end = true;
-  nghttp2_session_resume_data(c.ng_, s.id);
-  c.kick();
-  co_return PumpResult::ok;
-}
+  bool ready() const override { return !s_.req_body.empty() || s_.req_end || s_.closed; }
+
+ private:
+  Connection& c_;
+  StreamState& s_;
+  std::chrono::milliseconds timeout_;
+  std::string chunk_;  // the span given out last
+  size_t taken_ = 0;   // its bytes, not yet given back to the window
+};
+
+// The response body into the stream (http/body.h): queued for nghttp2's data provider, the
+// writer waiting whenever kResponseBuffer bytes wait for the client's flow-control window.
+class ResponseBodySink final : public http::BodySink {
+ public:
+  ResponseBodySink(Connection& c, StreamState& s, std::chrono::milliseconds timeout) : c_(c), s_(s), timeout_(timeout) {}
+
+  awaitable<BodyResult::Error> write(std::string_view data, bool) override {
+    if (s_.closed) co_return BodyResult::Error::write;
+    s_.resp_body.append(data);
+    nghttp2_session_resume_data(c_.ng_, s_.id);
+    c_.kick();
+    while (s_.resp_body.size() >= kResponseBuffer) {
+      s_.dl.arm(timeout_);
+      co_await s_.wake.wait();
+      if (s_.closed) co_return BodyResult::Error::write;
+      if (s_.dl.expired() && s_.resp_body.size() >= kResponseBuffer) co_return BodyResult::Error::write_timeout;
+    }
+    co_return BodyResult::Error::none;
+  }
+  awaitable<BodyResult::Error> finish(std::string_view trailers) override {
+    if (s_.closed) co_return BodyResult::Error::write;
+    s_.resp_trailers.assign(trailers);  // the provider filters them (trailer_fields)
+    s_.resp_end = true;
+    nghttp2_session_resume_data(c_.ng_, s_.id);
+    c_.kick();
+    co_return BodyResult::Error::none;
+  }
+
+ private:
+  Connection& c_;
+  StreamState& s_;
+  std::chrono::milliseconds timeout_;
+};
 
 }  // namespace
 
@@ -240,7 +253,6 @@ class StreamDownstream final : public RequestDownstream {
 // The request body from the stream to the upstream: raw, re-chunked only for a chunked
 // request to an HTTP/1.1 server. Windows are given back as bytes reach the upstream.
 awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
-  BodyResult r;
   StreamState& s = s_;
   Connection& c = c_;
   if (expect_ && s.req_body.empty() && !s.req_end && !s.closed) {
@@ -248,51 +260,9 @@ awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
     nghttp2_submit_headers(c.ng_, NGHTTP2_FLAG_NONE, s.id, nullptr, cont, 1, nullptr);
     c.kick();
   }
-  const bool chunked = framing_ == Framing::chunked && up.chunked_on_wire();
-  std::string chunk, head;
-  for (;;) {
-    if (!s.req_body.empty()) {
-      chunk.swap(s.req_body);
-      s.req_body.clear();
-      if (max_body_ && r.bytes + chunk.size() > max_body_) {
-        give_back(c, s, chunk.size());
-        r.error = BodyResult::Error::too_large;
-        co_return r;
-      }
-      head.clear();
-      if (chunked) http1::append_chunk_header(head, chunk.size());
-      std::array<asio::const_buffer, 3> bufs{asio::buffer(head), asio::buffer(chunk),
-                                             asio::buffer("\r\n", chunked ? 2 : 0)};
-      s.dl.arm(server_timeout_);
-      auto [ec, n] = co_await asio::async_write(up.sock, bufs, use_nothrow);
-      const size_t taken = chunk.size();
-      if (ec) {
-        give_back(c, s, taken);
-        r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
-        co_return r;
-      }
-      r.bytes += taken;
-      if (tee_) tee_->add(chunk);
-      give_back(c, s, taken);
-      continue;
-    }
-    if (s.closed) {
-      r.error = BodyResult::Error::read;  // the client reset the stream
-      co_return r;
-    }
-    if (s.req_end) break;
-    s.dl.arm(client_timeout_);
-    co_await s.wake.wait();
-    if (s.dl.expired() && s.req_body.empty() && !s.req_end) {
-      r.error = BodyResult::Error::read_timeout;
-      co_return r;
-    }
-  }
-  if (chunked) {
-    s.dl.arm(server_timeout_);
-    auto [ec, n] = co_await asio::async_write(up.sock, asio::buffer(http1::kLastChunk), use_nothrow);
-    if (ec) r.error = s.dl.expired() ? BodyResult::Error::write_timeout : BodyResult::Error::write;
-  }
+  RequestBodySource src(c, s, client_timeout_);
+  http1::StreamBodySink sink(up.sock, framing_ == Framing::chunked && up.chunked_on_wire(), s.dl, server_timeout_);
+  auto r = co_await http::pump_body(src, sink, {max_body_, tee_});
   if (r.ok()) up.end_body();
   co_return r;
 }
@@ -333,19 +303,21 @@ awaitable<RelayResult> StreamDownstream::relay_response(Exchange& x, const Reque
   }
   c.kick();
   if (framing != Framing::none) {
-    auto pr = co_await pump_response(c, s, *s.up, framing, length, be.timeouts.server, client_timeout_, rr.out);
+    http1::StreamBodySource src(s.up->sock, s.up->buf, framing, length, s.dl, be.timeouts.server, 0,
+                                s.up->trailers());
+    ResponseBodySink sink(c, s, client_timeout_);
+    auto br = co_await http::pump_body(src, sink);
+    rr.out = br.bytes;
     // Read in full (or failed): the server is done. The writer coroutine sends the queued end
     // of the body only after this, as it runs from a posted wake-up.
     x.inflight.drop();
-    if (pr != PumpResult::ok) {
+    if (!br.ok()) {
       // The response is cut short: the client must not take it as complete.
       if (!s.closed) {
         nghttp2_submit_rst_stream(c.ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_INTERNAL_ERROR);
         c.kick();
       }
-      rr.termination = pr == PumpResult::upstream_timeout ? "upstream-timeout"
-                       : pr == PumpResult::upstream_error ? "upstream-abort"
-                       : pr == PumpResult::client_timeout ? "client-timeout" : "client-abort";
+      rr.termination = s.closed ? "client-abort" : relay_termination(br.error);
       co_return rr;
     }
   }

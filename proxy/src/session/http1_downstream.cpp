@@ -91,10 +91,9 @@ awaitable<BodyResult> Session::send_body(UpstreamConn& up) {
     co_await asio::async_write(sock_, asio::buffer(cont), use_nothrow);
   }
   // Chunked stays chunked towards an HTTP/1.1 server; an HTTP/2 stream takes the raw bytes.
-  BodyTransfer bt{&sock_, &buf_, framing_, length_, &up.sock, framing_ == http::Framing::chunked && up.chunked_on_wire(),
-                  max_body_, &dl_, fe.timeouts.client, server_timeout_};
-  bt.tee = tee_;
-  auto r = co_await transfer_body(bt);
+  StreamBodySource src(sock_, buf_, framing_, length_, dl_, fe.timeouts.client);
+  StreamBodySink sink(up.sock, framing_ == http::Framing::chunked && up.chunked_on_wire(), dl_, server_timeout_);
+  auto r = co_await http::pump_body(src, sink, {max_body_, tee_});
   if (r.ok()) up.end_body();
   co_return r;
 }
@@ -162,19 +161,13 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
     // buffer is freed when the connection goes idle.
     if (resp_framing == http::Framing::content_length && resp_length - early > up_->buf.capacity())
       up_->buf.reserve(kBodyBufferSize);
-    BodyTransfer bt{&up_->sock, &up_->buf, resp_framing, resp_length - early, &sock_,
-                    body_out == ResponseBodyOut::chunked, 0, &dl_, be.timeouts.server, fe.timeouts.client,
-                    kBodyBufferSize};
-    bt.on_source_end = [&x] { x.inflight.drop(); };
-    bt.src_trailers = up_->trailers();
-    auto br = co_await transfer_body(bt);
+    StreamBodySource src(up_->sock, up_->buf, resp_framing, resp_length - early, dl_, be.timeouts.server,
+                         kBodyBufferSize, up_->trailers());
+    StreamBodySink sink(sock_, body_out == ResponseBodyOut::chunked, dl_, fe.timeouts.client);
+    auto br = co_await http::pump_body(src, sink, {0, nullptr, [&x] { x.inflight.drop(); }});
     rr.out += br.bytes;
     if (!br.ok()) {
-      using E = BodyResult::Error;
-      // The response is cut short: the client must see the connection end.
-      rr.termination = br.error == E::read_timeout ? "upstream-timeout"
-                       : br.error == E::read || br.error == E::malformed ? "upstream-abort"
-                       : br.error == E::write_timeout ? "client-timeout" : "client-abort";
+      rr.termination = relay_termination(br.error);  // cut short: the client must see the connection end
       co_return rr;
     }
   }

@@ -53,7 +53,7 @@ class Session final : public DownstreamConn, public RequestDownstream {
   Deadline& deadline() override { return dl_; }
   awaitable<RelayResult> relay_response(Exchange& x, const RequestInfo& info, const config::Backend& be,
                                         bool upgrade) override;
-  awaitable<http1::BodyResult> send_body(UpstreamConn& up) override;
+  awaitable<http::BodyResult> send_body(UpstreamConn& up) override;
   awaitable<void> interim(const http::ResponseHead& head) override;
 
  private:

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/body.h"
+#include "http/body.h"
 #include "http/message.h"
 #include "http/outbound.h"
 #include "net/asio_util.h"
@@ -61,7 +61,7 @@ class ExchangeDownstream {
  public:
   // Streams the request body that follows UpstreamRequest::body to `up`. Called once per
   // exchange, and only for a request that is not replayable (so never retried after it).
-  virtual awaitable<http1::BodyResult> send_body(UpstreamConn& up) = 0;
+  virtual awaitable<http::BodyResult> send_body(UpstreamConn& up) = 0;
   // A 1xx response other than 101 arrived (valid until this returns). Default: dropped.
   virtual awaitable<void> interim(const http::ResponseHead& head);
   // True once the client gave up on the request (an HTTP/2 stream reset): the upstream I/O it
@@ -97,7 +97,7 @@ struct Exchange {
   // backend's `retries`, so the retries still reach a fresh connection and other servers.
   int free_retries = 0;
   bool body_sent = false;  // request body bytes left through send_body (no replay possible)
-  http1::BodyResult body;  // send_body's result (error != none: the exchange failed there)
+  http::BodyResult body;   // send_body's result (error != none: the exchange failed there)
   bool abandoned = false;  // the client gave up (ExchangeDownstream::abandoned): nothing to answer
   int fail_status = 503;   // server < 0 and body.ok(): the status to answer with
   const char* fail_reason = "no server available";

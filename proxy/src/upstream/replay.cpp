@@ -5,7 +5,7 @@
 #include "log.h"
 #include "request/common.h"
 #include "routing/hints.h"
-#include "http1/chunked.h"
+#include "http1/body.h"
 #include "http/fields.h"
 
 namespace ferry::proxy {
@@ -14,6 +14,12 @@ namespace {
 // A discarded response body up to this size is read and dropped so that its connection can
 // go back to the pool; a larger (or close-delimited) one closes the connection instead.
 constexpr uint64_t kDrainMax = 64 * 1024;
+
+// A sink that drops what it is given.
+struct Discard final : http::BodySink {
+  awaitable<http::BodyResult::Error> write(std::string_view, bool) override { co_return http::BodyResult::Error::none; }
+  awaitable<http::BodyResult::Error> finish(std::string_view) override { co_return http::BodyResult::Error::none; }
+};
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -35,48 +41,12 @@ awaitable<void> discard_response(Exchange& x) {
   up.buf.consume(x.resp.head_size);
   x.resp.headers.clear();
 
-  bool clean = false;
-  auto read_more = [&]() -> awaitable<bool> {
-    if (up.buf.space_size() == 0) up.buf.reserve(up.buf.capacity() * 2);
-    x.dl.arm(be.timeouts.server);
-    auto [ec, n] = co_await up.sock.async_read_some(asio::buffer(up.buf.space(), up.buf.space_size()), use_nothrow);
-    if (ec || n == 0) co_return false;
-    up.buf.commit(n);
-    co_return true;
-  };
-  if (framing == http::Framing::none) {
-    clean = true;
-  } else if (framing == http::Framing::content_length && length <= kDrainMax) {
-    uint64_t left = length;
-    for (;;) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(left, up.buf.size()));
-      up.buf.consume(n);
-      left -= n;
-      if (left == 0) {
-        clean = true;
-        break;
-      }
-      if (!co_await read_more()) break;
-    }
-  } else if (framing == http::Framing::chunked) {
-    http1::ChunkedDecoder dec;
-    uint64_t seen = 0;
-    bool failed = false;
-    while (!dec.done() && !failed && seen <= kDrainMax) {
-      while (!up.buf.empty() && !dec.done()) {
-        auto st = dec.step(up.buf.data());
-        if (st.error) {
-          failed = true;
-          break;
-        }
-        if (st.consumed == 0) break;
-        seen += st.consumed;
-        up.buf.consume(st.consumed);
-      }
-      if (dec.done() || failed || seen > kDrainMax) break;
-      if (!co_await read_more()) failed = true;
-    }
-    clean = dec.done() && !failed;
+  // Small bodies only (a close-delimited one is never clean: the connection ends with it).
+  bool clean = framing == http::Framing::none;
+  if (framing == http::Framing::chunked || (framing == http::Framing::content_length && length <= kDrainMax)) {
+    http1::StreamBodySource src(up.sock, up.buf, framing, length, x.dl, be.timeouts.server);
+    Discard sink;
+    clean = (co_await http::pump_body(src, sink, {kDrainMax})).ok();
   }
   if (clean && reusable && up.buf.empty())
     x.w.pool().put(std::move(x.up), be.pool_max_idle, be.pool_idle_timeout);
