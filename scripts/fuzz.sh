@@ -32,8 +32,10 @@ strict=()
 asio=(-DASIO_STANDALONE -DASIO_HAS_CO_AWAIT=1 -DASIO_NO_DEPRECATED -DASIO_NO_TYPEID -DASIO_DISABLE_STD_ALIGNED_ALLOC)
 # configlang needs util (base64 of password hashes and WireGuard keys; util's encoder is OpenSSL's).
 p="$top/proxy/src"; cl=("$top"/configlang/src/*.cpp "$top"/configlang/src/*/*.cpp "$top"/util/src/*.cpp)
-# The protocol-neutral messages and the HTTP/1 codec (both directions, chunked).
-h1=("$p"/http/*.cpp "$p"/http1/request_parser.cpp "$p"/http1/response_parser.cpp "$p"/http1/head_scan.cpp
+# The protocol-neutral messages and the HTTP/1 codec (both directions, chunked). Not http/body.cpp:
+# the body pump is an asio coroutine (clang 14 + UBSan cannot build it, see below) and no target
+# drives a socket.
+h1=("$p"/http/fields.cpp "$p"/http/message.cpp "$p"/http1/request_parser.cpp "$p"/http1/response_parser.cpp "$p"/http1/head_scan.cpp
     "$p"/http1/chunked.cpp)
 
 # Every object is compiled with the same flags, once per run (shared by the targets), into
