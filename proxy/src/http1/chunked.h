@@ -29,6 +29,12 @@ class ChunkedDecoder {
   void keep_trailers(std::string* out) { trailers_ = out; }
 
  private:
+  // One byte of a chunk-size line or of the CRLF after a chunk's data; false: malformed.
+  bool framing_byte(char c);
+  // One byte of the trailer section (before its final CRLF's LF); false: malformed or over
+  // the trailer limit. A valid byte is kept when keep_trailers asked for it.
+  bool trailer_byte(char c);
+
   enum class State { size, size_ext, size_lf, data, data_cr, data_lf, trailer_start, trailer_line, trailer_lf, last_lf, done, error };
   State state_ = State::size;
   uint64_t remaining_ = 0;
