@@ -56,6 +56,132 @@ void resolve_global(Resolution& r) {
   }
 }
 
+void admin_host(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 1, "admin-host NAME")) return;
+  std::string why;
+  auto h = parse_host_pattern(d.args[0].text, why);
+  if (h && h->find('*') != std::string::npos) why = "admin-host takes a plain name, no '*'";
+  if (!h || !why.empty()) {
+    ctx.error(d.args[0].loc, why);
+    return;
+  }
+  dr.global.admin_hosts.push_back(*h);
+}
+
+void admin_tls(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 2, "admin-tls CERT_PEM [KEY_PEM]")) return;
+  for (const Arg& a : d.args)
+    if (a.text.empty()) {
+      ctx.error(a.loc, "empty path: expected 'admin-tls CERT_PEM [KEY_PEM]'");
+      return;
+    }
+  dr.global.admin_tls_cert = input_path(ctx, d.args[0]);
+  dr.global.admin_tls_key = d.args.size() == 2 ? input_path(ctx, d.args[1]) : dr.global.admin_tls_cert;
+  dr.global.admin_tls_loc = ctx.source_loc(d.args[0].loc);
+}
+
+void admin_session_timeout(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 1, "admin-session-timeout DURATION")) return;
+  auto v = ctx.duration(d.args[0]);
+  if (!v) return;
+  if (*v < std::chrono::seconds(1) || *v > std::chrono::hours(24 * 30)) {
+    ctx.error(d.args[0].loc, "admin-session-timeout must be between 1s and 720h");
+    return;
+  }
+  dr.global.admin_session_timeout = *v;
+}
+
+void admin_user(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 2, 2, "admin-user NAME HASH")) return;
+  for (const auto& u : dr.global.admin_users)
+    if (u.name == d.args[0].text) {
+      ctx.error(d.args[0].loc, "admin user '" + u.name + "' is already defined");
+      return;
+    }
+  if (d.args[0].text.empty() || d.args[1].text.empty()) {
+    ctx.error(d.args[d.args[0].text.empty() ? 0 : 1].loc, "empty value: expected 'admin-user NAME HASH'");
+    return;
+  }
+  std::string why;
+  if (!config::parse_password_hash(d.args[1].text, why)) {
+    ctx.error(d.args[1].loc, why);
+    return;
+  }
+  dr.global.admin_users.push_back({d.args[0].text, d.args[1].text});
+}
+
+void log_directive(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 2, "log stderr|PATH [trace|debug|info|notice|warning|error]")) return;
+  if (d.args[0].text.empty()) {
+    ctx.error(d.args[0].loc, "empty log target");
+    return;
+  }
+  dr.global.log_target = d.args[0].text;
+  if (d.args.size() == 2)
+    if (auto l = ctx.choice(d.args[1], kLevels, "log level")) dr.global.log_level = static_cast<LogLevel>(*l);
+}
+
+void access_log(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 2, "access-log off|stderr|PATH [common|json]")) return;
+  if (d.args[0].text == "off") {
+    if (d.args.size() == 2) {
+      ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'access-log off'");
+      return;
+    }
+    dr.global.access_log_format = AccessLogFormat::off;
+    return;
+  }
+  if (d.args[0].text.empty()) {
+    ctx.error(d.args[0].loc, "empty access log target");
+    return;
+  }
+  dr.global.access_log_target = d.args[0].text;
+  dr.global.access_log_loc = ctx.source_loc(d.args[0].loc);
+  dr.global.access_log_format = AccessLogFormat::common;
+  if (d.args.size() == 2)
+    if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
+      dr.global.access_log_format = *f == 0 ? AccessLogFormat::common : AccessLogFormat::json;
+}
+
+void history_sample_interval(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 1, "history-sample-interval DURATION")) return;
+  auto v = ctx.duration(d.args[0]);
+  if (!v) return;
+  if (*v < std::chrono::seconds(1)) {
+    ctx.error(d.args[0].loc, "history-sample-interval must be at least 1s");
+    return;
+  }
+  dr.global.history_sample_interval = *v;
+}
+
+void history_retention(Ctx& ctx, const Directive& d, Draft& dr) {
+  const std::string syntax = "history-retention MINUTES HOURS|off";
+  if (!d.args.empty() && d.args[0].text == "off") {
+    if (d.args.size() > 1) {
+      ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'history-retention off'");
+      return;
+    }
+    dr.global.history_enabled = false;
+    return;
+  }
+  if (!ctx.arity(d, 2, 2, syntax)) return;
+  auto minutes = ctx.duration(d.args[0]);
+  auto hours = ctx.duration(d.args[1]);
+  if (!minutes || !hours) return;
+  // Minute rows are rolled into hour rows once their hour is over: keep them at least that long.
+  if (*minutes < std::chrono::hours(1)) {
+    ctx.error(d.args[0].loc, "history-retention: minute rows must be kept at least 1h");
+    return;
+  }
+  if (*hours < std::chrono::hours(1)) {
+    ctx.error(d.args[1].loc, "history-retention: hour rows must be kept at least 1h");
+    return;
+  }
+  dr.global.history_enabled = true;
+  dr.global.history_minute_retention = *minutes;
+  dr.global.history_hour_retention = *hours;
+}
+
 }  // namespace
 
 void register_section_global(Registry& r) {
@@ -88,91 +214,16 @@ void register_section_global(Registry& r) {
          dr.admin_arg = d.args[0];
          dr.global.admin_loc = ctx.source_loc(d.args[0].loc);
        }},
-      {"admin-host", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 1, "admin-host NAME")) return;
-         std::string why;
-         auto h = parse_host_pattern(d.args[0].text, why);
-         if (h && h->find('*') != std::string::npos) why = "admin-host takes a plain name, no '*'";
-         if (!h || !why.empty()) {
-           ctx.error(d.args[0].loc, why);
-           return;
-         }
-         dr.global.admin_hosts.push_back(*h);
-       }, R::many},
-      {"admin-tls", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 2, "admin-tls CERT_PEM [KEY_PEM]")) return;
-         for (const Arg& a : d.args)
-           if (a.text.empty()) {
-             ctx.error(a.loc, "empty path: expected 'admin-tls CERT_PEM [KEY_PEM]'");
-             return;
-           }
-         dr.global.admin_tls_cert = input_path(ctx, d.args[0]);
-         dr.global.admin_tls_key = d.args.size() == 2 ? input_path(ctx, d.args[1]) : dr.global.admin_tls_cert;
-         dr.global.admin_tls_loc = ctx.source_loc(d.args[0].loc);
-       }},
-      {"admin-session-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 1, "admin-session-timeout DURATION")) return;
-         auto v = ctx.duration(d.args[0]);
-         if (!v) return;
-         if (*v < std::chrono::seconds(1) || *v > std::chrono::hours(24 * 30)) {
-           ctx.error(d.args[0].loc, "admin-session-timeout must be between 1s and 720h");
-           return;
-         }
-         dr.global.admin_session_timeout = *v;
-       }},
+      {"admin-host", admin_host, R::many},
+      {"admin-tls", admin_tls},
+      {"admin-session-timeout", admin_session_timeout},
       {"metrics-public", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "metrics-public on|off")) return;
          if (auto c = ctx.choice(d.args[0], {"on", "off"}, "value")) dr.global.metrics_public = *c == 0;
        }},
-      {"admin-user", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 2, 2, "admin-user NAME HASH")) return;
-         for (const auto& u : dr.global.admin_users)
-           if (u.name == d.args[0].text) {
-             ctx.error(d.args[0].loc, "admin user '" + u.name + "' is already defined");
-             return;
-           }
-         if (d.args[0].text.empty() || d.args[1].text.empty()) {
-           ctx.error(d.args[d.args[0].text.empty() ? 0 : 1].loc, "empty value: expected 'admin-user NAME HASH'");
-           return;
-         }
-         std::string why;
-         if (!config::parse_password_hash(d.args[1].text, why)) {
-           ctx.error(d.args[1].loc, why);
-           return;
-         }
-         dr.global.admin_users.push_back({d.args[0].text, d.args[1].text});
-       }, R::many},
-      {"log", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 2, "log stderr|PATH [trace|debug|info|notice|warning|error]")) return;
-         if (d.args[0].text.empty()) {
-           ctx.error(d.args[0].loc, "empty log target");
-           return;
-         }
-         dr.global.log_target = d.args[0].text;
-         if (d.args.size() == 2)
-           if (auto l = ctx.choice(d.args[1], kLevels, "log level")) dr.global.log_level = static_cast<LogLevel>(*l);
-       }},
-      {"access-log", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 2, "access-log off|stderr|PATH [common|json]")) return;
-         if (d.args[0].text == "off") {
-           if (d.args.size() == 2) {
-             ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'access-log off'");
-             return;
-           }
-           dr.global.access_log_format = AccessLogFormat::off;
-           return;
-         }
-         if (d.args[0].text.empty()) {
-           ctx.error(d.args[0].loc, "empty access log target");
-           return;
-         }
-         dr.global.access_log_target = d.args[0].text;
-         dr.global.access_log_loc = ctx.source_loc(d.args[0].loc);
-         dr.global.access_log_format = AccessLogFormat::common;
-         if (d.args.size() == 2)
-           if (auto f = ctx.choice(d.args[1], {"common", "json"}, "access log format"))
-             dr.global.access_log_format = *f == 0 ? AccessLogFormat::common : AccessLogFormat::json;
-       }},
+      {"admin-user", admin_user, R::many},
+      {"log", log_directive},
+      {"access-log", access_log},
       {"replay-buffer-budget", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "replay-buffer-budget SIZE")) return;
          if (auto v = ctx.size(d.args[0])) dr.global.replay_buffer_budget = *v;
@@ -181,43 +232,8 @@ void register_section_global(Registry& r) {
          if (!ctx.arity(d, 1, 1, "maxconn N")) return;
          if (auto v = ctx.integer(d.args[0], 1, 10'000'000)) dr.global.max_connections = static_cast<uint32_t>(*v);
        }},
-      {"history-sample-interval", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         if (!ctx.arity(d, 1, 1, "history-sample-interval DURATION")) return;
-         auto v = ctx.duration(d.args[0]);
-         if (!v) return;
-         if (*v < std::chrono::seconds(1)) {
-           ctx.error(d.args[0].loc, "history-sample-interval must be at least 1s");
-           return;
-         }
-         dr.global.history_sample_interval = *v;
-       }},
-      {"history-retention", [](Ctx& ctx, const Directive& d, Draft& dr) {
-         const std::string syntax = "history-retention MINUTES HOURS|off";
-         if (!d.args.empty() && d.args[0].text == "off") {
-           if (d.args.size() > 1) {
-             ctx.error(d.args[1].loc, "unexpected extra argument '" + d.args[1].text + "' after 'history-retention off'");
-             return;
-           }
-           dr.global.history_enabled = false;
-           return;
-         }
-         if (!ctx.arity(d, 2, 2, syntax)) return;
-         auto minutes = ctx.duration(d.args[0]);
-         auto hours = ctx.duration(d.args[1]);
-         if (!minutes || !hours) return;
-         // Minute rows are rolled into hour rows once their hour is over: keep them at least that long.
-         if (*minutes < std::chrono::hours(1)) {
-           ctx.error(d.args[0].loc, "history-retention: minute rows must be kept at least 1h");
-           return;
-         }
-         if (*hours < std::chrono::hours(1)) {
-           ctx.error(d.args[1].loc, "history-retention: hour rows must be kept at least 1h");
-           return;
-         }
-         dr.global.history_enabled = true;
-         dr.global.history_minute_retention = *minutes;
-         dr.global.history_hour_retention = *hours;
-       }},
+      {"history-sample-interval", history_sample_interval},
+      {"history-retention", history_retention},
   };
   s.resolve = {{Pass::names, resolve_global}};
   r.add(std::move(s));

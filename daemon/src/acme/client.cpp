@@ -127,6 +127,71 @@ Result<HttpResponse> Client::poll(const std::string& url,
   }
 }
 
+// Each authorization of `ord` that is pending: its challenge of hooks.challenge installed in
+// the data plane (the ids appended to `installed`, which the caller removes), answered, then
+// all polled until valid.
+Result<bool> Client::authorize(const Order& ord, const OrderHooks& hooks, std::vector<std::string>& installed,
+                               std::chrono::seconds poll_limit) {
+  using R = Result<bool>;
+  auto say = [&](const std::string& m) { if (hooks.log) hooks.log(m); };
+  const std::string type(challenge_type_name(hooks.challenge));
+  std::vector<std::pair<std::string, std::string>> pending;  // authz URL, identifier
+  for (const auto& authz_url : ord.authorizations) {
+    auto r = post(authz_url, "", false);
+    if (!r) return R::fail("authorization: " + r.error);
+    if (!is_success(r->status)) return R::fail("authorization " + authz_url + ": " + describe_error(*r));
+    auto authz = parse_authorization(r->body);
+    if (!authz) return R::fail("authorization " + authz_url + ": " + authz.error);
+    const std::string& id = authz->identifier.value;
+    switch (authorization_step(*authz, type)) {
+      case AuthzStep::done:
+        say(id + ": authorization already valid");
+        continue;
+      case AuthzStep::fail:
+        return R::fail(id + ": authorization is " + authz->status +
+                       (authz->find_challenge(type) ? "" : " (no " + type + " challenge offered)"));
+      case AuthzStep::respond:
+        break;
+    }
+    const Challenge& ch = *authz->find_challenge(type);
+    auto ka = key_authorization(ch.token, key_);
+    if (!ka) return R::fail(id + ": key authorization: " + ka.error);
+    if (hooks.challenge == ChallengeType::http_01) {
+      // The CA fetches http://<id>/.well-known/acme-challenge/<token> (§8.3).
+      if (!hooks.install_http_token || !hooks.install_http_token(id, ch.token, *ka))
+        return R::fail(id + ": could not install the http-01 challenge response in the data plane");
+    } else {
+      // The CA connects with ALPN acme-tls/1 (RFC 8737 §3).
+      auto cert = make_tls_alpn01_certificate(id, *ka);
+      if (!cert) return R::fail(id + ": challenge certificate: " + cert.error);
+      if (!hooks.install_challenge || !hooks.install_challenge(id, *cert))
+        return R::fail(id + ": could not install the challenge certificate in the data plane");
+    }
+    installed.push_back(id);
+    // Answer the challenge: the CA validates now (§7.5.1).
+    auto answered = post(ch.url, challenge_response_payload(), false);
+    if (!answered) return R::fail(id + ": challenge: " + answered.error);
+    if (!is_success(answered->status)) return R::fail(id + ": challenge: " + describe_error(*answered));
+    say(id + ": " + type + " challenge answered");
+    pending.emplace_back(authz_url, id);
+  }
+  for (const auto& [authz_url, id] : pending) {
+    auto r = poll(authz_url, [&](const HttpResponse& resp) -> Result<bool> {
+      auto a = parse_authorization(resp.body);
+      if (!a) return Result<bool>::fail(a.error);
+      if (a->status == "valid") return Result<bool>::ok(true);
+      if (a->status == "pending") return Result<bool>::ok(false);
+      std::string why = "authorization is " + a->status;
+      if (const Challenge* c = a->find_challenge(type); c && c->error)
+        why += ": " + c->error->type + (c->error->detail.empty() ? "" : ": " + c->error->detail);
+      return Result<bool>::fail(why);
+    }, poll_limit, (id + ": validation").c_str());
+    if (!r) return R::fail(r.error);
+    say(id + ": validated");
+  }
+  return R::ok(true);
+}
+
 Result<IssuedCertificate> Client::order(const std::vector<std::string>& hosts, const OrderHooks& hooks,
                                         std::chrono::seconds poll_limit) {
   using R = Result<IssuedCertificate>;
@@ -157,64 +222,9 @@ Result<IssuedCertificate> Client::order(const std::vector<std::string>& hosts, c
     }
   } cleanup{installed, hooks};
 
-  auto key_authz_for = [&](const std::string& token) { return key_authorization(token, key_); };
-
   if (order_step(ord->status) == OrderStep::authorize) {
-    const std::string type(challenge_type_name(hooks.challenge));
-    std::vector<std::pair<std::string, std::string>> pending;  // authz URL, identifier
-    for (const auto& authz_url : ord->authorizations) {
-      auto r = post(authz_url, "", false);
-      if (!r) return R::fail("authorization: " + r.error);
-      if (!is_success(r->status)) return R::fail("authorization " + authz_url + ": " + describe_error(*r));
-      auto authz = parse_authorization(r->body);
-      if (!authz) return R::fail("authorization " + authz_url + ": " + authz.error);
-      const std::string& id = authz->identifier.value;
-      switch (authorization_step(*authz, type)) {
-        case AuthzStep::done:
-          say(id + ": authorization already valid");
-          continue;
-        case AuthzStep::fail:
-          return R::fail(id + ": authorization is " + authz->status +
-                         (authz->find_challenge(type) ? "" : " (no " + type + " challenge offered)"));
-        case AuthzStep::respond:
-          break;
-      }
-      const Challenge& ch = *authz->find_challenge(type);
-      auto ka = key_authz_for(ch.token);
-      if (!ka) return R::fail(id + ": key authorization: " + ka.error);
-      if (hooks.challenge == ChallengeType::http_01) {
-        // The CA fetches http://<id>/.well-known/acme-challenge/<token> (§8.3).
-        if (!hooks.install_http_token || !hooks.install_http_token(id, ch.token, *ka))
-          return R::fail(id + ": could not install the http-01 challenge response in the data plane");
-      } else {
-        // The CA connects with ALPN acme-tls/1 (RFC 8737 §3).
-        auto cert = make_tls_alpn01_certificate(id, *ka);
-        if (!cert) return R::fail(id + ": challenge certificate: " + cert.error);
-        if (!hooks.install_challenge || !hooks.install_challenge(id, *cert))
-          return R::fail(id + ": could not install the challenge certificate in the data plane");
-      }
-      installed.push_back(id);
-      // Answer the challenge: the CA validates now (§7.5.1).
-      auto answered = post(ch.url, challenge_response_payload(), false);
-      if (!answered) return R::fail(id + ": challenge: " + answered.error);
-      if (!is_success(answered->status)) return R::fail(id + ": challenge: " + describe_error(*answered));
-      say(id + ": " + type + " challenge answered");
-      pending.emplace_back(authz_url, id);
-    }
-    for (const auto& [authz_url, id] : pending) {
-      auto r = poll(authz_url, [&](const HttpResponse& resp) -> Result<bool> {
-        auto a = parse_authorization(resp.body);
-        if (!a) return Result<bool>::fail(a.error);
-        if (a->status == "valid") return Result<bool>::ok(true);
-        if (a->status == "pending") return Result<bool>::ok(false);
-        std::string why = "authorization is " + a->status;
-        if (const Challenge* c = a->find_challenge(type); c && c->error)
-          why += ": " + c->error->type + (c->error->detail.empty() ? "" : ": " + c->error->detail);
-        return Result<bool>::fail(why);
-      }, poll_limit, (id + ": validation").c_str());
-      if (!r) return R::fail(r.error);
-      say(id + ": validated");
-    }
+    auto authorized = authorize(*ord, hooks, installed, poll_limit);
+    if (!authorized) return R::fail(authorized.error);
   }
 
   // Wait for "ready" (or later), then finalize.

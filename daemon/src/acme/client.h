@@ -73,6 +73,8 @@ class Client {
                             const std::string& accept = "");
   Result<bool> fetch_directory();
   Result<std::string> fresh_nonce();
+  Result<bool> authorize(const Order& ord, const OrderHooks& hooks, std::vector<std::string>& installed,
+                         std::chrono::seconds poll_limit);
   // Polls `url` (POST-as-GET) until `done(body)` says so; fails after the limit.
   Result<HttpResponse> poll(const std::string& url, const std::function<Result<bool>(const HttpResponse&)>& done,
                             std::chrono::seconds limit, const char* what);
