@@ -25,8 +25,9 @@ struct HeadOutcome {
   bool refused = false;  // closed: the server refused the stream unprocessed
 };
 
-// One run_exchange call: the plan's view of the app's backend and the attempts over it.
-// Lives on run_exchange's frame; every reference is the caller's (see Exchange).
+// The steps of one run_exchange call over the plan's view of the app's backend; run_exchange
+// is the attempt loop (one coroutine frame less per request than a loop in here). Lives on
+// run_exchange's frame; every reference is the caller's (see Exchange).
 class ExchangeRun {
  public:
   ExchangeRun(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down)
@@ -36,22 +37,6 @@ class ExchangeRun {
     std::copy_n(req.extra.begin(), nreq_, extra_.begin());
   }
 
-  awaitable<void> run() {
-    Balancer& balancer = *x_.wp.balancers[pa_.backend];
-    x_.tried.assign(pb_.servers.size(), false);
-    for (;; ++x_.attempts) {
-      if (x_.attempts > be_.retries + x_.free_retries || gone()) break;
-      PickRequest pr{pb_.servers, &x_.tried, pa_.cfg->concurrency.soft, now_ms(), x_.hints};
-      const int i = balancer.pick(pr);
-      if (i < 0) break;
-      const Next next = co_await attempt(i);
-      if (next == Next::answered) x_.server = i;
-      if (next != Next::retry) break;
-    }
-    record_outcome();
-  }
-
- private:
   // A failure that the client's own abandonment caused ends the exchange with no blame on
   // the server and no retry.
   bool gone() {
@@ -62,18 +47,8 @@ class ExchangeRun {
     return true;
   }
 
-  // The attempt failed on a connection that had served before (a pooled one the server
-  // closed, a backhaul to a node that just died): one such retry is free. A fresh one: the
-  // server failed, and is not tried again.
-  void blame(int i, bool reused) {
-    if (!reused) {
-      x_.tried[i] = true;
-      pb_.servers[i].state->record_failure(be_.passive, now_ms());
-    } else if (x_.free_retries == 0) {
-      x_.free_retries = 1;
-    }
-  }
-
+  // One attempt on server `i`: connect or take a connection, send the head (and the body),
+  // read the final response head, and judge it.
   awaitable<Next> attempt(int i) {
     ServerState& st = *pb_.servers[i].state;
     x_.last = i;
@@ -110,6 +85,33 @@ class ExchangeRun {
     }
     const HeadOutcome h = co_await read_final_head();
     co_return judge(i, reused, h);
+  }
+
+  // The answering server's success (or 5xx failure) and response count.
+  void record_outcome() {
+    if (x_.server < 0) {
+      x_.inflight.drop();
+      return;
+    }
+    ServerState& st = *pb_.servers[x_.server].state;
+    if (x_.resp.status >= 500) st.record_failure(be_.passive, now_ms());
+    else
+      st.record_success(static_cast<uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x_.started).count()));
+    st.responses.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  // The attempt failed on a connection that had served before (a pooled one the server
+  // closed, a backhaul to a node that just died): one such retry is free. A fresh one: the
+  // server failed, and is not tried again.
+  void blame(int i, bool reused) {
+    if (!reused) {
+      x_.tried[i] = true;
+      pb_.servers[i].state->record_failure(be_.passive, now_ms());
+    } else if (x_.free_retries == 0) {
+      x_.free_retries = 1;
+    }
   }
 
   // A stream on a shared HTTP/2 connection (opened when none has room), a pooled connection,
@@ -233,20 +235,6 @@ class ExchangeRun {
     return req_.replayable && req_.idempotent ? Next::retry : Next::stop;
   }
 
-  // The answering server's success (or 5xx failure) and response count.
-  void record_outcome() {
-    if (x_.server < 0) {
-      x_.inflight.drop();
-      return;
-    }
-    ServerState& st = *pb_.servers[x_.server].state;
-    if (x_.resp.status >= 500) st.record_failure(be_.passive, now_ms());
-    else
-      st.record_success(static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x_.started).count()));
-    st.responses.fetch_add(1, std::memory_order_relaxed);
-  }
-
   Exchange& x_;
   const UpstreamRequest& req_;
   ExchangeDownstream& down_;
@@ -263,7 +251,20 @@ class ExchangeRun {
 
 awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
   ExchangeRun run(x, req, down);
-  co_await run.run();
+  const PlanApp& pa = x.wp.plan->apps[x.app];
+  const PlanBackend& pb = x.wp.plan->backends[pa.backend];
+  Balancer& balancer = *x.wp.balancers[pa.backend];
+  x.tried.assign(pb.servers.size(), false);
+  for (;; ++x.attempts) {
+    if (x.attempts > pb.cfg->retries + x.free_retries || run.gone()) break;
+    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints};
+    const int i = balancer.pick(pr);
+    if (i < 0) break;
+    const Next next = co_await run.attempt(i);
+    if (next == Next::answered) x.server = i;
+    if (next != Next::retry) break;
+  }
+  run.record_outcome();
 }
 
 }  // namespace ferry::proxy
