@@ -8,7 +8,11 @@
   2. strace -c -f on the Release ferryd (and, for comparison, haproxy and nginx) during a wrk
      run: system calls per request.
 
-Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C]
+With --h2 the callgrind part drives HTTP/2 over TLS instead (h2load -n N -c C -m 32, after a
+500-request warm-up that is counted in the total) and skips the strace part: the downstream
+HTTP/2 request path's cost per request, deterministic where req/s ratios on a shared VM are not.
+
+Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C] [--h2]
 """
 import argparse
 import collections
@@ -26,9 +30,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import configs  # noqa: E402
 import loadgen  # noqa: E402
 import procs  # noqa: E402
-from stack import HERE, PYTHON, start_proxy, start_upstream  # noqa: E402
+from stack import HERE, PYTHON, make_tls_cert, start_proxy, start_upstream  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
+H2_WARMUP = 500
 ALLOC = ("malloc", "free", "calloc", "realloc", "operator new(unsigned long)",
          "operator delete(void*, unsigned long)", "operator delete(void*)")
 
@@ -72,8 +77,10 @@ def total_ir(path):
 def callgrind(args, ctx, up, out):
     d = os.path.join(ctx.tmp, "ferry-prof")
     os.makedirs(d, exist_ok=True)
-    (port,) = procs.free_ports(1)
-    conf = configs.write(os.path.join(d, "ferry.conf"), configs.ferry(d, 1, port, up))
+    port, tls_port = procs.free_ports(2)
+    cert = make_tls_cert(ctx) if args.h2 else None
+    conf = configs.write(os.path.join(d, "ferry.conf"),
+                         configs.ferry(d, 1, port, up, tls_port=tls_port if args.h2 else None, tls_cert=cert))
     cg = os.path.join(out, "callgrind.out")
     proc = procs.Proc("ferryd-callgrind",
                       ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
@@ -82,15 +89,27 @@ def callgrind(args, ctx, up, out):
                        args.ferryd_prof, "-f", conf],
                       os.path.join(out, "callgrind.log"), cpus=ctx.proxy_cpus)
     proc.wait_log("ready pid=", timeout=180)
-    r = subprocess.run(["taskset", "-c", ctx.load_cpus, PYTHON, os.path.join(HERE, "ka_client.py"),
-                        str(port), str(args.requests), str(args.conns)], capture_output=True, text=True)
-    print("  client: " + (r.stdout + r.stderr).strip())
+    if args.h2:
+        n = args.requests + H2_WARMUP
+        url = "https://127.0.0.1:%d/" % tls_port
+        for count in (H2_WARMUP, args.requests):
+            r = subprocess.run(["taskset", "-c", ctx.load_cpus, "h2load", "-n", str(count), "-c",
+                                str(args.conns), "-m", "32", url], capture_output=True, text=True)
+            done = re.search(r"requests: .* (\d+) succeeded", r.stdout)
+            if r.returncode != 0 or not done or int(done.group(1)) != count:
+                raise RuntimeError("h2load: " + r.stdout[-2000:] + r.stderr[-2000:])
+        what = "HTTP/2 requests over TLS (h2load -c %d -m 32, %d of them warm-up)" % (args.conns, H2_WARMUP)
+    else:
+        n = args.requests
+        r = subprocess.run(["taskset", "-c", ctx.load_cpus, PYTHON, os.path.join(HERE, "ka_client.py"),
+                            str(port), str(args.requests), str(args.conns)], capture_output=True, text=True)
+        print("  client: " + (r.stdout + r.stderr).strip())
+        what = "keep-alive requests over %d connections" % args.conns
     os.kill(proc.pid, signal.SIGTERM)
     proc.popen.wait(120)
     proc.stop()
     ir = total_ir(cg)
-    n = args.requests
-    print("\n== callgrind: %d keep-alive requests over %d connections, worker loop only" % (n, args.conns))
+    print("\n== callgrind: %d %s, worker loop only" % (n, what))
     print("  instructions (user space, worker thread): %d = %.0f per request" % (ir, ir / n))
     for incl in ("no", "yes"):
         r = subprocess.run(["callgrind_annotate", "--inclusive=" + incl, "--threshold=99",
@@ -181,6 +200,7 @@ def main():
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--strace-secs", type=int, default=5)
+    ap.add_argument("--h2", action="store_true", help="callgrind on HTTP/2 over TLS; no strace part")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(tempfile.mkdtemp(prefix="ferry-prof-"))
@@ -188,6 +208,8 @@ def main():
     try:
         up, _ = start_upstream(ctx)
         callgrind(args, ctx, up, args.out)
+        if args.h2:
+            return
         print("\n== strace -c -f during wrk -t1 -c32 -d%ds (Release builds; strace slows everything, "
               "the counts per request are what matter)" % args.strace_secs)
         for kind in ("ferry", "haproxy", "nginx"):
