@@ -8,7 +8,9 @@ awaitable<BodyResult> pump_body(BodySource& src, BodySink& dst, const PumpOption
   for (;;) {
     std::string_view data;
     bool end = false;
-    if (Error e = co_await src.next(data, end); e != Error::none) {
+    Error e = Error::none;
+    if (!src.poll(data, end, e)) e = co_await src.next(data, end);
+    if (e != Error::none) {
       r.error = e;
       co_return r;
     }
@@ -21,14 +23,16 @@ awaitable<BodyResult> pump_body(BodySource& src, BodySink& dst, const PumpOption
     }
     if (end && o.on_source_end) o.on_source_end();
     if (!data.empty()) {
-      if (Error e = co_await dst.write(data, end || src.ready()); e != Error::none) {
+      const bool more = end || src.ready();
+      if (!dst.poll_write(data, more, e)) e = co_await dst.write(data, more);
+      if (e != Error::none) {
         r.error = e;
         co_return r;
       }
       r.bytes += data.size();
     }
     if (end) {
-      r.error = co_await dst.finish(src.trailers());
+      if (!dst.poll_finish(src.trailers(), r.error)) r.error = co_await dst.finish(src.trailers());
       co_return r;
     }
   }

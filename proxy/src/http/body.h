@@ -6,6 +6,9 @@
 // downstream HTTP/2 stream implements a request source and a response sink
 // (session/h2_stream.cpp).
 //
+// Each step is polled first (poll, poll_write, poll_finish) and awaited only when it must
+// wait, so a body that is already here moves without a coroutine per span.
+//
 // Ownership: the caller owns the source, the sink and what they refer to for the whole call.
 // Thread: the worker's; coroutines never throw, errors are results.
 #pragma once
@@ -34,6 +37,12 @@ class BodySource {
   // consumed then), waiting for the peer within the source's own deadline. `end`: the body is
   // complete after `data` (which may then be empty).
   virtual awaitable<BodyResult::Error> next(std::string_view& data, bool& end) = 0;
+  // next() without a coroutine, when its answer is already here: true with next()'s outputs
+  // (and its error in `e`); false when next() would wait (nothing was given out: call it).
+  virtual bool poll(std::string_view& data, bool& end, BodyResult::Error& e) {
+    (void)data, (void)end, (void)e;
+    return false;
+  }
   // Whether the next call returns without waiting (a sink may batch what it writes).
   virtual bool ready() const = 0;
   // Trailer fields that came with the end ("name: value\r\n" lines), once `end` was seen.
@@ -51,6 +60,16 @@ class BodySink {
   // The body is complete; `trailers` go with its end where the protocol carries them (the
   // sink drops the fields no trailer may carry).
   virtual awaitable<BodyResult::Error> finish(std::string_view trailers) = 0;
+  // write() and finish() without a coroutine, when they need not wait: true with their error
+  // in `e`; false when the span (or the end) was not taken (call write() or finish()).
+  virtual bool poll_write(std::string_view data, bool more, BodyResult::Error& e) {
+    (void)data, (void)more, (void)e;
+    return false;
+  }
+  virtual bool poll_finish(std::string_view trailers, BodyResult::Error& e) {
+    (void)trailers, (void)e;
+    return false;
+  }
 
  protected:
   ~BodySink() = default;

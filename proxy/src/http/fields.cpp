@@ -99,6 +99,31 @@ bool listed_in_connection(const std::vector<Header>& headers, std::string_view n
   return false;
 }
 
+ConnectionTokens::ConnectionTokens(const std::vector<Header>& headers) : headers_(&headers) {
+  for (const Header& h : headers) {
+    if (h.name.size() != 10 || !iequals(h.name, "connection")) continue;
+    std::string_view list = h.value, e;
+    bool names_more = false;
+    while (!names_more && next_element(list, e)) names_more = !iequals(e, "close") && !is_hop_by_hop(e);
+    if (!names_more) continue;
+    if (n_ == values_.size()) {
+      overflow_ = true;
+      return;
+    }
+    values_[n_++] = h.value;
+  }
+}
+
+bool ConnectionTokens::lists(std::string_view name) const {
+  if (overflow_) return listed_in_connection(*headers_, name);
+  for (size_t i = 0; i < n_; ++i) {
+    std::string_view list = values_[i], e;
+    while (next_element(list, e))
+      if (iequals(e, name)) return true;
+  }
+  return false;
+}
+
 bool is_idempotent(std::string_view m) {
   return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
          m == "DELETE";

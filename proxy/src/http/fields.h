@@ -3,6 +3,7 @@
 // upstreams. Pure functions, any thread, no allocation, no exceptions.
 #pragma once
 
+#include <array>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +22,24 @@ bool is_hop_by_hop(std::string_view name);
 // Whether `name` is listed in any Connection header value of `headers` (case-insensitive),
 // i.e. also hop-by-hop for this message.
 bool listed_in_connection(const std::vector<Header>& headers, std::string_view name);
+
+// The names a message's Connection fields list (RFC 9110 §7.6.1), gathered once per message
+// so that each field is checked without rescanning the head. Only lists that name more than
+// "close" and the hop-by-hop fields (which every caller drops anyway) are kept, so the common
+// "Connection: keep-alive" costs nothing per field. Holds views into the headers it was made
+// from.
+class ConnectionTokens {
+ public:
+  explicit ConnectionTokens(const std::vector<Header>& headers);
+  // Whether `name`, a field name that is not hop-by-hop, is listed.
+  bool lists(std::string_view name) const;
+
+ private:
+  std::array<std::string_view, 8> values_;
+  size_t n_ = 0;
+  bool overflow_ = false;  // more such Connection fields than slots: lists() scans the head
+  const std::vector<Header>* headers_;
+};
 
 // Request methods that are idempotent (RFC 9110 §9.2.2): GET HEAD OPTIONS TRACE PUT DELETE.
 bool is_idempotent(std::string_view method);

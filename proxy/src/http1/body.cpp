@@ -34,55 +34,73 @@ bool StreamBodySource::ready() const {
   return buf_.size() > pending_;
 }
 
-awaitable<Error> StreamBodySource::next(std::string_view& data, bool& end) {
+void StreamBodySource::begin(std::string_view& data, bool& end) {
   buf_.consume(pending_);
   pending_ = 0;
   data = {};
   end = false;
+}
+
+bool StreamBodySource::step(std::string_view& data, bool& end, Error& e, bool& eof_ok) {
+  e = Error::none;
   if (done_ || framing_ == http::Framing::none) {
     end = done_ = true;
-    co_return Error::none;
+    return true;
   }
-  for (;;) {
-    if (framing_ == http::Framing::chunked) {
-      if (!buf_.empty()) {
-        auto st = dec_.step(buf_.data());
-        if (st.error) co_return Error::malformed;
-        if (st.consumed > 0) {
-          data = st.data;  // a view into buf_: consumed with its framing by the next call
-          pending_ = st.consumed;
-          end = done_ = st.done;
-          if (!data.empty() || end) co_return Error::none;
-          buf_.consume(std::exchange(pending_, 0));
-          continue;
-        }
+  if (framing_ == http::Framing::chunked) {
+    while (!buf_.empty()) {
+      auto st = dec_.step(buf_.data());
+      if (st.error) {
+        e = Error::malformed;
+        return true;
       }
-      bool eof = false;
-      if (Error e = co_await fill(false, eof); e != Error::none) co_return e;
-      continue;
+      if (st.consumed == 0) break;  // an incomplete chunk line: more bytes first
+      data = st.data;  // a view into buf_: consumed with its framing by the next call
+      pending_ = st.consumed;
+      end = done_ = st.done;
+      if (!data.empty() || end) return true;
+      buf_.consume(std::exchange(pending_, 0));
     }
-    const bool until_close = framing_ != http::Framing::content_length;
-    if (!until_close && remaining_ == 0) {
+    eof_ok = false;
+    return false;
+  }
+  const bool until_close = framing_ != http::Framing::content_length;
+  if (!until_close && remaining_ == 0) {
+    end = done_ = true;
+    return true;
+  }
+  if (buf_.empty()) {
+    eof_ok = until_close;
+    return false;
+  }
+  const size_t n = until_close ? buf_.size() : static_cast<size_t>(std::min<uint64_t>(remaining_, buf_.size()));
+  data = buf_.data().substr(0, n);
+  pending_ = n;
+  if (!until_close) {
+    remaining_ -= n;
+    end = done_ = remaining_ == 0;
+  }
+  return true;
+}
+
+bool StreamBodySource::poll(std::string_view& data, bool& end, Error& e) {
+  begin(data, end);
+  bool eof_ok = false;
+  return step(data, end, e, eof_ok);
+}
+
+awaitable<Error> StreamBodySource::next(std::string_view& data, bool& end) {
+  begin(data, end);
+  for (;;) {
+    Error e = Error::none;
+    bool eof_ok = false;
+    if (step(data, end, e, eof_ok)) co_return e;
+    bool eof = false;
+    if (Error f = co_await fill(eof_ok, eof); f != Error::none) co_return f;
+    if (eof) {
       end = done_ = true;
       co_return Error::none;
     }
-    if (buf_.empty()) {
-      bool eof = false;
-      if (Error e = co_await fill(until_close, eof); e != Error::none) co_return e;
-      if (eof) {
-        end = done_ = true;
-        co_return Error::none;
-      }
-      continue;
-    }
-    const size_t n = until_close ? buf_.size() : static_cast<size_t>(std::min<uint64_t>(remaining_, buf_.size()));
-    data = buf_.data().substr(0, n);
-    pending_ = n;
-    if (!until_close) {
-      remaining_ -= n;
-      end = done_ = remaining_ == 0;
-    }
-    co_return Error::none;
   }
 }
 

@@ -42,11 +42,17 @@ class StreamBodySource final : public http::BodySource {
   ~StreamBodySource() { buf_.consume(pending_); }
 
   awaitable<BodyResult::Error> next(std::string_view& data, bool& end) override;
+  bool poll(std::string_view& data, bool& end, BodyResult::Error& e) override;
   bool ready() const override;
   std::string_view trailers() const override { return ext_trailers_ ? *ext_trailers_ : trailers_; }
 
  private:
   awaitable<BodyResult::Error> fill(bool eof_ok, bool& eof);
+  // The span given out last is consumed; the outputs are reset.
+  void begin(std::string_view& data, bool& end);
+  // next() over the bytes in `buf_`: true when that answers it (`e` set); false when more
+  // must be read first (`eof_ok`: the stream's end would end the body).
+  bool step(std::string_view& data, bool& end, BodyResult::Error& e, bool& eof_ok);
 
   Stream& s_;
   Buffer& buf_;

@@ -75,43 +75,6 @@ bool hop_by_hop(Name id) {
   }
 }
 
-// The values of the message's Connection headers, collected once per message; a field whose
-// name is listed there is hop-by-hop too (RFC 9110 §7.6.1).
-struct ConnectionTokens {
-  std::array<std::string_view, 8> values;
-  size_t n = 0;
-  bool overflow = false;  // more Connection headers than slots: fall back to a full scan
-  const std::vector<http::Header>* headers = nullptr;
-
-  explicit ConnectionTokens(const std::vector<http::Header>& hs) : headers(&hs) {
-    for (const auto& h : hs) {
-      if (h.name.size() != 10 || !http::iequals(h.name, "Connection")) continue;
-      if (n == values.size()) {
-        overflow = true;
-        break;
-      }
-      values[n++] = h.value;
-    }
-  }
-  bool lists(std::string_view name) const {
-    if (n == 0) return false;
-    if (overflow) return http::listed_in_connection(*headers, name);
-    for (size_t i = 0; i < n; ++i) {
-      std::string_view v = values[i];
-      while (!v.empty()) {
-        size_t comma = v.find(',');
-        std::string_view tok = v.substr(0, comma);
-        while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-        while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-        if (http::iequals(tok, name)) return true;
-        if (comma == std::string_view::npos) break;
-        v.remove_prefix(comma + 1);
-      }
-    }
-    return false;
-  }
-};
-
 std::string_view upgrade_value(const std::vector<http::Header>& headers) {
   for (const auto& h : headers)
     if (http::iequals(h.name, "Upgrade")) return h.value;
@@ -136,7 +99,7 @@ void build_upstream_request(const http::RequestHead& req, const ForwardContext& 
   bool has_xfp = false, has_xfh = false, has_xfport = false, te_trailers = false;
   bool has_client_ip = false, has_region = false, has_port = false;
   std::string xff;
-  const ConnectionTokens conn(req.headers);
+  const http::ConnectionTokens conn(req.headers);
   for (const auto& h : req.headers) {
     Name id = classify(h.name);
     // "TE: trailers" is restated as ours: Ferry forwards trailers (gRPC needs it upstream).
@@ -251,7 +214,7 @@ void build_downstream_response(const http::ResponseHead& resp, ResponseBodyOut b
   out += ' ';
   out += resp.reason;
   out += "\r\n";
-  const ConnectionTokens conn(resp.headers);
+  const http::ConnectionTokens conn(resp.headers);
   bool length_done = false;
   for (const auto& h : resp.headers) {
     Name id = classify(h.name);

@@ -15,6 +15,16 @@ nghttp2_nv nv(std::string_view name, std::string_view value) {
           NGHTTP2_NV_FLAG_NONE};
 }
 
+// Appends `name` lowercased to `arena` (which must have room: callers reserve once so that
+// earlier views stay valid) and returns the copy.
+std::string_view append_lower(std::string& arena, std::string_view name) {
+  const size_t off = arena.size();
+  arena.append(name);
+  for (size_t i = off; i < arena.size(); ++i)
+    if (arena[i] >= 'A' && arena[i] <= 'Z') arena[i] = static_cast<char>(arena[i] + 32);
+  return std::string_view(arena).substr(off);
+}
+
 // Fields that make no sense on an HTTP/2 connection (RFC 9113 §8.2.2) or that Ferry restates.
 // Content-Length stays as the upstream sent it: it states the body (or, for HEAD and 304,
 // the representation), and an HTTP/1 response with a body but without it is close-delimited
@@ -109,44 +119,36 @@ void response_fields(const http::ResponseHead& resp, std::string_view request_id
                      std::vector<nghttp2_nv>& out) {
   out.clear();
   arena.clear();
-  // Offsets first: the arena may move while it grows, so pointers are taken at the end.
-  struct Item {
-    size_t name_off, name_len;
-    std::string_view value;                    // a view into `resp`, unless
-    size_t value_off = std::string::npos, value_len = 0;  // ... the value is in the arena
-  };
-  std::vector<Item> items;
-  items.reserve(resp.headers.size() + 2);
+  // Sized once (the status, every name, one content-length value): the arena never grows
+  // below, so the views into it stay valid while they are taken.
+  size_t names = 0;
+  for (const auto& h : resp.headers) names += h.name.size();
+  const http::ConnectionTokens conn(resp.headers);
+  arena.reserve(3 + names + 24);
+  out.reserve(resp.headers.size() + 2);
   char status[4];
   std::to_chars(status, status + 3, resp.status);
   arena.append(status, 3);
+  out.push_back(nv(":status", std::string_view(arena.data(), 3)));
   // No length on 1xx and 204 (RFC 9110 §8.6; HTTP/2 clients reject one there).
   const bool no_length = resp.status < 200 || resp.status == 204;
   bool length_done = false;
   for (const auto& h : resp.headers) {
-    if (dropped_response_field(h.name) || http::listed_in_connection(resp.headers, h.name)) continue;
+    if (dropped_response_field(h.name) || conn.lists(h.name)) continue;
     if (http::iequals(h.name, "content-length")) {
       // Stated once, as parsed: the parser accepts identical repeats ("2, 2", or the field
       // twice), which an HTTP/2 client must refuse (RFC 9113 §8.1.1).
       if (no_length || length_done) continue;
       length_done = true;
-      size_t off = arena.size();
-      arena += "content-length";
       char n[24];
       auto [end, ec] = std::to_chars(n, n + sizeof n, resp.content_length);
-      const size_t value_off = arena.size();
+      const size_t off = arena.size();
       arena.append(n, end);
-      items.push_back({off, 14, {}, value_off, static_cast<size_t>(end - n)});
+      out.push_back(nv("content-length", std::string_view(arena).substr(off)));
       continue;
     }
-    size_t off = arena.size();
-    for (char c : h.name) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    items.push_back({off, h.name.size(), h.value});
+    out.push_back(nv(append_lower(arena, h.name), h.value));
   }
-  out.push_back(nv(":status", std::string_view(arena.data(), 3)));
-  for (const auto& it : items)
-    out.push_back(nv(std::string_view(arena.data() + it.name_off, it.name_len),
-                     it.value_off == std::string::npos ? it.value : std::string_view(arena.data() + it.value_off, it.value_len)));
   if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
 }
 
@@ -189,19 +191,14 @@ void request_fields(const http::OutboundRequest& head, std::span<const http::Hea
   for (const auto& f : head.fields) names += f.name.len;
   for (const auto& h : extra) names += h.name.size();
   arena.reserve(names);  // never grows past this: the views below stay valid
-  auto lower = [&](std::string_view n) {
-    const size_t off = arena.size();
-    for (char c : n) arena += (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-    return std::string_view(arena).substr(off);
-  };
   out.reserve(head.fields.size() + extra.size() + 4);
   out.push_back(nv(":method", head.view(head.method)));
   out.push_back(nv(":scheme", scheme));
   out.push_back(nv(":authority", head.view(head.authority)));
   out.push_back(nv(":path", head.view(head.path)));
   for (const auto& f : head.fields)
-    if (!f.h1_only) out.push_back(nv(lower(head.view(f.name)), head.view(f.value)));
-  for (const auto& h : extra) out.push_back(nv(lower(h.name), h.value));
+    if (!f.h1_only) out.push_back(nv(append_lower(arena, head.view(f.name)), head.view(f.value)));
+  for (const auto& h : extra) out.push_back(nv(append_lower(arena, h.name), h.value));
 }
 
 int to_response_head(const FieldList& f, std::string_view request_method, bool end_stream, http::ResponseHead& out) {

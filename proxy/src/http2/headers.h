@@ -41,6 +41,14 @@ struct RequestFields {
 // without :path and similar malformations nghttp2 leaves to us.
 int to_request_head(const RequestFields& f, bool end_stream, http::RequestHead& out, const char** reason);
 
+// The buffers one field block is built in: nv entries and the bytes they point into. Their
+// owner (a connection) reuses them from block to block, so a block costs no allocation once
+// they have grown; each block is submitted before the next is built (nghttp2 copies it).
+struct FieldBlock {
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+};
+
 // Response fields for nghttp2_submit_response: ":status", the upstream's fields lowercased,
 // minus connection-specific ones (RFC 9113 §8.2.2) and those the Connection field lists, and
 // ferry-request-id. The nv entries point

@@ -81,7 +81,7 @@ void AppBudget::release() {
 }
 
 asio::awaitable<BudgetResult> AppBudget::acquire(std::chrono::milliseconds queue_timeout, bool* queued) {
-  if (queued_.load() == 0 && try_take()) co_return BudgetResult::granted;
+  if (try_acquire()) co_return BudgetResult::granted;
 
   auto ex = co_await asio::this_coro::executor;
   auto w = std::make_shared<Waiter>(ex);

@@ -39,6 +39,10 @@ class AppBudget {
   // `queued` (optional, owned by the caller's frame): set to true when the request had to
   // enter the queue (for the queue-wait statistics), left untouched otherwise.
   asio::awaitable<BudgetResult> acquire(std::chrono::milliseconds queue_timeout, bool* queued = nullptr);
+  // Worker thread. acquire()'s fast path without a coroutine: takes a unit when one is free
+  // and nobody is queued (the caller then holds it and must release() it once). False: the
+  // caller queues with acquire().
+  bool try_acquire() { return queued_.load() == 0 && try_take(); }
   // Any thread. Hands the unit to the oldest waiter if one is queued.
   void release();
 

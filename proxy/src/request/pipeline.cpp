@@ -87,41 +87,51 @@ std::optional<LocalResponse> local_answer(Request& r) {
   return std::nullopt;
 }
 
-// route + budget: the app, its body limit and a unit of its concurrency budget. Returns the
-// app, or -1 after answering (with `keep` set to whether the connection may go on).
-awaitable<int> admit(Request& r, bool& keep) {
+// Why Ferry answers a routed request itself instead of forwarding it: the answer and the
+// access log's termination.
+struct Refusal {
+  int status = 0;
+  std::string reason;
+  const char* term = "";
+  bool close = false;
+  bool retry_after = false;
+};
+
+// route: the app and its body limit. Returns the app, or -1 with `no` filled.
+int route(Request& r, Refusal& no) {
   RequestRoute route = route_request(r.plan, *r.c.fe_, r.c.peer_, r.req.host, r.req.headers, config::Mode::http,
                                      TlsOrigin{r.c.sock_.ssl(), r.c.tls_front_.get()});
   const int app = route.app;
-  keep = r.may_continue_unread();
   if (app < 0) {
-    co_await r.d.send_error(route.status, route.reason, !keep);
-    r.log(route.status, 0, 0, {}, -1, 0, "no-app");
-    co_return -1;
+    no = {route.status, std::move(route.reason), "no-app", !r.may_continue_unread()};
+    return -1;
   }
   r.info.instance.assign(route.instance);
   r.info.app = app;
   const PlanApp& pa = r.plan.apps[app];
   if (pa.cfg->max_body_size && r.req.framing == http::Framing::content_length &&
       r.req.content_length > pa.cfg->max_body_size) {
-    keep = false;
-    co_await r.d.send_error(413, "request body exceeds max-body-size", true);
-    r.log(413, 0, 0, {}, -1, 0, "body-too-large");
-    co_return -1;
+    no = {413, "request body exceeds max-body-size", "body-too-large", true};
+    return -1;
   }
+  return app;
+}
+
+// budget, when the request has to queue for a unit of its app's concurrency budget (the
+// free-unit case is AppBudget::try_acquire, without suspending). Returns the app, or -1 with
+// `no` filled.
+awaitable<int> queue_for_budget(Request& r, int app, Refusal& no) {
+  const PlanApp& pa = r.plan.apps[app];
   const config::Backend& be = *r.plan.backends[pa.backend].cfg;
   bool queued = false;
   const auto asked = SteadyClock::now();
   auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
   count_budget(r.c.w_, r.plan, app, granted, queued, asked);
-  if (granted != BudgetResult::granted) {
-    const bool full = granted == BudgetResult::queue_full;
-    co_await r.d.send_error(503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
-                            !keep, true);
-    r.log(503, 0, 0, {}, -1, 0, full ? "queue-full" : "queue-timeout");
-    co_return -1;
-  }
-  co_return app;
+  if (granted == BudgetResult::granted) co_return app;
+  const bool full = granted == BudgetResult::queue_full;
+  no = {503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
+        full ? "queue-full" : "queue-timeout", !r.may_continue_unread(), true};
+  co_return -1;
 }
 
 // The exchange failed on the request body (x.body): the answer and the log line.
@@ -146,28 +156,91 @@ awaitable<void> body_failed(Request& r, const Exchange& x, int retries) {
   }
 }
 
-// forward + respond + log, for a routed request holding its app's budget.
-awaitable<bool> forward(Request& r, int app) {
-  RequestDownstream& d = r.d;
-  http::RequestHead& req = r.req;
-  RequestInfo& info = r.info;
-  const PlanApp& pa = r.plan.apps[app];
-  const config::Frontend& fe = r.fe;
-
-  // The upstream head, built now: the parsed views may die once the body moves on.
+// forward, first step: the upstream head (built now: the parsed views may die once the body
+// moves on) into the scratch, and the client's routing hints (allow-routing-hints), copied
+// into `hints` for the same reason. On the backhaul, the instance the edge chose is the only
+// target (a hosted one).
+RoutingHints upstream_head(Request& r, const PlanApp& pa, OwnedHints& hints) {
+  const http::RequestHead& req = r.req;
   http::OutboundRequest& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
-  http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, info.request_id,
-                            r.c.trusted_, d.via(), r.plan.config->global.region, fe.backhaul};
+  http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, r.info.request_id,
+                            r.c.trusted_, r.d.via(), r.plan.config->global.region, r.fe.backhaul};
   std::string fallback;  // only for a request without a Host (HTTP/1.0): rare
   if (req.host.empty()) fallback = fallback_host(*pa.cfg, r.c.peer_);
   ctx.fallback_host = fallback;
   http1::build_upstream_request(req, ctx, head);
-  // Client routing hints (allow-routing-hints), copied: the head's views die below.
-  // On the backhaul, the instance the edge chose is the only target (a hosted one).
+  if (pa.cfg->allow_routing_hints && !r.fe.backhaul) hints.assign(parse_client_hints(req.headers));
+  RoutingHints view = hints.view();
+  if (!r.info.instance.empty()) view.force_instance = r.info.instance;
+  return view;
+}
+
+// What the respond step keeps of the request and of the response head (which the relay
+// consumes).
+struct Answered {
+  bool reusable;  // the upstream connection may serve another request once this response is read
+  int status;
+  uint64_t bytes_in;
+  int retries;
+  double upstream_ms;  // from the answering attempt's start to its response head
+};
+
+// respond, last step: the upstream connection back to the pool when it may serve again, and
+// the log line. Returns whether the downstream connection may go on.
+bool responded(Request& r, Exchange& x, const RelayResult& rr, const ReplayState& rs, const Answered& a) {
+  const PlanBackend& pb = r.plan.backends[r.plan.apps[x.app].backend];
+  const config::Backend& be = *pb.cfg;
+  const config::Server& srv = *pb.servers[x.server].cfg;
+  // A connection that started with a PROXY header speaks for one client only: never shared.
+  const bool reusable = a.reusable && srv.send_proxy == config::ProxyProtocol::none;
+  x.inflight.drop();
+  auto& up = r.d.upstream_slot();
+  if (rr.keep_upstream && reusable && up) r.c.w_.pool().put(std::move(up), be.pool_max_idle, be.pool_idle_timeout);
+  else up.reset();
+  std::string_view term = rr.termination;
+  if (term.empty() && rs.hops) term = "replayed";
+  r.log(rr.status ? rr.status : a.status, a.bytes_in + rr.in_extra, rr.out, srv.name, a.upstream_ms, a.retries,
+        term);
+  return rr.keep_downstream;
+}
+
+}  // namespace
+
+// One coroutine frame for the whole request: the phases are plain functions, and only the
+// waits that the common case has (the body, the exchange, the relay) are awaited here; the
+// rare answers (local, refused, queued, failed) are coroutines of their own.
+awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc) {
+  Request r(d, req, sc);
+  RequestInfo& info = r.info;
+  accept(r);
+  if (auto local = local_answer(r)) {
+    const bool keep = req.keep_alive;
+    const uint64_t n = co_await d.send_local(*local, !keep);
+    if (local->logged) r.log(local->status, 0, n, {}, -1, 0, local->termination);
+    co_return n != 0 && keep;
+  }
+  Refusal no;
+  int app = route(r, no);
+  if (app >= 0 && !r.plan.apps[app].budget->try_acquire()) app = co_await queue_for_budget(r, app, no);
+  if (app < 0) {
+    co_await d.send_error(no.status, no.reason, no.close, no.retry_after);
+    r.log(no.status, 0, 0, {}, -1, 0, no.term);
+    co_return !no.close;
+  }
+  struct Release {
+    AppBudget& b;
+    ~Release() { b.release(); }
+  } release{*r.plan.apps[app].budget};
+  if (d.abandoned()) {  // an HTTP/2 stream reset while it waited for the budget
+    r.log(0, 0, 0, {}, -1, 0, "client-abort");
+    co_return false;
+  }
+  const PlanApp& pa = r.plan.apps[app];
+  d.routed(pa, *r.plan.backends[pa.backend].cfg);
+
+  // forward
   OwnedHints hints;
-  if (pa.cfg->allow_routing_hints && !fe.backhaul) hints.assign(parse_client_hints(req.headers));
-  RoutingHints hints_view = hints.view();
-  if (!info.instance.empty()) hints_view.force_instance = info.instance;
+  RoutingHints hints_view = upstream_head(r, pa, hints);
   const bool upgrade = req.upgrade;
   const std::string method(req.method);
   d.head_done();
@@ -183,30 +256,25 @@ awaitable<bool> forward(Request& r, int app) {
   }
   std::string_view body;
   const bool replayable = d.complete_body(req, body);
-
   // A streamed body is teed (up to replay-max-body, within the worker's replay-buffer-budget)
   // in case the answer is a Ferry-Replay; apps without replay-max-body keep nothing.
   http::BodyTee tee;
-  const bool tee_on = !replayable && !fe.backhaul && pa.cfg->replay_max_body > 0;
+  const bool tee_on = !replayable && !r.fe.backhaul && pa.cfg->replay_max_body > 0;
   tee.max = pa.cfg->replay_max_body;
   tee.budget = &r.c.w_.replay_budget();  // the worker's, shared by all its requests
   d.set_tee(tee_on ? &tee : nullptr);
   Exchange x{r.c.w_, *r.wp, app, r.c.peer_, d.deadline(), d.upstream_slot(), r.sc.resp, r.sc.tried};
   if (!hints_view.empty()) x.hints = &hints_view;
-  UpstreamRequest ur{head, body, replayable, info.idempotent, method, upgrade};
+  UpstreamRequest ur{r.sc.head, body, replayable, info.idempotent, method, upgrade};
   co_await run_exchange(x, ur, d);
   explain_forced_hints(x);
   ReplayState rs;
-  if (replay_requested(x, fe)) co_await follow_replays(x, ur, d, tee_on ? &tee : nullptr, app, rs);
+  if (replay_requested(x, r.fe)) co_await follow_replays(x, ur, d, tee_on ? &tee : nullptr, app, rs);
   d.set_tee(nullptr);
   tee.release();  // the budget's bytes back as soon as the replays are done
-  // After replays the answer may come from another app: its backend from here on.
-  info.app = x.app;
-  const PlanBackend& pb = r.plan.backends[r.plan.apps[x.app].backend];
-  const config::Backend& be = *pb.cfg;
+  info.app = x.app;  // after replays the answer may come from another app
   const int retries = rs.total_retries(x);
   const uint64_t bytes_in = body.size() + x.body.bytes;
-
   if (!x.body.ok()) {
     co_await body_failed(r, x, retries);
     co_return false;
@@ -223,49 +291,12 @@ awaitable<bool> forward(Request& r, int app) {
     co_return keep;
   }
 
-  const config::Server& srv = *pb.servers[x.server].cfg;
-  const double upstream_ms = ms_since(x.started);
-  // Whether the upstream connection may serve another request once this response is read.
-  // A connection that started with a PROXY header speaks for one client only: never shared.
-  const bool reusable = x.resp.keep_alive && x.resp.framing != http::Framing::until_close &&
-                        srv.send_proxy == config::ProxyProtocol::none;
-  const int status = x.resp.status;
-  RelayResult rr = co_await d.relay_response(x, info, be, upgrade);
-  x.inflight.drop();
-  auto& up = d.upstream_slot();
-  if (rr.keep_upstream && reusable && up) r.c.w_.pool().put(std::move(up), be.pool_max_idle, be.pool_idle_timeout);
-  else up.reset();
-  std::string_view term = rr.termination;
-  if (term.empty() && rs.hops) term = "replayed";
-  r.log(rr.status ? rr.status : status, bytes_in + rr.in_extra, rr.out, srv.name, upstream_ms, retries, term);
-  co_return rr.keep_downstream;
-}
-
-}  // namespace
-
-awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc) {
-  Request r(d, req, sc);
-  accept(r);
-  if (auto local = local_answer(r)) {
-    const bool keep = req.keep_alive;
-    const uint64_t n = co_await d.send_local(*local, !keep);
-    if (local->logged) r.log(local->status, 0, n, {}, -1, 0, local->termination);
-    co_return n != 0 && keep;
-  }
-  bool keep = false;
-  const int app = co_await admit(r, keep);
-  if (app < 0) co_return keep;
-  struct Release {
-    AppBudget& b;
-    ~Release() { b.release(); }
-  } release{*r.plan.apps[app].budget};
-  if (d.abandoned()) {  // an HTTP/2 stream reset while it waited for the budget
-    r.log(0, 0, 0, {}, -1, 0, "client-abort");
-    co_return false;
-  }
-  const PlanApp& pa = r.plan.apps[app];
-  d.routed(pa, *r.plan.backends[pa.backend].cfg);
-  co_return co_await forward(r, app);
+  // respond
+  const config::Backend& be = *r.plan.backends[r.plan.apps[x.app].backend].cfg;
+  const Answered a{x.resp.keep_alive && x.resp.framing != http::Framing::until_close, x.resp.status, bytes_in, retries,
+                   ms_since(x.started)};
+  const RelayResult rr = co_await d.relay_response(x, info, be, upgrade);
+  co_return responded(r, x, rr, rs, a);
 }
 
 }  // namespace ferry::proxy

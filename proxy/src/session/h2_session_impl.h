@@ -89,6 +89,7 @@ class Connection : public DownstreamConn, public std::enable_shared_from_this<Co
   Signal write_wake_;  // kick(): the writer has frames to look for
   std::array<char, 16 * 1024> rbuf_;
   std::string out_;    // frames being written
+  FieldBlock fields_;  // response heads are built here (relay_response, interim), then submitted
   bool writing_ = false;    // a write is in flight
   bool recv_dead_ = false;  // nghttp2 failed on input: no more of it is fed
   bool shutting_down_ = false;

@@ -135,11 +135,14 @@ class ResponseBodySink final : public http::BodySink {
  public:
   ResponseBodySink(Connection& c, StreamState& s, std::chrono::milliseconds timeout) : c_(c), s_(s), timeout_(timeout) {}
 
+  // Without waiting while the queue stays below kResponseBuffer.
+  bool poll_write(std::string_view data, bool, BodyResult::Error& e) override {
+    if (!s_.closed && s_.resp_body.size() + data.size() >= kResponseBuffer) return false;
+    e = queue(data);
+    return true;
+  }
   awaitable<BodyResult::Error> write(std::string_view data, bool) override {
-    if (s_.closed) co_return BodyResult::Error::write;
-    s_.resp_body.append(data);
-    nghttp2_session_resume_data(c_.ng_, s_.id);
-    c_.kick();
+    if (BodyResult::Error e = queue(data); e != BodyResult::Error::none) co_return e;
     while (s_.resp_body.size() >= kResponseBuffer) {
       s_.dl.arm(timeout_);
       co_await s_.wake.wait();
@@ -148,16 +151,30 @@ class ResponseBodySink final : public http::BodySink {
     }
     co_return BodyResult::Error::none;
   }
-  awaitable<BodyResult::Error> finish(std::string_view trailers) override {
-    if (s_.closed) co_return BodyResult::Error::write;
+  bool poll_finish(std::string_view trailers, BodyResult::Error& e) override {
+    e = end(trailers);
+    return true;
+  }
+  awaitable<BodyResult::Error> finish(std::string_view trailers) override { co_return end(trailers); }
+
+ private:
+  // The span queued for nghttp2's data provider (which is woken), unless the stream is gone.
+  BodyResult::Error queue(std::string_view data) {
+    if (s_.closed) return BodyResult::Error::write;
+    s_.resp_body.append(data);
+    nghttp2_session_resume_data(c_.ng_, s_.id);
+    c_.kick();
+    return BodyResult::Error::none;
+  }
+  BodyResult::Error end(std::string_view trailers) {
+    if (s_.closed) return BodyResult::Error::write;
     s_.resp_trailers.assign(trailers);  // the provider filters them (trailer_fields)
     s_.resp_end = true;
     nghttp2_session_resume_data(c_.ng_, s_.id);
     c_.kick();
-    co_return BodyResult::Error::none;
+    return BodyResult::Error::none;
   }
 
- private:
   Connection& c_;
   StreamState& s_;
   std::chrono::milliseconds timeout_;
@@ -228,10 +245,9 @@ class StreamDownstream final : public RequestDownstream {
   // 103 Early Hints goes on to the client; other 1xx stop here.
   awaitable<void> interim(const http::ResponseHead& r) override {
     if (r.status != 103 || s_.closed) co_return;
-    std::string arena;
-    std::vector<nghttp2_nv> nv;
-    response_fields(r, {}, arena, nv);
-    nghttp2_submit_headers(c_.ng_, NGHTTP2_FLAG_NONE, s_.id, nullptr, nv.data(), nv.size(), nullptr);
+    FieldBlock& f = c_.fields_;
+    response_fields(r, {}, f.arena, f.nv);
+    nghttp2_submit_headers(c_.ng_, NGHTTP2_FLAG_NONE, s_.id, nullptr, f.nv.data(), f.nv.size(), nullptr);
     c_.kick();
   }
 
@@ -283,9 +299,8 @@ awaitable<RelayResult> StreamDownstream::relay_response(Exchange& x, const Reque
     rr.termination = "client-abort";
     co_return rr;
   }
-  std::string arena;
-  std::vector<nghttp2_nv> nv;
-  response_fields(resp, info.request_id, arena, nv);
+  std::vector<nghttp2_nv>& nv = c.fields_.nv;
+  response_fields(resp, info.request_id, c.fields_.arena, nv);
   const Framing framing = resp.framing;
   const uint64_t length = resp.content_length;
   s.up->buf.consume(resp.head_size);

@@ -25,9 +25,9 @@ struct HeadOutcome {
   bool refused = false;  // closed: the server refused the stream unprocessed
 };
 
-// The steps of one run_exchange call over the plan's view of the app's backend; run_exchange
-// is the attempt loop (one coroutine frame less per request than a loop in here). Lives on
-// run_exchange's frame; every reference is the caller's (see Exchange).
+// The steps of one run_exchange call over the plan's view of the app's backend, as plain
+// functions where they need not wait: run_exchange, the attempt loop, awaits only the I/O.
+// Lives on run_exchange's frame; every reference is the caller's (see Exchange).
 class ExchangeRun {
  public:
   ExchangeRun(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down)
@@ -47,100 +47,47 @@ class ExchangeRun {
     return true;
   }
 
-  // One attempt on server `i`: connect or take a connection, send the head (and the body),
-  // read the final response head, and judge it.
-  awaitable<Next> attempt(int i) {
+  // The start of one attempt on server `i`.
+  void begin(int i) {
     ServerState& st = *pb_.servers[i].state;
     x_.last = i;
     if (x_.attempts > 0) st.retries.fetch_add(1, std::memory_order_relaxed);
     x_.inflight.take(&st);
     x_.started = SteadyClock::now();
-
-    bool reused = false;
-    const std::error_code ec = co_await open(i, reused);
-    if (ec && gone()) co_return Next::stop;
-    if (ec) {
-      connect_failed(i, ec);
-      co_return Next::retry;
-    }
-
-    // The head, plus the body bytes we already have, in one write. A request for an instance
-    // on another node names the app and the instance for the hosting node (backhaul metadata).
-    size_t nextra = nreq_;
-    if (pb_.servers[i].peer) {
-      extra_[nextra++] = {"Ferry-App", pa_.cfg->name};
-      extra_[nextra++] = {"Ferry-Instance", pb_.servers[i].cfg->name};
-    }
-    x_.dl.arm(be_.timeouts.server);
-    const auto wec = co_await x_.up->send_head(req_.head, std::span(extra_.data(), nextra), req_.body, req_.replayable);
-    if (wec && gone()) co_return Next::stop;
-    if (wec) co_return sent_failed(i, reused, wec);
-    if (!req_.replayable) {
-      x_.body_sent = true;
-      x_.body = co_await down_.send_body(*x_.up);
-      if (!x_.body.ok()) {
-        x_.up.reset();
-        co_return Next::stop;
-      }
-    }
-    const HeadOutcome h = co_await read_final_head();
-    co_return judge(i, reused, h);
   }
 
-  // The answering server's success (or 5xx failure) and response count.
-  void record_outcome() {
-    if (x_.server < 0) {
-      x_.inflight.drop();
-      return;
+  // A connection for server `i` into x.up without waiting: a stream on an established HTTP/2
+  // connection with room, or a pooled HTTP/1 connection. False: open() makes one.
+  bool take(int i, bool& reused) {
+    auto& up = x_.up;
+    if (h2(i)) {
+      up = nullptr;
+      const PeerState* peer = pb_.servers[i].peer;
+      reused = x_.w.h2_upstreams().try_open(peer ? peer->backhaul : pb_.states[i], up);
+    } else {
+      up = x_.w.pool().take(pb_.servers[i].state);
+      reused = up != nullptr;
     }
-    ServerState& st = *pb_.servers[x_.server].state;
-    if (x_.resp.status >= 500) st.record_failure(be_.passive, now_ms());
-    else
-      st.record_success(static_cast<uint32_t>(
-          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x_.started).count()));
-    st.responses.fetch_add(1, std::memory_order_relaxed);
+    return reused;
   }
 
- private:
-  // The attempt failed on a connection that had served before (a pooled one the server
-  // closed, a backhaul to a node that just died): one such retry is free. A fresh one: the
-  // server failed, and is not tried again.
-  void blame(int i, bool reused) {
-    if (!reused) {
-      x_.tried[i] = true;
-      pb_.servers[i].state->record_failure(be_.passive, now_ms());
-    } else if (x_.free_retries == 0) {
-      x_.free_retries = 1;
-    }
-  }
-
-  // A stream on a shared HTTP/2 connection (opened when none has room), a pooled connection,
-  // or a new one, into x.up. An Upgrade to a remote instance crosses the backhaul on a TCP
-  // connection of its own (HTTP/1.1 to the hosting node, which routes it by its
-  // Ferry-App/Ferry-Instance fields).
+  // A new connection (or a stream on an HTTP/2 connection being opened) into x.up.
   awaitable<std::error_code> open(int i, bool& reused) {
     const config::Server& srv = *pb_.servers[i].cfg;
-    const auto& ep = x_.wp.endpoints[pa_.backend][i];
     auto& up = x_.up;
-    const bool h2 = srv.proto != config::UpstreamProto::http1 && !(req_.upgrade && pb_.servers[i].peer);
-    up = h2 ? nullptr : x_.w.pool().take(pb_.servers[i].state);
-    reused = up != nullptr;
-    if (h2) {
-      // A remote instance's requests share its peer's backhaul connections.
-      const PeerState* peer = pb_.servers[i].peer;
-      H2Upstreams::Target t{peer ? peer->backhaul : pb_.states[i], ep, pb_.tls[i].get(),
-                            srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
-      co_return co_await x_.w.h2_upstreams().open(t, be_.timeouts.connect, be_.pool_idle_timeout, up, reused);
-    }
-    if (up) co_return std::error_code{};
+    if (h2(i))
+      co_return co_await x_.w.h2_upstreams().open(h2_target(i), be_.timeouts.connect, be_.pool_idle_timeout, up, reused);
+    reused = false;
     up = std::make_unique<Http1Upstream>(x_.w.io().get_executor(), &x_.w.blocks());
     up->server = pb_.states[i];
-    std::error_code ec = co_await connect_with_timeout(up->sock.socket(), ep, be_.timeouts.connect);
+    std::error_code ec = co_await connect_with_timeout(up->sock.socket(), x_.wp.endpoints[pa_.backend][i], be_.timeouts.connect);
     if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x_.peer);
     co_return ec;
   }
 
-  void connect_failed(int i, const std::error_code& ec) {
+  // The connection failed: retry elsewhere, or stop when the client went away.
+  Next connect_failed(int i, const std::error_code& ec) {
+    if (gone()) return Next::stop;
     ServerState& st = *pb_.servers[i].state;
     const config::Server& srv = *pb_.servers[i].cfg;
     x_.up.reset();
@@ -155,12 +102,27 @@ class ExchangeRun {
       log(config::LogLevel::warning, "server " + be_.name + "/" + srv.name + " ejected after consecutive failures");
     log(config::LogLevel::debug, "connect to " + be_.name + "/" + srv.name + " failed: " + ec.message());
     x_.fail_reason = "could not connect to any server";
+    return Next::retry;
+  }
+
+  // The fields sent after the head to server `i`, with the body bytes we already have in one
+  // write: the request's own, and for an instance on another node, the app and the instance
+  // for the hosting node (backhaul metadata). Arms the server timeout.
+  std::span<const http::Header> extra(int i) {
+    size_t n = nreq_;
+    if (pb_.servers[i].peer) {
+      extra_[n++] = {"Ferry-App", pa_.cfg->name};
+      extra_[n++] = {"Ferry-Instance", pb_.servers[i].cfg->name};
+    }
+    x_.dl.arm(be_.timeouts.server);
+    return std::span(extra_.data(), n);
   }
 
   // Writing the head failed. An HTTP/2 stream the server refused (REFUSED_STREAM, or above its
   // GOAWAY's last id) was not processed (RFC 9113 §8.7): no failure of the server, and safe to
   // send again.
   Next sent_failed(int i, bool reused, const std::error_code& wec) {
+    if (gone()) return Next::stop;
     x_.up.reset();
     if (reused || wec != asio::error::connection_refused) blame(i, reused);
     if (x_.dl.expired()) {
@@ -171,28 +133,28 @@ class ExchangeRun {
     return Next::retry;
   }
 
-  // The response head, skipping interim 1xx responses (the downstream may forward them).
-  awaitable<HeadOutcome> read_final_head() {
-    HeadOutcome h;
-    for (;;) {
-      const HeadRead r = co_await x_.up->read_head(x_.resp, req_.method, x_.dl, be_.timeouts.server);
-      h.got_bytes = h.got_bytes || r.got_bytes;
-      if (r.status != HeadRead::Status::complete) {
-        h.error = r.status == HeadRead::Status::invalid ? 502 : r.status == HeadRead::Status::timeout ? 504 : -1;
-        h.refused = r.refused;
-        co_return h;
-      }
-      const int status = x_.resp.status;
-      if (status >= 100 && status < 200 && status != 101) {
-        co_await down_.interim(x_.resp);
-        x_.up->buf.consume(x_.resp.head_size);
-        continue;
-      }
-      // Only a 101 answer to a request that asked for an upgrade switches the connection to
-      // a tunnel (RFC 9110 §15.2.2); any other 101 is an invalid response.
-      if (status == 101 && !req_.upgrade) h.error = 502;
-      co_return h;
+  // The request body went out through the downstream's streamer (x.body): false when that failed.
+  bool body_sent() {
+    if (x_.body.ok()) return true;
+    x_.up.reset();
+    return false;
+  }
+
+  // One response head read: into `h` when it is final (or the read failed), else true for an
+  // interim 1xx answer that the downstream may forward before the next read.
+  bool interim(const HeadRead& r, HeadOutcome& h) {
+    h.got_bytes = h.got_bytes || r.got_bytes;
+    if (r.status != HeadRead::Status::complete) {
+      h.error = r.status == HeadRead::Status::invalid ? 502 : r.status == HeadRead::Status::timeout ? 504 : -1;
+      h.refused = r.refused;
+      return false;
     }
+    const int status = x_.resp.status;
+    if (status >= 100 && status < 200 && status != 101) return true;
+    // Only a 101 answer to a request that asked for an upgrade switches the connection to
+    // a tunnel (RFC 9110 §15.2.2); any other 101 is an invalid response.
+    if (status == 101 && !req_.upgrade) h.error = 502;
+    return false;
   }
 
   // Whether the attempt's response (or its lack) answers the request.
@@ -235,6 +197,48 @@ class ExchangeRun {
     return req_.replayable && req_.idempotent ? Next::retry : Next::stop;
   }
 
+  // The answering server's success (or 5xx failure) and response count.
+  void record_outcome() {
+    if (x_.server < 0) {
+      x_.inflight.drop();
+      return;
+    }
+    ServerState& st = *pb_.servers[x_.server].state;
+    if (x_.resp.status >= 500) st.record_failure(be_.passive, now_ms());
+    else
+      st.record_success(static_cast<uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(SteadyClock::now() - x_.started).count()));
+    st.responses.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  // The attempt failed on a connection that had served before (a pooled one the server
+  // closed, a backhaul to a node that just died): one such retry is free. A fresh one: the
+  // server failed, and is not tried again.
+  void blame(int i, bool reused) {
+    if (!reused) {
+      x_.tried[i] = true;
+      pb_.servers[i].state->record_failure(be_.passive, now_ms());
+    } else if (x_.free_retries == 0) {
+      x_.free_retries = 1;
+    }
+  }
+
+  // Server `i` is spoken to over HTTP/2: its protocol says so, except for an Upgrade to a
+  // remote instance, which crosses the backhaul on a TCP connection of its own (HTTP/1.1 to
+  // the hosting node, which routes it by its Ferry-App/Ferry-Instance fields).
+  bool h2(int i) const {
+    return pb_.servers[i].cfg->proto != config::UpstreamProto::http1 && !(req_.upgrade && pb_.servers[i].peer);
+  }
+  // A remote instance's requests share its peer's backhaul connections.
+  H2Upstreams::Target h2_target(int i) const {
+    const config::Server& srv = *pb_.servers[i].cfg;
+    const auto& ep = x_.wp.endpoints[pa_.backend][i];
+    const PeerState* peer = pb_.servers[i].peer;
+    return H2Upstreams::Target{peer ? peer->backhaul : pb_.states[i], ep, pb_.tls[i].get(),
+                               srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
+  }
+
   Exchange& x_;
   const UpstreamRequest& req_;
   ExchangeDownstream& down_;
@@ -249,10 +253,14 @@ class ExchangeRun {
 
 }  // namespace
 
+// The attempt loop, one coroutine frame for the whole exchange: each attempt connects or
+// takes a connection, sends the head (and the body), reads the final response head (passing
+// interim 1xx answers on) and is judged by ExchangeRun's steps.
 awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
   ExchangeRun run(x, req, down);
   const PlanApp& pa = x.wp.plan->apps[x.app];
   const PlanBackend& pb = x.wp.plan->backends[pa.backend];
+  const std::chrono::milliseconds timeout = pb.cfg->timeouts.server;
   Balancer& balancer = *x.wp.balancers[pa.backend];
   x.tried.assign(pb.servers.size(), false);
   for (;; ++x.attempts) {
@@ -260,7 +268,29 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints};
     const int i = balancer.pick(pr);
     if (i < 0) break;
-    const Next next = co_await run.attempt(i);
+    run.begin(i);
+    bool reused = false;
+    std::error_code ec;
+    if (!run.take(i, reused)) ec = co_await run.open(i, reused);
+    Next next = Next::stop;
+    if (ec) {
+      next = run.connect_failed(i, ec);
+    } else if (auto wec = co_await x.up->send_head(req.head, run.extra(i), req.body, req.replayable)) {
+      next = run.sent_failed(i, reused, wec);
+    } else {
+      if (!req.replayable) {
+        x.body_sent = true;
+        x.body = co_await down.send_body(*x.up);
+      }
+      if (run.body_sent()) {
+        HeadOutcome h;
+        while (run.interim(co_await x.up->read_head(x.resp, req.method, x.dl, timeout), h)) {
+          co_await down.interim(x.resp);
+          x.up->buf.consume(x.resp.head_size);
+        }
+        next = run.judge(i, reused, h);
+      }
+    }
     if (next == Next::answered) x.server = i;
     if (next != Next::retry) break;
   }

@@ -261,9 +261,8 @@ bool H2ClientConn::submit(const std::shared_ptr<H2PipeState>& st, const http::Ou
                           std::span<const http::Header> extra, std::string_view body, bool whole) {
   // RFC 9113 §8.3.1: pseudo-headers first, :authority for Host, no connection-specific fields
   // (DATA frames replace the framing); the head's index says which fields those are.
-  std::string arena;
-  std::vector<nghttp2_nv> nv;
-  http2::request_fields(head, extra, sock_.is_tls() ? "https" : "http", arena, nv);
+  std::vector<nghttp2_nv>& nv = fields_.nv;
+  http2::request_fields(head, extra, sock_.is_tls() ? "https" : "http", fields_.arena, nv);
   st->framing = head.framing;
   st->remaining = head.content_length;
   st->req_buf.append(body);

@@ -137,6 +137,7 @@ class H2ClientConn : public std::enable_shared_from_this<H2ClientConn> {
   std::map<int32_t, std::shared_ptr<H2PipeState>> streams_;
   std::array<char, 16 * 1024> rbuf_;
   std::string out_;
+  http2::FieldBlock fields_;  // request heads are built here (submit), then submitted
   Signal write_wake_;  // kick(): frames to send (never runs the writer inline)
   asio::steady_timer connected_;  // cancelled when the connect finished: wakes every waiter
   static constexpr size_t kStreamsWhileConnecting = 100;  // the default SETTINGS_MAX_CONCURRENT_STREAMS

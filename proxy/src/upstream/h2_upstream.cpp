@@ -176,11 +176,27 @@ awaitable<std::error_code> H2Upstreams::open(const Target& t, std::chrono::milli
     if (!co_await conn->wait_connected()) co_return std::error_code(asio::error::connection_refused);
     if (conn->has_room()) break;
   }
+  new_stream(std::move(conn), server, out);
+  co_return std::error_code();
+}
+
+bool H2Upstreams::try_open(const std::shared_ptr<ServerState>& server, std::unique_ptr<UpstreamConn>& out) {
+  auto it = conns_.find(server.get());
+  if (it == conns_.end()) return false;
+  for (auto& c : it->second)
+    if (c->has_room() && !c->connecting()) {
+      new_stream(c, server, out);
+      return true;
+    }
+  return false;
+}
+
+void H2Upstreams::new_stream(std::shared_ptr<H2ClientConn> conn, const std::shared_ptr<ServerState>& server,
+                             std::unique_ptr<UpstreamConn>& out) {
   auto st = std::make_shared<H2PipeState>(io_.get_executor());
-  st->conn = conn;
+  st->conn = std::move(conn);
   out = std::make_unique<H2StreamUpstream>(io_.get_executor(), &blocks_, std::move(st));
   out->server = server;
-  co_return std::error_code();
 }
 
 awaitable<std::optional<std::chrono::microseconds>> H2Upstreams::ping(const Target& t, std::chrono::milliseconds timeout) {

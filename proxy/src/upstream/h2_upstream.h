@@ -51,6 +51,9 @@ class H2Upstreams {
   awaitable<std::error_code> open(const Target& target, std::chrono::milliseconds timeout,
                                   std::chrono::milliseconds idle_timeout, std::unique_ptr<UpstreamConn>& out,
                                   bool& reused);
+  // open() without waiting: a new stream on an established connection to `server` with room
+  // for it (then `out` holds it). False: none has room; open() connects or waits.
+  bool try_open(const std::shared_ptr<ServerState>& server, std::unique_ptr<UpstreamConn>& out);
   // An HTTP/2 PING on a connection to `target` (an open one, else a new one, connected within
   // `timeout`): the round-trip time, or nothing when no answer came within `timeout` (or the
   // connect failed). One PING at a time per connection; used by the mesh prober.
@@ -63,6 +66,9 @@ class H2Upstreams {
   void clear();
 
  private:
+  void new_stream(std::shared_ptr<H2ClientConn> conn, const std::shared_ptr<ServerState>& server,
+                  std::unique_ptr<UpstreamConn>& out);
+
   asio::io_context& io_;
   BlockPool& blocks_;
   std::unordered_map<ServerState*, std::vector<std::shared_ptr<H2ClientConn>>> conns_;

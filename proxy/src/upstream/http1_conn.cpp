@@ -1,6 +1,7 @@
 #include "upstream/http1_conn.h"
 
 #include <array>
+#include <span>
 
 #include "http1/chunked.h"
 #include "http1/response_parser.h"
@@ -20,9 +21,12 @@ awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest&
   if (coded && !body.empty()) http1::append_chunk_header(extra_, body.size());
   std::string_view tail = !coded ? std::string_view() : body.empty() ? http1::kLastChunk : "\r\n0\r\n\r\n";
   std::string_view ex(extra_);
-  std::array<asio::const_buffer, 5> bufs{asio::buffer(head.open_wire()), asio::buffer(ex.substr(0, head_end)),
-                                         asio::buffer(ex.substr(head_end)), asio::buffer(body), asio::buffer(tail)};
-  auto [ec, n] = co_await asio::async_write(sock, bufs, use_nothrow);
+  // Only the parts there are (a GET is two): each buffer costs the write a step.
+  std::array<asio::const_buffer, 5> bufs;
+  size_t nbufs = 0;
+  for (std::string_view part : {head.open_wire(), ex.substr(0, head_end), ex.substr(head_end), body, tail})
+    if (!part.empty()) bufs[nbufs++] = asio::buffer(part);
+  auto [ec, n] = co_await asio::async_write(sock, std::span<const asio::const_buffer>(bufs.data(), nbufs), use_nothrow);
   co_return ec;
 }
 
