@@ -150,3 +150,47 @@ TEST_CASE("pump: errors on each side", "[body]") {
     CHECK(t.pump(http::Framing::content_length, 3, false).error == http::BodyResult::Error::write);
   }
 }
+
+TEST_CASE("poll: buffered body bytes are given without waiting; missing ones say wait", "[body]") {
+  using E = http::BodyResult::Error;
+  auto put = [](Buffer& b, std::string_view s) {
+    std::copy(s.begin(), s.end(), b.space());
+    b.commit(s.size());
+  };
+  std::string_view data;
+  bool end = false;
+  E e = E::read;
+  SECTION("content-length, all here") {
+    Run t("", 1);
+    put(t.buf, "hello world");
+    http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::content_length, 8, t.dl, std::chrono::seconds(5));
+    REQUIRE(src.poll(data, end, e));
+    CHECK(e == E::none);
+    CHECK(data == "hello wo");
+    CHECK(end);
+    REQUIRE(src.poll(data, end, e));  // the end again, nothing more
+    CHECK(data.empty());
+    CHECK(end);
+  }
+  SECTION("chunked, a chunk cut short: its first bytes, then wait") {
+    Run t("", 1);
+    put(t.buf, "5\r\nhel");
+    http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::chunked, 0, t.dl, std::chrono::seconds(5));
+    REQUIRE(src.poll(data, end, e));
+    CHECK(e == E::none);
+    CHECK(data == "hel");
+    CHECK_FALSE(end);
+    CHECK_FALSE(src.poll(data, end, e));
+    CHECK(data.empty());
+  }
+  SECTION("nothing buffered: wait, and the awaited next() still reads it all") {
+    Run t("abc", 2);
+    {
+      http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::content_length, 3, t.dl, std::chrono::seconds(5));
+      CHECK_FALSE(src.poll(data, end, e));
+    }
+    auto r = t.pump(http::Framing::content_length, 3, false);
+    CHECK(r.ok());
+    CHECK(t.out->written() == "abc");
+  }
+}

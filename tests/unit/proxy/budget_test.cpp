@@ -281,3 +281,28 @@ TEST_CASE("acquire reports whether the request had to queue (for the queue-wait 
   CHECK(*r2 == BudgetResult::granted);
   b.release();
 }
+
+TEST_CASE("try_acquire: the fast path without a coroutine, never ahead of a queued request", "[budget]") {
+  asio::io_context io;
+  AppBudget b;
+  b.set_limits(limits(1, 10));
+  CHECK(b.try_acquire());
+  CHECK(b.inflight() == 1);
+  CHECK_FALSE(b.try_acquire());  // full: the caller queues with acquire()
+  std::optional<BudgetResult> waiter;
+  start(io, b, 5000ms, waiter);
+  REQUIRE(spin_until(io, [&] { return b.queued() == 1; }));
+  b.release();  // the unit goes to the queued request, not to a later try_acquire
+  CHECK_FALSE(b.try_acquire());
+  REQUIRE(spin_until(io, [&] { return waiter.has_value(); }));
+  CHECK(*waiter == BudgetResult::granted);
+  CHECK(b.inflight() == 1);
+  b.release();
+  CHECK(b.try_acquire());
+  b.release();
+  CHECK(b.inflight() == 0);
+
+  AppBudget unlimited;
+  unlimited.set_limits(limits(0, 0));
+  for (int i = 0; i < 100; ++i) CHECK(unlimited.try_acquire());
+}

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "http/fields.h"
 #include "http2/headers.h"
 #include "http1/response_parser.h"
 
@@ -280,4 +281,33 @@ TEST_CASE("h2 upstream response: status, fields and framing", "[http2]") {
                    resp_fields({{":status", "200"}, {"content-length", "1"}, {"content-length", "2"}})})
       CHECK(to_response_head(f, "GET", false, r) == 502);
   }
+}
+
+TEST_CASE("Connection tokens: a list counts only when it names more than close and hop-by-hop fields",
+          "[http2][fields]") {
+  std::vector<http::Header> hs{{"Connection", "keep-alive"}, {"X-A", "1"}};
+  CHECK_FALSE(http::ConnectionTokens(hs).lists("X-A"));
+  hs.push_back({"connection", "close, x-a"});
+  CHECK(http::ConnectionTokens(hs).lists("X-A"));
+  CHECK_FALSE(http::ConnectionTokens(hs).lists("X-B"));
+  // More such Connection fields than the slots: every one is still seen.
+  std::vector<std::string> names;
+  for (int i = 0; i < 12; ++i) names.push_back("x-" + std::to_string(i));
+  std::vector<http::Header> many;
+  for (const auto& n : names) many.push_back({"Connection", n});
+  const http::ConnectionTokens conn(many);
+  CHECK(conn.lists("X-0"));
+  CHECK(conn.lists("X-11"));
+  CHECK_FALSE(conn.lists("X-12"));
+
+  // A response whose only Connection list is "keep-alive" keeps every other field.
+  std::string raw = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nX-A: 1\r\nServer: s\r\n\r\n";
+  http::ResponseHead r;
+  REQUIRE(http1::parse_response(raw, {}, "GET", r).status == http1::ParseStatus::complete);
+  FieldBlock f;
+  response_fields(r, "", f.arena, f.nv);
+  auto m = nv_map(f.nv);
+  CHECK(m["x-a"] == "1");
+  CHECK(m["server"] == "s");
+  CHECK(m.count("connection") == 0);
 }
