@@ -12,7 +12,11 @@ With --h2 the callgrind part drives HTTP/2 over TLS instead (h2load -n N -c C -m
 500-request warm-up that is counted in the total) and skips the strace part: the downstream
 HTTP/2 request path's cost per request, deterministic where req/s ratios on a shared VM are not.
 
-Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C] [--h2]
+With --cache callgrind also simulates the caches and the branch predictor and prints their
+misses per request: equal instruction counts can still differ in instruction-cache misses when
+the code the request path runs through is spread wider.
+
+Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C] [--h2] [--cache]
 """
 import argparse
 import collections
@@ -66,6 +70,20 @@ def call_counts(path):
     return counts
 
 
+def summary_events(path):
+    """(event, total) pairs of a callgrind file: Ir, and with --cache-sim the cache events
+    (I1mr: first-level instruction-cache misses, D1mr/D1mw data misses, LL: last level) and
+    with --branch-sim the branches (Bc/Bcm conditional and mispredicted, Bi/Bim indirect)."""
+    events, totals = [], []
+    with open(path, errors="replace") as f:
+        for line in f:
+            if line.startswith("events:"):
+                events = line.split()[1:]
+            elif line.startswith(("summary:", "totals:")):
+                totals = [int(x) for x in line.split()[1:]]
+    return list(zip(events, totals))
+
+
 def total_ir(path):
     with open(path, errors="replace") as f:
         for line in f:
@@ -85,7 +103,8 @@ def callgrind(args, ctx, up, out):
     proc = procs.Proc("ferryd-callgrind",
                       ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
                        "--toggle-collect=*_Invoker<std::tuple<ferry::proxy::Worker::start()::{lambda()#1}> > >::_M_run()",
-                       "--dump-instr=no", "--compress-strings=yes",
+                       "--dump-instr=no", "--compress-strings=yes"] +
+                      (["--cache-sim=yes", "--branch-sim=yes"] if args.cache else []) + [
                        args.ferryd_prof, "-f", conf],
                       os.path.join(out, "callgrind.log"), cpus=ctx.proxy_cpus)
     proc.wait_log("ready pid=", timeout=180)
@@ -111,6 +130,8 @@ def callgrind(args, ctx, up, out):
     ir = total_ir(cg)
     print("\n== callgrind: %d %s, worker loop only" % (n, what))
     print("  instructions (user space, worker thread): %d = %.0f per request" % (ir, ir / n))
+    if args.cache:
+        print("  per request: " + "  ".join("%s %.1f" % (e, v / n) for e, v in summary_events(cg)))
     for incl in ("no", "yes"):
         r = subprocess.run(["callgrind_annotate", "--inclusive=" + incl, "--threshold=99",
                             cg], capture_output=True, text=True)
@@ -201,6 +222,8 @@ def main():
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--strace-secs", type=int, default=5)
     ap.add_argument("--h2", action="store_true", help="callgrind on HTTP/2 over TLS; no strace part")
+    ap.add_argument("--cache", action="store_true",
+                    help="simulate the caches and branch predictor too (misses per request; slower)")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     ctx = Ctx(tempfile.mkdtemp(prefix="ferry-prof-"))
