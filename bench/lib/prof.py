@@ -102,7 +102,7 @@ def callgrind(args, ctx, up, out):
     cg = os.path.join(out, "callgrind.out")
     proc = procs.Proc("ferryd-callgrind",
                       ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
-                       "--toggle-collect=*_Invoker<std::tuple<ferry::proxy::Worker::start()::{lambda()#1}> > >::_M_run()",
+                       "--toggle-collect=*_Invoker<std::tuple<ferry::proxy::Worker::start()::{lambda()#1}> > >::_M_run()*",
                        "--dump-instr=no", "--compress-strings=yes"] +
                       (["--cache-sim=yes", "--branch-sim=yes"] if args.cache else []) + [
                        args.ferryd_prof, "-f", conf],
