@@ -104,7 +104,7 @@ ConnectionTokens::ConnectionTokens(const std::vector<Header>& headers) : headers
     if (h.name.size() != 10 || !iequals(h.name, "connection")) continue;
     std::string_view list = h.value, e;
     bool names_more = false;
-    while (!names_more && next_element(list, e)) names_more = !iequals(e, "close") && !is_hop_by_hop(e);
+    while (!names_more && next_element(list, e)) names_more = !is_hop_by_hop(e);
     if (!names_more) continue;
     if (n_ == values_.size()) {
       overflow_ = true;

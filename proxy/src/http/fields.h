@@ -25,7 +25,7 @@ bool listed_in_connection(const std::vector<Header>& headers, std::string_view n
 
 // The names a message's Connection fields list (RFC 9110 §7.6.1), gathered once per message
 // so that each field is checked without rescanning the head. Only lists that name more than
-// "close" and the hop-by-hop fields (which every caller drops anyway) are kept, so the common
+// the hop-by-hop fields (which every caller drops anyway) are kept, so the common
 // "Connection: keep-alive" costs nothing per field. Holds views into the headers it was made
 // from.
 class ConnectionTokens {

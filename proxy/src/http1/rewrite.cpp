@@ -1,6 +1,5 @@
 #include "http1/rewrite.h"
 
-#include <array>
 #include <charconv>
 
 #include "http1/field_rules.h"

@@ -62,8 +62,7 @@ class ExchangeRun {
     auto& up = x_.up;
     if (h2(i)) {
       up = nullptr;
-      const PeerState* peer = pb_.servers[i].peer;
-      reused = x_.w.h2_upstreams().try_open(peer ? peer->backhaul : pb_.states[i], up);
+      reused = x_.w.h2_upstreams().try_open(h2_state(i), up);
     } else {
       up = x_.w.pool().take(pb_.servers[i].state);
       reused = up != nullptr;
@@ -230,12 +229,16 @@ class ExchangeRun {
   bool h2(int i) const {
     return pb_.servers[i].cfg->proto != config::UpstreamProto::http1 && !(req_.upgrade && pb_.servers[i].peer);
   }
-  // A remote instance's requests share its peer's backhaul connections.
+  // The state whose HTTP/2 connections carry server `i`'s streams: a remote instance's
+  // requests share its peer's backhaul connections.
+  const std::shared_ptr<ServerState>& h2_state(int i) const {
+    const PeerState* peer = pb_.servers[i].peer;
+    return peer ? peer->backhaul : pb_.states[i];
+  }
   H2Upstreams::Target h2_target(int i) const {
     const config::Server& srv = *pb_.servers[i].cfg;
     const auto& ep = x_.wp.endpoints[pa_.backend][i];
-    const PeerState* peer = pb_.servers[i].peer;
-    return H2Upstreams::Target{peer ? peer->backhaul : pb_.states[i], ep, pb_.tls[i].get(),
+    return H2Upstreams::Target{h2_state(i), ep, pb_.tls[i].get(),
                                srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
   }
 
