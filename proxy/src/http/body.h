@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <string_view>
 
 #include "http/body_tee.h"
@@ -84,6 +85,38 @@ struct PumpOptions {
   std::function<void()> on_source_end{};
 };
 
+// One body's move from a source to a sink, as steps (read a span, write it, end). run() makes
+// every step that need not wait; only when one must wait does rest(), a coroutine, await it
+// and go on. A body that is already here (most responses) thus moves without a coroutine
+// frame of its own:
+//   BodyPump pump(src, sink, options);
+//   if (!pump.run()) co_await pump.rest();
+//   use(pump.result());
+class BodyPump {
+ public:
+  BodyPump(BodySource& src, BodySink& dst, PumpOptions o = {}) : src_(src), dst_(dst), o_(std::move(o)) {}
+  // true: the body is done (result() is final); false: a step must wait (co_await rest()).
+  bool run();
+  // The remaining steps, waiting where they must; result() is final after it.
+  awaitable<void> rest();
+  const BodyResult& result() const { return r_; }
+
+ private:
+  enum class Step { read, write, end };
+  bool took(BodyResult::Error e);   // after a read: true when done (an error)
+  bool wrote(BodyResult::Error e);  // after a write: true when done (an error)
+
+  BodySource& src_;
+  BodySink& dst_;
+  PumpOptions o_;
+  BodyResult r_;
+  Step step_ = Step::read;
+  std::string_view data_;  // the span read, until it is written
+  bool end_ = false;       // the source is complete after data_
+  bool more_ = false;      // another span or the end follows at once
+};
+
+// A BodyPump run to its end.
 awaitable<BodyResult> pump_body(BodySource& src, BodySink& dst, const PumpOptions& o = {});
 
 }  // namespace ferry::proxy::http

@@ -278,9 +278,10 @@ awaitable<BodyResult> StreamDownstream::send_body(UpstreamConn& up) {
   }
   RequestBodySource src(c, s, client_timeout_);
   http1::StreamBodySink sink(up.sock, framing_ == Framing::chunked && up.chunked_on_wire(), s.dl, server_timeout_);
-  auto r = co_await http::pump_body(src, sink, {max_body_, tee_});
-  if (r.ok()) up.end_body();
-  co_return r;
+  http::BodyPump pump(src, sink, {max_body_, tee_});
+  if (!pump.run()) co_await pump.rest();
+  if (pump.result().ok()) up.end_body();
+  co_return pump.result();
 }
 
 awaitable<RelayResult> StreamDownstream::relay_response(Exchange& x, const RequestInfo& info,
@@ -321,7 +322,9 @@ awaitable<RelayResult> StreamDownstream::relay_response(Exchange& x, const Reque
     http1::StreamBodySource src(s.up->sock, s.up->buf, framing, length, s.dl, be.timeouts.server, 0,
                                 s.up->trailers());
     ResponseBodySink sink(c, s, client_timeout_);
-    auto br = co_await http::pump_body(src, sink);
+    http::BodyPump pump(src, sink);
+    if (!pump.run()) co_await pump.rest();
+    const BodyResult& br = pump.result();
     rr.out = br.bytes;
     // Read in full (or failed): the server is done. The writer coroutine sends the queued end
     // of the body only after this, as it runs from a posted wake-up.

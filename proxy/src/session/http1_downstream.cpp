@@ -93,9 +93,10 @@ awaitable<BodyResult> Session::send_body(UpstreamConn& up) {
   // Chunked stays chunked towards an HTTP/1.1 server; an HTTP/2 stream takes the raw bytes.
   StreamBodySource src(sock_, buf_, framing_, length_, dl_, fe.timeouts.client);
   StreamBodySink sink(up.sock, framing_ == http::Framing::chunked && up.chunked_on_wire(), dl_, server_timeout_);
-  auto r = co_await http::pump_body(src, sink, {max_body_, tee_});
-  if (r.ok()) up.end_body();
-  co_return r;
+  http::BodyPump pump(src, sink, {max_body_, tee_});
+  if (!pump.run()) co_await pump.rest();
+  if (pump.result().ok()) up.end_body();
+  co_return pump.result();
 }
 
 // 103 Early Hints goes on to HTTP/1.1 clients (its hop-by-hop fields dropped); other 1xx stop
@@ -164,7 +165,9 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
     StreamBodySource src(up_->sock, up_->buf, resp_framing, resp_length - early, dl_, be.timeouts.server,
                          kBodyBufferSize, up_->trailers());
     StreamBodySink sink(sock_, body_out == ResponseBodyOut::chunked, dl_, fe.timeouts.client);
-    auto br = co_await http::pump_body(src, sink, {0, nullptr, [&x] { x.inflight.drop(); }});
+    http::BodyPump pump(src, sink, {0, nullptr, [&x] { x.inflight.drop(); }});
+    if (!pump.run()) co_await pump.rest();
+    const BodyResult& br = pump.result();
     rr.out += br.bytes;
     if (!br.ok()) {
       rr.termination = relay_termination(br.error);  // cut short: the client must see the connection end

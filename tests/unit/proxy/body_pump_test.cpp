@@ -1,6 +1,6 @@
-// http/body.h pump_body with the HTTP/1 body codec (http1/body.h) over in-memory streams:
-// every framing in, raw or chunked out, trailers, batching of small chunks, the size cap, the
-// tee, the source-end hook, and errors on both sides.
+// http/body.h pump_body (and its steps, BodyPump) with the HTTP/1 body codec (http1/body.h)
+// over in-memory streams: every framing in, raw or chunked out, trailers, batching of small
+// chunks, the size cap, the tee, the source-end hook, and errors on both sides.
 #include <catch2/catch.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -192,5 +192,77 @@ TEST_CASE("poll: buffered body bytes are given without waiting; missing ones say
     auto r = t.pump(http::Framing::content_length, 3, false);
     CHECK(r.ok());
     CHECK(t.out->written() == "abc");
+  }
+}
+
+namespace {
+// A sink that takes spans without waiting (as an HTTP/2 stream's response queue does) unless
+// `wait_writes`: then each write must be awaited.
+struct QueueSink final : http::BodySink {
+  bool wait_writes = false;
+  std::string got;
+  int awaited = 0;
+  bool finished = false;
+  bool poll_write(std::string_view data, bool, http::BodyResult::Error& e) override {
+    if (wait_writes) return false;
+    got.append(data);
+    e = http::BodyResult::Error::none;
+    return true;
+  }
+  bool poll_finish(std::string_view, http::BodyResult::Error& e) override {
+    finished = true;
+    e = http::BodyResult::Error::none;
+    return true;
+  }
+  awaitable<http::BodyResult::Error> write(std::string_view data, bool) override {
+    ++awaited;
+    got.append(data);
+    co_return http::BodyResult::Error::none;
+  }
+  awaitable<http::BodyResult::Error> finish(std::string_view) override {
+    finished = true;
+    co_return http::BodyResult::Error::none;
+  }
+};
+}  // namespace
+
+TEST_CASE("BodyPump: a body that is here moves in run(); one that must wait goes on in rest()", "[body]") {
+  Run t("", 1);
+  const std::string_view body = "hello world";
+  std::copy(body.begin(), body.end(), t.buf.space());
+  t.buf.commit(body.size());
+  QueueSink sink;
+  SECTION("all buffered, a sink that need not wait: done without a coroutine") {
+    http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::content_length, 11, t.dl, std::chrono::seconds(5));
+    http::BodyPump pump(src, sink);
+    REQUIRE(pump.run());
+    CHECK(pump.result().ok());
+    CHECK(pump.result().bytes == 11);
+    CHECK(sink.got == "hello world");
+    CHECK(sink.finished);
+    CHECK(sink.awaited == 0);
+  }
+  SECTION("a sink that must wait: run() stops at the write, rest() finishes it with the same span") {
+    sink.wait_writes = true;
+    http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::content_length, 11, t.dl, std::chrono::seconds(5));
+    http::BodyPump pump(src, sink);
+    REQUIRE_FALSE(pump.run());
+    CHECK(sink.got.empty());
+    bool done = false;
+    asio::co_spawn(t.io, pump.rest(), [&](std::exception_ptr) { done = true; });
+    t.io.run();
+    REQUIRE(done);
+    CHECK(pump.result().ok());
+    CHECK(pump.result().bytes == 11);
+    CHECK(sink.got == "hello world");
+    CHECK(sink.awaited == 1);
+    CHECK(sink.finished);
+  }
+  SECTION("over the cap in run(): too_large, nothing written") {
+    http1::StreamBodySource src(t.src_stream, t.buf, http::Framing::content_length, 11, t.dl, std::chrono::seconds(5));
+    http::BodyPump pump(src, sink, {5});
+    REQUIRE(pump.run());
+    CHECK(pump.result().error == http::BodyResult::Error::too_large);
+    CHECK(sink.got.empty());
   }
 }
