@@ -20,7 +20,7 @@ build_pkgs=(
   build-essential g++ cmake pkg-config ninja-build
   libpoco-dev libasio-dev libnghttp2-dev libssl-dev
   libnl-3-dev libnl-route-3-dev libnl-genl-3-dev
-  libsqlite3-dev prometheus-cpp-dev libsystemd-dev
+  libsqlite3-dev prometheus-cpp-dev libsystemd-dev libpcre2-dev
   catch2 python3 libjs-chart.js
 )
 test_pkgs=(

@@ -31,6 +31,22 @@ struct DefaultsDraft {
   std::optional<Balance> balance;
 };
 
+// The request rules of one section (sections/rules.cpp): the RuleSet as written, with the
+// names its conditions and use-backend lines refer to, resolved in the `own` pass.
+struct RulesDraft {
+  RuleSet set;
+  std::vector<Arg> acl_names;  // parallel to set.acls
+  struct TermRef {
+    Arg name;      // as written, without a leading '!'
+    size_t rule;   // index into set.rules
+    size_t group;  // index into that rule's cond.any
+    size_t term;   // index into that group
+  };
+  std::vector<TermRef> terms;
+  std::vector<std::pair<size_t, Arg>> backend_refs;  // (rule, NAME) of each use-backend
+  std::optional<Loc> first_kw;  // the first rule directive's keyword (a tcp section has none)
+};
+
 struct FrontendDraft {
   Frontend fe;
   Arg name;
@@ -44,6 +60,7 @@ struct FrontendDraft {
   std::optional<Arg> default_certificate_arg;
   std::optional<Loc> accept_proxy_loc;    // the first bind's `accept-proxy` option
   std::optional<Loc> proxy_senders_kw;    // the first `proxy-senders` keyword
+  RulesDraft rules;
 };
 
 struct BackendDraft {
@@ -70,6 +87,11 @@ struct AppDraft {
   std::optional<Arg> certificate_arg;  // `certificate acme|PATH`
   std::optional<Arg> ip_arg;           // `ip ADDR`
   std::vector<Arg> replay_to_args;     // `replay-to APP...`
+  RulesDraft rules;
+  std::optional<bool> https_redirect;  // `https-redirect on|off`
+  std::optional<Arg> https_redirect_arg;
+  std::optional<Loc> hsts_kw;
+  std::vector<Arg> frontend_args;      // `frontends NAME...`
 };
 
 struct AcmeDraft {

@@ -160,6 +160,10 @@ std::optional<Address> parse_address(std::string_view s, std::string& why) {
       why = "invalid address " + quoted(s) + ": an IPv6 address needs brackets, e.g. [::1]:80";
       return std::nullopt;
     }
+    if (host == "*") {  // HAProxy's spelling
+      why = "invalid address " + quoted(s) + ": write ':" + std::string(port) + "' for every IPv4 address ('*' is HAProxy's spelling)";
+      return std::nullopt;
+    }
     if (!host.empty() && !is_ipv4(host)) {
       bool numeric = true;
       for (char c : host) numeric = numeric && (is_digit(c) || c == '.');

@@ -20,8 +20,11 @@ std::string error_response(int status, std::string_view detail, std::string_view
                            std::string_view extra_headers = {});
 
 // A complete HTTP/1.1 response of Ferry's own that is not an error (the ACME http-01 answer,
-// the mesh load report): status line, Content-Type, Cache-Control: no-store, Content-Length,
-// `Connection: close` when `close`, and `body`.
-std::string local_response(int status, std::string_view content_type, std::string_view body, bool close);
+// the mesh load report, a rule's redirect or return): status line, Content-Type (unless
+// empty), Cache-Control: no-store, Content-Length (not for 204/304, which have no body),
+// `Connection: close` when `close`, `extra_headers` (CRLF-terminated lines), and `body` unless
+// `head` (the answer to a HEAD request).
+std::string local_response(int status, std::string_view content_type, std::string_view body, bool close,
+                           std::string_view extra_headers = {}, bool head = false);
 
 }  // namespace ferry::proxy

@@ -30,29 +30,6 @@ bool parse_port(std::string_view s, uint16_t& out) {
   return true;
 }
 
-// Strict textual address (inet_pton: dotted quad without leading zeros / RFC 4291 text).
-bool parse_addr(std::string_view s, int family, uint16_t port, SockAddr& out) {
-  char tmp[INET6_ADDRSTRLEN + 1];
-  if (s.empty() || s.size() >= sizeof(tmp)) return false;
-  std::memcpy(tmp, s.data(), s.size());
-  tmp[s.size()] = '\0';
-  out = SockAddr{};
-  if (family == AF_INET) {
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    if (inet_pton(AF_INET, tmp, &sin.sin_addr) != 1) return false;
-    std::memcpy(&out, &sin, sizeof(sin));
-  } else {
-    sockaddr_in6 sin6{};
-    sin6.sin6_family = AF_INET6;
-    sin6.sin6_port = htons(port);
-    if (inet_pton(AF_INET6, tmp, &sin6.sin6_addr) != 1) return false;
-    std::memcpy(&out, &sin6, sizeof(sin6));
-  }
-  return true;
-}
-
 // Splits off the next field up to a single SP. False if there is no SP.
 bool next_field(std::string_view& rest, std::string_view& field) {
   const size_t sp = rest.find(' ');
@@ -105,7 +82,7 @@ Result parse_v1(std::string_view buf, Endpoints& out) {
   uint16_t sp = 0, dp = 0;
   if (!parse_port(sport, sp) || !parse_port(dport, dp)) return error("invalid PROXY v1 port");
   Endpoints e;
-  if (!parse_addr(src, family, sp, e.src) || !parse_addr(dst, family, dp, e.dst))
+  if (!parse_ip(src, family, sp, e.src) || !parse_ip(dst, family, dp, e.dst))
     return error("invalid PROXY v1 address");
   out = e;
   return Result{Status::complete, consumed, ""};

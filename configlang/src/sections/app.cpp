@@ -1,11 +1,12 @@
-// `app NAME` sections: host names, the backend serving them, per-app limits; their resolve
-// hooks: backend and replay-to references, hosts unique across apps, dedicated anycast ips,
-// apps no frontend reaches.
+// `app NAME` sections: host names, the backend serving them, per-app limits, request rules
+// (sections/rules.h); their resolve hooks: backend and replay-to references, hosts unique
+// across apps, dedicated anycast ips, apps no frontend reaches.
 #include <algorithm>
 #include <map>
 
 #include "resolve.h"
 #include "sections/common.h"
+#include "sections/rules.h"
 #include "suggest.h"
 #include "values.h"
 
@@ -132,6 +133,60 @@ void resolve_apps(Resolution& r) {
   }
 }
 
+// Pass links: `frontends` names (and the frontends whose `app`/`default-app` an app's scope
+// leaves out), `hsts` only where TLS can reach, and automatic HTTPS: the port plain requests
+// are redirected to (a `tls` bind of an http frontend that reaches the app, 443 preferred).
+void resolve_app_frontends(Resolution& r) {
+  Draft& dr = r.dr;
+  Ctx& ctx = r.ctx;
+  std::vector<std::string> fe_names;
+  for (const auto& f : dr.frontends) fe_names.push_back(f.fe.name);
+  for (size_t ai = 0; ai < dr.apps.size(); ++ai) {
+    AppDraft& a = dr.apps[ai];
+    App& app = a.app;
+    for (const Arg& n : a.frontend_args) {
+      const int fi = lookup(ctx, n, r.cfg.frontend_index, fe_names, "frontend");
+      if (fi >= 0 && std::find(app.frontends.begin(), app.frontends.end(), fi) == app.frontends.end())
+        app.frontends.push_back(fi);
+    }
+    auto reaches = [&](size_t fi) {
+      return app.frontends.empty() || std::find(app.frontends.begin(), app.frontends.end(), int(fi)) != app.frontends.end();
+    };
+    for (size_t fi = 0; fi < dr.frontends.size(); ++fi) {
+      const FrontendDraft& f = dr.frontends[fi];
+      const std::optional<Arg>& ref = f.fe.mode == Mode::tcp ? f.app_ref : f.default_app_ref;
+      if (f.fe.app == static_cast<int>(ai) && ref && !reaches(fi)) {
+        ctx.error(ref->loc, "app '" + app.name + "' is not reached through frontend '" + f.fe.name +
+                                "': its 'frontends' leaves this frontend out");
+        ctx.note(a.frontend_args.front().loc, "scoped here");
+      }
+    }
+    // The port of a `tls` bind through which the app is reached (443 if there is one; a
+    // port-0 bind has none to name yet).
+    uint16_t tls_port = 0;
+    for (size_t fi = 0; fi < dr.frontends.size(); ++fi) {
+      const Frontend& fe = dr.frontends[fi].fe;
+      if (fe.mode != Mode::http || !reaches(fi)) continue;
+      for (const Bind& b : fe.binds)
+        if (b.tls && b.addr.port != 0 && (tls_port == 0 || b.addr.port == 443)) tls_port = b.addr.port;
+    }
+    if (app.mode == Mode::tcp) {
+      if (a.https_redirect_arg) ctx.error(a.https_redirect_arg->loc, "'https-redirect' is for http apps");
+      if (a.hsts_kw) ctx.error(*a.hsts_kw, "'hsts' is for http apps (a tcp app's TLS passes through)");
+      continue;
+    }
+    if (a.hsts_kw && tls_port == 0)
+      ctx.warning(*a.hsts_kw, "'hsts' has no effect: no http frontend reaching app '" + app.name + "' has a 'tls' bind");
+    if (a.https_redirect.value_or(false) && tls_port == 0) {
+      ctx.error(a.https_redirect_arg->loc, "https-redirect on: no http frontend reaching app '" + app.name +
+                                               "' has a 'tls' bind to redirect to");
+      continue;
+    }
+    // Default: on for an app with a certificate (the HTTPS side is really there for it).
+    if (a.https_redirect.value_or(!app.certificate.empty())) app.https_port = tls_port;
+  }
+}
+
 // Pass post: an app no frontend reaches (with a mesh, edges reach every app through the
 // backhaul).
 void warn_unreachable_apps(Resolution& r) {
@@ -230,6 +285,37 @@ void register_section_app(Registry& r) {
          if (!ctx.arity(d, 1, -1, "replay-to APP...")) return;
          for (const auto& a : d.args) cur(dr).replay_to_args.push_back(a);
        }, R::many},
+      {"frontends", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, -1, "frontends NAME...")) return;
+         for (const auto& a : d.args) cur(dr).frontend_args.push_back(a);
+       }, R::many},
+      {"https-redirect", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "https-redirect on|off")) return;
+         if (auto v = ctx.choice(d.args[0], {"on", "off"}, "https-redirect")) {
+           cur(dr).https_redirect = *v == 0;
+           cur(dr).https_redirect_arg = d.args[0];
+         }
+       }},
+      {"hsts", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         cur(dr).hsts_kw = d.keyword.loc;
+         if (!ctx.arity(d, 1, 3, "hsts MAX-AGE [include-subdomains] [preload]")) return;
+         auto age = ctx.duration(d.args[0]);
+         if (!age) return;
+         std::string v = "max-age=" + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(*age).count());
+         bool sub = false, preload = false;
+         for (size_t i = 1; i < d.args.size(); ++i) {
+           auto o = ctx.choice(d.args[i], {"include-subdomains", "preload"}, "hsts option");
+           if (!o) return;
+           (*o == 0 ? sub : preload) = true;
+         }
+         if (sub) v += "; includeSubDomains";
+         if (preload) {
+           v += "; preload";
+           if (!sub || *age < std::chrono::hours(24 * 365))
+             ctx.warning(d.args[0].loc, "browsers' preload lists require 'include-subdomains' and a max-age of at least 365d");
+         }
+         cur(dr).app.hsts = v;
+       }},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          cur(dr).tls_min_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;
@@ -237,6 +323,7 @@ void register_section_app(Registry& r) {
            cur(dr).app.tls_min = *v == 0 ? TlsVersion::v1_2 : TlsVersion::v1_3;
        }},
   };
+  for (auto& l : rule_specs([](Draft& d) -> RulesDraft& { return cur(d).rules; })) s.directives.push_back(std::move(l));
   // Remember where max-body-size was written (a tcp app cannot use it).
   for (auto& spec : s.directives)
     if (spec.keyword == "max-body-size")
@@ -246,8 +333,12 @@ void register_section_app(Registry& r) {
       };
   s.resolve = {
       {Pass::names, index_apps},
+      {Pass::own, [](Resolution& r) {
+         for (auto& a : r.dr.apps) resolve_rules(r, a.rules, a.app.rules, "app '" + a.app.name + "'", a.app.mode == Mode::tcp);
+       }},
       {Pass::links, check_dedicated_ips},
       {Pass::links, resolve_apps},
+      {Pass::links, resolve_app_frontends},
       {Pass::post, warn_unreachable_apps},
       {Pass::freeze, [](Resolution& r) {
          for (auto& a : r.dr.apps) r.cfg.apps.push_back(std::move(a.app));

@@ -1,6 +1,7 @@
 // `backend NAME` sections: servers, balancing, health checks, upstream pools; their resolve
 // hooks: inheritance, and each server's `node` (a mesh peer).
 #include <algorithm>
+#include <map>
 
 #include "resolve.h"
 #include "sections/common.h"
@@ -132,7 +133,15 @@ void server(Ctx& ctx, const Directive& d, Draft& dr) {
   for (size_t i = 2; i < d.args.size(); ++i) {
     const Arg& o = d.args[i];
     if (std::find(opts.begin(), opts.end(), o.text) == opts.end()) {
-      ctx.error(o.loc, "unknown server option '" + o.text + "'" + did_you_mean(o.text, opts));
+      static const std::map<std::string, std::string> kHaproxy = {
+          {"check", "health checks are set per backend: 'health-check tcp|http ...'"},
+          {"inter", "the check interval is 'health-check ... interval D'"},
+          {"ssl", "TLS to a server is 'proto h2' (with 'ca-file', 'verify', 'sni')"},
+      };
+      auto h = kHaproxy.find(o.text);
+      ctx.error(o.loc, "unknown server option '" + o.text + "'" +
+                           (h != kHaproxy.end() ? " (HAProxy habit: in Ferry " + h->second + ")"
+                                                                      : did_you_mean(o.text, opts)));
       return;
     }
     std::string key = o.text.rfind("send-proxy", 0) == 0 ? "send-proxy" : o.text;

@@ -1,7 +1,8 @@
-// `frontend NAME` sections: listeners; their resolve hooks: app references, mode rules, bind
-// conflicts.
+// `frontend NAME` sections: listeners and request rules (sections/rules.h) for all their apps;
+// their resolve hooks: app references, mode rules, bind conflicts.
 #include "resolve.h"
 #include "sections/common.h"
+#include "sections/rules.h"
 #include "suggest.h"
 
 namespace ferry::config::detail {
@@ -181,9 +182,14 @@ void register_section_frontend(Registry& r) {
   };
   for (auto& l : http_limit_specs([](Draft& d) -> LimitsSet& { return cur(d).limits; }))
     s.directives.push_back(std::move(l));
+  for (auto& l : rule_specs([](Draft& d) -> RulesDraft& { return cur(d).rules; })) s.directives.push_back(std::move(l));
   s.resolve = {
       {Pass::names, [](Resolution& r) { r.cfg.frontend_index = index_names(r.ctx, r.dr.frontends, "frontend"); }},
       {Pass::own, resolve_frontends},
+      {Pass::own, [](Resolution& r) {
+         for (auto& f : r.dr.frontends)
+           resolve_rules(r, f.rules, f.fe.rules, "frontend '" + f.fe.name + "'", f.fe.mode == Mode::tcp);
+       }},
       {Pass::own, check_bind_conflicts},
       {Pass::freeze, [](Resolution& r) {
          for (auto& f : r.dr.frontends) r.cfg.frontends.push_back(std::move(f.fe));

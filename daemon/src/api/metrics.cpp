@@ -104,6 +104,8 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
   auto& rejected = fs.family("ferry_app_rejected_requests_total",
                              "Requests answered 503 by the concurrency budget (queue full or queue timeout).",
                              MetricType::Counter);
+  auto& limited = fs.family("ferry_app_rate_limited_requests_total",
+                            "Requests answered 429 by a `rate-limit` rule of the app or its frontend.", MetricType::Counter);
   auto& soft = fs.family("ferry_app_concurrency_soft_limit", "Configured `concurrency soft` (0 = none).",
                          MetricType::Gauge);
   auto& hard = fs.family("ferry_app_concurrency_hard_limit", "Configured `concurrency hard` (0 = unlimited).",
@@ -127,6 +129,7 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
     gauge(queued, {{"app", a.name}}, a.queued);
     if (a.queue_wait.count > 0) histogram(wait, {{"app", a.name}}, a.queue_wait);
     counter(rejected, {{"app", a.name}}, static_cast<double>(a.rejected));
+    if (a.rate_limited > 0) counter(limited, {{"app", a.name}}, static_cast<double>(a.rate_limited));
     gauge(soft, {{"app", a.name}}, a.soft);
     gauge(hard, {{"app", a.name}}, a.hard);
   }

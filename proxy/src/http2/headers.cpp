@@ -241,19 +241,23 @@ int to_response_head(const FieldList& f, std::string_view request_method, bool e
   return 0;
 }
 
-void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
+void error_fields(int status, std::string_view detail, std::string_view request_id, uint32_t retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body) {
   body = error_body(status, detail);
+  // The arena is complete before any view into it is taken.
   arena = std::to_string(status);
-  size_t status_len = arena.size();
+  const size_t status_len = arena.size();
   arena += std::to_string(body.size());
+  const size_t len_end = arena.size();
+  if (retry_after) arena += std::to_string(retry_after);
+  const std::string_view a = arena;
   out.clear();
-  out.push_back(nv(":status", std::string_view(arena.data(), status_len)));
+  out.push_back(nv(":status", a.substr(0, status_len)));
   out.push_back(nv("content-type", "text/plain; charset=utf-8"));
   out.push_back(nv("cache-control", "no-store"));
-  out.push_back(nv("content-length", std::string_view(arena.data() + status_len, arena.size() - status_len)));
+  out.push_back(nv("content-length", a.substr(status_len, len_end - status_len)));
   if (!request_id.empty()) out.push_back(nv("ferry-request-id", request_id));
-  if (retry_after) out.push_back(nv("retry-after", "1"));
+  if (retry_after) out.push_back(nv("retry-after", a.substr(len_end)));
 }
 
 }  // namespace ferry::proxy::http2

@@ -62,8 +62,9 @@ void response_fields(const http::ResponseHead& resp, std::string_view request_id
 void trailer_fields(std::string_view lines, std::string& arena, std::vector<nghttp2_nv>& out);
 
 // Ferry's own responses (errors) on a stream: `out` gets the fields (pointing into `arena`
-// and static strings) and `body` the text/plain page. `retry_after` adds "retry-after: 1".
-void error_fields(int status, std::string_view detail, std::string_view request_id, bool retry_after,
+// and static strings) and `body` the text/plain page. `retry_after` (seconds, 0: none) adds
+// "retry-after".
+void error_fields(int status, std::string_view detail, std::string_view request_id, uint32_t retry_after,
                   std::string& arena, std::vector<nghttp2_nv>& out, std::string& body);
 
 // Upstream direction. The fields of one HEADERS frame from a server, as nghttp2 delivered

@@ -6,25 +6,37 @@
 
 namespace ferry::proxy {
 
+namespace {
+
+// One line per instance this node hosts in `pb`, under `name` (an app, or "@backend").
+void report_backend(std::string& out, std::string_view name, const PlanBackend& pb, int queued, int64_t now) {
+  for (const ServerRef& s : pb.servers) {
+    if (s.peer) continue;  // only what this node hosts
+    // A drained instance is reported unhealthy: the edges stop sending to it too.
+    const bool healthy = !s.cfg->disabled && s.state->healthy.load(std::memory_order_relaxed) &&
+                         !s.state->drained.load(std::memory_order_relaxed) && !s.state->ejected(now);
+    out += name;
+    out += ' ';
+    out += s.cfg->name;
+    out += ' ';
+    out += std::to_string(s.state->inflight.load(std::memory_order_relaxed));
+    out += ' ';
+    out += std::to_string(queued);
+    out += healthy ? " 1\n" : " 0\n";
+  }
+}
+
+}  // namespace
+
 std::string build_load_report(const Plan& plan, int64_t now) {
   std::string out = "ferry-load 1\n";
+  std::vector<bool> an_apps(plan.backends.size(), false);
   for (const PlanApp& pa : plan.apps) {
-    const PlanBackend& pb = plan.backends[pa.backend];
-    for (const ServerRef& s : pb.servers) {
-      if (s.peer) continue;  // only what this node hosts
-      // A drained instance is reported unhealthy: the edges stop sending to it too.
-      const bool healthy = !s.cfg->disabled && s.state->healthy.load(std::memory_order_relaxed) &&
-                           !s.state->drained.load(std::memory_order_relaxed) && !s.state->ejected(now);
-      out += pa.cfg->name;
-      out += ' ';
-      out += s.cfg->name;
-      out += ' ';
-      out += std::to_string(s.state->inflight.load(std::memory_order_relaxed));
-      out += ' ';
-      out += std::to_string(pa.budget->queued());
-      out += healthy ? " 1\n" : " 0\n";
-    }
+    an_apps[pa.backend] = true;
+    report_backend(out, pa.cfg->name, plan.backends[pa.backend], pa.budget->queued(), now);
   }
+  for (size_t b = 0; b < plan.backends.size(); ++b)
+    if (!an_apps[b]) report_backend(out, "@" + plan.backends[b].cfg->name, plan.backends[b], 0, now);
   return out;
 }
 
@@ -74,9 +86,15 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report, const
     int inflight = 0, queue = 0, healthy = 0;
     if (!to_int(next_field(line), inflight) || !to_int(next_field(line), queue) || !to_int(next_field(line), healthy))
       continue;
-    auto it = cfg.app_index.find(std::string(app));
-    if (it == cfg.app_index.end()) continue;
-    const PlanBackend& pb = plan.backends[plan.apps[it->second].backend];
+    int backend = -1;
+    if (app.starts_with("@")) {
+      auto it = cfg.backend_index.find(std::string(app.substr(1)));
+      if (it != cfg.backend_index.end()) backend = it->second;
+    } else if (auto it = cfg.app_index.find(std::string(app)); it != cfg.app_index.end()) {
+      backend = plan.apps[it->second].backend;
+    }
+    if (backend < 0) continue;
+    const PlanBackend& pb = plan.backends[backend];
     for (const ServerRef& s : pb.servers) {
       if (s.cfg->peer != peer || s.cfg->name != inst) continue;
       // The report counts our own requests too: keep only the other edges' share.

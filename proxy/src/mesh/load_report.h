@@ -5,6 +5,9 @@
 // edge's mesh prober every `ping-interval`. Text, one instance per line:
 //   ferry-load 1
 //   <app> <instance> <in-flight> <app queue length> <healthy 0|1>
+//   @<backend> <instance> <in-flight> 0 <healthy 0|1>
+// The `@` lines report the instances of backends that are no app's own (reached through an
+// edge's `use-backend` rule); an edge that predates them skips them as an unknown app.
 // Names are config names (no blanks). Unknown trailing fields are ignored (versioning: a new
 // field is appended; an incompatible change bumps the version on the first line).
 //

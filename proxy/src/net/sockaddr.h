@@ -5,6 +5,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdint>
+#include <string_view>
+
 namespace ferry::proxy {
 
 // Trivial (memcpy-able); always declare it value-initialised, `SockAddr a{};`, which zeroes
@@ -15,5 +18,9 @@ union SockAddr {
   sockaddr_in6 in6;
   int family() const { return sa.sa_family; }
 };
+
+// Strict textual address of `family` (AF_INET: dotted quad without leading zeros; AF_INET6:
+// RFC 4291 text, no brackets) into `out` with `port`. False (out zeroed) when it is not one.
+bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out);
 
 }  // namespace ferry::proxy

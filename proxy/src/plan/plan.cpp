@@ -50,7 +50,17 @@ std::shared_ptr<PeerState> RuntimeRegistry::peer(const config::MeshPeer& p) {
   return st;
 }
 
+std::shared_ptr<rules::RateLimiter> RuntimeRegistry::limiter(const std::string& key, const config::Rule& rule) {
+  auto it = limiters_.find(key);
+  auto l = it != limiters_.end() ? it->second
+                                 : std::make_shared<rules::RateLimiter>(rule.per_hour, rule.burst, static_cast<uint64_t>(now_ms()));
+  limiters_used_[key] = l;
+  return l;
+}
+
 void RuntimeRegistry::retain_only_used() {
+  limiters_ = std::move(limiters_used_);
+  limiters_used_.clear();
   servers_ = std::move(servers_used_);
   budgets_ = std::move(budgets_used_);
   app_stats_ = std::move(app_stats_used_);
@@ -63,6 +73,20 @@ void RuntimeRegistry::retain_only_used() {
   peers_used_.clear();
 }
 
+namespace {
+
+// A section's rate-limit buckets from the registry: the same rule (position and settings) in
+// the same section keeps its buckets across a reload.
+rules::LimiterSource limiters_of(RuntimeRegistry& registry, std::string section) {
+  return [&registry, section = std::move(section)](size_t i, const config::Rule& r) {
+    const std::string key = section + " #" + std::to_string(i) + " " + std::to_string(r.per_hour) + "/h " +
+                            std::to_string(r.burst) + " key " + std::to_string(static_cast<int>(r.key)) + r.name;
+    return registry.limiter(key, r);
+  };
+}
+
+}  // namespace
+
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
                                        RuntimeRegistry& registry, TlsPlan tls,
                                        std::shared_ptr<tls::TicketKeyRing> tickets) {
@@ -74,7 +98,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     const auto& fe = cfg->frontends[f];
     plan->frontends.push_back(
         PlanFrontend{&fe, CidrSet(fe.trusted), std::move(tls.fronts.at(f)), registry.frontend_stats(fe.name),
-                     CidrSet(fe.proxy_senders)});
+                     CidrSet(fe.proxy_senders),
+                     fe.rules.empty() ? nullptr : rules::compile_rules(fe.rules, limiters_of(registry, "frontend " + fe.name))});
     for (size_t i = 0; i < fe.binds.size(); ++i)
       plan->binds[listener_key(fe, i)] = Plan::BindRef{int(plan->frontends.size() - 1), int(i)};
   }
@@ -109,7 +134,8 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
   }
   for (size_t i = 0; i < cfg->apps.size(); ++i) {
     const auto& app = cfg->apps[i];
-    PlanApp pa{&app, app.backend, registry.budget(app.name), registry.app_stats(app.name)};
+    PlanApp pa{&app, app.backend, registry.budget(app.name), registry.app_stats(app.name),
+               app.rules.empty() ? nullptr : rules::compile_rules(app.rules, limiters_of(registry, "app " + app.name))};
     pa.budget->set_limits(app.concurrency);
     plan->apps.push_back(std::move(pa));
     HostRouter& router = app.mode == config::Mode::tcp ? plan->sni_router : plan->router;

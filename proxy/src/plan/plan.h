@@ -7,6 +7,7 @@
 // with. The ServerState / AppBudget objects it points to are shared and atomic.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -21,6 +22,7 @@
 #include "plan/cidr.h"
 #include "plan/tls_plan.h"
 #include "routing/host_router.h"
+#include "rules/program.h"
 #include "runtime/peer_state.h"
 #include "runtime/server_state.h"
 #include "stats/counters.h"
@@ -42,6 +44,14 @@ struct PlanApp {
   int backend = -1;
   std::shared_ptr<AppBudget> budget;
   std::shared_ptr<stats::AppCounters> stats;  // per-worker request counters (by app name)
+  std::shared_ptr<const rules::RuleProgram> rules;  // the app's request rules; null: none
+
+  // `frontends`: whether the app is reached through the frontend `fi` (index into
+  // Plan::frontends, the same as into Config::frontends).
+  bool reached_from(int fi) const {
+    const auto& in = cfg->frontends;
+    return in.empty() || std::find(in.begin(), in.end(), fi) != in.end();
+  }
 };
 
 struct PlanFrontend {
@@ -50,6 +60,7 @@ struct PlanFrontend {
   std::shared_ptr<SSL_CTX> tls;  // connections on its `tls` binds start here; null without any
   std::shared_ptr<stats::FrontendCounters> stats;  // per-worker connection counters (by name)
   CidrSet proxy_senders;  // `proxy-senders`: who may send a PROXY header on `accept-proxy` binds
+  std::shared_ptr<const rules::RuleProgram> rules;  // request rules for all its apps; null: none
 
   // `trust-forwarded` for a connection whose real source is `socket_peer` and whose client is
   // `client` (the same address unless a PROXY header claimed another): both must be listed,
@@ -97,6 +108,9 @@ class RuntimeRegistry {
   std::shared_ptr<stats::AppCounters> app_stats(const std::string& app);
   std::shared_ptr<stats::FrontendCounters> frontend_stats(const std::string& frontend);
   std::shared_ptr<PeerState> peer(const config::MeshPeer& p);
+  // The buckets of a rate-limit rule, kept while `key` (its section, position and settings)
+  // stays the same.
+  std::shared_ptr<rules::RateLimiter> limiter(const std::string& key, const config::Rule& rule);
   // Drops entries not used by the latest build (called after each successful build).
   void retain_only_used();
 
@@ -111,6 +125,7 @@ class RuntimeRegistry {
   std::map<std::string, std::shared_ptr<stats::AppCounters>> app_stats_, app_stats_used_;
   std::map<std::string, std::shared_ptr<stats::FrontendCounters>> fe_stats_, fe_stats_used_;
   std::map<std::string, std::shared_ptr<PeerState>> peers_, peers_used_;
+  std::map<std::string, std::shared_ptr<rules::RateLimiter>> limiters_, limiters_used_;
   std::set<std::pair<std::string, std::string>> drained_;
 };
 

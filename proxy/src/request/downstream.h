@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,13 +60,15 @@ class DownstreamConn {
 };
 
 // A complete response Ferry makes itself (not an error page): the ACME http-01 answer, the
-// mesh load report.
+// mesh load report, a rule's redirect or return.
 struct LocalResponse {
   int status = 200;
-  std::string_view content_type;
+  std::string_view content_type;  // empty: no Content-Type
   std::string body;
   std::string_view termination;  // the access log's termination field ("" for none)
   bool logged = true;            // false: no access-log entry (the mesh load report)
+  std::span<const http::Header> extra{};  // more fields (a redirect's Location)
+  bool head = false;  // the request was HEAD: the fields state the body's length, no body is sent
 };
 
 // Why RequestDownstream::await_body ended early.
@@ -107,8 +110,8 @@ class RequestDownstream : public ExchangeDownstream {
   virtual uint64_t replayable_body_limit() const = 0;
 
   // Ferry's own error page. `close`: the connection ends after it (HTTP/1; an HTTP/2 stream
-  // always ends alone). `retry_after`: with "Retry-After: 1".
-  virtual awaitable<void> send_error(int status, std::string_view detail, bool close, bool retry_after = false) = 0;
+  // always ends alone). `retry_after`: seconds for a Retry-After field (0: none).
+  virtual awaitable<void> send_error(int status, std::string_view detail, bool close, uint32_t retry_after = 0) = 0;
   // A LocalResponse; `close` as for send_error. Returns the bytes sent (0: failed).
   virtual awaitable<uint64_t> send_local(const LocalResponse& r, bool close) = 0;
 

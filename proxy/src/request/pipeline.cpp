@@ -1,9 +1,11 @@
 #include "request/pipeline.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
 #include "acme/http01_tokens.h"
+#include "http/chars.h"
 #include "http/fields.h"
 #include "http1/rewrite.h"
 #include "log.h"
@@ -11,6 +13,7 @@
 #include "request/common.h"
 #include "routing/hints.h"
 #include "routing/request_route.h"
+#include "rules/eval.h"
 #include "upstream/exchange.h"
 #include "upstream/replay.h"
 
@@ -32,6 +35,9 @@ struct Request {
   RequestScratch& sc;
   RequestInfo& info;
   bool has_body;
+  bool ruled = false;  // request rules ran: their response edits apply (sc.rules)
+  uint64_t retry_after_ms = 0;  // a rate-limit rule answered: until its bucket has a token
+  int backend = -1;    // the routed app's backend, or the one a use-backend rule chose
 
   Request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc)
       : d(d),
@@ -94,7 +100,7 @@ struct Refusal {
   std::string reason;
   const char* term = "";
   bool close = false;
-  bool retry_after = false;
+  uint32_t retry_after = 0;  // seconds
 };
 
 // route: the app and its body limit. Returns the app, or -1 with `no` filled.
@@ -106,15 +112,118 @@ int route(Request& r, Refusal& no) {
     no = {route.status, std::move(route.reason), "no-app", !r.may_continue_unread()};
     return -1;
   }
+  const PlanApp& pa = r.plan.apps[app];
+  // `frontends`: an app scoped to other frontends is not here (as if it did not exist).
+  if (!r.fe.backhaul && !pa.reached_from(static_cast<int>(r.c.fe_ - r.plan.frontends.data()))) {
+    no = {404, "no app is configured for host '" + std::string(r.req.host.substr(0, 200)) + "'", "no-app",
+          !r.may_continue_unread()};
+    return -1;
+  }
   r.info.instance.assign(route.instance);
   r.info.app = app;
-  const PlanApp& pa = r.plan.apps[app];
+  r.backend = route.backend >= 0 ? route.backend : pa.backend;
   if (pa.cfg->max_body_size && r.req.framing == http::Framing::content_length &&
       r.req.content_length > pa.cfg->max_body_size) {
     no = {413, "request body exceeds max-body-size", "body-too-large", true};
     return -1;
   }
   return app;
+}
+
+// rules: the client's address as the rules see it: the connection's (after a PROXY header),
+// or, from a `trust-forwarded` peer, the last X-Forwarded-For entry (the client that peer saw).
+void rule_client(const Request& r, SockAddr& addr, std::string_view& text) {
+  addr = r.c.peer_.client;
+  text = r.c.client_ip_;
+  if (!r.c.trusted_) return;
+  std::string_view xff;
+  for (const auto& h : r.req.headers)
+    if (http::iequals(h.name, "x-forwarded-for")) xff = h.value;  // the last field line
+  const size_t comma = xff.rfind(',');
+  std::string_view last = comma == std::string_view::npos ? xff : xff.substr(comma + 1);
+  last = http::chars::trim_ows(last);
+  SockAddr parsed{};
+  if (parse_ip(last, AF_INET, 0, parsed) || parse_ip(last, AF_INET6, 0, parsed)) addr = parsed, text = last;
+}
+
+// rules: the frontend's and the app's request rules (rules/eval.h). Returns the rule that
+// answers (deny, redirect, return), else null with the request edited and r.backend set.
+const config::Rule* run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& client) {
+  const PlanApp& pa = r.plan.apps[app];
+  const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), pa.rules.get()};
+  if ((programs[0] == nullptr && programs[1] == nullptr) || r.fe.backhaul) return nullptr;  // the edge ran them
+  f.req = &r.req;
+  f.host = r.req.host;
+  rule_client(r, client, f.client_ip);
+  f.client = &client;
+  f.ssl = r.c.sock_.ssl();
+  f.version = r.d.protocol() == StatsProtocol::http2 ? 20 : 10 + r.req.minor;
+  f.region = r.plan.config->global.region;
+  f.app = pa.cfg->name;
+  f.request_id = r.info.request_id;
+  f.now_ms = static_cast<uint64_t>(now_ms());
+  const rules::Outcome out = rules::evaluate(programs, 2, f, r.sc.rules);
+  r.ruled = true;
+  r.retry_after_ms = out.retry_after_ms;
+  if (out.answer) return out.answer;
+  if (out.backend >= 0) r.backend = out.backend;
+  rules::apply_request_edits(r.sc.rules, r.req);
+  return nullptr;
+}
+
+// Automatic HTTPS: a plain request to an app with `https_port` is redirected there (308),
+// unless it is an ACME http-01 validation (answered, or routed, as it is) or a trusted proxy
+// in front says the client's connection was HTTPS already (X-Forwarded-Proto).
+bool wants_https(const Request& r, const PlanApp& pa) {
+  if (pa.cfg->https_port == 0 || r.c.sock_.ssl() != nullptr || r.fe.backhaul || r.req.host.empty()) return false;
+  if (r.req.path.substr(0, acme::kAcmeChallengePrefix.size()) == acme::kAcmeChallengePrefix) return false;
+  if (r.c.trusted_)
+    for (const auto& h : r.req.headers)
+      if (http::iequals(h.name, "x-forwarded-proto") && http::iequals(http::chars::trim_ows(h.value), "https")) return false;
+  return true;
+}
+
+awaitable<bool> redirect_to_https(Request& r, const PlanApp& pa) {
+  std::string_view host = r.req.host;
+  host = host.substr(0, host[0] == '[' ? host.find(']') + 1 : host.find(':'));
+  std::string location = "https://" + std::string(host);
+  if (pa.cfg->https_port != 443) location += ":" + std::to_string(pa.cfg->https_port);
+  location += r.req.path.empty() || r.req.path[0] != '/' ? "/" + std::string(r.req.path) : std::string(r.req.path);
+  const http::Header extra{"Location", location};
+  LocalResponse resp{308, {}, {}, "https-redirect"};
+  resp.extra = std::span(&extra, 1);
+  resp.head = r.req.method == "HEAD";
+  const bool close = !r.may_continue_unread();
+  const uint64_t n = co_await r.d.send_local(resp, close);
+  r.log(308, 0, n, {}, -1, 0, resp.termination);
+  co_return n != 0 && !close;
+}
+
+// The answer of a deny, redirect, return or rate-limit rule, and its log line.
+awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::RequestFacts& f) {
+  const bool close = !r.may_continue_unread();
+  if (rule.kind == config::Rule::Kind::deny) {
+    co_await r.d.send_error(rule.status, "denied by a rule", close);
+    r.log(rule.status, 0, 0, {}, -1, 0, "rule-deny");
+    co_return !close;
+  }
+  if (rule.kind == config::Rule::Kind::rate_limit) {
+    r.plan.apps[r.info.app].stats->record_rate_limited();
+    const auto secs = static_cast<uint32_t>((r.retry_after_ms + 999) / 1000);
+    co_await r.d.send_error(429, "rate limit exceeded", close, secs);
+    r.log(429, 0, 0, {}, -1, 0, "rate-limited");
+    co_return !close;
+  }
+  const bool redirect = rule.kind == config::Rule::Kind::redirect;
+  const std::string location = redirect ? rules::redirect_location(rule, f) : std::string();
+  const http::Header extra{"Location", location};
+  LocalResponse resp{rule.status, rule.content_type, redirect ? std::string() : rule.body,
+                     redirect ? "rule-redirect" : "rule-return"};
+  if (redirect) resp.extra = std::span(&extra, 1);
+  resp.head = r.req.method == "HEAD";
+  const uint64_t n = co_await r.d.send_local(resp, close);
+  r.log(rule.status, 0, n, {}, -1, 0, resp.termination);
+  co_return n != 0 && !close;
 }
 
 // budget, when the request has to queue for a unit of its app's concurrency budget (the
@@ -137,7 +246,7 @@ awaitable<int> queue_for_budget(Request& r, int app, Refusal& no) {
 // The exchange failed on the request body (x.body): the answer and the log line.
 awaitable<void> body_failed(Request& r, const Exchange& x, int retries) {
   using E = http::BodyResult::Error;
-  const auto& pb = r.plan.backends[r.plan.apps[x.app].backend];
+  const auto& pb = r.plan.backends[x.backend];
   const auto& br = x.body;
   std::string_view srv = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();
   const double up_ms = ms_since(x.started);
@@ -188,7 +297,7 @@ struct Answered {
 // respond, last step: the upstream connection back to the pool when it may serve again, and
 // the log line. Returns whether the downstream connection may go on.
 bool responded(Request& r, Exchange& x, const RelayResult& rr, const ReplayState& rs, const Answered& a) {
-  const PlanBackend& pb = r.plan.backends[r.plan.apps[x.app].backend];
+  const PlanBackend& pb = r.plan.backends[x.backend];
   const config::Backend& be = *pb.cfg;
   const config::Server& srv = *pb.servers[x.server].cfg;
   // A connection that started with a PROXY header speaks for one client only: never shared.
@@ -221,6 +330,12 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   }
   Refusal no;
   int app = route(r, no);
+  if (app >= 0 && wants_https(r, r.plan.apps[app])) co_return co_await redirect_to_https(r, r.plan.apps[app]);
+  if (app >= 0) {
+    rules::RequestFacts facts;
+    SockAddr client{};
+    if (const config::Rule* answer = run_rules(r, app, facts, client)) co_return co_await rule_answer(r, *answer, facts);
+  }
   if (app >= 0 && !r.plan.apps[app].budget->try_acquire()) app = co_await queue_for_budget(r, app, no);
   if (app < 0) {
     co_await d.send_error(no.status, no.reason, no.close, no.retry_after);
@@ -236,7 +351,7 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
     co_return false;
   }
   const PlanApp& pa = r.plan.apps[app];
-  d.routed(pa, *r.plan.backends[pa.backend].cfg);
+  d.routed(pa, *r.plan.backends[r.backend].cfg);
 
   // forward
   OwnedHints hints;
@@ -264,6 +379,7 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   tee.budget = &r.c.w_.replay_budget();  // the worker's, shared by all its requests
   d.set_tee(tee_on ? &tee : nullptr);
   Exchange x{r.c.w_, *r.wp, app, r.c.peer_, d.deadline(), d.upstream_slot(), r.sc.resp, r.sc.tried};
+  x.backend = r.backend;
   if (!hints_view.empty()) x.hints = &hints_view;
   UpstreamRequest ur{r.sc.head, body, replayable, info.idempotent, method, upgrade};
   co_await run_exchange(x, ur, d);
@@ -292,9 +408,12 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   }
 
   // respond
-  const config::Backend& be = *r.plan.backends[r.plan.apps[x.app].backend].cfg;
+  const config::Backend& be = *r.plan.backends[x.backend].cfg;
   const Answered a{x.resp.keep_alive && x.resp.framing != http::Framing::until_close, x.resp.status, bytes_in, retries,
                    ms_since(x.started)};
+  if (r.ruled) rules::apply_response_edits(r.sc.rules, x.resp);
+  if (!pa.cfg->hsts.empty() && r.c.sock_.ssl() != nullptr)
+    rules::set_response_field(x.resp, "Strict-Transport-Security", pa.cfg->hsts);
   const RelayResult rr = co_await d.relay_response(x, info, be, upgrade);
   co_return responded(r, x, rr, rs, a);
 }

@@ -4,13 +4,16 @@
 //   accept   request id, access-log fields, the request's facts (RequestInfo)
 //   local    answers Ferry gives itself before routing (ACME http-01, the mesh load report)
 //   route    Host/SNI/backhaul metadata -> app (421/404/...), the app's max-body-size
+//   rules    the frontend's and the app's request rules (rules/eval.h): answers (deny,
+//            redirect, return), the backend (use-backend), header edits, path rewrites;
+//            not on the backhaul (the edge ran them)
 //   budget   the app's concurrency budget (503 when full)
 //   forward  the body awaited when small, the upstream head, the exchange with retries
 //            (upstream/exchange.h) and Ferry-Replay (upstream/replay.h)
 //   respond  the answer relayed by the protocol (RequestDownstream::relay_response)
 //   log      counters and the access log, once, whatever the outcome
 //
-// Later features (routing rules, middleware, tracing) are phases here, written once.
+// Later features (middleware, tracing) are phases here, written once.
 //
 // Thread: the worker's. Never throws.
 #pragma once

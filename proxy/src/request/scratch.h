@@ -11,6 +11,7 @@
 
 #include "http/message.h"
 #include "http/outbound.h"
+#include "rules/eval.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy {
@@ -33,6 +34,7 @@ struct RequestScratch {
   http::OutboundRequest head;  // the upstream request head
   std::string out;            // the serialised downstream response head
   std::vector<bool> tried;    // servers tried for this request
+  rules::RuleScratch rules;   // the request rules' working memory and their edits
 };
 
 }  // namespace ferry::proxy

@@ -46,10 +46,19 @@ RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerI
                                  " app on this node";
       return r;
     }
+    int backend = a.backend;
+    if (const std::string_view b = header_value(headers, "Ferry-Backend"); !b.empty()) {
+      auto bi = cfg.backend_index.find(std::string(b));
+      if (bi == cfg.backend_index.end()) {
+        r.status = 421, r.reason = "backend '" + std::string(b.substr(0, 100)) + "' is not configured on this node";
+        return r;
+      }
+      backend = r.backend = bi->second;
+    }
     // Exactly one instance hosted here: a worker is never a relay to a third node.
     r.instance = header_value(headers, "Ferry-Instance");
     const config::Server* found = nullptr;
-    for (const auto& s : cfg.backends[a.backend].servers)
+    for (const auto& s : cfg.backends[backend].servers)
       if (!r.instance.empty() && s.name == r.instance) found = &s;
     if (found == nullptr || found->peer >= 0) {
       r.status = 421, r.reason = "instance '" + std::string(r.instance.substr(0, 100)) + "' of app '" + a.name +

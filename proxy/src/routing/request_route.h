@@ -1,6 +1,7 @@
 // Which app an HTTP request goes to, the same for HTTP/1 sessions and HTTP/2 streams:
 //   - on the mesh backhaul listener: the app named by the edge's Ferry-App metadata, and the
-//     instance named by Ferry-Instance, which must be hosted here (never relayed onwards);
+//     instance named by Ferry-Instance, which must be hosted here (never relayed onwards), in
+//     the backend named by Ferry-Backend (an edge's `use-backend` choice) or the app's;
 //   - on a dedicated anycast address (`app ... ip`): that app, whatever the Host;
 //   - else by Host (exact, then wildcard), then the frontend's default-app.
 //
@@ -23,6 +24,7 @@ struct RequestRoute {
   int status = 0;              // != 0: answer this status with `reason` (app stays -1)
   std::string reason;
   std::string_view instance;   // backhaul: the server (hosted here) to use; empty = any
+  int backend = -1;            // backhaul: the backend an edge's `use-backend` chose; -1 = the app's
 };
 
 // A TLS connection's session and the front context its handshake started on (the plan of

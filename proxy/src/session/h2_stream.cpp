@@ -80,7 +80,7 @@ void respond(Connection& c, StreamState& s, const std::vector<nghttp2_nv>& nv, s
 }
 
 void respond_error(Connection& c, StreamState& s, int status, std::string_view detail, std::string_view id,
-                   bool retry_after = false) {
+                   uint32_t retry_after = 0) {
   std::string arena, body;
   std::vector<nghttp2_nv> nv;
   error_fields(status, detail, id, retry_after, arena, nv, body);
@@ -198,17 +198,26 @@ class StreamDownstream final : public RequestDownstream {
   Deadline& deadline() override { return s_.dl; }
   void set_tee(http::BodyTee* tee) override { tee_ = tee; }
 
-  awaitable<void> send_error(int status, std::string_view detail, bool, bool retry_after) override {
+  awaitable<void> send_error(int status, std::string_view detail, bool, uint32_t retry_after) override {
     respond_error(c_, s_, status, detail, request_id_, retry_after);
     co_return;
   }
 
   awaitable<uint64_t> send_local(const LocalResponse& r, bool) override {
     const std::string status = std::to_string(r.status), len = std::to_string(r.body.size());
-    std::vector<nghttp2_nv> nv{make_nv(":status", status), make_nv("content-type", r.content_type),
-                               make_nv("content-length", len), make_nv("cache-control", "no-store")};
-    respond(c_, s_, nv, r.body);
-    co_return r.body.size();
+    const bool bodiless = r.status == 204 || r.status == 304;
+    std::vector<nghttp2_nv> nv{make_nv(":status", status), make_nv("cache-control", "no-store")};
+    if (!r.content_type.empty()) nv.push_back(make_nv("content-type", r.content_type));
+    if (!bodiless) nv.push_back(make_nv("content-length", len));
+    std::vector<std::string> names;  // HTTP/2 field names are lower-case
+    names.reserve(r.extra.size());
+    for (const auto& h : r.extra) {
+      names.emplace_back(h.name);
+      for (char& ch : names.back()) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+      nv.push_back(make_nv(names.back(), h.value));
+    }
+    respond(c_, s_, nv, bodiless ? std::string() : r.body);
+    co_return bodiless || r.head ? 0 : r.body.size();
   }
 
   void routed(const PlanApp& pa, const config::Backend& be) override {

@@ -34,14 +34,17 @@ void Session::head_done() {
   buf_.consume(head_size_);
 }
 
-awaitable<void> Session::send_error(int status, std::string_view detail, bool close, bool retry_after) {
+awaitable<void> Session::send_error(int status, std::string_view detail, bool close, uint32_t retry_after) {
   head_done();
-  co_await write_error(status, detail, close, retry_after ? "Retry-After: 1\r\n" : "");
+  const std::string extra = retry_after ? "Retry-After: " + std::to_string(retry_after) + "\r\n" : std::string();
+  co_await write_error(status, detail, close, extra);
 }
 
 awaitable<uint64_t> Session::send_local(const LocalResponse& r, bool close) {
   head_done();
-  const std::string out = local_response(r.status, r.content_type, r.body, close);
+  std::string extra;
+  for (const auto& h : r.extra) extra.append(h.name).append(": ").append(h.value).append("\r\n");
+  const std::string out = local_response(r.status, r.content_type, r.body, close, extra, r.head);
   dl_.arm(fe_->cfg->timeouts.client);
   auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out), use_nothrow);
   co_return ec ? 0 : n;

@@ -41,7 +41,7 @@ class Session final : public DownstreamConn, public RequestDownstream {
   DownstreamConn& conn() override { return *this; }
   StatsProtocol protocol() const override { return StatsProtocol::http1; }
   uint64_t replayable_body_limit() const override;
-  awaitable<void> send_error(int status, std::string_view detail, bool close, bool retry_after) override;
+  awaitable<void> send_error(int status, std::string_view detail, bool close, uint32_t retry_after) override;
   awaitable<uint64_t> send_local(const LocalResponse& r, bool close) override;
   void routed(const PlanApp& pa, const config::Backend& be) override;
   void head_done() override;

@@ -87,6 +87,7 @@ void AppCounters::sum_into(AppStats& out) const {
   }
   queue_wait_.sum_into(out.queue_wait);
   out.rejected += rejected_.get();
+  out.rate_limited += rate_limited_.get();
 }
 
 FrontendCounters::FrontendCounters(int workers)

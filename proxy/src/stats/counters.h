@@ -80,6 +80,9 @@ class AppCounters {
   // slow path (which takes its mutex anyway) gets here; a per-worker slot would cost 136
   // bytes per app and worker for a rare event.
   void record_budget(BudgetResult r, bool queued, std::chrono::steady_clock::duration waited);
+  // A request a `rate-limit` rule refused (429). Any thread (a shared counter: a refusal is
+  // not the hot path).
+  void record_rate_limited() { rate_limited_.add(1); }
   // Adds every slot into `out` (requests, duration, bytes, rejected, queue_wait); histograms
   // still need finish_histogram().
   void sum_into(AppStats& out) const;
@@ -90,6 +93,7 @@ class AppCounters {
   std::unique_ptr<AppSlot[]> slots_;
   BasicHistogram<SharedCounter> queue_wait_;
   SharedCounter rejected_;
+  SharedCounter rate_limited_;
 };
 
 // Failed TLS handshakes by reason (the index of tls::HandshakeFailure).

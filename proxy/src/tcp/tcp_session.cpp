@@ -109,6 +109,9 @@ awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket socket, std::share
     }
     rec.host = hello.server_name();
     if (!hello.server_name().empty()) app_index = plan.sni_router.find(hello.server_name());
+    // An app scoped (`frontends`) to other frontends is not reached here.
+    if (app_index >= 0 && !plan.apps[app_index].reached_from(frontend))
+      app_index = -1;
     if (app_index < 0) app_index = fe.app;
     if (app_index < 0) {
       // Refused like a TLS terminator refuses an unknown name: a fatal unrecognized_name

@@ -31,9 +31,9 @@ struct HeadOutcome {
 class ExchangeRun {
  public:
   ExchangeRun(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down)
-      : x_(x), req_(req), down_(down), pa_(x.wp.plan->apps[x.app]), pb_(x.wp.plan->backends[pa_.backend]),
+      : x_(x), req_(req), down_(down), pa_(x.wp.plan->apps[x.app]), pb_(x.wp.plan->backends[x.backend]),
         be_(*pb_.cfg) {
-    nreq_ = std::min(req.extra.size(), extra_.size() - 2);
+    nreq_ = std::min(req.extra.size(), extra_.size() - 3);
     std::copy_n(req.extra.begin(), nreq_, extra_.begin());
   }
 
@@ -79,7 +79,7 @@ class ExchangeRun {
     reused = false;
     up = std::make_unique<Http1Upstream>(x_.w.io().get_executor(), &x_.w.blocks());
     up->server = pb_.states[i];
-    std::error_code ec = co_await connect_with_timeout(up->sock.socket(), x_.wp.endpoints[pa_.backend][i], be_.timeouts.connect);
+    std::error_code ec = co_await connect_with_timeout(up->sock.socket(), x_.wp.endpoints[x_.backend][i], be_.timeouts.connect);
     if (!ec) ec = co_await write_proxy_header(up->sock.socket(), srv.send_proxy, x_.peer);
     co_return ec;
   }
@@ -112,6 +112,9 @@ class ExchangeRun {
     if (pb_.servers[i].peer) {
       extra_[n++] = {"Ferry-App", pa_.cfg->name};
       extra_[n++] = {"Ferry-Instance", pb_.servers[i].cfg->name};
+      // A `use-backend` rule chose another backend than the app's: the node looks the
+      // instance up there.
+      if (x_.backend != pa_.backend) extra_[n++] = {"Ferry-Backend", pb_.cfg->name};
     }
     x_.dl.arm(be_.timeouts.server);
     return std::span(extra_.data(), n);
@@ -237,7 +240,7 @@ class ExchangeRun {
   }
   H2Upstreams::Target h2_target(int i) const {
     const config::Server& srv = *pb_.servers[i].cfg;
-    const auto& ep = x_.wp.endpoints[pa_.backend][i];
+    const auto& ep = x_.wp.endpoints[x_.backend][i];
     return H2Upstreams::Target{h2_state(i), ep, pb_.tls[i].get(),
                                srv.sni.empty() ? ep.address().to_string() : srv.sni, srv.verify};
   }
@@ -249,8 +252,8 @@ class ExchangeRun {
   const PlanBackend& pb_;
   const config::Backend& be_;
   // The fields sent after the head: the request's own extra ones, and the backhaul metadata
-  // (Ferry-App, Ferry-Instance) for an instance on another node.
-  std::array<http::Header, 4> extra_;
+  // (Ferry-App, Ferry-Instance, Ferry-Backend) for an instance on another node.
+  std::array<http::Header, 5> extra_;
   size_t nreq_ = 0;
 };
 
@@ -262,9 +265,9 @@ class ExchangeRun {
 awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDownstream& down) {
   ExchangeRun run(x, req, down);
   const PlanApp& pa = x.wp.plan->apps[x.app];
-  const PlanBackend& pb = x.wp.plan->backends[pa.backend];
+  const PlanBackend& pb = x.wp.plan->backends[x.backend];
   const std::chrono::milliseconds timeout = pb.cfg->timeouts.server;
-  Balancer& balancer = *x.wp.balancers[pa.backend];
+  Balancer& balancer = *x.wp.balancers[x.backend];
   x.tried.assign(pb.servers.size(), false);
   for (;; ++x.attempts) {
     if (x.attempts > pb.cfg->retries + x.free_retries || run.gone()) break;

@@ -75,12 +75,14 @@ class ExchangeDownstream {
 struct Exchange {
   Exchange(WorkerContext& w, const WorkerPlan& wp, int app, const PeerInfo& peer, Deadline& dl,
            std::unique_ptr<UpstreamConn>& up, http::ResponseHead& resp, std::vector<bool>& tried)
-      : w(w), wp(wp), app(app), peer(peer), dl(dl), up(up), resp(resp), tried(tried) {}
+      : w(w), wp(wp), app(app), backend(wp.plan->apps[app].backend), peer(peer), dl(dl), up(up), resp(resp),
+        tried(tried) {}
 
   // Inputs.
   WorkerContext& w;
   const WorkerPlan& wp;
   int app = -1;
+  int backend = -1;  // the app's backend, or the one a `use-backend` rule chose
   const PeerInfo& peer;                // for send-proxy
   Deadline& dl;                        // the caller's; its expiry must cancel `up`
   std::unique_ptr<UpstreamConn>& up;   // the connection in use (the caller's slot)

@@ -31,7 +31,7 @@ std::string_view trim(std::string_view s) {
 // connection when it is clean and reusable, else closes it. x.resp's views die here.
 awaitable<void> discard_response(Exchange& x) {
   const Plan& plan = *x.wp.plan;
-  const PlanBackend& pb = plan.backends[plan.apps[x.app].backend];
+  const PlanBackend& pb = plan.backends[x.backend];
   const config::Backend& be = *pb.cfg;
   const config::Server& srv = *pb.servers[x.server].cfg;
   UpstreamConn& up = *x.up;
@@ -134,7 +134,7 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     if (idx < 0) co_return;
     const std::string_view value = x.resp.headers[idx].value;
     const PlanApp& pa = plan.apps[x.app];
-    const PlanBackend& pb = plan.backends[pa.backend];
+    const PlanBackend& pb = plan.backends[x.backend];
     const config::Server& srv = *pb.servers[x.server].cfg;
     ReplayTarget t;
     if (const char* why = parse_replay(value, t)) {
@@ -227,6 +227,7 @@ awaitable<void> follow_replays(Exchange& x, const UpstreamRequest& req, Exchange
     if (kind == ReplayKind::region) rs.hints_.force_region = rs.target_;
     else if (kind == ReplayKind::instance) rs.hints_.force_instance = rs.target_;
     x.app = app;
+    x.backend = ta.backend;  // a replay goes to the app's own backend (no use-backend there)
     x.hints = kind == ReplayKind::app ? nullptr : &rs.hints_;
     x.server = x.last = -1;
     x.attempts = 0;

@@ -182,7 +182,7 @@ TEST_CASE("h2 response: content-length kept as sent (also for HEAD)", "[http2]")
 TEST_CASE("h2 error responses carry a text page with its length", "[http2]") {
   std::string arena, body;
   std::vector<nghttp2_nv> nv;
-  error_fields(503, "busy", "id1", true, arena, nv, body);
+  error_fields(503, "busy", "id1", 1, arena, nv, body);
   auto m = nv_map(nv);
   CHECK(m[":status"] == "503");
   CHECK(m["content-length"] == std::to_string(body.size()));

@@ -114,3 +114,27 @@ TEST_CASE("load report: our requests that ended while the report travelled do no
   CHECK(w1.remote_inflight == 1);
   CHECK(w1.load() == 2);
 }
+
+TEST_CASE("load report: instances of backends no app owns (use-backend targets) are reported too", "[mesh]") {
+  RuntimeRegistry wreg;
+  auto worker = plan_of(std::string(kMesh) +
+                            "backend b\n    server w1 127.0.0.1:9001\n"
+                            "backend api\n    server a1 127.0.0.1:9002\n"
+                            "app web\n    hosts web.test\n    backend b\n",
+                        wreg);
+  const std::string report = build_load_report(*worker, 1000);
+  CHECK(report == "ferry-load 1\nweb w1 0 0 1\n@api a1 0 0 1\n");
+
+  RuntimeRegistry ereg;
+  auto edge = plan_of(std::string(kMesh) +
+                          "backend b\n    server w1 10.0.0.1:80 node dfw\n"
+                          "backend api\n    server a1 10.0.0.2:80 node dfw\n"
+                          "app web\n    hosts web.test\n    backend b\n    acl api path-prefix /api/\n"
+                          "    use-backend api if api\n",
+                      ereg);
+  CHECK(apply_load_report(*edge, 0, report) == 2);
+  CHECK(edge->backends[1].servers[0].state->remote_healthy == true);
+  // Not listed: unhealthy, as for an app's instance.
+  CHECK(apply_load_report(*edge, 0, "ferry-load 1\nweb w1 0 0 1\n") == 1);
+  CHECK(edge->backends[1].servers[0].state->remote_healthy == false);
+}

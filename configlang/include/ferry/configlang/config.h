@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ferry/configlang/rules.h"
+
 namespace ferry::config {
 
 using Duration = std::chrono::milliseconds;
@@ -160,6 +162,8 @@ struct Frontend {
   // peer's allowed-ips; other sources are refused); requests are routed by their Ferry-App /
   // Ferry-Instance metadata to instances hosted here.
   bool backhaul = false;
+  // Request rules run for every request on this frontend, before the app's (rules.h).
+  RuleSet rules;
   SourceLoc loc;
 };
 
@@ -252,6 +256,18 @@ struct App {
   // `replay-to APP...`: the other apps a Ferry-Replay `app=` from this app's servers may
   // name (indices into Config::apps); its own app is always allowed. Empty: none.
   std::vector<int> replay_to;
+  // Request rules (rules.h), after the frontend's.
+  RuleSet rules;
+  // `hsts MAX-AGE [include-subdomains] [preload]`: the Strict-Transport-Security value sent
+  // on every response to a TLS request (replacing a server's); empty: none.
+  std::string hsts;
+  // Automatic HTTPS (`https-redirect on|off`): the port plain-HTTP requests are redirected to
+  // with 308 (443 is left out of the Location); 0: no redirect. On by default for an http app
+  // with a `certificate` when an http frontend has a `tls` bind.
+  uint16_t https_port = 0;
+  // `frontends NAME...`: the only frontends through which the app is reached (indices into
+  // Config::frontends); empty: every frontend. The mesh backhaul always reaches it.
+  std::vector<int> frontends;
   SourceLoc loc;
 };
 

@@ -50,6 +50,7 @@ struct AppStats {
   int queued = 0;              // waiting for a unit now
   int soft = 0, hard = 0;      // configured limits; hard 0 = unlimited
   uint64_t rejected = 0;       // 503 from the budget (queue full or queue timeout)
+  uint64_t rate_limited = 0;   // 429 from a `rate-limit` rule
   Histogram queue_wait;        // time waited for a unit by requests that waited
   std::string backend;         // its backend's name
 };

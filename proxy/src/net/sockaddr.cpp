@@ -1,0 +1,28 @@
+#include "net/sockaddr.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace ferry::proxy {
+
+bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out) {
+  char tmp[INET6_ADDRSTRLEN + 1];
+  out = SockAddr{};
+  if (s.empty() || s.size() >= sizeof(tmp)) return false;
+  std::memcpy(tmp, s.data(), s.size());
+  tmp[s.size()] = '\0';
+  if (family == AF_INET) {
+    out.in4.sin_family = AF_INET;
+    out.in4.sin_port = htons(port);
+    if (inet_pton(AF_INET, tmp, &out.in4.sin_addr) == 1) return true;
+  } else {
+    out.in6.sin6_family = AF_INET6;
+    out.in6.sin6_port = htons(port);
+    if (inet_pton(AF_INET6, tmp, &out.in6.sin6_addr) == 1) return true;
+  }
+  out = SockAddr{};
+  return false;
+}
+
+}  // namespace ferry::proxy

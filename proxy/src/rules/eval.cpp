@@ -1,0 +1,394 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "rules/eval.h"
+
+#include <pcre2.h>
+
+#include <algorithm>
+
+#include "http/chars.h"
+#include "http/fields.h"
+
+namespace ferry::proxy::rules {
+
+namespace {
+
+using C = config::AclCriterion;
+using M = config::MatchMode;
+using Kind = config::Rule::Kind;
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (http::chars::lower(a[i]) != http::chars::lower(b[i])) return false;
+  return true;
+}
+bool eq(std::string_view a, std::string_view b, bool icase) { return icase ? ieq(a, b) : a == b; }
+
+// The Host without its port: "Example.com:8080" -> "Example.com", "[::1]:80" -> "[::1]".
+std::string_view host_only(std::string_view h) {
+  if (!h.empty() && h[0] == '[') return h.substr(0, h.find(']') == std::string_view::npos ? h.size() : h.find(']') + 1);
+  return h.substr(0, h.find(':'));
+}
+
+bool regex_match(const Regex& re, std::string_view v, RuleScratch& s) {
+  if (!re) return false;
+  if (!s.match) s.match = pcre2_match_data_create(1, nullptr);
+  if (!s.match) return false;
+  return pcre2_match(re.get(), reinterpret_cast<PCRE2_SPTR>(v.data()), v.size(), 0, 0, s.match, nullptr) >= 0;
+}
+
+// `v` against the acl's values by its mode.
+bool match_value(const CompiledAcl& a, std::string_view v, RuleScratch& s) {
+  if (a.mode == M::present) return true;
+  if (a.mode == M::regex) {
+    for (const auto& re : a.regexes)
+      if (regex_match(re, v, s)) return true;
+    return false;
+  }
+  for (const auto& want : a.values) {
+    if (want.size() > v.size()) continue;
+    switch (a.mode) {
+      case M::exact:
+        if (eq(v, want, a.ignore_case)) return true;
+        break;
+      case M::prefix:
+        if (eq(v.substr(0, want.size()), want, a.ignore_case)) return true;
+        break;
+      case M::suffix:
+        if (eq(v.substr(v.size() - want.size()), want, a.ignore_case)) return true;
+        break;
+      case M::substring:
+        for (size_t i = 0; i + want.size() <= v.size(); ++i)
+          if (eq(v.substr(i, want.size()), want, a.ignore_case)) return true;
+        break;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
+// A host name against `host`-style patterns (lower-case; "*.x" matches any name under x).
+bool match_host(const CompiledAcl& a, std::string_view host) {
+  for (const auto& want : a.values) {
+    if (want.size() > 2 && want[0] == '*' && want[1] == '.') {
+      const std::string_view suffix = std::string_view(want).substr(1);  // ".x"
+      if (host.size() > suffix.size() && host.substr(host.size() - suffix.size()) == suffix) return true;
+    } else if (host == want) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Calls `each(name, value)` for every `name=value` of a `sep`-separated list (blanks around
+// pairs skipped); stops when it returns true.
+template <typename F>
+bool any_pair(std::string_view list, char sep, F each) {
+  while (!list.empty()) {
+    const size_t end = list.find(sep);
+    std::string_view pair = list.substr(0, end);
+    list = end == std::string_view::npos ? std::string_view() : list.substr(end + 1);
+    while (!pair.empty() && (pair.front() == ' ' || pair.front() == '\t')) pair.remove_prefix(1);
+    while (!pair.empty() && (pair.back() == ' ' || pair.back() == '\t')) pair.remove_suffix(1);
+    if (pair.empty()) continue;
+    const size_t eqp = pair.find('=');
+    const std::string_view name = pair.substr(0, eqp);
+    const std::string_view value = eqp == std::string_view::npos ? std::string_view() : pair.substr(eqp + 1);
+    if (each(name, value)) return true;
+  }
+  return false;
+}
+
+std::string_view query_of(std::string_view path) {
+  const size_t q = path.find('?');
+  return q == std::string_view::npos ? std::string_view() : path.substr(q + 1);
+}
+
+bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
+  const http::RequestHead& req = *f.req;
+  switch (a.criterion) {
+    case C::path:
+    case C::path_prefix:
+    case C::path_suffix:
+    case C::path_regex: {
+      if (s.norm_path.empty()) normalize_path(req.path, s.norm_path);
+      if (a.criterion == C::path_regex) return match_value(a, s.norm_path, s);
+      const M mode = a.criterion == C::path ? M::exact : a.criterion == C::path_prefix ? M::prefix : M::suffix;
+      // The mode is the criterion's.
+      for (const auto& want : a.values) {
+        const std::string_view v = s.norm_path;
+        if (want.size() > v.size()) continue;
+        const std::string_view part = mode == M::exact ? v : mode == M::prefix ? v.substr(0, want.size())
+                                                                               : v.substr(v.size() - want.size());
+        if (eq(part, want, a.ignore_case)) return true;
+      }
+      return false;
+    }
+    case C::method:
+      for (const auto& want : a.values)
+        if (eq(req.method, want, a.ignore_case)) return true;
+      return false;
+    case C::host:
+      if (s.host.empty() && !f.host.empty()) {
+        const std::string_view h = host_only(f.host);
+        s.host.assign(h);
+        for (char& c : s.host) c = http::chars::lower(c);
+      }
+      return match_host(a, s.host);
+    case C::header:
+      for (const auto& h : req.headers)
+        if (ieq(h.name, a.field) && match_value(a, h.value, s)) return true;
+      return false;
+    case C::query:
+      return any_pair(query_of(req.path), '&', [&](std::string_view n, std::string_view v) {
+        return n == a.field && match_value(a, v, s);
+      });
+    case C::cookie:
+      for (const auto& h : req.headers)
+        if (ieq(h.name, "cookie") && any_pair(h.value, ';', [&](std::string_view n, std::string_view v) {
+              return n == a.field && match_value(a, v, s);
+            }))
+          return true;
+      return false;
+    case C::src:
+      return f.client != nullptr && a.cidrs.contains(*f.client);
+    case C::sni: {
+      const char* name = f.ssl ? SSL_get_servername(f.ssl, TLSEXT_NAMETYPE_host_name) : nullptr;
+      if (name == nullptr) return false;
+      std::string_view n(name);
+      char buf[256];
+      if (n.size() >= sizeof buf) return false;
+      for (size_t i = 0; i < n.size(); ++i) buf[i] = http::chars::lower(n[i]);
+      return match_host(a, std::string_view(buf, n.size()));
+    }
+    case C::tls:
+      return f.ssl != nullptr;
+    case C::http_version:
+      return (a.versions & (f.version == 10 ? 1u : f.version == 11 ? 2u : 4u)) != 0;
+    case C::region:
+      for (const auto& want : a.values)
+        if (f.region == want) return true;
+      return false;
+  }
+  return false;
+}
+
+bool holds(const RuleProgram& p, const config::Condition& c, const RequestFacts& f, RuleScratch& s) {
+  if (c.any.empty()) return true;
+  bool any = false;
+  for (const auto& group : c.any) {
+    bool all = true;
+    for (const auto& t : group) {
+      uint8_t& k = s.known[t.acl];
+      if (k == 0) k = test_acl(p.acls[t.acl], f, s) ? 2 : 1;
+      if ((k == 2) == t.negate) {
+        all = false;
+        break;
+      }
+    }
+    if (all) {
+      any = true;
+      break;
+    }
+  }
+  return any != c.unless;
+}
+
+std::string_view var_value(int var, const RequestFacts& f) {
+  switch (static_cast<Var>(var)) {
+    case Var::client_ip: return f.client_ip;
+    case Var::host: return f.host;
+    case Var::path: return f.req->path;
+    case Var::request_id: return f.request_id;
+    case Var::region: return f.region;
+    case Var::app: return f.app;
+    case Var::scheme: return f.ssl ? "https" : "http";
+  }
+  return {};
+}
+
+RuleScratch::Edit expand(const config::Rule& r, const Template& t, const RequestFacts& f, RuleScratch& s) {
+  const auto off = static_cast<uint32_t>(s.arena.size());
+  for (const auto& part : t.parts) {
+    if (part.var < 0) s.arena += part.text;
+    else s.arena += var_value(part.var, f);
+  }
+  return {&r, off, static_cast<uint32_t>(s.arena.size() - off)};
+}
+
+// One token of a rate-limit rule's bucket for the request's key; 0, or the wait in ms.
+uint64_t take_token(RateLimiter& limiter, const config::Rule& r, const RequestFacts& f) {
+  uint64_t key = 0;  // the app: one bucket
+  if (r.key == config::Rule::LimitKey::client && f.client != nullptr) {
+    const SockAddr& a = *f.client;
+    key = a.family() == AF_INET6
+              ? RateLimiter::hash({reinterpret_cast<const char*>(&a.in6.sin6_addr), sizeof a.in6.sin6_addr})
+              : RateLimiter::hash({reinterpret_cast<const char*>(&a.in4.sin_addr), sizeof a.in4.sin_addr});
+  } else if (r.key == config::Rule::LimitKey::header) {
+    std::string_view v;
+    for (const auto& h : f.req->headers)
+      if (ieq(h.name, r.name)) v = h.value;
+    key = RateLimiter::hash(v);
+  }
+  return limiter.take(key, f.now_ms);
+}
+
+// A leading `prefix` of the path (before its query), on a segment boundary, replaced by `to`.
+void rewrite_prefix(std::string& path, std::string_view prefix, std::string_view to) {
+  const std::string_view p = path;
+  if (p.substr(0, prefix.size()) != prefix) return;
+  const char next = p.size() > prefix.size() ? p[prefix.size()] : '\0';
+  if (prefix.back() != '/' && next != '\0' && next != '/' && next != '?') return;
+  path.replace(0, prefix.size(), to);
+  if (path.empty() || path[0] != '/') path.insert(0, 1, '/');
+}
+
+}  // namespace
+
+RuleScratch::~RuleScratch() {
+  if (match) pcre2_match_data_free(match);
+}
+
+void RuleScratch::clear() {
+  norm_path.clear();
+  host.clear();
+  arena.clear();
+  path.clear();
+  request_edits.clear();
+  response_edits.clear();
+  rewrote = false;
+}
+
+Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s) {
+  s.clear();
+  Outcome out;
+  for (size_t pi = 0; pi < n; ++pi) {
+    const RuleProgram* p = programs[pi];
+    if (p == nullptr || p->empty()) continue;
+    s.known.assign(p->acls.size(), 0);
+    const auto& rules = p->cfg->rules;
+    for (size_t ri = 0; ri < rules.size(); ++ri) {
+      const config::Rule& r = rules[ri];
+      if (!holds(*p, r.cond, f, s)) continue;
+      bool stop = false;
+      switch (r.kind) {
+        case Kind::allow:
+          stop = true;
+          break;
+        case Kind::deny:
+        case Kind::redirect:
+        case Kind::return_:
+          out.answer = &r;
+          return out;
+        case Kind::use_backend:
+          if (out.backend < 0) out.backend = r.backend;
+          break;
+        case Kind::rate_limit:
+          if (const uint64_t wait = take_token(*p->limiters[ri], r, f); wait != 0) {
+            out.answer = &r;
+            out.retry_after_ms = wait;
+            return out;
+          }
+          break;
+        case Kind::request_header:
+          s.request_edits.push_back(expand(r, p->values[ri], f, s));
+          break;
+        case Kind::response_header:
+          s.response_edits.push_back(expand(r, p->values[ri], f, s));
+          break;
+        case Kind::strip_prefix:
+        case Kind::replace_prefix:
+          if (!s.rewrote) s.path.assign(f.req->path.empty() ? std::string_view("/") : f.req->path);
+          s.rewrote = true;
+          rewrite_prefix(s.path, r.target, r.kind == Kind::strip_prefix ? std::string_view() : std::string_view(r.value));
+          break;
+      }
+      if (stop) break;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+template <typename Head>
+void apply(const RuleScratch& s, const std::vector<RuleScratch::Edit>& edits, Head& head) {
+  for (const auto& e : edits) {
+    const config::Rule& r = *e.rule;
+    if (r.op != config::Rule::HeaderOp::add) {
+      auto& hs = head.headers;
+      hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const http::Header& h) { return ieq(h.name, r.name); }), hs.end());
+    }
+    if (r.op != config::Rule::HeaderOp::del)
+      head.headers.push_back({r.name, std::string_view(s.arena).substr(e.off, e.len)});
+  }
+}
+
+}  // namespace
+
+void apply_request_edits(const RuleScratch& s, http::RequestHead& req) {
+  apply(s, s.request_edits, req);
+  if (s.rewrote) req.path = s.path;
+}
+
+void apply_response_edits(const RuleScratch& s, http::ResponseHead& resp) { apply(s, s.response_edits, resp); }
+
+void set_response_field(http::ResponseHead& resp, std::string_view name, std::string_view value) {
+  auto& hs = resp.headers;
+  hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const http::Header& h) { return ieq(h.name, name); }), hs.end());
+  hs.push_back({name, value});
+}
+
+std::string redirect_location(const config::Rule& r, const RequestFacts& f) {
+  using RK = config::Rule::RedirectKind;
+  if (r.redirect == RK::location) return r.target;
+  std::string_view path = f.req->path.empty() ? std::string_view("/") : f.req->path;
+  if (r.drop_query) path = path.substr(0, path.find('?'));
+  if (r.redirect == RK::prefix) return r.target + std::string(path);
+  return r.target + "://" + std::string(host_only(f.host)) + std::string(path);
+}
+
+void normalize_path(std::string_view path, std::string& out) {
+  using http::chars::hex_value;
+  auto hex = [](char c) { return http::chars::is(c, http::chars::kHexDigit); };
+  path = path.substr(0, path.find('?'));
+  out.clear();
+  out.reserve(path.size() + 1);
+  if (path.empty() || path[0] != '/') out += '/';  // each segment follows a slash (see below)
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] == '%' && i + 2 < path.size() && hex(path[i + 1]) && hex(path[i + 2])) {
+      out += static_cast<char>(hex_value(path[i + 1]) * 16 + hex_value(path[i + 2]));
+      i += 2;
+    } else {
+      out += path[i];
+    }
+  }
+  // Segments, in place (what is written never overtakes what is read): empty ones (repeated
+  // slashes) and "." dropped, ".." removes the segment before it.
+  const bool trailing = !out.empty() && out.back() == '/';
+  size_t r = 0, w = 0;
+  while (r < out.size()) {
+    while (r < out.size() && out[r] == '/') ++r;
+    const size_t end = std::min(out.find('/', r), out.size());
+    const size_t len = end - r;
+    if (len == 0 || (len == 1 && out[r] == '.')) {
+      r = end;
+      continue;
+    }
+    if (len == 2 && out[r] == '.' && out[r + 1] == '.') {
+      while (w > 0 && out[w - 1] != '/') --w;
+      if (w > 0) --w;
+      r = end;
+      continue;
+    }
+    out[w++] = '/';
+    for (size_t k = 0; k < len; ++k) out[w++] = out[r + k];
+    r = end;
+  }
+  out.resize(w);
+  // A trailing slash stays ("/admin/" is not "/admin"), as does the root.
+  if (out.empty() || trailing) out += '/';
+}
+
+}  // namespace ferry::proxy::rules

@@ -1,0 +1,93 @@
+// Evaluates the request rules of a frontend and of the routed app (rules/program.h), once per
+// request, in the pipeline's `rules` phase (request/pipeline.cpp), for HTTP/1, HTTP/2 and
+// every protocol alike; then applies their edits to the request head and, later, to the
+// response head.
+//
+// Order: the frontend's rules, then the app's, each in the order written. A rule whose
+// condition holds acts: `allow` ends its section's rules, `deny`/`redirect`/`return` answer
+// (and end everything), the first `use-backend` chooses the backend, header edits and path
+// rewrites are collected. Conditions test the request as it arrived (rewrites do not change
+// what later acls see); the path criteria test its normalized form (normalize_path).
+//
+// Thread: the worker's. Allocates nothing once the scratch is warm. Never throws.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.h"
+#include "net/sockaddr.h"
+#include "rules/program.h"
+
+struct pcre2_real_match_data_8;
+
+namespace ferry::proxy::rules {
+
+// What the rules may look at, about one request. Views valid for the evaluation.
+struct RequestFacts {
+  const http::RequestHead* req = nullptr;  // method, path (with its query), headers
+  std::string_view host;        // the routed Host (as the router saw it)
+  const SockAddr* client = nullptr;  // the client's address (after PROXY / trust-forwarded)
+  std::string_view client_ip;   // its text, for %{client-ip}
+  SSL* ssl = nullptr;           // null: a plain connection
+  int version = 11;             // 10, 11 or 20
+  std::string_view region;      // this edge's region
+  std::string_view app;         // the routed app's name
+  std::string_view request_id;
+  uint64_t now_ms = 0;          // the now_ms() clock, for rate limits
+};
+
+// Per-request working memory (in RequestScratch; capacities are reused).
+struct RuleScratch {
+  RuleScratch() = default;
+  RuleScratch(const RuleScratch&) = delete;
+  RuleScratch& operator=(const RuleScratch&) = delete;
+  ~RuleScratch();
+
+  struct Edit {
+    const config::Rule* rule;
+    uint32_t off, len;  // the expanded value in `arena`
+  };
+  std::vector<uint8_t> known;     // per acl: 0 not evaluated yet, 1 false, 2 true
+  std::string norm_path;          // the normalized path the path criteria test
+  std::string host;               // the Host, lower-case, without port
+  std::string arena;              // expanded header values
+  std::string path;               // the rewritten path (and query), when `rewrote`
+  std::vector<Edit> request_edits, response_edits;
+  bool rewrote = false;
+  pcre2_real_match_data_8* match = nullptr;  // created on first regex match, kept
+  void clear();
+};
+
+struct Outcome {
+  const config::Rule* answer = nullptr;  // deny / redirect / return / rate-limit: Ferry answers with it
+  int backend = -1;                       // use-backend: the backend; -1: the app's
+  uint64_t retry_after_ms = 0;            // rate-limit: until the bucket has a token again
+};
+
+// Runs `programs` (null entries are skipped) in order against `f`.
+Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s);
+
+// The request's head after the rules: header edits (set/add/del) and the rewritten path.
+// Its new views point into `s`, which must outlive the head's use.
+void apply_request_edits(const RuleScratch& s, http::RequestHead& req);
+// The response's head after the rules' response-header edits.
+void apply_response_edits(const RuleScratch& s, http::ResponseHead& resp);
+// Replaces every field `name` of `resp` with one `name: value` (views kept: both must outlive
+// the head's use).
+void set_response_field(http::ResponseHead& resp, std::string_view name, std::string_view value);
+
+// The Location of a `redirect` rule for the request (scheme redirects use `host`, without a
+// port, and keep the path; `drop-query` drops the query).
+std::string redirect_location(const config::Rule& r, const RequestFacts& f);
+
+// RFC 3986 §5.2.4 on the path (query excluded), after decoding every %XX escape and merging
+// repeated slashes: "/a/./b//../%63" -> "/a/c". What a backend may make of the path, so that
+// `/%61dmin` or `//admin/` cannot pass a rule written for `/admin`.
+void normalize_path(std::string_view path, std::string& out);
+
+}  // namespace ferry::proxy::rules

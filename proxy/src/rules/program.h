@@ -1,0 +1,74 @@
+// A section's request rules (config::RuleSet, configlang/rules.h) compiled for matching: acl
+// values prepared (lower-cased for -i, regexes compiled with PCRE2's JIT, CIDRs parsed) and
+// header-value templates split into literal and variable parts.
+//
+// Ownership: built by build_plan() on the control thread for each frontend and app; then
+// immutable, shared by every worker with the plan, and kept alive by it (the config::Rule
+// pointers point into the plan's Config). Matching (rules/eval.h) only reads it; PCRE2
+// matches use the worker's own match data, so sharing the compiled code is safe.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ferry/configlang/config.h"
+#include "plan/cidr.h"
+#include "rules/rate_limiter.h"
+
+struct pcre2_real_code_8;
+
+namespace ferry::proxy::rules {
+
+// The variables of header-value templates, in configlang's order (template_variables()).
+enum class Var { client_ip, host, path, request_id, region, app, scheme };
+
+// A header value: literal text and variables, in order.
+struct Template {
+  struct Part {
+    std::string text;  // literal (when var < 0)
+    int var = -1;      // a Var, or -1
+  };
+  std::vector<Part> parts;
+  bool constant() const { return parts.size() <= 1 && (parts.empty() || parts[0].var < 0); }
+};
+
+struct RegexDeleter {
+  void operator()(pcre2_real_code_8* c) const;
+};
+using Regex = std::unique_ptr<pcre2_real_code_8, RegexDeleter>;
+
+struct CompiledAcl {
+  config::AclCriterion criterion = config::AclCriterion::path;
+  config::MatchMode mode = config::MatchMode::exact;
+  bool ignore_case = false;
+  std::string field;                 // header (lower-case), query or cookie name
+  std::vector<std::string> values;   // lower-cased when ignore_case (and for host/sni)
+  std::vector<Regex> regexes;        // mode regex: one per value
+  CidrSet cidrs;                     // src
+  unsigned versions = 0;             // http-version: bit 0 = 1.0, 1 = 1.1, 2 = 2
+};
+
+struct RuleProgram {
+  const config::RuleSet* cfg = nullptr;  // null or no rules: nothing to do
+  std::vector<CompiledAcl> acls;
+  std::vector<Template> values;  // parallel to cfg->rules: header templates (empty otherwise)
+  // Parallel to cfg->rules: a rate-limit rule's buckets (shared by all workers), else null.
+  std::vector<std::shared_ptr<RateLimiter>> limiters;
+  bool empty() const { return cfg == nullptr || cfg->rules.empty(); }
+};
+
+// The buckets of rate-limit rule `index` of the set being compiled (the RuntimeRegistry's,
+// to keep them across reloads); unset: fresh ones.
+using LimiterSource = std::function<std::shared_ptr<RateLimiter>(size_t index, const config::Rule& rule)>;
+
+// Compiles `set` (which must outlive the program). Never fails: configlang checked every
+// value; a regex that does not compile here (it did there) matches nothing.
+std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, const LimiterSource& limiters = {});
+
+// "%{host}-x" -> [var host, "-x"]; %% -> %.
+Template compile_template(std::string_view text);
+
+}  // namespace ferry::proxy::rules
