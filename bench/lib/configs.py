@@ -63,8 +63,10 @@ def upstream_nginx(d, port, www):
 
 # -- Ferry -------------------------------------------------------------------------------------
 
-def ferry(d, workers, http_port, up_port, tcp_port=None, apps=None, log_level="info", tls_port=None, tls_cert=None):
-    """apps: extra text (app/backend sections) appended; the default app `a` -> backend `b`.
+def ferry(d, workers, http_port, up_port, tcp_port=None, apps=None, log_level="info", tls_port=None, tls_cert=None,
+          app_lines=()):
+    """apps: extra text (app/backend sections) appended; the default app `a` -> backend `b`,
+    with `app_lines` (directives, e.g. request rules) in its section.
     tls_port: a TLS frontend with `tls_cert` (PEM with key) as its default certificate, so the
     load tool's SNI (an IP address) gets it like HAProxy's and nginx's only certificate."""
     text = """global
@@ -98,6 +100,7 @@ app a
     hosts a.test
     backend b
 """.format(w=workers, d=d, lvl=log_level, hp=http_port, up=up_port, pool=POOL)
+    text += "".join("    %s\n" % l for l in app_lines)
     if tcp_port:
         text += """
 frontend t
@@ -118,6 +121,23 @@ frontend webtls
     if apps:
         text += "\n" + apps
     return text
+
+
+def rules_50():
+    """50 request rules that a request for `/` passes through without one matching (so every
+    condition is tested): 40 path prefixes, 8 header tests, 1 regex, each a deny, and 1 header
+    set. Returns (Ferry app lines, HAProxy frontend lines) that mean the same."""
+    ferry, hap = [], []
+    for i in range(40):
+        ferry += ["acl p%d path-prefix /svc%d/" % (i, i), "deny if p%d" % i]
+        hap += ["    acl p%d path_beg /svc%d/" % (i, i), "    http-request deny if p%d" % i]
+    for i in range(8):
+        ferry += ["acl h%d header X-Block-%d" % (i, i), "deny if h%d" % i]
+        hap += ["    acl h%d req.hdr(X-Block-%d) -m found" % (i, i), "    http-request deny if h%d" % i]
+    ferry += ["acl legacy path-regex ^/legacy/[0-9]+/edit$", "deny if legacy", "request-header set X-Edge ferry"]
+    hap += ["    acl legacy path_reg ^/legacy/[0-9]+/edit$", "    http-request deny if legacy",
+            "    http-request set-header X-Edge ferry"]
+    return ferry, "".join(l + "\n" for l in hap)
 
 
 def ferry_many_apps(n):

@@ -98,7 +98,8 @@ def callgrind(args, ctx, up, out):
     port, tls_port = procs.free_ports(2)
     cert = make_tls_cert(ctx) if args.h2 else None
     conf = configs.write(os.path.join(d, "ferry.conf"),
-                         configs.ferry(d, 1, port, up, tls_port=tls_port if args.h2 else None, tls_cert=cert))
+                         configs.ferry(d, 1, port, up, tls_port=tls_port if args.h2 else None, tls_cert=cert,
+                                       app_lines=configs.rules_50()[0] if args.rules else ()))
     cg = os.path.join(out, "callgrind.out")
     proc = procs.Proc("ferryd-callgrind",
                       ["valgrind", "--tool=callgrind", "--callgrind-out-file=" + cg,
@@ -222,6 +223,7 @@ def main():
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--strace-secs", type=int, default=5)
     ap.add_argument("--h2", action="store_true", help="callgrind on HTTP/2 over TLS; no strace part")
+    ap.add_argument("--rules", action="store_true", help="the app carries the 50 request rules of `bench/run rules`")
     ap.add_argument("--cache", action="store_true",
                     help="simulate the caches and branch predictor too (misses per request; slower)")
     args = ap.parse_args()

@@ -301,6 +301,44 @@ class _Chain:
             p.stop()
 
 
+@scenario("rules", "Request rules: 50 rules per app (40 path prefixes, 8 headers, 1 regex, 1 header set; "
+                  "none matches) vs the same Ferry with none, and HAProxy with the same ACLs (keep-alive, "
+                  "32 connections)", 12)
+def rules(ctx):
+    """Targets: `ferry` and `haproxy` carry the 50 rules (so the Ferry/HAProxy ratio compares
+    rule engines); `ferry no rules` is the reference for the cost of the rules themselves,
+    recorded as `rps 50 rules / none`."""
+    key = "rules-c32"
+    up = ctx.upstream_port()
+    ferry_lines, hap_lines = configs.rules_50()
+    targets = [start_proxy(ctx, "ferry", up, tag="50rules", ferry_app_lines=ferry_lines)]
+    if "haproxy" in ctx.proxies:
+        targets.append(start_proxy(ctx, "haproxy", up, tag="50rules", haproxy_frontend=hap_lines))
+    bare = start_proxy(ctx, "ferry", up, tag="norules")
+    bare.name = "ferry no rules"
+    targets.append(bare)
+    ctx.say("  started: " + ", ".join("%s :%d" % (t.name, t.http_port) for t in targets))
+    try:
+        for r in range(ctx.rounds):
+            rps = {}
+            for t in targets:
+                ctx.warm(t)
+                cpu0 = t.proc.cpu_seconds() if t.proc else None
+                res = loadgen.wrk(t.url("/"), 32, ctx.secs, ctx.load_cpus)
+                cpu = _record_cpu(ctx, key, t, cpu0, res["requests"])
+                rps[t.name] = res["rps"]
+                ctx.say("  %-14s round %d %-15s %9.0f req/s  p99 %6.2f ms%s%s"
+                        % (key, r + 1, t.name, res["rps"], res["p99"], cpu, _errs(res)))
+                ctx.record(key, "rps", t.name, res["rps"], "req/s", "higher")
+                ctx.record(key, "p99", t.name, res["p99"], "ms", "lower")
+                ctx.record(key, "errors", t.name, res["errors"] + res["non2xx"], "count", "lower")
+            if rps.get("ferry no rules"):
+                ctx.record(key, "rps 50 rules / none", "ferry", rps["ferry"] / rps["ferry no rules"], "x", "higher")
+    finally:
+        for t in targets:
+            t.stop()
+
+
 def _wait_tcp(addr, port, proc, timeout=15.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -74,7 +74,7 @@ def start_slow_upstream(ctx, delay_ms):
 
 
 def start_proxy(ctx, kind, up_port, tcp=False, tag="", ferry_apps=None, haproxy_frontend="",
-                haproxy_extra="", workers=None, tls_cert=None):
+                haproxy_extra="", workers=None, tls_cert=None, ferry_app_lines=()):
     """Start `kind` (ferry|haproxy|nginx) in front of 127.0.0.1:up_port, pinned on ctx.proxy_cpus.
     With `tls_cert` (PEM: certificate and key) it also listens with TLS on target.tls_port.
 
@@ -93,7 +93,7 @@ def start_proxy(ctx, kind, up_port, tcp=False, tag="", ferry_apps=None, haproxy_
     if kind == "ferry":
         conf = configs.write(os.path.join(d, "ferry.conf"),
                              configs.ferry(d, workers, http_port, up_port, tcp_port, ferry_apps,
-                                           tls_port=tls_port, tls_cert=tls_cert))
+                                           tls_port=tls_port, tls_cert=tls_cert, app_lines=ferry_app_lines))
         proc = Proc(name, [ctx.ferryd, "-f", conf], log, cpus=ctx.proxy_cpus)
         ready_s = proc.wait_log("ready pid=", timeout=300)
     elif kind == "haproxy":
