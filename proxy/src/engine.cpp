@@ -139,18 +139,22 @@ bool Engine::apply(std::shared_ptr<const PreparedConfig> prepared, std::string& 
     for (size_t i = 0; i < fe.binds.size(); ++i) wanted[listener_key(fe, i)] = {&fe, i};
   std::map<std::string, ListenSockets> opened;
   std::string errors;
-  for (const auto& [key, ref] : wanted) {
-    if (m.listeners.count(key)) continue;
-    ListenSockets ls;
-    std::string err;
-    const auto& bind = ref.first->binds[ref.second];
-    if (!open_listen_sockets(bind.addr, nworkers, ls, err)) {
-      errors += err + " (frontend " + ref.first->name + ", " + bind.loc.file + ":" + std::to_string(bind.loc.line) +
-                ":" + std::to_string(bind.loc.col) + ")\n";
-      continue;
+  // Fixed ports first, then port-0 binds: the kernel picks a port-0 bind's port among those not
+  // in use, and a fixed bind opened after it on that same number would join it (SO_REUSEPORT),
+  // two frontends sharing one port.
+  for (const bool any_port : {false, true})
+    for (const auto& [key, ref] : wanted) {
+      const auto& bind = ref.first->binds[ref.second];
+      if ((bind.addr.port == 0) != any_port || m.listeners.count(key)) continue;
+      ListenSockets ls;
+      std::string err;
+      if (!open_listen_sockets(bind.addr, nworkers, ls, err)) {
+        errors += err + " (frontend " + ref.first->name + ", " + bind.loc.file + ":" + std::to_string(bind.loc.line) +
+                  ":" + std::to_string(bind.loc.col) + ")\n";
+        continue;
+      }
+      opened[key] = std::move(ls);
     }
-    opened[key] = std::move(ls);
-  }
   TlsPlan tls_plan;
   std::string tls_err;
   if (!build_tls_plan(*prepared, m.dynamic, tls_plan, tls_err)) errors += tls_err + "\n";
