@@ -437,7 +437,8 @@ def test_shutdown_does_not_hang_on_a_silent_ca():
 def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
     """`challenge http-01`: Pebble's httpPort is Ferry's plain bind; Pebble fetches
     /.well-known/acme-challenge/<token> there, Ferry answers it before routing, and the issued
-    certificate is served on the tls bind. An unknown token goes to the app like any request."""
+    certificate is served on the tls bind. An unknown token goes to the app like any request.
+    Any other plain request is redirected to HTTPS (automatic HTTPS, on by default)."""
     _require_peers()
     be = HttpBackend("acme-be")
     tls_port, http_port = free_port_closed(), free_port_closed()
@@ -460,6 +461,13 @@ def test_http01_certificate_is_issued_and_unknown_tokens_are_routed():
         data = recv_all(s)
     assert data.startswith(b"HTTP/1.1 200"), data[:200]
     assert be.last()["path"] == "/.well-known/acme-challenge/NoSuchToken_1", be.last()
+    # Automatic HTTPS (on by default: the app has a certificate and the frontend a tls bind):
+    # every other plain request is redirected, while the challenges above went through.
+    with socket.create_connection(("127.0.0.1", http_port), timeout=5) as s:
+        s.sendall(b"GET /shop?x=1 HTTP/1.1\r\nHost: a.ferry.example\r\nConnection: close\r\n\r\n")
+        data = recv_all(s)
+    assert data.startswith(b"HTTP/1.1 308"), data[:200]
+    assert b"\r\nLocation: https://a.ferry.example:%d/shop?x=1\r\n" % tls_port in data, data[:300]
     assert fr.stop() == 0
 
 
