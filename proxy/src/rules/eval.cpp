@@ -174,15 +174,53 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
   return false;
 }
 
+// The path batch (RuleProgram::path_batch): every plain path acl in one loop of byte compares.
+void test_path_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s) {
+  if (s.norm_path.empty()) normalize_path(f.req->path, s.norm_path);
+  const std::string_view v = s.norm_path;
+  for (const uint32_t i : p.path_batch) s.known[i] = 1;
+  for (const auto& pv : p.path_values) {
+    const std::string_view want = pv.value;
+    if (want.size() > v.size() || (pv.criterion == C::path && want.size() != v.size())) continue;
+    if (v.compare(pv.criterion == C::path_suffix ? v.size() - want.size() : 0, want.size(), want) == 0) s.known[pv.acl] = 2;
+  }
+}
+
+// The header batch: one walk over the request's fields; each header acl whose field name a
+// field has tests that field's value.
+void test_header_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s) {
+  for (const uint32_t i : p.header_batch) s.known[i] = 1;
+  for (const auto& h : f.req->headers)
+    for (const uint32_t i : p.header_batch) {
+      const CompiledAcl& a = p.acls[i];
+      if (s.known[i] == 1 && h.name.size() == a.field.size() && ieq(h.name, a.field) && match_value(a, h.value, s))
+        s.known[i] = 2;
+    }
+}
+
+// The first test of acl `i` this request (with its batch, if it has one): 2 true, 1 false.
+[[gnu::noinline]] uint8_t first_test(const RuleProgram& p, uint32_t i, const RequestFacts& f, RuleScratch& s) {
+  const C c = p.acls[i].criterion;
+  if (c == C::header) test_header_batch(p, f, s);
+  else if ((c == C::path || c == C::path_prefix || c == C::path_suffix) && !p.acls[i].ignore_case) test_path_batch(p, f, s);
+  else s.known[i] = test_acl(p.acls[i], f, s) ? 2 : 1;
+  return s.known[i];
+}
+
+// Whether acl `i` holds, tested at most once per request. Inline: after the first test (and
+// its batch) it is one load.
+inline bool acl_holds(const RuleProgram& p, uint32_t i, const RequestFacts& f, RuleScratch& s) {
+  const uint8_t k = s.known[i];
+  return (k != 0 ? k : first_test(p, i, f, s)) == 2;
+}
+
 bool holds(const RuleProgram& p, const config::Condition& c, const RequestFacts& f, RuleScratch& s) {
   if (c.any.empty()) return true;
   bool any = false;
   for (const auto& group : c.any) {
     bool all = true;
     for (const auto& t : group) {
-      uint8_t& k = s.known[t.acl];
-      if (k == 0) k = test_acl(p.acls[t.acl], f, s) ? 2 : 1;
-      if ((k == 2) == t.negate) {
+      if (acl_holds(p, static_cast<uint32_t>(t.acl), f, s) == t.negate) {
         all = false;
         break;
       }
@@ -270,7 +308,10 @@ Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFact
     const auto& rules = p->cfg->rules;
     for (size_t ri = 0; ri < rules.size(); ++ri) {
       const config::Rule& r = rules[ri];
-      if (!holds(*p, r.cond, f, s)) continue;
+      const RuleProgram::Head h = p->heads[ri];
+      if (h.acl >= 0 ? acl_holds(*p, static_cast<uint32_t>(h.acl), f, s) != h.fires_on
+                     : h.acl == -2 && !holds(*p, r.cond, f, s))
+        continue;
       bool stop = false;
       switch (r.kind) {
         case Kind::allow:

@@ -97,8 +97,22 @@ std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, con
   auto p = std::make_shared<RuleProgram>();
   p->cfg = &set;
   for (const auto& a : set.acls) p->acls.push_back(compile_acl(a));
+  for (size_t i = 0; i < set.acls.size(); ++i) {
+    const auto c = set.acls[i].criterion;
+    const bool plain_path = (c == config::AclCriterion::path || c == config::AclCriterion::path_prefix ||
+                             c == config::AclCriterion::path_suffix) && !set.acls[i].ignore_case;
+    if (plain_path) {
+      p->path_batch.push_back(static_cast<uint32_t>(i));
+      for (const auto& v : p->acls[i].values) p->path_values.push_back({v, static_cast<uint32_t>(i), c});
+    }
+    if (c == config::AclCriterion::header) p->header_batch.push_back(static_cast<uint32_t>(i));
+  }
   for (size_t i = 0; i < set.rules.size(); ++i) {
     const config::Rule& r = set.rules[i];
+    RuleProgram::Head h;
+    if (r.cond.any.size() == 1 && r.cond.any[0].size() == 1) h = {r.cond.any[0][0].acl, r.cond.any[0][0].negate == r.cond.unless};
+    else if (!r.cond.any.empty()) h.acl = -2;
+    p->heads.push_back(h);
     const bool header = r.kind == Kind::request_header || r.kind == Kind::response_header;
     p->values.push_back(header ? compile_template(r.value) : Template{});
     std::shared_ptr<RateLimiter> limiter;

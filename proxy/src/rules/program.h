@@ -54,6 +54,24 @@ struct CompiledAcl {
 struct RuleProgram {
   const config::RuleSet* cfg = nullptr;  // null or no rules: nothing to do
   std::vector<CompiledAcl> acls;
+  // Acls tested together, in one pass, the first time one of them is needed: the plain path
+  // ones (path, path-prefix, path-suffix without -i: byte compares of the normalized path)
+  // and the header ones (one walk over the request's fields). Indices into `acls`.
+  std::vector<uint32_t> path_batch, header_batch;
+  // The path batch's values, flat: one loop of length checks and byte compares.
+  struct PathValue {
+    std::string_view value;  // into acls[acl].values
+    uint32_t acl;
+    config::AclCriterion criterion;  // path, path_prefix or path_suffix
+  };
+  std::vector<PathValue> path_values;
+  // Per rule (parallel to cfg->rules), compact: a condition of one term (most are) is the
+  // acl and the result that makes the rule act, tested without walking the condition.
+  struct Head {
+    int32_t acl = -1;   // -1: no condition (-2: several terms, see cfg->rules[i].cond)
+    bool fires_on = true;
+  };
+  std::vector<Head> heads;
   std::vector<Template> values;  // parallel to cfg->rules: header templates (empty otherwise)
   // Parallel to cfg->rules: a rate-limit rule's buckets (shared by all workers), else null.
   std::vector<std::shared_ptr<RateLimiter>> limiters;

@@ -227,3 +227,27 @@ TEST_CASE("rules: prefixes rewrite on segment boundaries only", "[rules]") {
   CHECK(path_after("/apix") == "/apix");
   CHECK(path_after("/api/v1/a") == "/v2/a");
 }
+
+TEST_CASE("rules: batched path and header acls agree with the single tests", "[rules]") {
+  // Plain path acls and header acls are tested in batches on first need; -i path acls and
+  // multi-term conditions go the other way. Both must give the same answers.
+  Fixture f("    acl p1 path /x\n"
+            "    acl p2 path-prefix /api/ /v2/\n"
+            "    acl p3 path-suffix .php\n"
+            "    acl pi path-prefix -i /ADMIN\n"
+            "    acl h1 header X-A\n"
+            "    acl h2 header X-B yes\n"
+            "    deny 401 if p1\n"
+            "    deny 402 unless !p2\n"
+            "    deny 403 if !h2 p3\n"
+            "    deny 404 if pi\n"
+            "    deny 405 if h1 h2 or p3 h2\n"
+            "    deny 406 unless h1 or h2\n");
+  CHECK(answer(f, Req("GET", "/x", {{"x-a", ""}})) == 401);
+  CHECK(answer(f, Req("GET", "/v2/q", {{"x-a", ""}})) == 402);
+  CHECK(answer(f, Req("GET", "/a.php", {{"x-a", ""}})) == 403);
+  CHECK(answer(f, Req("GET", "/admin/x", {{"x-a", ""}})) == 404);
+  CHECK(answer(f, Req("GET", "/a.php", {{"X-B", "yes"}})) == 405);
+  CHECK(answer(f, Req("GET", "/y", {{"X-B", "no"}})) == 406);
+  CHECK(answer(f, Req("GET", "/y", {{"X-B", "yes"}})) == 0);
+}
