@@ -66,8 +66,8 @@ for t in "${targets[@]}"; do
   libs=()
   case "$t" in
     config)     srcs=("${cl[@]}")
-                libs=(-lcrypto) ;;
-    http1)      srcs=("${h1[@]}" "$p"/proxy_protocol.cpp) ;;
+                libs=(-lcrypto -lpcre2-8) ;;
+    http1)      srcs=("${h1[@]}" "$p"/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
     tls)        srcs=("$p"/tls/client_hello.cpp "$p"/routing/host_router.cpp) ;;
     h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "${h1[@]}"
                       "$p"/error_pages.cpp)
@@ -76,9 +76,10 @@ for t in "${targets[@]}"; do
                       "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/plan/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
-                      "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "${cl[@]}")
-                libs=(-lssl -lcrypto -lpthread) ;;
-    proxyproto) srcs=("$p"/proxy_protocol.cpp) ;;
+                      "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "$p"/net/sockaddr.cpp
+                      "$p"/rules/program.cpp "$p"/rules/rate_limiter.cpp "${cl[@]}")
+                libs=(-lssl -lcrypto -lpthread -lpcre2-8) ;;
+    proxyproto) srcs=("$p"/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
     *) echo "unknown fuzz target $t (known: ${all[*]})" >&2; exit 2 ;;
   esac
   if [ "${FUZZ_NO_BUILD:-0}" != "1" ]; then
