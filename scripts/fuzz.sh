@@ -75,7 +75,7 @@ for t in "${targets[@]}"; do
     backhaul)   srcs=("$p"/mesh/load_report.cpp "$p"/routing/hints.cpp "$p"/routing/request_route.cpp
                       "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
-                      "$p"/plan/plan.cpp "$p"/plan/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
+                      "$p"/plan/plan.cpp "$p"/net/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
                       "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "$p"/net/sockaddr.cpp
                       "$p"/rules/program.cpp "$p"/rules/rate_limiter.cpp "${cl[@]}")
                 libs=(-lssl -lcrypto -lpthread -lpcre2-8) ;;

@@ -6,7 +6,7 @@
 
 #include "access_log.h"
 #include "log.h"
-#include "plan/cidr.h"
+#include "net/cidr.h"
 #include "proxy_protocol.h"
 #include "runtime/server_state.h"
 

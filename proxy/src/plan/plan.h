@@ -19,7 +19,7 @@
 #include "balance/balancer.h"
 #include "ferry/configlang/config.h"
 #include "limits/app_budget.h"
-#include "plan/cidr.h"
+#include "net/cidr.h"
 #include "plan/tls_plan.h"
 #include "routing/host_router.h"
 #include "rules/program.h"

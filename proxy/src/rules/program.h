@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
-#include "plan/cidr.h"
+#include "net/cidr.h"
 #include "rules/rate_limiter.h"
 
 struct pcre2_real_code_8;

@@ -1,4 +1,4 @@
-#include "plan/cidr.h"
+#include "net/cidr.h"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,5 @@
-// Parsed CIDR matcher for `trust-forwarded`. Built on the control thread, immutable after.
+// Parsed CIDR matcher (`trust-forwarded`, `proxy-senders`, `acl ... src`). Built on the control
+// thread, immutable after; any thread reads it.
 #pragma once
 
 #include <netinet/in.h>
