@@ -71,6 +71,14 @@ const char* check_request_target(std::string_view method, std::string_view targe
   return nullptr;
 }
 
+std::string_view host_without_port(std::string_view h) {
+  if (!h.empty() && h[0] == '[') {
+    const size_t close = h.find(']');
+    return close == std::string_view::npos ? h : h.substr(0, close + 1);
+  }
+  return h.substr(0, h.find(':'));
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)

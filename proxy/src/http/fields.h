@@ -14,6 +14,10 @@ namespace ferry::proxy::http {
 // ASCII case-insensitive equality.
 bool iequals(std::string_view a, std::string_view b);
 
+// A Host / :authority value without its port: "Example.com:8080" -> "Example.com",
+// "[::1]:80" -> "[::1]" (brackets kept: the result is still a valid authority).
+std::string_view host_without_port(std::string_view host);
+
 // True for the hop-by-hop fields that a proxy must not forward (RFC 9110 §7.6.1):
 // Connection, Keep-Alive, Proxy-Connection, TE, Transfer-Encoding, Upgrade, Trailer.
 // Case-insensitive.

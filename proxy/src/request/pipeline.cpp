@@ -183,20 +183,25 @@ bool wants_https(const Request& r, const PlanApp& pa) {
   return true;
 }
 
-awaitable<bool> redirect_to_https(Request& r, const PlanApp& pa) {
-  std::string_view host = r.req.host;
-  host = host.substr(0, host[0] == '[' ? host.find(']') + 1 : host.find(':'));
-  std::string location = "https://" + std::string(host);
-  if (pa.cfg->https_port != 443) location += ":" + std::to_string(pa.cfg->https_port);
-  location += r.req.path.empty() || r.req.path[0] != '/' ? "/" + std::string(r.req.path) : std::string(r.req.path);
+// An answer of Ferry's own to a routed request (a redirect when `location` is set, a rule's
+// return) and its log line. Returns whether the connection may go on.
+awaitable<bool> answer_locally(Request& r, LocalResponse resp, std::string_view location) {
   const http::Header extra{"Location", location};
-  LocalResponse resp{308, {}, {}, "https-redirect"};
-  resp.extra = std::span(&extra, 1);
+  if (!location.empty()) resp.extra = std::span(&extra, 1);
   resp.head = r.req.method == "HEAD";
   const bool close = !r.may_continue_unread();
   const uint64_t n = co_await r.d.send_local(resp, close);
-  r.log(308, 0, n, {}, -1, 0, resp.termination);
+  r.log(resp.status, 0, n, {}, -1, 0, resp.termination);
   co_return n != 0 && !close;
+}
+
+awaitable<bool> redirect_to_https(Request& r, const PlanApp& pa) {
+  std::string location = "https://" + std::string(http::host_without_port(r.req.host));
+  if (pa.cfg->https_port != 443) location += ":" + std::to_string(pa.cfg->https_port);
+  location += r.req.path.empty() || r.req.path[0] != '/' ? "/" + std::string(r.req.path) : std::string(r.req.path);
+  // Named, not temporaries in the co_await: g++ 12 destroys such temporaries too early.
+  const LocalResponse resp{308, {}, {}, "https-redirect"};
+  co_return co_await answer_locally(r, resp, location);
 }
 
 // The answer of a deny, redirect, return or rate-limit rule, and its log line.
@@ -214,16 +219,12 @@ awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::R
     r.log(429, 0, 0, {}, -1, 0, "rate-limited");
     co_return !close;
   }
+  // Named, not temporaries in the co_await: g++ 12 destroys such temporaries too early.
   const bool redirect = rule.kind == config::Rule::Kind::redirect;
   const std::string location = redirect ? rules::redirect_location(rule, f) : std::string();
-  const http::Header extra{"Location", location};
-  LocalResponse resp{rule.status, rule.content_type, redirect ? std::string() : rule.body,
-                     redirect ? "rule-redirect" : "rule-return"};
-  if (redirect) resp.extra = std::span(&extra, 1);
-  resp.head = r.req.method == "HEAD";
-  const uint64_t n = co_await r.d.send_local(resp, close);
-  r.log(rule.status, 0, n, {}, -1, 0, resp.termination);
-  co_return n != 0 && !close;
+  const LocalResponse resp{rule.status, redirect ? std::string_view() : std::string_view(rule.content_type),
+                           redirect ? std::string() : rule.body, redirect ? "rule-redirect" : "rule-return"};
+  co_return co_await answer_locally(r, resp, location);
 }
 
 // budget, when the request has to queue for a unit of its app's concurrency budget (the

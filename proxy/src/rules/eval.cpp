@@ -16,19 +16,8 @@ using C = config::AclCriterion;
 using M = config::MatchMode;
 using Kind = config::Rule::Kind;
 
-bool ieq(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (http::chars::lower(a[i]) != http::chars::lower(b[i])) return false;
-  return true;
-}
-bool eq(std::string_view a, std::string_view b, bool icase) { return icase ? ieq(a, b) : a == b; }
-
-// The Host without its port: "Example.com:8080" -> "Example.com", "[::1]:80" -> "[::1]".
-std::string_view host_only(std::string_view h) {
-  if (!h.empty() && h[0] == '[') return h.substr(0, h.find(']') == std::string_view::npos ? h.size() : h.find(']') + 1);
-  return h.substr(0, h.find(':'));
-}
+using http::iequals;
+bool eq(std::string_view a, std::string_view b, bool icase) { return icase ? iequals(a, b) : a == b; }
 
 bool regex_match(const Regex& re, std::string_view v, RuleScratch& s) {
   if (!re) return false;
@@ -112,18 +101,9 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
     case C::path_prefix:
     case C::path_suffix:
     case C::path_regex: {
+      // Regexes and -i ones (the rest are batched); the mode is compiled from the criterion.
       if (s.norm_path.empty()) normalize_path(req.path, s.norm_path);
-      if (a.criterion == C::path_regex) return match_value(a, s.norm_path, s);
-      const M mode = a.criterion == C::path ? M::exact : a.criterion == C::path_prefix ? M::prefix : M::suffix;
-      // The mode is the criterion's.
-      for (const auto& want : a.values) {
-        const std::string_view v = s.norm_path;
-        if (want.size() > v.size()) continue;
-        const std::string_view part = mode == M::exact ? v : mode == M::prefix ? v.substr(0, want.size())
-                                                                               : v.substr(v.size() - want.size());
-        if (eq(part, want, a.ignore_case)) return true;
-      }
-      return false;
+      return match_value(a, s.norm_path, s);
     }
     case C::method:
       for (const auto& want : a.values)
@@ -131,14 +111,14 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
       return false;
     case C::host:
       if (s.host.empty() && !f.host.empty()) {
-        const std::string_view h = host_only(f.host);
+        const std::string_view h = http::host_without_port(f.host);
         s.host.assign(h);
         for (char& c : s.host) c = http::chars::lower(c);
       }
       return match_host(a, s.host);
     case C::header:
       for (const auto& h : req.headers)
-        if (ieq(h.name, a.field) && match_value(a, h.value, s)) return true;
+        if (iequals(h.name, a.field) && match_value(a, h.value, s)) return true;
       return false;
     case C::query:
       return any_pair(query_of(req.path), '&', [&](std::string_view n, std::string_view v) {
@@ -146,7 +126,7 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
       });
     case C::cookie:
       for (const auto& h : req.headers)
-        if (ieq(h.name, "cookie") && any_pair(h.value, ';', [&](std::string_view n, std::string_view v) {
+        if (iequals(h.name, "cookie") && any_pair(h.value, ';', [&](std::string_view n, std::string_view v) {
               return n == a.field && match_value(a, v, s);
             }))
           return true;
@@ -193,17 +173,18 @@ void test_header_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch&
   for (const auto& h : f.req->headers)
     for (const uint32_t i : p.header_batch) {
       const CompiledAcl& a = p.acls[i];
-      if (s.known[i] == 1 && h.name.size() == a.field.size() && ieq(h.name, a.field) && match_value(a, h.value, s))
+      if (s.known[i] == 1 && h.name.size() == a.field.size() && iequals(h.name, a.field) && match_value(a, h.value, s))
         s.known[i] = 2;
     }
 }
 
 // The first test of acl `i` this request (with its batch, if it has one): 2 true, 1 false.
 [[gnu::noinline]] uint8_t first_test(const RuleProgram& p, uint32_t i, const RequestFacts& f, RuleScratch& s) {
-  const C c = p.acls[i].criterion;
-  if (c == C::header) test_header_batch(p, f, s);
-  else if ((c == C::path || c == C::path_prefix || c == C::path_suffix) && !p.acls[i].ignore_case) test_path_batch(p, f, s);
-  else s.known[i] = test_acl(p.acls[i], f, s) ? 2 : 1;
+  switch (p.acls[i].batch) {
+    case CompiledAcl::Batch::header: test_header_batch(p, f, s); break;
+    case CompiledAcl::Batch::path: test_path_batch(p, f, s); break;
+    case CompiledAcl::Batch::none: s.known[i] = test_acl(p.acls[i], f, s) ? 2 : 1; break;
+  }
   return s.known[i];
 }
 
@@ -266,7 +247,7 @@ uint64_t take_token(RateLimiter& limiter, const config::Rule& r, const RequestFa
   } else if (r.key == config::Rule::LimitKey::header) {
     std::string_view v;
     for (const auto& h : f.req->headers)
-      if (ieq(h.name, r.name)) v = h.value;
+      if (iequals(h.name, r.name)) v = h.value;
     key = RateLimiter::hash(v);
   }
   return limiter.take(key, f.now_ms);
@@ -353,14 +334,15 @@ Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFact
 
 namespace {
 
+void remove_fields(std::vector<http::Header>& hs, std::string_view name) {
+  hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const http::Header& h) { return iequals(h.name, name); }), hs.end());
+}
+
 template <typename Head>
 void apply(const RuleScratch& s, const std::vector<RuleScratch::Edit>& edits, Head& head) {
   for (const auto& e : edits) {
     const config::Rule& r = *e.rule;
-    if (r.op != config::Rule::HeaderOp::add) {
-      auto& hs = head.headers;
-      hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const http::Header& h) { return ieq(h.name, r.name); }), hs.end());
-    }
+    if (r.op != config::Rule::HeaderOp::add) remove_fields(head.headers, r.name);
     if (r.op != config::Rule::HeaderOp::del)
       head.headers.push_back({r.name, std::string_view(s.arena).substr(e.off, e.len)});
   }
@@ -376,9 +358,8 @@ void apply_request_edits(const RuleScratch& s, http::RequestHead& req) {
 void apply_response_edits(const RuleScratch& s, http::ResponseHead& resp) { apply(s, s.response_edits, resp); }
 
 void set_response_field(http::ResponseHead& resp, std::string_view name, std::string_view value) {
-  auto& hs = resp.headers;
-  hs.erase(std::remove_if(hs.begin(), hs.end(), [&](const http::Header& h) { return ieq(h.name, name); }), hs.end());
-  hs.push_back({name, value});
+  remove_fields(resp.headers, name);
+  resp.headers.push_back({name, value});
 }
 
 std::string redirect_location(const config::Rule& r, const RequestFacts& f) {
@@ -387,7 +368,7 @@ std::string redirect_location(const config::Rule& r, const RequestFacts& f) {
   std::string_view path = f.req->path.empty() ? std::string_view("/") : f.req->path;
   if (r.drop_query) path = path.substr(0, path.find('?'));
   if (r.redirect == RK::prefix) return r.target + std::string(path);
-  return r.target + "://" + std::string(host_only(f.host)) + std::string(path);
+  return r.target + "://" + std::string(http::host_without_port(f.host)) + std::string(path);
 }
 
 void normalize_path(std::string_view path, std::string& out) {

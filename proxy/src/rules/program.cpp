@@ -43,7 +43,15 @@ CompiledAcl compile_acl(const config::Acl& a) {
   using C = config::AclCriterion;
   CompiledAcl c;
   c.criterion = a.criterion;
-  c.mode = a.mode;
+  c.mode = a.criterion == C::path          ? config::MatchMode::exact
+           : a.criterion == C::path_prefix ? config::MatchMode::prefix
+           : a.criterion == C::path_suffix ? config::MatchMode::suffix
+                                           : a.mode;
+  const bool plain_path = (a.criterion == C::path || a.criterion == C::path_prefix || a.criterion == C::path_suffix) &&
+                          !a.ignore_case;
+  c.batch = plain_path ? CompiledAcl::Batch::path
+            : a.criterion == C::header ? CompiledAcl::Batch::header
+                                       : CompiledAcl::Batch::none;
   c.ignore_case = a.ignore_case || a.criterion == C::host || a.criterion == C::sni;
   c.field = a.field;
   if (a.mode == config::MatchMode::regex) {
@@ -97,15 +105,14 @@ std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, con
   auto p = std::make_shared<RuleProgram>();
   p->cfg = &set;
   for (const auto& a : set.acls) p->acls.push_back(compile_acl(a));
-  for (size_t i = 0; i < set.acls.size(); ++i) {
-    const auto c = set.acls[i].criterion;
-    const bool plain_path = (c == config::AclCriterion::path || c == config::AclCriterion::path_prefix ||
-                             c == config::AclCriterion::path_suffix) && !set.acls[i].ignore_case;
-    if (plain_path) {
+  for (size_t i = 0; i < p->acls.size(); ++i) {
+    const CompiledAcl& a = p->acls[i];
+    if (a.batch == CompiledAcl::Batch::path) {
       p->path_batch.push_back(static_cast<uint32_t>(i));
-      for (const auto& v : p->acls[i].values) p->path_values.push_back({v, static_cast<uint32_t>(i), c});
+      for (const auto& v : a.values) p->path_values.push_back({v, static_cast<uint32_t>(i), a.criterion});
+    } else if (a.batch == CompiledAcl::Batch::header) {
+      p->header_batch.push_back(static_cast<uint32_t>(i));
     }
-    if (c == config::AclCriterion::header) p->header_batch.push_back(static_cast<uint32_t>(i));
   }
   for (size_t i = 0; i < set.rules.size(); ++i) {
     const config::Rule& r = set.rules[i];

@@ -8,6 +8,7 @@
 // matches use the worker's own match data, so sharing the compiled code is safe.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -42,8 +43,11 @@ using Regex = std::unique_ptr<pcre2_real_code_8, RegexDeleter>;
 
 struct CompiledAcl {
   config::AclCriterion criterion = config::AclCriterion::path;
+  // How values compare; for the path criteria their own (exact, prefix, suffix, regex).
   config::MatchMode mode = config::MatchMode::exact;
   bool ignore_case = false;
+  enum class Batch : uint8_t { none, path, header };
+  Batch batch = Batch::none;  // tested with others of its kind on first need (RuleProgram)
   std::string field;                 // header (lower-case), query or cookie name
   std::vector<std::string> values;   // lower-cased when ignore_case (and for host/sni)
   std::vector<Regex> regexes;        // mode regex: one per value
