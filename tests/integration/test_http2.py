@@ -30,7 +30,7 @@ from ferrykit.load import h2load
 from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
-from ferrykit.wire import RawConn, connect, free_port_closed, recv_until, upstream_header
+from ferrykit.wire import RawConn, connect, dead_port, free_port_closed, recv_until, upstream_header
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 
@@ -449,7 +449,7 @@ def test_header_limits_431_on_the_stream():
 
 def test_unknown_host_backend_down_and_budget():
     slow = HttpBackend("slow", delay=1.0)
-    extra = backend_section("dead", [("d1", free_port_closed())]) \
+    extra = backend_section("dead", [("d1", dead_port())]) \
         + section("app down", "hosts down.test", "backend dead") \
         + backend_section("slowpool", [("sl1", slow.port)]) \
         + section("app budget", "hosts budget.test", "backend slowpool", "concurrency hard 1 queue 0")

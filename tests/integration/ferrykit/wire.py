@@ -23,6 +23,16 @@ def free_port_closed(addr="127.0.0.1"):
     return port
 
 
+def dead_port(addr="127.0.0.1"):
+    """A port on `addr` that stays bound, not listening, until the test ends: connects get
+    refused, and no other socket (a backend's own port-0 bind) can be given it meanwhile, as
+    can happen to a free_port_closed() port."""
+    s = socket.socket()
+    s.bind((addr, 0))
+    register(s)
+    return s.getsockname()[1]
+
+
 def ipv6_loopback_available():
     try:
         s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
