@@ -67,19 +67,19 @@ for t in "${targets[@]}"; do
   case "$t" in
     config)     srcs=("${cl[@]}")
                 libs=(-lcrypto -lpcre2-8) ;;
-    http1)      srcs=("${h1[@]}" "$p"/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
-    tls)        srcs=("$p"/tls/client_hello.cpp "$p"/routing/host_router.cpp) ;;
+    http1)      srcs=("${h1[@]}" "$p"/net/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
+    tls)        srcs=("$p"/tls/client_hello.cpp "$p"/plan/host_router.cpp) ;;
     h2headers)  srcs=("$p"/http2/headers.cpp "$p"/http1/rewrite.cpp "$p"/http1/field_rules.cpp "${h1[@]}"
-                      "$p"/error_pages.cpp)
+                      "$p"/http/error_pages.cpp)
                 libs=(-lnghttp2) ;;
     backhaul)   srcs=("$p"/mesh/load_report.cpp "$p"/routing/hints.cpp "$p"/routing/request_route.cpp
-                      "$p"/routing/host_router.cpp "$p"/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
+                      "$p"/plan/host_router.cpp "$p"/net/proxy_protocol.cpp "${h1[@]}" "$p"/http1/rewrite.cpp
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/net/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
-                      "$p"/limits/app_budget.cpp "$p"/stats/counters.cpp "$p"/log.cpp "$p"/net/sockaddr.cpp
+                      "$p"/limits/app_budget.cpp "$p"/runtime/counters.cpp "$p"/log/log.cpp "$p"/net/sockaddr.cpp
                       "$p"/rules/program.cpp "$p"/rules/rate_limiter.cpp "${cl[@]}")
                 libs=(-lssl -lcrypto -lpthread -lpcre2-8) ;;
-    proxyproto) srcs=("$p"/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
+    proxyproto) srcs=("$p"/net/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
     *) echo "unknown fuzz target $t (known: ${all[*]})" >&2; exit 2 ;;
   esac
   if [ "${FUZZ_NO_BUILD:-0}" != "1" ]; then

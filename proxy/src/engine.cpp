@@ -9,10 +9,10 @@
 #include <set>
 #include <thread>
 
-#include "access_log.h"
 #include "health/checker.h"
-#include "listen_socket.h"
-#include "log.h"
+#include "log/log.h"
+#include "net/listen_socket.h"
+#include "observe/access_log.h"
 #include "plan/plan.h"
 #include "plan/prepared.h"
 #include "plan/tls_plan.h"

@@ -5,9 +5,9 @@
 
 #include <random>
 
-#include "session/http1_session.h"
-#include "log.h"
+#include "log/log.h"
 #include "mesh/prober.h"
+#include "session/http1_session.h"
 #include "tcp/tcp_session.h"
 
 namespace ferry::proxy {

@@ -10,11 +10,11 @@
 //      takes the first valid value of each hint; route_request (routing/request_route.cpp) on
 //      the worker's backhaul listener picks exactly the app / hosted instance Ferry-App /
 //      Ferry-Instance name (else 421), and on an ordinary frontend ignores them.
-//   T  the Ferry TLV of PROXY v2 on the backhaul: parse_ferry_tlv (proxy_protocol.cpp) of the
+//   T  the Ferry TLV of PROXY v2 on the backhaul: parse_ferry_tlv (net/proxy_protocol.cpp) of the
 //      payload; ferry_tlv round trip; the value through build_v2 -> parse -> parse_ferry_tlv;
 //      route_request in tcp mode as session/http1_session.cpp start_backhaul_tcp does.
 //   M  the metadata chain: a client request (payload) at the edge, build_upstream_request
-//      (http1/rewrite.cpp), Ferry-App/Ferry-Instance appended as upstream/exchange.cpp does,
+//      (http1/rewrite.cpp), Ferry-App/Ferry-Instance appended as request/exchange.cpp does,
 //      the worker parses it (as H2ClientConn::submit and the HTTP/1 backhaul both start) and
 //      routes it: the client can never choose the app or the instance; the worker's upstream
 //      head carries the edge's client address once and no Ferry-App/Ferry-Instance.
@@ -39,10 +39,10 @@
 #include "http/message.h"
 #include "http1/request_parser.h"
 #include "http1/rewrite.h"
-#include "log.h"
+#include "log/log.h"
 #include "mesh/load_report.h"
+#include "net/proxy_protocol.h"
 #include "plan/plan.h"
-#include "proxy_protocol.h"
 #include "routing/hints.h"
 #include "routing/request_route.h"
 
@@ -374,7 +374,7 @@ void run_chain(std::string_view params, std::string_view client) {
   ectx.fallback_host = "app.fallback.test";  // as request/pipeline.cpp sets it (fallback_host())
   std::string head;
   http1::build_upstream_request(req, ectx, head);
-  std::string with_meta = head.substr(0, head.size() - 2);  // upstream/exchange.cpp
+  std::string with_meta = head.substr(0, head.size() - 2);  // request/exchange.cpp
   with_meta.append("Ferry-App: ").append(app).append("\r\nFerry-Instance: ").append(inst).append("\r\n\r\n");
   // Worker.
   http::RequestHead w;

@@ -453,7 +453,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
   }
 
-  // Stream 3: the upstream response (as upstream/exchange + session/h2_stream.cpp).
+  // Stream 3: the upstream response (as request/exchange + session/h2_stream.cpp).
   check(id3 > 0 && s.streams.count(id3) && !s.streams[id3].closed, "the fixed request was not received");
   std::string_view resp = in.response;
   http1::Limits lim;

@@ -13,7 +13,7 @@
 #include "http1/chunked.h"
 #include "http1/request_parser.h"
 #include "http1/response_parser.h"
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 
 using namespace ferry::proxy;
 

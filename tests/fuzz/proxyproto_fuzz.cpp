@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 
 using namespace ferry::proxy;
 

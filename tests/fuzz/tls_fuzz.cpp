@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "routing/host_router.h"
+#include "plan/host_router.h"
 #include "tls/client_hello.h"
 
 using namespace ferry::proxy;

@@ -22,8 +22,8 @@
 #include <optional>
 #include <unordered_map>
 
-#include "log.h"
-#include "proxy_protocol.h"
+#include "log/log.h"
+#include "net/proxy_protocol.h"
 
 namespace ferry::proxy {
 

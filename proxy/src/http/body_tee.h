@@ -1,4 +1,4 @@
-// A bounded copy of a request body kept for Ferry-Replay (upstream/replay.h), and the
+// A bounded copy of a request body kept for Ferry-Replay (request/replay.h), and the
 // per-worker budget all such copies share. Protocol-neutral: HTTP/1 sessions and HTTP/2
 // streams tee the body they send upstream. Owned by the request (its frame) and the worker;
 // worker thread only.
@@ -19,7 +19,7 @@ struct ReplayBudget {
 
 // A copy of the request body's payload as sent upstream (raw: the upstream connection frames
 // it again when it is sent again), kept so that the request can be sent again after a
-// Ferry-Replay (upstream/replay.h). Bounded by `max` payload bytes and by the worker's `budget`: past
+// Ferry-Replay (request/replay.h). Bounded by `max` payload bytes and by the worker's `budget`: past
 // either `overflow` is set (with `over_budget` for the budget) and the copy is dropped, its
 // bytes given back. Owned by the request (its frame); worker thread.
 struct BodyTee {

@@ -4,7 +4,7 @@
 // parsing anything (RFC 9113 §8.3.1). http1::build_upstream_request fills it for a client's
 // request; Ferry's own requests (the mesh prober's) use the appenders directly.
 //
-// Ownership: the request's scratch (request/scratch.h) owns it; the views it hands out live
+// Ownership: the request's scratch (worker/request_scratch.h) owns it; the views it hands out live
 // until the next clear(). Worker thread.
 #pragma once
 

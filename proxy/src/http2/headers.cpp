@@ -2,9 +2,9 @@
 
 #include <charconv>
 
-#include "error_pages.h"
-#include "http1/field_rules.h"
+#include "http/error_pages.h"
 #include "http/fields.h"
+#include "http1/field_rules.h"
 
 namespace ferry::proxy::http2 {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "http/message.h"
 #include "http/outbound.h"
-#include "log.h"
+#include "log/log.h"
 #include "mesh/load_report.h"
 #include "net/deadline.h"
 #include "upstream/h2_upstream.h"

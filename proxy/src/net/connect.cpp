@@ -4,10 +4,9 @@
 
 #include <cstring>
 
-#include "access_log.h"
-#include "log.h"
+#include "log/log.h"
 #include "net/cidr.h"
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 #include "runtime/server_state.h"
 
 namespace ferry::proxy {

@@ -25,4 +25,14 @@ bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out) {
   return false;
 }
 
+std::string format_ip(const SockAddr* addr) {
+  char buf[INET6_ADDRSTRLEN] = "-";
+  if (!addr) return buf;
+  if (addr->family() == AF_INET)
+    inet_ntop(AF_INET, &addr->in4.sin_addr, buf, sizeof buf);
+  else if (addr->family() == AF_INET6)
+    inet_ntop(AF_INET6, &addr->in6.sin6_addr, buf, sizeof buf);
+  return buf;
+}
+
 }  // namespace ferry::proxy

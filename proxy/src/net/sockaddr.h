@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace ferry::proxy {
@@ -22,5 +23,8 @@ union SockAddr {
 // Strict textual address of `family` (AF_INET: dotted quad without leading zeros; AF_INET6:
 // RFC 4291 text, no brackets) into `out` with `port`. False (out zeroed) when it is not one.
 bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out);
+
+// Formats "1.2.3.4" / "::1" from a sockaddr; "-" if unknown or null.
+std::string format_ip(const SockAddr* addr);
 
 }  // namespace ferry::proxy

@@ -20,12 +20,12 @@
 #include "ferry/configlang/config.h"
 #include "limits/app_budget.h"
 #include "net/cidr.h"
+#include "plan/host_router.h"
 #include "plan/tls_plan.h"
-#include "routing/host_router.h"
 #include "rules/program.h"
+#include "runtime/counters.h"
 #include "runtime/peer_state.h"
 #include "runtime/server_state.h"
-#include "stats/counters.h"
 
 namespace ferry::proxy {
 

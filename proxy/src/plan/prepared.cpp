@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "access_log.h"
+#include "observe/access_log.h"
 #include "plan/tls_plan.h"
 #include "tls/certificate.h"
 #include "tls/client_context.h"

@@ -20,7 +20,7 @@
 
 namespace ferry::proxy {
 
-class AccessLogFile;  // access_log.h
+class AccessLogFile;  // observe/access_log.h
 
 struct PreparedConfig {
   std::shared_ptr<const config::Config> config;

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "log.h"
+#include "log/log.h"
 #include "tls/certificate.h"
 #include "tls/server_context.h"
 #include "tls/sni_select.h"

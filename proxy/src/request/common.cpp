@@ -1,7 +1,7 @@
 #include "request/common.h"
 
-#include "access_log.h"
 #include "http/fields.h"
+#include "observe/access_log.h"
 
 namespace ferry::proxy {
 

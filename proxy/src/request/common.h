@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "http/message.h"
-#include "request/scratch.h"
 #include "net/connect.h"
 #include "worker/context.h"
+#include "worker/request_scratch.h"
 
 namespace ferry::proxy {
 

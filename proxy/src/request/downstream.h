@@ -22,8 +22,8 @@
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "net/stream.h"
-#include "stats/counters.h"
-#include "upstream/exchange.h"
+#include "request/exchange.h"
+#include "runtime/counters.h"
 #include "worker/context.h"
 
 namespace ferry::proxy {

@@ -8,14 +8,14 @@
 #include "http/chars.h"
 #include "http/fields.h"
 #include "http1/rewrite.h"
-#include "log.h"
+#include "log/log.h"
 #include "mesh/load_report.h"
 #include "request/common.h"
+#include "request/exchange.h"
+#include "request/replay.h"
 #include "routing/hints.h"
 #include "routing/request_route.h"
 #include "rules/eval.h"
-#include "upstream/exchange.h"
-#include "upstream/replay.h"
 
 namespace ferry::proxy {
 namespace {

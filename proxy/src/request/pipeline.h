@@ -9,7 +9,7 @@
 //            not on the backhaul (the edge ran them)
 //   budget   the app's concurrency budget (503 when full)
 //   forward  the body awaited when small, the upstream head, the exchange with retries
-//            (upstream/exchange.h) and Ferry-Replay (upstream/replay.h)
+//            (request/exchange.h) and Ferry-Replay (request/replay.h)
 //   respond  the answer relayed by the protocol (RequestDownstream::relay_response)
 //   log      counters and the access log, once, whatever the outcome
 //
@@ -21,7 +21,7 @@
 #include "http/message.h"
 #include "net/asio_util.h"
 #include "request/downstream.h"
-#include "request/scratch.h"
+#include "worker/request_scratch.h"
 
 namespace ferry::proxy {
 

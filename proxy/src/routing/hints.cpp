@@ -1,7 +1,7 @@
 #include "routing/hints.h"
 
-#include "log.h"
 #include "http/fields.h"
+#include "log/log.h"
 
 namespace ferry::proxy {
 namespace {

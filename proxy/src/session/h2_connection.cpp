@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "http2/send_batch.h"
+#include "log/log.h"
 #include "session/h2_session_impl.h"
-#include "log.h"
 
 namespace ferry::proxy {
 

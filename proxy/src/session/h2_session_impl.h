@@ -14,16 +14,16 @@
 #include <string>
 #include <unordered_map>
 
-#include "request/scratch.h"
 #include "http2/headers.h"
-#include "session/h2_session.h"
 #include "net/asio_util.h"
 #include "net/byte_queue.h"
 #include "net/deadline.h"
 #include "net/signal.h"
 #include "request/downstream.h"
+#include "session/h2_session.h"
 #include "upstream/pool.h"
 #include "worker/context.h"
+#include "worker/request_scratch.h"
 
 namespace ferry::proxy::http2 {
 

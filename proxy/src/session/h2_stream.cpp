@@ -10,10 +10,10 @@
 // http1_session.cpp; asio allocates and frees frames with its own matching pair.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include "error_pages.h"
+#include "http/error_pages.h"
 #include "http/fields.h"
 #include "http1/body.h"
-#include "log.h"
+#include "log/log.h"
 #include "request/pipeline.h"
 #include "session/h2_session_impl.h"
 

@@ -10,7 +10,7 @@
 // http1_session.cpp (asio allocates and frees frames with its own matching pair).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include "error_pages.h"
+#include "http/error_pages.h"
 #include "http1/body.h"
 #include "http1/rewrite.h"
 #include "session/http1_session_impl.h"

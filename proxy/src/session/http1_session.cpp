@@ -9,11 +9,11 @@
 // positive, silenced for this file only.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include "error_pages.h"
+#include "http/error_pages.h"
 #include "http/fields.h"
 #include "http1/request_parser.h"
-#include "log.h"
-#include "proxy_protocol.h"
+#include "log/log.h"
+#include "net/proxy_protocol.h"
 #include "request/pipeline.h"
 #include "routing/request_route.h"
 #include "session/h2_session.h"

@@ -7,7 +7,6 @@
 #include <string>
 
 #include "http/message.h"
-#include "request/scratch.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/connect.h"
@@ -16,6 +15,7 @@
 #include "request/downstream.h"
 #include "upstream/pool.h"
 #include "worker/context.h"
+#include "worker/request_scratch.h"
 
 namespace ferry::proxy::http1 {
 

@@ -7,10 +7,10 @@
 // in http1/session.cpp (asio allocates and frees frames with its own matching pair).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include "log.h"
+#include "log/log.h"
 #include "net/connect.h"
 #include "net/deadline.h"
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 #include "runtime/peer_state.h"
 #include "tcp/sni_read.h"
 #include "tcp/tunnel.h"

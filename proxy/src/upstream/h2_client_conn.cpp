@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "http2/send_batch.h"
-#include "log.h"
+#include "log/log.h"
 #include "net/connect.h"
 #include "net/deadline.h"
 #include "tls/client_context.h"

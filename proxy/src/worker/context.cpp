@@ -2,7 +2,7 @@
 
 #include <random>
 
-#include "request/scratch.h"
+#include "worker/request_scratch.h"
 
 namespace ferry::proxy {
 

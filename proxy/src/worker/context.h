@@ -15,13 +15,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "access_log.h"
 #include "acme/http01_tokens.h"
 #include "balance/balancer.h"
 #include "http/body_tee.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/stream.h"
+#include "observe/access_log.h"
 #include "plan/plan.h"
 #include "upstream/h2_upstream.h"
 #include "upstream/pool.h"
@@ -83,7 +83,7 @@ class WorkerContext {
   bool draining() const { return draining_; }
   uint64_t random();  // fast per-worker PRNG (request ids, jitter)
 
-  // Per-request working memory (request/scratch.h), recycled per worker.
+  // Per-request working memory (worker/request_scratch.h), recycled per worker.
   std::unique_ptr<RequestScratch> take_scratch();
   void give_scratch(std::unique_ptr<RequestScratch> s);
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <thread>
 
-#include "ferry/proxy/engine.h"
 #include "acme/http01_tokens.h"
-#include "error_pages.h"
+#include "ferry/proxy/engine.h"
+#include "http/error_pages.h"
 
 using namespace ferry::proxy;
 using namespace ferry::proxy::acme;

@@ -6,7 +6,7 @@
 #include <cstring>
 #include <string>
 
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 
 using namespace std::literals;
 using namespace ferry::proxy::pp;

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "http1/body.h"
-#include "upstream/replay.h"
+#include "request/replay.h"
 
 using ferry::proxy::append_replay_src;
 using ferry::proxy::find_replay;

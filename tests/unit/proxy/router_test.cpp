@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "routing/host_router.h"
+#include "plan/host_router.h"
 
 using ferry::proxy::HostRouter;
 

@@ -7,8 +7,8 @@
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/engine.h"
 #include "plan/plan.h"
+#include "runtime/counters.h"
 #include "stats/collect.h"
-#include "stats/counters.h"
 
 using namespace ferry;
 using namespace ferry::proxy;

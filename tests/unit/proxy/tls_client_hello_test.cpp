@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "routing/host_router.h"
+#include "plan/host_router.h"
 #include "tls/client_hello.h"
 
 using namespace std::literals;

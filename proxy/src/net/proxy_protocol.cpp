@@ -1,5 +1,5 @@
 // PROXY protocol v1 / v2 codec. See proxy_protocol.h for the contract.
-#include "proxy_protocol.h"
+#include "net/proxy_protocol.h"
 
 #include <arpa/inet.h>
 

@@ -34,10 +34,10 @@
 #include <string_view>
 #include <vector>
 
-#include "http1/body.h"
 #include "http/message.h"
+#include "http1/body.h"
 #include "http1/parse_result.h"
-#include "upstream/exchange.h"
+#include "request/exchange.h"
 
 namespace ferry::proxy {
 

@@ -1,5 +1,5 @@
 // Per-worker counters (see counters.h).
-#include "stats/counters.h"
+#include "runtime/counters.h"
 
 #include "tls/handshake_failure.h"
 

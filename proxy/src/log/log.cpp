@@ -1,5 +1,5 @@
 // Log sink plumbing: the daemon installs a thread-safe sink; the proxy calls log().
-#include "log.h"
+#include "log/log.h"
 
 #include <atomic>
 #include <memory>

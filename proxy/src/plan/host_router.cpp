@@ -1,5 +1,5 @@
 // HostRouter: exact then most-specific-wildcard lookup (see host_router.h).
-#include "routing/host_router.h"
+#include "plan/host_router.h"
 
 #include <string>
 

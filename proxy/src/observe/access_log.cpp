@@ -1,4 +1,4 @@
-#include "access_log.h"
+#include "observe/access_log.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -13,16 +13,6 @@
 #include "ferry/util/json.h"
 
 namespace ferry::proxy {
-
-std::string format_ip(const SockAddr* addr) {
-  char buf[INET6_ADDRSTRLEN] = "-";
-  if (!addr) return buf;
-  if (addr->family() == AF_INET)
-    inet_ntop(AF_INET, &addr->in4.sin_addr, buf, sizeof buf);
-  else if (addr->family() == AF_INET6)
-    inet_ntop(AF_INET6, &addr->in6.sin6_addr, buf, sizeof buf);
-  return buf;
-}
 
 AccessLogWriter::AccessLogWriter() : thread_([this] { run(); }) {}
 

@@ -93,7 +93,4 @@ class AccessLogBuffer {
   std::string buf_;
 };
 
-// Formats "1.2.3.4" / "::1" from a sockaddr; "-" if unknown.
-std::string format_ip(const SockAddr* addr);
-
 }  // namespace ferry::proxy

@@ -1,4 +1,4 @@
-#include "listen_socket.h"
+#include "net/listen_socket.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,9 +1,9 @@
-#include "upstream/exchange.h"
+#include "request/exchange.h"
 
 #include <algorithm>
 #include <array>
 
-#include "log.h"
+#include "log/log.h"
 #include "runtime/peer_state.h"
 #include "upstream/h2_upstream.h"
 #include "upstream/http1_conn.h"

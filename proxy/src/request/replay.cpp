@@ -1,12 +1,12 @@
-#include "upstream/replay.h"
+#include "request/replay.h"
 
 #include <algorithm>
 
-#include "log.h"
+#include "http/fields.h"
+#include "http1/body.h"
+#include "log/log.h"
 #include "request/common.h"
 #include "routing/hints.h"
-#include "http1/body.h"
-#include "http/fields.h"
 
 namespace ferry::proxy {
 namespace {

@@ -1,4 +1,4 @@
-#include "error_pages.h"
+#include "http/error_pages.h"
 
 namespace ferry::proxy {
 
