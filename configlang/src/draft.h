@@ -44,6 +44,8 @@ struct RulesDraft {
   };
   std::vector<TermRef> terms;
   std::vector<std::pair<size_t, Arg>> backend_refs;  // (rule, NAME) of each use-backend
+  std::vector<Loc> basic_auth;  // each basic-auth rule's realm (it needs an auth-user)
+  std::optional<Loc> auth_user;  // the first auth-user (unused without a basic-auth rule)
   std::optional<Loc> first_kw;  // the first rule directive's keyword (a tcp section has none)
 };
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "exit_codes.h"
-#include "ferry/web/password.h"
+#include "ferry/util/password.h"
 
 namespace ferry::daemon {
 
@@ -46,7 +46,7 @@ int run_hash_password() {
     return kExitUsage;
   }
   std::string error;
-  auto hash = web::hash_password(password, error);
+  auto hash = util::hash_password(password, error);
   if (!hash) {
     std::cerr << "ferryd: " << error << std::endl;
     return kExitStartup;

@@ -1,5 +1,5 @@
 // `ferryd --hash-password`: reads a password from stdin and prints the line to put in
-// `admin-user NAME HASH` (scrypt, web/password.h). On a terminal the password is read twice
+// `admin-user NAME HASH` (scrypt, util/password.h). On a terminal the password is read twice
 // without echo; otherwise the first line of stdin is the password (for scripts).
 // Thread: main thread. Never throws.
 #pragma once

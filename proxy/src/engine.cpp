@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "auth/verifier.h"
 #include "health/checker.h"
 #include "log/log.h"
 #include "net/listen_socket.h"
@@ -25,6 +26,7 @@ namespace ferry::proxy {
 struct Engine::Impl {
   EngineShared shared;
   AccessLogWriter access_log;
+  auth::CredentialVerifier verifier;  // basic-auth KDFs; stopped before the workers
   std::vector<std::unique_ptr<Worker>> workers;
   RuntimeRegistry registry;
   std::unique_ptr<HealthChecker> health;
@@ -63,6 +65,7 @@ struct Engine::Impl {
 
 Engine::Engine() : impl_(std::make_unique<Impl>()) {
   impl_->shared.access_log = &impl_->access_log;
+  impl_->shared.verifier = &impl_->verifier;
   impl_->dynamic.challenges = std::make_shared<tls::AcmeChallenges>();
 }
 
@@ -319,6 +322,7 @@ void Engine::stop() {
   if (m.stopped) return;
   m.stopped = true;
   if (m.health) m.health->stop();
+  m.verifier.stop();  // its last verdicts are posted while the workers' loops exist
   for (auto& w : m.workers) w->stop();
   m.workers.clear();
 }
@@ -329,6 +333,8 @@ EngineStats Engine::stats() const {
   EngineStats out;
   out.workers = impl_->nworkers.load(std::memory_order_relaxed);
   out.connections_active = impl_->shared.connections.load(std::memory_order_relaxed);
+  out.auth_verifications = impl_->verifier.verifications();
+  out.auth_refused = impl_->verifier.refused();
   std::shared_ptr<const Plan> plan = impl_->newest_plan();
   if (!plan) return out;
   out.generation = plan->generation;

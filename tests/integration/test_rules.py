@@ -1,7 +1,8 @@
 """Request rules (acl + actions) against the real ferryd, each check over HTTP/1.1 and HTTP/2
 (h2c, prior knowledge) on the same frontend: IP allow-lists that spelling cannot dodge,
 use-backend with prefix stripping, redirects, inline answers (HEAD, 204), header edits both
-ways, a frontend's rules before the app's, every criterion, and the access log's termination.
+ways, a frontend's rules before the app's, every criterion, basic-auth, and the access log's
+termination.
 Backends count what reaches them: a request a rule answers must never get there."""
 import base64
 import json
@@ -12,7 +13,7 @@ import time
 from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.h2client import H2Conn
-from ferrykit.runner import Ferry, metric_value, parse_metrics, scrape_metrics
+from ferrykit.runner import Ferry, hash_password, metric_value, parse_metrics, run_ferryd, scrape_metrics
 from ferrykit.suite import figure, main, tmpdir, wait_until
 from ferrykit.tls import TlsCerts
 from ferrykit.wire import RawConn, connect, free_port_closed, upstream_header
@@ -304,6 +305,122 @@ def test_rate_limit_holds_across_workers():
     got = [fetch(s.port, "h1", "/", headers=[("X-Api-Key", "k1")]).status for _ in range(3)]
     assert got == [200, 200, 429], got
     assert fetch(s.port, "h2", "/", headers=[("X-Api-Key", "k2")]).status == 200
+
+
+def _basic(user, password):
+    return ("Authorization", "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode())
+
+
+def test_basic_auth():
+    """basic-auth with a `ferryd --hash-password` (scrypt) user: 401 with the challenge without
+    credentials, with a wrong password, an unknown user or a malformed field, and none of those
+    reach a backend; the right password passes (the user forwarded through %{auth-user}, the
+    password kept from the backend), over both protocols. The second request with the same
+    credentials is answered from the worker's verdict cache: /metrics counts the KDF runs."""
+    s = Setup(["acl admin path-prefix /admin",
+               "auth-user alice " + hash_password("correct horse"),
+               "basic-auth \"Ferry admin\" if admin",
+               "request-header set X-Remote-User %{auth-user} if admin",
+               "request-header del Authorization if admin"], metrics=True)
+    good = _basic("alice", "correct horse")
+    for proto in PROTOS:
+        before = s.hits()
+        for headers in ((), (_basic("alice", "wrong"),), (_basic("mallory", "correct horse"),),
+                        (("Authorization", "Basic !!notbase64"),), (("Authorization", "Bearer abc"),),
+                        (good, good)):  # two Authorization fields: ambiguous
+            r = s.get(proto, "/admin/panel", headers=headers)
+            assert r.status == 401, (proto, headers, r)
+            assert r.header("www-authenticate") == 'Basic realm="Ferry admin", charset="UTF-8"', r
+        assert s.hits() == before, "an unauthenticated request reached a backend (%s)" % proto
+        for _ in range(3):
+            r = s.get(proto, "/admin/panel", headers=(good,)).json()
+            assert upstream_header(r, "x-remote-user") == "alice", r
+            assert upstream_header(r, "authorization") is None, r
+        assert s.get(proto, "/public").status == 200  # outside the acl: no credentials needed
+    samples = parse_metrics(scrape_metrics(s.f)[2])
+    missing = metric_value(samples, "ferry_app_auth_rejected_requests_total", app="a", reason="missing")
+    wrong = metric_value(samples, "ferry_app_auth_rejected_requests_total", app="a", reason="wrong")
+    assert (missing, wrong) == (8, 4), (missing, wrong)
+    # The wrong password, the unknown user and the right one, once per worker at most, for
+    # each protocol's connections: never once per request.
+    runs = metric_value(samples, "ferry_auth_verifications_total")
+    assert 3 <= runs <= 6, runs
+    figure("basic-auth password checks for 6 authenticated and 12 refused requests", "%d" % runs)
+    s.wait_terms({"auth-required": 8, "auth-failed": 4})
+
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_nginx_site_example():
+    """examples/nginx-site.conf, as shipped, passes `ferryd -c`; then the same file with only
+    its addresses, certificates and files pointed at the test's (and the ACME section, which
+    would reach Let's Encrypt, left out) does what its comments promise: www redirects in one
+    hop, plain HTTP goes to HTTPS, /old-pricing redirects, /api/ reaches the API without its
+    prefix, /admin is refused outside the office networks, then asks for a password, and the
+    backend never sees the password."""
+    path = os.path.join(TOP, "examples", "nginx-site.conf")
+    with open(path) as fh:
+        text = fh.read()
+    os.environ["FERRY_SITE_ADMIN_HASH"] = hash_password("admin pw")
+    code, out = run_ferryd(["-c", "-f", path])
+    assert code == 0 and "Configuration file is valid" in out, "exit %d:\n%s" % (code, out)
+
+    certs = TlsCerts()
+    cert = certs.issue("site", ["example.com", "www.example.com"])
+    web, api = HttpBackend("web"), HttpBackend("api")
+    plain_port, tls_port = free_port_closed(), free_port_closed()
+    while tls_port == plain_port:
+        tls_port = free_port_closed()
+    d = tmpdir()
+    subs = [("state-dir    /var/lib/ferry", "state-dir    %s" % d),
+            ("admin        127.0.0.1:9900", "admin        127.0.0.1:0"),
+            ("/var/log/ferry-access.log", os.path.join(d, "access.log")),
+            ("bind         :80", "bind         127.0.0.1:%d" % plain_port),
+            ("bind         :443 tls", "bind         127.0.0.1:%d tls" % tls_port),
+            ("10.0.1.11:8080", "127.0.0.1:%d" % web.port), ("10.0.1.12:8080", "127.0.0.1:%d" % web.port),
+            ("10.0.2.21:9000", "127.0.0.1:%d" % api.port), ("10.0.2.22:9000", "127.0.0.1:%d" % api.port),
+            ("certificate     acme", "certificate %s" % cert), ("certificate   acme", "certificate %s" % cert),
+            ("acl office       src 10.0.0.0/8", "acl office       src 127.0.0.1 10.0.0.0/8"),
+            ("\nacme\n    directory  https://acme-v02.api.letsencrypt.org/directory\n    email      ops@example.com\n", "\n")]
+    for old, new in subs:
+        assert old in text, "the example no longer has %r" % old
+        text = text.replace(old, new)
+    f = Ferry(text)
+
+    def tls_get(path, host="example.com", source="127.0.0.1", headers=()):
+        c = RawConn(sock=connect(tls_port, source=source), tls=certs.client(), sni=host)
+        lines = "".join("%s: %s\r\n" % h for h in headers)
+        c.send("GET %s HTTP/1.1\r\nHost: %s\r\n%s\r\n" % (path, host, lines))
+        r = c.read_response()
+        c.close()
+        return r
+
+    r = fetch(plain_port, "h1", "/x?y=1", host="www.example.com")
+    assert r.status == 301 and r.header("location") == "https://example.com/x?y=1", r
+    r = tls_get("/x", host="www.example.com")
+    assert r.status == 301 and r.header("location") == "https://example.com/x", r
+    r = fetch(plain_port, "h1", "/pricing", host="example.com")
+    assert r.status == 308 and r.header("location") == "https://example.com:%d/pricing" % tls_port, r
+    r = tls_get("/old-pricing")
+    assert r.status == 301 and r.header("location") == "/pricing", r
+    r = tls_get("/api/v1/items")
+    echo = json.loads(r.body)
+    assert r.status == 200 and echo["name"] == "api" and echo["path"] == "/v1/items", (r, echo)
+    assert r.header("strict-transport-security") == "max-age=31536000", r
+    echo = json.loads(tls_get("/").body)
+    assert echo["name"] == "web", echo
+    before = web.hits
+    assert tls_get("/admin", source="127.0.0.2").status == 403
+    assert tls_get("/%61dmin/x", source="127.0.0.2").status == 403
+    r = tls_get("/admin")
+    assert r.status == 401 and r.header("www-authenticate") == 'Basic realm="Admin", charset="UTF-8"', r
+    assert tls_get("/admin", headers=[_basic("ops", "guess")]).status == 401
+    assert web.hits == before, "a refused admin request reached the backend"
+    r = tls_get("/admin/users", headers=[_basic("ops", "admin pw")])
+    echo = json.loads(r.body)
+    assert r.status == 200 and echo["path"] == "/admin/users", (r, echo)
+    assert upstream_header(echo, "authorization") is None and upstream_header(echo, "x-remote-user") == "ops", echo
 
 
 def _key(path):

@@ -50,32 +50,32 @@ std::string base64_encode(std::string_view bytes, Base64Alphabet alphabet, bool 
 // it skips leading and trailing whitespace, accepts non-canonical trailing bits, knows only the
 // standard alphabet and returns padding as zero bytes the caller has to count and strip.
 // (POCO's Base64Decoder, an istream, is just as lax and throws.)
-std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
+bool base64_decode_into(std::string_view text, std::string& out, Base64Alphabet alphabet, Base64Padding padding) {
+  out.clear();
   const auto& table = alphabet == Base64Alphabet::standard ? kStandard : kUrl;
   size_t pads = 0;
   while (pads < text.size() && text[text.size() - 1 - pads] == '=') ++pads;
   std::string_view body = text.substr(0, text.size() - pads);
   const size_t rest = body.size() % 4;  // characters in the last, partial group
-  if (rest == 1) return std::nullopt;   // 6 bits cannot make a byte
+  if (rest == 1) return false;          // 6 bits cannot make a byte
   const size_t needed = rest == 0 ? 0 : 4 - rest;
   switch (padding) {
     case Base64Padding::none:
-      if (pads != 0) return std::nullopt;
+      if (pads != 0) return false;
       break;
     case Base64Padding::required:
-      if (pads != needed) return std::nullopt;
+      if (pads != needed) return false;
       break;
     case Base64Padding::optional:
-      if (pads != 0 && pads != needed) return std::nullopt;
+      if (pads != 0 && pads != needed) return false;
       break;
   }
-  std::string out;
   out.reserve(body.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : body) {
     const int v = table[static_cast<uint8_t>(c)];
-    if (v < 0) return std::nullopt;  // outside the alphabet, '=' inside the text included
+    if (v < 0) return false;  // outside the alphabet, '=' inside the text included
     acc = (acc << 6 | static_cast<uint32_t>(v)) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
@@ -83,7 +83,12 @@ std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet a
       out += static_cast<char>(acc >> bits & 0xff);
     }
   }
-  if (acc & ((1u << bits) - 1)) return std::nullopt;  // non-canonical: the unused bits must be zero
+  return (acc & ((1u << bits) - 1)) == 0;  // non-canonical: the unused bits must be zero
+}
+
+std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet alphabet, Base64Padding padding) {
+  std::string out;
+  if (!base64_decode_into(text, out, alphabet, padding)) return std::nullopt;
   return out;
 }
 

@@ -11,7 +11,7 @@
 #include <semaphore>
 
 #include "ferry/util/json.h"
-#include "ferry/web/password.h"
+#include "ferry/util/password.h"
 #include "route_table.h"
 #include "security_state.h"
 
@@ -114,7 +114,7 @@ void login(SecurityState& st, const RequestContext& ctx, HTTPServerRequest& req,
     send_json_error(resp, 503, "too many logins in progress, retry later");
     return;
   }
-  bool ok = verify_password(password, check_hash) && known;
+  bool ok = util::verify_password(password, check_hash) && known;
   verifying().release();
   std::optional<SessionStore::Created> created;
   std::chrono::seconds idle;

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "ferry/web/password.h"
+#include "ferry/util/password.h"
 
 namespace ferry::web {
 
@@ -41,8 +41,8 @@ std::optional<SessionStore::Created> SessionStore::create(const std::string& use
                                                           const std::string& user_hash,
                                                           Clock::time_point now,
                                                           Clock::duration idle) {
-  auto token = random_bytes(kTokenBytes);
-  auto csrf = random_bytes(kTokenBytes);
+  auto token = util::random_bytes(kTokenBytes);
+  auto csrf = util::random_bytes(kTokenBytes);
   if (!token || !csrf) return std::nullopt;
   Created c{to_hex(*token), to_hex(*csrf)};
   std::string key = sha256(c.token);

@@ -3,7 +3,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "ferry/configlang/password_hash.h"
+#include "ferry/util/password_hash.h"
 #include "keywords.h"
 #include "resolve.h"
 #include "values.h"
@@ -103,7 +103,7 @@ void admin_user(Ctx& ctx, const Directive& d, Draft& dr) {
     return;
   }
   std::string why;
-  if (!config::parse_password_hash(d.args[1].text, why)) {
+  if (!util::parse_password_hash(d.args[1].text, why)) {
     ctx.error(d.args[1].loc, why);
     return;
   }

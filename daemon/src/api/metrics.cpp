@@ -106,6 +106,10 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
                              MetricType::Counter);
   auto& limited = fs.family("ferry_app_rate_limited_requests_total",
                             "Requests answered 429 by a `rate-limit` rule of the app or its frontend.", MetricType::Counter);
+  auto& auth = fs.family("ferry_app_auth_rejected_requests_total",
+                         "Requests a basic-auth rule refused: 401 without valid credentials (reason missing) or with "
+                         "wrong ones (wrong), 503 while the password verifier was full (busy).",
+                         MetricType::Counter);
   auto& soft = fs.family("ferry_app_concurrency_soft_limit", "Configured `concurrency soft` (0 = none).",
                          MetricType::Gauge);
   auto& hard = fs.family("ferry_app_concurrency_hard_limit", "Configured `concurrency hard` (0 = unlimited).",
@@ -130,9 +134,21 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
     if (a.queue_wait.count > 0) histogram(wait, {{"app", a.name}}, a.queue_wait);
     counter(rejected, {{"app", a.name}}, static_cast<double>(a.rejected));
     if (a.rate_limited > 0) counter(limited, {{"app", a.name}}, static_cast<double>(a.rate_limited));
+    for (int i = 0; i < proxy::kAuthRejections; ++i)
+      if (a.auth_rejected[i] > 0)
+        counter(auth, {{"app", a.name}, {"reason", proxy::kAuthRejectionNames[i]}}, static_cast<double>(a.auth_rejected[i]));
     gauge(soft, {{"app", a.name}}, a.soft);
     gauge(hard, {{"app", a.name}}, a.hard);
   }
+  counter(fs.family("ferry_auth_verifications_total",
+                    "Password checks run for basic-auth rules (scrypt or PBKDF2, on the verifier thread; each "
+                    "worker then caches the verdict).",
+                    MetricType::Counter),
+          {}, static_cast<double>(st.auth_verifications));
+  counter(fs.family("ferry_auth_verifications_refused_total",
+                    "Password checks refused because the verifier's queue was full (the requests got 503).",
+                    MetricType::Counter),
+          {}, static_cast<double>(st.auth_refused));
 }
 
 void server_families(Families& fs, const proxy::EngineStats& st) {

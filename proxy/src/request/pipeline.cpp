@@ -5,7 +5,9 @@
 #include <string>
 
 #include "acme/http01_tokens.h"
+#include "auth/verifier.h"
 #include "http/chars.h"
+#include "http/error_pages.h"
 #include "http/fields.h"
 #include "http1/rewrite.h"
 #include "log/log.h"
@@ -37,6 +39,7 @@ struct Request {
   bool has_body;
   bool ruled = false;  // request rules ran: their response edits apply (sc.rules)
   uint64_t retry_after_ms = 0;  // a rate-limit rule answered: until its bucket has a token
+  bool auth_busy = false;  // a basic-auth rule's verification was refused (verifier queue full)
   int backend = -1;    // the routed app's backend, or the one a use-backend rule chose
 
   Request(RequestDownstream& d, http::RequestHead& req, RequestScratch& sc)
@@ -146,12 +149,19 @@ void rule_client(const Request& r, SockAddr& addr, std::string_view& text) {
   if (parse_ip(last, AF_INET, 0, parsed) || parse_ip(last, AF_INET6, 0, parsed)) addr = parsed, text = last;
 }
 
-// rules: the frontend's and the app's request rules (rules/eval.h). Returns the rule that
-// answers (deny, redirect, return), else null with the request edited and r.backend set.
-const config::Rule* run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& client) {
+// rules: the request goes on; the rules' backend choice and request edits apply.
+void ruled_on(Request& r, const rules::Outcome& out) {
+  if (out.backend >= 0) r.backend = out.backend;
+  rules::apply_request_edits(r.sc.rules, r.req);
+}
+
+// rules: the frontend's and the app's request rules (rules/eval.h). An Outcome with `answer`
+// (deny, redirect, return, rate-limit, basic-auth) or `verify` (credentials to check first,
+// verify_credentials) is left to the caller; otherwise the request is edited and r.backend set.
+rules::Outcome run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& client) {
   const PlanApp& pa = r.plan.apps[app];
   const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), pa.rules.get()};
-  if ((programs[0] == nullptr && programs[1] == nullptr) || r.fe.backhaul) return nullptr;  // the edge ran them
+  if ((programs[0] == nullptr && programs[1] == nullptr) || r.fe.backhaul) return {};  // the edge ran them
   f.req = &r.req;
   f.host = r.req.host;
   rule_client(r, client, f.client_ip);
@@ -162,13 +172,38 @@ const config::Rule* run_rules(Request& r, int app, rules::RequestFacts& f, SockA
   f.app = pa.cfg->name;
   f.request_id = r.info.request_id;
   f.now_ms = static_cast<uint64_t>(now_ms());
+  f.auth_cache = &r.c.w_.auth_cache();
   const rules::Outcome out = rules::evaluate(programs, 2, f, r.sc.rules);
   r.ruled = true;
   r.retry_after_ms = out.retry_after_ms;
-  if (out.answer) return out.answer;
-  if (out.backend >= 0) r.backend = out.backend;
-  rules::apply_request_edits(r.sc.rules, r.req);
-  return nullptr;
+  if (!out.answer && !out.verify) ruled_on(r, out);
+  return out;
+}
+
+// basic-auth credentials this worker has no verdict on: the CredentialVerifier checks them
+// (off this loop), the verdict goes into the worker's cache, and the rules go on from that
+// rule. A full verifier queue answers the request 503. Rare: once per credentials and worker.
+awaitable<rules::Outcome> verify_credentials(Request& r, int app, const rules::RequestFacts& f, rules::Outcome out) {
+  const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), r.plan.apps[app].rules.get()};
+  auth::CredentialVerifier* verifier = r.c.w_.shared().verifier;
+  // Each round settles one basic-auth rule; more rounds than rules would be a bug: refuse.
+  for (int round = 0; out.verify && round < 16; ++round) {
+    const auth::BasicScratch& s = r.sc.rules.auth;
+    auto verdict = auth::CredentialVerifier::Verdict::busy;
+    if (verifier) verdict = co_await verifier->verify(s.password, s.account, s.users->users.front());
+    if (verdict == auth::CredentialVerifier::Verdict::busy) {
+      r.auth_busy = true;
+      out.answer = out.verify;
+      out.verify = nullptr;
+      co_return out;
+    }
+    r.c.w_.auth_cache().put(s.key, verdict == auth::CredentialVerifier::Verdict::ok, static_cast<uint64_t>(now_ms()));
+    out = rules::resume(programs, 2, f, r.sc.rules, out);
+  }
+  if (out.verify) out.answer = out.verify, out.verify = nullptr;
+  r.retry_after_ms = out.retry_after_ms;
+  if (!out.answer) ruled_on(r, out);
+  co_return out;
 }
 
 // Automatic HTTPS: a plain request to an app with `https_port` is redirected there (308),
@@ -183,11 +218,11 @@ bool wants_https(const Request& r, const PlanApp& pa) {
   return true;
 }
 
-// An answer of Ferry's own to a routed request (a redirect when `location` is set, a rule's
-// return) and its log line. Returns whether the connection may go on.
-awaitable<bool> answer_locally(Request& r, LocalResponse resp, std::string_view location) {
-  const http::Header extra{"Location", location};
-  if (!location.empty()) resp.extra = std::span(&extra, 1);
+// An answer of Ferry's own to a routed request (a redirect, a rule's return, a 401) with one
+// `extra` field (a redirect's Location; none when its name is empty) and its log line.
+// Returns whether the connection may go on.
+awaitable<bool> answer_locally(Request& r, LocalResponse resp, http::Header extra) {
+  if (!extra.name.empty()) resp.extra = std::span(&extra, 1);
   resp.head = r.req.method == "HEAD";
   const bool close = !r.may_continue_unread();
   const uint64_t n = co_await r.d.send_local(resp, close);
@@ -201,30 +236,47 @@ awaitable<bool> redirect_to_https(Request& r, const PlanApp& pa) {
   location += r.req.path.empty() || r.req.path[0] != '/' ? "/" + std::string(r.req.path) : std::string(r.req.path);
   // Named, not temporaries in the co_await: g++ 12 destroys such temporaries too early.
   const LocalResponse resp{308, {}, {}, "https-redirect"};
-  co_return co_await answer_locally(r, resp, location);
+  const http::Header extra{"Location", location};
+  co_return co_await answer_locally(r, resp, extra);
 }
 
-// The answer of a deny, redirect, return or rate-limit rule, and its log line.
-awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::RequestFacts& f) {
+// The answer of a deny, redirect, return, rate-limit or basic-auth rule, and its log line.
+awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::RequestFacts& f, bool auth_missing) {
   const bool close = !r.may_continue_unread();
+  stats::AppCounters& stats = *r.plan.apps[r.info.app].stats;
   if (rule.kind == config::Rule::Kind::deny) {
     co_await r.d.send_error(rule.status, "denied by a rule", close);
     r.log(rule.status, 0, 0, {}, -1, 0, "rule-deny");
     co_return !close;
   }
   if (rule.kind == config::Rule::Kind::rate_limit) {
-    r.plan.apps[r.info.app].stats->record_rate_limited();
+    stats.record_rate_limited();
     const auto secs = static_cast<uint32_t>((r.retry_after_ms + 999) / 1000);
     co_await r.d.send_error(429, "rate limit exceeded", close, secs);
     r.log(429, 0, 0, {}, -1, 0, "rate-limited");
     co_return !close;
   }
-  // Named, not temporaries in the co_await: g++ 12 destroys such temporaries too early.
+  if (rule.kind == config::Rule::Kind::basic_auth && r.auth_busy) {
+    stats.record_auth_rejected(AuthRejection::busy);
+    co_await r.d.send_error(503, "too many password checks at once; try again", close, 1);
+    r.log(503, 0, 0, {}, -1, 0, "auth-busy");
+    co_return !close;
+  }
+  if (rule.kind == config::Rule::Kind::basic_auth) {
+    stats.record_auth_rejected(auth_missing ? AuthRejection::missing : AuthRejection::wrong);
+    // Named, not temporaries in the co_await: g++ 12 destroys such temporaries too early.
+    const std::string challenge = auth::challenge(rule.value);
+    const http::Header extra{"WWW-Authenticate", challenge};
+    const LocalResponse resp{401, "text/plain; charset=utf-8", error_body(401, "authentication required"),
+                             auth_missing ? "auth-required" : "auth-failed"};
+    co_return co_await answer_locally(r, resp, extra);
+  }
   const bool redirect = rule.kind == config::Rule::Kind::redirect;
   const std::string location = redirect ? rules::redirect_location(rule, f) : std::string();
   const LocalResponse resp{rule.status, redirect ? std::string_view() : std::string_view(rule.content_type),
                            redirect ? std::string() : rule.body, redirect ? "rule-redirect" : "rule-return"};
-  co_return co_await answer_locally(r, resp, location);
+  const http::Header extra{redirect ? "Location" : "", location};
+  co_return co_await answer_locally(r, resp, extra);
 }
 
 // budget, when the request has to queue for a unit of its app's concurrency budget (the
@@ -335,7 +387,9 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   if (app >= 0) {
     rules::RequestFacts facts;
     SockAddr client{};
-    if (const config::Rule* answer = run_rules(r, app, facts, client)) co_return co_await rule_answer(r, *answer, facts);
+    rules::Outcome ruled = run_rules(r, app, facts, client);
+    if (ruled.verify) ruled = co_await verify_credentials(r, app, facts, ruled);
+    if (ruled.answer) co_return co_await rule_answer(r, *ruled.answer, facts, ruled.auth_missing);
   }
   if (app >= 0 && !r.plan.apps[app].budget->try_acquire()) app = co_await queue_for_budget(r, app, no);
   if (app < 0) {

@@ -214,7 +214,7 @@ bool holds(const RuleProgram& p, const config::Condition& c, const RequestFacts&
   return any != c.unless;
 }
 
-std::string_view var_value(int var, const RequestFacts& f) {
+std::string_view var_value(int var, const RequestFacts& f, const RuleScratch& s) {
   switch (static_cast<Var>(var)) {
     case Var::client_ip: return f.client_ip;
     case Var::host: return f.host;
@@ -223,6 +223,7 @@ std::string_view var_value(int var, const RequestFacts& f) {
     case Var::region: return f.region;
     case Var::app: return f.app;
     case Var::scheme: return f.ssl ? "https" : "http";
+    case Var::auth_user: return s.auth_user;
   }
   return {};
 }
@@ -231,7 +232,7 @@ RuleScratch::Edit expand(const config::Rule& r, const Template& t, const Request
   const auto off = static_cast<uint32_t>(s.arena.size());
   for (const auto& part : t.parts) {
     if (part.var < 0) s.arena += part.text;
-    else s.arena += var_value(part.var, f);
+    else s.arena += var_value(part.var, f, s);
   }
   return {&r, off, static_cast<uint32_t>(s.arena.size() - off)};
 }
@@ -263,6 +264,31 @@ void rewrite_prefix(std::string& path, std::string_view prefix, std::string_view
   if (path.empty() || path[0] != '/') path.insert(0, 1, '/');
 }
 
+// A basic-auth rule: true when the request goes on (its credentials name a user and a
+// password this worker verified); false when `out` says what happens instead (a 401, or a
+// verification first).
+bool basic_auth(const RuleProgram& p, const config::Rule& r, const RequestFacts& f, RuleScratch& s, Outcome& out) {
+  if (p.users.empty() || f.auth_cache == nullptr) {  // nothing to check against: refused
+    out.answer = &r;
+    return false;
+  }
+  switch (auth::check_basic(p.users, *f.req, *f.auth_cache, f.now_ms, s.auth)) {
+    case auth::BasicCheck::ok:
+      s.auth_user = s.auth.user;
+      return true;
+    case auth::BasicCheck::verify:
+      out.verify = &r;
+      return false;
+    case auth::BasicCheck::missing:
+      out.auth_missing = true;
+      [[fallthrough]];
+    case auth::BasicCheck::wrong:
+      out.answer = &r;
+      return false;
+  }
+  return false;
+}
+
 }  // namespace
 
 RuleScratch::~RuleScratch() {
@@ -277,17 +303,22 @@ void RuleScratch::clear() {
   request_edits.clear();
   response_edits.clear();
   rewrote = false;
+  auth_user = {};
+  resume_program = resume_rule = 0;
 }
 
-Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s) {
-  s.clear();
-  Outcome out;
-  for (size_t pi = 0; pi < n; ++pi) {
+namespace {
+
+// The rules from program `pi0`, rule `ri0` on (`fresh`: the start of program pi0, whose acl
+// results are not known yet).
+Outcome run(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s, Outcome out,
+            size_t pi0, size_t ri0, bool fresh) {
+  for (size_t pi = pi0; pi < n; ++pi) {
     const RuleProgram* p = programs[pi];
     if (p == nullptr || p->empty()) continue;
-    s.known.assign(p->acls.size(), 0);
+    if (pi != pi0 || fresh) s.known.assign(p->acls.size(), 0);
     const auto& rules = p->cfg->rules;
-    for (size_t ri = 0; ri < rules.size(); ++ri) {
+    for (size_t ri = pi == pi0 ? ri0 : 0; ri < rules.size(); ++ri) {
       const config::Rule& r = rules[ri];
       const RuleProgram::Head h = p->heads[ri];
       if (h.acl >= 0 ? acl_holds(*p, static_cast<uint32_t>(h.acl), f, s) != h.fires_on
@@ -319,6 +350,13 @@ Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFact
         case Kind::response_header:
           s.response_edits.push_back(expand(r, p->values[ri], f, s));
           break;
+        case Kind::basic_auth:
+          if (!basic_auth(*p, r, f, s, out)) {
+            s.resume_program = static_cast<uint32_t>(pi);
+            s.resume_rule = static_cast<uint32_t>(ri);
+            return out;
+          }
+          break;
         case Kind::strip_prefix:
         case Kind::replace_prefix:
           if (!s.rewrote) s.path.assign(f.req->path.empty() ? std::string_view("/") : f.req->path);
@@ -330,6 +368,18 @@ Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFact
     }
   }
   return out;
+}
+
+}  // namespace
+
+Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s) {
+  s.clear();
+  return run(programs, n, f, s, Outcome{}, 0, 0, true);
+}
+
+Outcome resume(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s, Outcome prev) {
+  prev.verify = nullptr;
+  return run(programs, n, f, s, prev, s.resume_program, s.resume_rule, false);
 }
 
 namespace {

@@ -6,7 +6,8 @@
 // Order: the frontend's rules, then the app's, each in the order written. A rule whose
 // condition holds acts: `allow` ends its section's rules, `deny`/`redirect`/`return` answer
 // (and end everything), the first `use-backend` chooses the backend, header edits and path
-// rewrites are collected. Conditions test the request as it arrived (rewrites do not change
+// rewrites are collected, `basic-auth` lets the request on or answers 401 (or stops for a
+// verification, see Outcome::verify). Conditions test the request as it arrived (rewrites do not change
 // what later acls see); the path criteria test its normalized form (normalize_path).
 //
 // Thread: the worker's. Allocates nothing once the scratch is warm. Never throws.
@@ -19,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/basic.h"
 #include "http/message.h"
 #include "net/sockaddr.h"
 #include "rules/program.h"
@@ -38,7 +40,8 @@ struct RequestFacts {
   std::string_view region;      // this edge's region
   std::string_view app;         // the routed app's name
   std::string_view request_id;
-  uint64_t now_ms = 0;          // the now_ms() clock, for rate limits
+  uint64_t now_ms = 0;          // the now_ms() clock, for rate limits and verdict lifetimes
+  const auth::CredentialCache* auth_cache = nullptr;  // this worker's basic-auth verdicts
 };
 
 // Per-request working memory (in RequestScratch; capacities are reused).
@@ -60,17 +63,28 @@ struct RuleScratch {
   std::vector<Edit> request_edits, response_edits;
   bool rewrote = false;
   pcre2_real_match_data_8* match = nullptr;  // created on first regex match, kept
+  auth::BasicScratch auth;     // the Basic credentials of the request (basic-auth rules)
+  std::string_view auth_user;  // the user a basic-auth rule accepted (%{auth-user}); else empty
+  uint32_t resume_program = 0, resume_rule = 0;  // where resume() continues
   void clear();
 };
 
 struct Outcome {
-  const config::Rule* answer = nullptr;  // deny / redirect / return / rate-limit: Ferry answers with it
+  // deny / redirect / return / rate-limit / basic-auth (401): Ferry answers with it.
+  const config::Rule* answer = nullptr;
   int backend = -1;                       // use-backend: the backend; -1: the app's
   uint64_t retry_after_ms = 0;            // rate-limit: until the bucket has a token again
+  // basic-auth: credentials (s.auth) this worker has no verdict on. The caller has the
+  // CredentialVerifier check them, puts the verdict in its cache, then calls resume().
+  const config::Rule* verify = nullptr;
+  bool auth_missing = false;  // a basic-auth answer: no valid credentials at all (else wrong ones)
 };
 
 // Runs `programs` (null entries are skipped) in order against `f`.
 Outcome evaluate(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s);
+// Goes on after an Outcome with `verify`: the basic-auth rule runs again (its verdict is now
+// in f.auth_cache) and the rules after it follow. `prev` is that Outcome.
+Outcome resume(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s, Outcome prev);
 
 // The request's head after the rules: header edits (set/add/del) and the rewritten path.
 // Its new views point into `s`, which must outlive the head's use.

@@ -10,7 +10,7 @@ namespace ferry::proxy::rules {
 
 namespace {
 
-constexpr std::string_view kVarNames[] = {"client-ip", "host", "path", "request-id", "region", "app", "scheme"};
+constexpr std::string_view kVarNames[] = {"client-ip", "host", "path", "request-id", "region", "app", "scheme", "auth-user"};
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -127,6 +127,7 @@ std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, con
       limiter = limiters ? limiters(i, r) : std::make_shared<RateLimiter>(r.per_hour, r.burst, static_cast<uint64_t>(now_ms()));
     p->limiters.push_back(std::move(limiter));
   }
+  p->users = auth::compile_users(set.users);
   return p;
 }
 

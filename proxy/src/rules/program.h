@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "auth/users.h"
 #include "ferry/configlang/config.h"
 #include "net/cidr.h"
 #include "rules/rate_limiter.h"
@@ -24,7 +25,7 @@ struct pcre2_real_code_8;
 namespace ferry::proxy::rules {
 
 // The variables of header-value templates, in configlang's order (template_variables()).
-enum class Var { client_ip, host, path, request_id, region, app, scheme };
+enum class Var { client_ip, host, path, request_id, region, app, scheme, auth_user };
 
 // A header value: literal text and variables, in order.
 struct Template {
@@ -79,6 +80,7 @@ struct RuleProgram {
   std::vector<Template> values;  // parallel to cfg->rules: header templates (empty otherwise)
   // Parallel to cfg->rules: a rate-limit rule's buckets (shared by all workers), else null.
   std::vector<std::shared_ptr<RateLimiter>> limiters;
+  auth::UserList users;  // `auth-user`: whom this section's basic-auth rules accept
   bool empty() const { return cfg == nullptr || cfg->rules.empty(); }
 };
 

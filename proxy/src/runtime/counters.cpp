@@ -88,6 +88,7 @@ void AppCounters::sum_into(AppStats& out) const {
   queue_wait_.sum_into(out.queue_wait);
   out.rejected += rejected_.get();
   out.rate_limited += rate_limited_.get();
+  for (int i = 0; i < kAuthRejections; ++i) out.auth_rejected[i] += auth_rejected_[i].get();
 }
 
 FrontendCounters::FrontendCounters(int workers)

@@ -83,6 +83,8 @@ class AppCounters {
   // A request a `rate-limit` rule refused (429). Any thread (a shared counter: a refusal is
   // not the hot path).
   void record_rate_limited() { rate_limited_.add(1); }
+  // A request a basic-auth rule refused (401 or 503). Any thread (shared counters, as above).
+  void record_auth_rejected(AuthRejection why) { auth_rejected_[static_cast<int>(why)].add(1); }
   // Adds every slot into `out` (requests, duration, bytes, rejected, queue_wait); histograms
   // still need finish_histogram().
   void sum_into(AppStats& out) const;
@@ -94,6 +96,7 @@ class AppCounters {
   BasicHistogram<SharedCounter> queue_wait_;
   SharedCounter rejected_;
   SharedCounter rate_limited_;
+  SharedCounter auth_rejected_[kAuthRejections];
 };
 
 // Failed TLS handshakes by reason (the index of tls::HandshakeFailure).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "acme/http01_tokens.h"
+#include "auth/basic.h"
 #include "balance/balancer.h"
 #include "http/body_tee.h"
 #include "net/asio_util.h"
@@ -29,6 +30,9 @@
 namespace ferry::proxy {
 
 struct RequestScratch;
+namespace auth {
+class CredentialVerifier;
+}
 
 // Facts shared by all workers of one Engine.
 struct EngineShared {
@@ -37,6 +41,8 @@ struct EngineShared {
   AccessLogWriter* access_log = nullptr;
   // ACME HTTP-01 key authorizations by token (Engine::set_acme_http_tokens); see acme/http01_tokens.h.
   acme::AcmeHttpTokens acme_http;
+  // basic-auth's password checks (owned by the Engine, which stops it before the workers).
+  auth::CredentialVerifier* verifier = nullptr;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
@@ -80,6 +86,8 @@ class WorkerContext {
   http::ReplayBudget& replay_budget() { return replay_budget_; }
   AccessLogBuffer& access_log() { return access_log_; }
   EngineShared& shared() { return shared_; }
+  // This worker's basic-auth verdicts (auth/basic.h).
+  auth::CredentialCache& auth_cache() { return auth_cache_; }
   bool draining() const { return draining_; }
   uint64_t random();  // fast per-worker PRNG (request ids, jitter)
 
@@ -101,6 +109,7 @@ class WorkerContext {
   UpstreamPool pool_;
   H2Upstreams h2_upstreams_{io_, blocks_};
   AccessLogBuffer access_log_;
+  auth::CredentialCache auth_cache_;
   bool draining_ = false;
   uint64_t rng_state_;
   // Last member, so destroyed first: pending sessions are destroyed while the members they

@@ -2,11 +2,12 @@
 // admin-user HASH formats (password_hash.h) and the non-loopback admin address rule.
 #include <catch2/catch.hpp>
 
-#include "ferry/configlang/password_hash.h"
 #include "ferry/util/base64.h"
+#include "ferry/util/password_hash.h"
 #include "helpers.h"
 
 using namespace cfgtest;
+using namespace ferry::util;
 using namespace std::chrono_literals;
 
 namespace {

@@ -249,3 +249,69 @@ TEST_CASE("rate-limit: rates, burst, keys and mistakes", "[configlang][rules][ra
   CHECK(where(bad, "invalid rate-limit key 'cookie'") == "16:25");
   CHECK(where(bad, "unknown rate-limit option 'brust'") == "17:21");
 }
+
+TEST_CASE("basic-auth and auth-user: users, realms and mistakes", "[configlang][rules][auth]") {
+  const std::string hash = "$pbkdf2-sha256$i=600000$c2FsdHNhbHQ$MDEyMzQ1Njc4OWFiY2RlZg";
+  auto r = load(with("app shop\n"                                     // 11
+                     "    hosts shop.example.com\n"                   // 12
+                     "    backend pool\n"                             // 13
+                     "    acl admin path-prefix /admin\n"             // 14
+                     "    auth-user alice " + hash + "\n"             // 15
+                     "    auth-user bob " + hash + "\n"               // 16
+                     "    basic-auth \"Shop admin\" if admin\n"       // 17
+                     "    request-header set X-User %{auth-user}\n"));  // 18
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  const auto& rs = app(r, "shop").rules;
+  REQUIRE(rs.users.size() == 2);
+  CHECK(rs.users[0].name == "alice");
+  CHECK(rs.users[1].password_hash == hash);
+  REQUIRE(rs.rules.size() == 2);
+  CHECK(rs.rules[0].kind == Rule::Kind::basic_auth);
+  CHECK(rs.rules[0].value == "Shop admin");
+  CHECK(rs.rules[0].status == 401);
+
+  auto bad = load(with("app shop\n"                                   // 11
+                       "    hosts shop.example.com\n"                 // 12
+                       "    backend pool\n"                           // 13
+                       "    auth-user alice notahash\n"               // 14
+                       "    auth-user a:b " + hash + "\n"             // 15
+                       "    basic-auth \"bad\\\"realm\"\n"            // 16
+                       "    basic-auth Ops extra\n"                   // 17
+                       "app other\n"                                  // 18
+                       "    hosts other.example.com\n"                // 19
+                       "    backend pool\n"                           // 20
+                       "    basic-auth Ops\n"                         // 21
+                       "app third\n"                                  // 22
+                       "    hosts third.example.com\n"                // 23
+                       "    backend pool\n"                           // 24
+                       "    auth-user carol " + hash + "\n"           // 25
+                       "    auth-user carol " + hash + "\n"));        // 26
+  CHECK(where(bad, "unknown password hash format") == "14:21");
+  CHECK(where(bad, "invalid user name 'a:b'") == "15:15");
+  CHECK(where(bad, "invalid realm") == "16:16");
+  CHECK(where(bad, "unexpected argument 'extra'") == "17:20");
+  CHECK(where(bad, "basic-auth in app 'other' has no user to accept") == "21:16");
+  CHECK(where(bad, "auth user 'carol' is already defined") == "26:15");
+  CHECK(warn_where(bad, "auth-user in app 'third' is unused") == "25:5");
+}
+
+TEST_CASE("a rule dropped for a bad condition leaves nothing behind", "[configlang][rules]") {
+  // Found by the config fuzzer: use-backend recorded its backend before its condition failed,
+  // and the resolve pass then wrote past the end of the rules (ASan: heap-buffer-overflow).
+  auto r = load(with("backend api\n"                                  // 11
+                     "    server a1 127.0.0.1:9002\n"                 // 12
+                     "app shop\n"                                     // 13
+                     "    hosts shop.example.com\n"                   // 14
+                     "    backend pool\n"                             // 15
+                     "    acl here region yyz\n"                      // 16
+                     "    use-backend api if here unless here\n"      // 17
+                     "    use-backend api if\n"                       // 18
+                     "    basic-auth Ops if here unless here\n"));    // 19
+  CHECK(where(r, "a rule has one 'unless'") == "17:29");
+  CHECK(where(r, "missing condition after 'if'") == "18:23");
+  // The failed basic-auth is not a rule: no "has no user" error for it.
+  CHECK(where(r, "has no user to accept") == "none");
+  INFO(format(r.diagnostics));
+  CHECK(r.diagnostics.size() == 3);
+}

@@ -13,9 +13,9 @@
 #include <mutex>
 #include <sstream>
 
-#include "ferry/configlang/password_hash.h"
+#include "ferry/util/password_hash.h"
 #include "ferry/web/admin_server.h"
-#include "ferry/web/password.h"
+#include "ferry/util/password.h"
 
 namespace {
 
@@ -51,12 +51,12 @@ std::string field(const std::string& json, const std::string& key) {
 }
 
 std::string quick_hash(const std::string& password) {  // PBKDF2, 1000 iterations: fast tests
-  ferry::config::PasswordHash h;
-  h.kind = ferry::config::PasswordHash::Kind::pbkdf2_sha256;
+  ferry::util::PasswordHash h;
+  h.kind = ferry::util::PasswordHash::Kind::pbkdf2_sha256;
   h.iterations = 1000;
   h.salt = "saltsaltsaltsalt";
-  h.hash = *ferry::web::derive_pbkdf2_sha256(password, h.salt, 1000, 32);
-  return ferry::config::format_password_hash(h);
+  h.hash = *ferry::util::derive_pbkdf2_sha256(password, h.salt, 1000, 32);
+  return ferry::util::format_password_hash(h);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Request rules of an `app` or `frontend` section: named conditions (`acl`) and the actions
 // guarded by them (`deny`, `allow`, `redirect`, `return`, `use-backend`, header edits, path
-// rewrites). Part of the immutable Config snapshot (config.h); the proxy compiles them into
+// rewrites, `rate-limit`, `basic-auth` against the section's `auth-user` list). Part of the immutable Config snapshot (config.h); the proxy compiles them into
 // its plan (proxy/src/rules) and evaluates them once per request, in the pipeline's `rules`
 // phase, whatever the protocol. docs/CONFIG.md ("Rules") is the operator's description.
 //
@@ -68,6 +68,7 @@ struct Rule {
     strip_prefix,     // `strip-prefix PREFIX`: the path loses a leading PREFIX
     replace_prefix,   // `replace-prefix FROM TO`: a leading FROM becomes TO
     rate_limit,       // `rate-limit RATE [burst N] [key client|app|header NAME]`: 429 past it
+    basic_auth,       // `basic-auth REALM`: 401 unless the request's Basic credentials name a user
   };
   enum class RedirectKind { location, prefix, scheme };
   enum class HeaderOp { set, add, del };
@@ -90,6 +91,7 @@ struct Rule {
   std::string name;
   std::string value;
   // strip-prefix / replace-prefix: `target` is the prefix, `value` its replacement.
+  // basic-auth: `value` is the realm (printable ASCII without '"' and '\\').
   // rate-limit: tokens per hour (exact for N/s, N/m, N/h), the bucket's size, what a bucket is
   // per (header: `name`).
   uint64_t per_hour = 0;
@@ -97,9 +99,17 @@ struct Rule {
   LimitKey key = LimitKey::client;
 };
 
+// `auth-user NAME HASH`: a user the section's `basic-auth` rules accept. HASH is the text of
+// a password hash (util/password_hash.h, the format of `admin-user`), checked at parse.
+struct AuthUser {
+  std::string name;
+  std::string password_hash;
+};
+
 struct RuleSet {
   std::vector<Acl> acls;
   std::vector<Rule> rules;
+  std::vector<AuthUser> users;  // `auth-user`, in the order written
   bool empty() const { return rules.empty(); }
 };
 

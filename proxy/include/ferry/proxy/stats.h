@@ -28,6 +28,9 @@ inline constexpr const char* kStatsProtocolNames[kStatsProtocols] = {"http1", "h
 // Status classes: index 0 = no response sent (aborted, or a TCP connection), 1..5 = 1xx..5xx.
 inline constexpr int kStatusClasses = 6;
 inline constexpr const char* kStatusClassNames[kStatusClasses] = {"none", "1xx", "2xx", "3xx", "4xx", "5xx"};
+inline constexpr int kAuthRejections = 3;
+enum class AuthRejection { missing, wrong, busy };
+inline constexpr const char* kAuthRejectionNames[kAuthRejections] = {"missing", "wrong", "busy"};
 
 struct Histogram {
   // counts[i] = observations <= kDurationBuckets[i] (cumulative, Prometheus style);
@@ -51,6 +54,10 @@ struct AppStats {
   int soft = 0, hard = 0;      // configured limits; hard 0 = unlimited
   uint64_t rejected = 0;       // 503 from the budget (queue full or queue timeout)
   uint64_t rate_limited = 0;   // 429 from a `rate-limit` rule
+  // Requests a basic-auth rule refused, by kAuthRejectionNames: 401 without valid Basic
+  // credentials ("missing"), 401 with a wrong user or password ("wrong"), 503 because the
+  // password verifier was full ("busy").
+  std::array<uint64_t, kAuthRejections> auth_rejected{};
   Histogram queue_wait;        // time waited for a unit by requests that waited
   std::string backend;         // its backend's name
 };
@@ -89,6 +96,9 @@ struct EngineStats {
   std::vector<AppStats> apps;            // config order
   std::vector<ServerStats> servers;      // backend order, then server order
   std::vector<FrontendStats> frontends;  // config order (the synthesized "(backhaul)" included)
+  // basic-auth's password checks (auth/verifier.h): KDF runs, and checks refused because the
+  // verifier's queue was full (those requests got 503).
+  uint64_t auth_verifications = 0, auth_refused = 0;
 };
 
 }  // namespace ferry::proxy

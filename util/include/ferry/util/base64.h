@@ -32,6 +32,10 @@ std::string base64_encode(std::string_view bytes, Base64Alphabet alphabet = Base
 // The bytes of `text`, or nullopt when it is not strictly valid (see above).
 std::optional<std::string> base64_decode(std::string_view text, Base64Alphabet alphabet = Base64Alphabet::standard,
                                          Base64Padding padding = Base64Padding::required);
+// The same into `out` (its capacity reused: no allocation once it is big enough); false, with
+// `out` holding garbage, when `text` is not strictly valid.
+bool base64_decode_into(std::string_view text, std::string& out, Base64Alphabet alphabet = Base64Alphabet::standard,
+                        Base64Padding padding = Base64Padding::required);
 
 // base64url without padding (RFC 7515 §2).
 inline std::string base64url_encode(std::string_view bytes) { return base64_encode(bytes, Base64Alphabet::url, false); }

@@ -1,11 +1,11 @@
-#include "ferry/configlang/password_hash.h"
+#include "ferry/util/password_hash.h"
 
 #include <charconv>
 #include <vector>
 
 #include "ferry/util/base64.h"
 
-namespace ferry::config {
+namespace ferry::util {
 
 namespace {
 
@@ -128,4 +128,4 @@ std::string format_password_hash(const PasswordHash& h) {
   return params + "$" + encode_b64(h.salt) + "$" + encode_b64(h.hash);
 }
 
-}  // namespace ferry::config
+}  // namespace ferry::util

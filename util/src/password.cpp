@@ -1,4 +1,4 @@
-#include "ferry/web/password.h"
+#include "ferry/util/password.h"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -7,9 +7,9 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
-#include "ferry/configlang/password_hash.h"
+#include "ferry/util/password_hash.h"
 
-namespace ferry::web {
+namespace ferry::util {
 
 namespace {
 
@@ -87,26 +87,29 @@ std::optional<std::string> hash_password(const std::string& password, std::strin
     error = "scrypt failed (out of memory?)";
     return std::nullopt;
   }
-  config::PasswordHash h;
-  h.kind = config::PasswordHash::Kind::scrypt;
+  PasswordHash h;
+  h.kind = PasswordHash::Kind::scrypt;
   h.log2_n = kLog2N;
   h.r = kR;
   h.p = kP;
   h.salt = std::move(*salt);
   h.hash = std::move(*key);
-  return config::format_password_hash(h);
+  return format_password_hash(h);
+}
+
+bool verify_password(const std::string& password, const PasswordHash& h) {
+  std::optional<std::string> key =
+      h.kind == PasswordHash::Kind::scrypt
+          ? derive_scrypt(password, h.salt, h.log2_n, h.r, h.p, h.hash.size())
+          : derive_pbkdf2_sha256(password, h.salt, h.iterations, h.hash.size());
+  if (!key || key->size() != h.hash.size() || h.hash.empty()) return false;
+  return CRYPTO_memcmp(key->data(), h.hash.data(), key->size()) == 0;
 }
 
 bool verify_password(const std::string& password, const std::string& hash_text) {
   std::string why;
-  auto h = config::parse_password_hash(hash_text, why);
-  if (!h) return false;
-  std::optional<std::string> key =
-      h->kind == config::PasswordHash::Kind::scrypt
-          ? derive_scrypt(password, h->salt, h->log2_n, h->r, h->p, h->hash.size())
-          : derive_pbkdf2_sha256(password, h->salt, h->iterations, h->hash.size());
-  if (!key || key->size() != h->hash.size()) return false;
-  return CRYPTO_memcmp(key->data(), h->hash.data(), key->size()) == 0;
+  auto h = parse_password_hash(hash_text, why);
+  return h && verify_password(password, *h);
 }
 
-}  // namespace ferry::web
+}  // namespace ferry::util

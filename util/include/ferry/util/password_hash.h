@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-namespace ferry::config {
+namespace ferry::util {
 
 struct PasswordHash {
   enum class Kind { scrypt, pbkdf2_sha256 };
@@ -35,4 +35,4 @@ std::optional<PasswordHash> parse_password_hash(std::string_view text, std::stri
 // The text form of `h` (base64 without padding); parse_password_hash(format(h)) == h.
 std::string format_password_hash(const PasswordHash& h);
 
-}  // namespace ferry::config
+}  // namespace ferry::util
