@@ -77,7 +77,7 @@ for t in "${targets[@]}"; do
                       "$p"/http1/field_rules.cpp "$p"/tls/sni_select.cpp "$p"/tls/sni_map.cpp "$p"/tls/acme_challenges.cpp
                       "$p"/plan/plan.cpp "$p"/net/cidr.cpp "$p"/balance/balancer.cpp "$p"/runtime/server_state.cpp
                       "$p"/limits/app_budget.cpp "$p"/runtime/counters.cpp "$p"/log/log.cpp "$p"/net/sockaddr.cpp
-                      "$p"/rules/program.cpp "$p"/rules/rate_limiter.cpp "${cl[@]}")
+                      "$p"/rules/program.cpp "$p"/rules/rate_limiter.cpp "$p"/auth/users.cpp "${cl[@]}")
                 libs=(-lssl -lcrypto -lpthread -lpcre2-8) ;;
     proxyproto) srcs=("$p"/net/proxy_protocol.cpp "$p"/net/sockaddr.cpp) ;;
     *) echo "unknown fuzz target $t (known: ${all[*]})" >&2; exit 2 ;;

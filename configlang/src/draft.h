@@ -103,6 +103,12 @@ struct AcmeDraft {
   std::optional<Arg> challenge_arg;   // `challenge tls-alpn-01|http-01`
 };
 
+struct TracingDraft {
+  Tracing tracing;
+  Loc loc;                          // the section header
+  std::optional<Arg> endpoint_arg;  // `endpoint URL`
+};
+
 struct MeshDraft {
   Mesh mesh;
   Loc loc;                       // the section header
@@ -122,6 +128,7 @@ struct Draft {
   std::vector<BackendDraft> backends;
   std::vector<AppDraft> apps;
   std::optional<AcmeDraft> acme;  // the `acme` section
+  std::optional<TracingDraft> tracing;  // the `tracing` section
   std::optional<MeshDraft> mesh;  // the `mesh` section
   std::vector<AnycastAddress> anycast;  // every `anycast` address line
   std::vector<Arg> anycast_args;        // parallel: the CIDR argument

@@ -66,7 +66,8 @@ Daemon::~Daemon() { lifecycle_.stop(); }  // what is still started, in reverse o
 
 std::vector<lifecycle::Step> Daemon::steps() {
   // Start-up and reload walk them in this order, shutdown in reverse (lifecycle.h).
-  return {logging_step(), certificates_step(), mesh_step(), engine_step(), acme_step(), history_step(), admin_step()};
+  return {logging_step(), certificates_step(), mesh_step(), engine_step(), tracing_step(), acme_step(),
+          history_step(), admin_step()};
 }
 
 // Logging first: every later step logs to the configured target. A reload that cannot open the
@@ -153,6 +154,22 @@ lifecycle::Step Daemon::engine_step() {
           {}, [this] { engine_->begin_drain(); }, [this] { engine_->stop(); }};
 }
 
+// The span exporter (tracing/exporter.h), right after the engine whose spans it drains; idle
+// without a `tracing` section. Its stop sends what the workers handed over before it.
+lifecycle::Step Daemon::tracing_step() {
+  using lifecycle::Snapshot;
+  return {"tracing",
+          [this](const Snapshot& cfg, std::string&) {
+            tracing_->start(cfg);
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            tracing_->update(next);
+            return true;
+          },
+          {}, {}, [this] { tracing_->stop(); }};
+}
+
 // The ACME thread, once the listeners can answer challenges. Quiesce: no new ACME step; stop
 // joins it (bounded by one HTTP timeout) before the engine it uses stops.
 lifecycle::Step Daemon::acme_step() {
@@ -218,6 +235,7 @@ lifecycle::Step Daemon::admin_step() {
 
 int Daemon::start() {
   engine_ = std::make_unique<proxy::Engine>();
+  tracing_ = std::make_unique<TraceExporter>(*engine_);
   LoadedConfig result = load_config(config_path_, *engine_);
   if (!result.ok()) {
     print_diagnostics(std::cerr, result);
@@ -375,7 +393,7 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
-  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_, history_.get()});
+  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_, history_.get(), tracing_.get()});
   fresh->set_log([](int priority, const std::string& line) {
     logger().log(Poco::Message("ferry", line, static_cast<Poco::Message::Priority>(priority)));
   });

@@ -1,8 +1,8 @@
 // The running daemon: start-up, reload (SIGHUP), graceful stop (SIGTERM/SIGINT/SIGQUIT).
 // Wires the configuration, the data-plane Engine, the control-plane managers (ACME, mesh,
-// history) and the admin server together, as one ordered list of subsystems
+// history, the span exporter) and the admin server together, as one ordered list of subsystems
 // (lifecycle/lifecycle.h; the list is Daemon::steps() in daemon.cpp): logging, certificates, mesh,
-// engine, acme, history, admin. Start-up and reload walk it in that order (so a reload puts a
+// engine, tracing, acme, history, admin. Start-up and reload walk it in that order (so a reload puts a
 // new anycast address in place before the engine binds a listener on it, as start-up does);
 // a reload that fails puts the running configuration back on the steps before the failure
 // (an address added for it is removed again); shutdown walks it in reverse.
@@ -28,6 +28,7 @@
 #include "acme_manager.h"
 #include "api/daemon_status.h"
 #include "history/history.h"
+#include "tracing/exporter.h"
 #include "lifecycle/lifecycle.h"
 #include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
@@ -69,6 +70,7 @@ class Daemon {
   lifecycle::Step certificates_step();
   lifecycle::Step mesh_step();
   lifecycle::Step engine_step();
+  lifecycle::Step tracing_step();
   lifecycle::Step acme_step();
   lifecycle::Step history_step();
   lifecycle::Step admin_step();
@@ -92,6 +94,7 @@ class Daemon {
   // The engine's part of the configuration being started/reloaded (load_config prepared it),
   // for the engine step; null outside a start or reload walk.
   std::shared_ptr<const proxy::PreparedConfig> prepared_;
+  std::unique_ptr<TraceExporter> tracing_;  // after engine_: it drains the engine's spans
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
   std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads

@@ -194,6 +194,7 @@ bool Engine::apply(std::shared_ptr<const PreparedConfig> prepared, std::string& 
       m.ordered.push_back(ListenerInfo{fe.name, l.bound});
     }
   m.shared.max_connections.store(cfg->global.max_connections, std::memory_order_relaxed);
+  if (cfg->tracing) m.shared.spans.set_capacity(cfg->tracing->queue);
 
   if (!m.health) m.health = std::make_unique<HealthChecker>();
   m.health->update(health_targets(*plan));
@@ -327,6 +328,12 @@ void Engine::stop() {
   m.workers.clear();
 }
 
+size_t Engine::take_spans(std::string& out) { return impl_->shared.spans.take(out); }
+
+std::vector<SlowRequest> Engine::slow_requests(const std::string& app, size_t max) const {
+  return impl_->shared.slow.snapshot(app, max);
+}
+
 size_t Engine::active_connections() const { return impl_->shared.connections.load(); }
 
 EngineStats Engine::stats() const {
@@ -335,6 +342,7 @@ EngineStats Engine::stats() const {
   out.connections_active = impl_->shared.connections.load(std::memory_order_relaxed);
   out.auth_verifications = impl_->verifier.verifications();
   out.auth_refused = impl_->verifier.refused();
+  out.trace_spans_dropped = impl_->shared.spans.dropped();
   std::shared_ptr<const Plan> plan = impl_->newest_plan();
   if (!plan) return out;
   out.generation = plan->generation;

@@ -31,6 +31,7 @@ void Worker::stop() {
   io_.stop();
   if (thread_.joinable()) thread_.join();
   access_log_.flush();
+  spans_.flush(shared_.spans);
   acceptors_.clear();
   pool_.clear();
   h2_upstreams_.clear();
@@ -188,6 +189,7 @@ awaitable<void> Worker::tick_loop() {
     auto [ec] = co_await t.async_wait(use_nothrow);
     if (ec) co_return;
     access_log_.flush();
+    spans_.flush(shared_.spans);
     pool_.sweep();
     h2_upstreams_.sweep();
     if (id_ == 0) rotate_ticket_keys(SteadyClock::now());

@@ -177,6 +177,17 @@ try {
     await shot('app');
   });
 
+  // ---- slow requests linked to their traces ---------------------------------------------------
+  // The test's config has `tracing` with `slow 20ms` and a ui-url; one backend answers slowly.
+  await step('slow request linked', async () => {
+    const link = page.locator('#slow-requests a.trace-link').first();
+    await link.waitFor({ timeout: 30000 });
+    const href = await link.getAttribute('href');
+    const id = (await link.textContent()).trim();
+    const want = (process.env.FERRY_CONSOLE_TRACE_URL || '').split('%{trace-id}').join(id);
+    check('slow request linked', /^[0-9a-f]{32}$/.test(id) && href === want, `trace ${id} -> ${href}`);
+  });
+
   // ---- drain an instance ---------------------------------------------------------------------
   await step('drain', async () => {
     const row = page.locator('#instances tr[data-server]').first();

@@ -26,7 +26,7 @@ from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry, hash_password, run_ferryd
 from ferrykit.suite import INTEGRATION_DIR, figure, main, register, skip, wait_until
-from ferrykit.wire import request
+from ferrykit.wire import dead_port, request
 
 TOP = os.path.dirname(os.path.dirname(INTEGRATION_DIR))
 BROWSER_DIR = os.path.join(TOP, "tests", "browser")
@@ -192,13 +192,18 @@ def test_console_in_chromium():
     artifacts = _artifacts_dir()
     user_line = _admin_user_line()
 
-    bes = {n: HttpBackend(n) for n in ("shop1", "shop2", "blog1", "blog2")}
+    bes = {n: HttpBackend(n, delay=0.03 if n == "shop1" else 0.0) for n in ("shop1", "shop2", "blog1", "blog2")}
     cfg = base_config(global_extra=[user_line] if user_line else ())
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http")
     cfg += backend_section("shop", [("s1", bes["shop1"].port), ("s2", bes["shop2"].port)], "balance roundrobin")
     cfg += backend_section("blog", [("b1", bes["blog1"].port), ("b2", bes["blog2"].port)], "balance roundrobin")
     cfg += section("app shop", "hosts shop.test", "backend shop")
     cfg += section("app blog", "hosts blog.test", "backend blog")
+    # Slow requests (shop1 answers in 30 ms) are listed on the app page, linked to their traces
+    # (every one sampled; the collector's port refuses: the export fails, counted).
+    trace_url = "http://127.0.0.1:9/trace/%{trace-id}"
+    cfg += section("tracing", "endpoint http://127.0.0.1:%d/v1/traces" % dead_port(), "sample 1", "slow 20ms",
+                   "ui-url %s" % trace_url)
     f = Ferry(cfg)
     assert f.admin_port, "no 'admin listening' line in ferryd's log"
 
@@ -207,7 +212,7 @@ def test_console_in_chromium():
     assert traffic.failed == 0, "requests failed before the browser started: %d of %d" % (traffic.failed, traffic.sent)
 
     env = dict(os.environ, FERRY_CONSOLE_URL="http://127.0.0.1:%d" % f.admin_port, FERRY_CONSOLE_APP="shop",
-               FERRY_ARTIFACTS=artifacts, FERRY_CHROMIUM=CHROMIUM)
+               FERRY_ARTIFACTS=artifacts, FERRY_CHROMIUM=CHROMIUM, FERRY_CONSOLE_TRACE_URL=trace_url)
     if user_line:
         env.update(FERRY_CONSOLE_USER=USER, FERRY_CONSOLE_PASSWORD=PASSWORD)
     t0 = time.monotonic()
@@ -225,7 +230,8 @@ def test_console_in_chromium():
     failed = re.findall(r"^CHECK FAIL (.+)$", out, re.M)
     assert p.returncode == 0 and not failed, "browser checks failed (exit %d): %s" % (
         p.returncode, "; ".join(f[:200] for f in failed) or out[-500:])
-    for name in ("login", "chart drawn", "drain", "enable", "validate", "no console errors", "no page errors"):
+    for name in ("login", "chart drawn", "slow request linked", "drain", "enable", "validate", "no console errors",
+                 "no page errors"):
         assert re.search(r"^CHECK ok %s\b" % re.escape(name), out, re.M), "check %r did not run" % name
     if user_line:  # every action is logged with its user (docs/API.md)
         assert f.log_lines(r"admin action user=%s action=drain" % USER), "the drain was not logged with its user"

@@ -11,7 +11,7 @@ import threading
 import time
 
 from ferrykit.backends import HttpBackend
-from ferrykit.config import backend_section, base_config, section
+from ferrykit.config import backend_section, base_config, loopback_mesh, mesh_key_file, section
 from ferrykit.h2client import H2Conn
 from ferrykit.runner import Ferry, hash_password, metric_value, parse_metrics, run_ferryd, scrape_metrics
 from ferrykit.suite import figure, main, tmpdir, wait_until
@@ -423,21 +423,6 @@ def test_nginx_site_example():
     assert upstream_header(echo, "authorization") is None and upstream_header(echo, "x-remote-user") == "ops", echo
 
 
-def _key(path):
-    with open(path, "w") as fh:
-        fh.write(base64.b64encode(os.urandom(32)).decode() + "\n")
-    os.chmod(path, 0o600)
-    return base64.b64encode(os.urandom(32)).decode()  # a peer's public key: any 32 bytes
-
-
-def _mesh(node_bh, peer, peer_bh, key, peer_pub):
-    # `driver userspace` without a program: no WireGuard interface; the backhaul runs on loopback.
-    return section("mesh", "interface fru%d" % (os.getpid() % 10000 + (0 if peer == "worker" else 1)),
-                   "private-key %s" % key, "address %s/32" % node_bh.split(":")[0], "backhaul %s" % node_bh,
-                   "driver userspace", "peer %s" % peer, "    public-key %s" % peer_pub,
-                   "    allowed-ips 127.0.0.0/8", "    backhaul %s" % peer_bh, "    region %s" % peer)
-
-
 def test_use_backend_across_the_mesh():
     """The edge's rules choose backend `api` for /api/; its instance runs on the worker node,
     which finds it in that backend (Ferry-Backend) and does not run its own rules again."""
@@ -445,11 +430,11 @@ def test_use_backend_across_the_mesh():
     d = tmpdir()
     edge_bh = "127.0.0.2:%d" % free_port_closed("127.0.0.2")
     worker_bh = "127.0.0.3:%d" % free_port_closed("127.0.0.3")
-    wpub, epub = _key(os.path.join(d, "w.key")), _key(os.path.join(d, "e.key"))
+    wpub, epub = mesh_key_file(os.path.join(d, "w.key")), mesh_key_file(os.path.join(d, "e.key"))
     wcfg = base_config(global_extra=["region worker"])
     wcfg += backend_section("web", [("w1", web.port)]) + backend_section("api", [("a1", api.port)])
     wcfg += section("app a", "hosts a.test", "backend web", "deny 418")  # never for backhauled requests
-    wcfg += _mesh(worker_bh, "edge", edge_bh, os.path.join(d, "w.key"), epub)
+    wcfg += loopback_mesh(worker_bh, "edge", edge_bh, os.path.join(d, "w.key"), epub, index=0)
     Ferry(wcfg, name="worker")
     ecfg = base_config(global_extra=["region edge"])
     ecfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")
@@ -457,7 +442,7 @@ def test_use_backend_across_the_mesh():
     ecfg += backend_section("api", [("a1", api.port, "node worker")])
     ecfg += section("app a", "hosts a.test", "backend web", "acl api path-prefix /api/", "use-backend api if api",
                     "strip-prefix /api if api", "response-header set X-Edge yes")
-    ecfg += _mesh(edge_bh, "worker", worker_bh, os.path.join(d, "e.key"), wpub)
+    ecfg += loopback_mesh(edge_bh, "worker", worker_bh, os.path.join(d, "e.key"), wpub, index=1)
     edge = Ferry(ecfg, name="edge")
     port = edge.port("web")
     def reachable():

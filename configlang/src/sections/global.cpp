@@ -232,6 +232,31 @@ void register_section_global(Registry& r) {
          if (!ctx.arity(d, 1, 1, "maxconn N")) return;
          if (auto v = ctx.integer(d.args[0], 1, 10'000'000)) dr.global.max_connections = static_cast<uint32_t>(*v);
        }},
+      {"request-id-header", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "request-id-header NAME|off")) return;
+         const Arg& a = d.args[0];
+         if (a.text == "off") {
+           dr.global.request_id_header.clear();
+           return;
+         }
+         std::string name;
+         bool ok = !a.text.empty() && a.text.size() <= 64;
+         for (char c : a.text) {
+           ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
+           name += static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+         }
+         // Fields Ferry states with other meanings cannot double as the request id.
+         static const char* kTaken[] = {"host", "content-length", "transfer-encoding", "connection", "traceparent",
+                                        "tracestate", "x-forwarded-for", "x-forwarded-proto", "via"};
+         for (const char* t : kTaken) ok = ok && name != t;
+         if (!ok || name.rfind("ferry-", 0) == 0) {
+           ctx.error(a.loc, "invalid request-id-header '" + a.text +
+                                "': a field name of letters, digits, '-' and '_' (at most 64), not one Ferry states "
+                                "otherwise; or 'off'");
+           return;
+         }
+         dr.global.request_id_header = name;
+       }},
       {"history-sample-interval", history_sample_interval},
       {"history-retention", history_retention},
   };

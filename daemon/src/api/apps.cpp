@@ -16,6 +16,7 @@ namespace ferry::daemon {
 namespace {
 
 constexpr int kSparkMinutes = 30;
+constexpr size_t kSlowRequests = 20;  // slow requests in an app's detail (newest first)
 
 double rate_of(const std::map<std::string, double>& rates, const std::string& app) {
   auto it = rates.find(app);
@@ -88,6 +89,17 @@ void app_detail(const ApiContext& ctx, const config::Config& cfg, const config::
   w.field("p50", st ? api::quantile_ms(st->duration, 0.5) : 0.0);
   w.field("p99", st ? api::quantile_ms(st->duration, 0.99) : 0.0);
   w.end_object();
+  // Tracing: the newest slow requests and where their traces are (the console links them).
+  w.field("trace_url", cfg.tracing ? std::string_view(cfg.tracing->ui_url) : std::string_view());
+  w.key("slow_requests").begin_array();
+  for (const proxy::SlowRequest& r : ctx.engine->slow_requests(app.name, kSlowRequests)) {
+    w.begin_object();
+    w.field("unix_ms", r.unix_ms).field("method", r.method).field("path", r.path).field("status", r.status);
+    w.key("duration_ms").value_fixed(r.duration_ms, 1);
+    w.field("trace_id", r.trace_id).field("exported", r.exported).field("request_id", r.request_id);
+    w.end_object();
+  }
+  w.end_array();
   w.end_object();
   api::send_json(resp, 200, w.str());
 }

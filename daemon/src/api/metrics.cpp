@@ -23,6 +23,7 @@
 #include "api/process_metrics.h"
 #include "api/routes.h"
 #include "mesh_manager.h"
+#include "tracing/exporter.h"
 
 namespace ferry::daemon {
 
@@ -259,6 +260,24 @@ void mesh_families(Families& fs, const ApiContext& ctx) {
   }
 }
 
+// Tracing (tracing/exporter.h): spans exported and dropped, requests to the collector.
+void trace_families(Families& fs, const ApiContext& ctx, const proxy::EngineStats& st) {
+  if (ctx.tracing) {
+    const TraceExporter::Counters t = ctx.tracing->counters();
+    counter(fs.family("ferry_trace_spans_exported_total", "Spans the tracing collector accepted.", MetricType::Counter),
+            {}, static_cast<double>(t.exported));
+    auto& dropped = fs.family("ferry_trace_spans_dropped_total",
+                              "Spans not exported: the queue was full (queue) or their POST to the collector failed (export).",
+                              MetricType::Counter);
+    counter(dropped, {{"reason", "queue"}}, static_cast<double>(st.trace_spans_dropped));
+    counter(dropped, {{"reason", "export"}}, static_cast<double>(t.failed));
+    auto& posts = fs.family("ferry_trace_export_requests_total", "OTLP/HTTP requests to the tracing collector by result.",
+                            MetricType::Counter);
+    counter(posts, {{"result", "ok"}}, static_cast<double>(t.requests_ok));
+    counter(posts, {{"result", "error"}}, static_cast<double>(t.requests_failed));
+  }
+}
+
 void daemon_families(Families& fs, const ApiContext& ctx) {
   const DaemonSnapshot s = ctx.status->get();
   auto& reloads = fs.family("ferry_config_reloads_total", "Configuration reloads tried (signal or API) by result.",
@@ -293,6 +312,7 @@ void register_metrics_routes(web::AdminServer& server, const ApiContext& ctx) {
                      certificate_families(fs, ctx);
                      mesh_families(fs, ctx);
                      daemon_families(fs, ctx);
+                     trace_families(fs, ctx, st);
                      std::vector<MetricFamily> families = fs.take();
                      append_process_metrics(families);
                      std::ostringstream out;

@@ -18,6 +18,7 @@ namespace ferry::daemon {
 class AcmeManager;
 class MeshManager;
 class History;
+class TraceExporter;
 
 struct ApiContext {
   proxy::Engine* engine = nullptr;          // never null
@@ -25,6 +26,7 @@ struct ApiContext {
   MeshManager* mesh = nullptr;              // null when not started
   std::shared_ptr<DaemonStatus> status;     // never null
   History* history = nullptr;               // null when the history store could not open
+  TraceExporter* tracing = nullptr;         // never null in ferryd (idle without `tracing`)
 };
 
 // Registers every API route on `server` (before its start()).

@@ -1,7 +1,7 @@
 // Lifecycle: the daemon's subsystems as one ordered list of steps, walked the same way at
 // start-up and at every reload, and in reverse at shutdown. The Daemon's list (Daemon::steps())
 // is: logging, certificates (ACME's stored ones), mesh (WireGuard interface, anycast addresses),
-// engine (listeners bind here), acme, history, admin: everything a step needs is put in place
+// engine (listeners bind here), tracing, acme, history, admin: everything a step needs is put in place
 // by the steps before it (an anycast address before a listener binds it, stored certificates
 // before the first plan serves them).
 //

@@ -28,6 +28,12 @@ ClientField classify(std::string_view n, bool alias) {
       if (same(n, "forwarded", alias)) return ClientField::forwarded;
       if (same(n, "x-real-ip", alias)) return ClientField::x_real_ip;
       break;
+    case 10:
+      if (same(n, "tracestate", alias)) return ClientField::trace_context;
+      break;
+    case 11:
+      if (same(n, "traceparent", alias)) return ClientField::trace_context;
+      break;
     case 15:
       if (same(n, "x-forwarded-for", alias)) return ClientField::x_forwarded_for;
       break;

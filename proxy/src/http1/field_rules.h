@@ -21,6 +21,7 @@ enum class ClientField : uint8_t {
   forwarded,          // RFC 7239
   x_real_ip,
   ferry,              // Ferry-*: mesh metadata, kept only from another Ferry node (backhaul)
+  trace_context,      // traceparent, tracestate (W3C): replaced by ours when tracing is on
   // A name with "_" that reads as one of the above once "_" is "-" (Ferry_Client_IP,
   // X_Forwarded_For, ...): CGI and WSGI servers map both spellings to the same variable, so a
   // client could set the variable past the rules above. Dropped from every sender.

@@ -106,8 +106,13 @@ void build_upstream_request(const http::RequestHead& req, const ForwardContext& 
     if (id != Name::other) continue;  // hop-by-hop, framing, Host, Expect, our request id: restated or dropped
     // Who may set what (field_rules.h): forwarding fields from a trusted peer only, Ferry-*
     // from another Ferry node only, "_" spellings of either from nobody.
+    if (!ctx.request_id_alias.empty() && http::iequals(h.name, ctx.request_id_alias)) continue;  // ours below
     switch (classify_client_field(h.name)) {
       case ClientField::ordinary:
+        break;
+      case ClientField::trace_context:
+        // traceparent is ours when tracing is on; tracestate belongs to a trusted caller's trace.
+        if (!ctx.traceparent.empty() && (h.name.size() == 11 || !ctx.keep_tracestate)) continue;
         break;
       case ClientField::x_forwarded_for:
         if (ctx.trusted) {
@@ -183,6 +188,8 @@ void build_upstream_request(const http::RequestHead& req, const ForwardContext& 
   if (!has_port) o.add_field("Ferry-Forwarded-Port", port_sv);
   o.add_field("Via", !ctx.via.empty() ? ctx.via : req.minor == 0 ? "1.0 ferry" : "1.1 ferry");
   o.add_field("Ferry-Request-Id", ctx.request_id);
+  if (!ctx.request_id_alias.empty()) o.add_field(ctx.request_id_alias, ctx.request_id);
+  if (!ctx.traceparent.empty()) o.add_field("traceparent", ctx.traceparent);
   o.end();
 }
 

@@ -27,6 +27,13 @@ struct ForwardContext {
   // app's first host name, else the address the client connected to. Upstream requests always
   // carry a Host (RFC 9112 §3.2).
   std::string_view fallback_host = {};
+  // The request id's alias field (global `request-id-header`, lower-case; empty: none): the
+  // client's is dropped and the request id sent in it.
+  std::string_view request_id_alias = {};
+  // Tracing on: our traceparent, replacing the client's; its tracestate goes on only with a
+  // trusted traceparent (`keep_tracestate`). Empty: tracing off, both pass as they came.
+  std::string_view traceparent = {};
+  bool keep_tracestate = false;
 };
 
 // Builds the upstream request head in `out` (its wire form and the index HTTP/2 reads, see

@@ -141,6 +141,7 @@ void AccessLogBuffer::add(const AccessRecord& r) {
     w.field("app", r.app).field("server", r.server);
     w.key("duration_ms").value_fixed(r.duration_ms, 3).key("upstream_ms").value_fixed(r.upstream_ms, 3);
     w.field("retries", r.retries).field("request_id", r.request_id).field("termination", r.termination);
+    if (!r.trace_id.empty()) w.field("trace_id", r.trace_id).field("span_id", r.span_id);
     w.end_object();
     buf_ += '\n';
   } else {
@@ -174,6 +175,12 @@ void AccessLogBuffer::add(const AccessRecord& r) {
     if (!r.termination.empty()) {
       buf_ += " term=";
       append_text(buf_, r.termination);
+    }
+    if (!r.trace_id.empty()) {
+      buf_ += " trace_id=";
+      buf_ += r.trace_id;
+      buf_ += " span_id=";
+      buf_ += r.span_id;
     }
     buf_ += '\n';
   }

@@ -29,6 +29,7 @@ struct AccessRecord {
   const SockAddr* client = nullptr;
   std::string_view frontend, app, server, method, path, host, request_id;
   std::string_view termination;  // "" normal, else e.g. "client-timeout", "upstream-reset"
+  std::string_view trace_id, span_id;  // tracing on: this hop's span (hex); else empty
   int status = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
   double duration_ms = 0, upstream_ms = -1;  // upstream_ms < 0: no upstream exchange

@@ -69,8 +69,9 @@ void accept(Request& r) {
   info.keep_alive = r.req.keep_alive;
   info.idempotent = http::is_idempotent(r.req.method);
   info.app = -1;
-  make_request_id(r.c.w_, r.req.headers, r.c.trusted_, info.request_id);
-  if (r.c.w_.access_log().enabled()) {
+  make_request_id(r.c.w_, r.req.headers, r.c.trusted_, r.plan.config->global.request_id_header, info.request_id);
+  start_trace(r.c.w_, *r.plan.config, r.req.headers, r.c.trusted_, info.trace, r.sc.traceparent);
+  if (r.c.w_.access_log().enabled() || info.trace.on) {
     info.method = r.req.method;
     info.path = r.req.target;
     info.host = r.req.host;
@@ -327,6 +328,11 @@ RoutingHints upstream_head(Request& r, const PlanApp& pa, OwnedHints& hints) {
   http::OutboundRequest& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
   http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, r.info.request_id,
                             r.c.trusted_, r.d.via(), r.plan.config->global.region, r.fe.backhaul};
+  ctx.request_id_alias = r.plan.config->global.request_id_header;
+  if (r.info.trace.on) {
+    ctx.traceparent = r.sc.traceparent;
+    ctx.keep_tracestate = r.info.trace.tracestate;
+  }
   std::string fallback;  // only for a request without a Host (HTTP/1.0): rare
   if (req.host.empty()) fallback = fallback_host(*pa.cfg, r.c.peer_);
   ctx.fallback_host = fallback;

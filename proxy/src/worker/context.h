@@ -23,6 +23,8 @@
 #include "net/buffer.h"
 #include "net/stream.h"
 #include "observe/access_log.h"
+#include "observe/slow_log.h"
+#include "observe/trace.h"
 #include "plan/plan.h"
 #include "upstream/h2_upstream.h"
 #include "upstream/pool.h"
@@ -43,6 +45,10 @@ struct EngineShared {
   acme::AcmeHttpTokens acme_http;
   // basic-auth's password checks (owned by the Engine, which stops it before the workers).
   auth::CredentialVerifier* verifier = nullptr;
+  // Finished spans waiting for the daemon's exporter (tracing; observe/trace.h).
+  trace::SpanQueue spans;
+  // The newest slow requests for the console (tracing on; observe/slow_log.h).
+  SlowLog slow;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
@@ -88,6 +94,8 @@ class WorkerContext {
   EngineShared& shared() { return shared_; }
   // This worker's basic-auth verdicts (auth/basic.h).
   auth::CredentialCache& auth_cache() { return auth_cache_; }
+  // This worker's finished spans, handed to EngineShared::spans on the flush tick.
+  trace::SpanBuffer& spans() { return spans_; }
   bool draining() const { return draining_; }
   uint64_t random();  // fast per-worker PRNG (request ids, jitter)
 
@@ -110,6 +118,7 @@ class WorkerContext {
   H2Upstreams h2_upstreams_{io_, blocks_};
   AccessLogBuffer access_log_;
   auth::CredentialCache auth_cache_;
+  trace::SpanBuffer spans_;
   bool draining_ = false;
   uint64_t rng_state_;
   // Last member, so destroyed first: pending sessions are destroyed while the members they

@@ -11,6 +11,7 @@
 
 #include "http/message.h"
 #include "http/outbound.h"
+#include "observe/trace.h"
 #include "rules/eval.h"
 #include "runtime/server_state.h"
 
@@ -25,6 +26,7 @@ struct RequestInfo {
   int app = -1;
   std::string instance;  // backhaul: the instance hosted here that the edge named; empty = any
   SteadyClock::time_point started{};
+  trace::TraceState trace;  // tracing: this hop's span and its parent (observe/trace.h)
 };
 
 struct RequestScratch {
@@ -35,6 +37,7 @@ struct RequestScratch {
   std::string out;            // the serialised downstream response head
   std::vector<bool> tried;    // servers tried for this request
   rules::RuleScratch rules;   // the request rules' working memory and their edits
+  std::string traceparent;    // tracing: the traceparent sent upstream
 };
 
 }  // namespace ferry::proxy

@@ -3,6 +3,7 @@
 Pure functions returning strings; only base_config() needs a running test (its state-dir is
 in the test's temporary directory)."""
 
+import base64
 import os
 
 from ferrykit.suite import tmpdir
@@ -60,3 +61,25 @@ def admin_config(users=(), global_extra=()):
     cfg += backend_section("pool", [("s1", 9)])
     cfg += section("app a", "hosts app.test", "backend pool")
     return cfg
+
+
+def mesh_key_file(path):
+    """Writes a WireGuard private key (32 random bytes, base64) to `path` (mode 0600) and
+    returns a made-up public key for the peers' configs: the loopback mesh below never runs
+    WireGuard, so any 32 bytes do."""
+    with open(path, "w") as fh:
+        fh.write(base64.b64encode(os.urandom(32)).decode() + "\n")
+    os.chmod(path, 0o600)
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def loopback_mesh(node_backhaul, peer, peer_backhaul, key_path, peer_pub, index=0):
+    """A `mesh` section of two nodes whose backhaul runs on loopback addresses: `driver
+    userspace` without a program sets up no WireGuard interface (ferryd logs that). This node
+    listens on `node_backhaul` ("127.0.0.2:PORT"); `peer` (region = its name) on
+    `peer_backhaul`. `index` keeps two nodes' interface names apart."""
+    return section("mesh", "interface fru%d" % (os.getpid() % 10000 + index),
+                   "private-key %s" % key_path, "address %s/32" % node_backhaul.split(":")[0],
+                   "backhaul %s" % node_backhaul, "driver userspace", "peer %s" % peer,
+                   "    public-key %s" % peer_pub, "    allowed-ips 127.0.0.0/8", "    backhaul %s" % peer_backhaul,
+                   "    region %s" % peer)

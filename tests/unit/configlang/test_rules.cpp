@@ -315,3 +315,59 @@ TEST_CASE("a rule dropped for a bad condition leaves nothing behind", "[configla
   INFO(format(r.diagnostics));
   CHECK(r.diagnostics.size() == 3);
 }
+
+TEST_CASE("tracing section and request-id-header", "[configlang][tracing]") {
+  auto r = load(with("tracing\n"                                               // 11
+                     "    endpoint http://127.0.0.1:4318/v1/traces\n"          // 12
+                     "    sample 25%\n"                                        // 13
+                     "    errors off\n"                                        // 14
+                     "    service-name edge-proxy\n"                           // 15
+                     "    queue 1000\n"                                        // 16
+                     "    interval 500ms\n"                                    // 17
+                     "    ui-url https://jaeger.example.com/trace/%{trace-id}\n"));  // 18
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  REQUIRE(r.config->tracing);
+  const auto& t = *r.config->tracing;
+  CHECK(t.endpoint_host == "127.0.0.1");
+  CHECK(t.endpoint_port == 4318);
+  CHECK(t.endpoint_path == "/v1/traces");
+  CHECK(t.sample == Approx(0.25));
+  CHECK_FALSE(t.errors);
+  CHECK(t.service_name == "edge-proxy");
+  CHECK(t.queue == 1000);
+  CHECK(t.interval == std::chrono::milliseconds(500));
+  CHECK(r.config->global.request_id_header == "x-request-id");
+  auto v6 = load(with("tracing\n    endpoint http://[::1]:4318\n"));
+  INFO(format(v6.diagnostics));
+  REQUIRE(v6.ok());
+  CHECK(v6.config->tracing->endpoint_host == "::1");
+  CHECK(v6.config->tracing->endpoint_path == "/v1/traces");
+  CHECK(v6.config->tracing->sample == Approx(0.05));
+
+  auto bad = load(with("tracing\n"                                             // 11
+                       "    endpoint https://collector:4318/v1/traces\n"       // 12
+                       "    sample 1.5\n"                                      // 13
+                       "    ui-url https://jaeger/trace/\n"                    // 14
+                       "tracing\n"));                                          // 15
+  CHECK(where(bad, "https is not supported") == "12:14");
+  CHECK(where(bad, "invalid sample '1.5'") == "13:12");
+  CHECK(where(bad, "invalid ui-url") == "14:12");
+  CHECK(where(bad, "duplicate 'tracing' section") == "15:1");
+  CHECK(where(load(with("tracing\n    endpoint http://host:99999/x\n")), "the port is not 1..65535") == "12:14");
+  auto none = load(with("tracing\n    sample 1\n"));
+  CHECK(where(none, "the 'tracing' section needs 'endpoint URL'") == "11:1");
+
+  std::string g = kBase;
+  g.insert(g.find("defaults"), "global\n    request-id-header X-Correlation-ID\n");
+  auto alias = load(g);
+  INFO(format(alias.diagnostics));
+  REQUIRE(alias.ok());
+  CHECK(alias.config->global.request_id_header == "x-correlation-id");
+  std::string off = kBase;
+  off.insert(off.find("defaults"), "global\n    request-id-header off\n");
+  CHECK(load(off).config->global.request_id_header.empty());
+  std::string taken = kBase;
+  taken.insert(taken.find("defaults"), "global\n    request-id-header traceparent\n");
+  CHECK(where(load(taken), "invalid request-id-header") == "2:23");
+}

@@ -104,6 +104,9 @@ struct Global {
   AccessLogFormat access_log_format = AccessLogFormat::off;
   SourceLoc access_log_loc;  // of the `access-log` target argument (line 0 = not written)
   uint32_t max_connections = 100000;  // `maxconn N`: per process, accepts pause above it
+  // `request-id-header NAME|off`: the request id's alias, lower-case: taken from trusted peers
+  // like Ferry-Request-Id and sent upstream beside it. Empty = off.
+  std::string request_id_header = "x-request-id";
   // `replay-buffer-budget SIZE`: the streamed request-body bytes one worker may hold at once
   // for possible Ferry-Replay answers (all its requests together); past it a body is not kept.
   uint64_t replay_buffer_budget = 32 * 1024 * 1024;
@@ -285,6 +288,26 @@ struct Acme {
   SourceLoc loc;  // of the section header
 };
 
+// The `tracing` section: W3C Trace Context (traceparent/tracestate) on every HTTP request and
+// the export of one span per hop to an OpenTelemetry collector, OTLP over HTTP with JSON.
+struct Tracing {
+  // `endpoint URL` (required): http://HOST:PORT/PATH of the collector's traces receiver
+  // (e.g. http://127.0.0.1:4318/v1/traces); split into its parts.
+  std::string endpoint;
+  std::string endpoint_host;  // an IP literal or a name (resolved by the exporter)
+  uint16_t endpoint_port = 80;
+  std::string endpoint_path = "/v1/traces";
+  double sample = 0.05;        // `sample RATIO|N%`: the share of traces started here that are exported
+  bool errors = true;          // `errors on|off`: 5xx answers are exported whatever the sampling
+  std::string service_name = "ferry";  // `service-name NAME`: the spans' service.name
+  uint32_t queue = 8192;       // `queue N`: spans waiting for export at most (more: dropped, counted)
+  Duration interval{std::chrono::seconds(2)};  // `interval DURATION`: the exporter's batch period
+  Duration slow{std::chrono::seconds(1)};  // `slow DURATION`: requests listed on the console's app page
+  // `ui-url URL`: where the console links a trace id: a URL with `%{trace-id}`; empty = no link.
+  std::string ui_url;
+  SourceLoc loc;  // of the section header
+};
+
 // A `peer NAME` block of the `mesh` section: another Ferry node reachable over WireGuard.
 struct MeshPeer {
   std::string name;
@@ -335,6 +358,7 @@ struct Config {
   std::vector<std::string> files;  // every file read, main file first
   Global global;
   std::optional<Acme> acme;        // the `acme` section, if any (at most one)
+  std::optional<Tracing> tracing;  // the `tracing` section, if any (at most one)
   std::optional<Mesh> mesh;        // the `mesh` section, if any (at most one)
   std::vector<AnycastAddress> anycast;  // every `anycast` section's addresses
   Timeouts default_timeouts;       // the `defaults` section, resolved

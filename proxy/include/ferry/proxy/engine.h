@@ -139,6 +139,14 @@ class Engine {
   // stay well under a second).
   EngineStats stats() const;
 
+  // Tracing: moves the finished spans the workers handed over (OTLP/JSON span objects joined
+  // by ',') into `out`, replacing its content; returns their number. The daemon's exporter
+  // calls it. Any thread.
+  size_t take_spans(std::string& out);
+  // The newest slow requests of `app` (tracing on, at least `tracing slow` long), newest
+  // first, at most `max`. Any thread.
+  std::vector<SlowRequest> slow_requests(const std::string& app, size_t max) const;
+
   // Admin drain: a drained server gets no new requests or connections (those in flight
   // finish), as if its weight were 0; it shows as drained in stats(). The state is kept by
   // (backend name, server name) across reloads until set_server_drained(..., false) clears

@@ -89,6 +89,15 @@ struct FrontendStats {
   std::vector<std::pair<std::string, uint64_t>> tls_failures;
 };
 
+// A request that took at least `tracing slow` (observe/slow_log.h), for the console's app page.
+struct SlowRequest {
+  std::string app, method, path, request_id, trace_id;  // path without its query
+  int status = 0;
+  bool exported = false;  // its span was exported (sampled, or an error with `errors on`)
+  double duration_ms = 0;
+  int64_t unix_ms = 0;  // when it started
+};
+
 struct EngineStats {
   uint64_t generation = 0;  // the plan these lists come from
   int workers = 0;
@@ -99,6 +108,8 @@ struct EngineStats {
   // basic-auth's password checks (auth/verifier.h): KDF runs, and checks refused because the
   // verifier's queue was full (those requests got 503).
   uint64_t auth_verifications = 0, auth_refused = 0;
+  // Tracing: finished spans dropped because the export queue (`tracing queue N`) was full.
+  uint64_t trace_spans_dropped = 0;
 };
 
 }  // namespace ferry::proxy

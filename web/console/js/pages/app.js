@@ -1,4 +1,5 @@
-// App detail: GET /api/v1/apps/NAME (instances, hosts, certificate, live figures) and
+// App detail: GET /api/v1/apps/NAME (instances, slow requests linked to their traces, hosts,
+// certificate, live figures) and
 // GET /api/v1/apps/NAME/history?range=R (the charts), both refreshed every 10 s; drain / enable
 // an instance with POST /api/v1/servers/BACKEND/SERVER/drain|enable.
 import { h, fill, table, badge, card, kv, num, rate, ms, bytes, time, ago, hhmm, enc } from '../dom.js';
@@ -69,6 +70,7 @@ export async function render(main, ctx) {
   const instances = h('div', { id: 'instances' });
   const hosts = h('div', { id: 'hosts' });
   const cert = h('div', { id: 'certificate' });
+  const slow = h('div', { id: 'slow-requests' });
   fill(main,
     h('p', null, h('a', { href: '#/apps' }, '← Apps')),
     head, cards,
@@ -76,6 +78,7 @@ export async function render(main, ctx) {
     chartNote,
     h('div', { class: 'charts' }, cReq.el, cLat.el, cConc.el),
     h('h2', null, 'Instances'), actionMsg, instances,
+    h('h2', null, 'Slow requests'), slow,
     h('div', { class: 'grid2' },
       h('div', null, h('h2', null, 'Hosts'), hosts),
       h('div', null, h('h2', null, 'Certificate'), cert)));
@@ -149,6 +152,25 @@ export async function render(main, ctx) {
     fill(instances, table(cols, rows, 'No instances.'));
   };
 
+  // The newest slow requests (tracing on, at least `tracing slow` long), each linked to its trace
+  // in the tracing UI when `tracing ui-url` is set.
+  const drawSlow = () => {
+    const cols = [{ title: 'Started' }, { title: 'Request' }, { title: 'Status', num: true },
+      { title: 'Duration', num: true }, { title: 'Trace' }];
+    const rows = (app.slow_requests || []).map((r) => {
+      // Only an exported trace can be looked up; the others show their id (not sampled).
+      const link = app.trace_url && r.exported ? app.trace_url.split('%{trace-id}').join(encodeURIComponent(r.trace_id)) : null;
+      return h('tr', { dataset: { trace: r.trace_id } },
+        h('td', null, time(Math.floor(r.unix_ms / 1000))),
+        h('td', { class: 'mono' }, `${r.method} ${r.path}`),
+        h('td', { class: 'num' }, r.status ? String(r.status) : '–'),
+        h('td', { class: 'num' }, ms(r.duration_ms)),
+        h('td', { class: 'mono' }, link ? h('a', { href: link, target: '_blank', rel: 'noopener noreferrer', class: 'trace-link' }, r.trace_id)
+          : `${r.trace_id}${r.exported ? '' : ' (not sampled)'}`));
+    });
+    fill(slow, table(cols, rows, 'No slow requests (listed when a tracing section is configured).'));
+  };
+
   const loadApp = async () => {
     try {
       app = await api.get(base);
@@ -170,6 +192,7 @@ export async function render(main, ctx) {
       card('Latency p50 / p99', `${ms(lat.p50)} / ${ms(lat.p99)}`),
       card('Bytes in / out', `${bytes(app.bytes_in)} / ${bytes(app.bytes_out)}`));
     drawInstances();
+    drawSlow();
     fill(hosts, (app.hosts || []).length
       ? h('ul', null, app.hosts.map((x) => h('li', null, h('code', null, x))))
       : h('p', { class: 'muted' }, 'No hosts (reached by address or default route).'));
