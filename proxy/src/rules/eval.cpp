@@ -30,8 +30,11 @@ bool regex_match(const Regex& re, std::string_view v, RuleScratch& s) {
 bool match_value(const CompiledAcl& a, std::string_view v, RuleScratch& s) {
   if (a.mode == M::present) return true;
   if (a.mode == M::regex) {
-    for (const auto& re : a.regexes)
-      if (regex_match(re, v, s)) return true;
+    for (size_t i = 0; i < a.regexes.size(); ++i) {
+      const std::string& pre = a.regex_prefixes[i];
+      if (v.substr(0, pre.size()) != pre) continue;  // cannot match: PCRE2 not needed
+      if (regex_match(a.regexes[i], v, s)) return true;
+    }
     return false;
   }
   for (const auto& want : a.values) {
@@ -154,35 +157,54 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
   return false;
 }
 
+// Acl `i` of a batch holds: known, and when `select` (RuleProgram::indexed, select_rules) the
+// rules testing it join the request's visit set.
+inline void batch_true(const RuleProgram& p, uint32_t i, RuleScratch& s, bool select) {
+  if (s.known[i] == 2) return;
+  s.known[i] = 2;
+  if (!select) return;
+  const uint64_t* row = &p.by_acl[i * p.words];
+  for (size_t w = 0; w < p.words; ++w) s.visit[w] |= row[w];
+}
+
 // The path batch (RuleProgram::path_batch): every plain path acl in one loop of byte compares.
-void test_path_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s) {
+// Marks the true ones; the caller marked them all false (1) before.
+void test_path_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s, bool select) {
   if (s.norm_path.empty()) normalize_path(f.req->path, s.norm_path);
   const std::string_view v = s.norm_path;
-  for (const uint32_t i : p.path_batch) s.known[i] = 1;
   for (const auto& pv : p.path_values) {
     const std::string_view want = pv.value;
-    if (want.size() > v.size() || (pv.criterion == C::path && want.size() != v.size())) continue;
-    if (v.compare(pv.criterion == C::path_suffix ? v.size() - want.size() : 0, want.size(), want) == 0) s.known[pv.acl] = 2;
+    if (want.size() > v.size()) break;  // shortest first: the rest are longer still
+    if (pv.criterion == C::path && want.size() != v.size()) continue;
+    if (v.compare(pv.criterion == C::path_suffix ? v.size() - want.size() : 0, want.size(), want) == 0)
+      batch_true(p, pv.acl, s, select);
   }
 }
 
 // The header batch: one walk over the request's fields; each header acl whose field name a
-// field has tests that field's value.
-void test_header_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s) {
-  for (const uint32_t i : p.header_batch) s.known[i] = 1;
-  for (const auto& h : f.req->headers)
+// field has tests that field's value. Marks the true ones, as above.
+void test_header_batch(const RuleProgram& p, const RequestFacts& f, RuleScratch& s, bool select) {
+  for (const auto& h : f.req->headers) {
+    if ((p.header_lengths >> std::min<size_t>(h.name.size(), 63) & 1) == 0) continue;  // no acl names this length
     for (const uint32_t i : p.header_batch) {
       const CompiledAcl& a = p.acls[i];
       if (s.known[i] == 1 && h.name.size() == a.field.size() && iequals(h.name, a.field) && match_value(a, h.value, s))
-        s.known[i] = 2;
+        batch_true(p, i, s, select);
     }
+  }
 }
 
 // The first test of acl `i` this request (with its batch, if it has one): 2 true, 1 false.
 [[gnu::noinline]] uint8_t first_test(const RuleProgram& p, uint32_t i, const RequestFacts& f, RuleScratch& s) {
   switch (p.acls[i].batch) {
-    case CompiledAcl::Batch::header: test_header_batch(p, f, s); break;
-    case CompiledAcl::Batch::path: test_path_batch(p, f, s); break;
+    case CompiledAcl::Batch::header:
+      for (const uint32_t k : p.header_batch) s.known[k] = 1;
+      test_header_batch(p, f, s, false);
+      break;
+    case CompiledAcl::Batch::path:
+      for (const uint32_t k : p.path_batch) s.known[k] = 1;
+      test_path_batch(p, f, s, false);
+      break;
     case CompiledAcl::Batch::none: s.known[i] = test_acl(p.acls[i], f, s) ? 2 : 1; break;
   }
   return s.known[i];
@@ -309,6 +331,73 @@ void RuleScratch::clear() {
 
 namespace {
 
+enum class Step { next, end_section, done };
+
+// Rule `ri` of program `pi`: tests its condition and, when it holds, acts. `done`: `out` is
+// final (an answer, or a verification first); `end_section`: an allow.
+Step apply_rule(const RuleProgram& p, size_t pi, size_t ri, const RequestFacts& f, RuleScratch& s, Outcome& out) {
+  const config::Rule& r = p.cfg->rules[ri];
+  const RuleProgram::Head h = p.heads[ri];
+  if (h.acl >= 0 ? acl_holds(p, static_cast<uint32_t>(h.acl), f, s) != h.fires_on
+                 : h.acl == -2 && !holds(p, r.cond, f, s))
+    return Step::next;
+  switch (r.kind) {
+    case Kind::allow:
+      return Step::end_section;
+    case Kind::deny:
+    case Kind::redirect:
+    case Kind::return_:
+      out.answer = &r;
+      return Step::done;
+    case Kind::use_backend:
+      if (out.backend < 0) out.backend = r.backend;
+      break;
+    case Kind::rate_limit:
+      if (const uint64_t wait = take_token(*p.limiters[ri], r, f); wait != 0) {
+        out.answer = &r;
+        out.retry_after_ms = wait;
+        return Step::done;
+      }
+      break;
+    case Kind::request_header:
+      s.request_edits.push_back(expand(r, p.values[ri], f, s));
+      break;
+    case Kind::response_header:
+      s.response_edits.push_back(expand(r, p.values[ri], f, s));
+      break;
+    case Kind::basic_auth:
+      if (!basic_auth(p, r, f, s, out)) {
+        s.resume_program = static_cast<uint32_t>(pi);
+        s.resume_rule = static_cast<uint32_t>(ri);
+        return Step::done;
+      }
+      break;
+    case Kind::strip_prefix:
+    case Kind::replace_prefix:
+      if (!s.rewrote) s.path.assign(f.req->path.empty() ? std::string_view("/") : f.req->path);
+      s.rewrote = true;
+      rewrite_prefix(s.path, r.target, r.kind == Kind::strip_prefix ? std::string_view() : std::string_view(r.value));
+      break;
+  }
+  return Step::next;
+}
+
+// The rules of an indexed program that this request visits (RuleProgram::always, by_acl).
+// `fresh`: s.known is the program's known_start (every batched acl false, 1): both batches
+// run now and add the rows of the acls they find true. Else (a resume) the batches ran: the
+// rows of the true ones are added again.
+void select_rules(const RuleProgram& p, const RequestFacts& f, RuleScratch& s, bool fresh) {
+  s.visit.assign(p.always.begin(), p.always.end());
+  if (fresh) {
+    if (!p.path_batch.empty()) test_path_batch(p, f, s, true);
+    if (!p.header_batch.empty()) test_header_batch(p, f, s, true);
+    return;
+  }
+  for (size_t i = 0; i < p.acls.size(); ++i)
+    if (p.acls[i].batch != CompiledAcl::Batch::none && s.known[i] == 2)
+      for (size_t w = 0; w < p.words; ++w) s.visit[w] |= p.by_acl[i * p.words + w];
+}
+
 // The rules from program `pi0`, rule `ri0` on (`fresh`: the start of program pi0, whose acl
 // results are not known yet).
 Outcome run(const RuleProgram* const* programs, size_t n, const RequestFacts& f, RuleScratch& s, Outcome out,
@@ -316,55 +405,33 @@ Outcome run(const RuleProgram* const* programs, size_t n, const RequestFacts& f,
   for (size_t pi = pi0; pi < n; ++pi) {
     const RuleProgram* p = programs[pi];
     if (p == nullptr || p->empty()) continue;
-    if (pi != pi0 || fresh) s.known.assign(p->acls.size(), 0);
-    const auto& rules = p->cfg->rules;
-    for (size_t ri = pi == pi0 ? ri0 : 0; ri < rules.size(); ++ri) {
-      const config::Rule& r = rules[ri];
-      const RuleProgram::Head h = p->heads[ri];
-      if (h.acl >= 0 ? acl_holds(*p, static_cast<uint32_t>(h.acl), f, s) != h.fires_on
-                     : h.acl == -2 && !holds(*p, r.cond, f, s))
-        continue;
-      bool stop = false;
-      switch (r.kind) {
-        case Kind::allow:
-          stop = true;
-          break;
-        case Kind::deny:
-        case Kind::redirect:
-        case Kind::return_:
-          out.answer = &r;
-          return out;
-        case Kind::use_backend:
-          if (out.backend < 0) out.backend = r.backend;
-          break;
-        case Kind::rate_limit:
-          if (const uint64_t wait = take_token(*p->limiters[ri], r, f); wait != 0) {
-            out.answer = &r;
-            out.retry_after_ms = wait;
-            return out;
-          }
-          break;
-        case Kind::request_header:
-          s.request_edits.push_back(expand(r, p->values[ri], f, s));
-          break;
-        case Kind::response_header:
-          s.response_edits.push_back(expand(r, p->values[ri], f, s));
-          break;
-        case Kind::basic_auth:
-          if (!basic_auth(*p, r, f, s, out)) {
-            s.resume_program = static_cast<uint32_t>(pi);
-            s.resume_rule = static_cast<uint32_t>(ri);
-            return out;
-          }
-          break;
-        case Kind::strip_prefix:
-        case Kind::replace_prefix:
-          if (!s.rewrote) s.path.assign(f.req->path.empty() ? std::string_view("/") : f.req->path);
-          s.rewrote = true;
-          rewrite_prefix(s.path, r.target, r.kind == Kind::strip_prefix ? std::string_view() : std::string_view(r.value));
-          break;
+    const bool start = pi != pi0 || fresh;
+    if (start && p->indexed) s.known.assign(p->known_start.begin(), p->known_start.end());
+    else if (start) s.known.assign(p->acls.size(), 0);
+    const size_t from = pi == pi0 ? ri0 : 0;
+    if (!p->indexed) {
+      for (size_t ri = from; ri < p->cfg->rules.size(); ++ri) {
+        const Step st = apply_rule(*p, pi, ri, f, s, out);
+        if (st == Step::done) return out;
+        if (st == Step::end_section) break;
       }
-      if (stop) break;
+      continue;
+    }
+    select_rules(*p, f, s, start);
+    bool ended = false;
+    for (size_t w = from / 64; w < p->words && !ended; ++w) {
+      uint64_t bits = s.visit[w];
+      if (w == from / 64) bits &= ~uint64_t{0} << (from % 64);
+      while (bits != 0) {
+        const size_t ri = w * 64 + static_cast<size_t>(__builtin_ctzll(bits));
+        bits &= bits - 1;
+        const Step st = apply_rule(*p, pi, ri, f, s, out);
+        if (st == Step::done) return out;
+        if (st == Step::end_section) {
+          ended = true;
+          break;
+        }
+      }
     }
   }
   return out;

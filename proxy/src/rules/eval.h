@@ -66,6 +66,7 @@ struct RuleScratch {
   auth::BasicScratch auth;     // the Basic credentials of the request (basic-auth rules)
   std::string_view auth_user;  // the user a basic-auth rule accepted (%{auth-user}); else empty
   uint32_t resume_program = 0, resume_rule = 0;  // where resume() continues
+  std::vector<uint64_t> visit;  // the rules this request visits (RuleProgram::always, by_acl)
   void clear();
 };
 

@@ -1,6 +1,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "rules/program.h"
 
+#include <algorithm>
+
 #include <pcre2.h>
 
 #include "http/chars.h"
@@ -25,6 +27,24 @@ Regex compile_regex(const std::string& pattern, bool icase) {
                                    icase ? PCRE2_CASELESS : 0, &err, &off, nullptr);
   if (code) pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // without JIT (not built in): interpreted
   return Regex(code);
+}
+
+// The literal start an anchored pattern's every match has: "^" then plain characters up to
+// the first metacharacter (a character made optional by a following ?, * or { is left out).
+// None for unanchored patterns, alternations anywhere (a '|' may start another branch) and
+// caseless ones (the caller's business).
+std::string literal_prefix(std::string_view pattern) {
+  if (pattern.size() < 2 || pattern[0] != '^' || pattern.find('|') != std::string_view::npos) return {};
+  std::string out;
+  for (size_t i = 1; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) {
+      if ((c == '?' || c == '*' || c == '{') && !out.empty()) out.pop_back();
+      break;
+    }
+    out += c;
+  }
+  return out;
 }
 
 std::vector<config::Cidr> parse_cidrs(const std::vector<std::string>& texts) {
@@ -55,7 +75,10 @@ CompiledAcl compile_acl(const config::Acl& a) {
   c.ignore_case = a.ignore_case || a.criterion == C::host || a.criterion == C::sni;
   c.field = a.field;
   if (a.mode == config::MatchMode::regex) {
-    for (const auto& v : a.values) c.regexes.push_back(compile_regex(v, a.ignore_case));
+    for (const auto& v : a.values) {
+      c.regexes.push_back(compile_regex(v, a.ignore_case));
+      c.regex_prefixes.push_back(a.ignore_case ? std::string() : literal_prefix(v));
+    }
   } else {
     for (const auto& v : a.values) c.values.push_back(c.ignore_case ? lower(v) : v);
   }
@@ -112,8 +135,11 @@ std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, con
       for (const auto& v : a.values) p->path_values.push_back({v, static_cast<uint32_t>(i), a.criterion});
     } else if (a.batch == CompiledAcl::Batch::header) {
       p->header_batch.push_back(static_cast<uint32_t>(i));
+      p->header_lengths |= uint64_t{1} << std::min<size_t>(a.field.size(), 63);
     }
   }
+  std::stable_sort(p->path_values.begin(), p->path_values.end(),
+                   [](const RuleProgram::PathValue& x, const RuleProgram::PathValue& y) { return x.value.size() < y.value.size(); });
   for (size_t i = 0; i < set.rules.size(); ++i) {
     const config::Rule& r = set.rules[i];
     RuleProgram::Head h;
@@ -127,6 +153,23 @@ std::shared_ptr<const RuleProgram> compile_rules(const config::RuleSet& set, con
       limiter = limiters ? limiters(i, r) : std::make_shared<RateLimiter>(r.per_hour, r.burst, static_cast<uint64_t>(now_ms()));
     p->limiters.push_back(std::move(limiter));
   }
+  p->words = (set.rules.size() + 63) / 64;
+  p->always.assign(p->words, 0);
+  p->by_acl.assign(p->words * p->acls.size(), 0);
+  for (size_t i = 0; i < set.rules.size(); ++i) {
+    const RuleProgram::Head h = p->heads[i];
+    const bool batched = h.acl >= 0 && h.fires_on && p->acls[static_cast<size_t>(h.acl)].batch != CompiledAcl::Batch::none;
+    const uint64_t bit = uint64_t{1} << (i % 64);
+    if (batched) {
+      p->by_acl[static_cast<size_t>(h.acl) * p->words + i / 64] |= bit;
+      p->indexed = true;
+    } else {
+      p->always[i / 64] |= bit;
+    }
+  }
+  p->known_start.assign(p->acls.size(), 0);
+  for (size_t i = 0; i < p->acls.size(); ++i)
+    if (p->acls[i].batch != CompiledAcl::Batch::none) p->known_start[i] = 1;
   p->users = auth::compile_users(set.users);
   return p;
 }

@@ -52,6 +52,9 @@ struct CompiledAcl {
   std::string field;                 // header (lower-case), query or cookie name
   std::vector<std::string> values;   // lower-cased when ignore_case (and for host/sni)
   std::vector<Regex> regexes;        // mode regex: one per value
+  // Parallel to regexes: the literal text an anchored pattern requires at the start of the
+  // value ("^/legacy/[0-9]+" -> "/legacy/"), tested before PCRE2 runs; empty: none known.
+  std::vector<std::string> regex_prefixes;
   CidrSet cidrs;                     // src
   unsigned versions = 0;             // http-version: bit 0 = 1.0, 1 = 1.1, 2 = 2
 };
@@ -69,7 +72,10 @@ struct RuleProgram {
     uint32_t acl;
     config::AclCriterion criterion;  // path, path_prefix or path_suffix
   };
-  std::vector<PathValue> path_values;
+  std::vector<PathValue> path_values;  // shortest first: a path stops at the first longer one
+  // Bit n: some header acl names a field of n characters (n < 64); bit 63 also stands for
+  // every longer name. The header batch skips request fields of other lengths unread.
+  uint64_t header_lengths = 0;
   // Per rule (parallel to cfg->rules), compact: a condition of one term (most are) is the
   // acl and the result that makes the rule act, tested without walking the condition.
   struct Head {
@@ -77,6 +83,17 @@ struct RuleProgram {
     bool fires_on = true;
   };
   std::vector<Head> heads;
+  // Which rules a request need not look at. Most rules test one batched acl, and most such
+  // acls are false for a given request: after the batches, a request visits only the rules in
+  // `always` (no condition, several terms, a negated or unbatched acl) and those of its true
+  // batched acls (`by_acl`, row `acl`), in rule order. Bitmaps over rule indices, `words`
+  // 64-bit words per row. `indexed`: some rule is in by_acl (else rules are visited in turn).
+  size_t words = 0;
+  std::vector<uint64_t> always, by_acl;
+  bool indexed = false;
+  // indexed: what a request's acl results start as: 1 (false; the batches run first and mark
+  // the true ones) for batched acls, 0 (not tested yet) for the rest.
+  std::vector<uint8_t> known_start;
   std::vector<Template> values;  // parallel to cfg->rules: header templates (empty otherwise)
   // Parallel to cfg->rules: a rate-limit rule's buckets (shared by all workers), else null.
   std::vector<std::shared_ptr<RateLimiter>> limiters;

@@ -251,3 +251,73 @@ TEST_CASE("rules: batched path and header acls agree with the single tests", "[r
   CHECK(answer(f, Req("GET", "/y", {{"X-B", "no"}})) == 406);
   CHECK(answer(f, Req("GET", "/y", {{"X-B", "yes"}})) == 0);
 }
+
+TEST_CASE("rules: the rules a request skips by its batched acls keep their order and effects", "[rules]") {
+  // 70 rules over two bitmap words: batched acls (path, header) that hold or not, rules
+  // without a condition, a negated acl, a regex, and an allow that ends the section.
+  std::string text = "    acl api path-prefix /api/\n    acl none path-prefix /nothing/\n"
+                     "    acl h header X-Flag\n    acl re path-regex ^/api/[0-9]+$\n";
+  for (int i = 0; i < 66; ++i) {
+    const char* cond = i % 5 == 0 ? "" : i % 5 == 1 ? " if api" : i % 5 == 2 ? " if none" : i % 5 == 3 ? " if !none" : " if h";
+    text += "    request-header add X-Seq " + std::to_string(i) + cond + "\n";
+  }
+  text += "    request-header add X-Seq re if re\n";      // 66: an unbatched acl
+  text += "    allow if api\n";                          // 67: ends the section
+  text += "    request-header add X-Seq after-allow\n";  // 68
+  text += "    deny if none\n";                          // 69
+  Fixture fx(text);
+  REQUIRE(fx.prog->indexed);
+  REQUIRE(fx.prog->words == 2);
+  auto seq = [&](Req& q) {
+    rules::RuleScratch s;
+    auto o = run(fx, q, s);
+    CHECK(o.answer == nullptr);
+    rules::apply_request_edits(s, q.head);
+    std::string out;
+    for (const auto& h : q.head.headers)
+      if (h.name == "X-Seq") out += std::string(h.value) + ",";
+    return out;
+  };
+  std::string want_api, want_other;
+  for (int i = 0; i < 66; ++i) {
+    const int k = i % 5;
+    if (k == 0 || k == 1 || k == 3) want_api += std::to_string(i) + ",";
+    if (k == 0 || k == 3 || k == 4) want_other += std::to_string(i) + ",";
+  }
+  Req api("GET", "/api/7");
+  CHECK(seq(api) == want_api + "re,");  // the allow (67) ends it: no "after-allow"
+  Req other("GET", "/other", {{"X-Flag", "1"}});
+  CHECK(seq(other) == want_other + "after-allow,");
+}
+
+TEST_CASE("rules: a regex's literal start only skips what cannot match", "[rules]") {
+  Fixture fx("    acl a path-regex ^/legacy/[0-9]+$\n"
+             "    acl b path-regex ^/ab*c ^/xy?z ^/q{0}r\n"
+             "    acl c path-regex ^/one|/two\n"
+             "    acl d header X-V -m regex ^v[0-9]\n"
+             "    acl e path-regex -i ^/CASE/\n"
+             "    return 201 if a\n    return 202 if b\n    return 203 if c\n    return 204 if d\n    return 205 if e\n");
+  CHECK(answer(fx, Req("GET", "/legacy/12")) == 201);
+  CHECK(answer(fx, Req("GET", "/legacy/x")) == 0);
+  CHECK(answer(fx, Req("GET", "/ac")) == 202);   // b* may be empty
+  CHECK(answer(fx, Req("GET", "/xz")) == 202);   // y? may be empty
+  CHECK(answer(fx, Req("GET", "/r")) == 202);    // q{0}
+  CHECK(answer(fx, Req("GET", "/zz/two")) == 203);  // the other branch, unanchored
+  CHECK(answer(fx, Req("GET", "/p", {{"X-V", "v1"}})) == 204);
+  CHECK(answer(fx, Req("GET", "/p", {{"X-V", "w1"}})) == 0);
+  CHECK(answer(fx, Req("GET", "/case/x")) == 205);  // caseless: no literal start assumed
+}
+
+TEST_CASE("rules: path values of every length and header names of every length are tested", "[rules]") {
+  Fixture fx("    acl short path /\n    acl mid path-prefix /ab\n    acl long path-suffix /abcdefgh.txt\n"
+             "    acl hlong header " + std::string(70, 'x') + "\n    acl h2 header X-B\n"
+             "    return 201 if long\n    return 202 if mid\n    return 203 if short\n"
+             "    return 204 if hlong\n    return 205 if h2\n");
+  CHECK(answer(fx, Req("GET", "/")) == 203);
+  CHECK(answer(fx, Req("GET", "/abc")) == 202);
+  CHECK(answer(fx, Req("GET", "/z/abcdefgh.txt")) == 201);
+  const std::string long_name(70, 'X');  // outlives the request's views
+  CHECK(answer(fx, Req("GET", "/q", {{long_name, "1"}})) == 204);
+  CHECK(answer(fx, Req("GET", "/q", {{"x-b", "1"}})) == 205);
+  CHECK(answer(fx, Req("GET", "/q", {{"X-BB", "1"}})) == 0);
+}
