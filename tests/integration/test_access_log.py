@@ -7,7 +7,7 @@ from ferrykit.backends import HttpBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import main, tmpdir, wait_until
-from ferrykit.wire import free_port_closed, request
+from ferrykit.wire import dead_port, request
 
 FIELDS = ["ts", "client", "method", "path", "host", "status", "bytes_in", "bytes_out", "app", "frontend",
           "server", "duration_ms", "upstream_ms", "request_id", "retries"]
@@ -93,7 +93,7 @@ def test_json_access_log_keeps_utf8():
 
 def test_access_log_records_retries_and_errors():
     be = HttpBackend("ok")
-    dead = free_port_closed()
+    dead = dead_port()
     path = os.path.join(tmpdir(), "access.log")
     cfg = base_config(global_extra=["access-log %s json" % path])
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")

@@ -16,7 +16,7 @@ from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import ferryd_path, main, register, skip
 from ferrykit.tls import TlsCerts
-from ferrykit.wire import free_port_closed, request
+from ferrykit.wire import dead_port, request
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -422,7 +422,7 @@ def test_ferryctl_commands():
     assert rc == 2 and "usage" in err, (rc, err)
     rc, out, err = ferryctl(f, "frobnicate")
     assert rc == 2, rc
-    rc, out, err = ferryctl(f, "status", admin="http://127.0.0.1:%d" % free_port_closed())
+    rc, out, err = ferryctl(f, "status", admin="http://127.0.0.1:%d" % dead_port())
     assert rc == 3 and "cannot reach" in err, (rc, err)
     # FERRY_ADMIN is the default address.
     p = subprocess.run([ferryctl_path(), "apps"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,

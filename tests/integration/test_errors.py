@@ -5,7 +5,7 @@ from ferrykit.backends import HttpBackend, RawBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, oneline, wait_until
-from ferrykit.wire import free_port_closed, request
+from ferrykit.wire import dead_port, request
 
 
 def _cfg(backends, apps, frontend_extra=()):
@@ -60,7 +60,7 @@ def test_502_invalid_upstream_responses():
 
 
 def test_502_connection_refused():
-    port_closed = free_port_closed()
+    port_closed = dead_port()
     f = Ferry(_cfg([backend_section("pool", [("dead", port_closed)], "retries 0")],
                    [section("app a", "hosts app.test", "backend pool")]))
     r = request(f.port("web"))
@@ -78,7 +78,7 @@ def test_503_all_servers_disabled():
 
 
 def test_503_all_servers_down():
-    dead1, dead2 = free_port_closed(), free_port_closed()
+    dead1, dead2 = dead_port(), dead_port()
     f = Ferry(_cfg([backend_section("pool", [("d1", dead1), ("d2", dead2)],
                                     "health-check tcp interval 200ms timeout 200ms rise 1 fall 1")],
                    [section("app a", "hosts app.test", "backend pool")]))

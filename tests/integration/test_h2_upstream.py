@@ -26,7 +26,7 @@ from ferrykit.load import h2load
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import figure, main, need_tool, tmpdir, wait_until
 from ferrykit.tls import TlsCerts, server_context
-from ferrykit.wire import RawConn, free_port_closed, request
+from ferrykit.wire import RawConn, dead_port, request
 
 CONNECTION_SPECIFIC = ("connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade")
 
@@ -473,7 +473,7 @@ def test_interim_and_bodiless_answers_to_http1_client():
 # ----------------------------------------------------------------------------------------------
 
 def test_backend_down():
-    s = Setup(server_port=free_port_closed())
+    s = Setup(server_port=dead_port())
     r = request(s.plain, "/down", host="a.test")
     assert r.status in (502, 503), "server down: HTTP/1.1 client got %r" % r
     c = s.h2c()

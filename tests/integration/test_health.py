@@ -7,7 +7,7 @@ from ferrykit.config import backend_section, base_config, section
 from ferrykit.load import timed_request
 from ferrykit.runner import Ferry
 from ferrykit.suite import figure, main, percentile, wait_until
-from ferrykit.wire import free_port_closed, request
+from ferrykit.wire import dead_port, request
 
 
 def _setup(backend_lines, names=("good", "flaky")):
@@ -111,7 +111,7 @@ def test_passive_ejection_on_5xx():
 
 
 def test_passive_ejection_on_connect_failure():
-    dead = free_port_closed()
+    dead = dead_port()
     good = HttpBackend("good")
     cfg = base_config()
     cfg += section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a")

@@ -7,7 +7,7 @@ from ferrykit.backends import TcpEchoBackend
 from ferrykit.config import backend_section, base_config, section
 from ferrykit.runner import Ferry
 from ferrykit.suite import main
-from ferrykit.wire import RawConn, connect, free_port_closed, recv_all
+from ferrykit.wire import RawConn, connect, dead_port, recv_all
 
 
 def _setup(n=1, extra=()):
@@ -72,7 +72,7 @@ def test_tcp_roundrobin_and_concurrency():
 
 
 def test_tcp_upstream_down_closes_client():
-    dead = free_port_closed()
+    dead = dead_port()
     cfg = base_config() + section("frontend tcp", "bind 127.0.0.1:0", "mode tcp", "app echo") \
         + backend_section("echo-pool", [("dead", dead)], "retries 0") + section("app echo", "backend echo-pool")
     f = Ferry(cfg)

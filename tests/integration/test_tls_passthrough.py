@@ -16,7 +16,7 @@ from ferrykit.proxyproto import proxy_v1
 from ferrykit.runner import Ferry, run_ferryd
 from ferrykit.suite import main, tmpdir, wait_until
 from ferrykit.tls import TlsCerts, client_context, handshake_error, peer_cn, server_context
-from ferrykit.wire import RawConn, connect, free_port_closed, read_http_request, recv_all, request
+from ferrykit.wire import RawConn, connect, dead_port, read_http_request, recv_all, request
 
 
 def _tls_backend(name, pem):
@@ -47,7 +47,7 @@ def _tls_backend(name, pem):
 
 
 def _setup(certs, log_level="debug"):
-    dead = free_port_closed()
+    dead = dead_port()
     be = {n: _tls_backend(n, certs.issue("cert-" + n, sans)) for n, sans in
           (("a", ["a.test"]), ("b", ["b.test", "*.b.test"]), ("fallback", ["fallback.test"]))}
     web = HttpBackend("web")
