@@ -117,6 +117,8 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
         const std::string_view h = http::host_without_port(f.host);
         s.host.assign(h);
         for (char& c : s.host) c = http::chars::lower(c);
+        // As the router reads it (plan/host_router): one trailing dot is not a different name.
+        if (!s.host.empty() && s.host.back() == '.') s.host.pop_back();
       }
       return match_host(a, s.host);
     case C::header:
@@ -140,6 +142,7 @@ bool test_acl(const CompiledAcl& a, const RequestFacts& f, RuleScratch& s) {
       const char* name = f.ssl ? SSL_get_servername(f.ssl, TLSEXT_NAMETYPE_host_name) : nullptr;
       if (name == nullptr) return false;
       std::string_view n(name);
+      if (!n.empty() && n.back() == '.') n.remove_suffix(1);  // as the SNI router reads it
       char buf[256];
       if (n.size() >= sizeof buf) return false;
       for (size_t i = 0; i < n.size(); ++i) buf[i] = http::chars::lower(n[i]);

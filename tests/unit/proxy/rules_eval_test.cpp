@@ -321,3 +321,20 @@ TEST_CASE("rules: path values of every length and header names of every length a
   CHECK(answer(fx, Req("GET", "/q", {{"x-b", "1"}})) == 205);
   CHECK(answer(fx, Req("GET", "/q", {{"X-BB", "1"}})) == 0);
 }
+
+TEST_CASE("rules: a host acl is not dodged by a trailing dot the router ignores", "[rules]") {
+  // The router sends "admin.example.com." to the app of admin.example.com; a rule written for
+  // that name must see it too.
+  Fixture f("    acl admin host admin.example.com\n"
+            "    acl any host *.example.com\n"
+            "    deny 403 if admin\n"
+            "    deny 404 if any\n");
+  for (const char* h : {"admin.example.com", "ADMIN.example.com.", "admin.example.com.:443"}) {
+    Req q("GET", "/");
+    q.facts.host = h;
+    CHECK(answer(f, q) == 403);
+  }
+  Req w("GET", "/");
+  w.facts.host = "www.example.com.";
+  CHECK(answer(f, w) == 404);
+}
