@@ -408,8 +408,8 @@ def test_nginx_site_example():
     echo = json.loads(r.body)
     assert r.status == 200 and echo["name"] == "api" and echo["path"] == "/v1/items", (r, echo)
     assert r.header("strict-transport-security") == "max-age=31536000", r
-    echo = json.loads(tls_get("/").body)
-    assert echo["name"] == "web", echo
+    echo = json.loads(tls_get("/", headers=[("X-Remote-User", "ops")]).body)
+    assert echo["name"] == "web" and upstream_header(echo, "x-remote-user") is None, echo  # not claimable
     before = web.hits
     assert tls_get("/admin", source="127.0.0.2").status == 403
     assert tls_get("/%61dmin/x", source="127.0.0.2").status == 403
