@@ -1,5 +1,6 @@
 #include "observe/trace.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "ferry/util/json.h"
@@ -129,7 +130,9 @@ void SpanBuffer::add(const SpanFacts& f) {
   number_string(o, f.end_unix_ns > t.start_unix_ns ? f.end_unix_ns : t.start_unix_ns);
   o += ",\"attributes\":[";
   attr(o, "http.request.method", f.method);
-  attr(o, "url.path", f.path.substr(0, f.path.find('?')));  // the query may hold secrets
+  // The query may hold secrets; a path is cut at 1 KiB, so the queue's memory stays bounded
+  // by its span count (an attacker can make every request an exported error).
+  attr(o, "url.path", f.path.substr(0, std::min<size_t>(f.path.find('?'), 1024)));
   attr(o, "server.address", f.host);
   if (f.status != 0) attr(o, "http.response.status_code", f.status);
   attr(o, "network.protocol.name", "http");

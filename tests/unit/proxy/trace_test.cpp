@@ -72,6 +72,14 @@ TEST_CASE("trace: the value sent upstream and the span's OTLP/JSON", "[trace]") 
   CHECK(out.find("\"status\"") == out.rfind("\"status\""));
   CHECK(q.take(out) == 0);
   CHECK(out.empty());
+  // A long path is cut at 1 KiB.
+  const std::string long_path = "/" + std::string(5000, 'a');
+  f.path = long_path;
+  buf.add(f);
+  buf.flush(q);
+  REQUIRE(q.take(out) == 1);
+  CHECK(out.find(std::string(1023, 'a')) != std::string::npos);
+  CHECK(out.find(std::string(1024, 'a')) == std::string::npos);
 }
 
 TEST_CASE("trace: the queue drops whole batches past its capacity and counts them", "[trace]") {
