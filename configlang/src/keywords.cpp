@@ -24,7 +24,7 @@ const Registry& Registry::get() {
   static const Registry r = [] {
     Registry reg;
 #define FERRY_SECTION(name) register_section_##name(reg);
-#include "sections/sections.def"
+#include "sections.def"
 #undef FERRY_SECTION
     return reg;
   }();

@@ -4,7 +4,7 @@
 // hooks (HAProxy's post-check registration): what it checks and computes once the whole text
 // is read, by pass (resolve.h). Each file under sections/ registers one section kind with its
 // hooks; to add a section (acme, mesh, anycast) add a file there and one line to
-// sections/sections.def — the lexer, parser and resolve driver do not change.
+// sections.def — the lexer, parser and resolve driver do not change.
 //
 // The registry is built once, on first use (thread-safe static), and is read-only afterwards.
 #pragma once
@@ -106,9 +106,9 @@ class Registry {
   std::vector<SectionSpec> specs_;
 };
 
-// Registration functions, one per file under sections/ (listed in sections/sections.def).
+// Registration functions, one per file under sections/ (listed in sections.def).
 #define FERRY_SECTION(name) void register_section_##name(Registry& r);
-#include "sections/sections.def"
+#include "sections.def"
 #undef FERRY_SECTION
 
 // Walks sections through the keyword tables into `draft` (build.cpp), as the parser streams

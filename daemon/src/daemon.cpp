@@ -14,11 +14,11 @@
 #include <sstream>
 
 #include "api/routes.h"
-#include "check.h"
-#include "exit_codes.h"
-#include "load_config.h"
-#include "logging.h"
 #include "notify.h"
+#include "services/check.h"
+#include "services/exit_codes.h"
+#include "services/load_config.h"
+#include "services/logging.h"
 #include "signals.h"
 
 namespace ferry::daemon {

@@ -22,16 +22,16 @@
 #include <utility>
 #include <vector>
 
+#include "api/daemon_status.h"
 #include "ferry/configlang/config.h"
 #include "ferry/configlang/load.h"
 #include "ferry/proxy/engine.h"
-#include "acme_manager.h"
-#include "api/daemon_status.h"
-#include "history/history.h"
-#include "tracing/exporter.h"
-#include "lifecycle/lifecycle.h"
-#include "mesh_manager.h"
 #include "ferry/web/admin_server.h"
+#include "history/history.h"
+#include "lifecycle/lifecycle.h"
+#include "services/acme_manager.h"
+#include "services/mesh_manager.h"
+#include "tracing/exporter.h"
 
 namespace ferry::daemon {
 

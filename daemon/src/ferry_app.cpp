@@ -11,11 +11,11 @@
 
 #include <iostream>
 
-#include "check.h"
 #include "daemon.h"
-#include "exit_codes.h"
 #include "hash_password.h"
-#include "logging.h"
+#include "services/check.h"
+#include "services/exit_codes.h"
+#include "services/logging.h"
 #include "signals.h"
 
 namespace ferry::daemon {

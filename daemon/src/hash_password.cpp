@@ -6,8 +6,8 @@
 #include <iostream>
 #include <string>
 
-#include "exit_codes.h"
 #include "ferry/util/password.h"
+#include "services/exit_codes.h"
 
 namespace ferry::daemon {
 

@@ -6,8 +6,8 @@
 #include <exception>
 #include <iostream>
 
-#include "exit_codes.h"
 #include "ferry_app.h"
+#include "services/exit_codes.h"
 
 int main(int argc, char** argv) {
   try {

@@ -21,12 +21,14 @@ def top(rel):
 
 
 def edges_of(root):
-    edges = {}
+    """(folder, folder) -> the include lines between them, and the number of files read."""
+    edges, files_read = {}, 0
     for d, _, files in os.walk(root):
         for f in files:
             if not f.endswith(('.h', '.cpp', '.def')):
                 continue
             path = os.path.join(d, f)
+            files_read += 1
             src = top(os.path.relpath(path, root))
             with open(path, encoding='utf-8', errors='replace') as fh:
                 for line in fh:
@@ -43,7 +45,7 @@ def edges_of(root):
                     if dst != src:
                         edges.setdefault((src, dst), []).append(
                             f'{os.path.relpath(path, root)} -> {inc}')
-    return edges
+    return edges, files_read
 
 
 def loops(edges):
@@ -84,10 +86,10 @@ def main():
     if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
         print(__doc__)
         return 2
-    edges = edges_of(sys.argv[1])
+    edges, files_read = edges_of(sys.argv[1])
     found, count = loops(edges)
-    if not edges:
-        print(f'FAIL: no include between folders found under {sys.argv[1]}')
+    if files_read == 0:
+        print(f'FAIL: no source file under {sys.argv[1]}')
         return 1
     for comp in found:
         print('include loop between folders: ' + ', '.join(comp))
@@ -97,7 +99,8 @@ def main():
                     print(f'  {line}')
     if found:
         return 1
-    print(f'ok: {count} folders, {len(edges)} folder dependencies, no loop')
+    print(f'ok: {files_read} files, {count} folders with includes between them, '
+          f'{len(edges)} folder dependencies, no loop')
     return 0
 
 

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "ferry/web/admin_server.h"
-#include "login_limiter.h"
+#include "front/login_limiter.h"
 #include "request_guard.h"
 #include "sessions.h"
 

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "acme/cert_info.h"
-#include "acme_manager.h"
+#include "services/acme_manager.h"
 
 namespace ferry::daemon {
 

@@ -4,11 +4,11 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
-#include "acme_manager.h"
 #include "api/cert_status.h"
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "api/shape.h"
+#include "services/acme_manager.h"
 
 namespace ferry::daemon {
 

@@ -12,8 +12,8 @@
 #include "api/http_util.h"
 #include "api/routes.h"
 #include "api/shape.h"
-#include "check.h"
-#include "load_config.h"
+#include "services/check.h"
+#include "services/load_config.h"
 
 namespace ferry::daemon {
 

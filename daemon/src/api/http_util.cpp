@@ -7,7 +7,7 @@
 #include <istream>
 
 #include "ferry/util/json.h"
-#include "logging.h"
+#include "services/logging.h"
 
 namespace ferry::daemon::api {
 

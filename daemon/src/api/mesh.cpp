@@ -4,7 +4,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 
 #include "api/routes.h"
-#include "mesh_manager.h"
+#include "services/mesh_manager.h"
 
 namespace ferry::daemon {
 

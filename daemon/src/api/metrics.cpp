@@ -22,7 +22,7 @@
 #include "api/cert_status.h"
 #include "api/process_metrics.h"
 #include "api/routes.h"
-#include "mesh_manager.h"
+#include "services/mesh_manager.h"
 #include "tracing/exporter.h"
 
 namespace ferry::daemon {

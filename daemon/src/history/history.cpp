@@ -5,7 +5,7 @@
 #include <Poco/Message.h>
 
 #include "history/sampler.h"
-#include "logging.h"
+#include "services/logging.h"
 
 namespace ferry::daemon {
 

@@ -10,7 +10,7 @@
 #include <ostream>
 
 #include "ferry/util/json.h"
-#include "logging.h"
+#include "services/logging.h"
 
 namespace ferry::daemon {
 

@@ -2,7 +2,7 @@
 // the failed-login limiter, and the Host / Origin / Sec-Fetch-Site rules.
 #include <catch2/catch.hpp>
 
-#include "login_limiter.h"
+#include "front/login_limiter.h"
 #include "request_guard.h"
 #include "sessions.h"
 

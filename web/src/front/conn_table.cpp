@@ -1,6 +1,6 @@
 #include "front/conn_table.h"
 
-#include "login_limiter.h"
+#include "front/login_limiter.h"
 
 namespace ferry::web::front {
 

@@ -1,4 +1,4 @@
-#include "acme_manager.h"
+#include "services/acme_manager.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,9 +12,9 @@
 #include "acme/client.h"
 #include "acme/keys.h"
 #include "acme/schedule.h"
-#include "acme_https.h"
 #include "ferry/proxy/certificates.h"
-#include "logging.h"
+#include "services/acme_https.h"
+#include "services/logging.h"
 #include "store/cert_store.h"
 #include "store/open.h"
 

@@ -1,4 +1,4 @@
-#include "logging.h"
+#include "services/logging.h"
 
 #include <Poco/AutoPtr.h>
 #include <Poco/Channel.h>

@@ -1,4 +1,4 @@
-#include "mesh_manager.h"
+#include "services/mesh_manager.h"
 
 #include <algorithm>
 #include <chrono>
@@ -9,7 +9,7 @@
 #include "ferry/netlink/supervisor.h"
 #include "ferry/netlink/wg_kernel.h"
 #include "ferry/netlink/wg_uapi.h"
-#include "logging.h"
+#include "services/logging.h"
 
 namespace ferry::daemon {
 

@@ -1,4 +1,4 @@
-#include "acme_https.h"
+#include "services/acme_https.h"
 
 #include <Poco/Exception.h>
 #include <Poco/Net/AcceptCertificateHandler.h>

@@ -1,12 +1,12 @@
-#include "check.h"
+#include "services/check.h"
 
 #include <fstream>
 #include <iostream>
 
-#include "exit_codes.h"
 #include "ferry/web/admin_tls.h"
-#include "load_config.h"
 #include "mesh/plan.h"
+#include "services/exit_codes.h"
+#include "services/load_config.h"
 
 namespace ferry::daemon {
 

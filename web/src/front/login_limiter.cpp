@@ -1,5 +1,5 @@
-// Failed-login back-off: see login_limiter.h.
-#include "login_limiter.h"
+// Failed-login back-off: see front/login_limiter.h.
+#include "front/login_limiter.h"
 
 #include <arpa/inet.h>
 

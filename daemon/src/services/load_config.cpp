@@ -1,4 +1,4 @@
-#include "load_config.h"
+#include "services/load_config.h"
 
 #include <cerrno>
 #include <cstring>
