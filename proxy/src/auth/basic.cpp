@@ -39,11 +39,16 @@ CacheKey cache_key(std::string_view hash_text, std::string_view user, std::strin
   const size_t total = 16 + hash_text.size() + user.size() + password.size();
   if (total > sizeof buf) return out;
   unsigned char* p = buf;
-  std::memcpy(p, &hl, 8), p += 8;
-  std::memcpy(p, &ul, 8), p += 8;
-  std::memcpy(p, hash_text.data(), hash_text.size()), p += hash_text.size();
-  std::memcpy(p, user.data(), user.size()), p += user.size();
-  std::memcpy(p, password.data(), password.size());
+  // An empty view may have a null data(): memcpy must not be handed one, even for 0 bytes.
+  auto put = [&p](const void* src, size_t n) {
+    if (n != 0) std::memcpy(p, src, n);
+    p += n;
+  };
+  put(&hl, 8);
+  put(&ul, 8);
+  put(hash_text.data(), hash_text.size());  // empty for an unknown user
+  put(user.data(), user.size());
+  put(password.data(), password.size());
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
   if (HMAC(EVP_sha256(), secret().data(), static_cast<int>(secret().size()), buf, total, md, &md_len) &&
