@@ -2,26 +2,31 @@
 //
 //   ferryctl [--admin URL] [--user U] [--token T] [--json] [--insecure] COMMAND [ARGS]
 //
+// This file: the global options, login, dispatch, and the status/apps/servers/drain/reload/
+// certs commands. The instance catalog's commands are instances.cpp (command line:
+// instance_spec.cpp); the API calls and answer readers api.cpp; the HTTP client client.cpp.
+//
 // Exit codes: 0 ok, 1 the API answered with an error (its message is printed), 2 usage,
 // 3 cannot connect to the admin listener.
+#include <Poco/Exception.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
-#include <Poco/Net/SSLManager.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
+#include "api.h"
 #include "client.h"
 #include "ferry/util/json.h"
+#include "instance_spec.h"
+#include "instances.h"
 #include "table.h"
 
 namespace ferryctl {
@@ -40,6 +45,21 @@ const char* kUsage =
     "  reload                   re-read and apply the configuration file\n"
     "  certs                    certificates and their ACME state\n"
     "  renew APP                order a new ACME certificate for APP now\n"
+    "  instances [APP]          live catalog instances (this node's and mesh peers') and peer sync\n"
+    "  instance add APP ID ADDRESS [INSTANCE-OPTIONS]\n"
+    "                           register (or replace) an instance hosted on this node\n"
+    "  instance update APP ID [ADDRESS] [INSTANCE-OPTIONS]\n"
+    "                           change an instance hosted on this node (other fields are kept)\n"
+    "  instance remove APP ID   remove an instance hosted on this node\n"
+    "  instance start APP ID    set its state to started (it receives traffic)\n"
+    "  instance stop APP ID     set its state to stopped (no new traffic)\n"
+    "instance options:\n"
+    "  --region R    region (default: the node's)\n"
+    "  --state S     starting, started (default), stopping or stopped\n"
+    "  --weight N    0..256 (default 1)\n"
+    "  --soft N      concurrency soft limit (default 0: the app's)\n"
+    "  --hard N      concurrency hard limit (default 0: none)\n"
+    "  --meta K=V    metadata entry; repeatable (update adds or replaces keys)\n"
     "options (and environment):\n"
     "  --admin URL   admin API address (FERRY_ADMIN; default http://127.0.0.1:9900)\n"
     "  --token T     bearer token from POST /api/v1/login (FERRY_TOKEN)\n"
@@ -47,10 +67,6 @@ const char* kUsage =
     "  --json        print the API's JSON answer instead of a table\n"
     "  --insecure    do not verify an https admin certificate\n"
     "exit codes: 0 ok, 1 API error, 2 usage, 3 cannot connect\n";
-
-struct ApiError {
-  std::string message;
-};
 
 struct Options {
   std::string admin = "http://127.0.0.1:9900";
@@ -84,61 +100,6 @@ std::string prompt_password(const std::string& user) {
   return pw;
 }
 
-Poco::Dynamic::Var parse(const std::string& body) {
-  try {
-    Poco::JSON::Parser p;
-    return p.parse(body);
-  } catch (const Poco::Exception& e) {
-    throw ApiError{"the admin API answered something that is not JSON: " + e.displayText()};
-  }
-}
-
-std::string error_message(const Reply& r) {
-  try {
-    auto v = parse(r.body);
-    auto o = v.extract<Poco::JSON::Object::Ptr>();
-    if (o && o->has("error")) return o->getValue<std::string>("error") + " (HTTP " + std::to_string(r.status) + ")";
-  } catch (...) {
-  }
-  return "HTTP " + std::to_string(r.status);
-}
-
-// One API call; a status >= 400 becomes an ApiError with the API's message.
-Poco::Dynamic::Var call(Client& c, const std::string& method, const std::string& path, std::string* raw = nullptr,
-                        int* status = nullptr) {
-  Reply r = c.request(method, path);
-  if (r.status >= 400) throw ApiError{error_message(r)};
-  if (raw) *raw = r.body;
-  if (status) *status = r.status;
-  return parse(r.body);
-}
-
-std::string str(const Poco::JSON::Object::Ptr& o, const std::string& k) {
-  if (!o || !o->has(k) || o->isNull(k)) return "";
-  return o->get(k).convert<std::string>();
-}
-double num(const Poco::JSON::Object::Ptr& o, const std::string& k) {
-  if (!o || !o->has(k) || o->isNull(k)) return 0;
-  try {
-    return o->get(k).convert<double>();
-  } catch (...) {
-    return 0;
-  }
-}
-bool flag(const Poco::JSON::Object::Ptr& o, const std::string& k) {
-  if (!o || !o->has(k)) return false;
-  try {
-    return o->get(k).convert<bool>();
-  } catch (...) {
-    return false;
-  }
-}
-std::string join(const Poco::JSON::Array::Ptr& a) {
-  std::string out;
-  if (a)
-    for (size_t i = 0; i < a->size(); ++i) out += (out.empty() ? "" : ",") + a->get(i).convert<std::string>();
-  return out;
-}
 std::string date(double t) {
   if (t <= 0) return "-";
   std::time_t tt = static_cast<std::time_t>(t);
@@ -227,20 +188,6 @@ int cmd_servers(Client& c, const Options& o) {
   return kExitOk;
 }
 
-std::string seg(const std::string& s) {
-  std::string out;
-  for (unsigned char ch : s) {
-    if (std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == '~') {
-      out += static_cast<char>(ch);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", ch);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 int cmd_drain(Client& c, const Options& o, bool drain) {
   std::string raw;
   const std::string& be = o.args[1];
@@ -320,22 +267,32 @@ int run(int argc, char** argv) {
       o.json = true;
     } else if (a == "--insecure") {
       o.insecure = true;
-    } else if (a.size() > 1 && a[0] == '-') {
+    } else if (a.size() > 1 && a[0] == '-' && o.args.empty()) {
       return usage("unknown option " + a);
-    } else {
+    } else {  // the command, its arguments and its own options (checked below)
       o.args.push_back(a);
     }
   }
   if (o.args.empty()) return usage("no command");
   const std::string& cmd = o.args[0];
-  auto want = [&](size_t n) { return o.args.size() == n + 1; };
-  bool known = ((cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs") && want(0)) ||
-               ((cmd == "drain" || cmd == "enable") && want(2)) || (cmd == "renew" && want(1));
-  if (!known) {
-    if (cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs" || cmd == "drain" ||
-        cmd == "enable" || cmd == "renew")
-      return usage("wrong number of arguments for " + cmd);
-    return usage("unknown command " + cmd);
+  InstanceCommand instance;
+  if (cmd == "instance") {
+    std::string why = parse_instance_command({o.args.begin() + 1, o.args.end()}, instance);
+    if (!why.empty()) return usage(why);
+  } else {
+    for (const auto& a : o.args)
+      if (a.size() > 1 && a[0] == '-') return usage("unknown option " + a);
+    auto want = [&](size_t n) { return o.args.size() == n + 1; };
+    bool known = ((cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs") &&
+                  want(0)) ||
+                 ((cmd == "drain" || cmd == "enable") && want(2)) || (cmd == "renew" && want(1)) ||
+                 (cmd == "instances" && (want(0) || want(1)));
+    if (!known) {
+      if (cmd == "status" || cmd == "apps" || cmd == "servers" || cmd == "reload" || cmd == "certs" ||
+          cmd == "drain" || cmd == "enable" || cmd == "renew" || cmd == "instances")
+        return usage("wrong number of arguments for " + cmd);
+      return usage("unknown command " + cmd);
+    }
   }
 
   try {
@@ -360,7 +317,9 @@ int run(int argc, char** argv) {
     else if (cmd == "drain" || cmd == "enable") rc = cmd_drain(c, o, cmd == "drain");
     else if (cmd == "reload") rc = cmd_reload(c, o);
     else if (cmd == "certs") rc = cmd_certs(c, o);
-    else rc = cmd_renew(c, o);
+    else if (cmd == "renew") rc = cmd_renew(c, o);
+    else if (cmd == "instances") rc = cmd_instances(c, o.args.size() > 1 ? o.args[1] : "", o.json);
+    else rc = cmd_instance(c, instance, o.json);
     // A session this run logged in for ends with it (best effort), so scripted use does not
     // pile up sessions until they idle out.
     if (o.token.empty() && !o.user.empty()) {

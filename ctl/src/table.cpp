@@ -60,4 +60,10 @@ std::string human_duration(long long s) {
   return buf;
 }
 
+std::string human_age_ms(long long ms) {
+  if (ms < 0) return "never";
+  if (ms < 1000) return std::to_string(ms) + "ms";
+  return human_duration(ms / 1000);
+}
+
 }  // namespace ferryctl
