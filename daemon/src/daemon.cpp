@@ -66,7 +66,7 @@ Daemon::~Daemon() { lifecycle_.stop(); }  // what is still started, in reverse o
 
 std::vector<lifecycle::Step> Daemon::steps() {
   // Start-up and reload walk them in this order, shutdown in reverse (lifecycle.h).
-  return {logging_step(), certificates_step(), mesh_step(), engine_step(), tracing_step(), acme_step(),
+  return {logging_step(), certificates_step(), mesh_step(), catalog_step(), engine_step(), tracing_step(), acme_step(),
           history_step(), admin_step()};
 }
 
@@ -136,6 +136,24 @@ lifecycle::Step Daemon::mesh_step() {
           },
           [apply](const Snapshot& old) { apply(old, "reload failed, restoring"); },
           {}, [this] { mesh_->stop(); }};
+}
+
+// The live instance catalog (catalog/catalog.h), before the engine: the engine's first plan
+// already routes to this node's stored instances, and worker 0 finds the catalog's sink. A store
+// that does not open is logged and the daemon runs without a catalog (the API says so).
+lifecycle::Step Daemon::catalog_step() {
+  using lifecycle::Snapshot;
+  return {"catalog",
+          [this](const Snapshot& cfg, std::string&) {
+            std::string error;
+            if (!catalog_->start(cfg, error)) logger().error(error + " (running without a live catalog)");
+            return true;
+          },
+          [this](const Snapshot& next, std::string&) {
+            catalog_->configure(next);
+            return true;
+          },
+          {}, {}, [this] { catalog_->stop(); }};
 }
 
 // The data plane: installs what load_config prepared for the snapshot (prepared_: certificates,
@@ -236,6 +254,7 @@ lifecycle::Step Daemon::admin_step() {
 int Daemon::start() {
   engine_ = std::make_unique<proxy::Engine>();
   tracing_ = std::make_unique<TraceExporter>(*engine_);
+  catalog_ = std::make_unique<catalog::Catalog>(*engine_);
   LoadedConfig result = load_config(config_path_, *engine_);
   if (!result.ok()) {
     print_diagnostics(std::cerr, result);
@@ -393,7 +412,7 @@ bool Daemon::sync_admin(const config::Config& cfg, bool startup, bool& started) 
   std::unique_ptr<web::AdminServer> old = std::move(admin_);
   if (old && same_port) old->stop();
   auto fresh = std::make_unique<web::AdminServer>();
-  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_, history_.get(), tracing_.get()});
+  register_api_routes(*fresh, ApiContext{engine_.get(), acme_.get(), mesh_.get(), status_, history_.get(), tracing_.get(), catalog_.get()});
   fresh->set_log([](int priority, const std::string& line) {
     logger().log(Poco::Message("ferry", line, static_cast<Poco::Message::Priority>(priority)));
   });

@@ -25,6 +25,7 @@
 #include "api/daemon_status.h"
 #include "ferry/configlang/config.h"
 #include "ferry/configlang/load.h"
+#include "catalog/catalog.h"
 #include "ferry/proxy/engine.h"
 #include "ferry/web/admin_server.h"
 #include "history/history.h"
@@ -69,6 +70,7 @@ class Daemon {
   lifecycle::Step logging_step();
   lifecycle::Step certificates_step();
   lifecycle::Step mesh_step();
+  lifecycle::Step catalog_step();
   lifecycle::Step engine_step();
   lifecycle::Step tracing_step();
   lifecycle::Step acme_step();
@@ -95,6 +97,7 @@ class Daemon {
   // for the engine step; null outside a start or reload walk.
   std::shared_ptr<const proxy::PreparedConfig> prepared_;
   std::unique_ptr<TraceExporter> tracing_;  // after engine_: it drains the engine's spans
+  std::unique_ptr<catalog::Catalog> catalog_;  // after engine_: it feeds the engine
   std::unique_ptr<AcmeManager> acme_;  // after engine_: it borrows the engine
   std::unique_ptr<MeshManager> mesh_;  // WireGuard interface and anycast addresses
   std::shared_ptr<DaemonStatus> status_;  // shared with the admin API's threads

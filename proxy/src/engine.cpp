@@ -39,6 +39,11 @@ struct Engine::Impl {
   std::shared_ptr<const PreparedConfig> live;   // the configuration in force (its TLS contexts)
   std::shared_ptr<tls::TicketKeyRing> tickets;  // created by the first prepare; kept across reloads
   DynamicTls dynamic;  // ACME certificates and challenges; kept across reloads
+  // The catalog's instances (set_instances), kept across reloads, and the TLS plan of the
+  // newest plan, which an instance change reuses (it touches no context).
+  std::shared_ptr<const std::vector<Instance>> instances;
+  TlsPlan last_tls;
+  std::shared_ptr<const CatalogFeed> feed;  // what the workers serve; kept for new workers
   // Serialises apply() (main thread) with set_dynamic_certificates() / set_acme_challenges()
   // (ACME thread) and the admin drain calls (admin threads), which use the registry too.
   // Never taken by workers.
@@ -171,11 +176,14 @@ bool Engine::apply(std::shared_ptr<const PreparedConfig> prepared, std::string& 
   // 2. The access log (opened by prepare), the plan; publish it with the listener changes to
   // every worker.
   m.access_log.configure(prepared->access_log, cfg->global.access_log_format);
-  auto plan = build_plan(cfg, ++m.generation, m.registry, std::move(tls_plan), m.tickets);
+  m.last_tls = tls_plan;
+  auto plan = build_plan(cfg, ++m.generation, m.registry, std::move(tls_plan), m.tickets, m.instances.get());
   m.remember(plan);
   std::vector<std::string> removed;
   for (const auto& [key, l] : m.listeners)
     if (!wanted.count(key)) removed.push_back(key);
+  if (!m.started)
+    for (auto& w : m.workers) w->post_catalog_feed(m.feed);  // set before the workers existed
   for (int w = 0; w < nworkers; ++w) {
     std::vector<std::pair<std::string, int>> add;
     for (auto& [key, ls] : opened) add.emplace_back(key, ls.fds[w]);
@@ -210,11 +218,32 @@ bool Engine::Impl::republish(std::string& error) {
   if (!live || !started || stopped || draining) return true;  // the next apply() uses `dynamic`
   TlsPlan tls_plan;
   if (!build_tls_plan(*live, dynamic, tls_plan, error)) return false;  // reads no file
-  auto plan = build_plan(live->config, ++generation, registry, std::move(tls_plan), tickets);
+  last_tls = tls_plan;
+  auto plan = build_plan(live->config, ++generation, registry, std::move(tls_plan), tickets, instances.get());
   remember(plan);
   for (auto& w : workers) w->install(plan, {}, {});
   return true;
 }
+
+void Engine::set_instances(std::vector<Instance> instances) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.control);
+  m.instances = std::make_shared<const std::vector<Instance>>(std::move(instances));
+  if (!m.live || !m.started || m.stopped || m.draining) return;  // the next apply() uses them
+  auto plan = build_plan(m.live->config, ++m.generation, m.registry, m.last_tls, m.tickets, m.instances.get());
+  m.remember(plan);
+  for (auto& w : m.workers) w->install(plan, {}, {});
+  m.health->update(health_targets(*plan));
+}
+
+void Engine::set_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
+  Impl& m = *impl_;
+  std::lock_guard lock(m.control);
+  m.feed = feed;
+  for (auto& w : m.workers) w->post_catalog_feed(feed);
+}
+
+void Engine::set_catalog_sink(CatalogSink sink) { impl_->shared.catalog_sink = std::move(sink); }
 
 bool Engine::set_dynamic_certificates(std::vector<AppCertificate> certs, std::string& error) {
   Impl& m = *impl_;

@@ -6,6 +6,7 @@
 #include <random>
 
 #include "log/log.h"
+#include "mesh/catalog_feed.h"
 #include "mesh/prober.h"
 #include "session/http1_session.h"
 #include "tcp/tcp_session.h"
@@ -18,7 +19,10 @@ Worker::~Worker() { stop(); }
 
 void Worker::start() {
   asio::co_spawn(io_, tick_loop(), asio::detached);
-  if (id_ == 0) asio::co_spawn(io_, run_mesh_prober(*this), asio::detached);
+  if (id_ == 0) {
+    asio::co_spawn(io_, run_mesh_prober(*this), asio::detached);
+    asio::co_spawn(io_, run_catalog_followers(*this), asio::detached);
+  }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), ("ferry-w" + std::to_string(id_)).c_str());
     io_.run();
@@ -151,9 +155,14 @@ void Worker::revoke_untrusted_backhaul() {
   }
 }
 
+void Worker::post_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
+  asio::post(io_, [this, feed = std::move(feed)]() mutable { set_catalog_feed(std::move(feed)); });
+}
+
 void Worker::begin_drain() {
   asio::post(io_, [this] {
     draining_ = true;
+    wake_feed_waiters();  // long polls answer now, so their connections can finish
     for (auto& [key, acc] : acceptors_) {
       std::error_code ignored;
       acc->close(ignored);

@@ -29,6 +29,8 @@ class Worker : public WorkerContext {
   // moves to the worker) and closes those named in `remove`.
   void install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std::string, int>> add,
                std::vector<std::string> remove);
+  // [any] Serves `feed` to the mesh peers from now on (mesh/catalog_feed.h).
+  void post_catalog_feed(std::shared_ptr<const CatalogFeed> feed);
   // [any] Stop accepting, close idle connections, mark draining.
   void begin_drain();
   // [any] Stops the loop and joins the thread. Remaining connections are aborted.

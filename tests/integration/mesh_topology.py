@@ -54,8 +54,11 @@ class MeshTopology:
     take part (the edge peers with those)."""
 
     def __init__(self, latency=None, maxconn=0, ping_interval="200ms", peer_timeout="1s",
-                 workers=("dfw", "syd")):
+                 workers=("dfw", "syd"), catalog=False):
+        """catalog: the `web` app's instances come from the live catalog only (no `server`
+        lines on any node; `instances catalog`), registered by the test through a worker's API."""
         M.require()
+        self.catalog = catalog
         self.latency = dict(latency or {})
         self.maxconn = maxconn
         self.ping_interval = ping_interval
@@ -132,7 +135,10 @@ class MeshTopology:
     def worker_config(self, w):
         text = self._global(w) + self._mesh(w, ["yyz"])
         web = [(n, b.port) for n, b in self.backends.items() if n.startswith(w + "-")]
-        text += backend_section("web-pool", web)
+        if self.catalog:
+            text += section("backend web-pool", "instances catalog")
+        else:
+            text += backend_section("web-pool", web)
         text += section("app web", "hosts app.test", "backend web-pool")
         if w == "dfw":
             text += backend_section("ws-pool", [("ws-1", self.ws.port)])
@@ -151,6 +157,8 @@ class MeshTopology:
         web = ["server %s 127.0.0.1:8080 node %s%s" % (n, n.split("-")[0], mc)
                for n in self.backends if n.split("-")[0] in workers]
         # eject-time 2s: instances ejected by the failed connects while dfw is down come back soon.
+        if self.catalog:
+            web = ["instances catalog"]
         text += section("backend web-pool", "balance closest", "eject-time 2s", *web)
         text += section("app web", "hosts app.test", "backend web-pool")
         if "dfw" in workers:
@@ -188,6 +196,10 @@ class MeshTopology:
 
     def admin(self, node, path):
         return M.admin_json(self.ns[node], self.ferry[node].admin_port, path)
+
+    def admin_call(self, node, method, path, body=None):
+        """(status, parsed JSON) of one admin API call to `node` (JSON body if given)."""
+        return M.admin_call(self.ns[node], self.ferry[node].admin_port, method, path, body)
 
     def wg(self, node, *what):
         return M.wg(self.ns[node], self.iface[node], *what)

@@ -185,3 +185,25 @@ def admin_json(ns, port, path):
     with in_netns(ns):
         with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
             return json.loads(r.read().decode())
+
+
+def admin_call(ns, port, method, path, body=None):
+    """(status, parsed JSON or None) of METHOD http://127.0.0.1:PORT/PATH inside namespace `ns`."""
+    import http.client
+    with in_netns(ns):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            headers = {"Host": "127.0.0.1:%d" % port}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=headers)
+            r = conn.getresponse()
+            raw = r.read()
+            try:
+                return r.status, (json.loads(raw) if raw else None)
+            except ValueError:
+                return r.status, None
+        finally:
+            conn.close()

@@ -216,7 +216,7 @@ void resolve_backends(Resolution& r) {
     be.timeouts = inherit(r.dr.defaults.timeouts, b.timeouts);
     be.retries = b.retries.value_or(r.dr.defaults.retries.value_or(be.retries));
     be.balance = b.balance.value_or(r.dr.defaults.balance.value_or(be.balance));
-    if (be.servers.empty()) r.ctx.warning(b.name.loc, "backend '" + be.name + "' has no servers");
+    if (be.servers.empty() && !be.catalog) r.ctx.warning(b.name.loc, "backend '" + be.name + "' has no servers");
   }
 }
 
@@ -287,6 +287,11 @@ void register_section_backend(Registry& r) {
       {"pool-idle-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {
          if (!ctx.arity(d, 1, 1, "pool-idle-timeout DURATION")) return;
          if (auto v = ctx.duration(d.args[0])) cur(dr).be.pool_idle_timeout = *v;
+       }},
+      {"instances", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         if (!ctx.arity(d, 1, 1, "instances static|catalog")) return;
+         if (auto k = ctx.choice(d.args[0], {"static", "catalog"}, "instance source"))
+           cur(dr).be.catalog = *k == 1;
        }},
   };
   s.resolve = {

@@ -22,6 +22,7 @@
 #include "api/cert_status.h"
 #include "api/process_metrics.h"
 #include "api/routes.h"
+#include "catalog/catalog.h"
 #include "services/mesh_manager.h"
 #include "tracing/exporter.h"
 
@@ -278,6 +279,43 @@ void trace_families(Families& fs, const ApiContext& ctx, const proxy::EngineStat
   }
 }
 
+// The live instance catalog (catalog/catalog.h).
+void catalog_families(Families& fs, const ApiContext& ctx) {
+  if (!ctx.catalog) return;
+  const catalog::Metrics m = ctx.catalog->metrics();
+  auto& inst = fs.family("ferry_catalog_instances",
+                         "Instances in the catalog by state; local=1 for those this node hosts.", MetricType::Gauge);
+  for (const char* state : {"starting", "started", "stopping", "stopped"})
+    for (const bool local : {true, false}) {
+      auto it = m.instances.find({state, local});
+      gauge(inst, {{"state", state}, {"local", local ? "1" : "0"}},
+            it == m.instances.end() ? 0.0 : static_cast<double>(it->second));
+    }
+  gauge(fs.family("ferry_catalog_version", "This node's catalog version (one per change of its own instances).",
+                  MetricType::Gauge),
+        {}, static_cast<double>(m.version));
+  counter(fs.family("ferry_catalog_changes_total", "Changes to this node's own instances since start.",
+                    MetricType::Counter),
+          {}, static_cast<double>(m.changes));
+  histogram(fs.family("ferry_catalog_lag_seconds",
+                      "From a change at its source node to its application here (peers' deltas).",
+                      MetricType::Histogram),
+            {}, m.lag);
+  auto& errors = fs.family("ferry_catalog_sync_errors_total",
+                           "Failed fetches of a peer's catalog feed and answers that could not be applied.",
+                           MetricType::Counter);
+  auto& stale = fs.family("ferry_catalog_peer_stale",
+                          "1 while this node holds no current copy of the peer's instances (lost place or unreachable).",
+                          MetricType::Gauge);
+  auto& peer_instances = fs.family("ferry_catalog_peer_instances", "Instances this node holds from the peer.",
+                                   MetricType::Gauge);
+  for (const auto& p : m.peers) {
+    counter(errors, {{"peer", p.node}}, static_cast<double>(p.sync_errors));
+    gauge(stale, {{"peer", p.node}}, p.stale ? 1 : 0);
+    gauge(peer_instances, {{"peer", p.node}}, static_cast<double>(p.instances));
+  }
+}
+
 void daemon_families(Families& fs, const ApiContext& ctx) {
   const DaemonSnapshot s = ctx.status->get();
   auto& reloads = fs.family("ferry_config_reloads_total", "Configuration reloads tried (signal or API) by result.",
@@ -313,6 +351,7 @@ void register_metrics_routes(web::AdminServer& server, const ApiContext& ctx) {
                      mesh_families(fs, ctx);
                      daemon_families(fs, ctx);
                      trace_families(fs, ctx, st);
+                     catalog_families(fs, ctx);
                      std::vector<MetricFamily> families = fs.take();
                      append_process_metrics(families);
                      std::ostringstream out;

@@ -10,6 +10,7 @@ void register_api_routes(web::AdminServer& server, const ApiContext& ctx) {
   register_certificates_routes(server, ctx);
   register_config_routes(server, ctx);
   register_mesh_routes(server, ctx);
+  register_instances_routes(server, ctx);
   register_metrics_routes(server, ctx);
 }
 

@@ -19,6 +19,9 @@ class AcmeManager;
 class MeshManager;
 class History;
 class TraceExporter;
+namespace catalog {
+class Catalog;
+}
 
 struct ApiContext {
   proxy::Engine* engine = nullptr;          // never null
@@ -27,6 +30,7 @@ struct ApiContext {
   std::shared_ptr<DaemonStatus> status;     // never null
   History* history = nullptr;               // null when the history store could not open
   TraceExporter* tracing = nullptr;         // never null in ferryd (idle without `tracing`)
+  catalog::Catalog* catalog = nullptr;      // never null in ferryd
 };
 
 // Registers every API route on `server` (before its start()).
@@ -40,6 +44,7 @@ void register_servers_routes(web::AdminServer& server, const ApiContext& ctx);  
 void register_frontends_routes(web::AdminServer& server, const ApiContext& ctx);     // frontends.cpp
 void register_certificates_routes(web::AdminServer& server, const ApiContext& ctx);  // certificates.cpp
 void register_config_routes(web::AdminServer& server, const ApiContext& ctx);        // config.cpp
+void register_instances_routes(web::AdminServer& server, const ApiContext& ctx);     // instances.cpp
 // GET /metrics (api/metrics.cpp): Prometheus text format; families in docs/METRICS.md.
 void register_metrics_routes(web::AdminServer& server, const ApiContext& ctx);
 

@@ -99,9 +99,28 @@ CREATE UNIQUE INDEX history_hour_by_app ON history_hour (app, t);
 CREATE INDEX history_hour_by_t ON history_hour (t);
 )sql";
 
+// Schema version 3: this node's own catalog instances (daemon/src/catalog), so a restart or a
+// reload loses none of them. `record` is the catalog's line format (catalog/record.h) without
+// its version; `version` is the catalog version of its last change. `catalog_meta` holds the
+// feed's `epoch` and its current `version` (removals advance it without leaving a row).
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE catalog_instances (
+  app     TEXT    NOT NULL,
+  id      TEXT    NOT NULL,
+  record  TEXT    NOT NULL,
+  version INTEGER NOT NULL,
+  PRIMARY KEY (app, id)
+) STRICT;
+CREATE TABLE catalog_meta (
+  key   TEXT    NOT NULL PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "create acme_account, certificates, acme_orders", kSchemaV1},
     {2, "create history_minute, history_hour", kSchemaV2},
+    {3, "create catalog_instances, catalog_meta", kSchemaV3},
 };
 
 Status check_list(const Db& db, std::span<const Migration> migrations) {

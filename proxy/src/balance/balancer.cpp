@@ -115,7 +115,12 @@ class BalancerBase : public Balancer {
       const std::string& region = req.servers[best].cfg->region;
       narrow(c, [&](int i) { return req.servers[i].cfg->region == region; });
     }
-    if (c.n > 1 && req.soft_limit > 0)  // those below the soft limit, when any
+    if (c.n > 1 && req.server_soft)  // those below their soft limit (the server's, else the app's)
+      narrow(c, [&](int i) {
+        const int soft = req.servers[i].cfg->soft > 0 ? req.servers[i].cfg->soft : req.soft_limit;
+        return soft <= 0 || req.servers[i].state->load() < soft;
+      });
+    else if (c.n > 1 && req.soft_limit > 0)  // those below the soft limit, when any
       narrow(c, [&](int i) { return req.servers[i].state->load() < req.soft_limit; });
     return c;
   }

@@ -41,6 +41,7 @@ struct PickRequest {
   int soft_limit = 0;                        // app `concurrency soft`: prefer inflight below it
   int64_t now = 0;                           // now_ms()
   const RoutingHints* hints = nullptr;       // null = none
+  bool server_soft = false;  // some server has its own soft limit (config::Server::soft), which wins
 };
 
 // Eligible = not disabled, weight > 0, healthy, not drained (admin), not ejected, inflight < maxconn (if set),

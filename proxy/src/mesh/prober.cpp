@@ -3,44 +3,15 @@
 #include <algorithm>
 #include <map>
 
-#include "http/message.h"
-#include "http/outbound.h"
 #include "log/log.h"
+#include "mesh/fetch.h"
 #include "mesh/load_report.h"
-#include "net/deadline.h"
 #include "upstream/h2_upstream.h"
 #include "worker/context.h"
 
 namespace ferry::proxy {
 
 namespace {
-
-// Fetches the peer's load report on a stream of its backhaul connection; empty on failure.
-awaitable<std::string> fetch_report(WorkerContext& w, const H2Upstreams::Target& t, std::chrono::milliseconds timeout) {
-  std::unique_ptr<UpstreamConn> up;
-  bool reused = false;
-  if (co_await w.h2_upstreams().open(t, timeout, std::chrono::seconds(30), up, reused)) co_return std::string();
-  Deadline dl(w.io().get_executor(), [&up] { up->sock.cancel(); });
-  dl.arm(timeout);
-  http::OutboundRequest req;
-  req.request_line("GET", kLoadReportPath);
-  req.add_host("ferry-mesh");
-  req.end();
-  if (co_await up->send_head(req, {}, {}, true)) co_return std::string();
-  http::ResponseHead head;
-  const HeadRead hr = co_await up->read_head(head, "GET", dl, timeout);
-  if (hr.status != HeadRead::Status::complete || head.status != 200 || head.framing != http::Framing::content_length ||
-      head.content_length > 4 * 1024 * 1024)
-    co_return std::string();
-  up->buf.consume(head.head_size);
-  while (up->buf.size() < head.content_length) {
-    if (up->buf.space_size() == 0) up->buf.reserve(up->buf.size() * 2 + 4096);
-    auto [ec, n] = co_await up->sock.async_read_some(asio::buffer(up->buf.space(), up->buf.space_size()), use_nothrow);
-    if (ec || n == 0) co_return std::string();
-    up->buf.commit(n);
-  }
-  co_return std::string(up->buf.data().substr(0, head.content_length));
-}
 
 struct ProbeState {
   bool busy = false;       // a probe is running (probes of one peer never overlap)
@@ -69,8 +40,9 @@ awaitable<void> probe_peer(WorkerContext& w, std::shared_ptr<const WorkerPlan> w
     if (!peer.reachable.exchange(true, std::memory_order_relaxed))
       log(config::LogLevel::notice, "mesh: peer " + p.name + " answers again (rtt " + std::to_string(rtt->count()) + " us)");
     std::vector<OursBefore> ours = ours_before_report(plan, idx);
-    std::string report = co_await fetch_report(w, t, mesh.peer_timeout);
-    if (!report.empty() && apply_load_report(plan, idx, report, ours) >= 0)
+    const FetchResult report = co_await fetch_from_peer(w, t, kLoadReportPath, mesh.peer_timeout, mesh.peer_timeout,
+                                                         4 * 1024 * 1024);
+    if (report.status == 200 && apply_load_report(plan, idx, report.body, ours) >= 0)
       peer.last_report_ms.store(now_ms(), std::memory_order_relaxed);
   } else {
     peer.ping_failures.fetch_add(1, std::memory_order_relaxed);

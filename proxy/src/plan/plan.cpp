@@ -85,11 +85,70 @@ rules::LimiterSource limiters_of(RuntimeRegistry& registry, std::string section)
   };
 }
 
+// Adds one server to `pb`: `s` itself, or `owned` (a catalog instance's, which pb takes).
+void add_server(Plan& plan, PlanBackend& pb, RuntimeRegistry& registry, const config::Server& s,
+                std::unique_ptr<config::Server> owned) {
+  auto st = registry.server(pb.cfg->name, s);
+  if (s.soft > 0) pb.server_soft = true;
+  pb.configured.push_back(owned ? owned.get() : &s);
+  if (s.peer >= 0) {
+    // Reached through the peer's backhaul: HTTP/2 cleartext (the mesh encrypts).
+    auto r = std::make_unique<config::Server>(s);
+    r->addr = plan.config->mesh->peers[s.peer].backhaul;
+    r->proto = config::UpstreamProto::h2c;
+    pb.servers.push_back(ServerRef{r.get(), st.get(), plan.peers[s.peer].get()});
+    pb.owned.push_back(std::move(r));
+    if (owned) pb.owned.push_back(std::move(owned));
+  } else {
+    // A local server carries no hosting node's report (it may have had one before a
+    // reload made it local).
+    st->remote_inflight.store(0, std::memory_order_relaxed);
+    st->remote_queue.store(0, std::memory_order_relaxed);
+    st->remote_healthy.store(true, std::memory_order_relaxed);
+    pb.servers.push_back(ServerRef{owned ? owned.get() : &s, st.get()});
+    if (owned) pb.owned.push_back(std::move(owned));
+  }
+  pb.states.push_back(std::move(st));
+}
+
+// The catalog's started instances of the apps whose backend is `b`.
+void add_instances(Plan& plan, PlanBackend& pb, int b, RuntimeRegistry& registry, const std::vector<Instance>& instances) {
+  const config::Config& cfg = *plan.config;
+  std::set<std::string_view> names;
+  for (const auto& s : pb.cfg->servers) names.insert(s.name);
+  for (const Instance& in : instances) {
+    if (in.state != InstanceState::started) continue;
+    auto app = cfg.app_index.find(in.app);
+    if (app == cfg.app_index.end() || cfg.apps[app->second].backend != b) continue;
+    int peer = -1;
+    if (!in.node.empty() && in.node != cfg.global.node) {
+      if (!cfg.mesh) continue;
+      for (size_t p = 0; p < cfg.mesh->peers.size() && peer < 0; ++p)
+        if (cfg.mesh->peers[p].name == in.node) peer = static_cast<int>(p);
+      if (peer < 0) continue;  // a node this one has no backhaul to
+    }
+    if (!names.insert(in.id).second) continue;  // the name is taken in this backend
+    auto s = std::make_unique<config::Server>();
+    s->name = in.id;
+    s->addr = in.addr;
+    s->weight = in.weight;
+    s->maxconn = in.hard;
+    s->soft = in.soft;
+    s->peer = peer;
+    s->node = peer >= 0 ? in.node : std::string();
+    s->region = !in.region.empty() ? in.region : peer >= 0 ? cfg.mesh->peers[peer].region : cfg.global.region;
+    s->catalog = true;
+    const config::Server& ref = *s;
+    add_server(plan, pb, registry, ref, std::move(s));
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
                                        RuntimeRegistry& registry, TlsPlan tls,
-                                       std::shared_ptr<tls::TicketKeyRing> tickets) {
+                                       std::shared_ptr<tls::TicketKeyRing> tickets,
+                                       const std::vector<Instance>* instances) {
   auto plan = std::make_shared<Plan>();
   plan->config = cfg;
   plan->generation = generation;
@@ -110,26 +169,12 @@ std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg
     PlanBackend pb;
     pb.cfg = &be;
     if (b < tls.upstreams.size()) pb.tls = std::move(tls.upstreams[b]);
-    pb.tls.resize(be.servers.size());
     for (const auto& s : be.servers) {
-      auto st = registry.server(be.name, s);
-      if (s.peer >= 0) {
-        // Reached through the peer's backhaul: HTTP/2 cleartext (the mesh encrypts).
-        auto r = std::make_unique<config::Server>(s);
-        r->addr = cfg->mesh->peers[s.peer].backhaul;
-        r->proto = config::UpstreamProto::h2c;
-        pb.servers.push_back(ServerRef{r.get(), st.get(), plan->peers[s.peer].get()});
-        pb.remote.push_back(std::move(r));
-      } else {
-        // A local server carries no hosting node's report (it may have had one before a
-        // reload made it local).
-        st->remote_inflight.store(0, std::memory_order_relaxed);
-        st->remote_queue.store(0, std::memory_order_relaxed);
-        st->remote_healthy.store(true, std::memory_order_relaxed);
-        pb.servers.push_back(ServerRef{&s, st.get()});
-      }
-      pb.states.push_back(std::move(st));
+      add_server(*plan, pb, registry, s, nullptr);
     }
+    pb.static_servers = pb.servers.size();
+    if (be.catalog && instances) add_instances(*plan, pb, static_cast<int>(b), registry, *instances);
+    pb.tls.resize(pb.servers.size());
     plan->backends.push_back(std::move(pb));
   }
   for (size_t i = 0; i < cfg->apps.size(); ++i) {

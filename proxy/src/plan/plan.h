@@ -18,6 +18,7 @@
 
 #include "balance/balancer.h"
 #include "ferry/configlang/config.h"
+#include "ferry/proxy/catalog.h"
 #include "limits/app_budget.h"
 #include "net/cidr.h"
 #include "plan/host_router.h"
@@ -31,10 +32,17 @@ namespace ferry::proxy {
 
 struct PlanBackend {
   const config::Backend* cfg = nullptr;
-  // Same order as cfg->servers. A remote server's `cfg` is its entry in `remote`: a copy whose
-  // address is the peer's backhaul and proto h2c (what the upstream path connects to).
+  // cfg->servers in order, then (`instances catalog`) the catalog's started instances of the
+  // apps whose backend this is. A remote server's `cfg` is its entry in `owned`: a copy whose
+  // address is the peer's backhaul and proto h2c (what the upstream path connects to); a
+  // catalog instance's `cfg` is there too.
   std::vector<ServerRef> servers;
-  std::vector<std::unique_ptr<config::Server>> remote;
+  std::vector<std::unique_ptr<config::Server>> owned;
+  // Per server: as configured (the `server` line, or the catalog instance with its own address
+  // and node), for stats and the API.
+  std::vector<const config::Server*> configured;
+  size_t static_servers = 0;  // servers[0, static_servers) are cfg->servers
+  bool server_soft = false;   // some server has its own soft limit (config::Server::soft)
   std::vector<std::shared_ptr<ServerState>> states;   // keeps `servers[i].state` alive
   std::vector<std::shared_ptr<SSL_CTX>> tls;          // per server: client context of a `proto h2` server
 };
@@ -129,9 +137,13 @@ class RuntimeRegistry {
   std::set<std::pair<std::string, std::string>> drained_;
 };
 
-// `tls` from build_tls_plan for the same `cfg`; its contexts use `tickets`.
+// `tls` from build_tls_plan for the same `cfg`; its contexts use `tickets`. `instances`: the
+// catalog's instances (Engine::set_instances); the `started` ones of apps whose backend has
+// `instances catalog` join that backend, after its `server` lines (an instance named like a
+// server already there is skipped; one on a node that is neither this one nor a mesh peer too).
 std::shared_ptr<const Plan> build_plan(std::shared_ptr<const config::Config> cfg, uint64_t generation,
                                        RuntimeRegistry& registry, TlsPlan tls,
-                                       std::shared_ptr<tls::TicketKeyRing> tickets);
+                                       std::shared_ptr<tls::TicketKeyRing> tickets,
+                                       const std::vector<Instance>* instances = nullptr);
 
 }  // namespace ferry::proxy

@@ -271,7 +271,7 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
   x.tried.assign(pb.servers.size(), false);
   for (;; ++x.attempts) {
     if (x.attempts > pb.cfg->retries + x.free_retries || run.gone()) break;
-    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints};
+    PickRequest pr{pb.servers, &x.tried, pa.cfg->concurrency.soft, now_ms(), x.hints, pb.server_soft};
     const int i = balancer.pick(pr);
     if (i < 0) break;
     run.begin(i);

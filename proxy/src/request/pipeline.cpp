@@ -11,6 +11,7 @@
 #include "http/fields.h"
 #include "http1/rewrite.h"
 #include "log/log.h"
+#include "mesh/catalog_feed.h"
 #include "mesh/load_report.h"
 #include "request/common.h"
 #include "request/exchange.h"
@@ -95,6 +96,15 @@ std::optional<LocalResponse> local_answer(Request& r) {
     return LocalResponse{200, "application/octet-stream", std::move(key_authz), "acme-http-01"};
   }
   return std::nullopt;
+}
+
+// The embedded catalog's long poll (mesh/catalog_feed.h), on the backhaul only; not logged.
+awaitable<bool> answer_catalog_poll(Request& r) {
+  std::string body = co_await serve_catalog_poll(r.c.w_, r.req.target);
+  const LocalResponse resp{200, "text/plain", std::move(body), "", false};
+  const bool keep = r.req.keep_alive;
+  const uint64_t n = co_await r.d.send_local(resp, !keep);
+  co_return n != 0 && keep;
 }
 
 // Why Ferry answers a routed request itself instead of forwarding it: the answer and the
@@ -381,6 +391,8 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   Request r(d, req, sc);
   RequestInfo& info = r.info;
   accept(r);
+  if (r.fe.backhaul && !r.has_body && req.method == "GET" && req.path.substr(0, req.path.find('?')) == kCatalogPath)
+    co_return co_await answer_catalog_poll(r);
   if (auto local = local_answer(r)) {
     const bool keep = req.keep_alive;
     const uint64_t n = co_await d.send_local(*local, !keep);

@@ -58,8 +58,8 @@ RequestRoute route_request(const Plan& plan, const PlanFrontend& fe, const PeerI
     // Exactly one instance hosted here: a worker is never a relay to a third node.
     r.instance = header_value(headers, "Ferry-Instance");
     const config::Server* found = nullptr;
-    for (const auto& s : cfg.backends[backend].servers)
-      if (!r.instance.empty() && s.name == r.instance) found = &s;
+    for (const ServerRef& s : plan.backends[backend].servers)  // its server lines and catalog instances
+      if (!r.instance.empty() && s.cfg->name == r.instance) found = s.cfg;
     if (found == nullptr || found->peer >= 0) {
       r.status = 421, r.reason = "instance '" + std::string(r.instance.substr(0, 100)) + "' of app '" + a.name +
                                  "' is not hosted on this node";

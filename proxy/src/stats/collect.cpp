@@ -24,7 +24,8 @@ void collect_stats(const Plan& plan, int64_t now, EngineStats& out) {
       ServerStats& s = out.servers.emplace_back();
       s.backend = pb.cfg->name;
       // The configured server (a remote one's `cfg` in the plan carries the backhaul address).
-      const config::Server& c = pb.cfg->servers[i];
+      const config::Server& c = *pb.configured[i];
+      s.catalog = c.catalog;
       s.name = c.name;
       s.address = c.addr.to_string();
       s.node = c.node;

@@ -168,7 +168,7 @@ awaitable<void> forward_tcp(WorkerContext& w, Stream& sock, Buffer& down_buf, co
   int chosen = -1;
   int attempts = 0;
   for (; attempts <= be.cfg->retries; ++attempts) {
-    PickRequest pr{be.servers, &tried, app.cfg->concurrency.soft, now_ms(), hints};
+    PickRequest pr{be.servers, &tried, app.cfg->concurrency.soft, now_ms(), hints, be.server_soft};
     int i = wp->balancers[app.backend]->pick(pr);
     if (i < 0) break;
     tried[i] = true;

@@ -21,6 +21,15 @@ uint64_t WorkerContext::random() {
   return z ^ (z >> 31);
 }
 
+void WorkerContext::set_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
+  catalog_feed_ = std::move(feed);
+  wake_feed_waiters();
+}
+
+void WorkerContext::wake_feed_waiters() {
+  for (asio::steady_timer* t : feed_waiters_) t->cancel();
+}
+
 std::unique_ptr<RequestScratch> WorkerContext::take_scratch() {
   if (scratch_.empty()) return std::make_unique<RequestScratch>();
   auto s = std::move(scratch_.back());

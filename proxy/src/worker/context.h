@@ -27,6 +27,7 @@
 #include "observe/trace.h"
 #include "plan/plan.h"
 #include "upstream/h2_upstream.h"
+#include "ferry/proxy/catalog.h"
 #include "upstream/pool.h"
 
 namespace ferry::proxy {
@@ -49,6 +50,9 @@ struct EngineShared {
   trace::SpanQueue spans;
   // The newest slow requests for the console (tracing on; observe/slow_log.h).
   SlowLog slow;
+  // Where worker 0's catalog followers hand what mesh peers serve (Engine::set_catalog_sink,
+  // set before the workers start; empty: no following).
+  CatalogSink catalog_sink;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
@@ -103,6 +107,15 @@ class WorkerContext {
   std::unique_ptr<RequestScratch> take_scratch();
   void give_scratch(std::unique_ptr<RequestScratch> s);
 
+  // The catalog feed this node serves to its peers (Engine::set_catalog_feed); null: none yet.
+  const std::shared_ptr<const CatalogFeed>& catalog_feed() const { return catalog_feed_; }
+  // Replaces it and wakes every long poll waiting on it (mesh/catalog_feed.h).
+  void set_catalog_feed(std::shared_ptr<const CatalogFeed> feed);
+  // The timers of waiting long polls: cancelled when the feed changes or the drain begins.
+  void add_feed_waiter(asio::steady_timer* t) { feed_waiters_.insert(t); }
+  void remove_feed_waiter(asio::steady_timer* t) { feed_waiters_.erase(t); }
+  void wake_feed_waiters();
+
   void add_session(SessionHandle* h) { sessions_.insert(h); }
   void remove_session(SessionHandle* h) { sessions_.erase(h); }
 
@@ -111,6 +124,8 @@ class WorkerContext {
   EngineShared& shared_;
   std::shared_ptr<WorkerPlan> plan_;
   std::unordered_set<SessionHandle*> sessions_;
+  std::shared_ptr<const CatalogFeed> catalog_feed_;
+  std::unordered_set<asio::steady_timer*> feed_waiters_;
   std::vector<std::unique_ptr<RequestScratch>> scratch_;  // free list
   BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
   http::ReplayBudget replay_budget_;  // before io_: request frames give their bytes back

@@ -492,6 +492,21 @@ TEST_CASE("backend errors and warnings", "[configlang][backend]") {
   CHECK(warn_where(r, "backend 'empty' has no servers") == "25:9");
 }
 
+TEST_CASE("instances catalog", "[configlang][backend]") {
+  auto r = load(with("backend live\n    instances catalog\n"
+                     "backend both\n    instances catalog\n    server a 10.0.0.1:80\n"
+                     "backend fixed\n    instances static\n    server a 10.0.0.1:80\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  CHECK(warn_where(r, "backend 'live' has no servers") == "none");  // its instances come at run time
+  CHECK(r.config->backends.at(r.config->backend_index.at("live")).catalog);
+  CHECK(r.config->backends.at(r.config->backend_index.at("both")).catalog);
+  CHECK_FALSE(r.config->backends.at(r.config->backend_index.at("fixed")).catalog);
+  auto bad = load(with("backend b\n    instances etcd\n    server a 10.0.0.1:80\n"));
+  CHECK_FALSE(bad.ok());
+  CHECK(find(bad, "instance source") != nullptr);
+}
+
 TEST_CASE("health-check errors", "[configlang][backend]") {
   auto hc = [](const std::string& line) {
     return load(with("backend b2\n    server a 10.0.0.1:80\n    health-check " + line + "\n"));

@@ -210,6 +210,10 @@ struct Server {
   std::string node;
   std::string region;
   int peer = -1;              // index into Config::mesh->peers for `node`; -1 = local
+  // Set by the proxy for an instance from the catalog (never by a config file): its own soft
+  // concurrency limit (0 = the app's) and its origin.
+  int soft = 0;
+  bool catalog = false;
   SourceLoc loc;
 };
 
@@ -223,6 +227,10 @@ struct Backend {
   int retries = 2;     // extra attempts on another server
   uint32_t pool_max_idle = 64;                   // `pool-max-idle N` per server per worker
   Duration pool_idle_timeout{std::chrono::seconds(30)};  // `pool-idle-timeout`
+  // `instances catalog`: besides its `server` lines, the backend takes the live instances the
+  // catalog holds for each app whose backend it is (docs/CATALOG.md); `static` (default): only
+  // its `server` lines.
+  bool catalog = false;
   SourceLoc loc;
 };
 

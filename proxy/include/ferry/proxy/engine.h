@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "ferry/configlang/config.h"
+#include "ferry/proxy/catalog.h"
 #include "ferry/proxy/prepare.h"
 #include "ferry/proxy/stats.h"
 
@@ -124,6 +125,21 @@ class Engine {
   // base64url or a key authorization does not start with "<token>.".
   // Thread: any control-plane thread.
   bool set_acme_http_tokens(std::map<std::string, std::string> tokens, std::string& error);
+
+  // The live instance catalog (catalog.h). set_instances replaces every instance the engine
+  // routes to beside the `server` lines: the started ones of apps whose backend has
+  // `instances catalog` join it (plan/plan.h build_plan); a new plan is published at once
+  // (listeners and TLS contexts untouched) and every later apply() keeps them. A server keeps
+  // its live state (load, health, ejection) while its backend, name and address stay.
+  // Requests in flight keep the plan they started with. Thread: any control-plane thread
+  // (serialised with apply() by the control mutex). May be called before the first apply().
+  void set_instances(std::vector<Instance> instances);
+  // What this node serves its mesh peers at GET /.ferry/v1/catalog on the backhaul; waiting
+  // long polls answer at once. Any control-plane thread.
+  void set_catalog_feed(std::shared_ptr<const CatalogFeed> feed);
+  // Where worker 0 hands what the peers' feeds serve (catalog.h). Before the first apply()
+  // only (the workers read it unlocked).
+  void set_catalog_sink(CatalogSink sink);
 
   // Stop accepting on every listener, close idle keep-alive connections, and make active
   // connections close after their current request. Idempotent.

@@ -69,6 +69,7 @@ struct ServerStats {
   bool ejected = false;      // passive ejection in force
   bool drained = false;      // drained from the admin API (Engine::set_server_drained)
   bool disabled = false;     // `disabled` in config
+  bool catalog = false;      // an instance from the catalog (not a `server` line)
   int inflight = 0;          // ours (all workers)
   int remote_inflight = 0;   // other edges', as the hosting node last reported
   uint32_t ewma_latency_us = 0;

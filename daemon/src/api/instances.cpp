@@ -1,0 +1,190 @@
+// The live instance catalog (catalog/catalog.h): GET /api/v1/instances[?app=A],
+// POST /api/v1/instances (add or replace one of this node's instances),
+// POST /api/v1/instances/APP/ID/start|stop, DELETE /api/v1/instances/APP/ID.
+// Every change is logged with the user. docs/API.md.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+
+#include "api/http_util.h"
+#include "api/routes.h"
+#include "ferry/util/json.h"
+#include "catalog/catalog.h"
+
+namespace ferry::daemon {
+
+namespace {
+
+using catalog::Record;
+
+void write_record(util::JsonWriter& w, const Record& r, const std::string& self) {
+  const proxy::Instance& in = r.inst;
+  w.begin_object()
+      .field("app", in.app)
+      .field("id", in.id)
+      .field("address", in.addr.to_string())
+      .field("node", in.node)
+      .field("region", in.region)
+      .field("state", catalog::state_name(in.state))
+      .field("weight", in.weight)
+      .field("soft", in.soft)
+      .field("hard", in.hard);
+  w.key("metadata").begin_object();
+  for (const auto& [k, v] : r.metadata) w.field(k, v);
+  w.end_object();
+  w.field("version", r.version).field("changed_ms", r.changed_ms).field("local", in.node == self).end_object();
+}
+
+void send_record(Poco::Net::HTTPServerResponse& resp, const char* key, const Record& r, const std::string& self) {
+  util::JsonWriter w;
+  w.begin_object().key(key);
+  write_record(w, r, self);
+  w.end_object();
+  api::send_json(resp, 200, w.str());
+}
+
+int status_of(catalog::Catalog::Result r) {
+  switch (r) {
+    case catalog::Catalog::Result::ok: return 200;
+    case catalog::Catalog::Result::invalid: return 400;
+    case catalog::Catalog::Result::not_found: return 404;
+    case catalog::Catalog::Result::unavailable: return 503;
+  }
+  return 500;
+}
+
+// An integer member in range, or `fallback` when absent. False (with `error`) when present but not one.
+bool int_member(const Poco::JSON::Object& o, const char* name, int lo, int hi, int& out, std::string& error) {
+  if (!o.has(name)) return true;
+  Poco::Dynamic::Var v = o.get(name);
+  if (!v.isInteger()) return error = std::string("'") + name + "' must be an integer", false;
+  const int64_t n = v.convert<int64_t>();
+  if (n < lo || n > hi)
+    return error = std::string("'") + name + "' must be " + std::to_string(lo) + ".." + std::to_string(hi), false;
+  out = static_cast<int>(n);
+  return true;
+}
+
+bool string_member(const Poco::JSON::Object& o, const char* name, bool required, std::string& out, std::string& error) {
+  if (!o.has(name)) {
+    if (required) error = std::string("missing '") + name + "'";
+    return !required;
+  }
+  Poco::Dynamic::Var v = o.get(name);
+  if (!v.isString()) return error = std::string("'") + name + "' must be a string", false;
+  out = v.convert<std::string>();
+  return true;
+}
+
+// The body of POST /api/v1/instances into `r`. False with `error` on anything malformed.
+bool parse_instance(const std::string& body, Record& r, std::string& error) {
+  Poco::JSON::Object::Ptr o;
+  try {
+    Poco::JSON::Parser parser;
+    Poco::Dynamic::Var v = parser.parse(body);
+    o = v.extract<Poco::JSON::Object::Ptr>();
+  } catch (const std::exception&) {
+    return error = "the body must be a JSON object", false;
+  }
+  if (!o) return error = "the body must be a JSON object", false;
+  std::string address, state = "started";
+  proxy::Instance& in = r.inst;
+  if (!string_member(*o, "app", true, in.app, error) || !string_member(*o, "id", true, in.id, error) ||
+      !string_member(*o, "address", true, address, error) || !string_member(*o, "region", false, in.region, error) ||
+      !string_member(*o, "state", false, state, error))
+    return false;
+  if (!catalog::parse_address(address, in.addr))
+    return error = "invalid address '" + address.substr(0, 100) + "' (IP:PORT, [IPv6]:PORT)", false;
+  if (!catalog::parse_state(state, in.state))
+    return error = "invalid state '" + state.substr(0, 40) + "' (starting, started, stopping, stopped)", false;
+  if (!int_member(*o, "weight", 0, 256, in.weight, error) || !int_member(*o, "soft", 0, 1'000'000, in.soft, error) ||
+      !int_member(*o, "hard", 0, 1'000'000, in.hard, error))
+    return false;
+  if (o->has("metadata")) {
+    Poco::JSON::Object::Ptr m;
+    try {
+      m = o->getObject("metadata");
+    } catch (const std::exception&) {
+    }
+    if (!m) return error = "'metadata' must be an object of strings", false;
+    for (const auto& [k, v] : *m) {
+      if (!v.isString()) return error = "metadata '" + k.substr(0, 64) + "' must be a string", false;
+      r.metadata.emplace_back(k, v.convert<std::string>());
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) {
+  server.add_route("GET", "/api/v1/instances", web::Access::user,
+                   [ctx](const web::RequestContext&, Poco::Net::HTTPServerRequest& req,
+                         Poco::Net::HTTPServerResponse& resp) {
+                     const std::string app = api::query_param(req.getURI(), "app");
+                     const catalog::View v = ctx.catalog->view(app.empty() ? nullptr : &app);
+                     util::JsonWriter w;
+                     w.begin_object().field("node", v.node);
+                     w.key("catalog").begin_object().field("backend", "embedded").field("epoch", v.epoch).field(
+                         "version", v.version);
+                     w.key("peers").begin_array();
+                     for (const auto& p : v.peers)
+                       w.begin_object()
+                           .field("node", p.node)
+                           .field("epoch", p.epoch)
+                           .field("version", p.version)
+                           .field("instances", static_cast<uint64_t>(p.instances))
+                           .field("last_sync_age_ms", p.last_sync_age_ms)
+                           .field("stale", p.stale)
+                           .field("sync_errors", p.sync_errors)
+                           .end_object();
+                     w.end_array().end_object();
+                     w.key("instances").begin_array();
+                     for (const auto& r : v.records) write_record(w, r, v.node);
+                     w.end_array().end_object();
+                     api::send_json(resp, 200, w.str());
+                   });
+  server.add_route("POST", "/api/v1/instances", web::Access::user,
+                   [ctx](const web::RequestContext& rc, Poco::Net::HTTPServerRequest& req,
+                         Poco::Net::HTTPServerResponse& resp) {
+                     std::string body, error;
+                     if (!api::read_body(req, 64 * 1024, body)) return api::send_error(resp, 413, "body over 64 KiB");
+                     Record r, out;
+                     catalog::Catalog::Result res = catalog::Catalog::Result::invalid;
+                     if (parse_instance(body, r, error)) res = ctx.catalog->put(std::move(r), out, error);
+                     const std::string what = "instance-put app=" + out.inst.app + " id=" + out.inst.id;
+                     if (res != catalog::Catalog::Result::ok) {
+                       api::log_action(rc, "instance-put", "refused");
+                       return api::send_error(resp, status_of(res), error);
+                     }
+                     api::log_action(rc, what + " version=" + std::to_string(out.version), "ok");
+                     send_record(resp, "instance", out, ctx.catalog->node());
+                   });
+  auto change = [ctx](const web::RequestContext& rc, Poco::Net::HTTPServerRequest& req,
+                      Poco::Net::HTTPServerResponse& resp) {
+    auto seg = api::path_segments(req.getURI(), "/api/v1/instances/");
+    const bool del = req.getMethod() == "DELETE";
+    if (seg.size() != (del ? 2u : 3u) || (!del && seg[2] != "start" && seg[2] != "stop"))
+      return api::send_error(resp, 404, "not found");
+    Record out;
+    std::string error;
+    const std::string action = del ? "remove" : seg[2];
+    catalog::Catalog::Result res =
+        del ? ctx.catalog->remove(seg[0], seg[1], out, error)
+            : ctx.catalog->set_state(seg[0], seg[1],
+                                     seg[2] == "start" ? proxy::InstanceState::started : proxy::InstanceState::stopped,
+                                     out, error);
+    const std::string what = "instance-" + action + " app=" + seg[0] + " id=" + seg[1];
+    if (res != catalog::Catalog::Result::ok) {
+      api::log_action(rc, what, res == catalog::Catalog::Result::not_found ? "not-found" : "failed");
+      return api::send_error(resp, status_of(res), error);
+    }
+    api::log_action(rc, what + " version=" + std::to_string(out.version), "ok");
+    send_record(resp, del ? "removed" : "instance", out, ctx.catalog->node());
+  };
+  server.add_route("POST", "/api/v1/instances/*", web::Access::user, change);
+  server.add_route("DELETE", "/api/v1/instances/*", web::Access::user, change);
+}
+
+}  // namespace ferry::daemon

@@ -1,0 +1,367 @@
+#include "catalog/catalog.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+
+#include "store/open.h"
+
+namespace ferry::daemon::catalog {
+
+namespace {
+
+constexpr size_t kRecentChanges = 4096;  // deltas reach back this far; older readers get a full snapshot
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void observe(proxy::Histogram& h, double seconds) {
+  if (seconds < 0) seconds = 0;
+  for (size_t i = 0; i < proxy::kDurationBuckets.size(); ++i)
+    if (seconds <= proxy::kDurationBuckets[i]) ++h.counts[i];
+  ++h.count;
+  h.sum += seconds;
+}
+
+store::Status set_meta(store::Db& db, const char* key, uint64_t value) {
+  store::Stmt st;
+  store::Status s = db.prepare(
+      "INSERT INTO catalog_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", st);
+  if (s) s = st.bind(1, std::string_view(key)).bind(2, static_cast<int64_t>(value)).run();
+  return s;
+}
+
+bool get_meta(store::Db& db, const char* key, uint64_t& value) {
+  std::string sql = std::string("SELECT value FROM catalog_meta WHERE key = '") + key + "'";
+  int64_t v = 0;
+  if (!db.query_int(sql, v)) return false;
+  value = static_cast<uint64_t>(v);
+  return true;
+}
+
+}  // namespace
+
+Catalog::Catalog(proxy::Engine& engine) : engine_(engine) {}
+
+Catalog::~Catalog() { stop(); }
+
+bool Catalog::start(std::shared_ptr<const config::Config> cfg, std::string& error) {
+  std::vector<proxy::Instance> instances;
+  {
+    std::lock_guard lock(mu_);
+    cfg_ = cfg;
+    stop_ = false;
+    store::OpenReport report;
+    store::Status s = store::open_store(cfg->global.state_dir, db_, report);
+    if (!s) {
+      error = "catalog: " + s.message;
+      return false;
+    }
+    if (!get_meta(db_, "epoch", epoch_) || epoch_ == 0) {
+      uint64_t e = 0;
+      if (RAND_bytes(reinterpret_cast<unsigned char*>(&e), sizeof e) != 1) e = static_cast<uint64_t>(unix_ms());
+      epoch_ = (e & ((uint64_t(1) << 53) - 1)) | 1;  // nonzero, exact as a JSON number
+      version_ = 0;
+      s = set_meta(db_, "epoch", epoch_);
+      if (s) s = set_meta(db_, "version", 0);
+      if (!s) {
+        error = "catalog: " + s.message;
+        db_.close();
+        return false;
+      }
+    }
+    get_meta(db_, "version", version_);
+    store::Stmt st;
+    s = db_.prepare("SELECT record FROM catalog_instances ORDER BY app, id", st);
+    bool row = false;
+    while (s && (s = st.step(row)) && row) {
+      Record r;
+      bool removal = false;
+      std::string err;
+      std::string line = st.column_text(0);
+      if (!line.empty() && line.back() == '\n') line.pop_back();
+      if (!decode(line, r, removal, err) || removal) continue;  // cannot happen unless edited by hand
+      local_[{r.inst.app, r.inst.id}] = std::move(r);
+    }
+    if (!s) {
+      error = "catalog: " + s.message;
+      db_.close();
+      local_.clear();
+      return false;
+    }
+    open_ = true;
+    publish_feed_locked();
+    instances = merged_locked();
+  }
+  engine_.set_catalog_sink([this](const std::string& node, std::string body, bool reset) {
+    return on_feed(node, std::move(body), reset);
+  });
+  engine_.set_instances(std::move(instances));
+  thread_ = std::thread([this] { run(); });
+  return true;
+}
+
+void Catalog::configure(std::shared_ptr<const config::Config> cfg) {
+  std::lock_guard lock(mu_);
+  cfg_ = std::move(cfg);
+  dirty_ = true;  // a renamed node changes what "local" means for the engine
+  cv_.notify_all();
+}
+
+void Catalog::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Catalog::check_app_locked(const std::string& app) const {
+  if (!cfg_) return "no configuration";
+  auto it = cfg_->app_index.find(app);
+  if (it == cfg_->app_index.end()) return "no app '" + app + "' in the configuration";
+  const config::App& a = cfg_->apps[it->second];
+  if (a.backend < 0 || !cfg_->backends[a.backend].catalog)
+    return "app '" + app + "': its backend '" + (a.backend < 0 ? std::string() : cfg_->backends[a.backend].name) +
+           "' does not take catalog instances (add 'instances catalog' to it)";
+  return {};
+}
+
+Catalog::Result Catalog::put(Record rec, Record& out, std::string& error) {
+  std::lock_guard lock(mu_);
+  if (!open_) return error = "the catalog is not available (its store did not open)", Result::unavailable;
+  error = check(rec);
+  if (error.empty()) error = check_app_locked(rec.inst.app);
+  if (!error.empty()) return Result::invalid;
+  return change_locked(std::move(rec), false, out, error);
+}
+
+Catalog::Result Catalog::set_state(const std::string& app, const std::string& id, proxy::InstanceState state,
+                                   Record& out, std::string& error) {
+  std::lock_guard lock(mu_);
+  if (!open_) return error = "the catalog is not available (its store did not open)", Result::unavailable;
+  auto it = local_.find({app, id});
+  if (it == local_.end()) return error = "no instance " + app + "/" + id + " on this node", Result::not_found;
+  Record rec = it->second;
+  rec.inst.state = state;
+  return change_locked(std::move(rec), false, out, error);
+}
+
+Catalog::Result Catalog::remove(const std::string& app, const std::string& id, Record& out, std::string& error) {
+  std::lock_guard lock(mu_);
+  if (!open_) return error = "the catalog is not available (its store did not open)", Result::unavailable;
+  auto it = local_.find({app, id});
+  if (it == local_.end()) return error = "no instance " + app + "/" + id + " on this node", Result::not_found;
+  return change_locked(it->second, true, out, error);
+}
+
+Catalog::Result Catalog::change_locked(Record rec, bool removal, Record& out, std::string& error) {
+  rec.inst.node.clear();
+  rec.version = version_ + 1;
+  rec.changed_ms = unix_ms();
+  store::Transaction tx(db_);
+  store::Status s = tx.begin();
+  store::Stmt st;
+  if (s && removal) {
+    s = db_.prepare("DELETE FROM catalog_instances WHERE app = ? AND id = ?", st);
+    if (s) s = st.bind(1, rec.inst.app).bind(2, rec.inst.id).run();
+  } else if (s) {
+    s = db_.prepare(
+        "INSERT INTO catalog_instances (app, id, record, version) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (app, id) DO UPDATE SET record = excluded.record, version = excluded.version",
+        st);
+    if (s) s = st.bind(1, rec.inst.app).bind(2, rec.inst.id).bind(3, encode(rec)).bind(4, static_cast<int64_t>(rec.version)).run();
+  }
+  if (s) s = set_meta(db_, "version", rec.version);
+  if (s) s = tx.commit();
+  if (!s) {
+    error = "catalog store: " + s.message;
+    return Result::unavailable;
+  }
+  version_ = rec.version;
+  ++changes_;
+  recent_.push_back(proxy::CatalogFeed::Change{version_, removal ? encode_removal(rec) : encode(rec)});
+  while (recent_.size() > kRecentChanges) recent_.pop_front();
+  const auto key = std::make_pair(rec.inst.app, rec.inst.id);
+  out = rec;
+  if (cfg_) out.inst.node = cfg_->global.node;
+  if (removal) local_.erase(key);
+  else local_[key] = std::move(rec);
+  publish_feed_locked();
+  dirty_ = true;
+  cv_.notify_all();
+  return Result::ok;
+}
+
+void Catalog::publish_feed_locked() {
+  auto feed = std::make_shared<proxy::CatalogFeed>();
+  feed->epoch = epoch_;
+  feed->version = version_;
+  for (const auto& [key, r] : local_) feed->snapshot += encode(r);
+  feed->changes.assign(recent_.begin(), recent_.end());
+  engine_.set_catalog_feed(std::move(feed));
+}
+
+bool Catalog::on_feed(const std::string& node, std::string body, bool reset) {
+  std::lock_guard lock(mu_);
+  Peer& p = peers_[node];
+  if (reset) {
+    ++p.sync_errors;
+    p.stale = true;
+    p.epoch = p.version = 0;
+    return true;
+  }
+  proxy::FeedHead head;
+  std::string_view rest;
+  if (!proxy::parse_feed_head(body, head, rest)) {
+    ++p.sync_errors;
+    return false;
+  }
+  if (head.kind == proxy::FeedHead::Kind::delta && (head.epoch != p.epoch || head.from != p.version)) {
+    ++p.sync_errors;  // does not continue from what we hold: the follower starts over
+    p.epoch = p.version = 0;
+    return false;
+  }
+  if (head.kind == proxy::FeedHead::Kind::same) return true;
+  p.epoch = head.epoch;
+  p.version = head.version;
+  inbox_.push_back(Answer{node, std::move(body)});
+  cv_.notify_all();
+  return true;
+}
+
+void Catalog::apply_answer_locked(const Answer& a, int64_t now_unix_ms) {
+  Peer& p = peers_[a.node];
+  proxy::FeedHead head;
+  std::string_view rest;
+  if (!proxy::parse_feed_head(a.body, head, rest)) return;
+  const bool full = head.kind == proxy::FeedHead::Kind::full;
+  std::map<std::pair<std::string, std::string>, Record> fresh;
+  auto& into = full ? fresh : p.records;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    if (line.empty()) continue;
+    Record r;
+    bool removal = false;
+    std::string err;
+    if (!decode(line, r, removal, err)) {
+      ++p.sync_errors;
+      continue;
+    }
+    if (!full) observe(lag_, static_cast<double>(now_unix_ms - r.changed_ms) / 1000.0);
+    const auto key = std::make_pair(r.inst.app, r.inst.id);
+    if (removal) {
+      into.erase(key);
+      continue;
+    }
+    r.inst.node = a.node;  // its node is the peer that served it, whatever the line says
+    into[key] = std::move(r);
+  }
+  if (full) p.records = std::move(fresh);
+  p.stale = false;
+  p.last_sync_ms = steady_ms();
+  dirty_ = true;
+}
+
+std::vector<proxy::Instance> Catalog::merged_locked() const {
+  std::vector<proxy::Instance> out;
+  const std::string self = cfg_ ? cfg_->global.node : std::string();
+  for (const auto& [key, r] : local_) {
+    out.push_back(r.inst);
+    out.back().node = self;
+  }
+  for (const auto& [node, p] : peers_)
+    for (const auto& [key, r] : p.records) out.push_back(r.inst);
+  return out;
+}
+
+void Catalog::run() {
+  std::unique_lock lock(mu_);
+  while (!stop_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stop_ || dirty_ || !inbox_.empty(); });
+    if (stop_) break;
+    lock.unlock();
+    const std::vector<proxy::MeshPeerInfo> mesh = engine_.mesh_peers();
+    lock.lock();
+    const int64_t now = unix_ms();
+    while (!inbox_.empty()) {
+      Answer a = std::move(inbox_.front());
+      inbox_.pop_front();
+      apply_answer_locked(a, now);
+    }
+    // Peers the mesh no longer has, or that stayed unreachable for `peer-timeout`: their
+    // instances go; the follower's next answer from them is a full snapshot.
+    for (auto it = peers_.begin(); it != peers_.end();) {
+      const proxy::MeshPeerInfo* info = nullptr;
+      for (const auto& m : mesh)
+        if (m.name == it->first) info = &m;
+      Peer& p = it->second;
+      if (info == nullptr) {
+        dirty_ = dirty_ || !p.records.empty();
+        it = peers_.erase(it);
+        continue;
+      }
+      if (!info->reachable && (!p.records.empty() || p.epoch != 0)) {
+        dirty_ = dirty_ || !p.records.empty();
+        p.records.clear();
+        p.epoch = p.version = 0;
+        p.stale = true;
+      }
+      ++it;
+    }
+    if (!dirty_) continue;
+    dirty_ = false;
+    std::vector<proxy::Instance> instances = merged_locked();
+    lock.unlock();
+    engine_.set_instances(std::move(instances));
+    lock.lock();
+  }
+}
+
+View Catalog::view(const std::string* app) const {
+  std::lock_guard lock(mu_);
+  View v;
+  v.node = cfg_ ? cfg_->global.node : std::string();
+  v.epoch = epoch_;
+  v.version = version_;
+  const int64_t now = steady_ms();
+  for (const auto& [node, p] : peers_)
+    v.peers.push_back(PeerView{node, p.epoch, p.version, p.records.size(), p.last_sync_ms ? now - p.last_sync_ms : -1,
+                               p.stale, p.sync_errors});
+  for (const auto& [key, r] : local_) {
+    if (app && key.first != *app) continue;
+    v.records.push_back(r);
+    v.records.back().inst.node = v.node;
+  }
+  for (const auto& [node, p] : peers_)
+    for (const auto& [key, r] : p.records)
+      if (!app || key.first == *app) v.records.push_back(r);
+  return v;
+}
+
+std::string Catalog::node() const {
+  std::lock_guard lock(mu_);
+  return cfg_ ? cfg_->global.node : std::string();
+}
+
+Metrics Catalog::metrics() const {
+  View v = view(nullptr);
+  std::lock_guard lock(mu_);
+  Metrics m;
+  m.version = version_;
+  m.changes = changes_;
+  m.lag = lag_;
+  m.peers = std::move(v.peers);
+  for (const auto& r : v.records) ++m.instances[{state_name(r.inst.state), r.inst.node == v.node}];
+  return m;
+}
+
+}  // namespace ferry::daemon::catalog

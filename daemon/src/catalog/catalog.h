@@ -1,0 +1,129 @@
+// The live instance catalog, embedded back end (docs/CATALOG.md).
+//
+// This node is the authority for the instances it hosts: the admin API adds, changes and
+// removes them here (put/set_state/remove), each change gets the next version, is written to
+// SQLite (catalog_instances; a restart or reload loses nothing) and is served to the mesh
+// peers as the engine's CatalogFeed (a full snapshot, or the changes after a peer's version).
+// What the peers serve arrives through the engine's CatalogSink (on_feed, worker 0) and is
+// kept per node; a peer unreachable for its `peer-timeout` (the mesh prober's verdict) loses
+// its instances here until it answers again with a full snapshot. The engine routes to the
+// union: set_instances() after every change, coalesced.
+//
+// Consistency: per-node authority (a peer's feed can only announce instances on that peer),
+// versions increase per node, a delta applies only on top of the version it continues from
+// (otherwise the follower starts over with a full snapshot).
+//
+// Ownership: the Daemon owns one Catalog, created before the engine starts and stopped after
+// the admin server. Threads: put/set_state/remove/view/metrics from admin threads, on_feed
+// from worker 0, configure/start/stop from the main thread; one mutex guards the state (never
+// held across an engine call that could wait on a worker). Its own thread applies the peers'
+// answers, expires unreachable peers and publishes to the engine.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "catalog/record.h"
+#include "ferry/configlang/config.h"
+#include "ferry/proxy/engine.h"
+#include "ferry/proxy/stats.h"
+#include "store/sqlite.h"
+
+namespace ferry::daemon::catalog {
+
+struct PeerView {
+  std::string node;
+  uint64_t epoch = 0, version = 0;
+  size_t instances = 0;
+  int64_t last_sync_age_ms = -1;  // since the last answer applied; -1: none
+  bool stale = false;             // lost its place or unreachable: waiting for a full snapshot
+  uint64_t sync_errors = 0;       // failed fetches and refused answers
+};
+
+struct View {
+  std::string node;  // this node's name
+  uint64_t epoch = 0, version = 0;
+  std::vector<PeerView> peers;
+  std::vector<Record> records;  // inst.node set; this node's first
+};
+
+struct Metrics {
+  uint64_t version = 0;
+  uint64_t changes = 0;  // local changes since start
+  std::map<std::pair<std::string, bool>, uint64_t> instances;  // (state, local) -> count
+  proxy::Histogram lag;  // change at its source -> applied here (deltas from peers), seconds
+  std::vector<PeerView> peers;
+};
+
+class Catalog {
+ public:
+  explicit Catalog(proxy::Engine& engine);
+  ~Catalog();
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  // At start: opens the store in the config's state directory, loads this node's instances,
+  // hands the engine its sink, feed and instances, and starts the thread. False with `error`
+  // when the store cannot be opened (the daemon runs on without a catalog then).
+  bool start(std::shared_ptr<const config::Config> cfg, std::string& error);
+  // At every reload: the node name and the apps (for checks). Main thread.
+  void configure(std::shared_ptr<const config::Config> cfg);
+  void stop();
+
+  enum class Result { ok, invalid, not_found, unavailable };
+  // Adds or replaces one of this node's instances (inst.node is ignored). `out`: as stored.
+  Result put(Record rec, Record& out, std::string& error);
+  Result set_state(const std::string& app, const std::string& id, proxy::InstanceState state, Record& out,
+                   std::string& error);
+  Result remove(const std::string& app, const std::string& id, Record& out, std::string& error);
+
+  View view(const std::string* app) const;
+  std::string node() const;  // this node's name
+  Metrics metrics() const;
+
+  // The engine's CatalogSink (worker 0): see ferry/proxy/catalog.h.
+  bool on_feed(const std::string& node, std::string body, bool reset);
+
+ private:
+  struct Peer {
+    uint64_t epoch = 0, version = 0;        // what the follower continues from (accepted)
+    std::map<std::pair<std::string, std::string>, Record> records;  // applied
+    int64_t last_sync_ms = 0;
+    bool stale = true;
+    uint64_t sync_errors = 0;
+  };
+  struct Answer {
+    std::string node;
+    std::string body;
+  };
+
+  void run();
+  void publish_feed_locked();
+  void apply_answer_locked(const Answer& a, int64_t now_unix_ms);
+  std::vector<proxy::Instance> merged_locked() const;
+  std::string check_app_locked(const std::string& app) const;
+  Result change_locked(Record rec, bool removal, Record& out, std::string& error);
+
+  proxy::Engine& engine_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const config::Config> cfg_;
+  store::Db db_;
+  bool open_ = false;
+  uint64_t epoch_ = 0, version_ = 0, changes_ = 0;
+  std::map<std::pair<std::string, std::string>, Record> local_;
+  std::deque<proxy::CatalogFeed::Change> recent_;  // the newest changes, for deltas
+  std::map<std::string, Peer> peers_;
+  std::deque<Answer> inbox_;  // answers from on_feed, applied by the thread
+  proxy::Histogram lag_;
+  bool dirty_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ferry::daemon::catalog
