@@ -150,7 +150,8 @@ lifecycle::Step Daemon::catalog_step() {
             return true;
           },
           [this](const Snapshot& next, std::string&) {
-            catalog_->configure(next);
+            if (const std::string error = catalog_->configure(next); !error.empty())
+              logger().error("reload: " + error + " (running without this node's catalog instances)");
             return true;
           },
           {}, {}, [this] { catalog_->stop(); }};

@@ -2,6 +2,8 @@
 
 #include <openssl/rand.h>
 
+#include <unistd.h>
+
 #include <chrono>
 
 #include "store/open.h"
@@ -50,67 +52,93 @@ Catalog::Catalog(proxy::Engine& engine) : engine_(engine) {}
 
 Catalog::~Catalog() { stop(); }
 
+namespace {
+
+// Whether `cfg` has a backend that takes catalog instances.
+bool wants_catalog(const config::Config& cfg) {
+  for (const auto& be : cfg.backends)
+    if (be.catalog) return true;
+  return false;
+}
+
+}  // namespace
+
+bool Catalog::open_locked(std::string& error) {
+  if (open_) return true;
+  store::OpenReport report;
+  store::Status s = store::open_store(cfg_->global.state_dir, db_, report);
+  if (!s) {
+    error = "catalog: " + s.message;
+    return false;
+  }
+  if (!get_meta(db_, "epoch", epoch_) || epoch_ == 0) {
+    uint64_t e = 0;
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(&e), sizeof e) != 1) e = static_cast<uint64_t>(unix_ms());
+    epoch_ = (e & ((uint64_t(1) << 53) - 1)) | 1;  // nonzero, exact as a JSON number
+    version_ = 0;
+    s = set_meta(db_, "epoch", epoch_);
+    if (s) s = set_meta(db_, "version", 0);
+    if (!s) {
+      error = "catalog: " + s.message;
+      db_.close();
+      return false;
+    }
+  }
+  get_meta(db_, "version", version_);
+  store::Stmt st;
+  s = db_.prepare("SELECT record FROM catalog_instances ORDER BY app, id", st);
+  bool row = false;
+  while (s && (s = st.step(row)) && row) {
+    Record r;
+    bool removal = false;
+    std::string err;
+    std::string line = st.column_text(0);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    if (!decode(line, r, removal, err) || removal) continue;  // cannot happen unless edited by hand
+    local_[{r.inst.app, r.inst.id}] = std::move(r);
+  }
+  if (!s) {
+    error = "catalog: " + s.message;
+    db_.close();
+    local_.clear();
+    return false;
+  }
+  open_ = true;
+  publish_feed_locked();
+  dirty_ = true;
+  return true;
+}
+
 bool Catalog::start(std::shared_ptr<const config::Config> cfg, std::string& error) {
   std::vector<proxy::Instance> instances;
+  bool ok = true;
   {
     std::lock_guard lock(mu_);
     cfg_ = cfg;
     stop_ = false;
-    store::OpenReport report;
-    store::Status s = store::open_store(cfg->global.state_dir, db_, report);
-    if (!s) {
-      error = "catalog: " + s.message;
-      return false;
-    }
-    if (!get_meta(db_, "epoch", epoch_) || epoch_ == 0) {
-      uint64_t e = 0;
-      if (RAND_bytes(reinterpret_cast<unsigned char*>(&e), sizeof e) != 1) e = static_cast<uint64_t>(unix_ms());
-      epoch_ = (e & ((uint64_t(1) << 53) - 1)) | 1;  // nonzero, exact as a JSON number
-      version_ = 0;
-      s = set_meta(db_, "epoch", epoch_);
-      if (s) s = set_meta(db_, "version", 0);
-      if (!s) {
-        error = "catalog: " + s.message;
-        db_.close();
-        return false;
-      }
-    }
-    get_meta(db_, "version", version_);
-    store::Stmt st;
-    s = db_.prepare("SELECT record FROM catalog_instances ORDER BY app, id", st);
-    bool row = false;
-    while (s && (s = st.step(row)) && row) {
-      Record r;
-      bool removal = false;
-      std::string err;
-      std::string line = st.column_text(0);
-      if (!line.empty() && line.back() == '\n') line.pop_back();
-      if (!decode(line, r, removal, err) || removal) continue;  // cannot happen unless edited by hand
-      local_[{r.inst.app, r.inst.id}] = std::move(r);
-    }
-    if (!s) {
-      error = "catalog: " + s.message;
-      db_.close();
-      local_.clear();
-      return false;
-    }
-    open_ = true;
-    publish_feed_locked();
+    // The store (and its file) only once a backend takes catalog instances, or when this node
+    // registered instances before (they are served to the peers whatever this config says).
+    const bool exists = ::access((cfg->global.state_dir + "/" + store::kDatabaseFileName).c_str(), F_OK) == 0;
+    if (wants_catalog(*cfg) || exists) ok = open_locked(error);
     instances = merged_locked();
+    dirty_ = false;
   }
   engine_.set_catalog_sink([this](const std::string& node, std::string body, bool reset) {
     return on_feed(node, std::move(body), reset);
   });
   engine_.set_instances(std::move(instances));
   thread_ = std::thread([this] { run(); });
-  return true;
+  return ok;
 }
 
-void Catalog::configure(std::shared_ptr<const config::Config> cfg) {
+std::string Catalog::configure(std::shared_ptr<const config::Config> cfg) {
   std::lock_guard lock(mu_);
   cfg_ = std::move(cfg);
+  std::string error;
+  if (!open_ && wants_catalog(*cfg_)) open_locked(error);
   dirty_ = true;  // a renamed node changes what "local" means for the engine
   cv_.notify_all();
+  return error;
 }
 
 void Catalog::stop() {

@@ -68,12 +68,16 @@ class Catalog {
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
 
-  // At start: opens the store in the config's state directory, loads this node's instances,
-  // hands the engine its sink, feed and instances, and starts the thread. False with `error`
-  // when the store cannot be opened (the daemon runs on without a catalog then).
+  // At start: hands the engine its sink and instances and starts the thread; opens the store
+  // in the config's state directory and loads this node's instances when a backend has
+  // `instances catalog` or the database exists (else at the first reload that adds one), so a
+  // node without a catalog creates no file. False with `error` when the store cannot be
+  // opened (the daemon runs on without this node's instances then; changes answer 503).
   bool start(std::shared_ptr<const config::Config> cfg, std::string& error);
-  // At every reload: the node name and the apps (for checks). Main thread.
-  void configure(std::shared_ptr<const config::Config> cfg);
+  // At every reload: the node name and the apps (for checks); opens the store when the new
+  // config is the first with `instances catalog`. Returns that opening's error, else "".
+  // Main thread.
+  std::string configure(std::shared_ptr<const config::Config> cfg);
   void stop();
 
   enum class Result { ok, invalid, not_found, unavailable };
@@ -104,6 +108,8 @@ class Catalog {
   };
 
   void run();
+  // Opens the store and loads this node's instances (once). False with `error` on failure.
+  bool open_locked(std::string& error);
   void publish_feed_locked();
   void apply_answer_locked(const Answer& a, int64_t now_unix_ms);
   std::vector<proxy::Instance> merged_locked() const;
