@@ -7,7 +7,9 @@
 #          ships both `pebble` and `pebble-challtestsrv`; wireguard-go, wireguard-tools and
 #          iputils-ping for the mesh tests; Prometheus and promtool for the metrics test;
 #          Chromium, Node.js and npm for the console's browser test; pandoc and man-db to
-#          build and check the man pages; HAProxy and nginx, which test_differential.py runs
+#          build and check the man pages; etcd-server and etcd-client for the catalog's etcd
+#          back end (test_catalog_etcd.py starts its own cluster; the system service is
+#          neither started nor enabled); HAProxy and nginx, which test_differential.py runs
 #          in the foreground beside ferryd: their system services are neither started nor
 #          enabled, see below).
 #   package: build + what packaging/build and packaging/test use (debhelper, pandoc for the man
@@ -26,11 +28,11 @@ build_pkgs=(
 test_pkgs=(
   clang libclang-rt-14-dev curl nghttp2-client iproute2 procps openssl
   testssl.sh pebble wireguard-go wireguard-tools iputils-ping
-  prometheus chromium pandoc man-db haproxy nginx
+  prometheus chromium pandoc man-db haproxy nginx etcd-server etcd-client
 )
 # Installed for the tests only: their package scripts must not start the system services (nginx
 # would take port 80, and a failed start fails the install), nor enable them at boot.
-no_service_pkgs=(haproxy nginx)
+no_service_pkgs=(haproxy nginx etcd-server)
 package_pkgs=(
   debhelper pandoc rpm lintian rpmlint debootstrap
 )
@@ -85,7 +87,7 @@ if [ "${#quiet[@]}" -gt 0 ]; then
   if [ "$own_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; own_policy=0; fi
   # Not at boot either (works whether or not systemd runs: it only removes the unit links).
   if command -v systemctl >/dev/null 2>&1; then
-    for p in "${quiet[@]}"; do systemctl disable --quiet "$p.service" 2>/dev/null || true; done
+    for p in "${quiet[@]}"; do systemctl disable --quiet "${p%-server}.service" 2>/dev/null || true; done  # etcd-server: etcd.service
   fi
 fi
 echo "install-deps: installed ${missing[*]}"

@@ -109,6 +109,11 @@ struct TracingDraft {
   std::optional<Arg> endpoint_arg;  // `endpoint URL`
 };
 
+struct CatalogDraft {
+  Loc loc;  // the section header
+  std::optional<Arg> user_arg, password_file_arg, cert_arg, key_arg;
+};
+
 struct MeshDraft {
   Mesh mesh;
   Loc loc;                       // the section header
@@ -130,6 +135,8 @@ struct Draft {
   std::optional<AcmeDraft> acme;  // the `acme` section
   std::optional<TracingDraft> tracing;  // the `tracing` section
   std::optional<MeshDraft> mesh;  // the `mesh` section
+  std::optional<CatalogDraft> catalog;  // the `catalog` section (its values land in cfg.catalog)
+  Catalog catalog_cfg;
   std::vector<AnycastAddress> anycast;  // every `anycast` address line
   std::vector<Arg> anycast_args;        // parallel: the CIDR argument
 };

@@ -54,11 +54,14 @@ class MeshTopology:
     take part (the edge peers with those)."""
 
     def __init__(self, latency=None, maxconn=0, ping_interval="200ms", peer_timeout="1s",
-                 workers=("dfw", "syd"), catalog=False):
+                 workers=("dfw", "syd"), catalog=False, etcd=False):
         """catalog: the `web` app's instances come from the live catalog only (no `server`
-        lines on any node; `instances catalog`), registered by the test through a worker's API."""
-        M.require()
+        lines on any node; `instances catalog`), registered by the test through a worker's API.
+        etcd: the catalog's etcd back end, on a 3-member etcd cluster (one member per node, on
+        the underlay, port 2379) started here before the ferryds."""
+        M.require(extra=("ping", "etcd") if etcd else ("ping",))
         self.catalog = catalog
+        self.etcd = etcd
         self.latency = dict(latency or {})
         self.maxconn = maxconn
         self.ping_interval = ping_interval
@@ -83,6 +86,11 @@ class MeshTopology:
             wait_until(lambda: subprocess.run(["ip", "netns", "exec", self.ns["yyz"], "ping", "-c1", "-W1", NODES[w][0]],
                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0,
                        timeout=10, interval=0.1, what="yyz pings %s on the underlay" % w)
+        if etcd:
+            self.etcd_procs = {}
+            for n in self.nodes:
+                self.start_etcd(n, new=True)
+            self.wait_etcd()
         self.iface = {n: "f%s%d" % (n, M.TAG) for n in self.nodes}  # distinct: the UAPI dir is shared
         self.net.uapi_sockets += ["/var/run/wireguard/%s.sock" % i for i in self.iface.values()]
         self.keys = {n: M.keypair(n) for n in self.nodes}  # (path, public key)
@@ -103,7 +111,46 @@ class MeshTopology:
         for w in self.workers:
             self.ferry[w] = Ferry(self.worker_config(w), name=w, netns=self.ns[w])
 
+    # -- etcd ---------------------------------------------------------------------------------
+
+    def etcd_urls(self):
+        return ["http://%s:2379" % NODES[n][0] for n in self.nodes]
+
+    def start_etcd(self, node, new=False):
+        """Starts node's etcd member (data kept in the test's directory across restarts)."""
+        underlay = NODES[node][0]
+        cluster = ",".join("%s=http://%s:2380" % (n, NODES[n][0]) for n in self.nodes)
+        data = os.path.join(tmpdir(), "etcd-" + node)
+        log = open(os.path.join(tmpdir(), "etcd-%s.log" % node), "ab")
+        self.etcd_procs[node] = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns[node], "etcd", "--name", node, "--data-dir", data,
+             "--listen-client-urls", "http://%s:2379" % underlay, "--advertise-client-urls", "http://%s:2379" % underlay,
+             "--listen-peer-urls", "http://%s:2380" % underlay, "--initial-advertise-peer-urls", "http://%s:2380" % underlay,
+             "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", "ferry-test",
+             "--heartbeat-interval", "50", "--election-timeout", "500", "--logger", "zap"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def stop_etcd(self, node):
+        p = self.etcd_procs.pop(node)
+        p.kill()
+        p.wait(10)
+
+    def wait_etcd(self, timeout=30.0):
+        """Until the cluster has a leader and takes a write (etcdctl from the hub)."""
+        def healthy():
+            r = subprocess.run(["ip", "netns", "exec", self.ns["hub"], "etcdctl", "--endpoints", ",".join(self.etcd_urls()),
+                                "--command-timeout", "2s", "put", "/health-check", "ok"],
+                               env=dict(os.environ, ETCDCTL_API="3"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return r.returncode == 0
+        wait_until(healthy, timeout=timeout, interval=0.2, what="the etcd cluster takes a write")
+
     # -- configs ------------------------------------------------------------------------------
+
+    def _catalog(self):
+        if not self.etcd:
+            return ""
+        return section("catalog", "etcd %s" % " ".join(self.etcd_urls()), "prefix /ferry-test/catalog/",
+                       "lease-ttl 2s")
 
     def _global(self, node):
         return base_config(global_extra=["region %s" % NODES[node][2], "access-log stderr"]).replace(
@@ -133,7 +180,7 @@ class MeshTopology:
         return section("mesh", *lines)
 
     def worker_config(self, w):
-        text = self._global(w) + self._mesh(w, ["yyz"])
+        text = self._global(w) + self._mesh(w, ["yyz"]) + self._catalog()
         web = [(n, b.port) for n, b in self.backends.items() if n.startswith(w + "-")]
         if self.catalog:
             text += section("backend web-pool", "instances catalog")
@@ -150,7 +197,7 @@ class MeshTopology:
     def edge_config(self, workers=None):
         """The edge's config; `workers`: the peers it has (default: all of the topology's)."""
         workers = self.workers if workers is None else list(workers)
-        text = self._global("yyz") + self._mesh("yyz", workers, self.latency)
+        text = self._global("yyz") + self._mesh("yyz", workers, self.latency) + self._catalog()
         text += section("anycast", "address %s/32 shared" % ANYCAST)
         text += section("frontend web", "bind %s:%d" % (ANYCAST, HTTP_PORT), "default-app web")
         mc = (" maxconn %d" % self.maxconn) if self.maxconn else ""

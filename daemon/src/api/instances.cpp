@@ -126,8 +126,11 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                      const catalog::View v = ctx.catalog->view(app.empty() ? nullptr : &app);
                      util::JsonWriter w;
                      w.begin_object().field("node", v.node);
-                     w.key("catalog").begin_object().field("backend", "embedded").field("epoch", v.epoch).field(
+                     w.key("catalog").begin_object().field("backend", v.backend).field("epoch", v.epoch).field(
                          "version", v.version);
+                     if (v.backend == "etcd")
+                       w.field("stale", v.stale).field("error", v.error).field("endpoint", v.endpoint).field(
+                           "last_sync_age_ms", v.last_sync_age_ms);
                      w.key("peers").begin_array();
                      for (const auto& p : v.peers)
                        w.begin_object()

@@ -309,6 +309,14 @@ void catalog_families(Families& fs, const ApiContext& ctx) {
                           MetricType::Gauge);
   auto& peer_instances = fs.family("ferry_catalog_peer_instances", "Instances this node holds from the peer.",
                                    MetricType::Gauge);
+  gauge(fs.family("ferry_catalog_stale",
+                  "1 while the catalog's picture of the other nodes is not current (etcd back end: etcd unreachable).",
+                  MetricType::Gauge),
+        {{"backend", m.etcd ? "etcd" : "embedded"}}, m.stale ? 1 : 0);
+  if (m.etcd)
+    counter(fs.family("ferry_catalog_etcd_errors_total", "Failed calls to etcd (lease, writes, range, watch).",
+                      MetricType::Counter),
+            {}, static_cast<double>(m.etcd_errors));
   for (const auto& p : m.peers) {
     counter(errors, {{"peer", p.node}}, static_cast<double>(p.sync_errors));
     gauge(stale, {{"peer", p.node}}, p.stale ? 1 : 0);

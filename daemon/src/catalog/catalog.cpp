@@ -128,24 +128,66 @@ bool Catalog::start(std::shared_ptr<const config::Config> cfg, std::string& erro
   });
   engine_.set_instances(std::move(instances));
   thread_ = std::thread([this] { run(); });
+  apply_backend(*cfg);
   return ok;
 }
 
 std::string Catalog::configure(std::shared_ptr<const config::Config> cfg) {
-  std::lock_guard lock(mu_);
-  cfg_ = std::move(cfg);
   std::string error;
-  if (!open_ && wants_catalog(*cfg_)) open_locked(error);
-  dirty_ = true;  // a renamed node changes what "local" means for the engine
-  cv_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    cfg_ = cfg;
+    if (!open_ && wants_catalog(*cfg_)) open_locked(error);
+    dirty_ = true;  // a renamed node changes what "local" means for the engine
+    cv_.notify_all();
+  }
+  apply_backend(*cfg);
   return error;
 }
 
+namespace {
+
+bool same_etcd(const config::Catalog& a, const config::Catalog& b) {
+  return a.etcd == b.etcd && a.prefix == b.prefix && a.lease_ttl == b.lease_ttl && a.ca_file == b.ca_file &&
+         a.cert == b.cert && a.key == b.key && a.user == b.user && a.password_file == b.password_file;
+}
+
+}  // namespace
+
+void Catalog::apply_backend(const config::Config& cfg) {
+  const bool want = cfg.catalog.etcd_backend();
+  if (want && etcd_cfg_ && etcd_cfg_->second == cfg.global.node && same_etcd(etcd_cfg_->first, cfg.catalog)) return;
+  if (!want && !etcd_cfg_) return;
+  std::unique_ptr<EtcdSync> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::move(etcd_);
+    // Another back end (or another etcd): the other nodes' instances come from it from now on.
+    peers_.clear();
+    inbox_.clear();
+    etcd_stale_ = want;  // until the first range
+    etcd_error_.clear();
+    etcd_last_sync_ms_ = 0;
+    dirty_ = true;
+  }
+  old.reset();  // joins its threads (they may be calling into the catalog: mu_ is not held)
+  etcd_cfg_.reset();
+  if (!want) return;
+  auto fresh = std::make_unique<EtcdSync>(cfg.catalog, cfg.global.node, *this);
+  etcd_cfg_.emplace(cfg.catalog, cfg.global.node);
+  std::lock_guard lock(mu_);
+  etcd_ = std::move(fresh);
+}
+
 void Catalog::stop() {
+  std::unique_ptr<EtcdSync> etcd;
   {
     std::lock_guard lock(mu_);
     stop_ = true;
+    etcd = std::move(etcd_);
   }
+  etcd.reset();
+  etcd_cfg_.reset();
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
@@ -219,6 +261,11 @@ Catalog::Result Catalog::change_locked(Record rec, bool removal, Record& out, st
   const auto key = std::make_pair(rec.inst.app, rec.inst.id);
   out = rec;
   if (cfg_) out.inst.node = cfg_->global.node;
+  if (etcd_) {
+    std::optional<std::string> line;
+    if (!removal) line = encode(rec), line->pop_back();
+    etcd_->changed(rec.inst.app, rec.inst.id, std::move(line));
+  }
   if (removal) local_.erase(key);
   else local_[key] = std::move(rec);
   publish_feed_locked();
@@ -238,6 +285,7 @@ void Catalog::publish_feed_locked() {
 
 bool Catalog::on_feed(const std::string& node, std::string body, bool reset) {
   std::lock_guard lock(mu_);
+  if (etcd_) return true;  // the peers' instances come from etcd
   Peer& p = peers_[node];
   if (reset) {
     ++p.sync_errors;
@@ -326,8 +374,9 @@ void Catalog::run() {
       apply_answer_locked(a, now);
     }
     // Peers the mesh no longer has, or that stayed unreachable for `peer-timeout`: their
-    // instances go; the follower's next answer from them is a full snapshot.
-    for (auto it = peers_.begin(); it != peers_.end();) {
+    // instances go; the follower's next answer from them is a full snapshot. (With etcd a
+    // dead node's instances go when its lease expires.)
+    for (auto it = peers_.begin(); !etcd_ && it != peers_.end();) {
       const proxy::MeshPeerInfo* info = nullptr;
       for (const auto& m : mesh)
         if (m.name == it->first) info = &m;
@@ -358,6 +407,13 @@ View Catalog::view(const std::string* app) const {
   std::lock_guard lock(mu_);
   View v;
   v.node = cfg_ ? cfg_->global.node : std::string();
+  v.backend = etcd_ ? "etcd" : "embedded";
+  if (etcd_) {
+    v.stale = etcd_stale_;
+    v.error = etcd_error_;
+    v.endpoint = etcd_->status().endpoint;
+    v.last_sync_age_ms = etcd_last_sync_ms_ ? steady_ms() - etcd_last_sync_ms_ : -1;
+  }
   v.epoch = epoch_;
   v.version = version_;
   const int64_t now = steady_ms();
@@ -384,12 +440,97 @@ Metrics Catalog::metrics() const {
   View v = view(nullptr);
   std::lock_guard lock(mu_);
   Metrics m;
+  m.etcd = etcd_ != nullptr;
+  m.stale = etcd_ && etcd_stale_;
+  if (etcd_) m.etcd_errors = etcd_->status().errors;
   m.version = version_;
   m.changes = changes_;
   m.lag = lag_;
   m.peers = std::move(v.peers);
   for (const auto& r : v.records) ++m.instances[{state_name(r.inst.state), r.inst.node == v.node}];
   return m;
+}
+
+// --- the etcd back end (EtcdSink) -------------------------------------------------------------
+
+namespace {
+
+// Decodes an etcd value into a record of `node`; false when it is not a valid upsert line.
+bool decode_entry(const std::string& node, std::string_view line, Record& r) {
+  bool removal = false;
+  std::string err;
+  if (!decode(line, r, removal, err) || removal) return false;
+  r.inst.node = node;
+  return true;
+}
+
+}  // namespace
+
+void Catalog::etcd_snapshot(std::vector<Entry> entries) {
+  std::lock_guard lock(mu_);
+  std::map<std::string, Peer> fresh;
+  const int64_t now = steady_ms();
+  for (const Entry& e : entries) {
+    Peer& p = fresh[e.node];
+    p.stale = false;
+    p.last_sync_ms = now;
+    Record r;
+    if (!decode_entry(e.node, e.line, r)) {
+      ++p.sync_errors;
+      continue;
+    }
+    auto key = std::make_pair(r.inst.app, r.inst.id);
+    p.records[key] = std::move(r);
+  }
+  for (auto& [node, p] : fresh)
+    if (auto old = peers_.find(node); old != peers_.end()) p.sync_errors += old->second.sync_errors;
+  peers_ = std::move(fresh);
+  etcd_last_sync_ms_ = now;
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void Catalog::etcd_event(const std::string& node, const std::string& app, const std::string& id,
+                         std::optional<std::string> line) {
+  std::lock_guard lock(mu_);
+  Peer& p = peers_[node];
+  p.stale = etcd_stale_;
+  p.last_sync_ms = etcd_last_sync_ms_ = steady_ms();
+  const auto key = std::make_pair(app, id);
+  if (!line) {
+    p.records.erase(key);
+    if (p.records.empty() && p.sync_errors == 0) peers_.erase(node);
+  } else {
+    Record r;
+    // The key names the instance: a value for another one is refused.
+    if (!decode_entry(node, *line, r) || r.inst.app != app || r.inst.id != id) {
+      ++p.sync_errors;
+      return;
+    }
+    observe(lag_, static_cast<double>(unix_ms() - r.changed_ms) / 1000.0);
+    p.records[key] = std::move(r);
+  }
+  dirty_ = true;
+  cv_.notify_all();
+}
+
+void Catalog::etcd_health(bool stale, const std::string& error) {
+  std::lock_guard lock(mu_);
+  etcd_stale_ = stale;
+  etcd_error_ = stale ? error : std::string();
+  for (auto& [node, p] : peers_) p.stale = stale;
+}
+
+std::vector<std::pair<std::string, std::string>> Catalog::etcd_local() {
+  std::lock_guard lock(mu_);
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(local_.size());
+  for (const auto& [key, r] : local_) {
+    std::string line = encode(r);
+    line.pop_back();
+    out.emplace_back(key.first + "/" + key.second, std::move(line));
+  }
+  return out;
 }
 
 }  // namespace ferry::daemon::catalog

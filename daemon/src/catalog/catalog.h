@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/etcd_sync.h"
 #include "catalog/record.h"
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/engine.h"
@@ -48,12 +49,20 @@ struct PeerView {
 
 struct View {
   std::string node;  // this node's name
+  std::string backend;  // "embedded" or "etcd"
+  bool stale = false;   // etcd: the picture of the other nodes is not current (etcd unreachable)
+  std::string error;    // etcd: the last error while stale
+  std::string endpoint; // etcd: the endpoint the watch uses
+  int64_t last_sync_age_ms = -1;  // etcd: since the last range or event; -1: none
   uint64_t epoch = 0, version = 0;
   std::vector<PeerView> peers;
   std::vector<Record> records;  // inst.node set; this node's first
 };
 
 struct Metrics {
+  bool etcd = false;
+  bool stale = false;      // etcd: see View
+  uint64_t etcd_errors = 0;  // failed etcd calls since the back end started
   uint64_t version = 0;
   uint64_t changes = 0;  // local changes since start
   std::map<std::pair<std::string, bool>, uint64_t> instances;  // (state, local) -> count
@@ -61,10 +70,10 @@ struct Metrics {
   std::vector<PeerView> peers;
 };
 
-class Catalog {
+class Catalog final : public EtcdSink {
  public:
   explicit Catalog(proxy::Engine& engine);
-  ~Catalog();
+  ~Catalog() override;
   Catalog(const Catalog&) = delete;
   Catalog& operator=(const Catalog&) = delete;
 
@@ -91,8 +100,15 @@ class Catalog {
   std::string node() const;  // this node's name
   Metrics metrics() const;
 
-  // The engine's CatalogSink (worker 0): see ferry/proxy/catalog.h.
+  // The engine's CatalogSink (worker 0): see ferry/proxy/catalog.h. Ignored with etcd.
   bool on_feed(const std::string& node, std::string body, bool reset);
+
+  // EtcdSink (the EtcdSync threads), with `catalog etcd`.
+  void etcd_snapshot(std::vector<Entry> entries) override;
+  void etcd_event(const std::string& node, const std::string& app, const std::string& id,
+                  std::optional<std::string> line) override;
+  void etcd_health(bool stale, const std::string& error) override;
+  std::vector<std::pair<std::string, std::string>> etcd_local() override;
 
  private:
   struct Peer {
@@ -108,6 +124,9 @@ class Catalog {
   };
 
   void run();
+  // Starts, restarts or stops the etcd back end to match `cfg` (its `catalog` section and node
+  // name). Called without mu_ held: the EtcdSync threads call back into the catalog.
+  void apply_backend(const config::Config& cfg);
   // Opens the store and loads this node's instances (once). False with `error` on failure.
   bool open_locked(std::string& error);
   void publish_feed_locked();
@@ -130,6 +149,13 @@ class Catalog {
   proxy::Histogram lag_;
   bool dirty_ = false, stop_ = false;
   std::thread thread_;
+  // The etcd back end, when configured: owned here, replaced by apply_backend() (main thread).
+  // `etcd_` itself is read under mu_ (change_locked); etcd_cfg_ only on the main thread.
+  std::unique_ptr<EtcdSync> etcd_;
+  std::optional<std::pair<config::Catalog, std::string>> etcd_cfg_;  // (section, node) it runs with
+  bool etcd_stale_ = false;
+  std::string etcd_error_;
+  int64_t etcd_last_sync_ms_ = 0;  // steady ms of the last range or event
 };
 
 }  // namespace ferry::daemon::catalog

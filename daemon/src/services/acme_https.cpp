@@ -1,5 +1,7 @@
 #include "services/acme_https.h"
 
+#include "services/tls_client.h"
+
 #include <Poco/Exception.h>
 #include <Poco/Net/AcceptCertificateHandler.h>
 #include <Poco/Net/Context.h>
@@ -28,19 +30,6 @@ namespace ferry::daemon {
 namespace {
 
 constexpr size_t kMaxBody = 1 << 20;
-
-// POCO's SSLManager asks its InvalidCertificateHandler what to do with a certificate that
-// fails verification; its default would read the application's configuration (and could be
-// a console prompt). Install "reject" once per process.
-void init_ssl_once() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    Poco::Net::initializeSSL();
-    Poco::SharedPtr<Poco::Net::InvalidCertificateHandler> reject = new Poco::Net::RejectCertificateHandler(false);
-    Poco::Net::Context::Ptr none;
-    Poco::Net::SSLManager::instance().initializeClient(nullptr, reject, none);
-  });
-}
 
 }  // namespace
 
@@ -72,11 +61,7 @@ PocoHttpsTransport::PocoHttpsTransport(const std::string& ca_bundle, std::shared
   impl_->cancel = cancel ? std::move(cancel) : std::make_shared<TransportCancel>();
   impl_->timeout = timeout;
   try {
-    init_ssl_once();
-    impl_->context = new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", "", ca_bundle,
-                                            Poco::Net::Context::VERIFY_RELAXED, 9,
-                                            /*loadDefaultCAs=*/ca_bundle.empty());
-    impl_->context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+    impl_->context = client_context(ca_bundle);
   } catch (const Poco::Exception& e) {
     impl_->setup_error = "TLS client setup" + (ca_bundle.empty() ? std::string() : " with ca-bundle " + ca_bundle) +
                          ": " + e.displayText();
@@ -110,17 +95,7 @@ void PocoHttpsTransport::connect(const std::string& host, unsigned short port) {
     plain.connect(addr, timeout);
     plain.setReceiveTimeout(timeout);
     plain.setSendTimeout(timeout);
-    Poco::Net::SecureStreamSocket secure = Poco::Net::SecureStreamSocket::attach(plain, host, m.context);
-    // The chain was verified in the handshake (VERIFY_RELAXED = SSL_VERIFY_PEER for a client);
-    // the name is checked here, as POCO does not when it is handed a connected socket.
-    const Poco::Net::X509Certificate cert = secure.peerCertificate();  // owns the X509 below
-    X509* peer = const_cast<X509*>(cert.certificate());  // OpenSSL 3.0's checks take non-const
-    Poco::Net::IPAddress ip;
-    const bool name_ok = Poco::Net::IPAddress::tryParse(host, ip)
-                             ? X509_check_ip_asc(peer, host.c_str(), 0) == 1
-                             : X509_check_host(peer, host.c_str(), host.size(), 0, nullptr) == 1;
-    if (!name_ok)
-      throw Poco::Net::CertificateValidationException("the server's certificate is not valid for " + host);
+    Poco::Net::SecureStreamSocket secure = attach_verified(plain, host, m.context);
     // A plain HTTPClientSession over the TLS socket (HTTPSClientSession's constructor from a
     // socket throws on a connected one). It must never reconnect by itself (it has no host):
     // exchange() makes a new connection when this one is idle or closed.

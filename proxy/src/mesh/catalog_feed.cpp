@@ -181,6 +181,7 @@ awaitable<void> run_catalog_followers(WorkerContext& w) {
     auto wp = w.plan();
     if (!wp) continue;
     const Plan& plan = *wp->plan;
+    if (plan.config->catalog.etcd_backend()) continue;  // the peers' instances come from etcd
     for (auto it = state.begin(); it != state.end();) {  // peers a reload removed
       if (!it->second->busy && std::find(plan.peers.begin(), plan.peers.end(), it->first) == plan.peers.end())
         it = state.erase(it);

@@ -927,3 +927,35 @@ TEST_CASE("mesh backhaul addresses stay inside the mesh", "[configlang][mesh][tr
   auto out6 = load(mesh("10.99.0.1:4280", "[fd00:3::1]:4280"));
   CHECK(where(out6, "peer 'w1': its backhaul [fd00:3::1]:4280 is not inside its allowed-ips") == "18:18");
 }
+
+TEST_CASE("catalog section", "[configlang][catalog]") {
+  auto none = load(with(""));
+  REQUIRE(none.ok());
+  CHECK_FALSE(none.config->catalog.etcd_backend());  // embedded by default
+  CHECK(none.config->catalog.prefix == "/ferry/catalog/");
+
+  auto r = load(with("catalog\n    etcd http://10.0.0.1:2379 https://[fd00::1]:2379/ http://etcd-3.internal:2379\n"
+                     "    prefix /fleet/a/\n    lease-ttl 3s\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  const auto& c = r.config->catalog;
+  CHECK(c.etcd_backend());
+  CHECK(c.etcd == std::vector<std::string>{"http://10.0.0.1:2379", "https://[fd00::1]:2379", "http://etcd-3.internal:2379"});
+  CHECK(c.prefix == "/fleet/a/");
+  CHECK(c.lease_ttl == std::chrono::seconds(3));
+
+  auto bad = load(with("catalog\n    etcd ftp://10.0.0.1:2379\n    prefix fleet\n    lease-ttl 1s\n"
+                       "    user ops\n    cert /nonexistent.pem\n"));
+  CHECK_FALSE(bad.ok());
+  CHECK(where(bad, "invalid etcd endpoint 'ftp://") == "12:10");
+  CHECK(where(bad, "invalid prefix 'fleet'") == "13:12");
+  CHECK(where(bad, "lease-ttl out of range") == "14:15");
+  CHECK(find(bad, "'user' needs 'password-file PATH'") != nullptr);
+  CHECK(find(bad, "'cert' needs 'key PATH'") != nullptr);
+  CHECK(find(load(with("catalog\n    etcd http://10.0.0.1\n")), "the port is missing") != nullptr);
+  CHECK(find(load(with("catalog\n    etcd http://10.0.0.1:2379/v3\n")), "no path") != nullptr);
+  auto dup = load(with("catalog\n    prefix /a/\ncatalog\n    prefix /b/\n"));
+  CHECK(find(dup, "duplicate 'catalog' section") != nullptr);
+  auto unused = load(with("catalog\n    user ops\n    password-file /dev/null\n"));
+  CHECK(warn_where(unused, "etcd options but no 'etcd URL...'") != "none");
+}

@@ -362,12 +362,32 @@ struct AnycastAddress {
   SourceLoc loc;
 };
 
+// The `catalog` section (docs/CATALOG.md): where the live instance catalog is shared. Without
+// the section, or without `etcd`, it is the embedded back end (each node serves its own
+// instances to its mesh peers over the backhaul).
+struct Catalog {
+  // `etcd URL...`: the etcd v3 cluster's client URLs (http:// or https://, an IP literal or a
+  // DNS name, a port); non-empty = the etcd back end. Tried in turn when one fails.
+  std::vector<std::string> etcd;
+  std::string prefix = "/ferry/catalog/";  // `prefix KEY`: every key lives under it; ends in '/'
+  Duration lease_ttl{std::chrono::seconds(5)};  // `lease-ttl DURATION` (2s..1m): a dead node's instances live this long
+  // `ca-file PATH`, `cert PATH`, `key PATH`: TLS to https:// endpoints (CA bundle; client
+  // certificate and key for etcd's --client-cert-auth). Empty = the system's CAs / none.
+  std::string ca_file, cert, key;
+  // `user NAME password-file PATH`: etcd authentication (the file holds the password; its
+  // last newline is ignored). Empty = no authentication.
+  std::string user, password_file;
+  SourceLoc loc;  // of the section header
+  bool etcd_backend() const { return !etcd.empty(); }
+};
+
 struct Config {
   std::vector<std::string> files;  // every file read, main file first
   Global global;
   std::optional<Acme> acme;        // the `acme` section, if any (at most one)
   std::optional<Tracing> tracing;  // the `tracing` section, if any (at most one)
   std::optional<Mesh> mesh;        // the `mesh` section, if any (at most one)
+  Catalog catalog;                 // the `catalog` section (defaults without one: embedded)
   std::vector<AnycastAddress> anycast;  // every `anycast` section's addresses
   Timeouts default_timeouts;       // the `defaults` section, resolved
   std::vector<Frontend> frontends;
