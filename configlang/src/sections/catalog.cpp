@@ -1,6 +1,10 @@
 // `catalog` section (at most one): where the live instance catalog is shared (docs/CATALOG.md).
 // Without `etcd` it is the embedded back end; `etcd URL...` selects etcd, with its key prefix,
-// lease TTL, TLS files and authentication. The resolve hook checks that the options go together.
+// lease TTL, TLS files and authentication. `instances-dir` adds the file provider. The resolve
+// hook checks that the options go together.
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <charconv>
 
 #include "resolve.h"
@@ -99,6 +103,24 @@ DirectiveSpec file_spec(const char* kw, std::string Catalog::*field, std::option
   return {kw, h};
 }
 
+// `instances-dir PATH`: must be a directory (the file provider watches it).
+void instances_dir(Ctx& ctx, const Directive& d, Draft& dr) {
+  if (!ctx.arity(d, 1, 1, "instances-dir PATH")) return;
+  const Arg& a = d.args[0];
+  if (a.text.empty()) {
+    ctx.error(a.loc, "empty instances-dir path");
+    return;
+  }
+  const std::string path = input_path(ctx, a);
+  struct stat st {};
+  if (!ctx.access && (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))) {
+    ctx.error(a.loc, "instances-dir '" + a.text + "' is not a directory" +
+                         (errno == ENOENT ? std::string(" (it does not exist)") : std::string()));
+    return;
+  }
+  cur(dr).instances_dir = path;
+}
+
 void user(Ctx& ctx, const Directive& d, Draft& dr) {
   if (!ctx.arity(d, 1, 1, "user NAME")) return;
   const Arg& a = d.args[0];
@@ -156,6 +178,7 @@ void register_section_catalog(Registry& r) {
       file_spec("key", &Catalog::key, &CatalogDraft::key_arg),
       file_spec("password-file", &Catalog::password_file, &CatalogDraft::password_file_arg),
       {"user", user},
+      {"instances-dir", instances_dir},
   };
   s.resolve = {{Pass::own, resolve_catalog}, {Pass::freeze, freeze_catalog}};
   r.add(std::move(s));

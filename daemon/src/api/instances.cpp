@@ -2,8 +2,6 @@
 // POST /api/v1/instances (add or replace one of this node's instances),
 // POST /api/v1/instances/APP/ID/start|stop, DELETE /api/v1/instances/APP/ID.
 // Every change is logged with the user. docs/API.md.
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 
@@ -11,6 +9,7 @@
 #include "api/routes.h"
 #include "ferry/util/json.h"
 #include "catalog/catalog.h"
+#include "catalog/instance_json.h"
 
 namespace ferry::daemon {
 
@@ -54,67 +53,6 @@ int status_of(catalog::Catalog::Result r) {
   return 500;
 }
 
-// An integer member in range, or `fallback` when absent. False (with `error`) when present but not one.
-bool int_member(const Poco::JSON::Object& o, const char* name, int lo, int hi, int& out, std::string& error) {
-  if (!o.has(name)) return true;
-  Poco::Dynamic::Var v = o.get(name);
-  if (!v.isInteger()) return error = std::string("'") + name + "' must be an integer", false;
-  const int64_t n = v.convert<int64_t>();
-  if (n < lo || n > hi)
-    return error = std::string("'") + name + "' must be " + std::to_string(lo) + ".." + std::to_string(hi), false;
-  out = static_cast<int>(n);
-  return true;
-}
-
-bool string_member(const Poco::JSON::Object& o, const char* name, bool required, std::string& out, std::string& error) {
-  if (!o.has(name)) {
-    if (required) error = std::string("missing '") + name + "'";
-    return !required;
-  }
-  Poco::Dynamic::Var v = o.get(name);
-  if (!v.isString()) return error = std::string("'") + name + "' must be a string", false;
-  out = v.convert<std::string>();
-  return true;
-}
-
-// The body of POST /api/v1/instances into `r`. False with `error` on anything malformed.
-bool parse_instance(const std::string& body, Record& r, std::string& error) {
-  Poco::JSON::Object::Ptr o;
-  try {
-    Poco::JSON::Parser parser;
-    Poco::Dynamic::Var v = parser.parse(body);
-    o = v.extract<Poco::JSON::Object::Ptr>();
-  } catch (const std::exception&) {
-    return error = "the body must be a JSON object", false;
-  }
-  if (!o) return error = "the body must be a JSON object", false;
-  std::string address, state = "started";
-  proxy::Instance& in = r.inst;
-  if (!string_member(*o, "app", true, in.app, error) || !string_member(*o, "id", true, in.id, error) ||
-      !string_member(*o, "address", true, address, error) || !string_member(*o, "region", false, in.region, error) ||
-      !string_member(*o, "state", false, state, error))
-    return false;
-  if (!catalog::parse_address(address, in.addr))
-    return error = "invalid address '" + address.substr(0, 100) + "' (IP:PORT, [IPv6]:PORT)", false;
-  if (!catalog::parse_state(state, in.state))
-    return error = "invalid state '" + state.substr(0, 40) + "' (starting, started, stopping, stopped)", false;
-  if (!int_member(*o, "weight", 0, 256, in.weight, error) || !int_member(*o, "soft", 0, 1'000'000, in.soft, error) ||
-      !int_member(*o, "hard", 0, 1'000'000, in.hard, error))
-    return false;
-  if (o->has("metadata")) {
-    Poco::JSON::Object::Ptr m;
-    try {
-      m = o->getObject("metadata");
-    } catch (const std::exception&) {
-    }
-    if (!m) return error = "'metadata' must be an object of strings", false;
-    for (const auto& [k, v] : *m) {
-      if (!v.isString()) return error = "metadata '" + k.substr(0, 64) + "' must be a string", false;
-      r.metadata.emplace_back(k, v.convert<std::string>());
-    }
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -155,7 +93,7 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                      if (!api::read_body(req, 64 * 1024, body)) return api::send_error(resp, 413, "body over 64 KiB");
                      Record r, out;
                      catalog::Catalog::Result res = catalog::Catalog::Result::invalid;
-                     if (parse_instance(body, r, error)) res = ctx.catalog->put(std::move(r), out, error);
+                     if (catalog::parse_instance(body, r, error)) res = ctx.catalog->put(std::move(r), out, error);
                      const std::string what = "instance-put app=" + out.inst.app + " id=" + out.inst.id;
                      if (res != catalog::Catalog::Result::ok) {
                        api::log_action(rc, "instance-put", "refused");

@@ -58,7 +58,7 @@ namespace {
 bool wants_catalog(const config::Config& cfg) {
   for (const auto& be : cfg.backends)
     if (be.catalog) return true;
-  return false;
+  return !cfg.catalog.instances_dir.empty();
 }
 
 }  // namespace
@@ -155,6 +155,11 @@ bool same_etcd(const config::Catalog& a, const config::Catalog& b) {
 }  // namespace
 
 void Catalog::apply_backend(const config::Config& cfg) {
+  if (files_dir_ != cfg.catalog.instances_dir) {
+    files_.reset();  // joins its thread
+    files_dir_ = cfg.catalog.instances_dir;
+    if (!files_dir_.empty()) files_ = std::make_unique<FileProvider>(*this, files_dir_);
+  }
   const bool want = cfg.catalog.etcd_backend();
   if (want && etcd_cfg_ && etcd_cfg_->second == cfg.global.node && same_etcd(etcd_cfg_->first, cfg.catalog)) return;
   if (!want && !etcd_cfg_) return;
@@ -180,6 +185,8 @@ void Catalog::apply_backend(const config::Config& cfg) {
 }
 
 void Catalog::stop() {
+  files_.reset();
+  files_dir_.clear();
   std::unique_ptr<EtcdSync> etcd;
   {
     std::lock_guard lock(mu_);
@@ -429,6 +436,17 @@ View Catalog::view(const std::string* app) const {
     for (const auto& [key, r] : p.records)
       if (!app || key.first == *app) v.records.push_back(r);
   return v;
+}
+
+std::vector<Record> Catalog::local_records() const {
+  std::lock_guard lock(mu_);
+  std::vector<Record> out;
+  out.reserve(local_.size());
+  for (const auto& [key, r] : local_) {
+    out.push_back(r);
+    out.back().inst.node = cfg_ ? cfg_->global.node : std::string();
+  }
+  return out;
 }
 
 std::string Catalog::node() const {

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "catalog/etcd_sync.h"
+#include "catalog/file_provider.h"
 #include "catalog/record.h"
 #include "ferry/configlang/config.h"
 #include "ferry/proxy/engine.h"
@@ -97,6 +98,7 @@ class Catalog final : public EtcdSink {
   Result remove(const std::string& app, const std::string& id, Record& out, std::string& error);
 
   View view(const std::string* app) const;
+  std::vector<Record> local_records() const;  // this node's instances (inst.node set)
   std::string node() const;  // this node's name
   Metrics metrics() const;
 
@@ -124,8 +126,9 @@ class Catalog final : public EtcdSink {
   };
 
   void run();
-  // Starts, restarts or stops the etcd back end to match `cfg` (its `catalog` section and node
-  // name). Called without mu_ held: the EtcdSync threads call back into the catalog.
+  // Starts, restarts or stops the etcd back end and the file provider to match `cfg` (its
+  // `catalog` section and node name). Main thread, without mu_ held: their threads call back
+  // into the catalog.
   void apply_backend(const config::Config& cfg);
   // Opens the store and loads this node's instances (once). False with `error` on failure.
   bool open_locked(std::string& error);
@@ -153,6 +156,8 @@ class Catalog final : public EtcdSink {
   // `etcd_` itself is read under mu_ (change_locked); etcd_cfg_ only on the main thread.
   std::unique_ptr<EtcdSync> etcd_;
   std::optional<std::pair<config::Catalog, std::string>> etcd_cfg_;  // (section, node) it runs with
+  std::unique_ptr<FileProvider> files_;  // main thread only
+  std::string files_dir_;                // the directory it watches
   bool etcd_stale_ = false;
   std::string etcd_error_;
   int64_t etcd_last_sync_ms_ = 0;  // steady ms of the last range or event

@@ -956,6 +956,11 @@ TEST_CASE("catalog section", "[configlang][catalog]") {
   CHECK(find(load(with("catalog\n    etcd http://10.0.0.1:2379/v3\n")), "no path") != nullptr);
   auto dup = load(with("catalog\n    prefix /a/\ncatalog\n    prefix /b/\n"));
   CHECK(find(dup, "duplicate 'catalog' section") != nullptr);
+  CHECK(find(load(with("catalog\n    instances-dir /nonexistent/instances.d\n")), "is not a directory (it does not exist)") !=
+        nullptr);
+  auto dir = load(with("catalog\n    instances-dir /tmp\n"));
+  REQUIRE(dir.ok());
+  CHECK(dir.config->catalog.instances_dir == "/tmp");
   auto unused = load(with("catalog\n    user ops\n    password-file /dev/null\n"));
   CHECK(warn_where(unused, "etcd options but no 'etcd URL...'") != "none");
 }

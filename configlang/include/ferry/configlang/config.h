@@ -377,6 +377,9 @@ struct Catalog {
   // `user NAME password-file PATH`: etcd authentication (the file holds the password; its
   // last newline is ignored). Empty = no authentication.
   std::string user, password_file;
+  // `instances-dir PATH`: a directory of instance files (NAME.json) registered as this node's
+  // instances and watched (the file provider). Empty = none.
+  std::string instances_dir;
   SourceLoc loc;  // of the section header
   bool etcd_backend() const { return !etcd.empty(); }
 };
