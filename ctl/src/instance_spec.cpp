@@ -58,8 +58,15 @@ std::string parse_instance_command(const std::vector<std::string>& words, Instan
   std::vector<std::string> pos;
   for (size_t i = 1; i < words.size(); ++i) {
     const std::string& w = words[i];
-    if (w.size() > 1 && w[0] == '-') {
-      if (!edits) return "instance " + out.verb + " takes no options (" + w + ")";
+    if (w == "--wait") {
+      out.wait = true;
+    } else if (w == "--timeout") {
+      if (i + 1 >= words.size()) return "--timeout needs a value (seconds)";
+      auto n = integer(words[++i], 1, 3600);
+      if (!n) return "--timeout must be a number of seconds from 1 to 3600, not '" + words[i] + "'";
+      out.timeout_s = *n;
+    } else if (w.size() > 1 && w[0] == '-') {
+      if (!edits) return "instance " + out.verb + " takes no options but --wait and --timeout (" + w + ")";
       if (std::string err = option(words, i, out.changes); !err.empty()) return err;
     } else {
       pos.push_back(w);

@@ -38,6 +38,8 @@ struct InstanceCommand {
   std::string verb;  // add, update, remove, start, stop
   std::string app, id;
   InstanceChanges changes;  // add and update only
+  bool wait = false;        // --wait: until every mesh peer routes with the change
+  int timeout_s = 10;       // --timeout SECONDS for --wait (1..3600)
 };
 
 // Parses `words`, the command line after "instance" (e.g. {"add", "web", "i1",

@@ -1,6 +1,8 @@
 #include "instances.h"
 
+#include <chrono>
 #include <iostream>
+#include <thread>
 #include <vector>
 
 #include "api.h"
@@ -61,6 +63,51 @@ InstanceRecord hosted_here(Client& c, const std::string& app, const std::string&
   throw ApiError{"no instance " + app + "/" + id + " on this node"};
 }
 
+// --wait: until every mesh peer of this node routes with `version` of its catalog (the peers'
+// acknowledgements under catalog.acks), or `timeout_s`. 0 when all confirmed, else 1 naming
+// those that did not (an unreachable peer takes the change when it returns).
+int wait_for_peers(Client& c, const std::string& app, long long version, int timeout_s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto deadline = t0 + std::chrono::seconds(timeout_s);
+  for (;;) {
+    auto top = call(c, "GET", kInstances + "?app=" + seg(app)).extract<Poco::JSON::Object::Ptr>();
+    auto cat = top ? top->getObject("catalog") : nullptr;
+    if (!cat) throw ApiError{"the admin API's answer has no \"catalog\" object"};
+    if (str(cat, "backend") == "etcd") {
+      std::cerr << "ferryctl: --wait: the etcd back end has no acknowledgements from the edges; the change is "
+                   "committed on this node and written to etcd by its catalog\n";
+      return 1;
+    }
+    std::vector<std::string> waiting, unreachable;
+    size_t confirmed = 0;
+    if (auto acks = cat->getArray("acks"))
+      for (size_t i = 0; i < acks->size(); ++i) {
+        auto a = acks->getObject(static_cast<unsigned>(i));
+        if (!a) continue;
+        if (static_cast<long long>(num(a, "version")) >= version) ++confirmed;
+        else (flag(a, "reachable") ? waiting : unreachable).push_back(str(a, "node"));
+      }
+    const bool late = std::chrono::steady_clock::now() >= deadline;
+    if (waiting.empty() || late) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+      std::cout << "confirmed by " << confirmed << " mesh peer" << (confirmed == 1 ? "" : "s") << " in "
+                << human_age_ms(ms.count()) << "\n";
+      auto list = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& n : v) s += (s.empty() ? "" : ", ") + n;
+        return s;
+      };
+      if (!waiting.empty())
+        std::cerr << "ferryctl: not confirmed within " << timeout_s << "s by: " << list(waiting) << "\n";
+      if (!unreachable.empty())
+        std::cerr << "ferryctl: unreachable, not confirmed (they take the change when they return): "
+                  << list(unreachable) << "\n";
+      return waiting.empty() && unreachable.empty() ? 0 : 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
 }  // namespace
 
 int cmd_instances(Client& c, const std::string& app, bool json) {
@@ -97,6 +144,7 @@ int cmd_instances(Client& c, const std::string& app, bool json) {
 
 int cmd_instance(Client& c, const InstanceCommand& cmd, bool json) {
   std::string raw;
+  Poco::JSON::Object::Ptr changed;
   if (cmd.verb == "add" || cmd.verb == "update") {
     InstanceRecord base;
     if (cmd.verb == "update") {
@@ -106,18 +154,22 @@ int cmd_instance(Client& c, const InstanceCommand& cmd, bool json) {
       base.id = cmd.id;
     }
     auto v = call(c, "POST", kInstances, &raw, instance_body(apply_changes(base, cmd.changes)));
-    if (json) return std::cout << raw, 0;
-    std::cout << (cmd.verb == "add" ? "added " : "updated ") << describe(member(v, "instance")) << "\n";
+    changed = member(v, "instance");
+    if (json) std::cout << raw;
+    else std::cout << (cmd.verb == "add" ? "added " : "updated ") << describe(changed) << "\n";
   } else if (cmd.verb == "remove") {
     auto v = call(c, "DELETE", instance_path(cmd.app, cmd.id), &raw);
-    if (json) return std::cout << raw, 0;
-    std::cout << "removed " << describe(member(v, "removed")) << "\n";
+    changed = member(v, "removed");
+    if (json) std::cout << raw;
+    else std::cout << "removed " << describe(changed) << "\n";
   } else {
     auto v = call(c, "POST", instance_path(cmd.app, cmd.id) + "/" + cmd.verb, &raw);
-    if (json) return std::cout << raw, 0;
-    std::cout << (cmd.verb == "start" ? "started " : "stopped ") << describe(member(v, "instance")) << "\n";
+    changed = member(v, "instance");
+    if (json) std::cout << raw;
+    else std::cout << (cmd.verb == "start" ? "started " : "stopped ") << describe(changed) << "\n";
   }
-  return 0;
+  if (!cmd.wait) return 0;
+  return wait_for_peers(c, cmd.app, static_cast<long long>(num(changed, "version")), cmd.timeout_s);
 }
 
 }  // namespace ferryctl

@@ -245,6 +245,11 @@ void Engine::set_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
 
 void Engine::set_catalog_sink(CatalogSink sink) { impl_->shared.catalog_sink = std::move(sink); }
 
+void Engine::set_catalog_acks(CatalogAck ack, CatalogApplied applied) {
+  impl_->shared.catalog_ack = std::move(ack);
+  impl_->shared.catalog_applied = std::move(applied);
+}
+
 bool Engine::set_dynamic_certificates(std::vector<AppCertificate> certs, std::string& error) {
   Impl& m = *impl_;
   std::lock_guard lock(m.control);

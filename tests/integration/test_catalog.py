@@ -6,6 +6,8 @@ backhaul (the catalog feed's long polls) and are routed to from there.
 test_catalog_mesh runs, on one topology:
   invalid      bad registrations are refused with 400 and a reason (unknown app, bad address,
                bad state) and change nothing;
+  wait         ferryctl instance add/stop/remove --wait on dfw: when it returns, the next
+               request through the edge already sees the change;
   propagation  FERRY_CATALOG_CHANGES cycles (default 20; the issue's figure uses 200): add an
                instance on dfw (closer than syd's standing one), time until the edge routes to
                it; remove it, time until the edge's catalog no longer lists it, and check that
@@ -124,6 +126,23 @@ def check_ferryctl(t):
     t.ferry["syd"].wait_log(r"admin action user=\S* action=instance-remove app=web id=ctl-1 version=\d+ result=ok")
 
 
+def check_wait(t):
+    """ferryctl instance ... --wait on dfw returns once the edge (dfw's one mesh peer) routes
+    with the change: the very next request through the edge sees it, every time."""
+    port = t.backends["dfw-1"].port
+    for k in range(5):
+        rc, out, err = ferryctl(t, "dfw", "instance", "add", "web", "w-%d" % k, "127.0.0.1:%d" % port, "--wait")
+        assert rc == 0 and "confirmed by 1 mesh peer" in out, (rc, out, err)
+        assert served_by(t) == "dfw-1", "the edge does not route to w-%d after --wait returned" % k
+        rc, out, err = ferryctl(t, "dfw", "instance", "stop", "web", "w-%d" % k, "--wait", "--timeout", "5")
+        assert rc == 0, (rc, out, err)
+        assert served_by(t) == "syd-1", "the edge still routes to stopped w-%d after --wait returned" % k
+        rc, out, err = ferryctl(t, "dfw", "instance", "remove", "web", "w-%d" % k, "--wait")
+        assert rc == 0, (rc, out, err)
+    acks = {a["node"]: a for a in t.admin("dfw", "/api/v1/instances")["catalog"]["acks"]}
+    assert acks["yyz"]["reachable"] is True and acks["yyz"]["version"] > 0, acks
+
+
 def check_propagation(t, label="catalog", goal=1.0):
     """FERRY_CATALOG_CHANGES add/remove cycles on dfw, timed at the edge; p99 of both < `goal` s."""
     n = int(os.environ.get("FERRY_CATALOG_CHANGES", "20"))
@@ -197,6 +216,7 @@ def test_catalog_mesh():
     figure("catalog mesh up (3 namespaces, first 200 through a catalog instance)", "%.1f" % (time.monotonic() - t0), "s")
     check_invalid(t)
     check_ferryctl(t)
+    check_wait(t)
     check_propagation(t)
     check_lag(t)
     check_restart(t)

@@ -80,6 +80,14 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                            .field("stale", p.stale)
                            .field("sync_errors", p.sync_errors)
                            .end_object();
+                     w.end_array();
+                     w.key("acks").begin_array();
+                     for (const auto& a : v.acks)
+                       w.begin_object()
+                           .field("node", a.node)
+                           .field("reachable", a.reachable)
+                           .field("version", a.version)
+                           .end_object();
                      w.end_array().end_object();
                      w.key("instances").begin_array();
                      for (const auto& r : v.records) write_record(w, r, v.node);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <tuple>
 
 #include "store/open.h"
 
@@ -126,6 +127,9 @@ bool Catalog::start(std::shared_ptr<const config::Config> cfg, std::string& erro
   engine_.set_catalog_sink([this](const std::string& node, std::string body, bool reset) {
     return on_feed(node, std::move(body), reset);
   });
+  engine_.set_catalog_acks(
+      [this](const std::string& node, uint64_t epoch, uint64_t since) { on_ack(node, epoch, since); },
+      [this](const std::string& node, uint64_t epoch) { return routed_version(node, epoch); });
   engine_.set_instances(std::move(instances));
   thread_ = std::thread([this] { run(); });
   apply_backend(*cfg);
@@ -319,6 +323,17 @@ bool Catalog::on_feed(const std::string& node, std::string body, bool reset) {
   return true;
 }
 
+void Catalog::on_ack(const std::string& node, uint64_t epoch, uint64_t since) {
+  std::lock_guard lock(mu_);
+  acks_[node] = Ack{epoch, since};
+}
+
+uint64_t Catalog::routed_version(const std::string& node, uint64_t epoch) const {
+  std::lock_guard lock(mu_);
+  auto it = peers_.find(node);
+  return it != peers_.end() && it->second.routed_epoch == epoch ? it->second.routed_version : 0;
+}
+
 void Catalog::apply_answer_locked(const Answer& a, int64_t now_unix_ms) {
   Peer& p = peers_[a.node];
   proxy::FeedHead head;
@@ -349,6 +364,8 @@ void Catalog::apply_answer_locked(const Answer& a, int64_t now_unix_ms) {
     into[key] = std::move(r);
   }
   if (full) p.records = std::move(fresh);
+  p.applied_epoch = head.epoch;
+  p.applied_version = head.version;
   p.stale = false;
   p.last_sync_ms = steady_ms();
   dirty_ = true;
@@ -404,15 +421,28 @@ void Catalog::run() {
     if (!dirty_) continue;
     dirty_ = false;
     std::vector<proxy::Instance> instances = merged_locked();
+    std::vector<std::tuple<std::string, uint64_t, uint64_t>> applied;
+    for (const auto& [node, p] : peers_) applied.emplace_back(node, p.applied_epoch, p.applied_version);
     lock.unlock();
     engine_.set_instances(std::move(instances));
     lock.lock();
+    for (const auto& [node, epoch, version] : applied)
+      if (auto it = peers_.find(node); it != peers_.end()) {
+        it->second.routed_epoch = epoch;
+        it->second.routed_version = version;
+      }
   }
 }
 
 View Catalog::view(const std::string* app) const {
+  const std::vector<proxy::MeshPeerInfo> mesh = engine_.mesh_peers();
   std::lock_guard lock(mu_);
   View v;
+  for (const auto& m : mesh) {
+    auto it = acks_.find(m.name);
+    const bool current = it != acks_.end() && it->second.epoch == epoch_;
+    v.acks.push_back(AckView{m.name, m.reachable, current ? it->second.since : 0});
+  }
   v.node = cfg_ ? cfg_->global.node : std::string();
   v.backend = etcd_ ? "etcd" : "embedded";
   if (etcd_) {

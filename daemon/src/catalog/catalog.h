@@ -48,6 +48,13 @@ struct PeerView {
   uint64_t sync_errors = 0;       // failed fetches and refused answers
 };
 
+// How far a mesh peer has applied this node's feed (its follower's last poll).
+struct AckView {
+  std::string node;
+  bool reachable = false;  // the mesh prober's verdict
+  uint64_t version = 0;    // this node's version the peer routes with; 0: none at this epoch
+};
+
 struct View {
   std::string node;  // this node's name
   std::string backend;  // "embedded" or "etcd"
@@ -57,6 +64,7 @@ struct View {
   int64_t last_sync_age_ms = -1;  // etcd: since the last range or event; -1: none
   uint64_t epoch = 0, version = 0;
   std::vector<PeerView> peers;
+  std::vector<AckView> acks;    // one per mesh peer (embedded back end)
   std::vector<Record> records;  // inst.node set; this node's first
 };
 
@@ -105,6 +113,10 @@ class Catalog final : public EtcdSink {
   // The engine's CatalogSink (worker 0): see ferry/proxy/catalog.h. Ignored with etcd.
   bool on_feed(const std::string& node, std::string body, bool reset);
 
+  // The engine's CatalogAck (any worker) and CatalogApplied (worker 0): ferry/proxy/catalog.h.
+  void on_ack(const std::string& node, uint64_t epoch, uint64_t since);
+  uint64_t routed_version(const std::string& node, uint64_t epoch) const;
+
   // EtcdSink (the EtcdSync threads), with `catalog etcd`.
   void etcd_snapshot(std::vector<Entry> entries) override;
   void etcd_event(const std::string& node, const std::string& app, const std::string& id,
@@ -119,6 +131,11 @@ class Catalog final : public EtcdSink {
     int64_t last_sync_ms = 0;
     bool stale = true;
     uint64_t sync_errors = 0;
+    uint64_t applied_epoch = 0, applied_version = 0;  // the newest answer applied here
+    uint64_t routed_epoch = 0, routed_version = 0;    // ... and handed to the engine
+  };
+  struct Ack {
+    uint64_t epoch = 0, since = 0;
   };
   struct Answer {
     std::string node;
@@ -148,6 +165,7 @@ class Catalog final : public EtcdSink {
   std::map<std::pair<std::string, std::string>, Record> local_;
   std::deque<proxy::CatalogFeed::Change> recent_;  // the newest changes, for deltas
   std::map<std::string, Peer> peers_;
+  std::map<std::string, Ack> acks_;  // by mesh peer: its follower's last poll of our feed
   std::deque<Answer> inbox_;  // answers from on_feed, applied by the thread
   proxy::Histogram lag_;
   bool dirty_ = false, stop_ = false;

@@ -5,6 +5,7 @@
 
 #include "log/log.h"
 #include "mesh/fetch.h"
+#include "net/cidr.h"
 #include "worker/context.h"
 
 namespace ferry::proxy {
@@ -89,10 +90,19 @@ std::string feed_answer(const CatalogFeed* feed, uint64_t epoch, uint64_t since,
   return out;
 }
 
-awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view target) {
+awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view target, const SockAddr& from) {
   uint64_t epoch = 0, since = 0, wait_ms = 0;
   // Missing or malformed values read as 0: a full answer at once.
   if (!parse_u64(query_value(target, "epoch"), epoch) || !parse_u64(query_value(target, "since"), since)) epoch = since = 0;
+  if (const CatalogAck& ack = w.shared().catalog_ack; ack && epoch != 0) {
+    auto wp = w.plan();
+    if (wp && wp->plan->config->mesh)
+      for (const auto& p : wp->plan->config->mesh->peers)
+        if (CidrSet(p.allowed_ips).contains(from)) {
+          ack(p.name, epoch, since);
+          break;
+        }
+  }
   if (!parse_u64(query_value(target, "wait"), wait_ms)) wait_ms = 0;
   wait_ms = std::min<uint64_t>(wait_ms, kMaxCatalogWaitMs);
   const auto until = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
@@ -157,6 +167,15 @@ awaitable<void> follow_peer(WorkerContext& w, std::shared_ptr<PeerState> peer, s
     } else if (head.kind != FeedHead::Kind::same && sink(node, std::move(r.body), false)) {
       fs->epoch = head.epoch;
       fs->version = head.version;
+      // The next poll acknowledges `version` (catalog.h): first, until this node's engine routes
+      // with it (the catalog thread applies it within milliseconds), at most a second.
+      if (const CatalogApplied& applied = w.shared().catalog_applied; applied) {
+        asio::steady_timer t(w.io());
+        for (int i = 0; i < 1000 && !w.draining() && applied(node, fs->epoch) < fs->version; ++i) {
+          t.expires_after(std::chrono::milliseconds(1));
+          co_await t.async_wait(use_nothrow);
+        }
+      }
     } else {
       fs->epoch = fs->version = 0;  // start over: a full snapshot next
     }

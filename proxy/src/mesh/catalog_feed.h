@@ -16,6 +16,7 @@
 
 #include "ferry/proxy/catalog.h"
 #include "net/asio_util.h"
+#include "net/sockaddr.h"
 
 namespace ferry::proxy {
 
@@ -30,8 +31,9 @@ std::string feed_answer(const CatalogFeed* feed, uint64_t epoch, uint64_t since,
 
 // Serves one long poll whose request-target is `target` (path kCatalogPath with its query):
 // waits on the worker's feed for at most the query's `wait` (capped at kMaxCatalogWaitMs; none
-// while draining). Returns the body.
-awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view target);
+// while draining). `from`: the connection's real source, which names the asking mesh peer (its
+// allowed-ips) for the CatalogAck. Returns the body.
+awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view target, const SockAddr& from);
 
 // Worker 0, for the worker's life: one follower per mesh peer of the current plan, each a
 // chain of long polls on the peer's feed; every answer with news goes to the CatalogSink, and

@@ -100,7 +100,7 @@ std::optional<LocalResponse> local_answer(Request& r) {
 
 // The embedded catalog's long poll (mesh/catalog_feed.h), on the backhaul only; not logged.
 awaitable<bool> answer_catalog_poll(Request& r) {
-  std::string body = co_await serve_catalog_poll(r.c.w_, r.req.target);
+  std::string body = co_await serve_catalog_poll(r.c.w_, r.req.target, r.c.peer_.socket);
   const LocalResponse resp{200, "text/plain", std::move(body), "", false};
   const bool keep = r.req.keep_alive;
   const uint64_t n = co_await r.d.send_local(resp, !keep);

@@ -53,6 +53,10 @@ struct EngineShared {
   // Where worker 0's catalog followers hand what mesh peers serve (Engine::set_catalog_sink,
   // set before the workers start; empty: no following).
   CatalogSink catalog_sink;
+  // The acknowledgement hooks (catalog.h; Engine::set_catalog_acks, before the workers start;
+  // empty: none).
+  CatalogAck catalog_ack;
+  CatalogApplied catalog_applied;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that

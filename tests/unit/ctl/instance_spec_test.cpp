@@ -86,7 +86,7 @@ TEST_CASE("instance remove, start and stop take APP ID only", "[ctl]") {
     CHECK(c.changes.empty());
     CHECK(parse({verb, "web"}, c) == "wrong number of arguments for instance " + verb + " (APP ID)");
     CHECK(parse({verb, "web", "i1", "x"}, c) == "wrong number of arguments for instance " + verb + " (APP ID)");
-    CHECK(parse({verb, "web", "i1", "--weight", "2"}, c) == "instance " + verb + " takes no options (--weight)");
+    CHECK(parse({verb, "web", "i1", "--weight", "2"}, c) == "instance " + verb + " takes no options but --wait and --timeout (--weight)");
   }
 }
 
@@ -134,4 +134,18 @@ TEST_CASE("human_age_ms", "[ctl]") {
   CHECK(human_age_ms(999) == "999ms");
   CHECK(human_age_ms(1500) == "1s");
   CHECK(human_age_ms(250000) == "4m10s");
+}
+
+TEST_CASE("instance --wait and --timeout", "[ctl][instance]") {
+  InstanceCommand c;
+  REQUIRE(parse_instance_command({"add", "web", "i1", "127.0.0.1:1", "--wait"}, c) == "");
+  CHECK(c.wait);
+  CHECK(c.timeout_s == 10);
+  REQUIRE(parse_instance_command({"remove", "web", "i1", "--wait", "--timeout", "30"}, c) == "");
+  CHECK(c.wait);
+  CHECK(c.timeout_s == 30);
+  CHECK(parse_instance_command({"stop", "web", "i1", "--timeout", "0"}, c).find("--timeout must be") == 0);
+  CHECK(parse_instance_command({"stop", "web", "i1", "--timeout"}, c) == "--timeout needs a value (seconds)");
+  CHECK(parse_instance_command({"stop", "web", "i1", "--weight", "2"}, c).find("takes no options but --wait") !=
+        std::string::npos);
 }

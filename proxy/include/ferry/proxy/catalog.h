@@ -56,6 +56,16 @@ struct CatalogFeed {
 // place (a failed fetch). Called on worker 0's thread; must not block (a short lock, a queue).
 using CatalogSink = std::function<bool(const std::string& node, std::string body, bool reset)>;
 
+// Acknowledgements, for `ferryctl instance ... --wait` (docs/CATALOG.md): a follower asks for
+// news after (epoch, since) only once its own engine routes with everything up to `since`
+// (CatalogApplied), so each poll a node serves tells it how far that peer has applied its feed.
+// CatalogAck: mesh peer `node` (identified by its allowed-ips, not by anything it sends) asked
+// after (epoch, since). Called on any worker thread; must not block (a short lock).
+using CatalogAck = std::function<void(const std::string& node, uint64_t epoch, uint64_t since)>;
+// The version of mesh peer `node`'s feed at `epoch` that this node's engine routes with (0:
+// none). Called on worker 0; must not block.
+using CatalogApplied = std::function<uint64_t(const std::string& node, uint64_t epoch)>;
+
 // The feed's first line: parsed by the follower (to continue from it) and by the daemon.
 struct FeedHead {
   uint64_t epoch = 0, version = 0, from = 0;

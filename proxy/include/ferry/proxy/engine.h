@@ -140,6 +140,8 @@ class Engine {
   // Where worker 0 hands what the peers' feeds serve (catalog.h). Before the first apply()
   // only (the workers read it unlocked).
   void set_catalog_sink(CatalogSink sink);
+  // The acknowledgement hooks (catalog.h). Before the first apply() only, like the sink.
+  void set_catalog_acks(CatalogAck ack, CatalogApplied applied);
 
   // Stop accepting on every listener, close idle keep-alive connections, and make active
   // connections close after their current request. Idempotent.
