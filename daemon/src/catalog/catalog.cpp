@@ -182,10 +182,11 @@ void Catalog::apply_backend(const config::Config& cfg) {
   old.reset();  // joins its threads (they may be calling into the catalog: mu_ is not held)
   etcd_cfg_.reset();
   if (!want) return;
-  auto fresh = std::make_unique<EtcdSync>(cfg.catalog, cfg.global.node, *this);
   etcd_cfg_.emplace(cfg.catalog, cfg.global.node);
+  // Created under mu_: no change can fall between its first snapshot of this node's instances
+  // (its threads wait for mu_) and change_locked() forwarding changes to it.
   std::lock_guard lock(mu_);
-  etcd_ = std::move(fresh);
+  etcd_ = std::make_unique<EtcdSync>(cfg.catalog, cfg.global.node, *this);
 }
 
 void Catalog::stop() {
