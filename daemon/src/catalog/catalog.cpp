@@ -319,7 +319,8 @@ bool Catalog::on_feed(const std::string& node, std::string body, bool reset) {
   if (head.kind == proxy::FeedHead::Kind::same) return true;
   p.epoch = head.epoch;
   p.version = head.version;
-  inbox_.push_back(Answer{node, std::move(body)});
+  const size_t lines_at = body.size() - rest.size();  // `rest` points into body: its offset survives the move
+  inbox_.push_back(Answer{node, std::move(body), head, lines_at});
   cv_.notify_all();
   return true;
 }
@@ -337,9 +338,8 @@ uint64_t Catalog::routed_version(const std::string& node, uint64_t epoch) const 
 
 void Catalog::apply_answer_locked(const Answer& a, int64_t now_unix_ms) {
   Peer& p = peers_[a.node];
-  proxy::FeedHead head;
-  std::string_view rest;
-  if (!proxy::parse_feed_head(a.body, head, rest)) return;
+  const proxy::FeedHead& head = a.head;
+  std::string_view rest = std::string_view(a.body).substr(a.lines_at);
   const bool full = head.kind == proxy::FeedHead::Kind::full;
   std::map<std::pair<std::string, std::string>, Record> fresh;
   auto& into = full ? fresh : p.records;
@@ -454,10 +454,7 @@ View Catalog::view(const std::string* app) const {
   }
   v.epoch = epoch_;
   v.version = version_;
-  const int64_t now = steady_ms();
-  for (const auto& [node, p] : peers_)
-    v.peers.push_back(PeerView{node, p.epoch, p.version, p.records.size(), p.last_sync_ms ? now - p.last_sync_ms : -1,
-                               p.stale, p.sync_errors});
+  v.peers = peer_views_locked();
   for (const auto& [key, r] : local_) {
     if (app && key.first != *app) continue;
     v.records.push_back(r);
@@ -485,8 +482,16 @@ std::string Catalog::node() const {
   return cfg_ ? cfg_->global.node : std::string();
 }
 
+std::vector<PeerView> Catalog::peer_views_locked() const {
+  std::vector<PeerView> out;
+  const int64_t now = steady_ms();
+  for (const auto& [node, p] : peers_)
+    out.push_back(PeerView{node, p.epoch, p.version, p.records.size(), p.last_sync_ms ? now - p.last_sync_ms : -1,
+                           p.stale, p.sync_errors});
+  return out;
+}
+
 Metrics Catalog::metrics() const {
-  View v = view(nullptr);
   std::lock_guard lock(mu_);
   Metrics m;
   m.etcd = etcd_ != nullptr;
@@ -495,8 +500,11 @@ Metrics Catalog::metrics() const {
   m.version = version_;
   m.changes = changes_;
   m.lag = lag_;
-  m.peers = std::move(v.peers);
-  for (const auto& r : v.records) ++m.instances[{state_name(r.inst.state), r.inst.node == v.node}];
+  m.peers = peer_views_locked();
+  // Counted in place: a scrape copies no record.
+  for (const auto& [key, r] : local_) ++m.instances[{state_name(r.inst.state), true}];
+  for (const auto& [node, p] : peers_)
+    for (const auto& [key, r] : p.records) ++m.instances[{state_name(r.inst.state), false}];
   return m;
 }
 

@@ -140,6 +140,8 @@ class Catalog final : public EtcdSink {
   struct Answer {
     std::string node;
     std::string body;
+    proxy::FeedHead head;  // parsed by on_feed
+    size_t lines_at = 0;   // where the record lines start in body
   };
 
   void run();
@@ -152,6 +154,7 @@ class Catalog final : public EtcdSink {
   void publish_feed_locked();
   void apply_answer_locked(const Answer& a, int64_t now_unix_ms);
   std::vector<proxy::Instance> merged_locked() const;
+  std::vector<PeerView> peer_views_locked() const;
   std::string check_app_locked(const std::string& app) const;
   Result change_locked(Record rec, bool removal, Record& out, std::string& error);
 
