@@ -94,6 +94,7 @@ struct AppDraft {
   std::optional<Arg> https_redirect_arg;
   std::optional<Loc> hsts_kw;
   std::vector<Arg> frontend_args;      // `frontends NAME...`
+  std::optional<Loc> autostart_kw, autostart_timeout_kw, autostop_kw;  // scale-to-zero directives
 };
 
 struct AcmeDraft {

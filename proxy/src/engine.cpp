@@ -250,6 +250,8 @@ void Engine::set_catalog_acks(CatalogAck ack, CatalogApplied applied) {
   impl_->shared.catalog_applied = std::move(applied);
 }
 
+void Engine::set_autostart(AutostartHook hook) { impl_->shared.autostart = std::move(hook); }
+
 bool Engine::set_dynamic_certificates(std::vector<AppCertificate> certs, std::string& error) {
   Impl& m = *impl_;
   std::lock_guard lock(m.control);

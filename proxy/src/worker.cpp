@@ -58,6 +58,7 @@ void Worker::install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std
       wp->endpoints.push_back(std::move(eps));
     }
     plan_ = std::move(wp);
+    plan_waiters_.wake();  // requests waiting for an instance look at the new plan
     replay_budget_.limit = plan->config->global.replay_buffer_budget;
     revoke_untrusted_backhaul();
     for (auto& key : remove) {
@@ -162,7 +163,8 @@ void Worker::post_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
 void Worker::begin_drain() {
   asio::post(io_, [this] {
     draining_ = true;
-    wake_feed_waiters();  // long polls answer now, so their connections can finish
+    feed_waiters_.wake();  // long polls answer now, so their connections can finish
+    plan_waiters_.wake();  // requests waiting for an instance answer now
     for (auto& [key, acc] : acceptors_) {
       std::error_code ignored;
       acc->close(ignored);

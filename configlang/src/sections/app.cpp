@@ -60,6 +60,87 @@ void concurrency(Ctx& ctx, const Directive& d, Draft& dr) {
   c.queue = vals[2].value_or(0);
 }
 
+// `autostart URL|COMMAND [ARG...]`: a webhook (http:// or https://) or a command.
+void autostart(Ctx& ctx, const Directive& d, Draft& dr) {
+  cur(dr).autostart_kw = d.keyword.loc;
+  if (!ctx.arity(d, 1, -1, "autostart URL|COMMAND [ARG...]")) return;
+  App& app = cur(dr).app;
+  const std::string& first = d.args[0].text;
+  if (first.rfind("http://", 0) == 0 || first.rfind("https://", 0) == 0) {
+    const size_t host_at = first.find("://") + 3;
+    const size_t host_end = first.find_first_of("/?#", host_at);
+    if (d.args.size() > 1) {
+      ctx.error(d.args[1].loc, "a webhook takes no arguments (the request's JSON body names the app)");
+      return;
+    }
+    if (host_end == host_at || first.size() == host_at || first.find_first_of(" \t\"<>") != std::string::npos) {
+      ctx.error(d.args[0].loc, "invalid autostart URL '" + first + "': expected http[s]://HOST[:PORT]/PATH");
+      return;
+    }
+    app.autostart_url = first;
+    return;
+  }
+  if (first.empty()) {
+    ctx.error(d.args[0].loc, "empty autostart command");
+    return;
+  }
+  for (const auto& a : d.args) app.autostart_command.push_back(a.text);
+  // A bare program name is looked up on PATH when it runs (as execvp does); a path is the
+  // config's, like certificate paths.
+  if (first.find('/') != std::string::npos) app.autostart_command[0] = resolve_path(ctx, d.args[0]);
+}
+
+// `autostop IDLE [keep N]`.
+void autostop(Ctx& ctx, const Directive& d, Draft& dr) {
+  cur(dr).autostop_kw = d.keyword.loc;
+  if (!ctx.arity(d, 1, 3, "autostop IDLE [keep N]")) return;
+  auto idle = ctx.duration(d.args[0]);
+  if (!idle) return;
+  if (*idle < std::chrono::seconds(1)) {
+    ctx.error(d.args[0].loc, "autostop IDLE must be at least 1s");
+    return;
+  }
+  int keep = 0;
+  if (d.args.size() > 1) {
+    if (d.args[1].text != "keep") {
+      ctx.error(d.args[1].loc, "unknown autostop option '" + d.args[1].text + "' (expected 'keep N')");
+      return;
+    }
+    if (d.args.size() < 3) {
+      ctx.error(d.end_loc(), "missing value after 'keep': expected 'autostop IDLE [keep N]'");
+      return;
+    }
+    auto n = ctx.integer(d.args[2], 0, 1'000'000);
+    if (!n) return;
+    keep = static_cast<int>(*n);
+  }
+  cur(dr).app.autostop_idle = *idle;
+  cur(dr).app.autostop_keep = keep;
+}
+
+// Pass links, after resolve_apps: scale-to-zero needs an http app whose backend takes the
+// catalog's instances (a started instance is what a held request waits for), and autostop
+// the autostart hook (the same hook stops instances).
+void check_autoscale(Resolution& r) {
+  for (const AppDraft& a : r.dr.apps) {
+    const App& app = a.app;
+    if (a.autostop_kw && !app.autostart())
+      r.ctx.error(*a.autostop_kw, "'autostop' needs 'autostart URL|COMMAND' in app '" + app.name +
+                                      "': the same hook is asked to stop idle instances");
+    if (a.autostart_timeout_kw && !a.autostart_kw)
+      r.ctx.warning(*a.autostart_timeout_kw, "'autostart-timeout' has no effect without 'autostart'");
+    if (!a.autostart_kw || !app.autostart()) continue;
+    if (app.mode == Mode::tcp) {
+      r.ctx.error(*a.autostart_kw, "'autostart' applies to http apps (a tcp app's connections are not held)");
+      continue;
+    }
+    if (app.backend >= 0 && !r.dr.backends[static_cast<size_t>(app.backend)].be.catalog)
+      r.ctx.error(*a.autostart_kw, "'autostart' in app '" + app.name + "' needs 'instances catalog' in backend '" +
+                                       r.dr.backends[static_cast<size_t>(app.backend)].be.name +
+                                       "': the hook's instance registers in the live catalog");
+  }
+}
+
 // Pass names.
 void index_apps(Resolution& r) {
   r.cfg.app_index = index_names(r.ctx, r.dr.apps, "app");
@@ -316,6 +397,17 @@ void register_section_app(Registry& r) {
          }
          cur(dr).app.hsts = v;
        }},
+      {"autostart", autostart},
+      {"autostart-timeout", [](Ctx& ctx, const Directive& d, Draft& dr) {
+         cur(dr).autostart_timeout_kw = d.keyword.loc;
+         if (!ctx.arity(d, 1, 1, "autostart-timeout DURATION")) return;
+         auto t = ctx.duration(d.args[0]);
+         if (!t) return;
+         if (*t < std::chrono::seconds(1) || *t > std::chrono::minutes(10))
+           ctx.error(d.args[0].loc, "autostart-timeout must be between 1s and 10m");
+         else cur(dr).app.autostart_timeout = *t;
+       }},
+      {"autostop", autostop},
       {"tls-min", [](Ctx& ctx, const Directive& d, Draft& dr) {
          cur(dr).tls_min_kw = d.keyword.loc;
          if (!ctx.arity(d, 1, 1, "tls-min 1.2|1.3")) return;
@@ -339,6 +431,7 @@ void register_section_app(Registry& r) {
       {Pass::links, check_dedicated_ips},
       {Pass::links, resolve_apps},
       {Pass::links, resolve_app_frontends},
+      {Pass::links, check_autoscale},
       {Pass::post, warn_unreachable_apps},
       {Pass::freeze, [](Resolution& r) {
          for (auto& a : r.dr.apps) r.cfg.apps.push_back(std::move(a.app));

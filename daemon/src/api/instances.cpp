@@ -89,6 +89,22 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                            .field("version", a.version)
                            .end_object();
                      w.end_array().end_object();
+                     w.key("autoscale").begin_array();
+                     for (const auto& a : v.autoscale)
+                       w.begin_object()
+                           .field("app", a.app)
+                           .field("calling", a.calling)
+                           .field("pending", a.pending)
+                           .field("last_start_ms", a.last_start_unix_ms)
+                           .field("last_error", a.last_error)
+                           .field("start_calls", a.start_calls)
+                           .field("start_ok", a.start_ok)
+                           .field("start_failures", a.start_failures)
+                           .field("stop_calls", a.stop_calls)
+                           .field("stop_ok", a.stop_ok)
+                           .field("stop_failures", a.stop_failures)
+                           .end_object();
+                     w.end_array();
                      w.key("instances").begin_array();
                      for (const auto& r : v.records) write_record(w, r, v.node);
                      w.end_array().end_object();

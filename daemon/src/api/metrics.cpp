@@ -112,6 +112,14 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
                          "Requests a basic-auth rule refused: 401 without valid credentials (reason missing) or with "
                          "wrong ones (wrong), 503 while the password verifier was full (busy).",
                          MetricType::Counter);
+  auto& held = fs.family("ferry_app_autostart_held_requests_total",
+                         "Requests that found no started instance of an `autostart` app and waited for one.",
+                         MetricType::Counter);
+  auto& held_failed = fs.family("ferry_app_autostart_failed_requests_total",
+                                "Held requests answered 503 because no instance started within `autostart-timeout`.",
+                                MetricType::Counter);
+  auto& waiting = fs.family("ferry_app_autostart_waiting_requests",
+                            "Requests waiting now for an autostarted instance.", MetricType::Gauge);
   auto& soft = fs.family("ferry_app_concurrency_soft_limit", "Configured `concurrency soft` (0 = none).",
                          MetricType::Gauge);
   auto& hard = fs.family("ferry_app_concurrency_hard_limit", "Configured `concurrency hard` (0 = unlimited).",
@@ -139,6 +147,11 @@ void app_families(Families& fs, const proxy::EngineStats& st) {
     for (int i = 0; i < proxy::kAuthRejections; ++i)
       if (a.auth_rejected[i] > 0)
         counter(auth, {{"app", a.name}, {"reason", proxy::kAuthRejectionNames[i]}}, static_cast<double>(a.auth_rejected[i]));
+    if (a.autostart_held > 0) {  // only apps that ever held a request (an autostart app)
+      counter(held, {{"app", a.name}}, static_cast<double>(a.autostart_held));
+      counter(held_failed, {{"app", a.name}}, static_cast<double>(a.autostart_failed));
+      gauge(waiting, {{"app", a.name}}, a.autostart_waiting);
+    }
     gauge(soft, {{"app", a.name}}, a.soft);
     gauge(hard, {{"app", a.name}}, a.hard);
   }
@@ -317,6 +330,20 @@ void catalog_families(Families& fs, const ApiContext& ctx) {
     counter(fs.family("ferry_catalog_etcd_errors_total", "Failed calls to etcd (lease, writes, range, watch).",
                       MetricType::Counter),
             {}, static_cast<double>(m.etcd_errors));
+  if (!m.autoscale.empty()) {
+    auto& calls = fs.family("ferry_autoscale_hook_calls_total",
+                            "Calls of an app's autostart hook: action start (a request found no started instance) or "
+                            "stop (autostop: an idle instance of this node), result ok or failed.",
+                            MetricType::Counter);
+    for (const auto& a : m.autoscale) {
+      counter(calls, {{"app", a.app}, {"action", "start"}, {"result", "ok"}},
+              static_cast<double>(a.start_ok));
+      counter(calls, {{"app", a.app}, {"action", "start"}, {"result", "failed"}}, static_cast<double>(a.start_failures));
+      counter(calls, {{"app", a.app}, {"action", "stop"}, {"result", "ok"}},
+              static_cast<double>(a.stop_ok));
+      counter(calls, {{"app", a.app}, {"action", "stop"}, {"result", "failed"}}, static_cast<double>(a.stop_failures));
+    }
+  }
   for (const auto& p : m.peers) {
     counter(errors, {{"peer", p.node}}, static_cast<double>(p.sync_errors));
     gauge(stale, {{"peer", p.node}}, p.stale ? 1 : 0);

@@ -49,7 +49,7 @@ bool get_meta(store::Db& db, const char* key, uint64_t& value) {
 
 }  // namespace
 
-Catalog::Catalog(proxy::Engine& engine) : engine_(engine) {}
+Catalog::Catalog(proxy::Engine& engine) : engine_(engine), autoscale_(std::make_unique<Autoscaler>(engine, *this)) {}
 
 Catalog::~Catalog() { stop(); }
 
@@ -130,9 +130,11 @@ bool Catalog::start(std::shared_ptr<const config::Config> cfg, std::string& erro
   engine_.set_catalog_acks(
       [this](const std::string& node, uint64_t epoch, uint64_t since) { on_ack(node, epoch, since); },
       [this](const std::string& node, uint64_t epoch) { return routed_version(node, epoch); });
+  engine_.set_autostart([this](const std::string& app) { autoscale_->request_start(app); });
   engine_.set_instances(std::move(instances));
   thread_ = std::thread([this] { run(); });
   apply_backend(*cfg);
+  autoscale_->configure(cfg);
   return ok;
 }
 
@@ -146,6 +148,7 @@ std::string Catalog::configure(std::shared_ptr<const config::Config> cfg) {
     cv_.notify_all();
   }
   apply_backend(*cfg);
+  autoscale_->configure(cfg);
   return error;
 }
 
@@ -190,6 +193,7 @@ void Catalog::apply_backend(const config::Config& cfg) {
 }
 
 void Catalog::stop() {
+  autoscale_->stop();  // its calls change instances: first
   files_.reset();
   files_dir_.clear();
   std::unique_ptr<EtcdSync> etcd;
@@ -437,8 +441,10 @@ void Catalog::run() {
 
 View Catalog::view(const std::string* app) const {
   const std::vector<proxy::MeshPeerInfo> mesh = engine_.mesh_peers();
-  std::lock_guard lock(mu_);
   View v;
+  for (auto& a : autoscale_->view())
+    if (!app || a.app == *app) v.autoscale.push_back(std::move(a));
+  std::lock_guard lock(mu_);
   for (const auto& m : mesh) {
     auto it = acks_.find(m.name);
     const bool current = it != acks_.end() && it->second.epoch == epoch_;
@@ -477,6 +483,17 @@ std::vector<Record> Catalog::local_records() const {
   return out;
 }
 
+std::map<std::string, int> Catalog::started_by_app() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, int> out;
+  for (const auto& [key, r] : local_)
+    if (r.inst.state == proxy::InstanceState::started) ++out[key.first];
+  for (const auto& [node, p] : peers_)
+    for (const auto& [key, r] : p.records)
+      if (r.inst.state == proxy::InstanceState::started) ++out[key.first];
+  return out;
+}
+
 std::string Catalog::node() const {
   std::lock_guard lock(mu_);
   return cfg_ ? cfg_->global.node : std::string();
@@ -492,8 +509,9 @@ std::vector<PeerView> Catalog::peer_views_locked() const {
 }
 
 Metrics Catalog::metrics() const {
-  std::lock_guard lock(mu_);
   Metrics m;
+  m.autoscale = autoscale_->view();  // its own lock (never taken with mu_)
+  std::lock_guard lock(mu_);
   m.etcd = etcd_ != nullptr;
   m.stale = etcd_ && etcd_stale_;
   if (etcd_) m.etcd_errors = etcd_->status().errors;

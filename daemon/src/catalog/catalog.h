@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "catalog/autoscale.h"
 #include "catalog/etcd_sync.h"
 #include "catalog/file_provider.h"
 #include "catalog/record.h"
@@ -66,6 +67,7 @@ struct View {
   std::vector<PeerView> peers;
   std::vector<AckView> acks;    // one per mesh peer (embedded back end)
   std::vector<Record> records;  // inst.node set; this node's first
+  std::vector<AutoscaleView> autoscale;  // apps with `autostart` (scale-to-zero)
 };
 
 struct Metrics {
@@ -77,6 +79,7 @@ struct Metrics {
   std::map<std::pair<std::string, bool>, uint64_t> instances;  // (state, local) -> count
   proxy::Histogram lag;  // change at its source -> applied here (deltas from peers), seconds
   std::vector<PeerView> peers;
+  std::vector<AutoscaleView> autoscale;  // apps with `autostart`: their hook calls
 };
 
 class Catalog final : public EtcdSink {
@@ -107,6 +110,8 @@ class Catalog final : public EtcdSink {
 
   View view(const std::string* app) const;
   std::vector<Record> local_records() const;  // this node's instances (inst.node set)
+  // Started instances per app, every node's (this node's picture of the fleet).
+  std::map<std::string, int> started_by_app() const;
   std::string node() const;  // this node's name
   Metrics metrics() const;
 
@@ -178,6 +183,8 @@ class Catalog final : public EtcdSink {
   std::unique_ptr<EtcdSync> etcd_;
   std::optional<std::pair<config::Catalog, std::string>> etcd_cfg_;  // (section, node) it runs with
   std::unique_ptr<FileProvider> files_;  // main thread only
+  // Scale-to-zero's hooks; created in the constructor, stopped first by stop().
+  std::unique_ptr<Autoscaler> autoscale_;
   std::string files_dir_;                // the directory it watches
   bool etcd_stale_ = false;
   std::string etcd_error_;

@@ -112,9 +112,7 @@ awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view tar
     if (!same || w.draining() || SteadyClock::now() >= until) co_return body;
     asio::steady_timer t(w.io());
     t.expires_at(until);
-    w.add_feed_waiter(&t);
-    co_await t.async_wait(use_nothrow);  // expiry, or cancelled by a new feed or the drain
-    w.remove_feed_waiter(&t);
+    co_await w.feed_waiters().wait(t);  // expiry, or woken by a new feed or the drain
   }
 }
 

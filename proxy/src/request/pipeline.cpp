@@ -31,8 +31,10 @@ double ms_since(SteadyClock::time_point t) {
 struct Request {
   RequestDownstream& d;
   DownstreamConn& c;
-  std::shared_ptr<WorkerPlan> wp;  // the request finishes with the plan it started under
-  const Plan& plan;
+  // The request finishes with the plan it started under (or, after waiting for an autostarted
+  // instance, the newer plan of the same config that has it: hold_for_instance).
+  std::shared_ptr<WorkerPlan> wp;
+  const Plan* plan;
   const config::Frontend& fe;
   http::RequestHead& req;
   RequestScratch& sc;
@@ -47,7 +49,7 @@ struct Request {
       : d(d),
         c(d.conn()),
         wp(c.wp_),
-        plan(*wp->plan),
+        plan(wp->plan.get()),
         fe(*c.fe_->cfg),
         req(req),
         sc(sc),
@@ -56,7 +58,7 @@ struct Request {
 
   void log(int status, uint64_t in, uint64_t out, std::string_view server, double up_ms, int retries,
            std::string_view term) {
-    log_request(c.w_, plan, fe, c.peer_, info, status, in, out, server, up_ms, retries, term, d.protocol());
+    log_request(c.w_, *plan, fe, c.peer_, info, status, in, out, server, up_ms, retries, term, d.protocol());
   }
   // Whether the connection may go on after an answer that left the request body unread.
   bool may_continue_unread() const { return !has_body && req.keep_alive; }
@@ -70,8 +72,8 @@ void accept(Request& r) {
   info.keep_alive = r.req.keep_alive;
   info.idempotent = http::is_idempotent(r.req.method);
   info.app = -1;
-  make_request_id(r.c.w_, r.req.headers, r.c.trusted_, r.plan.config->global.request_id_header, info.request_id);
-  start_trace(r.c.w_, *r.plan.config, r.req.headers, r.c.trusted_, info.trace, r.sc.traceparent);
+  make_request_id(r.c.w_, r.req.headers, r.c.trusted_, r.plan->config->global.request_id_header, info.request_id);
+  start_trace(r.c.w_, *r.plan->config, r.req.headers, r.c.trusted_, info.trace, r.sc.traceparent);
   if (r.c.w_.access_log().enabled() || info.trace.on) {
     info.method = r.req.method;
     info.path = r.req.target;
@@ -86,7 +88,7 @@ std::optional<LocalResponse> local_answer(Request& r) {
   if (r.has_body || r.req.method != "GET") return std::nullopt;
   // The mesh load report, for the edges' probers (backhaul peers only).
   if (r.fe.backhaul && r.req.target == kLoadReportPath)
-    return LocalResponse{200, "text/plain", build_load_report(r.plan, now_ms()), "", false};
+    return LocalResponse{200, "text/plain", build_load_report(*r.plan, now_ms()), "", false};
   // ACME HTTP-01 (RFC 8555 §8.3): a pending token is answered here; an unknown one is routed
   // like any request (an app may answer its own). Only that path takes the table's lock
   // (acme/http01_tokens.h).
@@ -119,16 +121,16 @@ struct Refusal {
 
 // route: the app and its body limit. Returns the app, or -1 with `no` filled.
 int route(Request& r, Refusal& no) {
-  RequestRoute route = route_request(r.plan, *r.c.fe_, r.c.peer_, r.req.host, r.req.headers, config::Mode::http,
+  RequestRoute route = route_request(*r.plan, *r.c.fe_, r.c.peer_, r.req.host, r.req.headers, config::Mode::http,
                                      TlsOrigin{r.c.sock_.ssl(), r.c.tls_front_.get()});
   const int app = route.app;
   if (app < 0) {
     no = {route.status, std::move(route.reason), "no-app", !r.may_continue_unread()};
     return -1;
   }
-  const PlanApp& pa = r.plan.apps[app];
+  const PlanApp& pa = r.plan->apps[app];
   // `frontends`: an app scoped to other frontends is not here (as if it did not exist).
-  if (!r.fe.backhaul && !pa.reached_from(static_cast<int>(r.c.fe_ - r.plan.frontends.data()))) {
+  if (!r.fe.backhaul && !pa.reached_from(static_cast<int>(r.c.fe_ - r.plan->frontends.data()))) {
     no = {404, "no app is configured for host '" + std::string(r.req.host.substr(0, 200)) + "'", "no-app",
           !r.may_continue_unread()};
     return -1;
@@ -170,7 +172,7 @@ void ruled_on(Request& r, const rules::Outcome& out) {
 // (deny, redirect, return, rate-limit, basic-auth) or `verify` (credentials to check first,
 // verify_credentials) is left to the caller; otherwise the request is edited and r.backend set.
 rules::Outcome run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& client) {
-  const PlanApp& pa = r.plan.apps[app];
+  const PlanApp& pa = r.plan->apps[app];
   const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), pa.rules.get()};
   if ((programs[0] == nullptr && programs[1] == nullptr) || r.fe.backhaul) return {};  // the edge ran them
   f.req = &r.req;
@@ -179,7 +181,7 @@ rules::Outcome run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& 
   f.client = &client;
   f.ssl = r.c.sock_.ssl();
   f.version = r.d.protocol() == StatsProtocol::http2 ? 20 : 10 + r.req.minor;
-  f.region = r.plan.config->global.region;
+  f.region = r.plan->config->global.region;
   f.app = pa.cfg->name;
   f.request_id = r.info.request_id;
   f.now_ms = static_cast<uint64_t>(now_ms());
@@ -195,7 +197,7 @@ rules::Outcome run_rules(Request& r, int app, rules::RequestFacts& f, SockAddr& 
 // (off this loop), the verdict goes into the worker's cache, and the rules go on from that
 // rule. A full verifier queue answers the request 503. Rare: once per credentials and worker.
 awaitable<rules::Outcome> verify_credentials(Request& r, int app, const rules::RequestFacts& f, rules::Outcome out) {
-  const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), r.plan.apps[app].rules.get()};
+  const rules::RuleProgram* programs[2] = {r.c.fe_->rules.get(), r.plan->apps[app].rules.get()};
   auth::CredentialVerifier* verifier = r.c.w_.shared().verifier;
   // Each round settles one basic-auth rule; more rounds than rules would be a bug: refuse.
   for (int round = 0; out.verify && round < 16; ++round) {
@@ -254,7 +256,7 @@ awaitable<bool> redirect_to_https(Request& r, const PlanApp& pa) {
 // The answer of a deny, redirect, return, rate-limit or basic-auth rule, and its log line.
 awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::RequestFacts& f, bool auth_missing) {
   const bool close = !r.may_continue_unread();
-  stats::AppCounters& stats = *r.plan.apps[r.info.app].stats;
+  stats::AppCounters& stats = *r.plan->apps[r.info.app].stats;
   if (rule.kind == config::Rule::Kind::deny) {
     co_await r.d.send_error(rule.status, "denied by a rule", close);
     r.log(rule.status, 0, 0, {}, -1, 0, "rule-deny");
@@ -290,16 +292,65 @@ awaitable<bool> rule_answer(Request& r, const config::Rule& rule, const rules::R
   co_return co_await answer_locally(r, resp, extra);
 }
 
+// Whether the request's backend has a server to send it to: a `server` line or a started
+// catalog instance, not disabled (an unhealthy one still counts: the exchange answers then).
+bool has_started_instance(const Plan& plan, int backend) {
+  for (const auto& s : plan.backends[backend].servers)
+    if (!s.cfg->disabled && s.cfg->weight > 0) return true;
+  return false;
+}
+
+// autostart (scale-to-zero): the app has no started instance. The daemon is asked to start
+// one (its hook runs off this loop, once while a start is pending), and the request waits
+// until a plan of the same config has one: it goes on with that plan. At `autostart-timeout`,
+// at the drain, or when a reload changed the config meanwhile: 503 with Retry-After. Returns
+// the app, or -1 with `no` filled.
+awaitable<int> hold_for_instance(Request& r, int app, Refusal& no) {
+  const config::App& cfg = *r.plan->apps[app].cfg;
+  WorkerContext& w = r.c.w_;
+  if (w.shared().autostart) w.shared().autostart(cfg.name);
+  struct Ended {
+    std::shared_ptr<stats::AppCounters> c;  // the app's, whatever plan the request ends with
+    bool served = false;
+    ~Ended() { c->autostart_wait_end(served); }
+  } ended{r.plan->apps[app].stats};
+  ended.c->autostart_wait_begin();
+  const auto until = SteadyClock::now() + cfg.autostart_timeout;
+  const uint32_t retry_after = 1;
+  for (;;) {
+    const std::shared_ptr<WorkerPlan>& now = w.plan();
+    if (now->plan->config != r.plan->config) {
+      no = {503, "the configuration changed while waiting for an instance of app '" + cfg.name + "'",
+            "autostart-reload", !r.may_continue_unread(), retry_after};
+      co_return -1;
+    }
+    if (now != r.wp && has_started_instance(*now->plan, r.backend) && r.c.refresh_plan()) {
+      r.wp = r.c.wp_;
+      r.plan = r.wp->plan.get();
+      ended.served = true;
+      co_return app;
+    }
+    if (w.draining() || SteadyClock::now() >= until || r.d.abandoned()) break;
+    asio::steady_timer t(w.io());
+    t.expires_at(until);
+    co_await w.plan_waiters().wait(t);  // expiry, or woken by a new plan or the drain
+  }
+  const auto secs = std::chrono::duration_cast<std::chrono::seconds>(cfg.autostart_timeout).count();
+  no = {503, "no instance of app '" + cfg.name + "' started within " + std::to_string(secs) + "s", "autostart-timeout",
+        !r.may_continue_unread(), retry_after};
+  co_return -1;
+}
+
 // budget, when the request has to queue for a unit of its app's concurrency budget (the
 // free-unit case is AppBudget::try_acquire, without suspending). Returns the app, or -1 with
 // `no` filled.
 awaitable<int> queue_for_budget(Request& r, int app, Refusal& no) {
-  const PlanApp& pa = r.plan.apps[app];
-  const config::Backend& be = *r.plan.backends[pa.backend].cfg;
+  const PlanApp& pa = r.plan->apps[app];
+  const config::Backend& be = *r.plan->backends[pa.backend].cfg;
   bool queued = false;
   const auto asked = SteadyClock::now();
   auto granted = co_await pa.budget->acquire(be.timeouts.queue, &queued);
-  count_budget(r.c.w_, r.plan, app, granted, queued, asked);
+  count_budget(r.c.w_, *r.plan, app, granted, queued, asked);
   if (granted == BudgetResult::granted) co_return app;
   const bool full = granted == BudgetResult::queue_full;
   no = {503, full ? "app concurrency limit reached (queue full)" : "app concurrency limit reached (queue timeout)",
@@ -310,7 +361,7 @@ awaitable<int> queue_for_budget(Request& r, int app, Refusal& no) {
 // The exchange failed on the request body (x.body): the answer and the log line.
 awaitable<void> body_failed(Request& r, const Exchange& x, int retries) {
   using E = http::BodyResult::Error;
-  const auto& pb = r.plan.backends[x.backend];
+  const auto& pb = r.plan->backends[x.backend];
   const auto& br = x.body;
   std::string_view srv = x.last >= 0 ? std::string_view(pb.servers[x.last].cfg->name) : std::string_view();
   const double up_ms = ms_since(x.started);
@@ -337,8 +388,8 @@ RoutingHints upstream_head(Request& r, const PlanApp& pa, OwnedHints& hints) {
   const http::RequestHead& req = r.req;
   http::OutboundRequest& head = r.sc.head;  // borrowed scratch: keeps its capacity between requests
   http1::ForwardContext ctx{r.c.client_ip_, r.c.sock_.ssl() ? "https" : "http", r.c.peer_.local_port, r.info.request_id,
-                            r.c.trusted_, r.d.via(), r.plan.config->global.region, r.fe.backhaul};
-  ctx.request_id_alias = r.plan.config->global.request_id_header;
+                            r.c.trusted_, r.d.via(), r.plan->config->global.region, r.fe.backhaul};
+  ctx.request_id_alias = r.plan->config->global.request_id_header;
   if (r.info.trace.on) {
     ctx.traceparent = r.sc.traceparent;
     ctx.keep_tracestate = r.info.trace.tracestate;
@@ -366,7 +417,7 @@ struct Answered {
 // respond, last step: the upstream connection back to the pool when it may serve again, and
 // the log line. Returns whether the downstream connection may go on.
 bool responded(Request& r, Exchange& x, const RelayResult& rr, const ReplayState& rs, const Answered& a) {
-  const PlanBackend& pb = r.plan.backends[x.backend];
+  const PlanBackend& pb = r.plan->backends[x.backend];
   const config::Backend& be = *pb.cfg;
   const config::Server& srv = *pb.servers[x.server].cfg;
   // A connection that started with a PROXY header speaks for one client only: never shared.
@@ -401,7 +452,7 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   }
   Refusal no;
   int app = route(r, no);
-  if (app >= 0 && wants_https(r, r.plan.apps[app])) co_return co_await redirect_to_https(r, r.plan.apps[app]);
+  if (app >= 0 && wants_https(r, r.plan->apps[app])) co_return co_await redirect_to_https(r, r.plan->apps[app]);
   if (app >= 0) {
     rules::RequestFacts facts;
     SockAddr client{};
@@ -409,7 +460,9 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
     if (ruled.verify) ruled = co_await verify_credentials(r, app, facts, ruled);
     if (ruled.answer) co_return co_await rule_answer(r, *ruled.answer, facts, ruled.auth_missing);
   }
-  if (app >= 0 && !r.plan.apps[app].budget->try_acquire()) app = co_await queue_for_budget(r, app, no);
+  if (app >= 0 && r.plan->apps[app].cfg->autostart() && !r.fe.backhaul && !has_started_instance(*r.plan, r.backend))
+    app = co_await hold_for_instance(r, app, no);
+  if (app >= 0 && !r.plan->apps[app].budget->try_acquire()) app = co_await queue_for_budget(r, app, no);
   if (app < 0) {
     co_await d.send_error(no.status, no.reason, no.close, no.retry_after);
     r.log(no.status, 0, 0, {}, -1, 0, no.term);
@@ -418,13 +471,13 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   struct Release {
     AppBudget& b;
     ~Release() { b.release(); }
-  } release{*r.plan.apps[app].budget};
+  } release{*r.plan->apps[app].budget};
   if (d.abandoned()) {  // an HTTP/2 stream reset while it waited for the budget
     r.log(0, 0, 0, {}, -1, 0, "client-abort");
     co_return false;
   }
-  const PlanApp& pa = r.plan.apps[app];
-  d.routed(pa, *r.plan.backends[r.backend].cfg);
+  const PlanApp& pa = r.plan->apps[app];
+  d.routed(pa, *r.plan->backends[r.backend].cfg);
 
   // forward
   OwnedHints hints;
@@ -481,7 +534,7 @@ awaitable<bool> run_request(RequestDownstream& d, http::RequestHead& req, Reques
   }
 
   // respond
-  const config::Backend& be = *r.plan.backends[x.backend].cfg;
+  const config::Backend& be = *r.plan->backends[x.backend].cfg;
   const Answered a{x.resp.keep_alive && x.resp.framing != http::Framing::until_close, x.resp.status, bytes_in, retries,
                    ms_since(x.started)};
   if (r.ruled) rules::apply_response_edits(r.sc.rules, x.resp);

@@ -89,6 +89,10 @@ void AppCounters::sum_into(AppStats& out) const {
   out.rejected += rejected_.get();
   out.rate_limited += rate_limited_.get();
   for (int i = 0; i < kAuthRejections; ++i) out.auth_rejected[i] += auth_rejected_[i].get();
+  const uint64_t begun = autostart_waits_.get(), served = autostart_served_.get(), failed = autostart_failed_.get();
+  out.autostart_held += begun;
+  out.autostart_failed += failed;
+  out.autostart_waiting += static_cast<int>(begun >= served + failed ? begun - served - failed : 0);
 }
 
 FrontendCounters::FrontendCounters(int workers)

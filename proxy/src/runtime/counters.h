@@ -85,6 +85,10 @@ class AppCounters {
   void record_rate_limited() { rate_limited_.add(1); }
   // A request a basic-auth rule refused (401 or 503). Any thread (shared counters, as above).
   void record_auth_rejected(AuthRejection why) { auth_rejected_[static_cast<int>(why)].add(1); }
+  // Scale-to-zero: a request starts / stops waiting for an autostarted instance; `served`:
+  // one came in time. Any thread (shared counters: only requests that found no instance).
+  void autostart_wait_begin() { autostart_waits_.add(1); }
+  void autostart_wait_end(bool served) { (served ? autostart_served_ : autostart_failed_).add(1); }
   // Adds every slot into `out` (requests, duration, bytes, rejected, queue_wait); histograms
   // still need finish_histogram().
   void sum_into(AppStats& out) const;
@@ -97,6 +101,7 @@ class AppCounters {
   SharedCounter rejected_;
   SharedCounter rate_limited_;
   SharedCounter auth_rejected_[kAuthRejections];
+  SharedCounter autostart_waits_, autostart_served_, autostart_failed_;
 };
 
 // Failed TLS handshakes by reason (the index of tls::HandshakeFailure).

@@ -23,11 +23,7 @@ uint64_t WorkerContext::random() {
 
 void WorkerContext::set_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
   catalog_feed_ = std::move(feed);
-  wake_feed_waiters();
-}
-
-void WorkerContext::wake_feed_waiters() {
-  for (asio::steady_timer* t : feed_waiters_) t->cancel();
+  feed_waiters_.wake();
 }
 
 std::unique_ptr<RequestScratch> WorkerContext::take_scratch() {

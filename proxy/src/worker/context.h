@@ -37,6 +37,30 @@ namespace auth {
 class CredentialVerifier;
 }
 
+// The timers of coroutines on one worker waiting for something that worker learns of (a new
+// catalog feed, a new plan): each sets its timer to its deadline and waits through wait();
+// wake() cancels them all, so each wakes early and looks again. Worker thread only.
+class WaitList {
+ public:
+  // Waits on `t` until its expiry or the next wake(). A frame destroyed while it waits
+  // unregisters its timer.
+  asio::awaitable<void> wait(asio::steady_timer& t) {
+    struct Registered {
+      std::unordered_set<asio::steady_timer*>& set;
+      asio::steady_timer* t;
+      ~Registered() { set.erase(t); }
+    } reg{timers_, &t};
+    timers_.insert(&t);
+    co_await t.async_wait(use_nothrow);
+  }
+  void wake() {
+    for (asio::steady_timer* t : timers_) t->cancel();
+  }
+
+ private:
+  std::unordered_set<asio::steady_timer*> timers_;
+};
+
 // Facts shared by all workers of one Engine.
 struct EngineShared {
   std::atomic<size_t> connections{0};  // downstream connections, all workers
@@ -57,6 +81,9 @@ struct EngineShared {
   // empty: none).
   CatalogAck catalog_ack;
   CatalogApplied catalog_applied;
+  // Scale-to-zero's start request (Engine::set_autostart, before the workers start; empty:
+  // requests are not held).
+  AutostartHook autostart;
 };
 
 // A plan plus this worker's balancers for it. Sessions hold a shared_ptr so a request that
@@ -115,10 +142,11 @@ class WorkerContext {
   const std::shared_ptr<const CatalogFeed>& catalog_feed() const { return catalog_feed_; }
   // Replaces it and wakes every long poll waiting on it (mesh/catalog_feed.h).
   void set_catalog_feed(std::shared_ptr<const CatalogFeed> feed);
-  // The timers of waiting long polls: cancelled when the feed changes or the drain begins.
-  void add_feed_waiter(asio::steady_timer* t) { feed_waiters_.insert(t); }
-  void remove_feed_waiter(asio::steady_timer* t) { feed_waiters_.erase(t); }
-  void wake_feed_waiters();
+  // Waiting long polls: woken when the feed changes or the drain begins.
+  WaitList& feed_waiters() { return feed_waiters_; }
+  // Requests waiting for a new plan (an autostarted instance): woken when a plan is installed
+  // or the drain begins.
+  WaitList& plan_waiters() { return plan_waiters_; }
 
   void add_session(SessionHandle* h) { sessions_.insert(h); }
   void remove_session(SessionHandle* h) { sessions_.erase(h); }
@@ -129,7 +157,7 @@ class WorkerContext {
   std::shared_ptr<WorkerPlan> plan_;
   std::unordered_set<SessionHandle*> sessions_;
   std::shared_ptr<const CatalogFeed> catalog_feed_;
-  std::unordered_set<asio::steady_timer*> feed_waiters_;
+  WaitList feed_waiters_, plan_waiters_;
   std::vector<std::unique_ptr<RequestScratch>> scratch_;  // free list
   BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
   http::ReplayBudget replay_budget_;  // before io_: request frames give their bytes back

@@ -964,3 +964,40 @@ TEST_CASE("catalog section", "[configlang][catalog]") {
   auto unused = load(with("catalog\n    user ops\n    password-file /dev/null\n"));
   CHECK(warn_where(unused, "etcd options but no 'etcd URL...'") != "none");
 }
+
+TEST_CASE("scale-to-zero directives", "[configlang][catalog]") {
+  // Line 11 onwards: a catalog backend and an app using it.
+  const std::string pool = "backend live\n    instances catalog\n";
+  auto r = load(with(pool + "app a\n    hosts a.test\n    backend live\n    autostart http://127.0.0.1:9000/hook\n"
+                            "    autostart-timeout 5s\n    autostop 10m keep 2\n"
+                            "app b\n    hosts b.test\n    backend live\n    autostart start-app --fast\n"
+                            "app c\n    hosts c.test\n    backend live\n    autostart ./bin/start\n"));
+  INFO(format(r.diagnostics));
+  REQUIRE(r.ok());
+  const App& a = r.config->apps[r.config->app_index.at("a")];
+  CHECK(a.autostart());
+  CHECK(a.autostart_url == "http://127.0.0.1:9000/hook");
+  CHECK(a.autostart_timeout == std::chrono::seconds(5));
+  CHECK(a.autostop_idle == std::chrono::minutes(10));
+  CHECK(a.autostop_keep == 2);
+  const App& b = r.config->apps[r.config->app_index.at("b")];
+  CHECK(b.autostart_command == std::vector<std::string>{"start-app", "--fast"});  // a bare name: PATH at run time
+  CHECK(b.autostart_timeout == std::chrono::seconds(30));
+  CHECK(b.autostop_idle.count() == 0);
+  const App& c = r.config->apps[r.config->app_index.at("c")];
+  CHECK(c.autostart_command.front() == "./bin/start");  // a path: against the config's directory (t.conf has none)
+
+  auto bad = load(with("backend fixed\n    server s 127.0.0.1:80\n"
+                       "app a\n    hosts a.test\n    backend fixed\n    autostart http://127.0.0.1:9000/hook\n"
+                       "app b\n    hosts b.test\n    backend fixed\n    autostop 10s\n    autostart-timeout 1h\n"
+                       "app c\n    hosts c.test\n    backend fixed\n    autostart http:///x extra\n"
+                       "    autostop 100ms keep\n"));
+  CHECK_FALSE(bad.ok());
+  CHECK(where(bad, "'autostart' in app 'a' needs 'instances catalog' in backend 'fixed'") == "16:5");
+  CHECK(where(bad, "'autostop' needs 'autostart URL|COMMAND' in app 'b'") == "20:5");
+  CHECK(where(bad, "autostart-timeout must be between 1s and 10m") == "21:23");
+  CHECK(where(bad, "a webhook takes no arguments") == "25:25");
+  CHECK(where(bad, "autostop IDLE must be at least 1s") == "26:14");
+  auto tcp = load(with(pool + "app t\n    mode tcp\n    backend live\n    autostart /bin/true\n"));
+  CHECK(find(tcp, "'autostart' applies to http apps") != nullptr);
+}

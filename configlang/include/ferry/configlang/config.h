@@ -279,6 +279,22 @@ struct App {
   // `frontends NAME...`: the only frontends through which the app is reached (indices into
   // Config::frontends); empty: every frontend. The mesh backhaul always reaches it.
   std::vector<int> frontends;
+  // Scale-to-zero (docs/CATALOG.md), http apps whose backend has `instances catalog`.
+  // `autostart URL|COMMAND [ARG...]`: the hook asked to start an instance when a request finds
+  // none started (the request waits up to `autostart-timeout` for one to register as
+  // `started`, else 503 with Retry-After), and to stop idle ones with `autostop`. An http:// or
+  // https:// URL is a webhook (POST, a JSON body); anything else a command (argv; a bare name
+  // is looked up on PATH when run, a path with '/' is resolved against the config file's
+  // directory). Both empty: no autostart.
+  std::string autostart_url;
+  std::vector<std::string> autostart_command;
+  Duration autostart_timeout{std::chrono::seconds(30)};  // `autostart-timeout`; also bounds each hook call
+  // `autostop IDLE [keep N]`: this node asks the hook to stop each of its own instances of the
+  // app idle (nothing in flight, no response) for IDLE, while more than N are started
+  // fleet-wide. 0: never.
+  Duration autostop_idle{0};
+  int autostop_keep = 0;
+  bool autostart() const { return !autostart_url.empty() || !autostart_command.empty(); }
   SourceLoc loc;
 };
 

@@ -66,6 +66,11 @@ using CatalogAck = std::function<void(const std::string& node, uint64_t epoch, u
 // none). Called on worker 0; must not block.
 using CatalogApplied = std::function<uint64_t(const std::string& node, uint64_t epoch)>;
 
+// Scale-to-zero (`autostart`, docs/CATALOG.md): a request for app `app` found no started
+// instance and waits for one. Called on a worker thread for every such request; must not
+// block. The daemon calls the app's hook (once while a start is pending) off the worker.
+using AutostartHook = std::function<void(const std::string& app)>;
+
 // The feed's first line: parsed by the follower (to continue from it) and by the daemon.
 struct FeedHead {
   uint64_t epoch = 0, version = 0, from = 0;

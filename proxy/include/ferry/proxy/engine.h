@@ -142,6 +142,9 @@ class Engine {
   void set_catalog_sink(CatalogSink sink);
   // The acknowledgement hooks (catalog.h). Before the first apply() only, like the sink.
   void set_catalog_acks(CatalogAck ack, CatalogApplied applied);
+  // The autostart hook (catalog.h), before the workers start; empty: requests for an app
+  // without a started instance are not held.
+  void set_autostart(AutostartHook hook);
 
   // Stop accepting on every listener, close idle keep-alive connections, and make active
   // connections close after their current request. Idempotent.

@@ -59,6 +59,10 @@ struct AppStats {
   // password verifier was full ("busy").
   std::array<uint64_t, kAuthRejections> auth_rejected{};
   Histogram queue_wait;        // time waited for a unit by requests that waited
+  // Scale-to-zero (`autostart`): requests that found no started instance and waited for one
+  // (all of them, and those answered 503 because none came in time), and those waiting now.
+  uint64_t autostart_held = 0, autostart_failed = 0;
+  int autostart_waiting = 0;
   std::string backend;         // its backend's name
 };
 
