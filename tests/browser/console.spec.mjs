@@ -8,7 +8,9 @@
 // (its requests chart has data points > 0 and pixels of the 2xx line), drain an instance with
 // its button (the row shows "drained"; when the API reports per-server responses, the drained
 // server's stop growing while the others' grow), enable it again, validate a broken candidate
-// config (the error's line number is listed and that line highlighted). No console errors, no
+// config (the error's line number is listed and that line highlighted), the instances page (the
+// catalog by node and region: states, live figures, health, scale-to-zero; one app's view from
+// its page's link). No console errors, no
 // page errors, no error shown by the console. Prints "CHECK ok|FAIL name: detail",
 // "SCREENSHOT path" and a last "N passed, N failed" line; exits 1 on any failure.
 import { chromium } from 'playwright-core';
@@ -246,6 +248,37 @@ try {
       `summary ${JSON.stringify(summary)}, diagnostics ${JSON.stringify(listText.trim())}, line ${badLine} highlighted: ${highlighted === 1}`);
     await page.locator(`#candidate-L${badLine}`).scrollIntoViewIfNeeded();
     await shot('config-validate');
+  });
+
+  // ---- the live catalog by node and region ------------------------------------------------------
+  // FERRY_CONSOLE_CATALOG="APP/STARTED-ID,APP/STOPPED-ID": instances the test registered.
+  await step('instances view', async () => {
+    const [started, stopped] = (process.env.FERRY_CONSOLE_CATALOG || '').split(',');
+    if (!started || !stopped) throw new Error('FERRY_CONSOLE_CATALOG not given');
+    await page.goto(base + '/#/instances');
+    await page.waitForSelector(`#catalog-instances tr[data-instance="${started}"]`);
+    const row = (id) => page.locator(`#catalog-instances tr[data-instance="${id}"]`);
+    const startedState = await row(started).getAttribute('data-state');
+    const stoppedState = await row(stopped).getAttribute('data-state');
+    const inflight = (await row(started).locator('td.inflight').textContent()).trim();
+    const stoppedInflight = (await row(stopped).locator('td.inflight').textContent()).trim();
+    const group = await page.locator('#catalog-instances h2.group').first().textContent();
+    const health = await page.textContent('#catalog-health');
+    const scale = await page.locator('#catalog-autoscale tr[data-autoscale]').count();
+    // Routed (live figures: a number) vs. stopped (not routed: a dash); grouped under this node.
+    check('instances view', startedState === 'started' && stoppedState === 'stopped' && /^\d/.test(inflight) &&
+      stoppedInflight === '–' && /this node/.test(group) && /embedded/.test(health) && /current/.test(health) && scale === 1,
+    `states ${startedState}/${stoppedState}, in flight ${JSON.stringify(inflight)}/${JSON.stringify(stoppedInflight)}, ` +
+      `group ${JSON.stringify(group)}, health ${JSON.stringify(health)}, autoscale rows ${scale}`);
+    await shot('instances');
+    const app = started.split('/')[0];
+    await page.goto(base + `/#/apps/${encodeURIComponent(app)}`);
+    await page.click('#catalog-link');
+    await page.waitForURL(`**/#/instances/${encodeURIComponent(app)}`);
+    await page.waitForSelector(`#catalog-instances tr[data-instance="${started}"]`);
+    const others = await page.locator('#catalog-instances tr[data-instance]').evaluateAll((rows, only) =>
+      rows.map((r) => r.dataset.instance).filter((id) => !id.startsWith(only + '/')), app);
+    check('instances of one app', others.length === 0, `other apps' rows: ${JSON.stringify(others)}`);
   });
 
   // ---- nothing went wrong on the way -----------------------------------------------------------

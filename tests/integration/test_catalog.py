@@ -179,6 +179,8 @@ def check_lag(t):
     assert got == [("syd", "base", False)], got
     peers = {p["node"]: p for p in v["catalog"]["peers"]}
     assert peers["syd"]["instances"] == 1 and peers["syd"]["stale"] is False, peers
+    c = v["catalog"]  # the same lag, summarised for the console
+    assert c["lag_changes"] == int(m.group(1)) and 0 < c["lag_p50_ms"] <= c["lag_p99_ms"], c
 
 
 def check_restart(t):

@@ -79,6 +79,17 @@ def _admin_user_line():
     return "admin-user %s %s" % (USER, hash_password(PASSWORD))
 
 
+def _api_headers(port, user_line):
+    """Headers for a JSON API call: with users configured, a bearer token from POST /api/v1/login."""
+    hdrs = {"Content-Type": "application/json"}
+    if user_line:
+        r = request(port, "/api/v1/login", method="POST", host="127.0.0.1:%d" % port, headers=hdrs,
+                    body=json.dumps({"user": USER, "password": PASSWORD}).encode())
+        assert r.status == 200, r
+        hdrs["Authorization"] = "Bearer " + r.json()["token"]
+    return hdrs
+
+
 class Traffic:
     """Requests to each host in turn on keep-alive connections from one thread until close()."""
 
@@ -199,6 +210,10 @@ def test_console_in_chromium():
     cfg += backend_section("blog", [("b1", bes["blog1"].port), ("b2", bes["blog2"].port)], "balance roundrobin")
     cfg += section("app shop", "hosts shop.test", "backend shop")
     cfg += section("app blog", "hosts blog.test", "backend blog")
+    # The live catalog: one started and one stopped instance (the instances page), and a
+    # scale-to-zero hook (its row; never called: an instance is started).
+    cfg += section("backend live", "instances catalog")
+    cfg += section("app live", "hosts live.test", "backend live", "autostart true")
     # Slow requests (shop1 answers in 30 ms) are listed on the app page, linked to their traces
     # (every one sampled; the collector's port refuses: the export fails, counted).
     trace_url = "http://127.0.0.1:9/trace/%{trace-id}"
@@ -207,12 +222,19 @@ def test_console_in_chromium():
     f = Ferry(cfg)
     assert f.admin_port, "no 'admin listening' line in ferryd's log"
 
-    traffic = Traffic(f.port("web"), ["shop.test", "shop.test", "blog.test"])
+    hdrs = _api_headers(f.admin_port, user_line)
+    for iid, state in (("l1", "started"), ("l2", "stopped")):
+        r = request(f.admin_port, "/api/v1/instances", method="POST", host="127.0.0.1:%d" % f.admin_port, headers=hdrs,
+                    body=json.dumps({"app": "live", "id": iid, "address": "127.0.0.1:%d" % bes["blog2"].port,
+                                     "state": state}).encode())
+        assert r.status == 200, r
+    traffic = Traffic(f.port("web"), ["shop.test", "shop.test", "blog.test", "live.test"])
     wait_until(lambda: traffic.sent >= 20, timeout=10, what="traffic flowing")
     assert traffic.failed == 0, "requests failed before the browser started: %d of %d" % (traffic.failed, traffic.sent)
 
     env = dict(os.environ, FERRY_CONSOLE_URL="http://127.0.0.1:%d" % f.admin_port, FERRY_CONSOLE_APP="shop",
-               FERRY_ARTIFACTS=artifacts, FERRY_CHROMIUM=CHROMIUM, FERRY_CONSOLE_TRACE_URL=trace_url)
+               FERRY_ARTIFACTS=artifacts, FERRY_CHROMIUM=CHROMIUM, FERRY_CONSOLE_TRACE_URL=trace_url,
+               FERRY_CONSOLE_CATALOG="live/l1,live/l2")
     if user_line:
         env.update(FERRY_CONSOLE_USER=USER, FERRY_CONSOLE_PASSWORD=PASSWORD)
     t0 = time.monotonic()
@@ -230,7 +252,8 @@ def test_console_in_chromium():
     failed = re.findall(r"^CHECK FAIL (.+)$", out, re.M)
     assert p.returncode == 0 and not failed, "browser checks failed (exit %d): %s" % (
         p.returncode, "; ".join(f[:200] for f in failed) or out[-500:])
-    for name in ("login", "chart drawn", "slow request linked", "drain", "enable", "validate", "no console errors",
+    for name in ("login", "chart drawn", "slow request linked", "drain", "enable", "validate", "instances view",
+                 "instances of one app", "no console errors",
                  "no page errors"):
         assert re.search(r"^CHECK ok %s\b" % re.escape(name), out, re.M), "check %r did not run" % name
     if user_line:  # every action is logged with its user (docs/API.md)

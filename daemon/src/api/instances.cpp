@@ -7,6 +7,7 @@
 
 #include "api/http_util.h"
 #include "api/routes.h"
+#include "api/shape.h"
 #include "ferry/util/json.h"
 #include "catalog/catalog.h"
 #include "catalog/instance_json.h"
@@ -17,7 +18,21 @@ namespace {
 
 using catalog::Record;
 
-void write_record(util::JsonWriter& w, const Record& r, const std::string& self) {
+// Where this node routes an instance: its backend's live figures (in flight, latency,
+// responses, health), when the instance is in the plan.
+struct Routed {
+  const config::Config* cfg = nullptr;
+  const api::StatsIndex* stats = nullptr;
+  const proxy::ServerStats* find(const Record& r) const {
+    if (!cfg || !stats) return nullptr;
+    auto it = cfg->app_index.find(r.inst.app);
+    if (it == cfg->app_index.end()) return nullptr;
+    const int b = cfg->apps[it->second].backend;
+    return b < 0 ? nullptr : stats->server(cfg->backends[b].name, r.inst.id);
+  }
+};
+
+void write_record(util::JsonWriter& w, const Record& r, const std::string& self, const Routed& routed = {}) {
   const proxy::Instance& in = r.inst;
   w.begin_object()
       .field("app", in.app)
@@ -32,7 +47,19 @@ void write_record(util::JsonWriter& w, const Record& r, const std::string& self)
   w.key("metadata").begin_object();
   for (const auto& [k, v] : r.metadata) w.field(k, v);
   w.end_object();
-  w.field("version", r.version).field("changed_ms", r.changed_ms).field("local", in.node == self).end_object();
+  w.field("version", r.version).field("changed_ms", r.changed_ms).field("local", in.node == self);
+  // Live figures when this node routes to it (a started instance of an app it serves).
+  if (const proxy::ServerStats* s = routed.find(r)) {
+    w.key("live")
+        .begin_object()
+        .field("inflight", s->inflight)
+        .field("remote_inflight", s->remote_inflight)
+        .field("ewma_latency_ms", s->ewma_latency_us / 1000.0)
+        .field("responses", s->responses)
+        .field("healthy", s->healthy)
+        .end_object();
+  }
+  w.end_object();
 }
 
 void send_record(Poco::Net::HTTPServerResponse& resp, const char* key, const Record& r, const std::string& self) {
@@ -66,6 +93,9 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                      w.begin_object().field("node", v.node);
                      w.key("catalog").begin_object().field("backend", v.backend).field("epoch", v.epoch).field(
                          "version", v.version);
+                     w.field("lag_changes", v.lag.count)
+                         .field("lag_p50_ms", api::quantile_ms(v.lag, 0.5))
+                         .field("lag_p99_ms", api::quantile_ms(v.lag, 0.99));
                      if (v.backend == "etcd")
                        w.field("stale", v.stale).field("error", v.error).field("endpoint", v.endpoint).field(
                            "last_sync_age_ms", v.last_sync_age_ms);
@@ -105,8 +135,12 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                            .field("stop_failures", a.stop_failures)
                            .end_object();
                      w.end_array();
+                     const proxy::EngineStats stats = ctx.engine->stats();
+                     const api::StatsIndex index(stats);
+                     const auto cfg = ctx.status->get().config;
+                     const Routed routed{cfg.get(), &index};
                      w.key("instances").begin_array();
-                     for (const auto& r : v.records) write_record(w, r, v.node);
+                     for (const auto& r : v.records) write_record(w, r, v.node, routed);
                      w.end_array().end_object();
                      api::send_json(resp, 200, w.str());
                    });

@@ -460,6 +460,7 @@ View Catalog::view(const std::string* app) const {
   }
   v.epoch = epoch_;
   v.version = version_;
+  v.lag = lag_;
   v.peers = peer_views_locked();
   for (const auto& [key, r] : local_) {
     if (app && key.first != *app) continue;

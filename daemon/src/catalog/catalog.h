@@ -68,6 +68,7 @@ struct View {
   std::vector<AckView> acks;    // one per mesh peer (embedded back end)
   std::vector<Record> records;  // inst.node set; this node's first
   std::vector<AutoscaleView> autoscale;  // apps with `autostart` (scale-to-zero)
+  proxy::Histogram lag;  // as in Metrics: change at its source -> applied here, since start
 };
 
 struct Metrics {

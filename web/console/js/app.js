@@ -12,6 +12,7 @@ import * as appDetail from './pages/app.js';
 import * as frontends from './pages/frontends.js';
 import * as certificates from './pages/certificates.js';
 import * as mesh from './pages/mesh.js';
+import * as catalog from './pages/catalog.js';
 import * as config from './pages/config.js';
 
 // What GET /api/v1/me said: user, auth ("session" | "token" | "none"); null before it answered.
@@ -25,6 +26,8 @@ const routes = [
   [/^#\/apps\/([^/]+)$/, appDetail, 'apps'],
   [/^#\/frontends$/, frontends, 'frontends'],
   [/^#\/certificates$/, certificates, 'certificates'],
+  [/^#\/instances$/, catalog, 'instances'],
+  [/^#\/instances\/([^/]+)$/, catalog, 'instances'],
   [/^#\/mesh$/, mesh, 'mesh'],
   [/^#\/config$/, config, 'config'],
 ];
