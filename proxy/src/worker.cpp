@@ -193,6 +193,18 @@ void Worker::rotate_ticket_keys(SteadyClock::time_point now) {
   if (!tickets->rotate()) log(config::LogLevel::warning, "TLS session ticket key rotation failed (random generator)");
 }
 
+void Worker::close_unreachable_backhauls() {
+  std::unordered_map<const PeerState*, bool> seen;
+  for (const auto& peer : plan_->plan->peers) {
+    const bool down = !peer->reachable.load(std::memory_order_relaxed);
+    auto it = peer_down_.find(peer.get());
+    const bool was = it != peer_down_.end() && it->second;
+    if (down && !was && id_ != 0) h2_upstreams_.close_all(peer->backhaul.get());
+    seen.emplace(peer.get(), down);
+  }
+  peer_down_ = std::move(seen);  // peers a reload dropped are forgotten
+}
+
 awaitable<void> Worker::tick_loop() {
   asio::steady_timer t(io_);
   for (;;) {
@@ -202,6 +214,7 @@ awaitable<void> Worker::tick_loop() {
     access_log_.flush();
     spans_.flush(shared_.spans);
     pool_.sweep();
+    if (plan_) close_unreachable_backhauls();
     h2_upstreams_.sweep();
     if (id_ == 0) rotate_ticket_keys(SteadyClock::now());
   }

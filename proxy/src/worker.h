@@ -42,7 +42,13 @@ class Worker : public WorkerContext {
   awaitable<void> tick_loop();
   // Worker 0 only: a new session ticket key every kTicketKeyLifetime (tls/ticket_keys.h).
   void rotate_ticket_keys(SteadyClock::time_point now);
+  // Closes this worker's backhaul connections to each mesh peer that became unreachable
+  // since the last tick (worker 0's prober does it for worker 0): streams waiting on a dead
+  // node fail now, and their idempotent requests are retried elsewhere, instead of waiting
+  // for `timeout server`.
+  void close_unreachable_backhauls();
   SteadyClock::time_point tickets_rotated_ = SteadyClock::now();
+  std::unordered_map<const PeerState*, bool> peer_down_;  // as seen at the last tick
   void dispatch(tcp::socket sock, const std::string& key);
   // After a new plan: revokes backhaul sessions whose source it no longer trusts.
   void revoke_untrusted_backhaul();

@@ -54,14 +54,24 @@ class MeshTopology:
     take part (the edge peers with those)."""
 
     def __init__(self, latency=None, maxconn=0, ping_interval="200ms", peer_timeout="1s",
-                 workers=("dfw", "syd"), catalog=False, etcd=False):
+                 workers=("dfw", "syd"), catalog=False, etcd=False, fleet=False):
         """catalog: the `web` app's instances come from the live catalog only (no `server`
         lines on any node; `instances catalog`), registered by the test through a worker's API.
         etcd: the catalog's etcd back end, on a 3-member etcd cluster (one member per node, on
-        the underlay, port 2379) started here before the ferryds."""
+        the underlay, port 2379) started here before the ferryds.
+        fleet (with catalog): every node, the edge too, hosts instances: an `instances-dir`
+        per node (self.instances_dir[node]), a backend `yyz-1` in the edge's namespace, an app
+        `churn` on the same backend as `web` (its instances serve web's requests), and the
+        access log in JSON."""
         M.require(extra=("ping", "etcd") if etcd else ("ping",))
         self.catalog = catalog
         self.etcd = etcd
+        self.fleet = fleet
+        self.instances_dir = {}
+        if fleet:
+            for n in ["yyz"] + list(workers):
+                self.instances_dir[n] = os.path.join(tmpdir(), "instances-" + n)
+                os.makedirs(self.instances_dir[n])
         self.latency = dict(latency or {})
         self.maxconn = maxconn
         self.ping_interval = ping_interval
@@ -105,6 +115,9 @@ class MeshTopology:
                 if w == "dfw":
                     self.ws = WsEchoBackend("ws-1")
                     self.echo = TcpEchoBackend("echo-1")
+        if fleet:
+            with in_netns(self.ns["yyz"]):
+                self.backends["yyz-1"] = HttpBackend("yyz-1")
         self.ferry = {}
         self.ferry["yyz"] = Ferry(self.edge_config(), name="yyz", netns=self.ns["yyz"])
         self.edge = self.ferry["yyz"]
@@ -146,14 +159,20 @@ class MeshTopology:
 
     # -- configs ------------------------------------------------------------------------------
 
-    def _catalog(self):
-        if not self.etcd:
-            return ""
-        return section("catalog", "etcd %s" % " ".join(self.etcd_urls()), "prefix /ferry-test/catalog/",
-                       "lease-ttl 2s")
+    def _catalog(self, node):
+        lines = []
+        if self.etcd:
+            lines += ["etcd %s" % " ".join(self.etcd_urls()), "prefix /ferry-test/catalog/", "lease-ttl 2s"]
+        if node in self.instances_dir:
+            lines.append("instances-dir %s" % self.instances_dir[node])
+        text = section("catalog", *lines) if lines else ""
+        if self.fleet:  # app churn: its instances join web-pool (and serve web's requests)
+            text += section("app churn", "backend web-pool")
+        return text
 
     def _global(self, node):
-        return base_config(global_extra=["region %s" % NODES[node][2], "access-log stderr"]).replace(
+        log = "access-log stderr json" if self.fleet else "access-log stderr"
+        return base_config(global_extra=["region %s" % NODES[node][2], log]).replace(
             "node         it-node", "node         %s" % node).replace(
             os.path.join(tmpdir(), "state"), os.path.join(tmpdir(), "state-" + node))
 
@@ -180,7 +199,7 @@ class MeshTopology:
         return section("mesh", *lines)
 
     def worker_config(self, w):
-        text = self._global(w) + self._mesh(w, ["yyz"]) + self._catalog()
+        text = self._global(w) + self._mesh(w, ["yyz"]) + self._catalog(w)
         web = [(n, b.port) for n, b in self.backends.items() if n.startswith(w + "-")]
         if self.catalog:
             text += section("backend web-pool", "instances catalog")
@@ -197,7 +216,7 @@ class MeshTopology:
     def edge_config(self, workers=None):
         """The edge's config; `workers`: the peers it has (default: all of the topology's)."""
         workers = self.workers if workers is None else list(workers)
-        text = self._global("yyz") + self._mesh("yyz", workers, self.latency) + self._catalog()
+        text = self._global("yyz") + self._mesh("yyz", workers, self.latency) + self._catalog("yyz")
         text += section("anycast", "address %s/32 shared" % ANYCAST)
         text += section("frontend web", "bind %s:%d" % (ANYCAST, HTTP_PORT), "default-app web")
         mc = (" maxconn %d" % self.maxconn) if self.maxconn else ""

@@ -93,6 +93,7 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                      w.begin_object().field("node", v.node);
                      w.key("catalog").begin_object().field("backend", v.backend).field("epoch", v.epoch).field(
                          "version", v.version);
+                     w.field("pending", v.pending);
                      w.field("lag_changes", v.lag.count)
                          .field("lag_p50_ms", api::quantile_ms(v.lag, 0.5))
                          .field("lag_p99_ms", api::quantile_ms(v.lag, 0.99));

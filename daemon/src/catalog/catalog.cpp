@@ -425,12 +425,14 @@ void Catalog::run() {
     }
     if (!dirty_) continue;
     dirty_ = false;
+    publishing_ = true;
     std::vector<proxy::Instance> instances = merged_locked();
     std::vector<std::tuple<std::string, uint64_t, uint64_t>> applied;
     for (const auto& [node, p] : peers_) applied.emplace_back(node, p.applied_epoch, p.applied_version);
     lock.unlock();
     engine_.set_instances(std::move(instances));
     lock.lock();
+    publishing_ = false;
     for (const auto& [node, epoch, version] : applied)
       if (auto it = peers_.find(node); it != peers_.end()) {
         it->second.routed_epoch = epoch;
@@ -460,6 +462,7 @@ View Catalog::view(const std::string* app) const {
   }
   v.epoch = epoch_;
   v.version = version_;
+  v.pending = dirty_ || publishing_;
   v.lag = lag_;
   v.peers = peer_views_locked();
   for (const auto& [key, r] : local_) {

@@ -69,6 +69,9 @@ struct View {
   std::vector<Record> records;  // inst.node set; this node's first
   std::vector<AutoscaleView> autoscale;  // apps with `autostart` (scale-to-zero)
   proxy::Histogram lag;  // as in Metrics: change at its source -> applied here, since start
+  // Changes the catalog holds (these records) that the engine does not route with yet (the
+  // catalog thread is about to build, or is building, the plan with them).
+  bool pending = false;
 };
 
 struct Metrics {
@@ -178,6 +181,7 @@ class Catalog final : public EtcdSink {
   std::deque<Answer> inbox_;  // answers from on_feed, applied by the thread
   proxy::Histogram lag_;
   bool dirty_ = false, stop_ = false;
+  bool publishing_ = false;  // run() is handing instances to the engine (mu_ released)
   std::thread thread_;
   // The etcd back end, when configured: owned here, replaced by apply_backend() (main thread).
   // `etcd_` itself is read under mu_ (change_locked); etcd_cfg_ only on the main thread.
