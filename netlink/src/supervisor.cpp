@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "ferry/netlink/wg_uapi.h"
+#include "ferry/util/spawn.h"
 
 extern char** environ;
 
@@ -28,11 +29,6 @@ constexpr milliseconds kBackoffMax{60000};
 constexpr milliseconds kStableUptime{60000};  // uptime after which the back-off resets
 constexpr milliseconds kPollSlice{100};
 
-std::string describe_exit(int status) {
-  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
-  return "stopped";
-}
 
 }  // namespace
 
@@ -46,39 +42,16 @@ std::string Supervisor::name() const {
 
 Status Supervisor::spawn() {
   if (opt_.command.empty()) return Status::error(EINVAL, "userspace WireGuard: no program configured");
-  std::vector<std::string> args = opt_.command;
-  args.push_back("-f");
-  args.push_back(opt_.interface);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  std::vector<std::string> env_store;
+  util::SpawnOptions so;
+  so.argv = opt_.command;
+  so.argv.push_back("-f");
+  so.argv.push_back(opt_.interface);
   for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=", 45) != 0) env_store.emplace_back(*e);
-  env_store.emplace_back("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1");
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // no listening socket leaks into the child
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    if (std::strncmp(*e, "WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=", 45) != 0) so.env.emplace_back(*e);
+  so.env.emplace_back("WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1");
+  so.own_process_group = true;
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const int rc = util::spawn(so, pid);
   if (rc != 0) return Status::error(rc, "start " + name() + ": " + std::strerror(rc));
   pid_ = pid;
   started_ = Clock::now();
@@ -93,7 +66,7 @@ Status Supervisor::wait_ready() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      return Status::error(ECHILD, "start " + name() + ": " + describe_exit(status) + " before it was ready");
+      return Status::error(ECHILD, "start " + name() + ": " + util::describe_exit(status) + " before it was ready");
     }
     WgDeviceStatus st;
     last = probe.get(st);
@@ -138,7 +111,7 @@ Status Supervisor::poll() {
     auto uptime = std::chrono::duration_cast<milliseconds>(Clock::now() - started_);
     backoff_ = uptime >= kStableUptime ? kBackoffMin : std::min(kBackoffMax, std::max(kBackoffMin, backoff_ * 2));
     next_try_ = Clock::now() + backoff_;
-    return Status::error(ECHILD, name() + " " + describe_exit(status) + ", restarting in " +
+    return Status::error(ECHILD, name() + " " + util::describe_exit(status) + ", restarting in " +
                                      std::to_string(backoff_.count()) + " ms");
   }
   if (opt_.command.empty() || Clock::now() < next_try_) return Status::success(false);

@@ -203,9 +203,9 @@ def test_command_hooks():
 
     r, _ = get(f, host="broken.test")
     assert r.status == 503
-    wait_until(lambda: autoscale(f, "broken")["last_error"] == "start: exit status 3", timeout=3,
+    wait_until(lambda: autoscale(f, "broken")["last_error"] == "start: exited with status 3", timeout=3,
                what="the failure in the API")
-    f.wait_log(r"autostart: app broken: the start hook failed: exit status 3")
+    f.wait_log(r"autostart: app broken: the start hook failed: exited with status 3")
 
     r, took = get(f, host="files.test")
     assert r.status == 200 and r.json()["name"] == "files", (r.status, r.body[:100])

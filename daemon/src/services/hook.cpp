@@ -8,9 +8,7 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/Net/StreamSocket.h>
 #include <Poco/URI.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <cctype>
@@ -18,6 +16,7 @@
 #include <thread>
 
 #include "ferry/util/json.h"
+#include "ferry/util/spawn.h"
 #include "services/tls_client.h"
 
 extern char** environ;
@@ -80,11 +79,6 @@ std::string post(const HookCall& call) {
   }
 }
 
-std::string describe_exit(int status) {
-  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
-  if (WIFSIGNALED(status)) return std::string("killed by signal ") + strsignal(WTERMSIG(status));
-  return "stopped";
-}
 
 std::string env_name(const std::string& key) {
   std::string out = "FERRY_";
@@ -94,41 +88,20 @@ std::string env_name(const std::string& key) {
 
 std::string run_command(const HookCall& call, const std::atomic<bool>* cancel) {
   if (call.command.empty()) return "no command";
-  std::vector<std::string> args = call.command;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env_store;
+  util::SpawnOptions so;
+  so.argv = call.command;
+  so.search_path = true;  // a bare name, as execvp and systemd find it
   for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "FERRY_", 6) != 0) env_store.emplace_back(*e);  // ours only
-  for (const auto& [k, v] : call.fields) env_store.push_back(env_name(k) + "=" + v);
-  std::vector<char*> envp;
-  for (auto& e : env_store) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // no listening socket leaks into the child
-  sigset_t empty, defaults;
-  sigemptyset(&empty);
-  sigemptyset(&defaults);
-  for (int s : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) sigaddset(&defaults, s);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    if (std::strncmp(*e, "FERRY_", 6) != 0) so.env.emplace_back(*e);  // ours only
+  for (const auto& [k, v] : call.fields) so.env.push_back(env_name(k) + "=" + v);
   pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
+  const int rc = util::spawn(so, pid);
   if (rc != 0) return "run " + call.command[0] + ": " + std::strerror(rc);
   const auto deadline = Clock::now() + call.timeout;
   for (;;) {
     int status = 0;
     const pid_t got = ::waitpid(pid, &status, WNOHANG);
-    if (got == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string() : describe_exit(status);
+    if (got == pid) return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? std::string() : util::describe_exit(status);
     if (got < 0) return std::string("wait: ") + std::strerror(errno);
     const bool cancelled = cancel && cancel->load();
     if (cancelled || Clock::now() >= deadline) {

@@ -24,7 +24,7 @@ struct HookCall {
 };
 
 // Calls it. Success: a webhook answered 2xx, a command exited 0; returns "". Else the reason
-// ("connect 127.0.0.1:9000: Connection refused", "HTTP 500", "exit status 3", "timed out after
+// ("connect 127.0.0.1:9000: Connection refused", "HTTP 500", "exited with status 3", "timed out after
 // 30s", ...). A command still running at the timeout, or when `*cancel` becomes true, is
 // killed (SIGKILL; it may leave processes of its own running, as it means to when it starts
 // an instance).
