@@ -1,8 +1,7 @@
 #include "instance_spec.h"
 
-#include <charconv>
-
 #include "ferry/util/json.h"
+#include "ferry/util/number.h"
 
 namespace ferryctl {
 namespace {
@@ -10,8 +9,7 @@ namespace {
 // An integer in [lo, hi] from the whole of `s`.
 std::optional<int> integer(const std::string& s, int lo, int hi) {
   int v = 0;
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < lo || v > hi) return std::nullopt;
+  if (!ferry::util::parse_whole(s, v) || v < lo || v > hi) return std::nullopt;
   return v;
 }
 

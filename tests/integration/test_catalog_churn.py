@@ -43,6 +43,7 @@ import urllib.request
 from ferrykit.suite import figure, main, wait_until
 from mesh_topology import ANYCAST, HTTP_PORT, MeshTopology
 from meshnet import in_netns
+from test_catalog import served_by
 
 SANITIZED = bool(os.environ.get("FERRY_SANITIZE"))
 INSTANCES = int(os.environ.get("FERRY_CHURN_INSTANCES", 1000 if SANITIZED else 3000))
@@ -253,11 +254,6 @@ def check_churn(t):
     assert len(churn.gone) >= 0.8 * len(churn.removed), (len(churn.gone), len(churn.removed))
     assert not late, late[:5]
     return churn
-
-
-def served_by(t):
-    r = t.request("/", timeout=5)
-    return r.json()["name"] if r.status == 200 else r.status
 
 
 def check_failover(t, churn):

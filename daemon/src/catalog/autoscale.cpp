@@ -4,20 +4,13 @@
 #include <set>
 
 #include "catalog/catalog.h"
+#include "catalog/clock.h"
 #include "services/logging.h"
 
 namespace ferry::daemon::catalog {
 
 namespace {
 
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 int64_t ms_of(config::Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 
 constexpr int64_t kRetryAfterFailureMs = 1000;  // a failed start call: the next request may call again after
@@ -26,11 +19,6 @@ constexpr auto kTick = std::chrono::seconds(1);  // idle checks
 const config::App* find_app(const config::Config& cfg, const std::string& name) {
   auto it = cfg.app_index.find(name);
   return it == cfg.app_index.end() ? nullptr : &cfg.apps[it->second];
-}
-
-std::string format_address(const config::Address& a) {
-  return a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
-                                                : a.host + ":" + std::to_string(a.port);
 }
 
 }  // namespace
@@ -174,7 +162,7 @@ void Autoscaler::stop_instance(const std::string& app, const std::string& id, co
 }
 
 // Thread, without mu_: reads the engine's counters and the catalog.
-void Autoscaler::check_idle(const config::Config& cfg) {
+void Autoscaler::check_idle(const config::Config& cfg, std::map<std::string, int> started) {
   std::map<std::string, const config::App*> apps;  // with autostop
   for (const config::App& a : cfg.apps)
     if (a.autostart() && a.autostop_idle.count() > 0 && a.backend >= 0) apps[a.name] = &a;
@@ -186,7 +174,6 @@ void Autoscaler::check_idle(const config::Config& cfg) {
   std::map<std::pair<std::string, std::string>, const proxy::ServerStats*> servers;  // (backend, name)
   for (const auto& s : stats.servers)
     if (s.catalog && s.node.empty()) servers[{s.backend, s.name}] = &s;
-  std::map<std::string, int> started = catalog_.started_by_app();
   const int64_t now = steady_ms();
   std::set<std::pair<std::string, std::string>> seen;
   for (const Record& r : catalog_.local_records()) {
@@ -214,7 +201,7 @@ void Autoscaler::check_idle(const config::Config& cfg) {
     --left;
     idle_.erase(it);
     seen.erase(key);
-    stop_instance(r.inst.app, r.inst.id, format_address(r.inst.addr), cfg_app);
+    stop_instance(r.inst.app, r.inst.id, r.inst.addr.to_string(), cfg_app);
   }
   for (auto it = idle_.begin(); it != idle_.end();) it = seen.contains(it->first) ? std::next(it) : idle_.erase(it);
 }
@@ -246,7 +233,7 @@ void Autoscaler::run() {
       it = calls_.erase(it);
     }
     const std::map<std::string, int> started = catalog_.started_by_app();
-    check_idle(*cfg);
+    check_idle(*cfg, started);
     lock.lock();
     for (auto& [app, s] : apps_)
       if (!s.calling && started.contains(app) && started.at(app) > 0) s.quiet_until_ms = 0;

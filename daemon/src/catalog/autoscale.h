@@ -84,7 +84,8 @@ class Autoscaler {
   // Starts the hook call on its own thread; `done(error)` runs on that thread when it ends.
   void launch(HookCall call, std::function<void(const std::string& error)> done);
   void start_call(const std::string& app, const config::App& cfg);
-  void check_idle(const config::Config& cfg);
+  // `started`: catalog_.started_by_app() of this tick (the keep count; decremented as it stops).
+  void check_idle(const config::Config& cfg, std::map<std::string, int> started);
   void stop_instance(const std::string& app, const std::string& id, const std::string& address, const config::App& cfg);
   HookCall hook_for(const config::App& cfg, const std::string& action) const;
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <tuple>
 
+#include "catalog/clock.h"
 #include "store/open.h"
 
 namespace ferry::daemon::catalog {
@@ -15,13 +16,6 @@ namespace {
 
 constexpr size_t kRecentChanges = 4096;  // deltas reach back this far; older readers get a full snapshot
 
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void observe(proxy::Histogram& h, double seconds) {
   if (seconds < 0) seconds = 0;

@@ -1,11 +1,10 @@
 #include "catalog/etcd_wire.h"
 
-#include <charconv>
-
 #include "acme/json.h"
 #include "catalog/record.h"
 #include "ferry/util/base64.h"
 #include "ferry/util/json.h"
+#include "ferry/util/number.h"
 
 namespace ferry::daemon::catalog::etcd {
 
@@ -31,8 +30,7 @@ bool int_of(const JsonValue* v, int64_t& out) {
   if (const std::string* s = v->as_string()) t = *s;
   else if (const JsonValue::Number* n = v->as_number()) t = n->text;
   else return false;
-  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-  return ec == std::errc() && end == t.data() + t.size();
+  return util::parse_whole(t, out);
 }
 
 bool parse(std::string_view body, JsonValue& out, std::string& error) {

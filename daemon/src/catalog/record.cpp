@@ -3,7 +3,8 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
-#include <charconv>
+
+#include "ferry/util/number.h"
 
 namespace ferry::daemon::catalog {
 
@@ -54,13 +55,6 @@ bool decode_value(std::string_view in, std::string& out) {
     }
   }
   return true;
-}
-
-template <class T>
-bool parse_int(std::string_view s, T& v) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 std::vector<std::string_view> fields(std::string_view line) {
@@ -117,7 +111,7 @@ bool parse_address(std::string_view s, config::Address& out) {
     if (host.find(':') != std::string_view::npos) return false;  // IPv6 needs brackets
   }
   unsigned p = 0;
-  if (!parse_int(port, p) || p == 0 || p > 65535) return false;
+  if (!util::parse_whole(port, p) || p == 0 || p > 65535) return false;
   const std::string h(host);
   unsigned char buf[16];
   const bool v6 = h.find(':') != std::string::npos;
@@ -173,8 +167,8 @@ bool decode(std::string_view line, Record& out, bool& removal, std::string& erro
   }
   removal = f[0] == "r";
   if (removal) {
-    if (f.size() != 5 || !valid_name(f[1]) || !valid_name(f[2]) || !parse_int(f[3], out.version) ||
-        !parse_int(f[4], out.changed_ms)) {
+    if (f.size() != 5 || !valid_name(f[1]) || !valid_name(f[2]) || !util::parse_whole(f[3], out.version) ||
+        !util::parse_whole(f[4], out.changed_ms)) {
       error = "malformed removal";
       return false;
     }
@@ -189,9 +183,9 @@ bool decode(std::string_view line, Record& out, bool& removal, std::string& erro
   proxy::Instance& in = out.inst;
   in.app = f[1];
   in.id = f[2];
-  if (!parse_address(f[3], in.addr) || !parse_state(f[4], in.state) || !parse_int(f[6], in.weight) ||
-      !parse_int(f[7], in.soft) || !parse_int(f[8], in.hard) || !parse_int(f[9], out.version) ||
-      !parse_int(f[10], out.changed_ms)) {
+  if (!parse_address(f[3], in.addr) || !parse_state(f[4], in.state) || !util::parse_whole(f[6], in.weight) ||
+      !util::parse_whole(f[7], in.soft) || !util::parse_whole(f[8], in.hard) || !util::parse_whole(f[9], out.version) ||
+      !util::parse_whole(f[10], out.changed_ms)) {
     error = "malformed field";
     return false;
   }

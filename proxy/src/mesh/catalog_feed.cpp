@@ -1,12 +1,12 @@
 #include "mesh/catalog_feed.h"
 
-#include <charconv>
 #include <map>
 
 #include "log/log.h"
 #include "mesh/fetch.h"
 #include "net/cidr.h"
 #include "worker/context.h"
+#include "ferry/util/number.h"
 
 namespace ferry::proxy {
 
@@ -21,12 +21,6 @@ std::string head_line(uint64_t epoch, uint64_t version, std::string_view kind) {
   s += kind;
   s += '\n';
   return s;
-}
-
-bool parse_u64(std::string_view s, uint64_t& v) {
-  if (s.empty()) return false;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size();
 }
 
 // The value of `name` in the query of `target` ("" when absent).
@@ -59,10 +53,10 @@ bool parse_feed_head(std::string_view body, FeedHead& head, std::string_view& re
     line = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
   }
   if (!line.empty() || n < 5 || f[0] != "ferry-catalog" || f[1] != "1") return false;
-  if (!parse_u64(f[2], head.epoch) || !parse_u64(f[3], head.version)) return false;
+  if (!util::parse_whole(f[2], head.epoch) || !util::parse_whole(f[3], head.version)) return false;
   if (f[4] == "full" && n == 5) head.kind = FeedHead::Kind::full;
   else if (f[4] == "same" && n == 5) head.kind = FeedHead::Kind::same;
-  else if (f[4] == "delta" && n == 6 && parse_u64(f[5], head.from) && head.from < head.version) head.kind = FeedHead::Kind::delta;
+  else if (f[4] == "delta" && n == 6 && util::parse_whole(f[5], head.from) && head.from < head.version) head.kind = FeedHead::Kind::delta;
   else return false;
   return true;
 }
@@ -93,7 +87,7 @@ std::string feed_answer(const CatalogFeed* feed, uint64_t epoch, uint64_t since,
 awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view target, const SockAddr& from) {
   uint64_t epoch = 0, since = 0, wait_ms = 0;
   // Missing or malformed values read as 0: a full answer at once.
-  if (!parse_u64(query_value(target, "epoch"), epoch) || !parse_u64(query_value(target, "since"), since)) epoch = since = 0;
+  if (!util::parse_whole(query_value(target, "epoch"), epoch) || !util::parse_whole(query_value(target, "since"), since)) epoch = since = 0;
   if (const CatalogAck& ack = w.shared().catalog_ack; ack && epoch != 0) {
     auto wp = w.plan();
     if (wp && wp->plan->config->mesh)
@@ -103,7 +97,7 @@ awaitable<std::string> serve_catalog_poll(WorkerContext& w, std::string_view tar
           break;
         }
   }
-  if (!parse_u64(query_value(target, "wait"), wait_ms)) wait_ms = 0;
+  if (!util::parse_whole(query_value(target, "wait"), wait_ms)) wait_ms = 0;
   wait_ms = std::min<uint64_t>(wait_ms, kMaxCatalogWaitMs);
   const auto until = SteadyClock::now() + std::chrono::milliseconds(wait_ms);
   for (;;) {

@@ -1,8 +1,9 @@
 #include "mesh/load_report.h"
 
 #include <algorithm>
-#include <charconv>
 #include <vector>
+
+#include "ferry/util/number.h"
 
 namespace ferry::proxy {
 
@@ -50,11 +51,6 @@ std::string_view next_field(std::string_view& line) {
   return f;
 }
 
-bool to_int(std::string_view s, int& v) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return ec == std::errc() && p == s.data() + s.size();
-}
-
 }  // namespace
 
 std::vector<OursBefore> ours_before_report(const Plan& plan, int peer) {
@@ -84,7 +80,7 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report, const
     report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
     std::string_view app = next_field(line), inst = next_field(line);
     int inflight = 0, queue = 0, healthy = 0;
-    if (!to_int(next_field(line), inflight) || !to_int(next_field(line), queue) || !to_int(next_field(line), healthy))
+    if (!util::parse_whole(next_field(line), inflight) || !util::parse_whole(next_field(line), queue) || !util::parse_whole(next_field(line), healthy))
       continue;
     int backend = -1;
     if (app.starts_with("@")) {
