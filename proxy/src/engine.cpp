@@ -59,6 +59,9 @@ struct Engine::Impl {
   // Publishes a plan for the current config with the current dynamic certificates and no
   // listener changes. False with `error` when the TLS plan cannot be built.
   bool republish(std::string& error);
+  // Builds the live config's plan with `tls` and the current instances, remembers it and
+  // installs it on every worker, without listener changes. Under `control`.
+  std::shared_ptr<const Plan> publish(const TlsPlan& tls);
   uint64_t generation = 0;
   bool started = false, draining = false, stopped = false;
   std::atomic<int> nworkers{0};  // fixed by the first apply(); for stats() (any thread)
@@ -219,10 +222,15 @@ bool Engine::Impl::republish(std::string& error) {
   TlsPlan tls_plan;
   if (!build_tls_plan(*live, dynamic, tls_plan, error)) return false;  // reads no file
   last_tls = tls_plan;
-  auto plan = build_plan(live->config, ++generation, registry, std::move(tls_plan), tickets, instances.get());
+  publish(last_tls);
+  return true;
+}
+
+std::shared_ptr<const Plan> Engine::Impl::publish(const TlsPlan& tls) {
+  auto plan = build_plan(live->config, ++generation, registry, tls, tickets, instances.get());
   remember(plan);
   for (auto& w : workers) w->install(plan, {}, {});
-  return true;
+  return plan;
 }
 
 void Engine::set_instances(std::vector<Instance> instances) {
@@ -230,9 +238,7 @@ void Engine::set_instances(std::vector<Instance> instances) {
   std::lock_guard lock(m.control);
   m.instances = std::make_shared<const std::vector<Instance>>(std::move(instances));
   if (!m.live || !m.started || m.stopped || m.draining) return;  // the next apply() uses them
-  auto plan = build_plan(m.live->config, ++m.generation, m.registry, m.last_tls, m.tickets, m.instances.get());
-  m.remember(plan);
-  for (auto& w : m.workers) w->install(plan, {}, {});
+  auto plan = m.publish(m.last_tls);
   m.health->update(health_targets(*plan));
 }
 
