@@ -7,8 +7,8 @@ test_churn_and_failover:
             each ferryd's resident memory before and after;
   churn     FERRY_CHURN_SECONDS (default 30) of FERRY_CHURN_RATE (default 100) changes/s through
             the nodes' admin APIs (instances of app `churn`, which shares web's backend, added
-            and removed in turn on all three nodes) while client threads send GETs through the
-            edge. Asserted: 0 failed requests; no request routed (its final attempt, as the
+            and removed in turn on all three nodes, a driver thread per node) while client
+            threads send GETs through the edge. Asserted: 0 failed requests; no request routed (its final attempt, as the
             edge's access log names it) to a removed instance after the edge had applied the
             removal (a poller records when each one left the edge's catalog); the edge ends
             with exactly the instances the nodes hold. Reported: the CPU seconds each ferryd
@@ -137,8 +137,10 @@ def bulk_load(t):
 
 
 class Churn:
-    """Adds and removes instances of app `churn` at RATE changes/s, round-robin over the nodes;
-    each node keeps up to 20 of them. A poller records when each removed one left the edge."""
+    """Adds and removes instances of app `churn` at RATE changes/s in all, RATE/3 per node, each
+    node from a driver thread of its own (one serial client would make the rate hang on one
+    API round trip at a time); each node keeps up to 20 of them. A poller records when each
+    removed one left the edge."""
 
     def __init__(self, t):
         self.t = t
@@ -147,32 +149,34 @@ class Churn:
         self.gone = {}     # id -> time.time() first seen absent at the edge (after its removal)
         self.changes = 0
         self.errors = []
-        self.serial = 0
+        self.lock = threading.Lock()
         self.stop = threading.Event()
 
-    def run(self):
-        period = 1.0 / RATE
+    def run(self, node):
+        period = len(NODES) / RATE
         next_at = time.monotonic()
-        k = 0
+        q = self.live[node]
+        k = serial = 0
+        port = self.t.backends[BACKEND_OF[node]].port
         while not self.stop.is_set():
-            node = NODES[k % len(NODES)]
             k += 1
-            q = self.live[node]
-            if len(q) < 20 or (k // len(NODES)) % 2 == 0:
-                self.serial += 1
-                ident = "c%s%d" % (node, self.serial)
-                body = {"app": "churn", "id": ident, "address": "127.0.0.1:%d" % self.t.backends[BACKEND_OF[node]].port}
+            removing = len(q) >= 20 and k % 2 == 1
+            if not removing:
+                serial += 1
+                ident = "c%s%d" % (node, serial)
+                body = {"app": "churn", "id": ident, "address": "127.0.0.1:%d" % port}
                 st, j = self.t.admin_call(node, "POST", "/api/v1/instances", body)
                 if st == 200:
                     q.append(ident)
             else:
                 ident = q.popleft()
                 st, j = self.t.admin_call(node, "DELETE", "/api/v1/instances/churn/%s" % ident)
-                if st == 200:
+            with self.lock:
+                if st == 200 and removing:
                     self.removed[ident] = time.time()
-            if st != 200:
-                self.errors.append((node, st, j))
-            self.changes += 1
+                if st != 200:
+                    self.errors.append((node, st, j))
+                self.changes += 1
             next_at += period
             delay = next_at - time.monotonic()
             if delay > 0:
@@ -188,7 +192,9 @@ class Churn:
             if v["catalog"]["pending"]:  # listed changes not routed with yet: not applied
                 continue
             at_edge = {i["id"] for i in v["instances"]}
-            for ident in list(self.removed):
+            with self.lock:
+                removed = list(self.removed)
+            for ident in removed:
                 if ident not in at_edge and ident not in self.gone:
                     self.gone[ident] = now
             time.sleep(0.05)  # each poll costs the edge a stats snapshot of every server
@@ -218,7 +224,8 @@ def check_churn(t):
     cpu0 = {n: proc_stats(t.ferry[n].proc.pid)[1] for n in NODES}
     load = Load(t)
     churn = Churn(t)
-    workers = [threading.Thread(target=churn.run, daemon=True), threading.Thread(target=churn.poll, daemon=True)]
+    workers = [threading.Thread(target=churn.run, args=(n,), daemon=True) for n in NODES]
+    workers.append(threading.Thread(target=churn.poll, daemon=True))
     t0 = time.monotonic()
     for w in workers:
         w.start()
