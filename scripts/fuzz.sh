@@ -90,6 +90,17 @@ for t in "${targets[@]}"; do
     clang++ "${flags[@]}" "$out/obj/tests/fuzz/${t}_fuzz.o" "${objs[@]}" "${libs[@]}" -o "$out/${t}_fuzz"
   fi
   [ "$secs" = "0" ] && continue  # build only
+  # Every reproducer of a fixed finding first (tests/fuzz/findings/TARGET-*): a regression fails
+  # here, named, whatever the random run below happens to reach.
+  found=("$top/tests/fuzz/findings/$t"-*)
+  if [ -e "${found[0]}" ]; then
+    if ! "$out/${t}_fuzz" "${found[@]}" >"$out/$t.findings.log" 2>&1; then
+      echo "!! $t: a fixed finding fails again (log: $out/$t.findings.log)"
+      grep -h 'Running: ' "$out/$t.findings.log" | tail -n 1 || true
+      grep -m1 -h -e 'invariant failed' -e 'ERROR: ' -e 'runtime error' "$out/$t.findings.log" || true
+      failed=1
+    fi
+  fi
   corpus="$out/corpus-$t"; mkdir -p "$corpus"
   dict=(); [ -f "$top/tests/fuzz/$t.dict" ] && dict=(-dict="$top/tests/fuzz/$t.dict")
   log="$out/$t.log"

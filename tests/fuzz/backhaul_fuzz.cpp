@@ -147,8 +147,8 @@ std::string_view first_header(const std::vector<http::Header>& hs, std::string_v
 // L: load reports. Parameters: digits = our in-flight count on edge servers w1, w2, l1; 's' =
 // a snapshot (ours_before_report) taken before, then one more request started on w1.
 
-// The documented format, implemented independently: "<app> <instance> <in-flight> <queue>
-// <healthy>" (single spaces or more), ints in int range, trailing fields ignored.
+// The documented format, implemented independently: "<app|@backend> <instance> <in-flight>
+// <queue> <healthy>" (single spaces or more), ints in int range, trailing fields ignored.
 bool model_line(std::string_view line, std::string& app, std::string& inst, long long v[3]) {
   std::vector<std::string_view> tok;
   size_t i = 0;
@@ -218,7 +218,9 @@ void run_load_report(std::string_view params, std::string_view report) {
     rest.remove_prefix(e == std::string_view::npos ? rest.size() : e + 1);
     std::string app, inst;
     long long v[3];
-    if (!model_line(line, app, inst, v) || app != "web") continue;
+    // An instance is named under its app, or under "@backend" (a worker reports a backend no
+    // app of its own uses that way; the edge takes it for whichever backend has that name).
+    if (!model_line(line, app, inst, v) || (app != "web" && app != "@b")) continue;
     for (int k = 0; k < 2; ++k)
       if (inst == pb.servers[k].cfg->name) want[k] = {true, v[0], v[1], v[2]}, ++lines;
   }
