@@ -15,6 +15,7 @@ namespace ferry::daemon::catalog {
 namespace {
 
 constexpr size_t kRecentChanges = 4096;  // deltas reach back this far; older readers get a full snapshot
+constexpr int64_t kMaxPublishPause = 200;  // ms: the pacing never delays a change by more (docs/CATALOG.md)
 
 
 void observe(proxy::Histogram& h, double seconds) {
@@ -418,15 +419,22 @@ void Catalog::run() {
       ++it;
     }
     if (!dirty_) continue;
+    if (const int64_t wait = next_publish_ms_ - steady_ms(); wait > 0) {
+      cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_; });
+      continue;  // what came meanwhile is applied, then published together
+    }
     dirty_ = false;
     publishing_ = true;
     std::vector<proxy::Instance> instances = merged_locked();
     std::vector<std::tuple<std::string, uint64_t, uint64_t>> applied;
     for (const auto& [node, p] : peers_) applied.emplace_back(node, p.applied_epoch, p.applied_version);
     lock.unlock();
+    const int64_t began = steady_ms();
     engine_.set_instances(std::move(instances));
+    const int64_t took = steady_ms() - began;
     lock.lock();
     publishing_ = false;
+    next_publish_ms_ = began + took + std::min<int64_t>(3 * took, kMaxPublishPause);
     for (const auto& [node, epoch, version] : applied)
       if (auto it = peers_.find(node); it != peers_.end()) {
         it->second.routed_epoch = epoch;

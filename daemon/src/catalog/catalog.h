@@ -182,6 +182,10 @@ class Catalog final : public EtcdSink {
   proxy::Histogram lag_;
   bool dirty_ = false, stop_ = false;
   bool publishing_ = false;  // run() is handing instances to the engine (mu_ released)
+  // Pacing: run() hands instances to the engine again no sooner than this (steady ms). Each
+  // hand-over rebuilds the plan, O(all servers); waiting 3x the last one's duration after it
+  // keeps that work under a quarter of a core however fast changes come, and batches them.
+  int64_t next_publish_ms_ = 0;
   std::thread thread_;
   // The etcd back end, when configured: owned here, replaced by apply_backend() (main thread).
   // `etcd_` itself is read under mu_ (change_locked); etcd_cfg_ only on the main thread.

@@ -1,6 +1,6 @@
 #include "mesh/load_report.h"
 
-#include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include "ferry/util/number.h"
@@ -70,9 +70,24 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report, const
   if (!first.starts_with("ferry-load 1") || (first.size() > 12 && first[12] != ' ' && first[12] != '\r')) return -1;
   report.remove_prefix(nl == std::string_view::npos ? report.size() : nl + 1);
   const config::Config& cfg = *plan.config;
-  // This peer's servers that the report does not list (renamed, moved, not configured there)
-  // cannot be served by it: unhealthy until a report lists them.
-  std::vector<const ServerRef*> listed;
+  // This peer's servers, indexed by name, and the snapshot by state: one pass each, so a
+  // report costs O(lines + servers) on the worker that applies it, also with thousands of
+  // catalog instances in one backend.
+  struct Mine {
+    int backend;
+    const ServerRef* server;
+    bool listed = false;
+  };
+  std::vector<Mine> mine;
+  for (size_t b = 0; b < plan.backends.size(); ++b)
+    for (const ServerRef& s : plan.backends[b].servers)
+      if (s.cfg->peer == peer) mine.push_back({static_cast<int>(b), &s});
+  std::unordered_multimap<std::string_view, size_t> by_name;
+  by_name.reserve(mine.size());
+  for (size_t i = 0; i < mine.size(); ++i) by_name.emplace(mine[i].server->cfg->name, i);
+  std::unordered_map<const ServerState*, const OursBefore*> snapshot;
+  snapshot.reserve(before.size());
+  for (const OursBefore& b : before) snapshot.emplace(b.state, &b);
   int updated = 0;
   while (!report.empty()) {
     nl = report.find('\n');
@@ -90,25 +105,25 @@ int apply_load_report(const Plan& plan, int peer, std::string_view report, const
       backend = plan.apps[it->second].backend;
     }
     if (backend < 0) continue;
-    const PlanBackend& pb = plan.backends[backend];
-    for (const ServerRef& s : pb.servers) {
-      if (s.cfg->peer != peer || s.cfg->name != inst) continue;
+    for (auto [it, last] = by_name.equal_range(inst); it != last; ++it) {
+      Mine& m = mine[it->second];
+      if (m.backend != backend) continue;
+      ServerState& st = *m.server->state;
       // The report counts our own requests too: keep only the other edges' share.
-      int64_t ours = s.state->inflight.load(std::memory_order_relaxed);
-      for (const OursBefore& b : before)
-        if (b.state == s.state)
-          ours = b.inflight + static_cast<int64_t>(s.state->started.load(std::memory_order_relaxed) - b.started);
-      s.state->remote_inflight.store(inflight > ours ? static_cast<int>(inflight - ours) : 0, std::memory_order_relaxed);
-      s.state->remote_queue.store(queue, std::memory_order_relaxed);
-      s.state->remote_healthy.store(healthy != 0, std::memory_order_relaxed);
-      listed.push_back(&s);
+      int64_t ours = st.inflight.load(std::memory_order_relaxed);
+      if (auto b = snapshot.find(&st); b != snapshot.end())
+        ours = b->second->inflight + static_cast<int64_t>(st.started.load(std::memory_order_relaxed) - b->second->started);
+      st.remote_inflight.store(inflight > ours ? static_cast<int>(inflight - ours) : 0, std::memory_order_relaxed);
+      st.remote_queue.store(queue, std::memory_order_relaxed);
+      st.remote_healthy.store(healthy != 0, std::memory_order_relaxed);
+      m.listed = true;
       ++updated;
     }
   }
-  for (const PlanBackend& pb : plan.backends)
-    for (const ServerRef& s : pb.servers)
-      if (s.cfg->peer == peer && std::find(listed.begin(), listed.end(), &s) == listed.end())
-        s.state->remote_healthy.store(false, std::memory_order_relaxed);
+  // This peer's servers that the report does not list (renamed, moved, not configured there)
+  // cannot be served by it: unhealthy until a report lists them.
+  for (const Mine& m : mine)
+    if (!m.listed) m.server->state->remote_healthy.store(false, std::memory_order_relaxed);
   return updated;
 }
 

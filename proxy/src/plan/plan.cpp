@@ -10,12 +10,12 @@ std::string listener_key(const config::Frontend& fe, size_t bind_index) {
 }
 
 std::shared_ptr<ServerState> RuntimeRegistry::server(const std::string& backend, const config::Server& s) {
-  std::string key = backend + "/" + s.name + "@" + s.addr.to_string();
-  auto it = servers_.find(key);
-  std::shared_ptr<ServerState> st = it != servers_.end() ? it->second : std::make_shared<ServerState>();
-  st->drained.store(drained_.count({backend, s.name}) > 0, std::memory_order_relaxed);
-  servers_used_[key] = st;
-  return st;
+  auto [it, added] = servers_.try_emplace(backend + "/" + s.name + "@" + s.addr.to_string());
+  if (added) it->second.state = std::make_shared<ServerState>();
+  it->second.build = build_;
+  const bool drained = !drained_.empty() && drained_.count({backend, s.name}) > 0;
+  it->second.state->drained.store(drained, std::memory_order_relaxed);
+  return it->second.state;
 }
 
 std::shared_ptr<AppBudget> RuntimeRegistry::budget(const std::string& app) {
@@ -61,12 +61,12 @@ std::shared_ptr<rules::RateLimiter> RuntimeRegistry::limiter(const std::string& 
 void RuntimeRegistry::retain_only_used() {
   limiters_ = std::move(limiters_used_);
   limiters_used_.clear();
-  servers_ = std::move(servers_used_);
+  std::erase_if(servers_, [this](const auto& e) { return e.second.build != build_; });
+  ++build_;
   budgets_ = std::move(budgets_used_);
   app_stats_ = std::move(app_stats_used_);
   fe_stats_ = std::move(fe_stats_used_);
   peers_ = std::move(peers_used_);
-  servers_used_.clear();
   budgets_used_.clear();
   app_stats_used_.clear();
   fe_stats_used_.clear();

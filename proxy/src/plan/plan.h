@@ -128,7 +128,14 @@ class RuntimeRegistry {
 
  private:
   int workers_ = 1;
-  std::map<std::string, std::shared_ptr<ServerState>> servers_, servers_used_;
+  // Servers by "backend/name@address", marked with the build that last used them (thousands
+  // with a catalog: kept in place between builds rather than copied into a new map).
+  struct ServerEntry {
+    std::shared_ptr<ServerState> state;
+    uint64_t build = 0;
+  };
+  std::unordered_map<std::string, ServerEntry> servers_;
+  uint64_t build_ = 0;
   std::map<std::string, std::shared_ptr<AppBudget>> budgets_, budgets_used_;
   std::map<std::string, std::shared_ptr<stats::AppCounters>> app_stats_, app_stats_used_;
   std::map<std::string, std::shared_ptr<stats::FrontendCounters>> fe_stats_, fe_stats_used_;
