@@ -63,8 +63,9 @@ InstanceRecord hosted_here(Client& c, const std::string& app, const std::string&
   throw ApiError{"no instance " + app + "/" + id + " on this node"};
 }
 
-// --wait: until every mesh peer of this node routes with `version` of its catalog (the peers'
-// acknowledgements under catalog.acks), or `timeout_s`. 0 when all confirmed, else 1 naming
+// --wait: until every mesh peer of this node (with etcd: every other node holding a lease)
+// routes with `version` of its catalog (their acknowledgements under catalog.acks), or
+// `timeout_s`. 0 when all confirmed, else 1 naming
 // those that did not (an unreachable peer takes the change when it returns).
 int wait_for_peers(Client& c, const std::string& app, long long version, int timeout_s) {
   const auto t0 = std::chrono::steady_clock::now();
@@ -73,11 +74,7 @@ int wait_for_peers(Client& c, const std::string& app, long long version, int tim
     auto top = call(c, "GET", kInstances + "?app=" + seg(app)).extract<Poco::JSON::Object::Ptr>();
     auto cat = top ? top->getObject("catalog") : nullptr;
     if (!cat) throw ApiError{"the admin API's answer has no \"catalog\" object"};
-    if (str(cat, "backend") == "etcd") {
-      std::cerr << "ferryctl: --wait: the etcd back end has no acknowledgements from the edges; the change is "
-                   "committed on this node and written to etcd by its catalog\n";
-      return 1;
-    }
+    const bool etcd = str(cat, "backend") == "etcd";
     std::vector<std::string> waiting, unreachable;
     size_t confirmed = 0;
     if (auto acks = cat->getArray("acks"))
@@ -90,7 +87,7 @@ int wait_for_peers(Client& c, const std::string& app, long long version, int tim
     const bool late = std::chrono::steady_clock::now() >= deadline;
     if (waiting.empty() || late) {
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-      std::cout << "confirmed by " << confirmed << " mesh peer" << (confirmed == 1 ? "" : "s") << " in "
+      std::cout << "confirmed by " << confirmed << (etcd ? " node" : " mesh peer") << (confirmed == 1 ? "" : "s") << " in "
                 << human_age_ms(ms.count()) << "\n";
       auto list = [](const std::vector<std::string>& v) {
         std::string s;

@@ -126,13 +126,14 @@ def check_ferryctl(t):
     t.ferry["syd"].wait_log(r"admin action user=\S* action=instance-remove app=web id=ctl-1 version=\d+ result=ok")
 
 
-def check_wait(t):
-    """ferryctl instance ... --wait on dfw returns once the edge (dfw's one mesh peer) routes
-    with the change: the very next request through the edge sees it, every time."""
+def check_wait(t, confirmed="confirmed by 1 mesh peer", acked=("yyz",)):
+    """ferryctl instance ... --wait on dfw returns once the edge (embedded: dfw's one mesh peer;
+    etcd: every other node with a lease) routes with the change: the very next request through
+    the edge sees it, every time."""
     port = t.backends["dfw-1"].port
     for k in range(5):
         rc, out, err = ferryctl(t, "dfw", "instance", "add", "web", "w-%d" % k, "127.0.0.1:%d" % port, "--wait")
-        assert rc == 0 and "confirmed by 1 mesh peer" in out, (rc, out, err)
+        assert rc == 0 and confirmed in out, (rc, out, err)
         assert served_by(t) == "dfw-1", "the edge does not route to w-%d after --wait returned" % k
         rc, out, err = ferryctl(t, "dfw", "instance", "stop", "web", "w-%d" % k, "--wait", "--timeout", "5")
         assert rc == 0, (rc, out, err)
@@ -140,7 +141,9 @@ def check_wait(t):
         rc, out, err = ferryctl(t, "dfw", "instance", "remove", "web", "w-%d" % k, "--wait")
         assert rc == 0, (rc, out, err)
     acks = {a["node"]: a for a in t.admin("dfw", "/api/v1/instances")["catalog"]["acks"]}
-    assert acks["yyz"]["reachable"] is True and acks["yyz"]["version"] > 0, acks
+    assert sorted(acks) == sorted(acked), acks
+    for node in acked:
+        assert acks[node]["reachable"] is True and acks[node]["version"] > 0, acks
 
 
 def check_propagation(t, label="catalog", goal=1.0):

@@ -11,6 +11,9 @@ test_catalog_etcd runs, on one topology:
                dfw, time until the edge routes to it; remove, time until the edge no longer
                lists it; nothing reaches a removed instance after that. p50/p99 printed; the
                issue's goal p99 < 250 ms is asserted;
+  wait         ferryctl instance add/stop/remove --wait on dfw (test_catalog.check_wait):
+               confirmed by both other nodes' acknowledgement keys, and the next request
+               through the edge sees the change, every time;
   outage       every etcd member killed: the edge marks its picture stale (API and
                ferry_catalog_stale) and keeps routing to syd's instance; an instance added on
                dfw meanwhile is stored there; etcd restarted (same data): the picture is
@@ -28,7 +31,7 @@ import urllib.request
 from ferrykit.suite import figure, main, wait_until
 from mesh_topology import MeshTopology
 from meshnet import in_netns
-from test_catalog import add, check_kill, check_propagation as propagation, served_by, until_served
+from test_catalog import add, check_kill, check_propagation as propagation, check_wait, served_by, until_served
 
 
 def metrics(t, node):
@@ -92,6 +95,8 @@ def test_catalog_etcd():
            "%.1f" % (time.monotonic() - t0), "s")
     check_backend(t)
     check_propagation(t)
+    # --wait: every other node acknowledges through its @applied key (yyz and syd hold leases).
+    check_wait(t, confirmed="confirmed by 2 nodes", acked=("yyz", "syd"))
     check_outage(t)
     check_kill(t, label="catalog etcd", expiry="lease-ttl 2s", bound=4.0, timeout=10)
 

@@ -175,6 +175,9 @@ void Catalog::apply_backend(const config::Config& cfg) {
     etcd_stale_ = want;  // until the first range
     etcd_error_.clear();
     etcd_last_sync_ms_ = 0;
+    etcd_seen_ = 0;
+    etcd_acks_.clear();
+    ++etcd_generation_;
     dirty_ = true;
   }
   old.reset();  // joins its threads (they may be calling into the catalog: mu_ is not held)
@@ -275,7 +278,7 @@ Catalog::Result Catalog::change_locked(Record rec, bool removal, Record& out, st
   if (etcd_) {
     std::optional<std::string> line;
     if (!removal) line = encode(rec), line->pop_back();
-    etcd_->changed(rec.inst.app, rec.inst.id, std::move(line));
+    etcd_->changed(rec.inst.app, rec.inst.id, std::move(line), version_);
   }
   if (removal) local_.erase(key);
   else local_[key] = std::move(rec);
@@ -418,13 +421,19 @@ void Catalog::run() {
       }
       ++it;
     }
-    if (!dirty_) continue;
+    if (!dirty_) {
+      // Nothing to build: every instance event seen so far is routed with (etcd's --wait).
+      if (etcd_ && !publishing_) etcd_->applied(etcd_seen_);
+      continue;
+    }
     if (const int64_t wait = next_publish_ms_ - steady_ms(); wait > 0) {
       cv_.wait_for(lock, std::chrono::milliseconds(wait), [this] { return stop_; });
       continue;  // what came meanwhile is applied, then published together
     }
     dirty_ = false;
     publishing_ = true;
+    const int64_t seen = etcd_seen_;
+    const uint64_t generation = etcd_generation_;
     std::vector<proxy::Instance> instances = merged_locked();
     std::vector<std::tuple<std::string, uint64_t, uint64_t>> applied;
     for (const auto& [node, p] : peers_) applied.emplace_back(node, p.applied_epoch, p.applied_version);
@@ -435,6 +444,7 @@ void Catalog::run() {
     lock.lock();
     publishing_ = false;
     next_publish_ms_ = began + took + std::min<int64_t>(3 * took, kMaxPublishPause);
+    if (etcd_ && generation == etcd_generation_) etcd_->applied(seen);
     for (const auto& [node, epoch, version] : applied)
       if (auto it = peers_.find(node); it != peers_.end()) {
         it->second.routed_epoch = epoch;
@@ -449,10 +459,16 @@ View Catalog::view(const std::string* app) const {
   for (auto& a : autoscale_->view())
     if (!app || a.app == *app) v.autoscale.push_back(std::move(a));
   std::lock_guard lock(mu_);
-  for (const auto& m : mesh) {
-    auto it = acks_.find(m.name);
-    const bool current = it != acks_.end() && it->second.epoch == epoch_;
-    v.acks.push_back(AckView{m.name, m.reachable, current ? it->second.since : 0});
+  if (etcd_) {
+    // Every node with an acknowledgement key (a live lease): our newest version written at or
+    // before the revision it routes with.
+    for (const auto& [node, revision] : etcd_acks_) v.acks.push_back(AckView{node, true, etcd_->version_at(revision)});
+  } else {
+    for (const auto& m : mesh) {
+      auto it = acks_.find(m.name);
+      const bool current = it != acks_.end() && it->second.epoch == epoch_;
+      v.acks.push_back(AckView{m.name, m.reachable, current ? it->second.since : 0});
+    }
   }
   v.node = cfg_ ? cfg_->global.node : std::string();
   v.backend = etcd_ ? "etcd" : "embedded";
@@ -547,8 +563,10 @@ bool decode_entry(const std::string& node, std::string_view line, Record& r) {
 
 }  // namespace
 
-void Catalog::etcd_snapshot(std::vector<Entry> entries) {
+void Catalog::etcd_snapshot(std::vector<Entry> entries, std::map<std::string, int64_t> acks, int64_t revision) {
   std::lock_guard lock(mu_);
+  etcd_seen_ = std::max(etcd_seen_, revision);
+  etcd_acks_ = std::move(acks);
   std::map<std::string, Peer> fresh;
   const int64_t now = steady_ms();
   for (const Entry& e : entries) {
@@ -572,8 +590,10 @@ void Catalog::etcd_snapshot(std::vector<Entry> entries) {
 }
 
 void Catalog::etcd_event(const std::string& node, const std::string& app, const std::string& id,
-                         std::optional<std::string> line) {
+                         std::optional<std::string> line, int64_t revision) {
   std::lock_guard lock(mu_);
+  etcd_seen_ = std::max(etcd_seen_, revision);
+  dirty_ = true;  // even a refused value: the next pass acknowledges its revision
   Peer& p = peers_[node];
   p.stale = etcd_stale_;
   p.last_sync_ms = etcd_last_sync_ms_ = steady_ms();
@@ -595,6 +615,12 @@ void Catalog::etcd_event(const std::string& node, const std::string& app, const 
   cv_.notify_all();
 }
 
+void Catalog::etcd_ack(const std::string& node, int64_t revision) {
+  std::lock_guard lock(mu_);
+  if (revision > 0) etcd_acks_[node] = revision;
+  else etcd_acks_.erase(node);
+}
+
 void Catalog::etcd_health(bool stale, const std::string& error) {
   std::lock_guard lock(mu_);
   etcd_stale_ = stale;
@@ -602,8 +628,9 @@ void Catalog::etcd_health(bool stale, const std::string& error) {
   for (auto& [node, p] : peers_) p.stale = stale;
 }
 
-std::vector<std::pair<std::string, std::string>> Catalog::etcd_local() {
+std::vector<std::pair<std::string, std::string>> Catalog::etcd_local(uint64_t& version) {
   std::lock_guard lock(mu_);
+  version = version_;
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(local_.size());
   for (const auto& [key, r] : local_) {

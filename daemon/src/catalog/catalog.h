@@ -49,10 +49,12 @@ struct PeerView {
   uint64_t sync_errors = 0;       // failed fetches and refused answers
 };
 
-// How far a mesh peer has applied this node's feed (its follower's last poll).
+// How far another node routes with this node's instances: with the embedded back end a mesh
+// peer (its follower's last poll of our feed), with etcd every node holding a lease (its
+// acknowledged revision, as our version).
 struct AckView {
   std::string node;
-  bool reachable = false;  // the mesh prober's verdict
+  bool reachable = false;  // the mesh prober's verdict; with etcd always true (a live lease)
   uint64_t version = 0;    // this node's version the peer routes with; 0: none at this epoch
 };
 
@@ -65,7 +67,7 @@ struct View {
   int64_t last_sync_age_ms = -1;  // etcd: since the last range or event; -1: none
   uint64_t epoch = 0, version = 0;
   std::vector<PeerView> peers;
-  std::vector<AckView> acks;    // one per mesh peer (embedded back end)
+  std::vector<AckView> acks;    // one per mesh peer (embedded), per other live node (etcd)
   std::vector<Record> records;  // inst.node set; this node's first
   std::vector<AutoscaleView> autoscale;  // apps with `autostart` (scale-to-zero)
   proxy::Histogram lag;  // as in Metrics: change at its source -> applied here, since start
@@ -127,11 +129,12 @@ class Catalog final : public EtcdSink {
   uint64_t routed_version(const std::string& node, uint64_t epoch) const;
 
   // EtcdSink (the EtcdSync threads), with `catalog etcd`.
-  void etcd_snapshot(std::vector<Entry> entries) override;
+  void etcd_snapshot(std::vector<Entry> entries, std::map<std::string, int64_t> acks, int64_t revision) override;
   void etcd_event(const std::string& node, const std::string& app, const std::string& id,
-                  std::optional<std::string> line) override;
+                  std::optional<std::string> line, int64_t revision) override;
+  void etcd_ack(const std::string& node, int64_t revision) override;
   void etcd_health(bool stale, const std::string& error) override;
-  std::vector<std::pair<std::string, std::string>> etcd_local() override;
+  std::vector<std::pair<std::string, std::string>> etcd_local(uint64_t& version) override;
 
  private:
   struct Peer {
@@ -198,6 +201,12 @@ class Catalog final : public EtcdSink {
   bool etcd_stale_ = false;
   std::string etcd_error_;
   int64_t etcd_last_sync_ms_ = 0;  // steady ms of the last range or event
+  // The etcd revision up to which the other nodes' instance events are applied here (the next
+  // plan routes with them), and the other nodes' acknowledged revisions (their @applied keys).
+  // Both belong to one etcd: apply_backend() clears them and bumps etcd_generation_.
+  int64_t etcd_seen_ = 0;
+  std::map<std::string, int64_t> etcd_acks_;
+  uint64_t etcd_generation_ = 0;
 };
 
 }  // namespace ferry::daemon::catalog

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "catalog/etcd_wire.h"
+#include "ferry/util/number.h"
 #include "services/logging.h"
 
 namespace ferry::daemon::catalog {
@@ -12,6 +13,7 @@ namespace ferry::daemon::catalog {
 namespace {
 
 constexpr size_t kMaxTxnOps = 128;  // etcd's default --max-txn-ops
+constexpr size_t kWrittenKept = 4096;  // (version, revision) pairs for version_at
 constexpr std::chrono::milliseconds kQuietWatch{60'000};  // then resumed from the last revision
 constexpr std::chrono::milliseconds kMinBackoff{200}, kMaxBackoff{2'000};
 
@@ -53,12 +55,39 @@ void EtcdSync::stop() {
   if (watcher_thread_.joinable()) watcher_thread_.join();
 }
 
-void EtcdSync::changed(const std::string& app, const std::string& id, std::optional<std::string> line) {
+void EtcdSync::changed(const std::string& app, const std::string& id, std::optional<std::string> line, uint64_t version) {
   {
     std::lock_guard lock(mu_);
     pending_[app + "/" + id] = std::move(line);
+    pending_version_ = std::max(pending_version_, version);
   }
   cv_.notify_all();
+}
+
+void EtcdSync::applied(int64_t revision) {
+  {
+    std::lock_guard lock(mu_);
+    if (revision <= applied_) return;
+    applied_ = revision;
+  }
+  cv_.notify_all();
+}
+
+uint64_t EtcdSync::version_at(int64_t revision) const {
+  std::lock_guard lock(mu_);
+  uint64_t v = 0;
+  for (const auto& [version, rev] : written_) {
+    if (rev > revision) break;
+    v = version;
+  }
+  return v;
+}
+
+void EtcdSync::wrote(uint64_t version, int64_t revision) {
+  std::lock_guard lock(mu_);
+  if (!written_.empty() && written_.back().first >= version) return;
+  written_.emplace_back(version, revision);
+  while (written_.size() > kWrittenKept) written_.pop_front();
 }
 
 EtcdSync::Status EtcdSync::status() const {
@@ -84,13 +113,15 @@ void EtcdSync::failed(const std::string& error) {
 
 namespace {
 
-// Sends `ops` in transactions of at most kMaxTxnOps. False with `error` at the first failure.
-bool send_ops(EtcdHttp& http, const std::vector<etcd::Op>& ops, int64_t lease, std::string& error) {
+// Sends `ops` in transactions of at most kMaxTxnOps; `revision` = the last one's. False with
+// `error` at the first failure.
+bool send_ops(EtcdHttp& http, const std::vector<etcd::Op>& ops, int64_t lease, int64_t& revision, std::string& error) {
   for (size_t i = 0; i < ops.size(); i += kMaxTxnOps) {
     std::vector<etcd::Op> chunk(ops.begin() + static_cast<std::ptrdiff_t>(i),
                                 ops.begin() + static_cast<std::ptrdiff_t>(std::min(ops.size(), i + kMaxTxnOps)));
     EtcdHttp::Reply r;
     if (!http.call("/v3/kv/txn", etcd::txn_body(chunk, lease), r)) return error = r.error, false;
+    if (!etcd::parse_txn(r.body, revision, error)) return false;
   }
   return true;
 }
@@ -100,15 +131,22 @@ bool send_ops(EtcdHttp& http, const std::vector<etcd::Op>& ops, int64_t lease, s
 // A new lease (or a failure before): every registered instance is written bound to it, and
 // this node's keys that name no registered instance (removed while etcd was away) go.
 bool EtcdSync::write_all(EtcdHttp& http, int64_t lease, std::string& error) {
+  int64_t applied = 0;
   {
     std::lock_guard lock(mu_);
     pending_.clear();  // before the snapshot: a change after it is in both, written twice at worst
+    applied = applied_;
   }
   const std::string own = cfg_.prefix + node_ + "/";
   std::vector<etcd::Op> ops;
   std::set<std::string> keys;
-  for (auto& [app_id, line] : sink_.etcd_local()) {
+  uint64_t version = 0;
+  for (auto& [app_id, line] : sink_.etcd_local(version)) {
     ops.push_back(etcd::Op{own + app_id, std::move(line), false});
+    keys.insert(ops.back().key);
+  }
+  if (applied > 0) {
+    ops.push_back(etcd::Op{etcd::ack_key(cfg_.prefix, node_), std::to_string(applied), false});
     keys.insert(ops.back().key);
   }
   EtcdHttp::Reply r;
@@ -118,20 +156,38 @@ bool EtcdSync::write_all(EtcdHttp& http, int64_t lease, std::string& error) {
   if (!etcd::parse_range(r.body, revision, kvs, error)) return false;
   for (const auto& kv : kvs)
     if (!keys.count(kv.key)) ops.push_back(etcd::Op{kv.key, {}, true});
-  return send_ops(http, ops, lease, error);
+  if (!send_ops(http, ops, lease, revision, error)) return false;
+  {
+    std::lock_guard lock(mu_);
+    applied_written_ = applied;
+  }
+  wrote(version, revision);  // everything up to `version` is in etcd at `revision`
+  return true;
 }
 
 bool EtcdSync::write_pending(EtcdHttp& http, int64_t lease, std::string& error) {
   std::map<std::string, std::optional<std::string>> batch;
+  uint64_t version = 0;
+  int64_t applied = 0;
   {
     std::lock_guard lock(mu_);
     batch.swap(pending_);
+    version = pending_version_;
+    applied = applied_ != applied_written_ ? applied_ : 0;
   }
-  if (batch.empty()) return true;
+  if (batch.empty() && applied == 0) return true;
   std::vector<etcd::Op> ops;
   const std::string own = cfg_.prefix + node_ + "/";
   for (auto& [app_id, line] : batch) ops.push_back(etcd::Op{own + app_id, line ? std::move(*line) : std::string(), !line});
-  return send_ops(http, ops, lease, error);  // on failure the caller writes everything again
+  if (applied > 0) ops.push_back(etcd::Op{etcd::ack_key(cfg_.prefix, node_), std::to_string(applied), false});
+  int64_t revision = 0;
+  if (!send_ops(http, ops, lease, revision, error)) return false;  // the caller writes everything again
+  if (applied > 0) {
+    std::lock_guard lock(mu_);
+    applied_written_ = applied;
+  }
+  if (!batch.empty()) wrote(version, revision);
+  return true;
 }
 
 void EtcdSync::keeper() {
@@ -182,7 +238,7 @@ void EtcdSync::keeper() {
     }
     backoff = kMinBackoff;
     std::unique_lock lock(mu_);
-    cv_.wait_until(lock, next_keepalive, [this] { return stop_ || !pending_.empty(); });
+    cv_.wait_until(lock, next_keepalive, [this] { return stop_ || !pending_.empty() || applied_ != applied_written_; });
   }
 }
 
@@ -202,11 +258,17 @@ void EtcdSync::watcher() {
       std::vector<etcd::Kv> kvs;
       if (http.call("/v3/kv/range", etcd::range_body(cfg_.prefix), r) && etcd::parse_range(r.body, revision, kvs, error)) {
         std::vector<EtcdSink::Entry> entries;
+        std::map<std::string, int64_t> acks;
         std::string node, app, id;
-        for (auto& kv : kvs)
-          if (etcd::split_key(cfg_.prefix, kv.key, node, app, id) && node != node_)
+        for (auto& kv : kvs) {
+          int64_t acked = 0;
+          if (etcd::ack_key_node(cfg_.prefix, kv.key, node)) {
+            if (node != node_ && util::parse_whole(kv.value, acked) && acked > 0) acks[node] = acked;
+          } else if (etcd::split_key(cfg_.prefix, kv.key, node, app, id) && node != node_) {
             entries.push_back(EtcdSink::Entry{node, std::move(kv.value)});
-        sink_.etcd_snapshot(std::move(entries));
+          }
+        }
+        sink_.etcd_snapshot(std::move(entries), std::move(acks), revision);
         sink_.etcd_health(false, "");
         rev = revision;
         backoff = kMinBackoff;
@@ -235,8 +297,14 @@ void EtcdSync::watcher() {
           std::string node, app, id;
           for (auto& ev : m.events) {
             rev = std::max(rev, ev.mod_revision);
+            if (etcd::ack_key_node(cfg_.prefix, ev.key, node)) {
+              int64_t acked = 0;
+              if (node != node_) sink_.etcd_ack(node, !ev.remove && util::parse_whole(ev.value, acked) && acked > 0 ? acked : 0);
+              continue;
+            }
             if (!etcd::split_key(cfg_.prefix, ev.key, node, app, id) || node == node_) continue;
-            sink_.etcd_event(node, app, id, ev.remove ? std::nullopt : std::optional<std::string>(std::move(ev.value)));
+            sink_.etcd_event(node, app, id, ev.remove ? std::nullopt : std::optional<std::string>(std::move(ev.value)),
+                             ev.mod_revision);
           }
           return true;
         },

@@ -72,6 +72,17 @@ bool split_key(std::string_view prefix, std::string_view key, std::string& node,
   return valid_name(node) && valid_name(app) && valid_name(id);
 }
 
+std::string ack_key(std::string_view prefix, std::string_view node) {
+  return std::string(prefix) + std::string(node) + "/@applied";
+}
+
+bool ack_key_node(std::string_view prefix, std::string_view key, std::string& node) {
+  constexpr std::string_view kSuffix = "/@applied";
+  if (!key.starts_with(prefix) || !key.ends_with(kSuffix) || key.size() <= prefix.size() + kSuffix.size()) return false;
+  node = key.substr(prefix.size(), key.size() - prefix.size() - kSuffix.size());
+  return valid_name(node);
+}
+
 std::string range_end(std::string_view prefix) {
   std::string e(prefix);
   while (!e.empty() && static_cast<unsigned char>(e.back()) == 0xff) e.pop_back();
@@ -175,6 +186,15 @@ bool parse_range(std::string_view body, int64_t& revision, std::vector<Kv>& kvs,
       return error = "etcd's range answer has a key or value that is not base64", false;
     kvs.push_back(std::move(out));
   }
+  return true;
+}
+
+bool parse_txn(std::string_view body, int64_t& revision, std::string& error) {
+  JsonValue v;
+  if (!parse(body, v, error)) return false;
+  const JsonValue* h = v.get("header");
+  if (h == nullptr || !int_of(h->get("revision"), revision) || revision <= 0)
+    return error = "etcd's transaction answer has no revision", false;
   return true;
 }
 

@@ -21,6 +21,11 @@ std::string instance_key(std::string_view prefix, std::string_view node, std::st
 // Splits a key under `prefix` into its node, app and id (each a valid name, record.h). False
 // for any other key.
 bool split_key(std::string_view prefix, std::string_view key, std::string& node, std::string& app, std::string& id);
+// A node's acknowledgement key, PREFIX NODE/@applied: the etcd revision up to which that node
+// routes with the other nodes' instances (bound to its lease; '@' is no valid name, so no
+// instance key can collide). ack_key_node gives NODE for such a key, false for any other.
+std::string ack_key(std::string_view prefix, std::string_view node);
+bool ack_key_node(std::string_view prefix, std::string_view key, std::string& node);
 // The end of the key range holding every key that starts with `prefix` (its last byte + 1).
 std::string range_end(std::string_view prefix);
 
@@ -49,6 +54,8 @@ bool parse_grant(std::string_view body, int64_t& lease, std::string& error);
 // The TTL left; 0 = the lease is gone (expired or revoked).
 bool parse_keepalive(std::string_view body, int64_t& ttl, std::string& error);
 bool parse_range(std::string_view body, int64_t& revision, std::vector<Kv>& kvs, std::string& error);
+// The revision a transaction's answer reports (its writes' revision).
+bool parse_txn(std::string_view body, int64_t& revision, std::string& error);
 
 // One message of a watch stream (one line).
 struct WatchMessage {

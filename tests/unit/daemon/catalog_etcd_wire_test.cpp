@@ -17,6 +17,15 @@ TEST_CASE("etcd keys: node/app/id under the prefix", "[catalog][etcd]") {
   CHECK_FALSE(split_key("/ferry/catalog/", "/ferry/catalog/dfw/web", node, app, id));
   CHECK_FALSE(split_key("/ferry/catalog/", "/ferry/catalog/dfw/web/a/b", node, app, id));  // '/' is not a name byte
   CHECK_FALSE(split_key("/ferry/catalog/", "/ferry/catalog//web/a", node, app, id));
+  // A node's acknowledgement key: no instance key can be one ('@' is no name byte).
+  CHECK(ack_key("/ferry/catalog/", "dfw") == "/ferry/catalog/dfw/@applied");
+  REQUIRE(ack_key_node("/ferry/catalog/", "/ferry/catalog/dfw/@applied", node));
+  CHECK(node == "dfw");
+  CHECK_FALSE(split_key("/ferry/catalog/", "/ferry/catalog/dfw/@applied", node, app, id));
+  CHECK_FALSE(ack_key_node("/ferry/catalog/", "/ferry/catalog//@applied", node));
+  CHECK_FALSE(ack_key_node("/ferry/catalog/", "/ferry/catalog/dfw/web/@applied", node));
+  CHECK_FALSE(ack_key_node("/ferry/catalog/", "/ferry/catalog/dfw/web/web-1", node));
+  CHECK_FALSE(ack_key_node("/ferry/catalog/", "/other/dfw/@applied", node));
   CHECK(range_end("/ferry/") == "/ferry0");
   CHECK(range_end(std::string("a\xff", 2)) == "b");
 }
@@ -53,6 +62,11 @@ TEST_CASE("etcd answers", "[catalog][etcd]") {
   REQUIRE(kvs.size() == 1);
   CHECK(kvs[0].key == "/f/a");
   CHECK(kvs[0].value == "x");
+  REQUIRE(parse_txn(R"({"header":{"cluster_id":"1","member_id":"2","revision":"41","raft_term":"3"},"succeeded":true,)"
+                    R"("responses":[{"response_put":{"header":{"revision":"41"}}}]})", rev, error));
+  CHECK(rev == 41);
+  CHECK_FALSE(parse_txn(R"({"error":"etcdserver: permission denied","code":7})", rev, error));
+  CHECK_FALSE(parse_txn(R"({"header":{}})", rev, error));
   std::string token;
   REQUIRE(parse_token(R"({"header":{},"token":"abc.123"})", token, error));
   CHECK(token == "abc.123");
