@@ -92,7 +92,7 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                      util::JsonWriter w;
                      w.begin_object().field("node", v.node);
                      w.key("catalog").begin_object().field("backend", v.backend).field("epoch", v.epoch).field(
-                         "version", v.version);
+                         "version", v.version).field("routed_version", v.routed_version);
                      w.field("pending", v.pending);
                      w.field("lag_changes", v.lag.count)
                          .field("lag_p50_ms", api::quantile_ms(v.lag, 0.5))
@@ -106,6 +106,7 @@ void register_instances_routes(web::AdminServer& server, const ApiContext& ctx) 
                            .field("node", p.node)
                            .field("epoch", p.epoch)
                            .field("version", p.version)
+                           .field("routed_version", p.routed_version)
                            .field("instances", static_cast<uint64_t>(p.instances))
                            .field("last_sync_age_ms", p.last_sync_age_ms)
                            .field("stale", p.stale)

@@ -434,6 +434,7 @@ void Catalog::run() {
     publishing_ = true;
     const int64_t seen = etcd_seen_;
     const uint64_t generation = etcd_generation_;
+    const uint64_t own = version_;
     std::vector<proxy::Instance> instances = merged_locked();
     std::vector<std::tuple<std::string, uint64_t, uint64_t>> applied;
     for (const auto& [node, p] : peers_) applied.emplace_back(node, p.applied_epoch, p.applied_version);
@@ -445,6 +446,7 @@ void Catalog::run() {
     publishing_ = false;
     next_publish_ms_ = began + took + std::min<int64_t>(3 * took, kMaxPublishPause);
     if (etcd_ && generation == etcd_generation_) etcd_->applied(seen);
+    routed_self_ = own;
     for (const auto& [node, epoch, version] : applied)
       if (auto it = peers_.find(node); it != peers_.end()) {
         it->second.routed_epoch = epoch;
@@ -480,6 +482,7 @@ View Catalog::view(const std::string* app) const {
   }
   v.epoch = epoch_;
   v.version = version_;
+  v.routed_version = routed_self_;
   v.pending = dirty_ || publishing_;
   v.lag = lag_;
   v.peers = peer_views_locked();
@@ -525,8 +528,8 @@ std::vector<PeerView> Catalog::peer_views_locked() const {
   std::vector<PeerView> out;
   const int64_t now = steady_ms();
   for (const auto& [node, p] : peers_)
-    out.push_back(PeerView{node, p.epoch, p.version, p.records.size(), p.last_sync_ms ? now - p.last_sync_ms : -1,
-                           p.stale, p.sync_errors});
+    out.push_back(PeerView{node, p.epoch, p.version, p.routed_epoch == p.epoch ? p.routed_version : 0, p.records.size(),
+                           p.last_sync_ms ? now - p.last_sync_ms : -1, p.stale, p.sync_errors});
   return out;
 }
 

@@ -43,6 +43,7 @@ namespace ferry::daemon::catalog {
 struct PeerView {
   std::string node;
   uint64_t epoch = 0, version = 0;
+  uint64_t routed_version = 0;    // ... of which the plan routes with (embedded; 0 with etcd)
   size_t instances = 0;
   int64_t last_sync_age_ms = -1;  // since the last answer applied; -1: none
   bool stale = false;             // lost its place or unreachable: waiting for a full snapshot
@@ -66,6 +67,7 @@ struct View {
   std::string endpoint; // etcd: the endpoint the watch uses
   int64_t last_sync_age_ms = -1;  // etcd: since the last range or event; -1: none
   uint64_t epoch = 0, version = 0;
+  uint64_t routed_version = 0;  // this node's own version the plan routes with
   std::vector<PeerView> peers;
   std::vector<AckView> acks;    // one per mesh peer (embedded), per other live node (etcd)
   std::vector<Record> records;  // inst.node set; this node's first
@@ -189,6 +191,7 @@ class Catalog final : public EtcdSink {
   // hand-over rebuilds the plan, O(all servers); waiting 3x the last one's duration after it
   // keeps that work under a quarter of a core however fast changes come, and batches them.
   int64_t next_publish_ms_ = 0;
+  uint64_t routed_self_ = 0;  // version_ as of the last plan handed to the engine
   std::thread thread_;
   // The etcd back end, when configured: owned here, replaced by apply_backend() (main thread).
   // `etcd_` itself is read under mu_ (change_locked); etcd_cfg_ only on the main thread.
