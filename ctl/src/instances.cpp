@@ -65,8 +65,8 @@ InstanceRecord hosted_here(Client& c, const std::string& app, const std::string&
 
 // --wait: until every mesh peer of this node (with etcd: every other node holding a lease)
 // routes with `version` of its catalog (their acknowledgements under catalog.acks), or
-// `timeout_s`. 0 when all confirmed, else 1 naming
-// those that did not (an unreachable peer takes the change when it returns).
+// `timeout_s`. 0 when all confirmed, else 1 naming those that did not (an unreachable peer
+// takes the change when it returns).
 int wait_for_peers(Client& c, const std::string& app, long long version, int timeout_s) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto deadline = t0 + std::chrono::seconds(timeout_s);

@@ -423,7 +423,7 @@ void Catalog::run() {
     }
     if (!dirty_) {
       // Nothing to build: every instance event seen so far is routed with (etcd's --wait).
-      if (etcd_ && !publishing_) etcd_->applied(etcd_seen_);
+      if (etcd_) etcd_->applied(etcd_seen_);
       continue;
     }
     if (const int64_t wait = next_publish_ms_ - steady_ms(); wait > 0) {
@@ -596,7 +596,6 @@ void Catalog::etcd_event(const std::string& node, const std::string& app, const 
                          std::optional<std::string> line, int64_t revision) {
   std::lock_guard lock(mu_);
   etcd_seen_ = std::max(etcd_seen_, revision);
-  dirty_ = true;  // even a refused value: the next pass acknowledges its revision
   Peer& p = peers_[node];
   p.stale = etcd_stale_;
   p.last_sync_ms = etcd_last_sync_ms_ = steady_ms();
@@ -609,7 +608,7 @@ void Catalog::etcd_event(const std::string& node, const std::string& app, const 
     // The key names the instance: a value for another one is refused.
     if (!decode_entry(node, *line, r) || r.inst.app != app || r.inst.id != id) {
       ++p.sync_errors;
-      return;
+      return;  // nothing to build: run()'s next tick (200 ms at most) acknowledges its revision
     }
     observe(lag_, static_cast<double>(unix_ms() - r.changed_ms) / 1000.0);
     p.records[key] = std::move(r);
