@@ -216,16 +216,22 @@ _NGINX_LOCATION = """        location / {
 """
 
 
-def nginx_proxy(d, workers, http_port, up_port, tcp_port=None, tls_port=None, tls_cert=None):
+def nginx_proxy(d, workers, http_port, up_port, tcp_port=None, tls_port=None, tls_cert=None, h2c_port=None):
     os.makedirs(os.path.join(d, "nginx-tmp"), exist_ok=True)
     text = ""
     if tcp_port:
         text += "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n"
     text += nginx_common(d, "nginx").replace("worker_processes 1;", "worker_processes %d;" % workers)
     servers = "    server {\n        listen 127.0.0.1:%d backlog=4096;\n%s    }\n" % (http_port, _NGINX_LOCATION)
+    if h2c_port:  # HTTP/2 with prior knowledge: a plain `http2` listener speaks only HTTP/2
+        servers += "    server {\n        listen 127.0.0.1:%d http2 backlog=4096;\n%s    }\n" % (h2c_port, _NGINX_LOCATION)
     if tls_port:  # the same proxying, over TLS (the PEM holds certificate and key)
         servers += ("    server {\n        listen 127.0.0.1:%d ssl http2 backlog=4096;\n        ssl_certificate %s;\n"
-                    "        ssl_certificate_key %s;\n%s    }\n" % (tls_port, tls_cert, tls_cert, _NGINX_LOCATION))
+                    "        ssl_certificate_key %s;\n"
+                    # nginx 1.22 enables TLS 1.0-1.2 only by default (1.3 since 1.23.4): without
+                    # this line it would resume TLS 1.2 sessions (no key exchange at all) while
+                    # Ferry and HAProxy resume TLS 1.3 ones with a fresh X25519 exchange.
+                    "        ssl_protocols TLSv1.2 TLSv1.3;\n%s    }\n" % (tls_port, tls_cert, tls_cert, _NGINX_LOCATION))
     text += """http {{
 {common}    keepalive_timeout 75s;
     keepalive_requests 100000000;

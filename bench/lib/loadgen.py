@@ -1,6 +1,8 @@
 """Load generators: wrk (HTTP/1.1) and curl (bulk download), with their output parsed."""
+import os
 import re
 import subprocess
+import tempfile
 
 from procs import pinned, run
 
@@ -84,10 +86,37 @@ def parse_h2load(out):
     return r
 
 
-def h2load(url, conns, streams, secs, cpus):
-    """HTTP/2 load for `secs` seconds: `conns` connections with `streams` concurrent streams each."""
-    out, _ = run(["h2load", "-c", str(conns), "-m", str(streams), "-D", str(secs), url], cpus=cpus,
-                 timeout=secs + 60)
+def h2load(url, conns, streams, secs, cpus, log_dir=None):
+    """HTTP/2 load for `secs` seconds: `conns` connections with `streams` concurrent streams each.
+    With `log_dir`, h2load logs every request's time, from which p50 and p99 (ms) are added."""
+    argv = ["h2load", "-c", str(conns), "-m", str(streams), "-D", str(secs)]
+    log = None
+    if log_dir:
+        fd, log = tempfile.mkstemp(prefix="h2load-", suffix=".log", dir=log_dir)
+        os.close(fd)
+        argv += ["--log-file", log]
+    out, _ = run(argv + [url], cpus=cpus, timeout=secs + 60)
+    r = parse_h2load(out)
+    if log:
+        r.update(_h2load_percentiles(log))
+        os.unlink(log)
+    return r
+
+
+def _h2load_percentiles(path):
+    """h2load --log-file lines are `start(us)<TAB>status<TAB>duration(us)`."""
+    times = sorted(int(line.split()[2]) for line in open(path) if line.count("\t") >= 2)
+    if not times:
+        return {}
+    at = lambda q: times[min(len(times) - 1, int(q * len(times)))] / 1e3  # noqa: E731
+    return {"p50": at(0.50), "p99": at(0.99)}
+
+
+def h2load_close(url, conns, requests, cpus):
+    """HTTP/1.1 over TLS, one request per connection (`Connection: close`): h2load opens a new
+    connection for each and never resumes a TLS session, so every one is a full handshake."""
+    out, _ = run(["h2load", "--h1", "-c", str(conns), "-n", str(requests), "-H", "Connection: close", url],
+                 cpus=cpus, timeout=600)
     return parse_h2load(out)
 
 

@@ -12,9 +12,12 @@ PYTHON = "/usr/bin/python3"
 class Target:
     """One thing wrk talks to: a proxy instance (or the upstream itself, 'direct')."""
 
-    def __init__(self, name, http_port, tcp_port=None, proc=None, tls_port=None):
+    def __init__(self, name, http_port, tcp_port=None, proc=None, tls_port=None, h2c_port=None):
         self.name = name
         self.http_port = http_port
+        # HTTP/2 with prior knowledge (h2c): Ferry and HAProxy take it on the HTTP/1 listener,
+        # nginx needs a listener of its own (`listen ... http2` speaks only HTTP/2).
+        self.h2c_port = h2c_port
         self.tcp_port = tcp_port
         self.tls_port = tls_port  # HTTPS in front of the same upstream, if started with a cert
         self.proc = proc      # None for 'direct' (the upstream is owned by the context)
@@ -25,6 +28,9 @@ class Target:
 
     def tls_url(self, path="/"):
         return "https://127.0.0.1:%d%s" % (self.tls_port, path)
+
+    def h2c_url(self, path="/"):
+        return "http://127.0.0.1:%d%s" % (self.h2c_port, path)
 
     def tcp_url(self, path):
         return "http://127.0.0.1:%d%s" % (self.tcp_port, path)
@@ -81,7 +87,7 @@ def start_proxy(ctx, kind, up_port, tcp=False, tag="", ferry_apps=None, haproxy_
     Returns a Target. The ferry start-up time (to the `ready` line) is kept in target.ready_s.
     """
     workers = workers or ctx.workers
-    http_port, tcp_port, tls_port = free_ports(3)
+    http_port, tcp_port, tls_port, h2c_port = free_ports(4)
     if not tcp:
         tcp_port = None
     if not tls_cert:
@@ -104,17 +110,20 @@ def start_proxy(ctx, kind, up_port, tcp=False, tag="", ferry_apps=None, haproxy_
         ready_s = None
     elif kind == "nginx":
         conf = configs.write(os.path.join(d, "nginx.conf"),
-                             configs.nginx_proxy(d, workers, http_port, up_port, tcp_port, tls_port, tls_cert))
+                             configs.nginx_proxy(d, workers, http_port, up_port, tcp_port, tls_port, tls_cert,
+                                                 h2c_port))
         proc = Proc(name, ["nginx", "-p", d + "/", "-e", d + "/nginx-error.log", "-c", conf], log,
                     cpus=ctx.proxy_cpus)
         ready_s = None
     else:
         raise ValueError(kind)
     wait_port(http_port, proc=proc)
-    for p in (tcp_port, tls_port):
+    if kind != "nginx":
+        h2c_port = http_port
+    for p in (tcp_port, tls_port, h2c_port):
         if p:
             wait_port(p, proc=proc)
-    t = Target(kind, http_port, tcp_port, proc, tls_port)
+    t = Target(kind, http_port, tcp_port, proc, tls_port, h2c_port)
     t.ready_s = ready_s
     t.config = conf
     return t

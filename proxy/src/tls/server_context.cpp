@@ -15,8 +15,12 @@ constexpr const char* kTls12Ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-// The profile's groups, fastest first. TLS 1.3 suites stay OpenSSL's defaults (AES-GCM and
-// ChaCha20-Poly1305, all of which the profile allows).
+// TLS 1.3: the profile's three suites in its order. OpenSSL's default puts AES-256-GCM-SHA384
+// first; AES-128-GCM-SHA256 first makes the whole key schedule and transcript run on SHA-256,
+// which CPUs with SHA extensions compute several times faster than SHA-384 (a resumed
+// handshake is mostly HKDF), for the same forward secrecy.
+constexpr const char* kTls13Ciphers = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
+// The profile's groups, fastest first.
 constexpr const char* kGroups = "X25519:prime256v1:secp384r1";
 
 // The ALPN list (wire format) lives in the context's ex_data and is freed with the context,
@@ -70,6 +74,8 @@ bool apply_protocol(SSL_CTX* ctx, const TlsOptions& opt, std::string* error) {
     return fail(error, "cannot set TLS versions: " + drain_openssl_errors());
   if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1)
     return fail(error, "cannot set TLS 1.2 ciphers: " + drain_openssl_errors());
+  if (SSL_CTX_set_ciphersuites(ctx, kTls13Ciphers) != 1)
+    return fail(error, "cannot set TLS 1.3 ciphers: " + drain_openssl_errors());
   if (SSL_CTX_set1_groups_list(ctx, kGroups) != 1)
     return fail(error, "cannot set key exchange groups: " + drain_openssl_errors());
   // No compression (CRIME). No renegotiation: nothing needs it, and it is a DoS lever.
