@@ -6,6 +6,7 @@
 #include <random>
 
 #include "log/log.h"
+#include "net/accept.h"
 #include "mesh/catalog_feed.h"
 #include "mesh/prober.h"
 #include "session/http1_session.h"
@@ -79,23 +80,27 @@ void Worker::install(std::shared_ptr<const Plan> plan, std::vector<std::pair<std
 }
 
 void Worker::open_acceptor(const std::string& key, int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  ListenerAddr local;
   auto acc = std::make_shared<tcp::acceptor>(io_);
   std::error_code ec;
-  acc->assign(ss.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (!listener_addr(fd, local)) ec = std::error_code(errno, std::system_category());
+  if (!ec) acc->assign(local.local.family() == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  // accept_loop calls accept4 itself: the listener must never block the worker.
+  if (!ec) acc->non_blocking(true, ec);
   if (ec) {
     log(config::LogLevel::error, "worker " + std::to_string(id_) + ": cannot use listener " + key + ": " + ec.message());
-    ::close(fd);
+    if (!acc->is_open()) ::close(fd);
     return;
   }
   acceptors_[key] = acc;
-  asio::co_spawn(io_, accept_loop(acc, key), asio::detached);
+  asio::co_spawn(io_, accept_loop(acc, local, key), asio::detached);
 }
 
-awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acc, std::string key) {
+awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acc, ListenerAddr local, std::string key) {
+  // At most this many connections in a row before other work of the loop gets a turn.
+  constexpr int kAcceptBatch = 64;
   asio::steady_timer pause(io_);
+  int batch = 0;
   while (acc->is_open()) {
     if (shared_.connections.load(std::memory_order_relaxed) >= shared_.max_connections.load(std::memory_order_relaxed)) {
       // Global maxconn reached: stop accepting for a moment (the kernel queues meanwhile).
@@ -103,37 +108,60 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acc, std::str
       co_await pause.async_wait(use_nothrow);
       continue;
     }
-    auto [ec, sock] = co_await acc->async_accept(use_nothrow);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
-      // EMFILE and friends: back off briefly instead of spinning.
-      log(config::LogLevel::warning, "accept on " + key + ": " + ec.message());
-      pause.expires_after(std::chrono::milliseconds(50));
-      co_await pause.async_wait(use_nothrow);
+    int fd = -1;
+    PeerInfo peer;
+    const int err = accept_one(acc->native_handle(), local, fd, peer);
+    if (err == 0) {
+      dispatch(fd, peer, key);
+      if (++batch >= kAcceptBatch) {
+        batch = 0;
+        co_await asio::post(io_, asio::use_awaitable);
+      }
       continue;
     }
-    dispatch(std::move(sock), key);
+    batch = 0;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      // Nothing pending: wait for the next connection. The reactor runs on this thread only
+      // between handlers, so no readiness edge falls between accept4's EAGAIN and this wait.
+      auto [ec] = co_await acc->async_wait(tcp::acceptor::wait_read, use_nothrow);
+      if (ec == asio::error::operation_aborted || !acc->is_open()) co_return;
+      continue;
+    }
+    if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;  // that connection is gone; next
+    // EMFILE and friends: back off briefly instead of spinning.
+    log(config::LogLevel::warning, "accept on " + key + ": " + std::error_code(err, std::system_category()).message());
+    pause.expires_after(std::chrono::milliseconds(50));
+    co_await pause.async_wait(use_nothrow);
   }
 }
 
-void Worker::dispatch(tcp::socket sock, const std::string& key) {
+void Worker::dispatch(int fd, const PeerInfo& peer, const std::string& key) {
   auto wp = plan_;
   auto it = wp->plan->binds.find(key);
-  if (it == wp->plan->binds.end()) return;  // listener being removed: drop the connection
-  std::error_code ignored;
-  sock.set_option(tcp::no_delay(true), ignored);
+  if (it == wp->plan->binds.end()) {  // listener being removed: drop the connection
+    ::close(fd);
+    return;
+  }
+  std::error_code ec;
+  tcp::socket sock(io_);
+  sock.assign(peer.client.family() == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return;
+  }
+  sock.set_option(tcp::no_delay(true), ec);
   int fe = it->second.frontend, bind = it->second.bind;
   wp->plan->frontends[fe].stats->accepted(id_);
   // Counted out when the connection ends: by the TCP coroutine's completion here, by the
   // HTTP session's destructor (an HTTP session outlives its coroutines while parked idle).
   shared_.connections.fetch_add(1, std::memory_order_relaxed);
   if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp) {
-    asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), std::move(wp), fe, bind), [this](std::exception_ptr e) {
+    asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), peer, std::move(wp), fe, bind), [this](std::exception_ptr e) {
       shared_.connections.fetch_sub(1, std::memory_order_relaxed);
       if (e) log(config::LogLevel::error, "worker " + std::to_string(id_) + ": TCP session ended with an exception");
     });
   } else {
-    start_http1_session(*this, std::move(sock), std::move(wp), key);
+    start_http1_session(*this, std::move(sock), peer, std::move(wp), key);
   }
 }
 

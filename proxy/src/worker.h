@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/accept.h"
 #include "net/asio_util.h"
 #include "plan/plan.h"
 #include "worker/context.h"
@@ -38,7 +39,8 @@ class Worker : public WorkerContext {
 
  private:
   void open_acceptor(const std::string& key, int fd);
-  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, std::string key);
+  // Accepts with accept4 (net/accept.h), waiting on the acceptor only when none is pending.
+  awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acc, ListenerAddr local, std::string key);
   awaitable<void> tick_loop();
   // Worker 0 only: a new session ticket key every kTicketKeyLifetime (tls/ticket_keys.h).
   void rotate_ticket_keys(SteadyClock::time_point now);
@@ -49,7 +51,8 @@ class Worker : public WorkerContext {
   void close_unreachable_backhauls();
   SteadyClock::time_point tickets_rotated_ = SteadyClock::now();
   std::unordered_map<const PeerState*, bool> peer_down_;  // as seen at the last tick
-  void dispatch(tcp::socket sock, const std::string& key);
+  // Hands the accepted socket `fd` (owned from now on) to the session of its frontend's mode.
+  void dispatch(int fd, const PeerInfo& peer, const std::string& key);
   // After a new plan: revokes backhaul sessions whose source it no longer trusts.
   void revoke_untrusted_backhaul();
 

@@ -27,23 +27,6 @@ awaitable<std::error_code> connect_with_timeout(tcp::socket& sock, const tcp::en
   co_return ec;
 }
 
-namespace {
-uint16_t port_of(const SockAddr& a) {
-  if (a.family() == AF_INET) return ntohs(a.in4.sin_port);
-  if (a.family() == AF_INET6) return ntohs(a.in6.sin6_port);
-  return 0;
-}
-}  // namespace
-
-void peer_from_socket(tcp::socket& sock, PeerInfo& info) {
-  socklen_t len = sizeof info.client;
-  ::getpeername(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.client), &len);
-  len = sizeof info.local;
-  ::getsockname(sock.native_handle(), reinterpret_cast<sockaddr*>(&info.local), &len);
-  info.local_port = port_of(info.local);
-  info.socket = info.client;
-}
-
 void log_refused(const std::string& line) {
   static thread_local int64_t last_logged = 0;
   if (int64_t now = now_ms(); now - last_logged >= 1000) {

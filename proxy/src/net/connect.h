@@ -32,9 +32,6 @@ struct PeerInfo {
   SockAddr socket{};
 };
 
-// Fills `info` from the socket itself.
-void peer_from_socket(tcp::socket& sock, PeerInfo& info);
-
 class CidrSet;
 
 // The sender check of an `accept-proxy` bind: whether the real source `info.socket` is in

@@ -35,4 +35,10 @@ std::string format_ip(const SockAddr* addr) {
   return buf;
 }
 
+uint16_t port_of(const SockAddr& a) {
+  if (a.family() == AF_INET) return ntohs(a.in4.sin_port);
+  if (a.family() == AF_INET6) return ntohs(a.in6.sin6_port);
+  return 0;
+}
+
 }  // namespace ferry::proxy

@@ -24,6 +24,9 @@ union SockAddr {
 // RFC 4291 text, no brackets) into `out` with `port`. False (out zeroed) when it is not one.
 bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out);
 
+// The port in host order (0 for AF_UNSPEC).
+uint16_t port_of(const SockAddr& a);
+
 // Formats "1.2.3.4" / "::1" from a sockaddr; "-" if unknown or null.
 std::string format_ip(const SockAddr* addr);
 

@@ -25,15 +25,17 @@
 
 namespace ferry::proxy {
 
-void start_http1_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key) {
-  http1::Session::serve(std::make_shared<http1::Session>(w, std::move(sock), std::move(wp), std::move(key)), false);
+void start_http1_session(WorkerContext& w, tcp::socket sock, const PeerInfo& peer, std::shared_ptr<WorkerPlan> wp,
+                         std::string key) {
+  http1::Session::serve(std::make_shared<http1::Session>(w, std::move(sock), peer, std::move(wp), std::move(key)), false);
 }
 
 }  // namespace ferry::proxy
 
 namespace ferry::proxy::http1 {
 
-Session::Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key)
+Session::Session(WorkerContext& w, tcp::socket sock, const PeerInfo& peer, std::shared_ptr<WorkerPlan> wp,
+                 std::string key)
     : DownstreamConn(w, Stream(std::move(sock)), std::move(wp), std::move(key)),
       buf_(BlockPool::kBlockSize, &w.blocks()),
       dl_(sock_.get_executor(), [this] { cancel_all(); }) {
@@ -43,7 +45,7 @@ Session::Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan>
   handle_.stream = &sock_;
   w_.add_session(&handle_);
   fe_->stats->opened(w_.id());
-  peer_from_socket(sock_.socket(), peer_);
+  peer_ = peer;
   if (fe_->cfg->backhaul) {
     // A reload that takes the peer out of every allowed-ips: an idle connection (or a tunnel)
     // closes at once, a request in flight is answered and then the connection closes.

@@ -21,7 +21,7 @@ namespace ferry::proxy::http1 {
 
 class Session final : public DownstreamConn, public RequestDownstream {
  public:
-  Session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, std::string key);
+  Session(WorkerContext& w, tcp::socket sock, const PeerInfo& peer, std::shared_ptr<WorkerPlan> wp, std::string key);
   ~Session();  // the connection ends here (closes the socket, counts it out)
 
   // Spawns run() on the worker; `s` stays alive until the coroutine ends, then goes to park()

@@ -51,16 +51,14 @@ awaitable<void> forward_tcp(WorkerContext& w, Stream& sock, Buffer& down_buf, co
                             const config::Frontend& fe, const PeerInfo& peer, int app_index, const RoutingHints* hints,
                             AccessRecord& rec, SteadyClock::time_point started);
 
-awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket socket, std::shared_ptr<WorkerPlan> wp, int frontend,
-                                int bind) {
+awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket socket, PeerInfo peer, std::shared_ptr<WorkerPlan> wp,
+                                int frontend, int bind) {
   Stream sock(std::move(socket));
   const Plan& plan = *wp->plan;
   const config::Frontend& fe = *plan.frontends[frontend].cfg;
   auto started = SteadyClock::now();
   Registered reg(w, sock, *plan.frontends[frontend].stats);
 
-  PeerInfo peer;
-  peer_from_socket(sock.socket(), peer);
   Buffer down_buf(16 * 1024);
   Deadline dl(sock.get_executor(), [&] { sock.cancel(); });
 

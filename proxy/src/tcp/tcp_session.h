@@ -19,9 +19,9 @@ namespace ferry::proxy {
 class WorkerContext;
 struct WorkerPlan;
 
-// Worker thread coroutine; owns `sock` until it returns.
-awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket sock, std::shared_ptr<WorkerPlan> wp, int frontend,
-                                int bind);
+// Worker thread coroutine; owns `sock` until it returns. `peer`: its addresses, from accept.
+awaitable<void> run_tcp_session(WorkerContext& w, tcp::socket sock, PeerInfo peer, std::shared_ptr<WorkerPlan> wp,
+                                int frontend, int bind);
 
 // A raw TCP connection that arrived over the mesh backhaul for `app` (index) and its hosted
 // server named `instance` (from the PROXY v2 Ferry TLV); `pending` = bytes already read after
