@@ -9,10 +9,23 @@
 namespace ferry::proxy::http2 {
 namespace {
 
+// HPACK (RFC 7541 §2.3, §7.1.3): a value unique to one message never repeats, so adding it
+// to the encoder's dynamic table evicts entries that would, and makes every later lookup of
+// that name walk all the table's entries of it (nghttp2 compares each one). Such fields go out
+// as never-indexed literals (the name still by index). `name` is lowercase.
+bool unique_per_message(std::string_view name) {
+  switch (name.size()) {
+    case 11: return name == "traceparent";
+    case 12: return name == "x-request-id";
+    case 16: return name == "ferry-request-id";
+    default: return false;
+  }
+}
+
 nghttp2_nv nv(std::string_view name, std::string_view value) {
   return {reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
           reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-          NGHTTP2_NV_FLAG_NONE};
+          static_cast<uint8_t>(unique_per_message(name) ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE)};
 }
 
 // Appends `name` lowercased to `arena` (which must have room: callers reserve once so that

@@ -313,3 +313,32 @@ TEST_CASE("Connection tokens: a list counts only when it names more than hop-by-
   CHECK(m["server"] == "s");
   CHECK(m.count("connection") == 0);
 }
+
+TEST_CASE("h2 fields: values unique to one message are never indexed by HPACK", "[http2]") {
+  // Indexing a request id would evict useful entries from the dynamic table and make the
+  // encoder compare every stored id on each later response.
+  std::string raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX-Request-Id: r1\r\nTraceparent: 00-1-2-01\r\n"
+                    "Date: Mon, 07 Dec 2026 15:00:00 GMT\r\nContent-Length: 0\r\n\r\n";
+  http::ResponseHead r;
+  REQUIRE(http1::parse_response(raw, {}, "GET", r).status == http1::ParseStatus::complete);
+  std::string arena;
+  std::vector<nghttp2_nv> nv;
+  response_fields(r, "abc", arena, nv);
+  std::map<std::string, uint8_t> flags;
+  for (auto& x : nv) flags[std::string(reinterpret_cast<char*>(x.name), x.namelen)] = x.flags;
+  CHECK(flags.at("ferry-request-id") == NGHTTP2_NV_FLAG_NO_INDEX);
+  CHECK(flags.at("x-request-id") == NGHTTP2_NV_FLAG_NO_INDEX);
+  CHECK(flags.at("traceparent") == NGHTTP2_NV_FLAG_NO_INDEX);
+  CHECK(flags.at("content-type") == NGHTTP2_NV_FLAG_NONE);
+  CHECK(flags.at("date") == NGHTTP2_NV_FLAG_NONE);
+  CHECK(flags.at(":status") == NGHTTP2_NV_FLAG_NONE);
+
+  const auto o = outbound();
+  const http::Header extra[] = {{"Ferry-Request-Id", "x1"}, {"Ferry-App", "web"}};
+  request_fields(o, extra, "http", arena, nv);
+  flags.clear();
+  for (auto& x : nv) flags[std::string(reinterpret_cast<char*>(x.name), x.namelen)] = x.flags;
+  CHECK(flags.at("ferry-request-id") == NGHTTP2_NV_FLAG_NO_INDEX);
+  CHECK(flags.at("ferry-app") == NGHTTP2_NV_FLAG_NONE);
+  CHECK(flags.at(":path") == NGHTTP2_NV_FLAG_NONE);
+}
