@@ -2,9 +2,11 @@
 """Open N keep-alive connections to 127.0.0.1:PORT, send one GET on each, read the response,
 then keep them all open and idle until stdin closes or SIGTERM.
 
-Usage: idle_client.py PORT N [BATCH]
+Usage: idle_client.py PORT N [BATCH] [--tls]
 Prints `holding N` (N = connections that got a complete 200 response) when done, then sleeps.
 Connections are opened BATCH at a time (default 500) so no listen backlog overflows.
+--tls: HTTPS (TLS 1.3, no certificate check), one connection after the other (blocking
+handshakes: simple, and the proxy's handshake cost is not what is measured).
 """
 import selectors
 import signal
@@ -12,15 +14,62 @@ import socket
 import sys
 import time
 
-port, n = int(sys.argv[1]), int(sys.argv[2])
-batch = int(sys.argv[3]) if len(sys.argv) > 3 else 500
+args = [a for a in sys.argv[1:] if a != "--tls"]
+tls = "--tls" in sys.argv
+port, n = int(args[0]), int(args[1])
+batch = int(args[2]) if len(args) > 2 else 500
 req = b"GET / HTTP/1.1\r\nHost: a.test\r\nUser-Agent: idle_client\r\n\r\n"
 signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
 
 held, failed = [], 0
 sel = selectors.DefaultSelector()
 t0 = time.monotonic()
-while len(held) + failed < n:
+
+
+def tls_one():
+    """One HTTPS connection with one complete response; the socket, or None."""
+    import ssl
+    ctx = tls_one.ctx
+    try:
+        s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.test")
+        s.sendall(req)
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            data = s.recv(65536)
+            if not data:
+                raise OSError("closed")
+            buf += data
+        head, _, body = buf.partition(b"\r\n\r\n")
+        cl = 0
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                cl = int(value)
+        while len(body) < cl:
+            data = s.recv(65536)
+            if not data:
+                raise OSError("closed")
+            body += data
+        if not head.startswith(b"HTTP/1.1 200"):
+            raise OSError("status")
+        return s
+    except (OSError, ssl.SSLError):
+        return None
+
+
+if tls:
+    import ssl
+    tls_one.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls_one.ctx.check_hostname = False
+    tls_one.ctx.verify_mode = ssl.CERT_NONE
+    tls_one.ctx.set_alpn_protocols(["http/1.1"])
+    for _ in range(n):
+        s = tls_one()
+        if s:
+            held.append(s)
+        else:
+            failed += 1
+while not tls and len(held) + failed < n:
     k = min(batch, n - len(held) - failed)
     pending = {}
     for _ in range(k):

@@ -18,7 +18,7 @@ import time
 import configs
 import loadgen
 from procs import Proc, free_ports, run, wait_port
-from stack import HERE, PYTHON, Target, start_proxy, start_slow_upstream
+from stack import HERE, PYTHON, Target, make_tls_cert, start_proxy, start_slow_upstream
 
 REGISTRY = {}  # name -> (number, title, function, default)
 
@@ -199,19 +199,24 @@ def routing(ctx):
         small.stop()
 
 
-@scenario("memory", "Memory: RSS holding 10,000 idle keep-alive client connections", 6)
+@scenario("memory", "Memory: RSS holding 10,000 idle keep-alive client connections, plain and TLS", 6)
 def memory(ctx):
-    key = "memory"
     n = ctx.idle_conns
     up = ctx.upstream_port()
+    cert = make_tls_cert(ctx)
+    for key, tls in (("memory", False), ("memory-tls", True)):
+        _memory_rounds(ctx, key, n, up, cert if tls else None)
+
+
+def _memory_rounds(ctx, key, n, up, cert):
     for r in range(ctx.rounds):
         for kind in ctx.proxies:
-            t = start_proxy(ctx, kind, up, tag="mem-r%d" % r)
+            t = start_proxy(ctx, kind, up, tag="mem-r%d%s" % (r, "-tls" if cert else ""), tls_cert=cert)
             loadgen.wrk(t.url(), 32, 1, ctx.load_cpus)   # warm-up: allocator caches, upstream pool
             time.sleep(0.5)
             base = t.proc.rss_kib()
-            client = subprocess.Popen(["taskset", "-c", ctx.load_cpus, PYTHON,
-                                       os.path.join(HERE, "idle_client.py"), str(t.http_port), str(n)],
+            argv = [PYTHON, os.path.join(HERE, "idle_client.py"), str(t.tls_port if cert else t.http_port), str(n)]
+            client = subprocess.Popen(["taskset", "-c", ctx.load_cpus] + argv + (["--tls"] if cert else []),
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
             line = client.stdout.readline().split()
             held = int(line[1]) if line and line[0] == "holding" else 0
