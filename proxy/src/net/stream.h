@@ -6,9 +6,8 @@
 // Models asio's AsyncReadStream and AsyncWriteStream, so asio::async_write and friends work.
 // Plain streams cost one branch per operation over a bare socket.
 //
-// TLS uses asio::ssl::stream (OpenSSL through memory BIOs) rather than a hand-written
-// SSL-on-fd layer: it is maintained, composes with every asio operation, and never loses
-// bytes on a partial write. Its price is two 17 KiB record buffers per TLS connection.
+// TLS runs directly on the socket (net/tls_conn.h: OpenSSL reads and writes it, the loop only
+// waits for readiness), with no record buffers of our own.
 //
 // Ownership: a Stream owns its socket and, after start_server_tls(), its SSL. Worker thread
 // only; at most one read and one write may be pending at a time (as for a socket).
@@ -19,47 +18,10 @@
 #include <string>
 #include <system_error>
 
-#include <asio/ssl/stream.hpp>
-
 #include "net/asio_util.h"
+#include "net/tls_conn.h"
 
 namespace ferry::proxy {
-
-// The layer under TLS: the socket, but reads first return `prefix` (bytes read from the
-// socket before TLS started, e.g. after a PROXY protocol header).
-class PrefixedSocket {
- public:
-  using executor_type = tcp::socket::executor_type;
-  using lowest_layer_type = tcp::socket::lowest_layer_type;
-
-  PrefixedSocket(tcp::socket sock, std::string prefix) : sock_(std::move(sock)), prefix_(std::move(prefix)) {}
-
-  tcp::socket& socket() { return sock_; }
-  lowest_layer_type& lowest_layer() { return sock_.lowest_layer(); }
-  executor_type get_executor() { return sock_.get_executor(); }
-
-  template <typename MutableBuffers, typename Token>
-  auto async_read_some(const MutableBuffers& b, Token&& token) {
-    return asio::async_initiate<Token, void(std::error_code, size_t)>(
-        [this](auto handler, const MutableBuffers& b) {
-          if (prefix_.empty()) return sock_.async_read_some(b, std::move(handler));
-          size_t n = asio::buffer_copy(b, asio::buffer(prefix_));
-          prefix_.erase(0, n);
-          // Completes through the handler's executor, never inline (asio's rule).
-          asio::post(sock_.get_executor(), [h = std::move(handler), n]() mutable { std::move(h)(std::error_code{}, n); });
-        },
-        token, b);
-  }
-
-  template <typename ConstBuffers, typename Token>
-  auto async_write_some(const ConstBuffers& b, Token&& token) {
-    return sock_.async_write_some(b, std::forward<Token>(token));
-  }
-
- private:
-  tcp::socket sock_;
-  std::string prefix_;
-};
 
 // A byte stream that is not a socket of ours: e.g. one HTTP/2 stream to an upstream presented
 // as an HTTP/1.1 byte stream (upstream/h2_upstream). Each call completes its handler exactly
@@ -77,17 +39,16 @@ class PipeEnd {
 class Stream {
  public:
   using executor_type = tcp::socket::executor_type;
-  using Tls = asio::ssl::stream<PrefixedSocket>;
 
   explicit Stream(tcp::socket sock) : sock_(std::move(sock)) {}
   explicit Stream(asio::any_io_executor ex) : sock_(std::move(ex)) {}
   Stream(asio::any_io_executor ex, std::unique_ptr<PipeEnd> pipe) : sock_(std::move(ex)), pipe_(std::move(pipe)) {}
 
   // The TCP socket (inside the TLS layer once TLS started).
-  tcp::socket& socket() { return tls_ ? tls_->next_layer().socket() : sock_; }
+  tcp::socket& socket() { return tls_ ? tls_->sock : sock_; }
   executor_type get_executor() { return socket().get_executor(); }
   bool is_tls() const { return tls_ != nullptr; }
-  SSL* ssl() { return tls_ ? tls_->native_handle() : nullptr; }
+  SSL* ssl() { return tls_ ? tls_->ssl : nullptr; }
 
   // Puts TLS over the socket, server side: `ssl` (from the listener's front context; owned
   // from now on) and `prefix`, bytes already read from the socket that belong to the TLS
@@ -106,8 +67,14 @@ class Stream {
           if (pipe_) {
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
             pipe_->read_some(first_buffer(b), [h](std::error_code ec, size_t n) { (*h)(ec, n); });
-          } else if (tls_) tls_->async_read_some(b, std::move(handler));
-          else sock_.async_read_some(b, std::move(handler));
+          } else if (tls_) {
+            asio::mutable_buffer mb = first_buffer(b);
+            TlsConn* t = tls_.get();
+            auto step = [t, mb](size_t& n) { return mb.size() ? SSL_read_ex(t->ssl, mb.data(), mb.size(), &n) : 1; };
+            TlsIoOp<decltype(handler), decltype(step)>(t, step, std::move(handler))();
+          } else {
+            sock_.async_read_some(b, std::move(handler));
+          }
         },
         token, b);
   }
@@ -119,14 +86,28 @@ class Stream {
           if (pipe_) {
             auto h = std::make_shared<decltype(handler)>(std::move(handler));
             pipe_->write_some(first_buffer(b), [h](std::error_code ec, size_t n) { (*h)(ec, n); });
-          } else if (tls_) tls_->async_write_some(b, std::move(handler));
-          else sock_.async_write_some(b, std::move(handler));
+          } else if (tls_) {
+            TlsConn* t = tls_.get();
+            // Several buffers (a head and a body) go out as one record, as asio::ssl did: up to
+            // 16 KiB of them are copied together (again on a retry: the same bytes).
+            auto step = [t, b](size_t& n) {
+              const asio::const_buffer first = first_buffer(b);
+              const size_t total = asio::buffer_size(b);
+              if (total == 0) return 1;
+              if (first.size() == total) return SSL_write_ex(t->ssl, first.data(), first.size(), &n);
+              const asio::mutable_buffer flat = tls_write_scratch();
+              return SSL_write_ex(t->ssl, flat.data(), asio::buffer_copy(flat, b), &n);
+            };
+            TlsIoOp<decltype(handler), decltype(step)>(t, step, std::move(handler))();
+          } else {
+            sock_.async_write_some(b, std::move(handler));
+          }
         },
         token, b);
   }
 
-  // Ends our sending side gracefully: TLS close_notify (waiting for the peer's at most as long
-  // as the caller's deadline allows), then a TCP half-close. Errors are of no interest here.
+  // Ends our sending side gracefully: TLS close_notify (not waiting for the peer's), then a
+  // TCP half-close. Errors are of no interest here.
   awaitable<void> shutdown_send();
   void cancel() {
     if (pipe_) return pipe_->cancel();
@@ -142,7 +123,8 @@ class Stream {
   bool is_pipe() const { return pipe_ != nullptr; }
 
  private:
-  // Pipes move one buffer per operation (asio's composed operations loop as with sockets).
+  // Pipes and TLS move one buffer per operation (asio's composed operations loop as with
+  // sockets).
   template <typename Buffers>
   static auto first_buffer(const Buffers& bufs) {
     for (auto it = asio::buffer_sequence_begin(bufs); it != asio::buffer_sequence_end(bufs); ++it)
@@ -150,8 +132,8 @@ class Stream {
     return *asio::buffer_sequence_begin(bufs);
   }
 
-  tcp::socket sock_;          // the socket until TLS starts; then a closed placeholder
-  std::unique_ptr<Tls> tls_;  // owns the socket once TLS started
+  tcp::socket sock_;              // the socket until TLS starts; then a closed placeholder
+  std::unique_ptr<TlsConn> tls_;  // owns the socket once TLS started
   std::unique_ptr<PipeEnd> pipe_;  // instead of the socket, for a pipe stream
   bool client_ = false;            // TLS client side (handshake direction)
 };
