@@ -24,7 +24,8 @@ std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server) {
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
-    if (still_idle(c->sock.socket())) return c;
+    // TLS: bytes OpenSSL already read ahead (and not yet processed) count as stray too.
+    if (still_idle(c->sock.socket()) && !(c->sock.ssl() && SSL_has_pending(c->sock.ssl()))) return c;
     // closed by the server while pooled (or broken): drop it and try the next one
   }
   return nullptr;
