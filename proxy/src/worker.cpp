@@ -6,9 +6,9 @@
 #include <random>
 
 #include "log/log.h"
-#include "net/accept.h"
 #include "mesh/catalog_feed.h"
 #include "mesh/prober.h"
+#include "net/accept.h"
 #include "session/http1_session.h"
 #include "tcp/tcp_session.h"
 
