@@ -242,6 +242,7 @@ awaitable<void> Worker::tick_loop() {
     access_log_.flush();
     spans_.flush(shared_.spans);
     pool_.sweep();
+    trim_free_lists();
     if (plan_) close_unreachable_backhauls();
     h2_upstreams_.sweep();
     if (id_ == 0) rotate_ticket_keys(SteadyClock::now());

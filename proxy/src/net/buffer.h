@@ -8,28 +8,25 @@
 #include <string_view>
 #include <vector>
 
+#include "net/free_list.h"
+
 namespace ferry::proxy {
 
-// A per-worker free list of standard-size buffer blocks, so connections can drop their
-// buffer whenever they go idle and get one back without a malloc. Bounded: beyond
-// `max_free` idle blocks, freed blocks go back to the allocator. Worker thread only.
+// The per-worker free list of standard-size buffer blocks (net/free_list.h), so connections
+// can drop their buffer whenever they go idle and get one back without a malloc. Worker
+// thread only.
 class BlockPool {
  public:
   static constexpr size_t kBlockSize = 16 * 1024;
-  explicit BlockPool(size_t max_free = 256) : max_free_(max_free) {}
   std::unique_ptr<char[]> take() {
-    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(kBlockSize);
-    auto b = std::move(free_.back());
-    free_.pop_back();
-    return b;
+    return list_.take([] { return std::make_unique_for_overwrite<char[]>(kBlockSize); });
   }
-  void give(std::unique_ptr<char[]> b) {
-    if (b && free_.size() < max_free_) free_.push_back(std::move(b));
-  }
+  void give(std::unique_ptr<char[]> b) { list_.give(std::move(b)); }
+  void trim() { list_.trim(); }
+  size_t free_count() const { return list_.free_count(); }
 
  private:
-  size_t max_free_;
-  std::vector<std::unique_ptr<char[]>> free_;
+  FreeList<char[]> list_;
 };
 
 class Buffer {

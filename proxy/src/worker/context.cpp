@@ -27,15 +27,14 @@ void WorkerContext::set_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
 }
 
 std::unique_ptr<RequestScratch> WorkerContext::take_scratch() {
-  if (scratch_.empty()) return std::make_unique<RequestScratch>();
-  auto s = std::move(scratch_.back());
-  scratch_.pop_back();
-  return s;
+  return scratch_.take([] { return std::make_unique<RequestScratch>(); });
 }
 
-void WorkerContext::give_scratch(std::unique_ptr<RequestScratch> s) {
-  // Keep enough for the usual number of concurrent requests; drop the rest after a burst.
-  if (s && scratch_.size() < 256) scratch_.push_back(std::move(s));
+void WorkerContext::give_scratch(std::unique_ptr<RequestScratch> s) { scratch_.give(std::move(s)); }
+
+void WorkerContext::trim_free_lists() {
+  scratch_.trim();
+  blocks_.trim();
 }
 
 }  // namespace ferry::proxy

@@ -137,6 +137,9 @@ class WorkerContext {
   // Per-request working memory (worker/request_scratch.h), recycled per worker.
   std::unique_ptr<RequestScratch> take_scratch();
   void give_scratch(std::unique_ptr<RequestScratch> s);
+  // Gives back to the allocator the scratches and buffer blocks that recent load did not
+  // need (net/free_list.h); the worker's tick.
+  void trim_free_lists();
 
   // The catalog feed this node serves to its peers (Engine::set_catalog_feed); null: none yet.
   const std::shared_ptr<const CatalogFeed>& catalog_feed() const { return catalog_feed_; }
@@ -158,7 +161,7 @@ class WorkerContext {
   std::unordered_set<SessionHandle*> sessions_;
   std::shared_ptr<const CatalogFeed> catalog_feed_;
   WaitList feed_waiters_, plan_waiters_;
-  std::vector<std::unique_ptr<RequestScratch>> scratch_;  // free list
+  FreeList<RequestScratch> scratch_;
   BlockPool blocks_;  // before pool_ and io_: buffers give their blocks back on destruction
   http::ReplayBudget replay_budget_;  // before io_: request frames give their bytes back
   UpstreamPool pool_;
