@@ -14,6 +14,8 @@ import socket
 import sys
 import time
 
+from http_response import take_response
+
 args = [a for a in sys.argv[1:] if a != "--tls"]
 tls = "--tls" in sys.argv
 port, n = int(args[0]), int(args[1])
@@ -33,24 +35,14 @@ def tls_one():
     try:
         s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="a.test")
         s.sendall(req)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
+        buf, done = b"", None
+        while done is None:
             data = s.recv(65536)
             if not data:
                 raise OSError("closed")
             buf += data
-        head, _, body = buf.partition(b"\r\n\r\n")
-        cl = 0
-        for line in head.split(b"\r\n")[1:]:
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                cl = int(value)
-        while len(body) < cl:
-            data = s.recv(65536)
-            if not data:
-                raise OSError("closed")
-            body += data
-        if not head.startswith(b"HTTP/1.1 200"):
+            done = take_response(buf)
+        if not done[0]:
             raise OSError("status")
         return s
     except (OSError, ssl.SSLError):
@@ -97,20 +89,13 @@ while not tls and len(held) + failed < n:
                 failed += 1; sel.unregister(s); s.close(); del pending[s]; continue
             buf = pending[s] + data
             pending[s] = buf
-            head, sep, body = buf.partition(b"\r\n\r\n")
-            if sep:
-                cl = 0
-                for line in head.split(b"\r\n")[1:]:
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        cl = int(value)
-                if len(body) >= cl:
-                    ok = head.startswith(b"HTTP/1.1 200")
-                    sel.unregister(s); del pending[s]
-                    if ok:
-                        held.append(s)
-                    else:
-                        failed += 1; s.close()
+            done = take_response(buf)
+            if done is not None:
+                sel.unregister(s); del pending[s]
+                if done[0]:
+                    held.append(s)
+                else:
+                    failed += 1; s.close()
     for s in pending:
         failed += 1; sel.unregister(s); s.close()
 print("holding %d failed %d seconds %.1f" % (len(held), failed, time.monotonic() - t0), flush=True)

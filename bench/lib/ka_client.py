@@ -10,6 +10,8 @@ import socket
 import sys
 import time
 
+from http_response import take_response
+
 port, n = int(sys.argv[1]), int(sys.argv[2])
 c = int(sys.argv[3]) if len(sys.argv) > 3 else 8
 path = sys.argv[4] if len(sys.argv) > 4 else "/"
@@ -34,20 +36,10 @@ while done < n:
         if not data:
             sys.exit("connection closed by the server after %d responses" % done)
         buf = bufs[s] + data
-        while True:
-            head, sep, rest = buf.partition(b"\r\n\r\n")
-            if not sep:
-                break
-            cl = 0
-            for line in head.split(b"\r\n")[1:]:
-                k, _, v = line.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    cl = int(v)
-            if len(rest) < cl:
-                break
+        while (r := take_response(buf)) is not None:
             done += 1
-            ok += head.startswith(b"HTTP/1.1 200")
-            buf = rest[cl:]
+            ok += r[0]
+            buf = r[1]
             if sent < n:
                 s.sendall(req)
                 sent += 1

@@ -11,22 +11,36 @@ void Stream::start_client_tls(SSL* ssl) {
   client_ = true;
 }
 
+namespace {
+
+// Repeats one non-blocking SSL call until it returns > 0 (done: no error) or fails for good
+// (its error), waiting between tries for the readiness it asks for; a cancelled wait (the
+// caller's deadline) ends it with the wait's error. `may_read` false: a call that wants to
+// read has nothing more to do here, and ends without error.
+template <class Call>
+awaitable<std::error_code> ssl_until_done(TlsConn& t, Call call, bool may_read = true) {
+  for (;;) {
+    ERR_clear_error();
+    const int ret = call();
+    if (ret > 0) co_return std::error_code();
+    std::error_code ec;
+    const TlsConn::Next next = t.classify(ret, ec);
+    if (next == TlsConn::Next::done) co_return ec;
+    if (next == TlsConn::Next::want_read && !may_read) co_return std::error_code();
+    auto [wec] = co_await t.sock.async_wait(next == TlsConn::Next::want_read ? tcp::socket::wait_read
+                                                                             : tcp::socket::wait_write,
+                                            use_nothrow);
+    if (wec) co_return wec;
+  }
+}
+
+}  // namespace
+
 awaitable<std::error_code> Stream::handshake() {
   TlsConn& t = *tls_;
   if (client_) SSL_set_connect_state(t.ssl);
   else SSL_set_accept_state(t.ssl);
-  for (;;) {
-    ERR_clear_error();
-    const int ret = SSL_do_handshake(t.ssl);
-    if (ret == 1) co_return std::error_code();
-    std::error_code ec;
-    const TlsConn::Next next = t.classify(ret, ec);
-    if (next == TlsConn::Next::done) co_return ec;
-    auto [wec] = co_await t.sock.async_wait(next == TlsConn::Next::want_read ? tcp::socket::wait_read
-                                                                             : tcp::socket::wait_write,
-                                            use_nothrow);
-    if (wec) co_return wec;  // cancelled: the caller's deadline
-  }
+  co_return co_await ssl_until_done(t, [&] { return SSL_do_handshake(t.ssl); });
 }
 
 awaitable<void> Stream::shutdown_send() {
@@ -35,16 +49,15 @@ awaitable<void> Stream::shutdown_send() {
   if (tls_) {
     // Our close_notify. SSL_shutdown returns 0 once it is sent (the peer's is not awaited: a
     // client that already left never sends one); it wants to write only when the socket is
-    // full, which the caller's deadline bounds.
-    for (;;) {
-      ERR_clear_error();
-      const int ret = SSL_shutdown(tls_->ssl);
-      if (ret >= 0) break;
-      std::error_code ec;
-      if (tls_->classify(ret, ec) != TlsConn::Next::want_write) break;
-      auto [wec] = co_await tls_->sock.async_wait(tcp::socket::wait_write, use_nothrow);
-      if (wec) break;
-    }
+    // full, which the caller's deadline bounds. A failure still ends in the TCP half-close.
+    SSL* ssl = tls_->ssl;
+    co_await ssl_until_done(
+        *tls_,
+        [ssl] {
+          const int ret = SSL_shutdown(ssl);
+          return ret >= 0 ? 1 : ret;
+        },
+        false);
     if (!socket().is_open()) co_return;
   }
   socket().shutdown(tcp::socket::shutdown_send, ignored);
