@@ -56,6 +56,46 @@ def test_pipelining_in_order():
     assert c.wait_closed(3), "Connection: close not honoured"
 
 
+def _late_bytes_reset(port, head):
+    """Sends `head`, reads the response to its end (the server's FIN), then sends a few late
+    bytes: True if the server answered them with a reset (it had closed the socket), False if
+    it read and discarded them (a lingering close)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(head)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 "), data[:100]
+    try:
+        s.sendall(b"late bytes")
+        time.sleep(0.2)  # the reset, if any, has come back over loopback by now
+        s.recv(100)
+        s.sendall(b"more")
+        time.sleep(0.1)
+        s.recv(100)
+        return False
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    finally:
+        s.close()
+
+
+def test_client_close_is_immediate_server_close_lingers():
+    # The client said `Connection: close` after a bodiless request: it must send nothing more
+    # (RFC 9112 9.6), so Ferry closes at once instead of waiting up to 500 ms for its FIN.
+    f, be = _setup()
+    assert _late_bytes_reset(f.port("web"), b"GET /c HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n")
+    # A close Ferry decides (a 400 here) may cross bytes the client is still sending: those are
+    # read and discarded, so no reset can destroy the response in the client's receive buffer.
+    assert not _late_bytes_reset(f.port("web"), b"GET /c HTTP/1.1\r\nHost: app.test\r\nBad Header\r\n\r\n")
+    # So is a close with a pipelined request behind the closing one.
+    assert not _late_bytes_reset(f.port("web"), b"GET /c HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+                                 b"GET /d HTTP/1.1\r\nHost: app.test\r\n\r\n")
+
+
 def test_chunked_request_body():
     f, be = _setup()
     c = RawConn(f.port("web"))

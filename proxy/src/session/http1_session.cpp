@@ -197,7 +197,13 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     complete_len_ = 0;
     const bool keep = co_await run_request(*this, req, *s_);
     head_done();  // answered before the pipeline needed the body: the next head follows
-    if (!keep) break;
+    if (!keep) {
+      // The client itself asked to close after this request, which had no body and nothing
+      // after it: it sends no more (RFC 9112 §9.6), so no reset can destroy the response and
+      // the connection closes at once, without waiting for the client's FIN.
+      if (!s_->info.keep_alive && framing_ == http::Framing::none && buf_.empty()) co_await close_now();
+      break;
+    }
     if (w_.draining() || revoked_) break;
   }
   co_await lingering_close();
@@ -279,6 +285,15 @@ awaitable<void> Session::write_error(int status, std::string_view detail, bool c
   dl_.arm(fe_->cfg->timeouts.client);
   co_await asio::async_write(sock_, asio::buffer(page), use_nothrow);
   if (close) co_await lingering_close();
+}
+
+awaitable<void> Session::close_now() {
+  if (!sock_.is_open()) co_return;
+  if (sock_.is_tls()) {  // our close_notify first
+    dl_.arm(std::chrono::milliseconds(500));
+    co_await sock_.shutdown_send();
+  }
+  sock_.close();  // nothing unread: a FIN after the queued response, not a reset
 }
 
 awaitable<void> Session::lingering_close() {
