@@ -142,13 +142,9 @@ void Worker::dispatch(int fd, const PeerInfo& peer, const std::string& key) {
     ::close(fd);
     return;
   }
-  std::error_code ec;
   tcp::socket sock(io_);
-  sock.assign(peer.client.family() == AF_INET6 ? tcp::v6() : tcp::v4(), fd, ec);
-  if (ec) {
-    ::close(fd);
-    return;
-  }
+  if (!adopt_accepted(sock, fd, peer.client.family() == AF_INET6)) return;
+  std::error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
   int fe = it->second.frontend, bind = it->second.bind;
   wp->plan->frontends[fe].stats->accepted(id_);

@@ -37,4 +37,30 @@ int accept_one(int listen_fd, const ListenerAddr& listener, int& fd, PeerInfo& p
   return 0;
 }
 
+namespace {
+
+// Reaches the implementation of an asio socket: a pointer to the protected member, formed in
+// a derived class, applies to any basic_socket (the standard access rule for protected members).
+struct SocketImpl : tcp::socket {
+  static auto& of(tcp::socket& s) {
+    auto member = &SocketImpl::impl_;
+    return (s.*member).get_implementation();
+  }
+};
+
+}  // namespace
+
+bool adopt_accepted(tcp::socket& sock, int fd, bool v6) {
+  std::error_code ec;
+  sock.assign(v6 ? tcp::v6() : tcp::v4(), fd, ec);
+  if (ec) {
+    ::close(fd);
+    return false;
+  }
+  auto& impl = SocketImpl::of(sock);
+  impl.state_ = static_cast<asio::detail::socket_ops::state_type>(
+      (impl.state_ & ~asio::detail::socket_ops::possible_dup) | asio::detail::socket_ops::internal_non_blocking);
+  return true;
+}
+
 }  // namespace ferry::proxy

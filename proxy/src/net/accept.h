@@ -28,4 +28,12 @@ bool listener_addr(int listen_fd, ListenerAddr& out);
 // back off.
 int accept_one(int listen_fd, const ListenerAddr& listener, int& fd, PeerInfo& peer);
 
+// Gives an accepted `fd` to `sock` (which takes ownership, also on failure). asio treats an
+// assigned descriptor as one that may have been dup()ed: it sets it non-blocking again with an
+// ioctl before the first operation and removes it from epoll with an epoll_ctl before close().
+// An fd from accept_one() is fresh and already non-blocking, and Ferry never duplicates one, so
+// both system calls are skipped: the state asio keeps for the socket says so (through its
+// protected implementation, asio 1.22's reactive socket service). False: the assign failed.
+bool adopt_accepted(tcp::socket& sock, int fd, bool v6);
+
 }  // namespace ferry::proxy
