@@ -248,6 +248,30 @@ def test_pooled_connection_closed_by_server_is_not_reused():
     assert [b for _, b in be.records] == [b"data0", b"data1", b"data2"], be.records
 
 
+def test_get_on_a_connection_closed_right_after_its_response_is_answered_once():
+    """A server that closes each connection right after its response without saying so: a GET
+    that follows at once may be sent on the dead pooled connection (Ferry skips the check for
+    a connection pooled moments ago when the request is idempotent), and is then retried on a
+    new connection at no cost, even with `retries 0`. Every GET is answered, and processed once."""
+    def serve(c, srv):
+        c.settimeout(10)
+        method, target, headers, body, _ = read_http_request(c)
+        srv.record((method, target))
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        c.shutdown(socket.SHUT_RDWR)
+
+    be = TcpServer(serve, name="closes-at-once")
+    cfg = base_config(workers=1) + section("frontend web", "bind 127.0.0.1:0", "mode http", "default-app a") \
+        + backend_section("pool", [("s1", be.port)], "retries 0") + section("app a", "hosts app.test", "backend pool")
+    f = Ferry(cfg)
+    conn = http.client.HTTPConnection("127.0.0.1", f.port("web"), timeout=5)
+    for i in range(20):
+        r = request(f.port("web"), "/g/%d" % i, conn=conn)
+        assert r.status == 200, "request %d: %r" % (i, r)
+    conn.close()
+    assert [t for _, t in be.records] == ["/g/%d" % i for i in range(20)], be.records
+
+
 def test_concurrent_mixed_traffic():
     # 16 clients x 40 requests, keep-alive and not, GET/POST/chunked, random body sizes: every
     # response must be the right one (path and body checksum echoed back).

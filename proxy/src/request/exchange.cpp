@@ -64,7 +64,7 @@ class ExchangeRun {
       up = nullptr;
       reused = x_.w.h2_upstreams().try_open(h2_state(i), up);
     } else {
-      up = x_.w.pool().take(pb_.servers[i].state);
+      up = x_.w.pool().take(pb_.servers[i].state, req_.replayable && req_.idempotent);
       reused = up != nullptr;
     }
     return reused;

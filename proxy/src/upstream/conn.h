@@ -68,6 +68,7 @@ class UpstreamConn {
   Stream sock;
   Buffer buf;                            // response bytes read ahead; no memory while pooled
   std::shared_ptr<ServerState> server;   // pool key; keeps the state alive while pooled
+  SteadyClock::time_point pooled_at{};   // pooled: since when
   SteadyClock::time_point idle_until{};  // pooled: closed by sweep() after this
 
  protected:

@@ -17,15 +17,17 @@ bool still_idle(tcp::socket& s) {
 
 }  // namespace
 
-std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server) {
+std::unique_ptr<UpstreamConn> UpstreamPool::take(ServerState* server, bool retryable) {
   auto it = idle_.find(server);
   if (it == idle_.end()) return nullptr;
   auto& v = it->second;
+  const auto unchecked_since = retryable ? SteadyClock::now() - kUncheckedReuse : SteadyClock::time_point::max();
   while (!v.empty()) {
     auto c = std::move(v.back());
     v.pop_back();
     // TLS: bytes OpenSSL already read ahead (and not yet processed) count as stray too.
-    if (still_idle(c->sock.socket()) && !(c->sock.ssl() && SSL_has_pending(c->sock.ssl()))) return c;
+    if (c->sock.ssl() && SSL_has_pending(c->sock.ssl())) continue;
+    if (c->pooled_at > unchecked_since || still_idle(c->sock.socket())) return c;
     // closed by the server while pooled (or broken): drop it and try the next one
   }
   return nullptr;
@@ -36,7 +38,8 @@ void UpstreamPool::put(std::unique_ptr<UpstreamConn> c, uint32_t max_idle, std::
   ServerState* key = c->server.get();
   auto& v = idle_[key];
   if (v.size() >= max_idle || idle_timeout.count() <= 0) return;  // dropping `c` closes it
-  c->idle_until = SteadyClock::now() + idle_timeout;
+  c->pooled_at = SteadyClock::now();
+  c->idle_until = c->pooled_at + idle_timeout;
   c->buf.release_if_empty();  // back to the worker's block pool while idle
   // No readiness wait while pooled: with asio each wait costs an epoll_ctl, and cancelling it
   // at take() a handler dispatch, per request. take() checks the socket instead; one the server
