@@ -98,8 +98,10 @@ asio::mutable_buffer tls_write_scratch() {
 }
 
 TlsConn::TlsConn(tcp::socket s, SSL* ssl_, std::string pre) : sock(std::move(s)), ssl(ssl_), prefix(std::move(pre)) {
+  // OpenSSL's recv/send on it must never block the worker. Accepted sockets (accept4) and
+  // connected ones (asio's async connect) already are non-blocking: no ioctl for them.
   std::error_code ignored;
-  sock.non_blocking(true, ignored);  // OpenSSL's recv/send on it must never block the worker
+  if (!sock.native_non_blocking()) sock.native_non_blocking(true, ignored);
   BIO* bio = BIO_new(socket_method());
   if (bio) {
     BIO_set_data(bio, this);

@@ -167,6 +167,7 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
     co_return Outcome::closed;
   }
 
+  bool drain = true;  // the close after the last response waits for the client's FIN
   for (bool first = !resumed;; first = false, resumed = false) {
     auto h = co_await read_head(first, resumed);
     if (h == HeadResult::park) co_return Outcome::parked;
@@ -201,12 +202,12 @@ awaitable<Session::Outcome> Session::run(bool resumed) {
       // The client itself asked to close after this request, which had no body and nothing
       // after it: it sends no more (RFC 9112 §9.6), so no reset can destroy the response and
       // the connection closes at once, without waiting for the client's FIN.
-      if (!s_->info.keep_alive && framing_ == http::Framing::none && buf_.empty()) co_await close_now();
+      drain = s_->info.keep_alive || framing_ != http::Framing::none || !buf_.empty();
       break;
     }
     if (w_.draining() || revoked_) break;
   }
-  co_await lingering_close();
+  co_await lingering_close(drain);
   co_return Outcome::closed;
 }
 
@@ -287,26 +288,19 @@ awaitable<void> Session::write_error(int status, std::string_view detail, bool c
   if (close) co_await lingering_close();
 }
 
-awaitable<void> Session::close_now() {
-  if (!sock_.is_open()) co_return;
-  if (sock_.is_tls()) {  // our close_notify first
-    dl_.arm(std::chrono::milliseconds(500));
-    co_await sock_.shutdown_send();
-  }
-  sock_.close();  // nothing unread: a FIN after the queued response, not a reset
-}
-
-awaitable<void> Session::lingering_close() {
+awaitable<void> Session::lingering_close(bool drain) {
   // Half-close (after TLS close_notify), then read and discard what the client still sends
   // for a short while so that our last response is not destroyed by a TCP reset.
   if (!sock_.is_open()) co_return;
   // One 500 ms budget for both steps: TLS's shutdown waits for the client's close_notify, and
   // once the deadline fired nothing cancels further reads, so stop there.
   dl_.arm(std::chrono::milliseconds(500));
-  co_await sock_.shutdown_send();
+  // Without the drain, a plain socket's close() alone sends the FIN after the queued response
+  // (nothing unread: not a reset); TLS still sends its close_notify first.
+  if (drain || sock_.is_tls()) co_await sock_.shutdown_send();
   size_t drained = 0;
   char junk[4096];
-  while (!dl_.expired() && drained < 256 * 1024) {
+  while (drain && !dl_.expired() && drained < 256 * 1024) {
     auto [ec, n] = co_await sock_.async_read_some(asio::buffer(junk), use_nothrow);
     if (ec || n == 0) break;
     drained += n;

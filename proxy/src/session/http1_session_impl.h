@@ -69,11 +69,10 @@ class Session final : public DownstreamConn, public RequestDownstream {
   awaitable<HeadResult> read_preface();
   // Writes a Ferry error page; when `close`, shuts the connection down gracefully.
   awaitable<void> write_error(int status, std::string_view detail, bool close, std::string_view extra = {});
-  // Closes after the last response: lingering_close() reads and discards what the client may
-  // still send (so that a TCP reset does not destroy the response) for up to 500 ms;
-  // close_now() is for a client that said it sends no more (TLS: close_notify, then close).
-  awaitable<void> lingering_close();
-  awaitable<void> close_now();
+  // Closes after the last response: reads and discards what the client may still send (so
+  // that a TCP reset does not destroy the response) for up to 500 ms. `drain` false: for a
+  // client that said it sends no more (TLS: close_notify, then close).
+  awaitable<void> lingering_close(bool drain = true);
   void cancel_all();
 
   SessionHandle handle_;
