@@ -202,7 +202,7 @@ class Churn:
 
 
 def access_records(f):
-    """The edge's JSON access-log records: (start unix time, server, retries, duration s)."""
+    """The edge's JSON access-log records: (start unix time, server, retries, duration s, record)."""
     out = []
     for line in f.log.splitlines():
         i = line.find('{"ts":')
@@ -217,7 +217,7 @@ def access_records(f):
         end = datetime.datetime.strptime(r["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
             tzinfo=datetime.timezone.utc).timestamp()
         dur = r["duration_ms"] / 1000.0
-        out.append((end - dur, r["server"], r["retries"], dur))
+        out.append((end - dur, r["server"], r["retries"], dur, r))
     return out
 
 
@@ -254,9 +254,9 @@ def check_churn(t):
     assert edge_instances(t) == INSTANCES + len(want)
 
     # No request's final attempt went to an instance the edge had already dropped.
-    late = [(start, srv) for start, srv, _, _ in access_records(t.edge)
+    late = [(start, srv) for start, srv, _, _, _ in access_records(t.edge)
             if srv in churn.gone and start > churn.gone[srv] + 0.005]
-    routed = sum(1 for _, srv, _, _ in access_records(t.edge) if srv.startswith("c"))
+    routed = sum(1 for _, srv, _, _, _ in access_records(t.edge) if srv.startswith("c"))
     figure("churn: requests answered by churn instances", routed)
     figure("churn: requests started after their instance's removal was applied at the edge", len(late))
     figure("churn: removals seen routed with at the edge", "%d of %d" % (len(churn.gone), len(churn.removal)))
@@ -291,17 +291,21 @@ def check_failover(t, churn):
     load.close()
     records = [r for r in access_records(t.edge) if r[0] + r[3] >= t_kill]  # ended after the kill
     # Requests that met the dead node (a retry, or a wait): when the last of them was answered.
-    troubled = [start + dur for start, srv, retries, dur in records if retries > 0 or dur > 0.5]
-    routed_around = (max(troubled) - t_kill) if troubled else 0.0
+    troubled = [r for r in records if r[2] > 0 or r[3] > 0.5]
+    routed_around = max(start + dur for start, _, _, dur, _ in troubled) - t_kill if troubled else 0.0
+    # When it fails: each such request's start and end after the kill, and its log record.
+    story = ["%+.3f..%+.3f %s" % (start - t_kill, start + dur - t_kill, json.dumps(r)) for start, _, _, dur, r in troubled]
     figure("failover: dfw killed -> its instances gone at the edge (peer-timeout 1s)", "%.2f" % gone_after, "s")
     figure("failover: dfw killed -> last request that needed a retry or waited > 0.5 s answered after",
            "%.2f" % routed_around, "s")
     figure("failover: requests that met the dead node (retried elsewhere or waited)", len(troubled))
+    for line in story:
+        print("  failover: " + line)
     figure("failover: requests meanwhile", "%d ok, %d failed" % (load.ok, len(load.failed)))
     assert not load.failed, load.failed[:5]
     assert gone_after < 3 or SANITIZED, gone_after
-    assert routed_around < 3 or SANITIZED, routed_around
-    assert not [srv for start, srv, _, _ in records if start > t_kill + 3 and srv.startswith("dfw")]
+    assert routed_around < 3 or SANITIZED, (routed_around, story)
+    assert not [srv for start, srv, _, _, _ in records if start > t_kill + 3 and srv.startswith("dfw")]
 
 
 def test_churn_and_failover():
