@@ -1,5 +1,11 @@
 #include "net/stream.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+
 namespace ferry::proxy {
 
 void Stream::start_server_tls(SSL* ssl, std::string prefix) {
@@ -61,6 +67,29 @@ awaitable<void> Stream::shutdown_send() {
     if (!socket().is_open()) co_return;
   }
   socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+size_t Stream::try_write(std::span<const asio::const_buffer> bufs, std::error_code& ec) {
+  ec = asio::error::would_block;
+  if (tls_ || pipe_ || bufs.empty()) return 0;
+  std::array<iovec, 8> iov;
+  size_t n = 0;
+  for (const auto& b : bufs) {
+    if (n == iov.size()) break;
+    if (b.size()) iov[n++] = {const_cast<void*>(b.data()), b.size()};
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  ssize_t r;
+  do r = ::sendmsg(sock_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  if (r >= 0) {
+    ec.clear();
+    return static_cast<size_t>(r);
+  }
+  if (errno != EAGAIN && errno != EWOULDBLOCK) ec = std::error_code(errno, asio::error::get_system_category());
+  return 0;
 }
 
 }  // namespace ferry::proxy

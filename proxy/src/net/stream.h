@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <system_error>
 
@@ -105,6 +106,13 @@ class Stream {
         },
         token, b);
   }
+
+  // Writes what a plain TCP socket takes at once, without waiting: the bytes written (maybe
+  // fewer than given). `ec`: the send error; asio::error::would_block when nothing was taken,
+  // and always on TLS or a pipe (they write nothing here: use async_write_some). For a
+  // caller that would otherwise build a coroutine and an operation for a write that
+  // completes at once (the common case on an idle connection).
+  size_t try_write(std::span<const asio::const_buffer> bufs, std::error_code& ec);
 
   // Ends our sending side gracefully: TLS close_notify (not waiting for the peer's), then a
   // TCP half-close. Errors are of no interest here.

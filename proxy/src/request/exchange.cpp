@@ -279,9 +279,15 @@ awaitable<void> run_exchange(Exchange& x, const UpstreamRequest& req, ExchangeDo
     std::error_code ec;
     if (!run.take(i, reused)) ec = co_await run.open(i, reused);
     Next next = Next::stop;
+    std::error_code wec;  // sending the head: without a wait when the socket takes it at once
+    if (!ec) {
+      const std::span<const http::Header> extra = run.extra(i);
+      if (!x.up->poll_send_head(req.head, extra, req.body, req.replayable, wec))
+        wec = co_await x.up->send_head(req.head, extra, req.body, req.replayable);
+    }
     if (ec) {
       next = run.connect_failed(i, ec);
-    } else if (auto wec = co_await x.up->send_head(req.head, run.extra(i), req.body, req.replayable)) {
+    } else if (wec) {
       next = run.sent_failed(i, reused, wec);
     } else {
       if (!req.replayable) {

@@ -49,6 +49,13 @@ class UpstreamConn {
   // asio::error::connection_refused when an HTTP/2 server refused the stream unprocessed.
   virtual awaitable<std::error_code> send_head(const http::OutboundRequest& head, std::span<const http::Header> extra,
                                                std::string_view body, bool whole) = 0;
+  // send_head() without waiting, for the common case of a socket that takes it all at once:
+  // true when it is decided (`ec`: the write's error, or none: all sent); false when the
+  // caller must co_await send_head() with the same arguments, which sends what is left.
+  virtual bool poll_send_head(const http::OutboundRequest&, std::span<const http::Header>, std::string_view, bool,
+                              std::error_code&) {
+    return false;
+  }
   // Whether a streamed chunked body is written to `sock` chunk-coded (HTTP/1.1). False: raw
   // bytes, which the protocol frames (HTTP/2 DATA); the streamer then calls end_body().
   virtual bool chunked_on_wire() const = 0;

@@ -1,18 +1,19 @@
 #include "upstream/http1_conn.h"
 
+#include <algorithm>
 #include <array>
 #include <span>
+#include <utility>
 
 #include "http1/chunked.h"
 #include "http1/response_parser.h"
 
 namespace ferry::proxy {
 
-awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest& head,
-                                                    std::span<const http::Header> extra, std::string_view body,
-                                                    bool whole) {
-  // One gather write: the head (its blank line after the extra fields), then the body, coded
-  // when the head says chunked and the whole body is here.
+void Http1Upstream::prepare(const http::OutboundRequest& head, std::span<const http::Header> extra,
+                            std::string_view body, bool whole) {
+  // The head (its blank line after the extra fields), then the body, coded when the head says
+  // chunked and the whole body is here.
   extra_.clear();
   for (const auto& h : extra) extra_.append(h.name).append(": ").append(h.value).append("\r\n");
   extra_ += "\r\n";
@@ -21,12 +22,41 @@ awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest&
   if (coded && !body.empty()) http1::append_chunk_header(extra_, body.size());
   std::string_view tail = !coded ? std::string_view() : body.empty() ? http1::kLastChunk : "\r\n0\r\n\r\n";
   std::string_view ex(extra_);
-  // Only the parts there are (a GET is two): each buffer costs the write a step.
-  std::array<asio::const_buffer, 5> bufs;
-  size_t nbufs = 0;
+  // Only the parts there are: each buffer costs the write a step.
+  nbufs_ = 0;
   for (std::string_view part : {head.open_wire(), ex.substr(0, head_end), ex.substr(head_end), body, tail})
-    if (!part.empty()) bufs[nbufs++] = asio::buffer(part);
-  auto [ec, n] = co_await asio::async_write(sock, std::span<const asio::const_buffer>(bufs.data(), nbufs), use_nothrow);
+    if (!part.empty()) bufs_[nbufs_++] = asio::buffer(part);
+  sent_ = 0;
+}
+
+bool Http1Upstream::poll_send_head(const http::OutboundRequest& head, std::span<const http::Header> extra,
+                                   std::string_view body, bool whole, std::error_code& ec) {
+  prepare(head, extra, body, whole);
+  prepared_ = true;
+  size_t total = 0;
+  for (size_t k = 0; k < nbufs_; ++k) total += bufs_[k].size();
+  sent_ = sock.try_write(std::span<const asio::const_buffer>(bufs_.data(), nbufs_), ec);
+  if (ec == asio::error::would_block) ec.clear();
+  else if (ec) return true;  // failed
+  if (sent_ < total) return false;  // send_head() writes the rest
+  prepared_ = false;
+  return true;
+}
+
+awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest& head,
+                                                    std::span<const http::Header> extra, std::string_view body,
+                                                    bool whole) {
+  if (!std::exchange(prepared_, false)) prepare(head, extra, body, whole);
+  // Past what poll_send_head() wrote.
+  size_t first = 0;
+  for (size_t skip = sent_; skip > 0 && first < nbufs_;) {
+    const size_t n = std::min(skip, bufs_[first].size());
+    bufs_[first] += n;
+    skip -= n;
+    if (bufs_[first].size() == 0) ++first;
+  }
+  auto [ec, n] = co_await asio::async_write(
+      sock, std::span<const asio::const_buffer>(bufs_.data() + first, nbufs_ - first), use_nothrow);
   co_return ec;
 }
 
