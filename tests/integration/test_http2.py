@@ -213,6 +213,42 @@ def test_tls_raw_client_headers_cookies_and_connection_fields():
         assert r.status == 200 and json.loads(bytes(r.body))["path"] == "/multi/%d" % i, r
 
 
+def test_stream_state_does_not_reach_the_next_stream():
+    """Ferry reuses a connection's stream state (fields, body buffers) for its later streams:
+    nothing of one request may reach the next one's upstream request."""
+    s = Setup()
+    c = s.h2c()
+    # A stream kept open (its body not sent yet), so the connection is never idle and the
+    # state of each finished stream is kept for the next.
+    hold = c.request("a.test", "/hold", method="POST", scheme="http", end_stream=False,
+                     headers=[("content-length", "4")])
+    sid = c.request("a.test", "/one", method="POST", scheme="http", body=b"first-body",
+                    headers=[("content-length", "10"), ("cookie", "a=1"), ("x-secret", "s1"),
+                             ("user-agent", "one")])
+    r = c.response(sid)
+    assert r.status == 200, r
+    rec = s.be.last()
+    assert rec["path"] == "/one" and rec["body"] == "first-body" and _hdr(rec, "Cookie") == "a=1", rec
+    r = c.get("a.test", "/two", scheme="http")
+    assert r.status == 200, r
+    rec = s.be.last()
+    assert rec["path"] == "/two" and rec["method"] == "GET" and rec["body"] == "", rec
+    for name in ("Cookie", "X-Secret", "Content-Length", "User-Agent"):
+        assert _hdr(rec, name) is None, (name, rec["headers"])
+    # Streams at once, each with its own field: each upstream request has its own only.
+    s.be.requests.clear()
+    sids = [c.request("a.test", "/n/%d" % i, scheme="http", headers=[("x-n", str(i))] * (1 + i % 3))
+            for i in range(12)]
+    for sid in sids:
+        assert c.response(sid).status == 200
+    for rec in s.be.requests:
+        i = rec["path"].rsplit("/", 1)[1]
+        assert [v for k, v in rec["headers"] if k.lower() == "x-n"] == [i] * (1 + int(i) % 3), rec
+    c.send_data(hold, b"last", end_stream=True)
+    r = c.response(hold)
+    assert r.status == 200 and s.be.last()["body"] == "last", (r, s.be.last())
+
+
 def test_tls_bodies_both_ways():
     need_tool("curl")
     s = Setup(tls=True)

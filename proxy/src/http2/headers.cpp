@@ -62,8 +62,24 @@ void RequestFields::add(std::string_view name, std::string_view value, uint64_t 
     if (!cookie.empty()) cookie += "; ";
     cookie += value;
   } else {
-    fields.emplace_back(name, value);
+    spans_.push_back({static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(name.size()),
+                      static_cast<uint32_t>(value.size())});
+    arena_.append(name).append(value);
   }
+}
+
+void RequestFields::clear() {
+  for (std::string* s : {&method, &scheme, &authority, &path, &cookie, &arena_}) s->clear();
+  spans_.clear();
+  list_size = 0;
+  count = 0;
+  too_large = false;
+}
+
+size_t RequestFields::capacity() const {
+  size_t n = spans_.capacity() * sizeof(Span);
+  for (const std::string* s : {&method, &scheme, &authority, &path, &cookie, &arena_}) n += s->capacity();
+  return n;
 }
 
 int to_request_head(const RequestFields& f, bool end_stream, http::RequestHead& out, const char** reason) {
@@ -86,7 +102,8 @@ int to_request_head(const RequestFields& f, bool end_stream, http::RequestHead& 
     return 400;
   }
   bool has_length = false;
-  for (const auto& [name, value] : f.fields) {
+  for (size_t i = 0; i < f.size(); ++i) {
+    const std::string_view name = f.name(i), value = f.value(i);
     if (name == "host") {
       // RFC 9113 §8.3.1: a Host naming another authority than :authority is malformed.
       if (out.host.empty()) out.host = value;

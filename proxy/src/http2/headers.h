@@ -22,9 +22,10 @@ namespace ferry::proxy::http2 {
 // One request's fields as nghttp2 delivered them. nghttp2's HTTP messaging checks have
 // already validated them: lowercase names, legal characters, pseudo-headers first, present and
 // not repeated, no connection-specific fields, `te` only "trailers", content-length syntax.
+// Reused from stream to stream (clear() keeps every buffer), so a request whose fields fit
+// the buffers an earlier one grew costs no allocation.
 struct RequestFields {
   std::string method, scheme, authority, path;
-  std::vector<std::pair<std::string, std::string>> fields;  // regular fields, in order
   std::string cookie;       // cookie crumbs joined with "; " (RFC 9113 §8.2.3)
   uint64_t list_size = 0;   // sum of name + value + 32 per field (RFC 9113 §6.5.2)
   uint32_t count = 0;
@@ -32,6 +33,22 @@ struct RequestFields {
 
   // Adds one field unless a limit is exceeded (then only `too_large` is set).
   void add(std::string_view name, std::string_view value, uint64_t max_list_size, uint32_t max_count);
+  // The regular fields, in order: name and value views, valid until the next add() or clear().
+  size_t size() const { return spans_.size(); }
+  std::string_view name(size_t i) const { return std::string_view(arena_).substr(spans_[i].off, spans_[i].name_len); }
+  std::string_view value(size_t i) const {
+    return std::string_view(arena_).substr(spans_[i].off + spans_[i].name_len, spans_[i].value_len);
+  }
+  void clear();
+  // The bytes its buffers hold (for bounding what a reused one keeps).
+  size_t capacity() const;
+
+ private:
+  struct Span {
+    uint32_t off, name_len, value_len;
+  };
+  std::string arena_;  // the regular fields' names and values, back to back
+  std::vector<Span> spans_;
 };
 
 // Fills `out` with views into `f` for the shared HTTP/1 path: method, target (:path), host

@@ -38,6 +38,11 @@ class ByteQueue {
     buf_.clear();
     off_ = 0;
   }
+  // clear(), and the buffer is freed if it grew past `keep` bytes.
+  void clear(size_t keep) {
+    if (buf_.capacity() > keep) std::string().swap(buf_);
+    clear();
+  }
 
  private:
   std::string buf_;

@@ -22,6 +22,8 @@ class Signal {
     pending_ = true;
     timer_.cancel();
   }
+  // Forgets a notification nobody waited for (no wait may be pending).
+  void reset() { pending_ = false; }
 
  private:
   asio::steady_timer timer_;

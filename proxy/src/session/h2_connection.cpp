@@ -29,8 +29,11 @@ constexpr auto kLingerTime = std::chrono::milliseconds(500);
 
 Connection& conn(void* user_data) { return *static_cast<Connection*>(user_data); }
 
+// Our state of stream `id` while it is open. (The id check: a StreamState is reused for
+// later streams, so a pointer nghttp2 might still hold for a closed one must not reach it.)
 StreamState* stream_of(nghttp2_session* ng, int32_t id) {
-  return static_cast<StreamState*>(nghttp2_session_get_stream_user_data(ng, id));
+  auto* s = static_cast<StreamState*>(nghttp2_session_get_stream_user_data(ng, id));
+  return s && s->id == id ? s : nullptr;
 }
 
 }  // namespace
@@ -46,6 +49,23 @@ StreamState::StreamState(Connection& c, int32_t id)
         }
       }) {}
 
+void StreamState::recycle() {
+  // What it holds goes now (an upstream connection closes at once, as before); a big request
+  // body, header block or response buffer does not stay with the connection.
+  constexpr size_t kKeep = 16 * 1024;
+  up.reset();
+  if (req.capacity() > kKeep) req = RequestFields();
+  else req.clear();
+  req_end = discard = false;
+  if (req_body.capacity() > kKeep) std::string().swap(req_body);
+  else req_body.clear();
+  resp_body.clear(kKeep);
+  resp_end = resp_submitted = closed = running = false;
+  std::string().swap(resp_trailers);
+  dl.disarm();
+  wake.reset();
+}
+
 // The nghttp2 callbacks. They run inside nghttp2_session_mem_recv (read loop) or
 // nghttp2_session_mem_send (write loop) on the worker thread; none may suspend or re-enter
 // nghttp2's send/receive: kick() only wakes the writer, and stream coroutines start from a
@@ -60,9 +80,8 @@ struct Callbacks {
       nghttp2_submit_rst_stream(ng, NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_REFUSED_STREAM);
       return 0;
     }
-    auto s = std::make_unique<StreamState>(c, frame->hd.stream_id);
-    nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, s.get());
-    c.streams_.emplace(frame->hd.stream_id, std::move(s));
+    StreamState& s = c.open_stream(frame->hd.stream_id);
+    nghttp2_session_set_stream_user_data(ng, frame->hd.stream_id, &s);
     // The header block must be complete within `timeout http-request` (slowloris).
     c.head_dl_.arm(c.fe_->cfg->timeouts.http_request);
     // A drain covers this stream with its GOAWAY, so it is served (emplaced first: the
@@ -133,11 +152,11 @@ struct Callbacks {
     return 0;
   }
 
-  static int stream_close(nghttp2_session*, int32_t id, uint32_t, void* ud) {
+  static int stream_close(nghttp2_session* ng, int32_t id, uint32_t, void* ud) {
     Connection& c = conn(ud);
-    auto it = c.streams_.find(id);
-    if (it == c.streams_.end()) return 0;
-    StreamState& s = *it->second;
+    StreamState* sp = stream_of(ng, id);
+    if (!sp) return 0;
+    StreamState& s = *sp;
     s.closed = true;
     s.req_body.clear();  // the connection window had it back on receipt
     if (s.running) {
@@ -146,7 +165,7 @@ struct Callbacks {
       s.wake.notify();
       return 0;
     }
-    c.streams_.erase(it);
+    c.remove_stream(s);
     c.stream_removed();
     return 0;
   }
@@ -197,6 +216,7 @@ Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan
 
 Connection::~Connection() {
   streams_.clear();
+  spare_.clear();
   if (ng_) nghttp2_session_del(ng_);
   fe_->stats->closed(w_.id());  // fe_ is in wp_->plan, still alive here
   w_.remove_session(&handle_);
@@ -287,6 +307,7 @@ void Connection::update_idle() {
   } else if (!idle_armed_) {
     idle_dl_.arm(fe_->cfg->timeouts.http_keep_alive);
     idle_armed_ = true;
+    spare_.clear();  // an idle connection keeps no stream state
   }
 }
 
@@ -317,8 +338,35 @@ void Connection::finish_stream(StreamState& s) {
     kick();
     return;  // erased by the stream-close callback
   }
-  streams_.erase(s.id);
+  remove_stream(s);
   stream_removed();
+}
+
+StreamState& Connection::open_stream(int32_t id) {
+  std::unique_ptr<StreamState> s;
+  if (spare_.empty()) {
+    s = std::make_unique<StreamState>(*this, id);
+  } else {
+    s = std::move(spare_.back());
+    spare_.pop_back();
+    s->id = id;
+  }
+  s->slot = streams_.size();
+  streams_.push_back(std::move(s));
+  return *streams_.back();
+}
+
+void Connection::remove_stream(StreamState& s) {
+  // The last one takes its slot.
+  const size_t slot = s.slot;
+  std::unique_ptr<StreamState> gone = std::move(streams_[slot]);
+  if (slot + 1 != streams_.size()) {
+    streams_[slot] = std::move(streams_.back());
+    streams_[slot]->slot = slot;
+  }
+  streams_.pop_back();
+  gone->recycle();
+  spare_.push_back(std::move(gone));
 }
 
 void Connection::stream_removed() {
@@ -346,7 +394,7 @@ void Connection::close_now() {
   sock_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   sock_.cancel();
   write_wake_.notify();
-  for (auto& [id, s] : streams_) {
+  for (auto& s : streams_) {
     s->closed = true;
     if (s->up) s->up->sock.cancel();
     s->wake.notify();

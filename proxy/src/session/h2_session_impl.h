@@ -1,10 +1,11 @@
 // Private to session/h2_connection.cpp and session/h2_stream.cpp: one downstream HTTP/2 connection and its
 // streams. Worker thread only.
 //
-// Ownership: the Connection owns its streams (by id) and the nghttp2 session. The connection
-// stays alive through shared_ptrs held by its read loop, its write loop and every running
-// stream coroutine. A StreamState is erased once nghttp2 has closed the stream AND its
-// coroutine has finished, whichever comes last.
+// Ownership: the Connection owns its streams and the nghttp2 session. The connection stays
+// alive through shared_ptrs held by its read loop, its write loop and every running stream
+// coroutine. A StreamState leaves the open streams once nghttp2 has closed the stream AND its
+// coroutine has finished, whichever comes last; it is then kept for the connection's next
+// stream (with the buffers it grew) until the connection has no stream open.
 #pragma once
 
 #include <nghttp2/nghttp2.h>
@@ -12,7 +13,7 @@
 #include <array>
 #include <memory>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 #include "http2/headers.h"
 #include "net/asio_util.h"
@@ -31,8 +32,12 @@ class Connection;
 
 struct StreamState {
   StreamState(Connection& c, int32_t id);
+  // Its stream is gone: back to the state of a new one (for the next `id`), keeping small
+  // buffers; the upstream connection it still held is released.
+  void recycle();
   Connection& c;
   int32_t id;
+  size_t slot = 0;  // its index in Connection::streams_
   RequestFields req;
   bool req_end = false;       // END_STREAM received: the request body is complete
   bool discard = false;       // request DATA is no longer wanted: consumed as it arrives
@@ -80,7 +85,13 @@ class Connection : public DownstreamConn, public std::enable_shared_from_this<Co
   void close_now();
   size_t active_streams() const;
 
-  std::unordered_map<int32_t, std::unique_ptr<StreamState>> streams_;
+  // A stream for `id`, spare or new, added to streams_.
+  StreamState& open_stream(int32_t id);
+  // Takes `s` out of streams_ and keeps it as a spare.
+  void remove_stream(StreamState& s);
+
+  std::vector<std::unique_ptr<StreamState>> streams_;  // open ones, in no order (StreamState::slot)
+  std::vector<std::unique_ptr<StreamState>> spare_;    // finished ones, freed once none is open
   SessionHandle handle_;
   Deadline idle_dl_;   // keep-alive timeout while no stream is open
   bool idle_armed_ = false;  // idle_dl_ runs for the current stream-less period
