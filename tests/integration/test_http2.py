@@ -414,6 +414,7 @@ def test_settings_max_concurrent_streams_default_and_configured():
     st = c.server_settings
     assert st.get(SETTINGS_MAX_CONCURRENT_STREAMS) == 100, "default MAX_CONCURRENT_STREAMS: %r" % st
     assert st.get(SETTINGS_MAX_HEADER_LIST_SIZE) == 32 * 1024, "MAX_HEADER_LIST_SIZE: %r" % st
+    assert st.get(0x9) == 1, "SETTINGS_NO_RFC7540_PRIORITIES (RFC 9218): %r" % st
     c.read_until(lambda: c.settings_acked >= 1, what="the ACK of our SETTINGS")
 
     s7 = Setup(frontend_extra=["http2-max-concurrent-streams 7"], backend_delay=0.6)
