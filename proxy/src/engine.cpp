@@ -138,6 +138,11 @@ bool Engine::apply(std::shared_ptr<const PreparedConfig> prepared, std::string& 
   const std::shared_ptr<const config::Config> cfg = prepared->config;
   if (!m.started) {
     int n = cfg->global.workers > 0 ? cfg->global.workers : int(std::max(1u, std::thread::hardware_concurrency()));
+    m.shared.worker_connections = std::make_unique<std::atomic<uint32_t>[]>(static_cast<size_t>(n));
+    m.shared.nworkers = n;
+    m.shared.hand_off = [&m](int to, int fd, const PeerInfo& peer, const std::string& key) {
+      m.workers[static_cast<size_t>(to)]->post_serve(fd, peer, key);
+    };
     for (int i = 0; i < n; ++i) m.workers.push_back(std::make_unique<Worker>(i, m.shared));
     m.registry.set_workers(n);  // one counter slot per worker
     m.nworkers.store(n, std::memory_order_relaxed);
@@ -382,6 +387,10 @@ EngineStats Engine::stats() const {
   EngineStats out;
   out.workers = impl_->nworkers.load(std::memory_order_relaxed);
   out.connections_active = impl_->shared.connections.load(std::memory_order_relaxed);
+  if (impl_->shared.worker_connections)
+    for (int i = 0; i < impl_->shared.nworkers; ++i)
+      out.worker_connections.push_back(impl_->shared.worker_connections[i].load(std::memory_order_relaxed));
+  out.worker_handoffs = impl_->shared.handoffs.load(std::memory_order_relaxed);
   out.auth_verifications = impl_->verifier.verifications();
   out.auth_refused = impl_->verifier.refused();
   out.trace_spans_dropped = impl_->shared.spans.dropped();

@@ -135,25 +135,57 @@ awaitable<void> Worker::accept_loop(std::shared_ptr<tcp::acceptor> acc, Listener
   }
 }
 
+int Worker::pick_worker() const {
+  const int n = shared_.nworkers;
+  if (n < 2 || !shared_.worker_connections || !shared_.hand_off || draining_) return id_;
+  const uint32_t mine = shared_.worker_connections[id_].load(std::memory_order_relaxed);
+  int best = id_;
+  uint32_t least = mine;
+  for (int i = 0; i < n; ++i) {
+    const uint32_t c = shared_.worker_connections[i].load(std::memory_order_relaxed);
+    if (c < least) {
+      least = c;
+      best = i;
+    }
+  }
+  // Only a clear imbalance moves a connection: the hand-off (a post to the other loop) costs
+  // more than serving a near tie here.
+  return mine >= least + 2 + least / 8 ? best : id_;
+}
+
 void Worker::dispatch(int fd, const PeerInfo& peer, const std::string& key) {
+  const int to = pick_worker();
+  // Counted on the chosen worker now, so the next accepts (on any worker) see it there.
+  shared_.count_connection(to, 1);
+  if (to == id_) return serve(fd, peer, key);
+  shared_.handoffs.fetch_add(1, std::memory_order_relaxed);
+  shared_.hand_off(to, fd, peer, key);
+}
+
+void Worker::post_serve(int fd, const PeerInfo& peer, std::string key) {
+  asio::post(io_, [this, fd, peer, key = std::move(key)] { serve(fd, peer, key); });
+}
+
+void Worker::serve(int fd, const PeerInfo& peer, const std::string& key) {
   auto wp = plan_;
   auto it = wp->plan->binds.find(key);
-  if (it == wp->plan->binds.end()) {  // listener being removed: drop the connection
-    ::close(fd);
+  tcp::socket sock(io_);
+  // Listener being removed, or not adoptable: the connection is dropped (and uncounted).
+  if (it == wp->plan->binds.end()) ::close(fd);
+  if (it == wp->plan->binds.end() || !adopt_accepted(sock, fd, peer.client.family() == AF_INET6)) {
+    count_connection(-1);
     return;
   }
-  tcp::socket sock(io_);
-  if (!adopt_accepted(sock, fd, peer.client.family() == AF_INET6)) return;
   std::error_code ec;
   sock.set_option(tcp::no_delay(true), ec);
   int fe = it->second.frontend, bind = it->second.bind;
   wp->plan->frontends[fe].stats->accepted(id_);
-  // Counted out when the connection ends: by the TCP coroutine's completion here, by the
-  // HTTP session's destructor (an HTTP session outlives its coroutines while parked idle).
-  shared_.connections.fetch_add(1, std::memory_order_relaxed);
+  // Counted out (count_connection) when the connection ends: by the TCP coroutine's
+  // completion here, by the HTTP session's destructor (an HTTP session outlives its
+  // coroutines while parked idle).
   if (wp->plan->frontends[fe].cfg->mode == config::Mode::tcp) {
     asio::co_spawn(io_, run_tcp_session(*this, std::move(sock), peer, std::move(wp), fe, bind), [this](std::exception_ptr e) {
-      shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+      count_connection(-1);
       if (e) log(config::LogLevel::error, "worker " + std::to_string(id_) + ": TCP session ended with an exception");
     });
   } else {

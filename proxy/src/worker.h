@@ -1,6 +1,7 @@
 // One data-plane worker: the accept and dispatch loop over its WorkerContext
 // (worker/context.h): its own listening sockets (SO_REUSEPORT), plan installs, drain, the
-// periodic tick. A connection lives and dies on one worker; nothing here is locked.
+// periodic tick. A connection lives and dies on one worker (the accepting one, or the one it
+// was handed to at once when that one serves clearly fewer); nothing here is locked.
 //
 // Ownership: the Engine owns the Workers. Thread: methods marked [any] post to the loop;
 // everything else runs on the worker's own thread.
@@ -36,6 +37,9 @@ class Worker : public WorkerContext {
   void begin_drain();
   // [any] Stops the loop and joins the thread. Remaining connections are aborted.
   void stop();
+  // [any] Serves a connection another worker accepted (`fd` owned from now on, already
+  // counted on this worker): EngineShared::hand_off.
+  void post_serve(int fd, const PeerInfo& peer, std::string key);
 
  private:
   void open_acceptor(const std::string& key, int fd);
@@ -51,8 +55,15 @@ class Worker : public WorkerContext {
   void close_unreachable_backhauls();
   SteadyClock::time_point tickets_rotated_ = SteadyClock::now();
   std::unordered_map<const PeerState*, bool> peer_down_;  // as seen at the last tick
-  // Hands the accepted socket `fd` (owned from now on) to the session of its frontend's mode.
+  // The worker a new connection goes to: this one, unless another serves clearly fewer
+  // connections (SO_REUSEPORT spreads connections by a hash of their addresses, which leaves
+  // a few long connections unevenly spread).
+  int pick_worker() const;
+  // Counts the accepted socket `fd` (owned from now on) on pick_worker()'s worker and serves
+  // it there.
   void dispatch(int fd, const PeerInfo& peer, const std::string& key);
+  // Hands `fd` (counted on this worker) to the session of its frontend's mode.
+  void serve(int fd, const PeerInfo& peer, const std::string& key);
   // After a new plan: revokes backhaul sessions whose source it no longer trusts.
   void revoke_untrusted_backhaul();
 

@@ -228,6 +228,14 @@ void frontend_families(Families& fs, const proxy::EngineStats& st) {
   gauge(fs.family("ferry_active_connections", "Downstream connections open now, all frontends.", MetricType::Gauge), {},
         static_cast<double>(st.connections_active));
   gauge(fs.family("ferry_workers", "Data-plane worker threads.", MetricType::Gauge), {}, st.workers);
+  auto& per_worker = fs.family("ferry_worker_connections", "Downstream connections each worker serves.",
+                               MetricType::Gauge);
+  for (size_t i = 0; i < st.worker_connections.size(); ++i)
+    gauge(per_worker, {{"worker", std::to_string(i)}}, static_cast<double>(st.worker_connections[i]));
+  counter(fs.family("ferry_worker_handoffs_total",
+                    "Connections accepted by one worker and served by another that served clearly fewer.",
+                    MetricType::Counter),
+          {}, static_cast<double>(st.worker_handoffs));
 }
 
 void certificate_families(Families& fs, const ApiContext& ctx) {

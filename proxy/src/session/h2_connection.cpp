@@ -210,7 +210,7 @@ Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan
     };
   }
   w_.add_session(&handle_);
-  w_.shared().connections.fetch_add(1, std::memory_order_relaxed);
+  w_.count_connection(1);
   fe_->stats->opened(w_.id());
 }
 
@@ -220,7 +220,7 @@ Connection::~Connection() {
   if (ng_) nghttp2_session_del(ng_);
   fe_->stats->closed(w_.id());  // fe_ is in wp_->plan, still alive here
   w_.remove_session(&handle_);
-  w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+  w_.count_connection(-1);
 }
 
 void Connection::start(std::shared_ptr<Connection> self, std::string_view received) {

@@ -62,7 +62,7 @@ Session::~Session() {
   fe_->stats->closed(w_.id());  // fe_ is in wp_->plan, still alive here
   w_.remove_session(&handle_);
   w_.give_scratch(std::move(s_));
-  w_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+  w_.count_connection(-1);
 }
 
 void Session::serve(std::shared_ptr<Session> s, bool resumed) {
@@ -331,10 +331,10 @@ awaitable<void> Session::start_backhaul_tcp() {
   buf_.consume(buf_.size());
   const int frontend = static_cast<int>(fe_ - plan.frontends.data());
   auto& w = w_;
-  w.shared().connections.fetch_add(1, std::memory_order_relaxed);  // this session's count ends with it
+  w.count_connection(1);  // this session's count ends with it
   asio::co_spawn(w.io(), run_backhaul_tcp(w, std::move(sock_), std::move(pending), wp_, frontend, key_, peer_, route.app, instance),
                  [&w](std::exception_ptr e) {
-                   w.shared().connections.fetch_sub(1, std::memory_order_relaxed);
+                   w.count_connection(-1);
                    if (e) log(config::LogLevel::error, "backhaul TCP session ended with an exception");
                  });
 }

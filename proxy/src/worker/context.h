@@ -21,6 +21,7 @@
 #include "http/body_tee.h"
 #include "net/asio_util.h"
 #include "net/buffer.h"
+#include "net/connect.h"
 #include "net/stream.h"
 #include "observe/access_log.h"
 #include "observe/slow_log.h"
@@ -64,6 +65,21 @@ class WaitList {
 // Facts shared by all workers of one Engine.
 struct EngineShared {
   std::atomic<size_t> connections{0};  // downstream connections, all workers
+  // Downstream connections per worker (index: worker id; sized by the Engine before the
+  // workers start), read by every worker to balance new connections (Worker::dispatch).
+  std::unique_ptr<std::atomic<uint32_t>[]> worker_connections;
+  int nworkers = 0;
+  // Serves an accepted connection (fd owned from then on) on worker `to`: its loop runs
+  // Worker::serve (set by the Engine before the workers start). Counted in `handoffs`.
+  std::function<void(int to, int fd, const PeerInfo& peer, const std::string& key)> hand_off;
+  std::atomic<uint64_t> handoffs{0};
+  // One downstream connection more (+1) or less (-1) on `worker`, and in the total.
+  void count_connection(int worker, int delta) {
+    if (delta > 0) connections.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+    else connections.fetch_sub(static_cast<size_t>(-delta), std::memory_order_relaxed);
+    if (worker_connections)
+      worker_connections[worker].fetch_add(static_cast<uint32_t>(delta), std::memory_order_relaxed);
+  }
   std::atomic<uint32_t> max_connections{100000};
   AccessLogWriter* access_log = nullptr;
   // ACME HTTP-01 key authorizations by token (Engine::set_acme_http_tokens); see acme/http01_tokens.h.
@@ -132,6 +148,8 @@ class WorkerContext {
   // This worker's finished spans, handed to EngineShared::spans on the flush tick.
   trace::SpanBuffer& spans() { return spans_; }
   bool draining() const { return draining_; }
+  // One downstream connection more (+1) or less (-1) on this worker, and in the engine's total.
+  void count_connection(int delta) { shared_.count_connection(id_, delta); }
   uint64_t random();  // fast per-worker PRNG (request ids, jitter)
 
   // Per-request working memory (worker/request_scratch.h), recycled per worker.

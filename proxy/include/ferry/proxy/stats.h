@@ -107,6 +107,8 @@ struct EngineStats {
   uint64_t generation = 0;  // the plan these lists come from
   int workers = 0;
   uint64_t connections_active = 0;
+  std::vector<uint64_t> worker_connections;  // downstream connections per worker (by id)
+  uint64_t worker_handoffs = 0;  // connections served by another worker than the accepting one
   std::vector<AppStats> apps;            // config order
   std::vector<ServerStats> servers;      // backend order, then server order
   std::vector<FrontendStats> frontends;  // config order (the synthesized "(backhaul)" included)
