@@ -3,6 +3,7 @@
 // stream.cpp.
 #include <cstring>
 
+#include "http2/mem.h"
 #include "http2/send_batch.h"
 #include "log/log.h"
 #include "session/h2_session_impl.h"
@@ -248,7 +249,7 @@ void Connection::start(std::shared_ptr<Connection> self, std::string_view receiv
   nghttp2_option_set_max_continuations(opt, 8);
   nghttp2_option_set_max_settings(opt, 32);
   nghttp2_option_set_max_outbound_ack(opt, 1000);
-  int rv = nghttp2_session_server_new2(&c.ng_, cb, &c, opt);
+  int rv = nghttp2_session_server_new3(&c.ng_, cb, &c, opt, cached_mem());
   nghttp2_session_callbacks_del(cb);
   nghttp2_option_del(opt);
   if (rv != 0) {

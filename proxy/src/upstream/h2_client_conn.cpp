@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "http2/mem.h"
 #include "http2/send_batch.h"
 #include "log/log.h"
 #include "net/connect.h"
@@ -153,7 +154,7 @@ awaitable<std::error_code> H2ClientConn::connect(const H2Upstreams::Target& t, s
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   if (opt) nghttp2_option_set_no_auto_window_update(opt, 1);  // windows follow our readers
-  int rv = nghttp2_session_client_new2(&ng_, cb, this, opt);
+  int rv = nghttp2_session_client_new3(&ng_, cb, this, opt, http2::cached_mem());
   nghttp2_session_callbacks_del(cb);
   if (opt) nghttp2_option_del(opt);
   if (rv != 0) co_return std::make_error_code(std::errc::not_enough_memory);

@@ -2,6 +2,7 @@
 
 #include <random>
 
+#include "http2/mem.h"
 #include "worker/request_scratch.h"
 
 namespace ferry::proxy {
@@ -35,6 +36,7 @@ void WorkerContext::give_scratch(std::unique_ptr<RequestScratch> s) { scratch_.g
 void WorkerContext::trim_free_lists() {
   scratch_.trim();
   blocks_.trim();
+  http2::trim_cached_mem();  // this thread's cache of nghttp2's blocks
 }
 
 }  // namespace ferry::proxy
