@@ -170,9 +170,12 @@ void Worker::serve(int fd, const PeerInfo& peer, const std::string& key) {
   auto wp = plan_;
   auto it = wp->plan->binds.find(key);
   tcp::socket sock(io_);
-  // Listener being removed, or not adoptable: the connection is dropped (and uncounted).
+  // Listener being removed, or not adoptable (adopt_accepted closes the fd): the connection is
+  // dropped and uncounted.
+  bool adopted = false;
   if (it == wp->plan->binds.end()) ::close(fd);
-  if (it == wp->plan->binds.end() || !adopt_accepted(sock, fd, peer.client.family() == AF_INET6)) {
+  else adopted = adopt_accepted(sock, fd, peer.client.family() == AF_INET6);
+  if (!adopted) {
     count_connection(-1);
     return;
   }

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <vector>
 
+#include "net/demand.h"
+
 namespace ferry::proxy::http2 {
 namespace {
 
@@ -31,7 +33,7 @@ constexpr size_t kClasses = 16;  // up to 1 KiB
 struct Cache {
   struct Class {
     std::vector<Head*> free;
-    size_t in_use = 0, peak = 0, prev_peak = 0;
+    Demand demand;
   };
   std::array<Class, kClasses> classes;
   ~Cache() {
@@ -63,7 +65,7 @@ void* allocate(size_t size, void*) {
     if (!h) return nullptr;
     h->cls = static_cast<uint32_t>(k);
   }
-  c.peak = std::max(c.peak, ++c.in_use);
+  c.demand.took();
   return h + 1;
 }
 
@@ -72,9 +74,8 @@ void release(void* p, void*) {
   Head* h = static_cast<Head*>(p) - 1;
   if (h->cls == kBig) return std::free(h);
   auto& c = cache.classes[h->cls];
-  if (c.in_use > 0) --c.in_use;
-  // Never more than the peak in use: nothing else bounds the list between trims.
-  if (c.free.size() >= std::max(c.peak, c.prev_peak)) return std::free(h);
+  c.demand.gave();
+  if (c.free.size() >= c.demand.keep()) return std::free(h);
   c.free.push_back(h);
 }
 
@@ -104,15 +105,12 @@ nghttp2_mem* cached_mem() { return &mem; }
 
 void trim_cached_mem() {
   for (auto& c : cache.classes) {
-    const size_t peak = std::max(c.peak, c.prev_peak);
-    const size_t keep = peak > c.in_use ? peak - c.in_use : 0;
-    while (c.free.size() > keep) {
+    while (c.free.size() > c.demand.keep()) {
       std::free(c.free.back());
       c.free.pop_back();
     }
     if (c.free.empty()) std::vector<Head*>().swap(c.free);
-    c.prev_peak = c.peak;
-    c.peak = c.in_use;
+    c.demand.roll();
   }
 }
 

@@ -3,7 +3,7 @@
 // makes about four of them on each side of the proxy, and malloc's own per-thread cache is
 // too small for the bursts one read of 32 streams causes.
 //
-// The cache follows demand like net/free_list.h: each size class keeps at most as many free
+// The cache follows demand (net/demand.h): each size class keeps at most as many free
 // blocks as were in use at the peak of the last two trim periods, and trim_cached_mem() (the
 // worker's tick) frees the rest. Blocks above 1 KiB go to malloc directly. A block may be
 // freed on another thread than the one that allocated it (a session destroyed after its

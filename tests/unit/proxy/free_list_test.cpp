@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "net/buffer.h"
+#include "net/demand.h"
 #include "net/free_list.h"
 
 using ferry::proxy::BlockPool;
@@ -81,4 +82,20 @@ TEST_CASE("block pool: blocks are recycled and trimmed") {
   pool.trim();
   pool.trim();
   REQUIRE(pool.free_count() == 0);
+}
+
+TEST_CASE("demand: keep is the recent peak minus what is in use, and never underflows") {
+  ferry::proxy::Demand d;
+  REQUIRE(d.keep() == 0);
+  d.gave();  // given back without a take (a block freed on another thread): no underflow
+  REQUIRE(d.in_use() == 0);
+  for (int i = 0; i < 4; ++i) d.took();
+  REQUIRE(d.keep() == 0);  // all four in use: nothing free is worth keeping
+  d.gave();
+  d.gave();
+  REQUIRE(d.keep() == 2);
+  d.roll();  // the peak of 4 still counts for the next period...
+  REQUIRE(d.keep() == 2);
+  d.roll();  // ...and no longer after it: the peak is the 2 in use
+  REQUIRE(d.keep() == 0);
 }
