@@ -198,21 +198,18 @@ void Worker::serve(int fd, const PeerInfo& peer, const std::string& key) {
 
 void Worker::revoke_untrusted_backhaul() {
   const Plan& plan = *plan_->plan;
-  // Copied: a revoke hook may end its session (and unregister it) right away.
-  std::vector<SessionHandle*> handles;
-  for (auto* h : sessions_)
-    if (h->backhaul_peer && h->listener) handles.push_back(h);
-  for (auto* h : handles) {
-    if (!sessions_.contains(h)) continue;
+  // A revoke hook may end its session (and unregister it) right away.
+  for_each_session([&](SessionHandle* h) {
+    if (!h->backhaul_peer || !h->listener) return;
     auto it = plan.binds.find(*h->listener);
     const PlanFrontend* fe = it == plan.binds.end() ? nullptr : &plan.frontends[it->second.frontend];
-    if (fe && fe->cfg->backhaul && fe->trusted.contains(*h->backhaul_peer)) continue;
+    if (fe && fe->cfg->backhaul && fe->trusted.contains(*h->backhaul_peer)) return;
     if (fe) fe->stats->refused(id_);
     log(config::LogLevel::warning, "backhaul: closing a connection from " + format_ip(h->backhaul_peer) +
                                        ": no longer in any mesh peer's allowed-ips (reload)");
-    if (h->on_revoke) h->on_revoke();
+    if (h->on_revoke) h->on_revoke(h->owner);
     else if (h->stream) h->stream->cancel();
-  }
+  });
 }
 
 void Worker::post_catalog_feed(std::shared_ptr<const CatalogFeed> feed) {
@@ -229,13 +226,11 @@ void Worker::begin_drain() {
       acc->close(ignored);
     }
     acceptors_.clear();
-    // Copied: a drain hook may end its session (and unregister it) right away.
-    std::vector<SessionHandle*> handles(sessions_.begin(), sessions_.end());
-    for (auto* h : handles) {
-      if (!sessions_.contains(h)) continue;
-      if (h->on_drain) h->on_drain();
+    // A drain hook may end its session (and unregister it) right away.
+    for_each_session([](SessionHandle* h) {
+      if (h->on_drain) h->on_drain(h->owner);
       else if (h->idle && h->stream) h->stream->cancel();
-    }
+    });
     pool_.clear();  // idle ones only; HTTP/2 upstream connections carry in-flight streams
   });
 }

@@ -103,15 +103,19 @@ nghttp2_mem mem{nullptr, allocate, release, allocate_zeroed, reallocate};
 
 nghttp2_mem* cached_mem() { return &mem; }
 
-void trim_cached_mem() {
-  for (auto& c : cache.classes) {
+size_t trim_cached_mem() {
+  size_t freed = 0;
+  for (size_t k = 0; k < kClasses; ++k) {
+    auto& c = cache.classes[k];
     while (c.free.size() > c.demand.keep()) {
       std::free(c.free.back());
       c.free.pop_back();
+      freed += sizeof(Head) + (k + 1) * kStep;
     }
     if (c.free.empty()) std::vector<Head*>().swap(c.free);
     c.demand.roll();
   }
+  return freed;
 }
 
 size_t cached_mem_blocks() {

@@ -21,8 +21,9 @@ namespace ferry::proxy::http2 {
 
 // For nghttp2_session_{server,client}_new3 (nghttp2 copies the struct).
 nghttp2_mem* cached_mem();
-// Frees the calling thread's cached blocks that the last two periods did not need.
-void trim_cached_mem();
+// Frees the calling thread's cached blocks that the last two periods did not need; returns the
+// bytes freed.
+size_t trim_cached_mem();
 // Free blocks the calling thread's cache holds now (tests).
 size_t cached_mem_blocks();
 

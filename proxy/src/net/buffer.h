@@ -22,7 +22,8 @@ class BlockPool {
     return list_.take([] { return std::make_unique_for_overwrite<char[]>(kBlockSize); });
   }
   void give(std::unique_ptr<char[]> b) { list_.give(std::move(b)); }
-  void trim() { list_.trim(); }
+  // Bytes freed.
+  size_t trim() { return list_.trim() * kBlockSize; }
   size_t free_count() const { return list_.free_count(); }
 
  private:

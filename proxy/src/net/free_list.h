@@ -29,11 +29,14 @@ class FreeList {
     demand_.gave();
     if (free_.size() < demand_.keep()) free_.push_back(std::move(p));
   }
-  // Frees the objects the last two periods did not need; called on a timer (the worker's tick).
-  void trim() {
-    if (free_.size() > demand_.keep()) free_.resize(demand_.keep());
+  // Frees the objects the last two periods did not need; called on a timer (the worker's
+  // tick). Returns how many it freed.
+  size_t trim() {
+    const size_t n = free_.size() > demand_.keep() ? free_.size() - demand_.keep() : 0;
+    free_.resize(free_.size() - n);
     if (free_.empty()) std::vector<std::unique_ptr<T>>().swap(free_);
     demand_.roll();
+    return n;
   }
   size_t free_count() const { return free_.size(); }
   size_t in_use() const { return demand_.in_use(); }

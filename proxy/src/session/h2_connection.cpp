@@ -199,15 +199,17 @@ Connection::Connection(WorkerContext& w, Stream sock, std::shared_ptr<WorkerPlan
   trusted_ = fe_->trusts(peer_.socket, peer_.client);
   handle_.stream = &sock_;
   // A drain reaches busy connections too: GOAWAY now, close after the last stream.
-  handle_.on_drain = [this] { begin_shutdown(); };
+  handle_.owner = this;
+  handle_.on_drain = [](void* c) { static_cast<Connection*>(c)->begin_shutdown(); };
   // A backhaul peer that a reload removed from every allowed-ips: GOAWAY (its streams in
   // flight finish; refresh_plan() refuses new ones), close after the last stream.
   if (fe_->cfg->backhaul) {
     handle_.backhaul_peer = &peer_.socket;
     handle_.listener = &key_;
-    handle_.on_revoke = [this] {
-      revoked_ = true;
-      begin_shutdown();
+    handle_.on_revoke = [](void* p) {
+      auto* c = static_cast<Connection*>(p);
+      c->revoked_ = true;
+      c->begin_shutdown();
     };
   }
   w_.add_session(&handle_);

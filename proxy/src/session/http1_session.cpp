@@ -1,5 +1,6 @@
 #include "session/http1_session.h"
 
+#include <asio/bind_executor.hpp>
 #include <cstring>
 #include <tuple>
 
@@ -51,9 +52,11 @@ Session::Session(WorkerContext& w, tcp::socket sock, const PeerInfo& peer, std::
     // closes at once, a request in flight is answered and then the connection closes.
     handle_.backhaul_peer = &peer_.socket;
     handle_.listener = &key_;
-    handle_.on_revoke = [this] {
-      revoked_ = true;
-      if (handle_.idle || tunneling_) cancel_all();
+    handle_.owner = this;
+    handle_.on_revoke = [](void* p) {
+      auto* s = static_cast<Session*>(p);
+      s->revoked_ = true;
+      if (s->handle_.idle || s->tunneling_) s->cancel_all();
     };
   }
 }
@@ -86,12 +89,17 @@ void Session::park(std::shared_ptr<Session> s) {
   self.dl_.arm(self.fe_->cfg->timeouts.http_keep_alive);
   // A read, not a readiness wait: asio re-arms epoll (epoll_ctl) for every wait, while a read
   // after one that drained the socket just queues until the next EPOLLIN edge.
-  self.sock_.async_read_some(asio::buffer(self.first_), [s = std::move(s)](std::error_code ec, size_t n) mutable {
-    if (ec || n == 0) return;  // timeout, drain, close or error: `s` dies here, closing the connection
-    s->handle_.idle = false;
-    s->first_len_ = n;
-    serve(std::move(s), true);
-  });
+  // Bound to the io_context's own executor type: the pending operation then tracks one
+  // pointer-sized executor rather than a second any_io_executor (it exists per idle connection).
+  auto& io = self.w_.io();
+  self.sock_.async_read_some(asio::buffer(self.first_),
+                             asio::bind_executor(io.get_executor(), [s = std::move(s)](std::error_code ec, size_t n) mutable {
+                               // Timeout, drain, close or error: `s` dies here, closing the connection.
+                               if (ec || n == 0) return;
+                               s->handle_.idle = false;
+                               s->first_len_ = n;
+                               serve(std::move(s), true);
+                             }));
 }
 
 void Session::cancel_all() {

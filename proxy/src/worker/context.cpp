@@ -1,5 +1,7 @@
 #include "worker/context.h"
 
+#include <malloc.h>
+
 #include <random>
 
 #include "http2/mem.h"
@@ -34,9 +36,18 @@ std::unique_ptr<RequestScratch> WorkerContext::take_scratch() {
 void WorkerContext::give_scratch(std::unique_ptr<RequestScratch> s) { scratch_.give(std::move(s)); }
 
 void WorkerContext::trim_free_lists() {
-  scratch_.trim();
-  blocks_.trim();
-  http2::trim_cached_mem();  // this thread's cache of nghttp2's blocks
+  freed_ += scratch_.trim() * sizeof(RequestScratch);
+  freed_ += blocks_.trim();
+  freed_ += http2::trim_cached_mem();  // this thread's cache of nghttp2's blocks
+  // What a burst left behind lies between the connections that outlived it (a buffer block
+  // per connection that was reading a request, interleaved with long-lived sessions), so
+  // free() cannot shrink the heap: its pages stay resident. Once a MiB has been freed, give
+  // the whole free pages back (madvise). It costs one walk of malloc's free chunks, rare by
+  // construction; glibc takes each arena's lock in turn, as any malloc does.
+  if (freed_ >= kGiveBackAfter) {
+    ::malloc_trim(0);
+    freed_ = 0;
+  }
 }
 
 }  // namespace ferry::proxy

@@ -22,6 +22,7 @@
 #include "net/asio_util.h"
 #include "net/buffer.h"
 #include "net/connect.h"
+#include "net/intrusive_list.h"
 #include "net/stream.h"
 #include "observe/access_log.h"
 #include "observe/slow_log.h"
@@ -114,15 +115,20 @@ struct WorkerPlan {
 struct SessionHandle {
   Stream* stream = nullptr;
   bool idle = false;  // waiting for the next request (safe to close at drain)
-  // Called at drain instead of cancelling an idle stream (HTTP/2: GOAWAY, then finish).
-  std::function<void()> on_drain;
+  // Called with `owner` at drain instead of cancelling an idle stream (HTTP/2: GOAWAY, then
+  // finish). Plain function pointers: every connection holds a handle, also while idle.
+  void (*on_drain)(void* owner) = nullptr;
   // Backhaul connections: their real source and listener key (both owned by the session, alive
   // while it is registered). Each new plan must still trust the source (a mesh peer's
   // allowed-ips on the backhaul of that listener); else Worker::install revokes the session:
   // `on_revoke` if set, else its stream is cancelled (closed).
   const SockAddr* backhaul_peer = nullptr;
   const std::string* listener = nullptr;
-  std::function<void()> on_revoke;
+  void (*on_revoke)(void* owner) = nullptr;
+  void* owner = nullptr;  // the session the hooks are called with
+  // The worker's list of sessions (net/intrusive_list.h); WorkerContext only.
+  SessionHandle* prev = nullptr;
+  SessionHandle* next = nullptr;
 };
 
 class WorkerContext {
@@ -156,8 +162,10 @@ class WorkerContext {
   std::unique_ptr<RequestScratch> take_scratch();
   void give_scratch(std::unique_ptr<RequestScratch> s);
   // Gives back to the allocator the scratches and buffer blocks that recent load did not
-  // need (net/free_list.h); the worker's tick.
+  // need (net/free_list.h), and to the system the free pages once kGiveBackAfter bytes were
+  // freed; the worker's tick.
   void trim_free_lists();
+  static constexpr size_t kGiveBackAfter = 1 << 20;
 
   // The catalog feed this node serves to its peers (Engine::set_catalog_feed); null: none yet.
   const std::shared_ptr<const CatalogFeed>& catalog_feed() const { return catalog_feed_; }
@@ -169,14 +177,20 @@ class WorkerContext {
   // or the drain begins.
   WaitList& plan_waiters() { return plan_waiters_; }
 
-  void add_session(SessionHandle* h) { sessions_.insert(h); }
-  void remove_session(SessionHandle* h) { sessions_.erase(h); }
+  // Registers a session; it must be removed before `h` dies.
+  void add_session(SessionHandle* h) { sessions_.push_front(h); }
+  void remove_session(SessionHandle* h) { sessions_.remove(h); }
+  // Calls f(h) for each session registered now; f may end any session (its own too) right away.
+  template <class F>
+  void for_each_session(F f) {
+    sessions_.for_each(f);
+  }
 
  protected:
   int id_;
   EngineShared& shared_;
   std::shared_ptr<WorkerPlan> plan_;
-  std::unordered_set<SessionHandle*> sessions_;
+  IntrusiveList<SessionHandle> sessions_;
   std::shared_ptr<const CatalogFeed> catalog_feed_;
   WaitList feed_waiters_, plan_waiters_;
   FreeList<RequestScratch> scratch_;
@@ -188,6 +202,7 @@ class WorkerContext {
   auth::CredentialCache auth_cache_;
   trace::SpanBuffer spans_;
   bool draining_ = false;
+  size_t freed_ = 0;  // bytes trim_free_lists() freed since it last gave pages back
   uint64_t rng_state_;
   // Last member, so destroyed first: pending sessions are destroyed while the members they
   // use (sessions_, pool_, access_log_) still exist.
