@@ -8,6 +8,9 @@
   2. strace -c -f on the Release ferryd (and, for comparison, haproxy and nginx) during a wrk
      run: system calls per request.
 
+With --close the callgrind part opens a new connection per request (`Connection: close`, as
+scenario 2 does), so the accept and close path is in the count.
+
 With --h2 the callgrind part drives HTTP/2 over TLS instead (h2load -n N -c C -m 32, after a
 500-request warm-up that is counted in the total) and skips the strace part: the downstream
 HTTP/2 request path's cost per request, deterministic where req/s ratios on a shared VM are not.
@@ -121,10 +124,12 @@ def callgrind(args, ctx, up, out):
         what = "HTTP/2 requests over TLS (h2load -c %d -m 32, %d of them warm-up)" % (args.conns, H2_WARMUP)
     else:
         n = args.requests
-        r = subprocess.run(["taskset", "-c", ctx.load_cpus, PYTHON, os.path.join(HERE, "ka_client.py"),
-                            str(port), str(args.requests), str(args.conns)], capture_output=True, text=True)
+        r = subprocess.run(["taskset", "-c", ctx.load_cpus, PYTHON, os.path.join(HERE, "ka_client.py")] +
+                           (["--close"] if args.close else []) +
+                           [str(port), str(args.requests), str(args.conns)], capture_output=True, text=True)
         print("  client: " + (r.stdout + r.stderr).strip())
-        what = "keep-alive requests over %d connections" % args.conns
+        what = ("requests, each on a new connection (Connection: close), %d at a time" if args.close
+                else "keep-alive requests over %d connections") % args.conns
     os.kill(proc.pid, signal.SIGTERM)
     proc.popen.wait(120)
     proc.stop()
@@ -223,6 +228,8 @@ def main():
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--strace-secs", type=int, default=5)
     ap.add_argument("--h2", action="store_true", help="callgrind on HTTP/2 over TLS; no strace part")
+    ap.add_argument("--close", action="store_true",
+                    help="callgrind on a new connection per request (Connection: close, scenario 2)")
     ap.add_argument("--rules", action="store_true", help="the app carries the 50 request rules of `bench/run rules`")
     ap.add_argument("--cache", action="store_true",
                     help="simulate the caches and branch predictor too (misses per request; slower)")

@@ -28,9 +28,19 @@ bool parse_ip(std::string_view s, int family, uint16_t port, SockAddr& out) {
 std::string format_ip(const SockAddr* addr) {
   char buf[INET6_ADDRSTRLEN] = "-";
   if (!addr) return buf;
-  if (addr->family() == AF_INET)
-    inet_ntop(AF_INET, &addr->in4.sin_addr, buf, sizeof buf);
-  else if (addr->family() == AF_INET6)
+  if (addr->family() == AF_INET) {
+    // Every connection formats its client's address: glibc's inet_ntop goes through sprintf
+    // (~1,700 instructions), this through four small integers.
+    const auto* b = reinterpret_cast<const unsigned char*>(&addr->in4.sin_addr);
+    char* p = buf;
+    for (int i = 0; i < 4; ++i) {
+      const unsigned v = b[i];
+      if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+      *p++ = static_cast<char>('0' + v % 10);
+      *p++ = i < 3 ? '.' : '\0';
+    }
+  } else if (addr->family() == AF_INET6)
     inet_ntop(AF_INET6, &addr->in6.sin6_addr, buf, sizeof buf);
   return buf;
 }

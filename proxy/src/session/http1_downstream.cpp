@@ -139,7 +139,19 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
   if (resp_framing == http::Framing::none || (resp_framing == http::Framing::content_length && early == resp_length))
     x.inflight.drop();
   dl_.arm(fe.timeouts.client);
-  auto [hec, hn] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
+  // Plain TCP usually takes it all at once: then no write operation and no suspension. What
+  // the socket did not take (or all of it, on TLS) is written by asio.
+  std::error_code hec;
+  size_t hn = sock_.try_write(head_bufs, hec);
+  if (hec == asio::error::would_block || (!hec && hn < asio::buffer_size(head_bufs))) {
+    for (auto& b : head_bufs) {
+      const size_t k = std::min(hn, b.size());
+      b += k;
+      hn -= k;
+    }
+    auto [ec, n] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
+    hec = ec;
+  }
   up_->buf.consume(early);
   if (hec) {
     rr.termination = "client-abort";
