@@ -71,7 +71,30 @@ awaitable<void> Stream::shutdown_send() {
 
 size_t Stream::try_write(std::span<const asio::const_buffer> bufs, std::error_code& ec) {
   ec = asio::error::would_block;
-  if (tls_ || pipe_ || bufs.empty()) return 0;
+  if (pipe_ || bufs.empty()) return 0;
+  if (tls_) {
+    // One SSL_write_ex, as async_write_some's step does: several buffers are joined into one
+    // record (up to 16 KiB). Partial writes are enabled, and a write that wants to wait
+    // reports nothing taken: the caller's retry passes the same bytes again, as OpenSSL needs.
+    const size_t total = asio::buffer_size(bufs);
+    if (total == 0) return 0;
+    size_t n = 0;
+    ERR_clear_error();
+    int ret;
+    if (bufs.front().size() == total) {
+      ret = SSL_write_ex(tls_->ssl, bufs.front().data(), total, &n);
+    } else {
+      const asio::mutable_buffer flat = tls_write_scratch();
+      ret = SSL_write_ex(tls_->ssl, flat.data(), asio::buffer_copy(flat, bufs), &n);
+    }
+    if (ret > 0) {
+      ec.clear();
+      return n;
+    }
+    std::error_code err;
+    if (tls_->classify(ret, err) == TlsConn::Next::done) ec = err ? err : asio::error::broken_pipe;
+    return 0;
+  }
   std::array<iovec, 8> iov;
   size_t n = 0;
   for (const auto& b : bufs) {
@@ -90,6 +113,17 @@ size_t Stream::try_write(std::span<const asio::const_buffer> bufs, std::error_co
   }
   if (errno != EAGAIN && errno != EWOULDBLOCK) ec = std::error_code(errno, asio::error::get_system_category());
   return 0;
+}
+
+size_t Stream::write_now(asio::const_buffer b, std::error_code& ec) {
+  size_t done = 0;
+  ec.clear();
+  while (b.size() && !ec) {
+    const size_t n = try_write({&b, 1}, ec);
+    b += n;
+    done += n;
+  }
+  return done;
 }
 
 }  // namespace ferry::proxy

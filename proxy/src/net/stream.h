@@ -107,12 +107,17 @@ class Stream {
         token, b);
   }
 
-  // Writes what a plain TCP socket takes at once, without waiting: the bytes written (maybe
-  // fewer than given). `ec`: the send error; asio::error::would_block when nothing was taken,
-  // and always on TLS or a pipe (they write nothing here: use async_write_some). For a
-  // caller that would otherwise build a coroutine and an operation for a write that
-  // completes at once (the common case on an idle connection).
+  // Writes what the connection takes at once, without waiting: the bytes written (maybe
+  // fewer than given). `ec`: the send error; asio::error::would_block when nothing was taken
+  // (then write the same bytes again with async_write: TLS may hold part of a record), and
+  // always on a pipe. On TLS, one SSL_write_ex of up to 16 KiB. For a caller that would
+  // otherwise build a coroutine and an operation for a write that completes at once (the
+  // common case on an idle connection).
   size_t try_write(std::span<const asio::const_buffer> bufs, std::error_code& ec);
+  // try_write until all of `b` is written or the connection must wait: the bytes written.
+  // `ec`: clear when all went, would_block when the rest must go with async_write, else the
+  // error.
+  size_t write_now(asio::const_buffer b, std::error_code& ec);
 
   // Ends our sending side gracefully: TLS close_notify (not waiting for the peer's), then a
   // TCP half-close. Errors are of no interest here.

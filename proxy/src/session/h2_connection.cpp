@@ -426,13 +426,18 @@ awaitable<void> Connection::write_loop(std::shared_ptr<Connection> self) {
       co_await write_wake_.wait();
       continue;
     }
-    writing_ = true;
-    handle_.idle = false;
-    write_dl_.arm(fe_->cfg->timeouts.client);
-    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
-    write_dl_.disarm();
-    writing_ = false;
-    update_idle();
+    // Usually the socket (or TLS) takes it all at once: no write operation, no suspension.
+    std::error_code ec;
+    const size_t n = sock_.write_now(asio::buffer(out_), ec);
+    if (ec == asio::error::would_block) {
+      writing_ = true;
+      handle_.idle = false;
+      write_dl_.arm(fe_->cfg->timeouts.client);
+      std::tie(ec, std::ignore) = co_await asio::async_write(sock_, asio::buffer(out_) + n, use_nothrow);
+      write_dl_.disarm();
+      writing_ = false;
+      update_idle();
+    }
     if (ec) close_now();
   }
 }

@@ -139,8 +139,8 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
   if (resp_framing == http::Framing::none || (resp_framing == http::Framing::content_length && early == resp_length))
     x.inflight.drop();
   dl_.arm(fe.timeouts.client);
-  // Plain TCP usually takes it all at once: then no write operation and no suspension. What
-  // the socket did not take (or all of it, on TLS) is written by asio.
+  // The socket (or TLS) usually takes it all at once: then no write operation and no
+  // suspension. What it did not take is written by asio.
   std::error_code hec;
   size_t hn = sock_.try_write(head_bufs, hec);
   if (hec == asio::error::would_block || (!hec && hn < asio::buffer_size(head_bufs))) {

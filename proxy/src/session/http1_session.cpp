@@ -87,6 +87,18 @@ void Session::park(std::shared_ptr<Session> s) {
   self.w_.give_scratch(std::move(self.s_));
   self.handle_.idle = true;
   self.dl_.arm(self.fe_->cfg->timeouts.http_keep_alive);
+  if (!self.sock_.is_tls()) return read_parked(std::move(s));
+  // TLS: a read that finds nothing waits for readiness, which costs asio an epoll_ctl; a
+  // client that answers quickly often has its next request here after the other ready
+  // connections ran, so the read is tried then. A drain or the keep-alive timeout in
+  // between found nothing to cancel: they are checked here.
+  asio::post(self.w_.io(), [s = std::move(s)]() mutable {
+    if (!s->w_.draining() && !s->dl_.expired()) read_parked(std::move(s));
+  });
+}
+
+void Session::read_parked(std::shared_ptr<Session> s) {
+  Session& self = *s;
   // A read, not a readiness wait: asio re-arms epoll (epoll_ctl) for every wait, while a read
   // after one that drained the socket just queues until the next EPOLLIN edge.
   // Bound to the io_context's own executor type: the pending operation then tracks one

@@ -31,6 +31,8 @@ class Session final : public DownstreamConn, public RequestDownstream {
   // one pending read (into first_) remain. Readable -> serve() again; keep-alive timeout, drain or
   // error -> the session is destroyed.
   static void park(std::shared_ptr<Session> s);
+  // park()'s read: readable -> serve(s, true).
+  static void read_parked(std::shared_ptr<Session> s);
 
   // Serves requests until the connection closes, or until it is idle between requests
   // (then `parked`).

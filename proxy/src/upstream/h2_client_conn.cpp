@@ -198,7 +198,10 @@ awaitable<void> H2ClientConn::write_loop(std::shared_ptr<H2ClientConn> self) {
       co_await write_wake_.wait();
       continue;
     }
-    auto [ec, n] = co_await asio::async_write(sock_, asio::buffer(out_), use_nothrow);
+    // Usually the socket takes it all at once: no write operation, no suspension.
+    std::error_code ec;
+    const size_t n = sock_.write_now(asio::buffer(out_), ec);
+    if (ec == asio::error::would_block) std::tie(ec, std::ignore) = co_await asio::async_write(sock_, asio::buffer(out_) + n, use_nothrow);
     if (ec) close();
   }
 }

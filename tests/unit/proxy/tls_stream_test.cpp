@@ -162,6 +162,48 @@ TEST_CASE("TLS stream: 4 MiB each way arrive intact through partial writes", "[t
   });
 }
 
+TEST_CASE("TLS stream: try_write takes what it can at once; the bytes of a write that must wait go again", "[tls][stream]") {
+  asio::io_context io;
+  Pair p(io);
+  std::string big(8 << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 131 + (i >> 13));
+  run(io, [&]() -> awaitable<void> {
+    using namespace asio::experimental::awaitable_operators;
+    co_await establish(p);
+    // Two buffers, one record, without waiting.
+    std::error_code ec;
+    std::array<asio::const_buffer, 2> two{asio::buffer("head", 4), asio::buffer("body", 4)};
+    REQUIRE(p.server.try_write(two, ec) == 8);
+    REQUIRE(!ec);
+    std::string got(8, '\0');
+    auto [rec, rn] = co_await asio::async_read(p.client, asio::buffer(got), use_nothrow);
+    REQUIRE(!rec);
+    REQUIRE(got == "headbody");
+    // The client reads nothing: the socket fills, and a write that must wait reports nothing
+    // taken (OpenSSL may hold part of its record).
+    p.server.socket().set_option(asio::socket_base::send_buffer_size(8192));
+    size_t off = 0;
+    ec.clear();
+    while (!ec && off < big.size()) {
+      const asio::const_buffer b = asio::buffer(big.data() + off, std::min<size_t>(16384, big.size() - off));
+      const size_t n = p.server.try_write({&b, 1}, ec);
+      REQUIRE((ec ? n == 0 : n > 0));
+      off += n;
+    }
+    REQUIRE(ec == asio::error::would_block);
+    REQUIRE(off < big.size());
+    // The rest, from the same byte, with a waiting write while the client reads it all.
+    std::string all(big.size(), '\0');
+    std::error_code we, re;
+    co_await ([&]() -> awaitable<void> {
+      std::tie(we, std::ignore) = co_await asio::async_write(p.server, asio::buffer(big.data() + off, big.size() - off), use_nothrow);
+    }() && [&]() -> awaitable<void> { std::tie(re, std::ignore) = co_await asio::async_read(p.client, asio::buffer(all), use_nothrow); }());
+    CHECK(!we);
+    CHECK(!re);
+    CHECK(all == big);
+  });
+}
+
 TEST_CASE("TLS stream: a peer that closes without close_notify ends the read as truncated", "[tls][stream]") {
   asio::io_context io;
   Pair p(io);
