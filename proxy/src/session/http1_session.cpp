@@ -90,10 +90,10 @@ void Session::park(std::shared_ptr<Session> s) {
   if (!self.sock_.is_tls()) return read_parked(std::move(s));
   // TLS: a read that finds nothing waits for readiness, which costs asio an epoll_ctl; a
   // client that answers quickly often has its next request here after the other ready
-  // connections ran, so the read is tried then. A drain or the keep-alive timeout in
-  // between found nothing to cancel: they are checked here.
+  // connections ran, so the read is tried then. A drain, a revocation or the keep-alive
+  // timeout in between found nothing to cancel: they are checked here.
   asio::post(self.w_.io(), [s = std::move(s)]() mutable {
-    if (!s->w_.draining() && !s->dl_.expired()) read_parked(std::move(s));
+    if (!s->w_.draining() && !s->revoked_ && !s->dl_.expired()) read_parked(std::move(s));
   });
 }
 
