@@ -105,12 +105,11 @@ nghttp2_mem* cached_mem() { return &mem; }
 
 size_t trim_cached_mem() {
   size_t freed = 0;
-  for (size_t k = 0; k < kClasses; ++k) {
-    auto& c = cache.classes[k];
+  for (auto& c : cache.classes) {
     while (c.free.size() > c.demand.keep()) {
+      freed += sizeof(Head) + capacity(c.free.back());
       std::free(c.free.back());
       c.free.pop_back();
-      freed += sizeof(Head) + (k + 1) * kStep;
     }
     if (c.free.empty()) std::vector<Head*>().swap(c.free);
     c.demand.roll();

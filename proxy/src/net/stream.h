@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <algorithm>
 #include <span>
 #include <string>
 #include <system_error>
@@ -118,6 +119,14 @@ class Stream {
   // `ec`: clear when all went, would_block when the rest must go with async_write, else the
   // error.
   size_t write_now(asio::const_buffer b, std::error_code& ec);
+  // Moves `bufs` past their first `n` bytes (what try_write took), for writing the rest.
+  static void advance(std::span<asio::const_buffer> bufs, size_t n) {
+    for (auto& b : bufs) {
+      const size_t k = std::min(n, b.size());
+      b += k;
+      n -= k;
+    }
+  }
 
   // Ends our sending side gracefully: TLS close_notify (not waiting for the peer's), then a
   // TCP half-close. Errors are of no interest here.

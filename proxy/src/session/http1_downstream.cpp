@@ -142,13 +142,9 @@ awaitable<RelayResult> Session::relay_response(Exchange& x, const RequestInfo& i
   // The socket (or TLS) usually takes it all at once: then no write operation and no
   // suspension. What it did not take is written by asio.
   std::error_code hec;
-  size_t hn = sock_.try_write(head_bufs, hec);
+  const size_t hn = sock_.try_write(head_bufs, hec);
   if (hec == asio::error::would_block || (!hec && hn < asio::buffer_size(head_bufs))) {
-    for (auto& b : head_bufs) {
-      const size_t k = std::min(hn, b.size());
-      b += k;
-      hn -= k;
-    }
+    Stream::advance(head_bufs, hn);
     auto [ec, n] = co_await asio::async_write(sock_, head_bufs, use_nothrow);
     hec = ec;
   }

@@ -33,12 +33,11 @@ bool Http1Upstream::poll_send_head(const http::OutboundRequest& head, std::span<
                                    std::string_view body, bool whole, std::error_code& ec) {
   prepare(head, extra, body, whole);
   prepared_ = true;
-  size_t total = 0;
-  for (size_t k = 0; k < nbufs_; ++k) total += bufs_[k].size();
-  sent_ = sock.try_write(std::span<const asio::const_buffer>(bufs_.data(), nbufs_), ec);
+  const std::span<const asio::const_buffer> bufs(bufs_.data(), nbufs_);
+  sent_ = sock.try_write(bufs, ec);
   if (ec == asio::error::would_block) ec.clear();
   else if (ec) return true;  // failed
-  if (sent_ < total) return false;  // send_head() writes the rest
+  if (sent_ < asio::buffer_size(bufs)) return false;  // send_head() writes the rest
   prepared_ = false;
   return true;
 }
@@ -47,16 +46,10 @@ awaitable<std::error_code> Http1Upstream::send_head(const http::OutboundRequest&
                                                     std::span<const http::Header> extra, std::string_view body,
                                                     bool whole) {
   if (!std::exchange(prepared_, false)) prepare(head, extra, body, whole);
-  // Past what poll_send_head() wrote.
-  size_t first = 0;
-  for (size_t skip = sent_; skip > 0 && first < nbufs_;) {
-    const size_t n = std::min(skip, bufs_[first].size());
-    bufs_[first] += n;
-    skip -= n;
-    if (bufs_[first].size() == 0) ++first;
-  }
-  auto [ec, n] = co_await asio::async_write(
-      sock, std::span<const asio::const_buffer>(bufs_.data() + first, nbufs_ - first), use_nothrow);
+  // Past what poll_send_head() wrote (emptied buffers write nothing).
+  const std::span<asio::const_buffer> bufs(bufs_.data(), nbufs_);
+  Stream::advance(bufs, sent_);
+  auto [ec, n] = co_await asio::async_write(sock, std::span<const asio::const_buffer>(bufs), use_nothrow);
   co_return ec;
 }
 
