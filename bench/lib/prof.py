@@ -12,14 +12,17 @@ With --close the callgrind part opens a new connection per request (`Connection:
 scenario 2 does), so the accept and close path is in the count.
 
 With --h2 the callgrind part drives HTTP/2 over TLS instead (h2load -n N -c C -m 32, after a
-500-request warm-up that is counted in the total) and skips the strace part: the downstream
-HTTP/2 request path's cost per request, deterministic where req/s ratios on a shared VM are not.
+500-request warm-up that is counted in the total): the downstream HTTP/2 request path's cost
+per request, deterministic where req/s ratios on a shared VM are not; the strace part then runs
+h2load -c32 -m10 in cleartext (h2c) and over TLS. With --close the strace part's wrk sends
+`Connection: close` too. --strace-only skips the callgrind part.
 
 With --cache callgrind also simulates the caches and the branch predictor and prints their
 misses per request: equal instruction counts can still differ in instruction-cache misses when
 the code the request path runs through is spread wider.
 
-Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C] [--h2] [--cache]
+Usage: prof.py --ferryd-prof PATH --ferryd PATH --out DIR [--requests N] [--conns C] [--h2] [--close]
+       [--cache] [--strace-only]
 """
 import argparse
 import collections
@@ -193,12 +196,13 @@ def hot_lines(text):
     return rows
 
 
-def strace_one(ctx, name, port, pid, out, secs):
+def strace_one(ctx, name, t, pid, out, secs, load):
+    """strace -c -f of `pid` while `load` runs for `secs`: syscalls per request."""
     log = os.path.join(out, "strace-%s.txt" % name)
     st = subprocess.Popen(["strace", "-c", "-f", "-o", log, "-p", str(pid)],
                           stderr=subprocess.DEVNULL)
     time.sleep(1.0)
-    res = loadgen.wrk("http://127.0.0.1:%d/" % port, 32, secs, ctx.load_cpus)
+    res = load(t, secs)
     st.send_signal(signal.SIGINT)
     st.wait(30)
     text = open(log).read()
@@ -227,10 +231,12 @@ def main():
     ap.add_argument("--conns", type=int, default=8)
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--strace-secs", type=int, default=5)
-    ap.add_argument("--h2", action="store_true", help="callgrind on HTTP/2 over TLS; no strace part")
+    ap.add_argument("--h2", action="store_true",
+                    help="callgrind on HTTP/2 over TLS; strace on h2c and h2 over TLS")
     ap.add_argument("--close", action="store_true",
                     help="callgrind on a new connection per request (Connection: close, scenario 2)")
     ap.add_argument("--rules", action="store_true", help="the app carries the 50 request rules of `bench/run rules`")
+    ap.add_argument("--strace-only", action="store_true", help="skip callgrind: only the strace part")
     ap.add_argument("--cache", action="store_true",
                     help="simulate the caches and branch predictor too (misses per request; slower)")
     args = ap.parse_args()
@@ -239,16 +245,26 @@ def main():
     ctx.ferryd = args.ferryd
     try:
         up, _ = start_upstream(ctx)
-        callgrind(args, ctx, up, args.out)
+        if not args.strace_only:
+            callgrind(args, ctx, up, args.out)
+        # The strace part follows the callgrind one: keep-alive, Connection: close, or HTTP/2
+        # (h2c with prior knowledge and h2 over TLS, h2load -c32 -m10 as `bench/run h2`).
         if args.h2:
-            return
-        print("\n== strace -c -f during wrk -t1 -c32 -d%ds (Release builds; strace slows everything, "
-              "the counts per request are what matter)" % args.strace_secs)
-        for kind in ("ferry", "haproxy", "nginx"):
-            t = start_proxy(ctx, kind, up, tag="strace")
-            loadgen.wrk(t.url(), 32, 1, ctx.load_cpus)
-            strace_one(ctx, kind, t.http_port, t.proc.pid, args.out, args.strace_secs)
-            t.stop()
+            loads = [("h2c", lambda t, secs: loadgen.h2load(t.h2c_url(), 32, 10, secs, ctx.load_cpus)),
+                     ("h2-tls", lambda t, secs: loadgen.h2load(t.tls_url(), 32, 10, secs, ctx.load_cpus))]
+        else:
+            hdr = ("Connection: close",) if args.close else ()
+            loads = [("close" if args.close else "ka",
+                      lambda t, secs: loadgen.wrk(t.url(), 32, secs, ctx.load_cpus, headers=hdr))]
+        cert = make_tls_cert(ctx) if args.h2 else None
+        for what, load in loads:
+            print("\n== strace -c -f, %s, 32 connections, %ds (Release builds; strace slows everything, "
+                  "the counts per request are what matter)" % (what, args.strace_secs))
+            for kind in ("ferry", "haproxy", "nginx"):
+                t = start_proxy(ctx, kind, up, tag="strace", tls_cert=cert)
+                load(t, 1)
+                strace_one(ctx, "%s-%s" % (kind, what), t, t.proc.pid, args.out, args.strace_secs, load)
+                t.stop()
     finally:
         procs.stop_all()
         shutil.rmtree(ctx.tmp, ignore_errors=True)

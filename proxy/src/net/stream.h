@@ -90,16 +90,7 @@ class Stream {
             pipe_->write_some(first_buffer(b), [h](std::error_code ec, size_t n) { (*h)(ec, n); });
           } else if (tls_) {
             TlsConn* t = tls_.get();
-            // Several buffers (a head and a body) go out as one record, as asio::ssl did: up to
-            // 16 KiB of them are copied together (again on a retry: the same bytes).
-            auto step = [t, b](size_t& n) {
-              const asio::const_buffer first = first_buffer(b);
-              const size_t total = asio::buffer_size(b);
-              if (total == 0) return 1;
-              if (first.size() == total) return SSL_write_ex(t->ssl, first.data(), first.size(), &n);
-              const asio::mutable_buffer flat = tls_write_scratch();
-              return SSL_write_ex(t->ssl, flat.data(), asio::buffer_copy(flat, b), &n);
-            };
+            auto step = [t, b](size_t& n) { return tls_write_joined(t->ssl, b, n); };
             TlsIoOp<decltype(handler), decltype(step)>(t, step, std::move(handler))();
           } else {
             sock_.async_write_some(b, std::move(handler));
@@ -111,10 +102,13 @@ class Stream {
   // Writes what the connection takes at once, without waiting: the bytes written (maybe
   // fewer than given). `ec`: the send error; asio::error::would_block when nothing was taken
   // (then write the same bytes again with async_write: TLS may hold part of a record), and
-  // always on a pipe. On TLS, one SSL_write_ex of up to 16 KiB. For a caller that would
+  // always on a pipe. On TLS, one SSL_write_ex of up to 16 KiB; on a plain socket one send()
+  // (several small buffers copied into one) or one sendmsg(). For a caller that would
   // otherwise build a coroutine and an operation for a write that completes at once (the
   // common case on an idle connection).
   size_t try_write(std::span<const asio::const_buffer> bufs, std::error_code& ec);
+  // try_write on a plain socket joins up to this many bytes of several buffers into one send().
+  static constexpr size_t kJoinAtMost = 4096;
   // try_write until all of `b` is written or the connection must wait: the bytes written.
   // `ec`: clear when all went, would_block when the rest must go with async_write, else the
   // error.

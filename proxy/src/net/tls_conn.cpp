@@ -92,7 +92,7 @@ BIO_METHOD* socket_method() {
 
 }  // namespace
 
-asio::mutable_buffer tls_write_scratch() {
+asio::mutable_buffer write_join_scratch() {
   thread_local std::array<char, 16 * 1024> flat;  // one TLS record's payload
   return asio::buffer(flat);
 }

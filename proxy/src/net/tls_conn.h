@@ -47,8 +47,24 @@ struct TlsConn {
   int last_errno = 0;  // the socket's error behind an SSL_ERROR_SYSCALL
 };
 
-// This thread's buffer for joining a write's buffers into one TLS record (16 KiB).
-asio::mutable_buffer tls_write_scratch();
+// This thread's buffer for joining a write's buffers into one: one TLS record (16 KiB), or
+// one send() on a plain socket (Stream::kJoinAtMost).
+asio::mutable_buffer write_join_scratch();
+
+// One SSL_write_ex of a buffer sequence, as asio::ssl did: a single buffer goes directly,
+// several (a head and a body) are joined into one record of up to 16 KiB in
+// write_join_scratch() (again on a retry: the same bytes, as OpenSSL wants). Returns
+// SSL_write_ex's result with `n` the bytes taken; an empty sequence returns 1 with n = 0.
+template <typename ConstBuffers>
+int tls_write_joined(SSL* ssl, const ConstBuffers& b, size_t& n) {
+  n = 0;
+  const size_t total = asio::buffer_size(b);
+  if (total == 0) return 1;
+  const asio::const_buffer first = *asio::buffer_sequence_begin(b);
+  if (first.size() == total) return SSL_write_ex(ssl, first.data(), total, &n);
+  const asio::mutable_buffer flat = write_join_scratch();
+  return SSL_write_ex(ssl, flat.data(), asio::buffer_copy(flat, b), &n);
+}
 
 // One TLS read or write as an asio operation: runs the SSL call, waits on the socket while it
 // wants readiness, then completes the handler with (error, bytes). Never completes inline:

@@ -12,11 +12,12 @@ namespace ferry::proxy {
 
 void Http1Upstream::prepare(const http::OutboundRequest& head, std::span<const http::Header> extra,
                             std::string_view body, bool whole) {
-  // The head (its blank line after the extra fields), then the body, coded when the head says
-  // chunked and the whole body is here.
+  // The head (its blank line after the extra fields, if any: else the head's own), then the
+  // body, coded when the head says chunked and the whole body is here.
   extra_.clear();
   for (const auto& h : extra) extra_.append(h.name).append(": ").append(h.value).append("\r\n");
-  extra_ += "\r\n";
+  if (!extra.empty()) extra_ += "\r\n";
+  const std::string_view first = extra.empty() ? std::string_view(head.wire) : head.open_wire();
   const bool coded = whole && head.framing == http::Framing::chunked;
   size_t head_end = extra_.size();
   if (coded && !body.empty()) http1::append_chunk_header(extra_, body.size());
@@ -24,7 +25,7 @@ void Http1Upstream::prepare(const http::OutboundRequest& head, std::span<const h
   std::string_view ex(extra_);
   // Only the parts there are: each buffer costs the write a step.
   nbufs_ = 0;
-  for (std::string_view part : {head.open_wire(), ex.substr(0, head_end), ex.substr(head_end), body, tail})
+  for (std::string_view part : {first, ex.substr(0, head_end), ex.substr(head_end), body, tail})
     if (!part.empty()) bufs_[nbufs_++] = asio::buffer(part);
   sent_ = 0;
 }

@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <string>
 #include <thread>
 
@@ -98,4 +99,22 @@ TEST_CASE("try_write: the bytes the socket takes at once; a reset peer's error w
   for (int k = 0; k < 100 && !ec.value(); ++k) n = p.up.sock.try_write({&b, 1}, ec);
   REQUIRE(n == 0);
   REQUIRE((ec == asio::error::connection_reset || ec == asio::error::broken_pipe));
+}
+
+TEST_CASE("try_write: several buffers arrive whole and in order, joined or not; empty ones write nothing") {
+  Pair p;
+  std::error_code ec;
+  // Small: copied into one send(). Large (over Stream::kJoinAtMost): one sendmsg().
+  for (const size_t big : {size_t{10}, Stream::kJoinAtMost, Stream::kJoinAtMost + 1, size_t{40000}}) {
+    const std::string a = "head\r\n", b(big, 'b'), c = "tail";
+    const std::array<asio::const_buffer, 4> bufs{asio::buffer(a), asio::const_buffer(), asio::buffer(b),
+                                                 asio::buffer(c)};
+    const size_t n = p.up.sock.try_write(bufs, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(n == a.size() + b.size() + c.size());  // loopback takes 40 KiB at once
+    REQUIRE(p.read(n) == a + b + c);
+  }
+  const std::array<asio::const_buffer, 2> empty{asio::const_buffer(), asio::const_buffer()};
+  REQUIRE(p.up.sock.try_write(empty, ec) == 0);
+  REQUIRE_FALSE(ec);
 }

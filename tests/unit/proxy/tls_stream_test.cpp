@@ -132,6 +132,8 @@ TEST_CASE("TLS stream: bytes read before TLS started are the start of the TLS st
     CHECK(!ce);
     CHECK(!se);
     auto [we, wn] = co_await asio::async_write(server, asio::buffer(std::string_view("ok")), use_nothrow);
+    CHECK(!we);
+    CHECK(wn == 2);
     char buf[2];
     auto [re, rn] = co_await asio::async_read(client, asio::buffer(buf), use_nothrow);
     CHECK(!re);
