@@ -56,6 +56,31 @@ def test_pipelining_in_order():
     assert c.wait_closed(3), "Connection: close not honoured"
 
 
+def test_pipelined_request_arriving_during_an_exchange():
+    """A request sent while the previous one is still with the upstream (its bytes arrive while
+    Ferry reads nothing from the client) is answered as soon as the first is, not after the
+    keep-alive timeout: the socket's 'drained' mark (net/read_hint.h) must not hide it. The
+    same for a client that half-closes meanwhile: the second request is still answered."""
+    f, be = _setup()
+    for half_close in (False, True):
+        c = RawConn(f.port("web"))
+        c.send("GET /slow?delay=0.4 HTTP/1.1\r\nHost: app.test\r\n\r\n")
+        time.sleep(0.15)  # Ferry has read the first request and waits on the upstream
+        t0 = time.monotonic()
+        c.send("GET /next HTTP/1.1\r\nHost: app.test\r\n\r\n")
+        if half_close:
+            c.sock.shutdown(socket.SHUT_WR)
+        r1 = c.read_response()
+        r2 = c.read_response()
+        took = time.monotonic() - t0
+        figure("pipelined during an exchange%s: both answered after (s)" % (" + half-close" if half_close else ""),
+               "%.2f" % took)
+        assert r1.status == 200 and r1.json()["path"].startswith("/slow"), r1
+        assert r2.status == 200 and r2.json()["path"] == "/next", r2
+        assert took < 2.0, "second request answered after %.1f s" % took
+        c.close()
+
+
 def _late_bytes_reset(port, head):
     """Sends `head`, reads the response to its end (the server's FIN), then sends a few late
     bytes: True if the server answered them with a reset (it had closed the socket), False if

@@ -19,8 +19,10 @@
 #include <span>
 #include <string>
 #include <system_error>
+#include <utility>
 
 #include "net/asio_util.h"
+#include "net/read_hint.h"
 #include "net/tls_conn.h"
 
 namespace ferry::proxy {
@@ -76,9 +78,27 @@ class Stream {
             TlsIoOp<decltype(handler), decltype(step)>(t, step, std::move(handler))();
           } else {
             sock_.async_read_some(b, std::move(handler));
+            read_queued_ = read_hint::read_queued(sock_);  // else it completed at once (posted)
           }
         },
         token, b);
+  }
+
+  // Plain sockets: lets read_done mark this socket (it needs the reactor to report a peer's
+  // end of stream, EPOLLRDHUP: one epoll_ctl, the first time). For a connection that will
+  // read again and again (keep-alive). TLS and pipes: nothing.
+  void watch_hangup() {
+    if (!tls_ && !pipe_) read_hint::watch_hangup(sock_);
+  }
+  // After a read returned `n` of `asked` bytes, on a socket that had no other operation
+  // pending meanwhile (HTTP/1: a parked connection, a request or response head): a plain
+  // socket's read that came from the reactor with fewer bytes than asked emptied the socket,
+  // and the reactor is told so (net/read_hint.h; after watch_hangup, and unless the peer's
+  // end of stream came with it): the next read waits for new bytes without a recv() that
+  // fails. Call it in the read's handler or right after its co_await, before anything else
+  // can run. TLS and pipes: nothing.
+  void read_done(size_t n, size_t asked) {
+    if (std::exchange(read_queued_, false) && n > 0 && n < asked) read_hint::mark_drained(sock_);
   }
 
   template <typename ConstBuffers, typename Token>
@@ -151,6 +171,7 @@ class Stream {
   tcp::socket sock_;              // the socket until TLS starts; then a closed placeholder
   std::unique_ptr<TlsConn> tls_;  // owns the socket once TLS started
   std::unique_ptr<PipeEnd> pipe_;  // instead of the socket, for a pipe stream
+  bool read_queued_ = false;       // the last plain read waited in the reactor (read_done)
   bool client_ = false;            // TLS client side (handshake direction)
 };
 

@@ -100,14 +100,16 @@ void Session::park(std::shared_ptr<Session> s) {
 void Session::read_parked(std::shared_ptr<Session> s) {
   Session& self = *s;
   // A read, not a readiness wait: asio re-arms epoll (epoll_ctl) for every wait, while a read
-  // after one that drained the socket just queues until the next EPOLLIN edge.
+  // on a socket marked drained (read_done) just queues until the next EPOLLIN edge.
   // Bound to the io_context's own executor type: the pending operation then tracks one
   // pointer-sized executor rather than a second any_io_executor (it exists per idle connection).
   auto& io = self.w_.io();
+  self.sock_.watch_hangup();  // a keep-alive connection: read_done may mark it from now on
   self.sock_.async_read_some(asio::buffer(self.first_),
                              asio::bind_executor(io.get_executor(), [s = std::move(s)](std::error_code ec, size_t n) mutable {
                                // Timeout, drain, close or error: `s` dies here, closing the connection.
                                if (ec || n == 0) return;
+                               s->sock_.read_done(n, s->first_.size());  // a parked socket has no other operation
                                s->handle_.idle = false;
                                s->first_len_ = n;
                                serve(std::move(s), true);
@@ -254,6 +256,7 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
       dl_.arm(fe.timeouts.http_request);
       auto [ec, got] = co_await sock_.async_read_some(asio::buffer(first_), use_nothrow);
       handle_.idle = false;
+      sock_.read_done(got, first_.size());  // nothing else runs on the socket before a request
       if (ec || got == 0) {
         if (ec && dl_.expired()) co_await write_error(408, "no request received in time", true);
         co_return HeadResult::close;
@@ -290,7 +293,9 @@ awaitable<Session::HeadResult> Session::read_head(bool first, bool resumed) {
         co_return HeadResult::close;
       }
     }
-    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), buf_.space_size()), use_nothrow);
+    const size_t asked = buf_.space_size();
+    auto [ec, n] = co_await sock_.async_read_some(asio::buffer(buf_.space(), asked), use_nothrow);
+    sock_.read_done(n, asked);
     if (ec || n == 0) {
       if (ec && dl_.expired()) co_await write_error(408, "request head not received in time", true);
       co_return HeadResult::close;

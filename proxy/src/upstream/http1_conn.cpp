@@ -58,6 +58,7 @@ awaitable<HeadRead> Http1Upstream::read_head(http::ResponseHead& resp, std::stri
                                              std::chrono::milliseconds timeout) {
   const http1::Limits limits{64 * 1024, 64 * 1024, 200};
   HeadRead r;
+  sock.watch_hangup();  // pooled and reused: read_done may mark it (once per connection)
   for (;;) {
     auto p = http1::parse_response(buf.data(), limits, method, resp);
     if (p.status == http1::ParseStatus::complete) {
@@ -71,7 +72,9 @@ awaitable<HeadRead> Http1Upstream::read_head(http::ResponseHead& resp, std::stri
     }
     if (buf.space_size() == 0) buf.reserve(limits.max_header_size + 1024);
     dl.arm(timeout);
-    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.space(), buf.space_size()), use_nothrow);
+    const size_t asked = buf.space_size();
+    auto [ec, n] = co_await sock.async_read_some(asio::buffer(buf.space(), asked), use_nothrow);
+    sock.read_done(n, asked);  // the request was sent whole before: no write runs meanwhile
     if (ec || n == 0) {
       r.status = dl.expired() ? HeadRead::Status::timeout : HeadRead::Status::closed;
       r.refused = ec == asio::error::connection_refused;
