@@ -291,7 +291,11 @@ def check_failover(t, churn):
     load.close()
     records = [r for r in access_records(t.edge) if r[0] + r[3] >= t_kill]  # ended after the kill
     # Requests that met the dead node (a retry, or a wait): when the last of them was answered.
-    troubled = [r for r in records if r[2] > 0 or r[3] > 0.5]
+    # A wait counts only for a request that started before the edge had dropped dfw's
+    # instances: one that started later never met dfw (had it, it would show a retry), and
+    # it may wait ~0.7 s for a new backhaul connection to syd (two round trips of its
+    # 150 ms links), which is distance, not failover.
+    troubled = [r for r in records if r[2] > 0 or (r[3] > 0.5 and r[0] < t_kill + gone_after)]
     routed_around = max(start + dur for start, _, _, dur, _ in troubled) - t_kill if troubled else 0.0
     # When it fails: each such request's start and end after the kill, and its log record.
     story = ["%+.3f..%+.3f %s" % (start - t_kill, start + dur - t_kill, json.dumps(r)) for start, _, _, dur, r in troubled]
