@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,18 +24,19 @@ struct Pair {
   asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
   std::thread sender;
 
-  Pair() {
+  explicit Pair(bool watch = true) {
     tcp::socket c(io);
     c.connect(acc.local_endpoint());
     acc.accept(peer);
     c.non_blocking(true);
     s.emplace(std::move(c));
-    s->watch_hangup();
+    if (watch) s->watch_hangup();
   }
 
-  // Starts a read of up to `asked` bytes; runs the loop until it completes (or 2 s pass);
-  // calls read_done in its handler as the HTTP/1 code does. Returns what it read ("" on none).
-  std::string read(size_t asked, bool* queued = nullptr) {
+  // Starts a read of up to `asked` bytes, runs `meanwhile` (before the loop runs again), then
+  // runs the loop until the read completes (or 2 s pass); calls read_done in its handler as
+  // the HTTP/1 code does. Returns what it read, "(eof)", "(error)" or "(no completion)".
+  std::string read(size_t asked, bool* queued = nullptr, const std::function<void()>& meanwhile = {}) {
     std::string buf(asked, '\0');
     std::optional<std::string> got;
     s->async_read_some(asio::buffer(buf), [&](std::error_code ec, size_t n) {
@@ -42,6 +44,7 @@ struct Pair {
       got = ec == asio::error::eof ? "(eof)" : ec ? "(error)" : buf.substr(0, n);
     });
     if (queued) *queued = read_hint::read_queued(s->socket());
+    if (meanwhile) meanwhile();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
     while (!got && std::chrono::steady_clock::now() < until) io.run_one_for(std::chrono::milliseconds(50));
     return got.value_or("(no completion)");
@@ -122,39 +125,23 @@ TEST_CASE("read hint: a short read that waited marks the socket drained; later b
   SECTION("the bytes a waiting read gets and the peer's FIN in one readiness event: not marked") {
     // The read waits in the reactor; both the bytes and the FIN are in the socket before the
     // loop runs again, so one event brings both and the read's recv leaves the FIN unread.
-    std::string buf(64, '\0');
-    std::optional<size_t> n;
-    p.s->async_read_some(asio::buffer(buf), [&](std::error_code ec, size_t k) {
-      p.s->read_done(ec ? 0 : k, buf.size());
-      n = k;
+    bool q = false;
+    const std::string got = p.read(64, &q, [&] {
+      p.send("bye");
+      p.peer.shutdown(tcp::socket::shutdown_send);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     });
-    REQUIRE(read_hint::read_queued(sock));
-    p.send("bye");
-    p.peer.shutdown(tcp::socket::shutdown_send);
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    while (!n) p.io.run_one_for(std::chrono::milliseconds(50));
-    REQUIRE(*n == 3);
+    REQUIRE(q);
+    REQUIRE(got == "bye");
     CHECK(read_hint::will_try_read(sock));  // the end of stream is still to be read
     CHECK(p.read(64) == "(eof)");          // at once, not after a wait that never ends
   }
 }
 
 TEST_CASE("read hint: without watch_hangup nothing is marked", "[read_hint]") {
-  asio::io_context io;
-  tcp::acceptor acc{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
-  tcp::socket peer{io}, c{io};
-  c.connect(acc.local_endpoint());
-  acc.accept(peer);
-  c.non_blocking(true);
-  Stream s(std::move(c));
-  std::string buf(64, '\0');
-  bool done = false;
-  s.async_read_some(asio::buffer(buf), [&](std::error_code, size_t n) {
-    s.read_done(n, buf.size());
-    done = true;
-  });
-  REQUIRE(read_hint::read_queued(s.socket()));
-  asio::write(peer, asio::buffer(std::string_view("abc")));
-  while (!done) io.run_one_for(std::chrono::milliseconds(50));
-  CHECK(read_hint::will_try_read(s.socket()));
+  Pair p(false);
+  bool q = false;
+  CHECK(p.read(64, &q, [&] { p.send("abc"); }) == "abc");
+  REQUIRE(q);
+  CHECK(read_hint::will_try_read(p.s->socket()));
 }
